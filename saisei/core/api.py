@@ -1,0 +1,120 @@
+"""Core API: the current user, organisations and sites in scope, and the audit ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+
+from saisei.core import permissions, selectors
+from saisei.core.api_support import ERROR_RESPONSES, Page, paginate
+from saisei.core.errors import Forbidden
+
+router = Router(tags=["core"])
+
+
+class OrganisationOut(Schema):
+    external_id: uuid.UUID
+    name: str
+    name_ja: str
+    kind: str
+
+
+class MeOut(Schema):
+    username: str
+    display_name: str
+    email: str
+    roles: list[str]
+    organisation: OrganisationOut | None
+    two_factor_enabled: bool
+    language: str
+
+
+class SiteOut(Schema):
+    external_id: uuid.UUID
+    name: str
+    name_ja: str
+    kind: str
+    address: str
+    organisation: uuid.UUID
+
+    @staticmethod
+    def resolve_organisation(obj) -> uuid.UUID:  # type: ignore[no-untyped-def]
+        return obj.organisation.external_id
+
+
+class AuditEntryOut(Schema):
+    seq: int
+    at: dt.datetime
+    actor: str
+    action: str
+    subject_type: str
+    subject_id: str
+    reason: str
+    request_id: str
+    client_ip: str | None
+    changes: dict
+    prev_hash: str
+    entry_hash: str
+
+    @staticmethod
+    def resolve_actor(obj) -> str:  # type: ignore[no-untyped-def]
+        return obj.actor_label
+
+
+class AuditFilter(Schema):
+    action: str | None = None
+    subject_type: str | None = None
+    subject_id: str | None = None
+    actor: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+@router.get("/me", response={200: MeOut, **ERROR_RESPONSES})
+def me(request: HttpRequest) -> dict:
+    user = request.user
+    return {
+        "username": user.username,
+        "display_name": str(user),
+        "email": user.email,
+        "roles": sorted(user.roles),
+        "organisation": user.organisation,
+        "two_factor_enabled": user.two_factor_enabled,
+        "language": user.preferred_language,
+    }
+
+
+@router.get("/organisations", response={200: list[OrganisationOut], **ERROR_RESPONSES})
+def organisations(request: HttpRequest) -> list:
+    return list(selectors.organisation_list(actor=request.user))
+
+
+@router.get("/sites", response={200: list[SiteOut], **ERROR_RESPONSES})
+def sites(request: HttpRequest, kind: str | None = None) -> list:
+    return list(selectors.site_list(actor=request.user, kind=kind))
+
+
+@router.get("/sites/{external_id}", response={200: SiteOut, **ERROR_RESPONSES})
+def site(request: HttpRequest, external_id: str) -> object:
+    return selectors.site_get(actor=request.user, external_id=external_id)
+
+
+@router.get("/audit", response={200: Page[AuditEntryOut], **ERROR_RESPONSES})
+def audit(request: HttpRequest, filters: Query[AuditFilter]) -> dict:
+    if not permissions.can_view_audit(request.user):
+        raise Forbidden()
+    qs = selectors.audit_entry_list(
+        actor=request.user,
+        action=filters.action,
+        subject_type=filters.subject_type,
+        subject_id=filters.subject_id,
+        actor_username=filters.actor,
+        since=filters.since,
+        until=filters.until,
+    )
+    return paginate(qs, limit=filters.limit, offset=filters.offset)

@@ -1,0 +1,16 @@
+from django.utils.translation import gettext_lazy as _
+
+from saisei.core.models import Role
+from saisei.core.shell import NavItem
+
+ITEMS = [
+    NavItem(_("Home"), "core:home", order=0),
+    NavItem(
+        _("Audit ledger"),
+        "core:audit",
+        frozenset(
+            {Role.ORG_ADMIN, Role.COMPLIANCE_OFFICER, Role.QA_MANAGER, Role.COMMITTEE_REVIEWER}
+        ),
+        order=90,
+    ),
+]

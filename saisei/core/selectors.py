@@ -1,0 +1,77 @@
+"""Reads for core, already scoped to the actor."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from django.db.models import QuerySet
+
+from saisei.core import permissions
+from saisei.core.errors import NotFound
+from saisei.core.models import AuditEntry, Notification, Organisation, Site, User
+
+
+def get_scoped(qs: QuerySet, external_id: Any) -> Any:
+    """Fetch one object by external id from an already scoped queryset, or 404."""
+    try:
+        key = uuid.UUID(str(external_id))
+    except (TypeError, ValueError, AttributeError):
+        raise NotFound() from None
+    obj = qs.filter(external_id=key).first()
+    if obj is None:
+        raise NotFound()
+    return obj
+
+
+def organisation_list(*, actor: User) -> QuerySet[Organisation]:
+    return permissions.scope_organisations(actor, Organisation.objects.all())
+
+
+def site_list(*, actor: User, kind: str | None = None) -> QuerySet[Site]:
+    qs = permissions.scope_sites(actor, Site.objects.select_related("organisation"))
+    if kind:
+        qs = qs.filter(kind=kind)
+    return qs
+
+
+def site_get(*, actor: User, external_id: Any) -> Site:
+    return get_scoped(site_list(actor=actor), external_id)
+
+
+def audit_entry_list(
+    *,
+    actor: User,
+    action: str | None = None,
+    subject_type: str | None = None,
+    subject_id: str | None = None,
+    actor_username: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> QuerySet[AuditEntry]:
+    qs = permissions.scope_audit_entries(actor, AuditEntry.objects.all())
+    if action:
+        qs = qs.filter(action__startswith=action)
+    if subject_type:
+        qs = qs.filter(subject_type=subject_type)
+    if subject_id:
+        qs = qs.filter(subject_id=subject_id)
+    if actor_username:
+        qs = qs.filter(actor_label=actor_username)
+    if since:
+        qs = qs.filter(at__gte=since)
+    if until:
+        qs = qs.filter(at__lt=until)
+    return qs.order_by("-seq")
+
+
+def notification_list(*, actor: User, unread_only: bool = False) -> QuerySet[Notification]:
+    qs = Notification.objects.filter(user=actor)
+    if unread_only:
+        qs = qs.filter(read_at__isnull=True)
+    return qs
+
+
+def staff_with_role(*, organisation: Organisation, role: str) -> QuerySet[User]:
+    return User.objects.filter(organisation=organisation, role_grants__role=role, is_active=True)

@@ -1,0 +1,334 @@
+"""Writes for core: users, roles, tokens, two-factor, login throttling, notifications, e-signatures."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import pyotp
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from saisei.core.audit import audit_record
+from saisei.core.errors import Forbidden, ValidationFailed
+from saisei.core.models import (
+    ApiToken,
+    LoginFailure,
+    Notification,
+    Organisation,
+    Role,
+    RoleGrant,
+    Site,
+    User,
+)
+
+TOKEN_PREFIX = "ssk_"
+
+
+def organisation_create(
+    *, actor: User | None, name: str, slug: str, kind: str, name_ja: str = ""
+) -> Organisation:
+    with transaction.atomic():
+        org = Organisation.objects.create(name=name, slug=slug, kind=kind, name_ja=name_ja)
+        audit_record(
+            actor=actor,
+            organisation=org,
+            action="organisation.create",
+            subject=org,
+            changes={"name": name, "kind": kind},
+        )
+    return org
+
+
+def site_create(
+    *,
+    actor: User | None,
+    organisation: Organisation,
+    name: str,
+    kind: str,
+    address: str = "",
+    name_ja: str = "",
+) -> Site:
+    with transaction.atomic():
+        site = Site.objects.create(
+            organisation=organisation, name=name, kind=kind, address=address, name_ja=name_ja
+        )
+        audit_record(
+            actor=actor,
+            organisation=organisation,
+            action="site.create",
+            subject=site,
+            changes={"name": name, "kind": kind},
+        )
+    return site
+
+
+def user_create(
+    *,
+    actor: User | None,
+    organisation: Organisation,
+    username: str,
+    password: str,
+    roles: list[str],
+    display_name: str = "",
+    email: str = "",
+    validate: bool = True,
+) -> User:
+    unknown = [r for r in roles if r not in Role.values]
+    if unknown:
+        raise ValidationFailed("unknown_role", _("Unknown role."), {"roles": unknown})
+    if actor is not None and (
+        actor.organisation_id != organisation.pk or not actor.has_role(Role.ORG_ADMIN)
+    ):
+        raise Forbidden()
+    if User.objects.filter(username=username).exists():
+        raise ValidationFailed(
+            "username_taken",
+            _("That username is taken."),
+            {"username": [_("That username is taken.")]},
+        )
+    user = User(
+        username=username, organisation=organisation, display_name=display_name, email=email
+    )
+    if validate:
+        try:
+            validate_password(password, user)
+        except DjangoValidationError as exc:
+            raise ValidationFailed(
+                "weak_password",
+                _("The password does not meet the policy."),
+                {"password": list(exc.messages)},
+            ) from exc
+    user.set_password(password)
+    with transaction.atomic():
+        user.save()
+        RoleGrant.objects.bulk_create([RoleGrant(user=user, role=r) for r in sorted(set(roles))])
+        audit_record(
+            actor=actor,
+            organisation=organisation,
+            action="user.create",
+            subject=user,
+            changes={"username": username, "roles": sorted(set(roles))},
+        )
+    return user
+
+
+def _hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def token_create(*, actor: User | None, user: User, label: str = "") -> tuple[ApiToken, str]:
+    """Create a bearer token and return it with its raw value (shown once, stored hashed)."""
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user=user, label=label, prefix=raw[:12], key_hash=_hash_token(raw)
+        )
+        if user.organisation:
+            audit_record(
+                actor=actor,
+                organisation=user.organisation,
+                action="api_token.create",
+                subject=token,
+                changes={"user": user.username, "label": label},
+            )
+    return token, raw
+
+
+def token_revoke(*, actor: User | None, token: ApiToken, reason: str = "revoked") -> ApiToken:
+    with transaction.atomic():
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        if token.user.organisation:
+            audit_record(
+                actor=actor,
+                organisation=token.user.organisation,
+                action="api_token.revoke",
+                subject=token,
+                reason=reason or "revoked",
+            )
+    return token
+
+
+def token_authenticate(raw: str) -> User | None:
+    if not raw.startswith(TOKEN_PREFIX):
+        return None
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(key_hash=_hash_token(raw), revoked_at__isnull=True)
+        .first()
+    )
+    if token is None or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=5):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
+
+
+# --- login throttling --------------------------------------------------------------------
+
+
+def login_is_throttled(*, username: str, client_ip: str | None) -> bool:
+    window_start = timezone.now() - dt.timedelta(minutes=settings.SAISEI_LOGIN_LOCKOUT_MINUTES)
+    limit = settings.SAISEI_LOGIN_MAX_FAILURES
+    recent = LoginFailure.objects.filter(at__gte=window_start)
+    if recent.filter(username=username.lower()).count() >= limit:
+        return True
+    # Addresses get more room than a username: several staff may share a clinic's NAT.
+    return bool(client_ip and recent.filter(client_ip=client_ip).count() >= limit * 4)
+
+
+def login_failure_record(*, username: str, client_ip: str | None) -> None:
+    LoginFailure.objects.create(username=username.lower(), client_ip=client_ip)
+
+
+def login_success_record(*, user: User) -> None:
+    LoginFailure.objects.filter(username=user.username.lower()).delete()
+    if user.organisation:
+        audit_record(actor=user, organisation=user.organisation, action="user.login", subject=user)
+
+
+# --- two-factor (TOTP, RFC 6238) ---------------------------------------------------------
+
+
+def totp_begin(*, user: User) -> str:
+    """Start (or restart) enrolment: a new secret, unconfirmed until a code proves it."""
+    user.totp_secret = pyotp.random_base32()
+    user.totp_confirmed_at = None
+    user.save(update_fields=["totp_secret", "totp_confirmed_at"])
+    return user.totp_secret
+
+
+def totp_provisioning_uri(*, user: User) -> str:
+    return pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.username, issuer_name="Saisei")
+
+
+def totp_check(*, user: User, code: str) -> bool:
+    if not user.totp_secret:
+        return False
+    code = (code or "").strip().replace(" ", "")
+    return code.isdigit() and pyotp.TOTP(user.totp_secret).verify(code, valid_window=1)
+
+
+def totp_confirm(*, user: User, code: str) -> User:
+    if not totp_check(user=user, code=code):
+        raise ValidationFailed(
+            "invalid_code",
+            _("That code is not valid. Check the time on your phone and try again."),
+            {"code": [_("That code is not valid.")]},
+        )
+    with transaction.atomic():
+        user.totp_confirmed_at = timezone.now()
+        user.save(update_fields=["totp_confirmed_at"])
+        if user.organisation:
+            audit_record(
+                actor=user, organisation=user.organisation, action="user.2fa_enable", subject=user
+            )
+    return user
+
+
+# --- electronic signature ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Signature:
+    """Evidence of an electronic signature: who, when, and the meaning they stated."""
+
+    user_id: int
+    username: str
+    meaning: str
+    signed_at: dt.datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "user": self.username,
+            "meaning": self.meaning,
+            "signed_at": self.signed_at.isoformat(),
+        }
+
+
+def signature_verify(
+    *, actor: User, password: str, meaning: str, otp: str | None = None
+) -> Signature:
+    """Re-authenticate the signer and capture the meaning of the signature.
+
+    Modelled on 21 CFR Part 11 §11.200 and the PIC/S GMP Annex 11 e-signature expectations that
+    Japanese GMP/GCTP inspections follow: a signature is tied to one person, re-authenticated at
+    signing, and states what it means.
+    """
+    if not meaning or not meaning.strip():
+        raise ValidationFailed(
+            "signature_meaning_required",
+            _("State the meaning of your signature."),
+            {"meaning": [_("State the meaning of your signature.")]},
+        )
+    if not password or not actor.check_password(password):
+        raise ValidationFailed(
+            "signature_password_invalid",
+            _("The password is not correct."),
+            {"password": [_("The password is not correct.")]},
+        )
+    if actor.two_factor_enabled and otp is not None and not totp_check(user=actor, code=otp):
+        raise ValidationFailed(
+            "signature_otp_invalid",
+            _("The authentication code is not valid."),
+            {"otp": [_("The authentication code is not valid.")]},
+        )
+    return Signature(
+        user_id=actor.pk, username=actor.username, meaning=meaning.strip(), signed_at=timezone.now()
+    )
+
+
+# --- notifications -----------------------------------------------------------------------
+
+
+def notify(
+    *,
+    users: list[User] | Any,
+    subject: str,
+    body: str = "",
+    link: str = "",
+    level: str = "info",
+    dedupe_key: str = "",
+    email: bool = True,
+) -> list[Notification]:
+    """Create an in-app notification for each user (once per dedupe key) and queue an e-mail."""
+    created = []
+    for user in users:
+        if user.organisation_id is None:
+            continue
+        if dedupe_key and Notification.objects.filter(user=user, dedupe_key=dedupe_key).exists():
+            continue
+        created.append(
+            Notification.objects.create(
+                organisation_id=user.organisation_id,
+                user=user,
+                subject=str(subject)[:300],
+                body=str(body),
+                link=link,
+                level=level,
+                dedupe_key=dedupe_key,
+            )
+        )
+    if email and created:
+        from saisei.core.tasks import send_notification_email
+
+        ids = [n.pk for n in created]
+        transaction.on_commit(lambda: send_notification_email.enqueue(notification_ids=ids))
+    return created
+
+
+def notification_mark_read(*, actor: User, notification: Notification) -> Notification:
+    if notification.user_id != actor.pk:
+        raise Forbidden()
+    notification.read_at = timezone.now()
+    notification.save(update_fields=["read_at"])
+    return notification

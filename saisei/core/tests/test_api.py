@@ -1,0 +1,90 @@
+"""API basics: authentication, the one error shape, scoping of core endpoints."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.test import Client
+
+from saisei.core.audit import audit_record
+
+
+def assert_error_shape(resp, status):
+    assert resp.status_code == status, resp.content
+    body = resp.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "fields"}
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    return body["error"]
+
+
+def test_me(org, make_user, api_for):
+    user = make_user(["physician", "nurse"], org)
+    resp = api_for(user).get("/me")
+    assert resp.status_code == 200
+    assert resp.json()["roles"] == ["nurse", "physician"]
+    assert resp.json()["organisation"]["name"] == "Clinic A"
+
+
+def test_no_credentials_is_401_in_error_shape(db):
+    resp = Client().get("/api/v1/me")
+    err = assert_error_shape(resp, 401)
+    assert err["code"] == "not_authenticated"
+
+
+def test_bad_token_is_401(db):
+    resp = Client().get("/api/v1/me", headers={"Authorization": "Bearer ssk_nope"})
+    assert_error_shape(resp, 401)
+
+
+def test_revoked_token_is_refused(org, make_user, api_for):
+    from saisei.core.models import ApiToken
+    from saisei.core.services import token_revoke
+
+    client = api_for(make_user("physician", org))
+    token_revoke(actor=None, token=ApiToken.objects.get(), reason="test")
+    assert_error_shape(client.get("/me"), 401)
+
+
+def test_unknown_and_malformed_ids_are_404(org, make_user, api_for):
+    client = api_for(make_user("coordinator", org))
+    assert_error_shape(client.get(f"/sites/{uuid.uuid4()}"), 404)
+    assert_error_shape(client.get("/sites/not-a-uuid"), 404)
+
+
+def test_other_org_site_is_404(org, other_org, make_user, api_for, clinic_site):
+    outsider = api_for(make_user("org_admin", other_org))
+    assert_error_shape(outsider.get(f"/sites/{clinic_site.external_id}"), 404)
+    assert outsider.get("/sites").json() == []
+    insider = api_for(make_user("coordinator", org))
+    assert insider.get(f"/sites/{clinic_site.external_id}").status_code == 200
+
+
+def test_audit_endpoint_requires_role_and_is_scoped(org, other_org, make_user, api_for):
+    audit_record(actor=None, organisation=org, action="x.create", subject=("x", "1"))
+    audit_record(actor=None, organisation=other_org, action="x.create", subject=("x", "2"))
+    assert_error_shape(api_for(make_user("nurse", org)).get("/audit"), 403)
+    resp = api_for(make_user("compliance_officer", org)).get("/audit", action="x.")
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["count"] == 1 and body["items"][0]["subject_id"] == "1"
+
+
+def test_audit_filter_wrong_type_is_422(org, make_user, api_for):
+    resp = api_for(make_user("compliance_officer", org)).get("/audit", limit="many")
+    err = assert_error_shape(resp, 422)
+    assert "limit" in err["fields"]
+
+
+@pytest.mark.parametrize("path", ["/regulatory/classify", "/compliance/check", "/scans/parse"])
+def test_malformed_json_is_400_or_404(org, make_user, api_for, path):
+    resp = api_for(make_user("org_admin", org)).post(path, raw="{not json")
+    assert resp.status_code in (400, 404, 405, 422)
+    assert_error_shape(resp, resp.status_code)
+
+
+def test_openapi_schema_served(db):
+    resp = Client().get("/api/v1/openapi.json")
+    assert resp.status_code == 200
+    assert resp.json()["info"]["title"] == "Saisei API"

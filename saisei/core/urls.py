@@ -1,0 +1,16 @@
+from django.urls import path
+
+from saisei.core import views
+
+app_name = "core"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/login/", views.login_view, name="login"),
+    path("accounts/logout/", views.logout_view, name="logout"),
+    path("accounts/2fa/", views.two_factor_verify, name="two_factor_verify"),
+    path("accounts/2fa/setup/", views.two_factor_setup, name="two_factor_setup"),
+    path("audit/", views.audit_page, name="audit"),
+    path("notifications/", views.notifications_page, name="notifications"),
+    path("healthz", views.healthz, name="healthz"),
+]

@@ -1,0 +1,226 @@
+"""Core web pages: sign-in with throttling and two-factor, home per role, audit ledger."""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+import qrcode
+import qrcode.image.svg
+from django import forms
+from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from saisei.core import permissions, selectors, services
+from saisei.core.errors import DomainError
+from saisei.core.middleware import client_ip
+from saisei.core.models import Notification
+from saisei.core.shell import worklists_for
+
+
+class LoginForm(forms.Form):
+    username = forms.CharField(
+        label=_("Username"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Six-digit code"),
+        max_length=10,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )
+
+
+def _safe_next(request: HttpRequest, default: str) -> str:
+    nxt = request.POST.get("next") or request.GET.get("next") or ""
+    if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
+        return nxt
+    return default
+
+
+def login_view(request: HttpRequest) -> HttpResponse:
+    form = LoginForm(request.POST or None)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        username = form.cleaned_data["username"]
+        ip = client_ip(request)
+        if services.login_is_throttled(username=username, client_ip=ip):
+            error = _(
+                "Too many failed attempts. Wait 15 minutes and try again, or ask your administrator."
+            )
+        else:
+            user = authenticate(request, username=username, password=form.cleaned_data["password"])
+            if user is None or not getattr(user, "organisation_id", None):
+                services.login_failure_record(username=username, client_ip=ip)
+                error = _("The username or password is not correct.")
+            else:
+                login(request, user)
+                services.login_success_record(user=user)
+                request.session["2fa_ok"] = False
+                nxt = _safe_next(request, reverse("core:home"))
+                if user.two_factor_enabled:
+                    return redirect(f"{reverse('core:two_factor_verify')}?next={nxt}")
+                if user.two_factor_required:
+                    return redirect("core:two_factor_setup")
+                request.session["2fa_ok"] = True
+                return HttpResponseRedirect(nxt)
+    status = 200 if error is None else 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "core/login.html",
+        {"form": form, "error": error, "next": request.GET.get("next", "")},
+        status=status,
+    )
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return redirect("core:login")
+
+
+@login_required
+def two_factor_verify(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if not user.two_factor_enabled:
+        return redirect("core:two_factor_setup")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if services.login_is_throttled(username=user.username, client_ip=client_ip(request)):
+            form.add_error("code", _("Too many failed attempts. Wait 15 minutes and try again."))
+        elif services.totp_check(user=user, code=form.cleaned_data["code"]):
+            request.session["2fa_ok"] = True
+            return HttpResponseRedirect(_safe_next(request, reverse("core:home")))
+        else:
+            services.login_failure_record(username=user.username, client_ip=client_ip(request))
+            form.add_error("code", _("That code is not valid."))
+    return render(
+        request, "core/two_factor_verify.html", {"form": form, "next": request.GET.get("next", "")}
+    )
+
+
+def _qr_svg(data: str) -> str:
+    img = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    buf = io.BytesIO()
+    img.save(buf)
+    return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+@login_required
+def two_factor_setup(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if user.two_factor_enabled and not request.session.get("2fa_ok"):
+        return redirect("core:two_factor_verify")
+    if (
+        request.method == "GET"
+        and (not user.totp_secret or user.two_factor_enabled)
+        and "restart" in request.GET
+    ):
+        services.totp_begin(user=user)
+    if not user.totp_secret:
+        services.totp_begin(user=user)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.totp_confirm(user=user, code=form.cleaned_data["code"])
+        except DomainError as exc:
+            form.add_error("code", str(exc.message))
+        else:
+            request.session["2fa_ok"] = True
+            return redirect("core:home")
+    uri = services.totp_provisioning_uri(user=user)
+    return render(
+        request,
+        "core/two_factor_setup.html",
+        {
+            "form": form,
+            "secret": user.totp_secret,
+            "qr": _qr_svg(uri),
+            "enabled": user.two_factor_enabled,
+            "required": user.two_factor_required,
+        },
+    )
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    lists = []
+    for wl in worklists_for(request.user):
+        lists.append(
+            {
+                "key": wl.key,
+                "title": wl.title,
+                "items": wl.items(request.user),
+                "empty_text": wl.empty_text,
+            }
+        )
+    return render(request, "core/home.html", {"worklists": lists})
+
+
+@login_required
+def audit_page(request: HttpRequest) -> HttpResponse:
+    if not permissions.can_view_audit(request.user):
+        return render(request, "core/forbidden.html", status=403)
+    qs = selectors.audit_entry_list(
+        actor=request.user,
+        action=request.GET.get("action") or None,
+        subject_id=request.GET.get("subject_id") or None,
+        actor_username=request.GET.get("actor") or None,
+    )
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(request, "core/audit.html", {"page": page, "filters": request.GET})
+
+
+@login_required
+def notifications_page(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        n = Notification.objects.filter(
+            user=request.user, external_id=request.POST.get("id")
+        ).first()
+        if n:
+            services.notification_mark_read(actor=request.user, notification=n)
+        return redirect("core:notifications")
+    items = selectors.notification_list(actor=request.user)[:100]
+    return render(request, "core/notifications.html", {"items": items})
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+def render_form_error(
+    request: HttpRequest,
+    template: str,
+    context: dict[str, Any],
+    exc: DomainError,
+    form: forms.Form | None = None,
+) -> HttpResponse:
+    """Show a service refusal on a form: field errors on their fields, the rest at the top."""
+    if form is not None:
+        for field, msgs in exc.fields.items():
+            for msg in msgs if isinstance(msgs, list | tuple) else [msgs]:
+                form.add_error(field if field in form.fields else None, str(msg))
+        if not exc.fields:
+            form.add_error(None, str(exc.message))
+    context = {**context, "form": form, "error": exc}
+    return render(
+        request, template, context, status=400 if exc.status_code < 500 else exc.status_code
+    )

@@ -1,0 +1,5 @@
+"""interop API (django-ninja router mounted under /api/v1/)."""
+
+from ninja import Router
+
+router = Router(tags=["interop"])

@@ -1,0 +1,5 @@
+"""safety API (django-ninja router mounted under /api/v1/)."""
+
+from ninja import Router
+
+router = Router(tags=["safety"])

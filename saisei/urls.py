@@ -1,0 +1,34 @@
+from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns  # noqa: F401
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.static import serve
+
+from saisei.api import api
+from saisei.core.middleware import json_error
+
+
+def api_not_found(request, *args, **kwargs):  # type: ignore[no-untyped-def]
+    return json_error(404, "not_found", "No such API endpoint.")
+
+
+urlpatterns = [
+    path("", include("saisei.core.urls")),
+    path("api/v1/", api.urls),
+    re_path(r"^api/", api_not_found),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("regulatory/", include("saisei.regulatory.urls")),
+    path("processing/", include("saisei.processing.urls")),
+    path("journey/", include("saisei.journey.urls")),
+    path("treatment/", include("saisei.treatment.urls")),
+    path("safety/", include("saisei.safety.urls")),
+    path("outcomes/", include("saisei.outcomes.urls")),
+    path("interop/", include("saisei.interop.urls")),
+]
+
+if not settings.PRODUCTION:
+    # Demo and development: serve vendored static files without a separate web server.
+    urlpatterns += [
+        re_path(r"^static/(?P<path>.*)$", serve, {"document_root": settings.BASE_DIR / "static"}),
+    ]
