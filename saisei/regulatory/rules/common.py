@@ -1,0 +1,53 @@
+"""Shared helpers for the regulatory rule tables: bilingual messages and refusal errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.translation import gettext, override
+
+from saisei.core.errors import DomainError, Forbidden, ValidationFailed
+from saisei.regulatory.locale_ja import MESSAGES_JA
+
+__all__ = [
+    "DomainError",
+    "Forbidden",
+    "Refusal",
+    "ValidationFailed",
+    "japanese",
+    "render",
+]
+
+
+def japanese(msgid: str) -> str:
+    """Japanese wording of an English msgid: the compiled catalogue if it has one, else our table.
+
+    The fallback keeps ``message_ja`` right before the lead merges ``locale_ja`` into the .po files.
+    """
+    with override("ja"):
+        translated = gettext(msgid)
+    if translated != msgid:
+        return translated
+    return MESSAGES_JA.get(msgid, msgid)
+
+
+def render(msgid: str, params: Mapping[str, Any] | None = None) -> tuple[str, str]:
+    """Return ``(message in the active language, message in Japanese)`` with params filled in."""
+    values = dict(params or {})
+    return gettext(msgid).format(**values), japanese(msgid).format(**values)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a guard says no: a stable code and a message msgid (marked with gettext_noop)."""
+
+    code: str
+    msgid: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def error(self) -> ValidationFailed:
+        """The domain error a service raises for this refusal."""
+        message, _ja = render(self.msgid, self.params)
+        return ValidationFailed(self.code, message)

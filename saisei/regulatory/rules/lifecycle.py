@@ -1,0 +1,420 @@
+"""Lifecycle of one provision-plan version, declared as a table of guarded transitions.
+
+A non-minor change is a new plan version that runs this lifecycle from ``draft`` while the
+previous version stays ``in_force``; when the new version comes into force (after a new 90-day
+wait for Class I) the old one is ``superseded``. A minor change is a self-transition that
+creates a 10-day notice obligation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+from django.utils.translation import gettext, gettext_noop
+
+from .classification import check_declared_class
+from .common import DomainError, Forbidden, Refusal, ValidationFailed, render
+from .deadlines import DeadlineConfig, class1_first_provision_day
+
+__all__ = [
+    "TRANSITIONS",
+    "Effect",
+    "PlanFacts",
+    "PlanState",
+    "Role",
+    "Transition",
+    "available_transitions",
+    "check_transition",
+    "get_transition",
+]
+
+
+class PlanState(StrEnum):
+    DRAFT = "draft"
+    COMMITTEE_REVIEW = "committee_review"
+    OPINION_FAVOURABLE = "opinion_favourable"
+    CHANGES_REQUESTED = "changes_requested"
+    OPINION_UNFAVOURABLE = "opinion_unfavourable"
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    IN_FORCE = "in_force"
+    SUSPENDED = "suspended"
+    CHANGE_ORDERED = "change_ordered"
+    SUPERSEDED = "superseded"
+    DISCONTINUED = "discontinued"
+    CLOSED = "closed"
+
+
+class Role(StrEnum):
+    COMPLIANCE_OFFICER = "compliance_officer"
+    ADMINISTRATOR = "administrator"
+
+
+class Effect(StrEnum):
+    """Side effects the service must carry out after the transition."""
+
+    MINOR_CHANGE_NOTICE = "minor_change_notice"  # obligations from change_notice_due
+    NEW_VERSION_DRAFT = "new_version_draft"  # copy the plan into a new draft version
+    DISCONTINUATION_NOTICE = "discontinuation_notice"  # obligations from discontinuation_notice_due
+    END_OF_PROVISION_NOTICE = "end_of_provision_notice"  # 別紙様式第9の2, Reg. Art. 31-2
+    START_PERIODIC_REPORTS = "start_periodic_reports"  # obligations from periodic_report_periods
+
+
+@dataclass(frozen=True)
+class PlanFacts:
+    """What the guards need to know about the plan version, loaded by the Django service."""
+
+    today: date
+    risk_class: int | None = None  # declared class of the plan
+    computed_risk_class: int | None = None  # from classify()
+    committee_kind: str | None = None  # "specially_certified" | "certified"
+    documents_complete: bool = False
+    submitted_date: date | None = None
+    plan_number: str = ""
+    suspension_lifted: bool = False
+    successor_in_force: bool = False
+    follow_up_finished: bool = False
+    open_obligations: int = 0
+    deadline_config: DeadlineConfig = field(default_factory=DeadlineConfig)
+
+
+Guard = Callable[[PlanFacts], Refusal | None]
+
+
+def no_guard(facts: PlanFacts) -> Refusal | None:
+    """Always allowed: recording a decision someone else (committee, authority, institution) took."""
+    return None
+
+
+def documents_complete(facts: PlanFacts) -> Refusal | None:
+    """The committee reviews the plan with its attachments (ASRM Art. 4(2)–(3); 様式第1の2)."""
+    if facts.documents_complete:
+        return None
+    return Refusal(
+        "plan.documents_incomplete",
+        gettext_noop("The plan's documents are not complete, so it cannot go to the committee."),
+    )
+
+
+def committee_qualified(facts: PlanFacts) -> Refusal | None:
+    """Class I and II plans need a Specially Certified Committee; Class III any certified one (ASRM Art. 7, 11, 26)."""
+    if facts.risk_class is None:
+        return Refusal("plan.class_missing", gettext_noop("The plan has no risk class yet."))
+    needed = (
+        {"specially_certified"}
+        if facts.risk_class in (1, 2)
+        else {"specially_certified", "certified"}
+    )
+    if facts.committee_kind in needed:
+        return None
+    return Refusal(
+        "plan.committee_not_qualified",
+        gettext_noop(
+            "A Class {risk_class} plan must be reviewed by a Specially Certified Committee."
+        ),
+        {"risk_class": facts.risk_class},
+    )
+
+
+def ready_to_file(facts: PlanFacts) -> Refusal | None:
+    """Filing needs a qualified committee and a declared class no lower than the computed one (ASRM Art. 4; Reg. Art. 2–3)."""
+    refusal = committee_qualified(facts)
+    if refusal is not None:
+        return refusal
+    if facts.computed_risk_class is None:
+        return Refusal(
+            "plan.classification_missing",
+            gettext_noop("The plan's risk class has not been computed from the cell facts."),
+        )
+    assert facts.risk_class is not None  # committee_qualified checked it
+    try:
+        check_declared_class(declared=facts.risk_class, computed=facts.computed_risk_class)
+    except DomainError:
+        return Refusal(
+            "plan.declared_class_too_low",
+            gettext_noop(
+                "The plan declares Class {declared}, but the rules give Class {computed}. "
+                "A plan cannot be submitted with a lower class than the computed one."
+            ),
+            {"declared": facts.risk_class, "computed": facts.computed_risk_class},
+        )
+    return None
+
+
+def plan_number_assigned(facts: PlanFacts) -> Refusal | None:
+    """Acceptance is recorded with the plan number (計画番号) the authority assigns (e-再生医療)."""
+    if facts.plan_number.strip() and facts.submitted_date is not None:
+        return None
+    return Refusal(
+        "plan.plan_number_missing",
+        gettext_noop(
+            "Record the submission date and the plan number given by the authority first."
+        ),
+    )
+
+
+def waiting_period_over(facts: PlanFacts) -> Refusal | None:
+    """A Class I plan or non-minor change takes effect only after 90 days from filing (ASRM Art. 8–10)."""
+    if facts.risk_class != 1:
+        return None
+    if facts.submitted_date is None:
+        return Refusal(
+            "plan.plan_number_missing",
+            gettext_noop(
+                "Record the submission date and the plan number given by the authority first."
+            ),
+        )
+    first = class1_first_provision_day(
+        submitted_date=facts.submitted_date, config=facts.deadline_config
+    )
+    if facts.today >= first:
+        return None
+    return Refusal(
+        "plan.class1_waiting_period",
+        gettext_noop(
+            "This Class I plan cannot come into force before {first_day} (90-day waiting period)."
+        ),
+        {"first_day": first.isoformat()},
+    )
+
+
+def suspension_lifted(facts: PlanFacts) -> Refusal | None:
+    """Provision resumes only once the order or voluntary suspension is lifted (ASRM Art. 12–25)."""
+    if facts.suspension_lifted:
+        return None
+    return Refusal(
+        "plan.suspension_not_lifted",
+        gettext_noop("The suspension has not been lifted."),
+    )
+
+
+def successor_in_force(facts: PlanFacts) -> Refusal | None:
+    """The previous version stays in force until the changed version is in force (ASRM Art. 5, 10)."""
+    if facts.successor_in_force:
+        return None
+    return Refusal(
+        "plan.successor_not_in_force",
+        gettext_noop(
+            "The new version of the plan is not in force yet, so this version stays in force."
+        ),
+    )
+
+
+def follow_up_finished(facts: PlanFacts) -> Refusal | None:
+    """Reports continue until follow-up ends; only then may the plan close (ASRM Art. 6; Reg. Art. 31-2)."""
+    if not facts.follow_up_finished:
+        return Refusal(
+            "plan.follow_up_not_finished",
+            gettext_noop("Follow-up of treated patients has not finished."),
+        )
+    if facts.open_obligations:
+        return Refusal(
+            "plan.obligations_open",
+            gettext_noop("{count} reporting obligation(s) are still open."),
+            {"count": facts.open_obligations},
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    sources: frozenset[PlanState]
+    target: PlanState
+    guard: Guard
+    roles: frozenset[Role]
+    effects: tuple[Effect, ...] = ()
+
+    @property
+    def source_citation(self) -> str:
+        return (self.guard.__doc__ or "").strip()
+
+
+S = PlanState
+OFFICE = frozenset({Role.COMPLIANCE_OFFICER, Role.ADMINISTRATOR})
+ADMIN = frozenset({Role.ADMINISTRATOR})
+
+TRANSITIONS: dict[str, Transition] = {
+    t.name: t
+    for t in (
+        Transition(
+            "submit_for_review",
+            frozenset({S.DRAFT}),
+            S.COMMITTEE_REVIEW,
+            documents_complete,
+            OFFICE,
+        ),
+        Transition(
+            "record_favourable_opinion",
+            frozenset({S.COMMITTEE_REVIEW}),
+            S.OPINION_FAVOURABLE,
+            committee_qualified,
+            OFFICE,
+        ),
+        Transition(
+            "record_changes_requested",
+            frozenset({S.COMMITTEE_REVIEW}),
+            S.CHANGES_REQUESTED,
+            no_guard,
+            OFFICE,
+        ),
+        Transition(
+            "record_unfavourable_opinion",
+            frozenset({S.COMMITTEE_REVIEW}),
+            S.OPINION_UNFAVOURABLE,
+            no_guard,
+            OFFICE,
+        ),
+        Transition(
+            "revise",
+            frozenset({S.CHANGES_REQUESTED, S.OPINION_UNFAVOURABLE}),
+            S.DRAFT,
+            no_guard,
+            OFFICE,
+        ),
+        Transition(
+            "submit_to_authority",
+            frozenset({S.OPINION_FAVOURABLE}),
+            S.SUBMITTED,
+            ready_to_file,
+            OFFICE,
+        ),
+        Transition(
+            "record_acceptance",
+            frozenset({S.SUBMITTED}),
+            S.ACCEPTED,
+            plan_number_assigned,
+            OFFICE,
+            (Effect.START_PERIODIC_REPORTS,),
+        ),
+        Transition(
+            "bring_into_force", frozenset({S.ACCEPTED}), S.IN_FORCE, waiting_period_over, OFFICE
+        ),
+        Transition(
+            "record_change_order",
+            frozenset({S.SUBMITTED, S.ACCEPTED, S.IN_FORCE}),
+            S.CHANGE_ORDERED,
+            no_guard,
+            OFFICE,
+        ),
+        Transition(
+            "revise_after_change_order",
+            frozenset({S.CHANGE_ORDERED}),
+            S.COMMITTEE_REVIEW,
+            documents_complete,
+            OFFICE,
+        ),
+        Transition("suspend", frozenset({S.IN_FORCE}), S.SUSPENDED, no_guard, OFFICE),
+        Transition("resume", frozenset({S.SUSPENDED}), S.IN_FORCE, suspension_lifted, OFFICE),
+        Transition(
+            "record_minor_change",
+            frozenset({S.IN_FORCE}),
+            S.IN_FORCE,
+            no_guard,
+            OFFICE,
+            (Effect.MINOR_CHANGE_NOTICE,),
+        ),
+        Transition(
+            "start_major_change",
+            frozenset({S.IN_FORCE}),
+            S.IN_FORCE,
+            no_guard,
+            OFFICE,
+            (Effect.NEW_VERSION_DRAFT,),
+        ),
+        Transition("supersede", frozenset({S.IN_FORCE}), S.SUPERSEDED, successor_in_force, OFFICE),
+        Transition(
+            "discontinue",
+            frozenset({S.ACCEPTED, S.IN_FORCE, S.SUSPENDED, S.CHANGE_ORDERED}),
+            S.DISCONTINUED,
+            no_guard,
+            ADMIN,
+            (Effect.DISCONTINUATION_NOTICE,),
+        ),
+        Transition(
+            "withdraw",
+            frozenset(
+                {
+                    S.DRAFT,
+                    S.COMMITTEE_REVIEW,
+                    S.CHANGES_REQUESTED,
+                    S.OPINION_UNFAVOURABLE,
+                    S.OPINION_FAVOURABLE,
+                }
+            ),
+            S.CLOSED,
+            no_guard,
+            OFFICE,
+        ),
+        Transition(
+            "close",
+            frozenset({S.DISCONTINUED}),
+            S.CLOSED,
+            follow_up_finished,
+            OFFICE,
+            (Effect.END_OF_PROVISION_NOTICE,),
+        ),
+    )
+}
+
+
+def get_transition(name: str) -> Transition:
+    """Look a transition up by name, refusing unknown names with a stable code."""
+    try:
+        return TRANSITIONS[name]
+    except KeyError:
+        raise DomainError(
+            "plan.unknown_transition",
+            gettext("Unknown plan transition '{name}'.").format(name=name),
+        ) from None
+
+
+def _refuse_state(transition: Transition, state: PlanState) -> ValidationFailed:
+    message, _ja = render(
+        gettext_noop("'{transition}' is not possible while the plan is '{state}'."),
+        {"transition": transition.name, "state": state.value},
+    )
+    return ValidationFailed("plan.transition_not_allowed_from_state", message)
+
+
+def check_transition(
+    name: str,
+    state: PlanState | str,
+    facts: PlanFacts,
+    *,
+    roles: Collection[str] | None = None,
+) -> Transition:
+    """Raise a domain error with a stable code if the transition may not happen; else return it.
+
+    ``roles`` are the actor's roles; pass None to skip the role check (e.g. a scheduled task).
+    """
+    transition = get_transition(name)
+    current = PlanState(state)
+    if current not in transition.sources:
+        raise _refuse_state(transition, current)
+    if roles is not None and not transition.roles.intersection(roles):
+        raise Forbidden(
+            gettext("Your role may not perform '{transition}'.").format(transition=name),
+            code="plan.role_not_allowed",
+        )
+    refusal = transition.guard(facts)
+    if refusal is not None:
+        raise refusal.error()
+    return transition
+
+
+def available_transitions(
+    state: PlanState | str, facts: PlanFacts, *, roles: Collection[str] | None = None
+) -> list[str]:
+    """Names of the transitions that would pass now, for the buttons the UI offers."""
+    current = PlanState(state)
+    return [
+        t.name
+        for t in TRANSITIONS.values()
+        if current in t.sources
+        and (roles is None or t.roles.intersection(roles))
+        and t.guard(facts) is None
+    ]
