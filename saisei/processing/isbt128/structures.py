@@ -18,7 +18,7 @@ from .config import Isbt128Config
 from .dates import decode_date, decode_datetime
 from .decoded import Decoded
 from .din import decode_din
-from .fields import UPPER_ALNUM, FieldRule, check_fields
+from .fields import DIGITS, UPPER_ALNUM, FieldRule, check_fields
 from .product import decode_product_code, decode_product_divisions
 
 Decoder = Callable[..., Decoded]
@@ -61,25 +61,29 @@ def _patient_id_length(content: str) -> int | None:
     return 4 + int(ll) if len(ll) == 2 and ll.isdigit() else None
 
 
-def _split(*parts: tuple[str, int]) -> Decoder:
-    """Decoder for simple structures: named fixed-width parts, checked as letters and digits."""
+def _split(*parts: tuple[str, int, frozenset[str]]) -> Decoder:
+    """Decoder for simple structures: named fixed-width parts, each with its allowed characters."""
 
     def decode(content: str, *, offset: int, config: Isbt128Config) -> Decoded:
         fields, start, rules = {}, 0, []
-        for name, width in parts:
+        for name, width, allowed in parts:
             fields[name] = content[start : start + width]
-            rules.append(FieldRule(_("data"), start, width, frozenset(UPPER_ALNUM), "ST-001 §2.4"))
+            rules.append(FieldRule(_("data"), start, width, allowed, "ISBT 128 ST-001 §2.4"))
             start += width
-        return Decoded(
-            value=None, fields=fields, issues=check_fields(content, tuple(rules), offset=offset)
-        )
+        issues = check_fields(content, tuple(rules), offset=offset)
+        return Decoded(value=None, fields=fields, issues=issues)
 
     return decode
 
 
+ALNUM = frozenset(UPPER_ALNUM)
+NUMERIC = frozenset(DIGITS)
+
+
 def _compound(content: str, *, offset: int, config: Isbt128Config) -> Decoded:
     """DS023 `aabbb`: how many structures follow and which message type (000: order unspecified)."""
-    decoded = _split(("count", 2), ("message_type", 3))(content, offset=offset, config=config)
+    split = _split(("count", 2, NUMERIC), ("message_type", 3, NUMERIC))
+    decoded = split(content, offset=offset, config=config)
     if not decoded.issues:
         decoded.fields["count"] = int(content[:2])
         decoded.fields["order_specified"] = content[2:] != "000"
@@ -118,7 +122,7 @@ SPECS: tuple[StructureSpec, ...] = (
         "staff_id",
         _("staff member identification"),
         11,
-        _split(("facility_id", 5), ("staff_id", 6)),
+        _split(("facility_id", 5, ALNUM), ("staff_id", 6, ALNUM)),
     ),
     StructureSpec("=-", "021", "item_catalog", _("item catalogue number"), 10),
     StructureSpec("&-", "022", "item_lot", _("item lot number"), 10),
@@ -144,7 +148,7 @@ SPECS: tuple[StructureSpec, ...] = (
         "processing_facility",
         _("processing facility code"),
         11,
-        _split(("facility_id", 5), ("facility_product_code", 6)),
+        _split(("facility_id", 5, ALNUM), ("facility_product_code", 6, ALNUM)),
     ),
     StructureSpec("=/", "034", "processor_product_id", _("processor product identification"), 16),
     StructureSpec("&,1", "035", "mpho_lot", _("MPHO lot number"), 18),

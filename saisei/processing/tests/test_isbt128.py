@@ -479,3 +479,26 @@ def test_truncated_structure_followed_by_another_is_reported_and_the_next_still_
 def test_typed_din_can_be_refused_by_configuration():
     s = only("A9999 21 123456 3", config=Isbt128Config(accept_keyed_din=False))
     assert codes(s) == ["isbt128.missing_data_identifier"]
+
+
+def test_every_message_has_a_japanese_translation_with_the_same_placeholders():
+    import ast
+    import re
+    from pathlib import Path
+
+    from saisei.processing.isbt128.locale_ja import JA
+
+    package = Path(__file__).resolve().parents[1] / "isbt128"
+    msgids = {
+        node.args[0].value
+        for path in package.glob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "id", None) == "_"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+    }
+    assert msgids - set(JA) == set()
+    placeholder = re.compile(r"%\(\w+\)s")
+    for msgid in msgids:
+        assert sorted(placeholder.findall(msgid)) == sorted(placeholder.findall(JA[msgid])), msgid
