@@ -1,0 +1,36 @@
+"""Browser smoke test: two roles sign in, see their own navigation, and switch to Japanese."""
+
+from __future__ import annotations
+
+import io
+
+from saisei.core.demo import DEMO_PASSWORD, load_demo
+from tests.browser.conftest import screenshot, sign_in
+
+
+def test_two_roles_sign_in_and_switch_to_japanese(page):
+    load_demo(stdout=io.StringIO())
+
+    sign_in(page, "coordinator", DEMO_PASSWORD)
+    page.wait_for_selector("h1")
+    assert "Welcome" in page.inner_text("h1")
+    assert page.get_by_role("navigation", name="Main navigation").is_visible()
+    assert "Audit ledger" not in page.inner_text("nav.mainnav")
+    page.select_option("#lang-select", "ja")
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "ja"
+    assert "ようこそ" in page.inner_text("h1")
+    screenshot(page, "home-coordinator-ja")
+    page.click("text=ログアウト")
+
+    sign_in(page, "compliance_officer", DEMO_PASSWORD)
+    page.wait_for_selector("h1")
+    assert page.locator("html").get_attribute("lang") == "ja"
+    assert "監査" in page.inner_text("nav.mainnav")
+    page.click("nav.mainnav >> text=監査台帳")
+    page.wait_for_selector("table")
+    assert page.locator("table tbody tr").count() > 0
+    screenshot(page, "audit-ja")
+    page.select_option("#lang-select", "en")
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "en"
