@@ -287,7 +287,8 @@ def decode_din(content: str, *, offset: int, config: Isbt128Config) -> Decoded:
         value = Din(din13[0:5], din13[5:7], din13[7:13], flags)
         fields["eye_readable"] = value.eye_readable(grouping=config.din_grouping).as_dict()
         issues += _facility_issues(value.facility_id, config)
-    return Decoded(value=value, fields=fields, check_character=check, issues=issues)
+    # K is only reported for a usable DIN, so a screen never hands the right K to a mistyped one.
+    return Decoded(value, fields, check if value is not None else None, issues)
 
 
 def decode_keyed_din(text: str, *, config: Isbt128Config) -> Decoded:
@@ -315,7 +316,8 @@ def decode_keyed_din(text: str, *, config: Isbt128Config) -> Decoded:
         value = Din(din13[0:5], din13[5:7], din13[7:13])
         fields["eye_readable"] = value.eye_readable(grouping=config.din_grouping).as_dict()
         issues += _facility_issues(value.facility_id, config)
-    return Decoded(value=value, fields=fields, check_character=check, issues=issues)
+    # K is only reported for a usable DIN, so a screen never hands the right K to a mistyped one.
+    return Decoded(value, fields, check if value is not None else None, issues)
 
 
 def looks_keyed(text: str) -> bool:

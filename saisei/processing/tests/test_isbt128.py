@@ -67,6 +67,7 @@ def test_spec_worked_example_barcode_with_check_flags_is_valid_and_off_by_one_is
     wrong = only("=G12341765432171")
     assert wrong["valid"] is False
     assert codes(wrong) == ["isbt128.bad_check_character"]
+    assert wrong["check_character"] is None  # never show the right K for a misread DIN
 
 
 def test_check_character_refuses_characters_outside_the_alphabet():
@@ -178,6 +179,7 @@ def test_parse_din_accepts_barcode_bare_and_typed_forms():
     with pytest.raises(Isbt128Error) as err:
         parse_din(text="A9999 21 123456 4")
     assert err.value.code == "isbt128.bad_check_character"
+    assert only("A9999 21 123456 4")["check_character"] is None
     with pytest.raises(Isbt128Error) as err:
         parse_din(text="=A9999211234560")
     assert err.value.code == "isbt128.wrong_length"
