@@ -1,0 +1,525 @@
+"""Regulatory registry, provision plans with versions, obligations and periodic reports (ASRM).
+
+Workflows live in ``services.py``; rules live in ``rules/``. These tables only hold facts and
+the constraints the database can enforce on its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import ClassVar
+from zoneinfo import ZoneInfo
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from saisei.core.models import ClinicalRecord, NoDeleteQuerySet
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+def today_tokyo() -> dt.date:
+    """Legal deadlines are Japanese calendar dates, whatever the server's zone."""
+    return timezone.now().astimezone(TOKYO).date()
+
+
+# --- registry ----------------------------------------------------------------------------
+
+
+class MedicalInstitution(ClinicalRecord):
+    """A hospital or clinic that files provision plans (ASRM Art. 4; 様式第1の2 header)."""
+
+    site = models.OneToOneField(
+        "core.Site", on_delete=models.PROTECT, related_name="medical_institution"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    name_ja = models.CharField(_("name in Japanese"), max_length=100, blank=True)
+    address = models.CharField(_("address"), max_length=100, blank=True)
+    administrator_name = models.CharField(_("administrator (管理者)"), max_length=100)
+    emergency_capacity = models.TextField(
+        _("emergency-care capacity"),
+        blank=True,
+        help_text=_("Beds, X-ray, ECG, infusion equipment, first response to deterioration."),
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering: ClassVar = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CertifiedCommittee(ClinicalRecord):
+    """A (specially) certified regenerative-medicine committee that reviews plans (ASRM Art. 26)."""
+
+    class Kind(models.TextChoices):
+        SPECIALLY_CERTIFIED = "specially_certified", _("Specially certified committee")
+        CERTIFIED = "certified", _("Certified committee")
+
+    name = models.CharField(_("name"), max_length=200)
+    name_ja = models.CharField(_("name in Japanese"), max_length=200, blank=True)
+    kind = models.CharField(_("type"), max_length=30, choices=Kind.choices)
+    certification_number = models.CharField(_("certification number (認定番号)"), max_length=50)
+    contact = models.TextField(_("contact"), blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering: ClassVar = ["name"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["organisation", "certification_number"],
+                name="committee_unique_cert_number",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProcessingFacility(ClinicalRecord):
+    """A cell processing facility and its authorisation under ASRM Ch. IV (Art. 35–54)."""
+
+    class Authorisation(models.TextChoices):
+        # Values match the gate's vocabulary (rules/gate.py AUTHORISED).
+        NOTIFIED = "notified", _("Notification (in a medical institution)")
+        LICENSED = "licensed", _("Licence")
+        ACCREDITED = "accredited", _("Foreign accreditation")
+        REVOKED = "revoked", _("Revoked or withdrawn")
+
+    name = models.CharField(_("name"), max_length=200)
+    name_ja = models.CharField(_("name in Japanese"), max_length=200, blank=True)
+    site = models.ForeignKey(
+        "core.Site",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="processing_facilities",
+    )
+    authorisation = models.CharField(
+        _("authorisation"), max_length=20, choices=Authorisation.choices
+    )
+    facility_number = models.CharField(_("facility number (施設番号)"), max_length=50)
+    manager_name = models.CharField(_("facility manager"), max_length=100)
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    country = models.CharField(_("country"), max_length=2, default="JP")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering: ClassVar = ["name"]
+        verbose_name_plural = "processing facilities"
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["organisation", "facility_number"], name="facility_unique_number"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True)
+                | Q(valid_until__isnull=True)
+                | Q(valid_until__gte=models.F("valid_from")),
+                name="facility_validity_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def authorised_on(self, day: dt.date) -> bool:
+        return (
+            self.authorisation != self.Authorisation.REVOKED
+            and (self.valid_from is None or self.valid_from <= day)
+            and (self.valid_until is None or day <= self.valid_until)
+        )
+
+
+class Physician(ClinicalRecord):
+    """A physician who may be listed in plans, linked to a staff account (様式第1の2 item 2)."""
+
+    user = models.OneToOneField("core.User", on_delete=models.PROTECT, related_name="physician")
+    name = models.CharField(_("name"), max_length=100)
+    name_ja = models.CharField(_("name in Japanese"), max_length=100, blank=True)
+    licence_number = models.CharField(_("medical licence number"), max_length=30)
+    institution = models.ForeignKey(
+        MedicalInstitution,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="physicians",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering: ClassVar = ["name"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["organisation", "licence_number"], name="physician_unique_licence"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# --- provision plans ---------------------------------------------------------------------
+
+
+class PlanState(models.TextChoices):
+    """Mirrors ``rules.lifecycle.PlanState``; the transition table lives there."""
+
+    DRAFT = "draft", _("Draft")
+    COMMITTEE_REVIEW = "committee_review", _("Committee review")
+    OPINION_FAVOURABLE = "opinion_favourable", _("Favourable opinion")
+    CHANGES_REQUESTED = "changes_requested", _("Changes requested")
+    OPINION_UNFAVOURABLE = "opinion_unfavourable", _("Unfavourable opinion")
+    SUBMITTED = "submitted", _("Submitted")
+    ACCEPTED = "accepted", _("Accepted")
+    IN_FORCE = "in_force", _("In force")
+    SUSPENDED = "suspended", _("Suspended")
+    CHANGE_ORDERED = "change_ordered", _("Change ordered")
+    SUPERSEDED = "superseded", _("Superseded")
+    DISCONTINUED = "discontinued", _("Discontinued")
+    CLOSED = "closed", _("Closed")
+
+
+class CellOrigin(models.TextChoices):
+    AUTOLOGOUS = "autologous", _("Autologous")
+    ALLOGENEIC = "allogeneic", _("Allogeneic")
+    XENOGENEIC = "xenogeneic", _("Xenogeneic")
+
+
+class CellType(models.TextChoices):
+    ES = "es", _("ES cells")
+    IPS = "ips", _("iPS cells")
+    IPS_LIKE = "ips_like", _("iPS-like cells")
+    SOMATIC_STEM = "somatic_stem", _("Somatic stem cells")
+    SOMATIC = "somatic", _("Somatic cells")
+
+
+class ProvisionPlan(ClinicalRecord):
+    """A provision plan (再生医療等提供計画) as filed under one plan number (ASRM Art. 4).
+
+    Its content lives in ``PlanVersion`` rows; ``status`` is the headline state shown on lists,
+    recomputed by the services from the versions after each transition.
+    """
+
+    institution = models.ForeignKey(
+        MedicalInstitution, on_delete=models.PROTECT, related_name="plans"
+    )
+    title = models.CharField(_("treatment name"), max_length=150)
+    plan_number = models.CharField(_("plan number (計画番号)"), max_length=60, blank=True)
+    status = models.CharField(
+        _("status"), max_length=30, choices=PlanState.choices, default=PlanState.DRAFT
+    )
+    risk_class = models.PositiveSmallIntegerField(_("risk class"))
+    # Anchors of the deadline rules: the first filing starts the 60-day AE windows, the first
+    # acceptance starts the yearly periodic-report periods (facts sheet §4–5).
+    first_submitted_date = models.DateField(_("first submitted"), null=True, blank=True)
+    first_accepted_date = models.DateField(_("first accepted"), null=True, blank=True)
+    discontinued_date = models.DateField(_("discontinued"), null=True, blank=True)
+    follow_up_end_date = models.DateField(_("follow-up ends"), null=True, blank=True)
+    closed_date = models.DateField(_("closed"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering: ClassVar = ["title"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["organisation", "plan_number"],
+                condition=~Q(plan_number=""),
+                name="plan_unique_number",
+            ),
+            models.CheckConstraint(
+                condition=Q(risk_class__gte=1, risk_class__lte=3), name="plan_risk_class_1_3"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.plan_number})" if self.plan_number else self.title
+
+
+class PlanVersion(ClinicalRecord):
+    """One version of a plan's content, running its own lifecycle (draft → … → in force).
+
+    Field list follows 様式第1の2 items 1–7 as far as the facts sheet covers them; a non-minor
+    change is a new version reviewed while the previous one stays in force (ASRM Art. 5, 10).
+    """
+
+    plan = models.ForeignKey(ProvisionPlan, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField(_("version"))
+    state = models.CharField(
+        _("state"), max_length=30, choices=PlanState.choices, default=PlanState.DRAFT
+    )
+    change_summary = models.TextField(_("what changed"), blank=True)
+    treatment_name = models.CharField(_("treatment name"), max_length=150)
+    target_disease = models.CharField(_("target disease"), max_length=100)
+    eligibility_summary = models.TextField(_("eligibility summary"), max_length=4000, blank=True)
+    cell_origin = models.CharField(_("cell source"), max_length=20, choices=CellOrigin.choices)
+    cell_type = models.CharField(_("cell type"), max_length=20, choices=CellType.choices)
+    tissue = models.CharField(_("tissue"), max_length=100, blank=True)
+    cell_characteristics = models.TextField(_("cell characteristics"), blank=True)
+    gene_introduced = models.BooleanField(_("gene introduced"), default=False)
+    gene_edited = models.BooleanField(_("gene edited"), default=False)
+    cultured = models.BooleanField(_("cultured"), default=True)
+    homologous_use = models.BooleanField(_("homologous use"), default=False)
+    routes = models.JSONField(_("routes allowed"), default=list)
+    dose_min_cells = models.BigIntegerField(_("minimum dose (cells)"), null=True, blank=True)
+    dose_max_cells = models.BigIntegerField(_("maximum dose (cells)"), null=True, blank=True)
+    max_administrations = models.PositiveIntegerField(
+        _("maximum number of administrations"), null=True, blank=True
+    )
+    physicians = models.ManyToManyField(Physician, blank=True, related_name="plan_versions")
+    facilities = models.ManyToManyField(
+        ProcessingFacility, blank=True, related_name="plan_versions"
+    )
+    committee = models.ForeignKey(
+        CertifiedCommittee,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="plan_versions",
+    )
+    consent_document_versions = models.JSONField(_("consent document versions"), default=list)
+    declared_risk_class = models.PositiveSmallIntegerField(_("declared risk class"))
+    computed_risk_class = models.PositiveSmallIntegerField(
+        _("computed risk class"), null=True, blank=True
+    )
+    classification_reasons = models.JSONField(default=list, blank=True)
+    documents_complete = models.BooleanField(_("documents complete"), default=False)
+    reception_number = models.CharField(_("reception number (受付番号)"), max_length=60, blank=True)
+    # Dates of each step, set by the transitions.
+    review_requested_date = models.DateField(null=True, blank=True)
+    opinion_date = models.DateField(null=True, blank=True)
+    submitted_date = models.DateField(null=True, blank=True)
+    accepted_date = models.DateField(null=True, blank=True)
+    in_force_from = models.DateField(null=True, blank=True)
+    in_force_until = models.DateField(null=True, blank=True)
+    suspended_date = models.DateField(null=True, blank=True)
+    discontinued_date = models.DateField(null=True, blank=True)
+    closed_date = models.DateField(null=True, blank=True)
+    history = HistoricalRecords(m2m_fields=[physicians, facilities])
+
+    class Meta:
+        ordering: ClassVar = ["plan_id", "number"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["plan", "number"], name="planversion_unique_number"),
+            models.CheckConstraint(
+                condition=Q(dose_min_cells__isnull=True)
+                | Q(dose_max_cells__isnull=True)
+                | Q(dose_min_cells__lte=models.F("dose_max_cells")),
+                name="planversion_dose_range_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(dose_min_cells__isnull=True) | Q(dose_min_cells__gt=0),
+                name="planversion_dose_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_administrations__isnull=True) | Q(max_administrations__gte=1),
+                name="planversion_max_admin_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(declared_risk_class__gte=1, declared_risk_class__lte=3),
+                name="planversion_declared_class_1_3",
+            ),
+            models.CheckConstraint(
+                condition=Q(in_force_from__isnull=True)
+                | Q(in_force_until__isnull=True)
+                | Q(in_force_until__gte=models.F("in_force_from")),
+                name="planversion_in_force_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan.title} v{self.number}"
+
+    # Fields compared in the version diff and copied into a new draft.
+    CONTENT_FIELDS: ClassVar[tuple[str, ...]] = (
+        "treatment_name",
+        "target_disease",
+        "eligibility_summary",
+        "cell_origin",
+        "cell_type",
+        "tissue",
+        "cell_characteristics",
+        "gene_introduced",
+        "gene_edited",
+        "cultured",
+        "homologous_use",
+        "routes",
+        "dose_min_cells",
+        "dose_max_cells",
+        "max_administrations",
+        "consent_document_versions",
+        "declared_risk_class",
+        "committee_id",
+    )
+
+
+class PlanTransition(ClinicalRecord):
+    """Append-only log of lifecycle steps, with the date each step took effect."""
+
+    plan = models.ForeignKey(ProvisionPlan, on_delete=models.PROTECT, related_name="transitions")
+    version = models.ForeignKey(PlanVersion, on_delete=models.PROTECT, related_name="transitions")
+    name = models.CharField(max_length=50)
+    from_state = models.CharField(max_length=30, choices=PlanState.choices)
+    to_state = models.CharField(max_length=30, choices=PlanState.choices)
+    effective_date = models.DateField()
+    actor = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    reference = models.CharField(max_length=200, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.version}: {self.name} ({self.from_state} → {self.to_state})"
+
+
+# --- obligations -------------------------------------------------------------------------
+
+
+class ObligationKind(models.TextChoices):
+    PERIODIC_REPORT = "periodic_report", _("Periodic report")
+    ADVERSE_EVENT = "adverse_event", _("Adverse-event report")
+    AE_BATCH = "ae_batch", _("60-day batch report of adverse events")
+    PROCESSOR_NOTICE = "processor_notice", _("Notice to the processing facility")
+    MINOR_CHANGE = "minor_change", _("Minor-change notice")
+    DISCONTINUATION = "discontinuation", _("Discontinuation notice")
+    END_OF_PROVISION = "end_of_provision", _("End-of-provision notice")
+
+
+class Recipient(models.TextChoices):
+    COMMITTEE = "committee", _("Certified committee")
+    MINISTRY = "ministry", _("Ministry / Regional Bureau")
+    PROCESSING_FACILITY = "processing_facility", _("Processing facility")
+
+
+class ObligationQuerySet(NoDeleteQuerySet):
+    def open(self) -> ObligationQuerySet:
+        return self.filter(status=Obligation.Status.OPEN, voided_at__isnull=True)
+
+    def overdue(self, today: dt.date | None = None) -> ObligationQuerySet:
+        return self.open().filter(due_date__lt=today or today_tokyo())
+
+    def due_within(self, days: int, today: dt.date | None = None) -> ObligationQuerySet:
+        day = today or today_tokyo()
+        return self.open().filter(due_date__gte=day, due_date__lte=day + dt.timedelta(days=days))
+
+
+class ObligationManager(models.Manager.from_queryset(ObligationQuerySet)):  # type: ignore[misc]
+    pass
+
+
+class Obligation(ClinicalRecord):
+    """A dated duty to report or notify, produced by a deadline rule; never deleted.
+
+    ``status`` stores open/done; "overdue" is open with a due date before today in Japan, so it
+    never goes stale.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        DONE = "done", _("Done")
+
+    plan = models.ForeignKey(ProvisionPlan, on_delete=models.PROTECT, related_name="obligations")
+    kind = models.CharField(_("kind"), max_length=30, choices=ObligationKind.choices)
+    recipient = models.CharField(_("recipient"), max_length=30, choices=Recipient.choices)
+    title = models.CharField(_("what to do"), max_length=300)
+    due_date = models.DateField(_("due date"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    rule_id = models.CharField(_("rule"), max_length=60)
+    source = models.CharField(_("legal source"), max_length=300)
+    subject_type = models.CharField(max_length=80)
+    subject_id = models.CharField(max_length=80)
+    trigger_date = models.DateField(_("triggered on"), null=True, blank=True)
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_date = models.DateField(_("submitted on"), null=True, blank=True)
+    evidence = models.TextField(_("evidence of submission"), blank=True)
+    history = HistoricalRecords()
+
+    objects = ObligationManager()
+
+    class Meta:
+        ordering: ClassVar = ["due_date", "pk"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["organisation", "rule_id", "subject_type", "subject_id"],
+                name="obligation_unique_per_rule_subject",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open") | Q(done_at__isnull=False, submitted_date__isnull=False),
+                name="obligation_done_has_evidence_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["open", "done"]), name="obligation_status_valid"
+            ),
+        ]
+        indexes: ClassVar = [models.Index(fields=["organisation", "status", "due_date"])]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.due_date})"
+
+    def effective_status(self, today: dt.date | None = None) -> str:
+        if self.status == self.Status.OPEN and self.due_date < (today or today_tokyo()):
+            return "overdue"
+        return str(self.status)
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.effective_status() == "overdue"
+
+
+class PeriodicReport(ClinicalRecord):
+    """The yearly periodic report (定期報告, 別紙様式第3) for one period of a plan (ASRM Art. 20–21)."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        COMMITTEE_REVIEWED = "committee_reviewed", _("Reviewed by committee")
+        SUBMITTED = "submitted", _("Submitted")
+
+    plan = models.ForeignKey(
+        ProvisionPlan, on_delete=models.PROTECT, related_name="periodic_reports"
+    )
+    obligation = models.OneToOneField(
+        Obligation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="periodic_report",
+    )
+    period_index = models.PositiveIntegerField()
+    period_start = models.DateField()
+    period_end = models.DateField()
+    due_date = models.DateField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    data = models.JSONField(default=dict, blank=True)
+    assembled_at = models.DateTimeField(null=True, blank=True)
+    committee_review_date = models.DateField(null=True, blank=True)
+    committee_opinion = models.TextField(blank=True)
+    submitted_date = models.DateField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering: ClassVar = ["plan_id", "period_index"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["plan", "period_index"], name="periodicreport_unique_period"
+            ),
+            models.CheckConstraint(
+                condition=Q(period_end__gte=models.F("period_start")),
+                name="periodicreport_period_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan} #{self.period_index}"
