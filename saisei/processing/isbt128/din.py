@@ -231,17 +231,19 @@ def build_din(
     din = Din(
         facility_id=facility_id, year=f"{year % 100:02d}", sequence=f"{sequence:06d}", flags=flags
     )
-    issues = check_fields(din.din + din.flags, DIN_RULES + FLAG_RULES, offset=0)
+    raise_on_errors(check_fields(din.din + din.flags, DIN_RULES + FLAG_RULES, offset=0))
     info = interpret_flags(flags=flags)
     if check_flags:
         din = din.with_check_flags()
-    elif info.flag_type == 3 and not issues and flags != checkchar.type3_flags(data=din.din):
+    elif info.flag_type == 3 and flags != checkchar.type3_flags(data=din.din):
         # A hand-chosen 60-96 value would claim to be a check character it is not.
-        issues.append(issue(BAD_CHECK_CHARACTER, structure=_("donation identification number")))
+        raise Isbt128Error(
+            [issue(BAD_CHECK_CHARACTER, structure=_("donation identification number"))]
+        )
     elif info.flag_type is None:
         # Reserved values are only a warning when read, but Saisei must not print them.
         raise Isbt128Error([issue(RESERVED_FLAG, flags=flags)])
-    raise_on_errors(issues + _facility_issues(facility_id, config))
+    raise_on_errors(_facility_issues(facility_id, config))
     return din
 
 

@@ -125,10 +125,17 @@ def test_national_grouping_is_configurable_and_must_cover_13_characters():
     ],
 )
 def test_facility_id_rules_are_enforced(facility_id, bad_character):
+    for check_flags in (False, True):
+        with pytest.raises(Isbt128Error) as err:
+            build_din(facility_id=facility_id, year=26, sequence=1, check_flags=check_flags)
+        assert err.value.code == "isbt128.bad_character"
+        assert repr(bad_character) in err.value.issues[0].message()
+
+
+def test_build_din_reports_bad_flag_characters_as_such():
     with pytest.raises(Isbt128Error) as err:
-        build_din(facility_id=facility_id, year=26, sequence=1)
+        build_din(facility_id="A9999", year=26, sequence=1, flags="IZ")
     assert err.value.code == "isbt128.bad_character"
-    assert repr(bad_character) in err.value.issues[0].message()
 
 
 def test_alphabetic_fin_characters_allowed_by_the_rule_are_accepted():
