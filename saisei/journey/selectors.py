@@ -1,0 +1,174 @@
+"""Reads for the patient journey, scoped to the actor's organisation, plus the gate's consent lookup."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from saisei.core.models import User
+from saisei.core.selectors import get_scoped
+
+from .models import (
+    Consent,
+    ConsentDocument,
+    CourseStep,
+    Inquiry,
+    Itinerary,
+    Patient,
+    Prescreen,
+    PriceList,
+    Quote,
+    TreatmentCourse,
+)
+from .permissions import scope_journey
+
+
+def consent_status_for_gate(
+    *, patient_id: int, plan_version_id: int, at: dt.datetime | None
+) -> str:
+    """Consent for the compliance gate (ASRM Art. 14): "valid", "missing" or "withdrawn" at `at`.
+
+    The latest consent signed on or before `at` for this plan version decides; a voided consent
+    counts as never given, and a withdrawal on or before `at` makes it "withdrawn".
+    """
+    at = at or timezone.now()
+    consent = (
+        Consent.objects.filter(
+            patient_id=patient_id,
+            plan_version_id=plan_version_id,
+            voided_at__isnull=True,
+            signed_at__lte=at,
+        )
+        .order_by("-signed_at", "-pk")
+        .only("withdrawn_at")
+        .first()
+    )
+    if consent is None:
+        return "missing"
+    if consent.withdrawn_at is not None and consent.withdrawn_at <= at:
+        return "withdrawn"
+    return "valid"
+
+
+def patient_has_withdrawn(*, patient_id: int, at: dt.datetime | None = None) -> bool:
+    """True when the patient's latest consent (any plan version) is withdrawn: stop further steps."""
+    at = at or timezone.now()
+    latest = (
+        Consent.objects.filter(patient_id=patient_id, voided_at__isnull=True, signed_at__lte=at)
+        .order_by("-signed_at", "-pk")
+        .first()
+    )
+    return bool(latest and latest.withdrawn_at and latest.withdrawn_at <= at)
+
+
+# --- inquiries ------------------------------------------------------------------------------
+
+
+def inquiry_list(*, actor: User, status: str | None = None, q: str = "") -> QuerySet[Inquiry]:
+    qs = scope_journey(actor, Inquiry.objects.filter(voided_at__isnull=True)).select_related(
+        "assigned_to"
+    )
+    if status:
+        qs = qs.filter(status=status)
+    if q:
+        qs = qs.filter(
+            Q(reference__icontains=q) | Q(patient_name__icontains=q) | Q(contact_name__icontains=q)
+        )
+    return qs.order_by("-created_at")
+
+
+def inquiry_get(*, actor: User, external_id: Any) -> Inquiry:
+    return get_scoped(inquiry_list(actor=actor).prefetch_related("files"), external_id)
+
+
+# --- patients -------------------------------------------------------------------------------
+
+
+def patient_list(*, actor: User, q: str = "") -> QuerySet[Patient]:
+    qs = scope_journey(actor, Patient.objects.filter(voided_at__isnull=True)).select_related(
+        "inquiry"
+    )
+    if q:
+        qs = qs.filter(
+            Q(patient_code__icontains=q) | Q(family_name__icontains=q) | Q(given_name__icontains=q)
+        )
+    return qs.order_by("patient_code")
+
+
+def patient_get(*, actor: User, external_id: Any) -> Patient:
+    return get_scoped(patient_list(actor=actor).prefetch_related("proxies"), external_id)
+
+
+# --- quotes, consents, courses ---------------------------------------------------------------
+
+
+def quote_list(*, actor: User, patient: Patient | None = None) -> QuerySet[Quote]:
+    qs = scope_journey(actor, Quote.objects.filter(voided_at__isnull=True)).select_related(
+        "patient", "plan", "price_list"
+    )
+    if patient is not None:
+        qs = qs.filter(patient=patient)
+    return qs.order_by("-created_at")
+
+
+def quote_get(*, actor: User, external_id: Any) -> Quote:
+    return get_scoped(
+        quote_list(actor=actor)
+        .select_related("plan__institution", "plan_version", "facilitator")
+        .prefetch_related("lines"),
+        external_id,
+    )
+
+
+def price_list_list(*, actor: User) -> QuerySet[PriceList]:
+    return scope_journey(actor, PriceList.objects.filter(voided_at__isnull=True)).select_related(
+        "institution"
+    )
+
+
+def consent_document_list(*, actor: User, plan_version_id: int | None = None) -> QuerySet:
+    qs = scope_journey(actor, ConsentDocument.objects.filter(voided_at__isnull=True))
+    if plan_version_id:
+        qs = qs.filter(plan_version_id=plan_version_id)
+    return qs.select_related("plan_version__plan")
+
+
+def consent_list(*, actor: User, patient: Patient | None = None) -> QuerySet[Consent]:
+    qs = scope_journey(actor, Consent.objects.filter(voided_at__isnull=True)).select_related(
+        "patient", "document", "plan_version__plan", "proxy", "explained_by"
+    )
+    if patient is not None:
+        qs = qs.filter(patient=patient)
+    return qs.order_by("-signed_at")
+
+
+def consent_get(*, actor: User, external_id: Any) -> Consent:
+    return get_scoped(consent_list(actor=actor), external_id)
+
+
+def course_list(*, actor: User, patient: Patient | None = None) -> QuerySet[TreatmentCourse]:
+    qs = scope_journey(actor, TreatmentCourse.objects.filter(voided_at__isnull=True))
+    if patient is not None:
+        qs = qs.filter(patient=patient)
+    return qs.select_related("patient", "plan", "physician").prefetch_related(
+        Prefetch("steps", queryset=CourseStep.objects.filter(voided_at__isnull=True))
+    )
+
+
+def course_get(*, actor: User, external_id: Any) -> TreatmentCourse:
+    return get_scoped(course_list(actor=actor), external_id)
+
+
+def prescreen_list(*, actor: User, patient: Patient) -> QuerySet[Prescreen]:
+    return scope_journey(actor, Prescreen.objects.filter(patient=patient, voided_at__isnull=True))
+
+
+def itinerary_current(*, patient: Patient) -> Itinerary | None:
+    return (
+        Itinerary.objects.filter(patient=patient, is_current=True, voided_at__isnull=True)
+        .order_by("-version")
+        .first()
+    )
