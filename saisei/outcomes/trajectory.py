@@ -1,0 +1,375 @@
+"""Reading one patient's scores against the natural-history expectation, without over-claiming.
+
+DESIGN invariant 8: a patient-facing statement never claims more than the evidence. So the reading
+never says "improved" unless the change beats measurement noise and the MCID, never credits the
+treatment, and always lists the reasons a change can mislead (facts/outcomes.md §3.3, §4).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from saisei.core.errors import ValidationFailed
+from saisei.outcomes.instruments import Respondent, measure_info
+from saisei.outcomes.reference import (
+    DEFAULT_MCID_ROWS,
+    DEFAULT_REFERENCE_ROWS,
+    DEFAULT_SEM_ROWS,
+    McidRow,
+    MeasurementErrorRow,
+    ReferenceRow,
+    band_half_width,
+    expected_change,
+    find_mcid,
+    find_reference,
+    find_sem,
+    reliable_change,
+)
+
+DAYS_PER_MONTH = 365.25 / 12
+# CERAD: individual MMSE slopes are unreliable under about 3 years (facts §3.2, §4). For other
+# measures a year is the least over which an annual expectation means anything [ASSUMPTION].
+DEFAULT_RELIABLE_FOLLOW_UP_MONTHS: Mapping[str, float] = {"MMSE": 36.0}
+FALLBACK_RELIABLE_FOLLOW_UP_MONTHS = 12.0
+
+
+class Category(StrEnum):
+    INSUFFICIENT_DATA = "insufficient_data"
+    NO_REFERENCE = "no_reference"
+    WITHIN_EXPECTED = "within_expected"
+    LESS_DECLINE_WITHIN_VARIATION = "less_decline_within_variation"
+    LESS_DECLINE_BEYOND_VARIATION = "less_decline_beyond_variation"
+    IMPROVED_BEYOND_NOISE = "improved_beyond_noise"
+    DECLINED_MORE_THAN_EXPECTED = "declined_more_than_expected"
+
+
+FAVOURABLE = frozenset(
+    {
+        Category.LESS_DECLINE_WITHIN_VARIATION,
+        Category.LESS_DECLINE_BEYOND_VARIATION,
+        Category.IMPROVED_BEYOND_NOISE,
+    }
+)
+
+HEADLINES: dict[Category, Any] = {
+    Category.INSUFFICIENT_DATA: _(
+        "There are not enough assessments over time yet to judge a change."
+    ),
+    Category.NO_REFERENCE: _(
+        "No expected course without treatment is set for this measure and stage, so the change cannot be compared with it."
+    ),
+    Category.WITHIN_EXPECTED: _("Within the range expected without treatment."),
+    Category.LESS_DECLINE_WITHIN_VARIATION: _(
+        "Declined less than expected, but within normal variation."
+    ),
+    Category.LESS_DECLINE_BEYOND_VARIATION: _(
+        "Changed less than expected without treatment, by more than normal variation. On its own this does not show that the treatment is the reason."
+    ),
+    Category.IMPROVED_BEYOND_NOISE: _(
+        "The score is better than at the start by more than measurement noise. Changes like this also happen without treatment, so on its own this does not show that the treatment is the reason."
+    ),
+    Category.DECLINED_MORE_THAN_EXPECTED: _(
+        "Declined more than expected without treatment. Please talk this over with the doctor."
+    ),
+}
+
+CAVEATS: dict[str, Any] = {
+    "not_attributable": _(
+        "Without a comparison group, one person's change cannot be credited to the treatment: many people change this way without treatment."
+    ),
+    "measurement_noise": _(
+        "The change is within measurement noise: the same test repeated on the same day could differ by this much."
+    ),
+    "practice_effect": _(
+        "Scores often rise on the second or third testing because the test has become familiar (practice effect)."
+    ),
+    "regression_to_mean": _(
+        "The starting score comes from a single assessment; if that was a bad day, later scores look better without any real change."
+    ),
+    "short_follow_up": _(
+        "The follow-up is still short; a single person's rate of change is unreliable over a short time."
+    ),
+    "informant_rated": _(
+        "This score is reported by a family member or carer, and hopes or worries after a treatment can shift such ratings."
+    ),
+    "unblinded_rater": _(
+        "The rating draws on an interview with family members who know about the treatment, which can colour it; a rater who does not know the treatment status is more reliable."
+    ),
+    "not_validated": _(
+        "This diary is the clinic's own tool and has not been scientifically validated."
+    ),
+    "reference_uncertain": _(
+        "The expected course used here is an uncertain estimate and may be revised."
+    ),
+    "no_measurement_error": _(
+        "Measurement noise for this measure is not configured, so the range shown is narrower than it should be."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Caveat:
+    code: str
+    text: Any
+
+
+@dataclass(frozen=True)
+class PathPoint:
+    """A point on the expected course without treatment, with its prediction band."""
+
+    on: date
+    months: float
+    expected: float
+    lower: float
+    upper: float
+
+
+@dataclass
+class Reading:
+    """Plain-language reading of one measure for one patient, with the numbers behind it."""
+
+    measure: str
+    stage: str
+    category: Category
+    text: Any
+    caveats: list[Caveat] = field(default_factory=list)
+    expected_path: list[PathPoint] = field(default_factory=list)
+    baseline: float | None = None
+    baseline_date: date | None = None
+    baseline_n: int = 0
+    latest: float | None = None
+    latest_date: date | None = None
+    months: float | None = None
+    observed_change: float | None = None
+    expected_change: float | None = None
+    lower: float | None = None
+    upper: float | None = None
+    noise_threshold: float | None = None
+    mcid: float | None = None
+    level: float = 0.90
+    source: str = ""
+
+    @property
+    def caveat_codes(self) -> list[str]:
+        return [c.code for c in self.caveats]
+
+
+def months_between(start: date, end: date) -> float:
+    return (end - start).days / DAYS_PER_MONTH
+
+
+def _check_observations(
+    measure: str, observations: Sequence[tuple[date, float]]
+) -> list[tuple[date, float]]:
+    info = measure_info(measure)
+    clean: list[tuple[date, float]] = []
+    for on, score in observations:
+        if (
+            not isinstance(on, date)
+            or isinstance(score, bool)
+            or not isinstance(score, int | float)
+        ):
+            raise ValidationFailed(
+                "outcomes.invalid_observation",
+                _("Each observation needs a date and a numeric score."),
+            )
+        if not math.isfinite(score) or info.range.problem(float(score)) == "out_of_range":
+            raise ValidationFailed(
+                "outcomes.invalid_observation",
+                _("An observed score is outside the instrument's range."),
+            )
+        clean.append((on, float(score)))
+    clean.sort(key=lambda o: o[0])
+    return clean
+
+
+def _path(
+    *,
+    measure: str,
+    stage: str,
+    baseline: float,
+    start: date,
+    until_months: float,
+    baseline_n: int,
+    level: float,
+    reference_rows: Sequence[ReferenceRow],
+    sem_rows: Sequence[MeasurementErrorRow],
+    mcid_rows: Sequence[McidRow],
+) -> list[PathPoint]:
+    step = max(1.0, math.ceil(until_months / 60.0))
+    points: list[PathPoint] = []
+    m = 0.0
+    while True:
+        ex = expected_change(
+            measure=measure,
+            stage=stage,
+            baseline=baseline,
+            months=m,
+            reference_rows=reference_rows,
+            mcid_rows=mcid_rows,
+            sem_rows=sem_rows,
+            level=level,
+            baseline_n=baseline_n,
+        )
+        points.append(
+            PathPoint(
+                start + timedelta(days=round(m * DAYS_PER_MONTH)),
+                m,
+                ex["expected"],
+                ex["lower"],
+                ex["upper"],
+            )
+        )
+        if m >= until_months:
+            return points
+        m = min(m + step, until_months)
+
+
+def read_trajectory(
+    *,
+    measure: str,
+    stage: str,
+    observations: Sequence[tuple[date, float]],
+    baseline_until: date | None = None,
+    reference_rows: Sequence[ReferenceRow] = DEFAULT_REFERENCE_ROWS,
+    mcid_rows: Sequence[McidRow] = DEFAULT_MCID_ROWS,
+    sem_rows: Sequence[MeasurementErrorRow] = DEFAULT_SEM_ROWS,
+    level: float = 0.90,
+    horizon_months: float | None = None,
+    reliable_follow_up_months: Mapping[str, float] = DEFAULT_RELIABLE_FOLLOW_UP_MONTHS,
+) -> Reading:
+    """Compare the latest score with the expected course from baseline and say what it can and cannot mean.
+
+    Baseline is the mean of every observation on or before ``baseline_until`` (the first one if
+    None), which reduces regression to the mean. "Improved" requires the gain to exceed both the
+    reliable-change threshold (1.96·√2·SEM) and the MCID; "declined more" requires the loss to
+    exceed both the prediction band and that threshold.
+    """
+    info = measure_info(measure)
+    obs = _check_observations(measure, observations)
+    worse = 1.0 if info.higher_is_worse else -1.0
+    reading = Reading(
+        measure=measure,
+        stage=stage,
+        category=Category.INSUFFICIENT_DATA,
+        text=HEADLINES[Category.INSUFFICIENT_DATA],
+        level=level,
+    )
+    caveats: list[str] = []
+    if info.instrument.code == "DIARY" or not info.instrument.validated:
+        caveats.append("not_validated")
+    if info.instrument.respondent in (Respondent.CAREGIVER_PROXY, Respondent.CAREGIVER_SELF):
+        caveats.append("informant_rated")
+    if info.instrument.respondent == Respondent.INFORMANT_INTERVIEW:
+        caveats.append("unblinded_rater")
+
+    def finish() -> Reading:
+        seen: list[str] = []
+        for code in caveats:
+            if code not in seen:
+                seen.append(code)
+        reading.caveats = [Caveat(c, CAVEATS[c]) for c in seen]
+        reading.text = HEADLINES[reading.category]
+        return reading
+
+    if not obs:
+        return finish()
+    cut = baseline_until if baseline_until is not None else obs[0][0]
+    base_obs = [o for o in obs if o[0] <= cut] or [obs[0]]
+    follow = [o for o in obs if o[0] > base_obs[-1][0]]
+    baseline = sum(s for _d, s in base_obs) / len(base_obs)
+    reading.baseline, reading.baseline_date, reading.baseline_n = (
+        baseline,
+        base_obs[-1][0],
+        len(base_obs),
+    )
+    sem_row = find_sem(measure=measure, rows=sem_rows)
+    mcid_row = find_mcid(measure=measure, stage=stage, rows=mcid_rows)
+    row = find_reference(measure=measure, stage=stage, rows=reference_rows)
+    sem = sem_row.sem if sem_row else 0.0
+    if sem_row is None:
+        caveats.append("no_measurement_error")
+    noise = reliable_change(sem=sem) * math.sqrt(0.5 + 0.5 / len(base_obs))
+    reading.noise_threshold = noise
+    reading.mcid = mcid_row.value if mcid_row else None
+    if info.instrument.respondent == Respondent.PATIENT_PERFORMANCE and len(obs) <= 3:
+        caveats.append("practice_effect")
+
+    latest_date, latest = follow[-1] if follow else (reading.baseline_date, baseline)
+    months = months_between(reading.baseline_date, latest_date)
+    reading.latest, reading.latest_date, reading.months = latest, latest_date, months
+    until = max(months, horizon_months or 0.0)
+    if row is not None:
+        reading.source = row.source
+        if row.uncertain:
+            caveats.append("reference_uncertain")
+        reading.expected_path = _path(
+            measure=measure,
+            stage=stage,
+            baseline=baseline,
+            start=reading.baseline_date,
+            until_months=until,
+            baseline_n=len(base_obs),
+            level=level,
+            reference_rows=reference_rows,
+            sem_rows=sem_rows,
+            mcid_rows=mcid_rows,
+        )
+    if not follow or months <= 0:
+        return finish()
+    reading.observed_change = latest - baseline
+    limit = reliable_follow_up_months.get(measure, FALLBACK_RELIABLE_FOLLOW_UP_MONTHS)
+    if months < limit:
+        caveats.append("short_follow_up")
+    decline = worse * (latest - baseline)  # > 0: moved in the direction of worse
+    if abs(decline) < noise:
+        caveats.append("measurement_noise")
+    if row is None:
+        reading.category = Category.NO_REFERENCE
+        return finish()
+
+    ex = expected_change(
+        measure=measure,
+        stage=stage,
+        baseline=baseline,
+        months=months,
+        reference_rows=reference_rows,
+        mcid_rows=mcid_rows,
+        sem_rows=sem_rows,
+        level=level,
+        baseline_n=len(base_obs),
+    )
+    reading.expected_change = ex["expected"] - baseline
+    reading.lower, reading.upper = ex["lower"], ex["upper"]
+    reading.source = ex["source"]
+    expected_decline = worse * row.annual_change * months / 12.0
+    half = band_half_width(
+        sd=row.sd, sem=sem, years=months / 12.0, level=level, baseline_n=len(base_obs)
+    )
+    improvement = -decline
+    needed_gain = max(noise, reading.mcid or 0.0)
+
+    if decline > max(expected_decline + half, noise):
+        reading.category = Category.DECLINED_MORE_THAN_EXPECTED
+    elif decline < expected_decline - max(half, noise):
+        reading.category = (
+            Category.IMPROVED_BEYOND_NOISE
+            if sem_row is not None and improvement > needed_gain
+            else Category.LESS_DECLINE_BEYOND_VARIATION
+        )
+    elif decline < expected_decline:
+        reading.category = Category.LESS_DECLINE_WITHIN_VARIATION
+    else:
+        reading.category = Category.WITHIN_EXPECTED
+    if reading.category in FAVOURABLE:
+        caveats.insert(0, "not_attributable")
+        if len(base_obs) == 1:
+            caveats.append("regression_to_mean")
+    return finish()
