@@ -40,6 +40,8 @@ MESSAGES_JA: dict[str, str] = {
     "The authority has ordered this plan to be changed; it cannot be used until the change is made.": "当局からこの計画の変更を命じられています。変更が済むまでこの計画は使えません。",
     "This physician is not listed in the plan.": "この医師は計画に記載されていません。",
     "The cell source '{cell_source}' is not the one described in the plan.": "細胞の由来「{cell_source}」は計画に記載されたものではありません。",
+    "The indication '{indication}' is not one the plan covers.": "適応「{indication}」はこの計画の対象ではありません。",
+    "Unknown act '{act}'.": "行為「{act}」が正しくありません。",
     "The route '{route}' is not allowed by the plan.": "投与経路「{route}」は計画で認められていません。",
     "The dose of {dose} cells is outside the plan's range ({min} to {max} cells).": "投与量 {dose} 個は計画の範囲（{min}〜{max} 個）の外です。",
     "Administration number {number} is beyond the plan's limit of {max} ({given} already given).": "{number} 回目の投与は計画の上限 {max} 回を超えます（実施済み {given} 回）。",

@@ -8,16 +8,27 @@ pure, runs every rule in ``GATE_RULES`` and explains each failure with a stable 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from enum import StrEnum
-from typing import Any, Literal
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext, gettext_noop
 
 from .common import DomainError, render
-from .deadlines import DeadlineConfig, class1_first_provision_day
+from .deadlines import class1_first_provision_day
+from .gate_facts import (
+    Act,
+    ConsentFacts,
+    FacilityFacts,
+    Finding,
+    GateConfig,
+    GateFacts,
+    GateRequest,
+    GateResult,
+    OverdueObligation,
+    Severity,
+)
 from .lifecycle import PlanState
 
 __all__ = [
@@ -36,7 +47,6 @@ __all__ = [
 ]
 
 TOKYO = ZoneInfo("Asia/Tokyo")
-Severity = Literal["block", "warn"]
 
 SRC_PLAN = "ASRM Art. 4(1), Art. 13; penalties Art. 60 (Class I), Art. 62 (Class II/III)"
 SRC_INSTITUTION = "ASRM Art. 4(1) (a plan is filed by, and covers, one medical institution)"
@@ -62,126 +72,6 @@ ACCEPTED_STATES = frozenset(
     }
 )
 AUTHORISED = frozenset({"licensed", "notified", "accredited"})
-
-
-class Act(StrEnum):
-    HARVEST = "harvest"  # harvest of cells for processing
-    ADMINISTRATION = "administration"
-
-
-@dataclass(frozen=True)
-class GateRequest:
-    """The proposed act, as the caller states it."""
-
-    act: Act
-    at: datetime
-    institution_id: int
-    physician_id: int
-    patient_id: int
-    plan_version_id: int
-    cell_source: str
-    facility_id: int | None
-    route: str | None = None
-    dose_cells: int | None = None
-    administration_number: int | None = None
-
-
-@dataclass(frozen=True)
-class FacilityFacts:
-    """A processing facility listed in the plan and its authorisation under ASRM Ch. IV."""
-
-    facility_id: int
-    authorisation: str  # "licensed" | "notified" | "accredited" | anything else is not authorised
-    valid_from: date | None = None
-    valid_until: date | None = None
-
-
-@dataclass(frozen=True)
-class ConsentFacts:
-    """The patient's most recent consent record relevant to this plan."""
-
-    status: str  # "valid" | "withdrawn" | "expired" | "missing"
-    plan_version_id: int | None = None
-    patient_id: int | None = None
-
-
-@dataclass(frozen=True)
-class OverdueObligation:
-    """An obligation past its due date and not yet fulfilled; ``rule`` is a deadline rule id."""
-
-    rule: str
-    due_date: date
-
-
-@dataclass(frozen=True)
-class GateFacts:
-    """Everything the rules need about the plan version named in the request (None: not found)."""
-
-    plan_version_id: int | None
-    plan_state: PlanState | str = PlanState.DRAFT
-    risk_class: int = 3
-    institution_id: int | None = None
-    submitted_date: date | None = None
-    accepted_date: date | None = None
-    in_force_from: date | None = None
-    in_force_until: date | None = None
-    listed_physician_ids: frozenset[int] = frozenset()
-    allowed_cell_sources: frozenset[str] = frozenset()
-    allowed_routes: frozenset[str] = frozenset()
-    dose_min_cells: int | None = None
-    dose_max_cells: int | None = None
-    max_administrations: int | None = None
-    administrations_given: int = 0
-    listed_facilities: tuple[FacilityFacts, ...] = ()
-    consent: ConsentFacts = field(default_factory=lambda: ConsentFacts(status="missing"))
-    overdue_obligations: tuple[OverdueObligation, ...] = ()
-
-
-@dataclass(frozen=True)
-class GateConfig:
-    """Tunable parts of the gate; the Class I wait comes from the deadline configuration."""
-
-    deadlines: DeadlineConfig = field(default_factory=DeadlineConfig)
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One failed or warning rule, explained in the active language and in Japanese."""
-
-    rule: str
-    severity: Severity
-    message: str
-    message_ja: str
-    source: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {
-            "rule": self.rule,
-            "severity": self.severity,
-            "message": self.message,
-            "message_ja": self.message_ja,
-            "source": self.source,
-        }
-
-
-@dataclass(frozen=True)
-class GateResult:
-    """Allowed unless a blocking finding exists; warnings never block."""
-
-    allowed: bool
-    act_date: date
-    findings: tuple[Finding, ...]
-
-    @property
-    def rule_ids(self) -> list[str]:
-        return [f.rule for f in self.findings]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "allowed": self.allowed,
-            "act_date": self.act_date,
-            "findings": [f.as_dict() for f in self.findings],
-        }
 
 
 @dataclass(frozen=True)
@@ -309,7 +199,8 @@ def plan_not_in_force(ctx: Context) -> Violation | None:
 
 
 def _in_class1_wait(ctx: Context) -> bool:
-    if ctx.facts.risk_class != 1:
+    # An unknown class gets the strictest treatment rather than slipping past the wait.
+    if ctx.facts.risk_class in (2, 3):
         return False
     if ctx.facts.submitted_date is None:
         return True
@@ -389,6 +280,20 @@ def cell_source_not_in_plan(ctx: Context) -> Violation | None:
     if ctx.request.cell_source in ctx.facts.allowed_cell_sources:
         return None
     return Violation({"cell_source": ctx.request.cell_source})
+
+
+@rule(
+    "GATE-INDICATION-NOT-IN-PLAN",
+    severity="block",
+    msgid=gettext_noop("The indication '{indication}' is not one the plan covers."),
+    source=SRC_CONTENT,
+)
+def indication_not_in_plan(ctx: Context) -> Violation | None:
+    """The patient's disease must be an indication the plan describes."""
+    indication = ctx.request.indication
+    if indication is not None and indication in ctx.facts.allowed_indications:
+        return None
+    return Violation({"indication": indication or "—"})
 
 
 @rule(
@@ -575,6 +480,17 @@ def other_report_overdue(ctx: Context) -> Violation | None:
     )
 
 
+def _act(value: Act | str) -> Act:
+    try:
+        return Act(value)
+    except ValueError:
+        raise DomainError(
+            "gate.invalid_input",
+            gettext("Unknown act '{act}'.").format(act=value),
+            fields={"act": [str(value)]},
+        ) from None
+
+
 def _state(value: PlanState | str) -> PlanState:
     try:
         return PlanState(value)
@@ -601,6 +517,7 @@ def evaluate_gate(
             gettext("The time of the act must include a time zone."),
             fields={"at": ["timezone"]},
         )
+    request = replace(request, act=_act(request.act))
     ctx = Context(
         request=request,
         facts=facts,

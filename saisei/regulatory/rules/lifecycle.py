@@ -372,6 +372,16 @@ def get_transition(name: str) -> Transition:
         ) from None
 
 
+def _state(value: PlanState | str) -> PlanState:
+    try:
+        return PlanState(value)
+    except ValueError:
+        raise DomainError(
+            "plan.unknown_state",
+            gettext("Unknown plan state '{state}'.").format(state=value),
+        ) from None
+
+
 def _refuse_state(transition: Transition, state: PlanState) -> ValidationFailed:
     message, _ja = render(
         gettext_noop("'{transition}' is not possible while the plan is '{state}'."),
@@ -392,7 +402,7 @@ def check_transition(
     ``roles`` are the actor's roles; pass None to skip the role check (e.g. a scheduled task).
     """
     transition = get_transition(name)
-    current = PlanState(state)
+    current = _state(state)
     if current not in transition.sources:
         raise _refuse_state(transition, current)
     if roles is not None and not transition.roles.intersection(roles):
@@ -410,7 +420,7 @@ def available_transitions(
     state: PlanState | str, facts: PlanFacts, *, roles: Collection[str] | None = None
 ) -> list[str]:
     """Names of the transitions that would pass now, for the buttons the UI offers."""
-    current = PlanState(state)
+    current = _state(state)
     return [
         t.name
         for t in TRANSITIONS.values()

@@ -37,6 +37,7 @@ REQUEST = GateRequest(
     route="iv",
     dose_cells=200_000_000,
     administration_number=3,
+    indication="alzheimers_disease",
 )
 HARVEST = replace(REQUEST, act=Act.HARVEST, route=None, dose_cells=None, administration_number=None)
 
@@ -50,6 +51,7 @@ FACTS = GateFacts(
     in_force_from=date(2025, 3, 5),
     listed_physician_ids=frozenset({11, 12}),
     allowed_cell_sources=frozenset({"autologous_adipose"}),
+    allowed_indications=frozenset({"alzheimers_disease"}),
     allowed_routes=frozenset({"iv", "intrathecal"}),
     dose_min_cells=150_000_000,
     dose_max_cells=250_000_000,
@@ -170,6 +172,27 @@ def test_donor_cells_under_an_autologous_plan_are_blocked():
         evaluate(replace(REQUEST, cell_source="allogeneic_cord")), "GATE-CELL-SOURCE-NOT-IN-PLAN"
     )
     assert "allogeneic_cord" in finding.message_ja
+
+
+@pytest.mark.parametrize("indication", ["chronic_pain", None])
+def test_an_indication_the_plan_does_not_cover_is_blocked(indication):
+    result = evaluate(replace(REQUEST, indication=indication))
+    assert_blocked_by(result, "GATE-INDICATION-NOT-IN-PLAN")
+    assert_blocked_by(
+        evaluate_gate(replace(HARVEST, indication=indication), FACTS), "GATE-INDICATION-NOT-IN-PLAN"
+    )
+
+
+def test_a_plan_whose_class_is_unknown_gets_the_class_1_wait():
+    result = evaluate(risk_class=None, submitted_date=date(2025, 9, 1))
+    assert_blocked_by(result, "GATE-CLASS1-WAITING-PERIOD")
+    assert evaluate(risk_class=None, submitted_date=date(2025, 1, 1)).allowed
+
+
+def test_an_unknown_act_is_refused():
+    with pytest.raises(DomainError) as err:
+        evaluate(replace(REQUEST, act="transfusion"))
+    assert err.value.code == "gate.invalid_input"
 
 
 def test_a_route_outside_the_plan_is_blocked():
@@ -293,6 +316,7 @@ def test_every_rule_has_a_stable_unique_id_a_source_and_japanese_wording():
         "GATE-PLAN-CHANGE-ORDERED",
         "GATE-PHYSICIAN-NOT-LISTED",
         "GATE-CELL-SOURCE-NOT-IN-PLAN",
+        "GATE-INDICATION-NOT-IN-PLAN",
         "GATE-ROUTE-NOT-IN-PLAN",
         "GATE-DOSE-OUTSIDE-PLAN",
         "GATE-ADMINISTRATION-LIMIT",

@@ -256,8 +256,11 @@ def test_a_closed_plan_cannot_come_back():
     refused("bring_into_force", "closed", CLASS2, "plan.transition_not_allowed_from_state")
 
 
-def test_an_unknown_transition_is_refused():
+def test_an_unknown_transition_or_state_is_refused():
     refused("approve", "draft", CLASS2, "plan.unknown_transition")
+    refused("submit_for_review", "approved", CLASS2, "plan.unknown_state")
+    with pytest.raises(DomainError):
+        available_transitions("approved", CLASS2)
 
 
 def test_available_transitions_respect_roles_and_guards():
