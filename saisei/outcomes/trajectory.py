@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -174,13 +175,13 @@ def _check_observations(
         if (
             not isinstance(on, date)
             or isinstance(score, bool)
-            or not isinstance(score, int | float)
+            or not isinstance(score, int | float | Decimal)
         ):
             raise ValidationFailed(
                 "outcomes.invalid_observation",
                 _("Each observation needs a date and a numeric score."),
             )
-        if not math.isfinite(score) or info.range.problem(float(score)) == "out_of_range":
+        if not math.isfinite(float(score)) or info.range.problem(float(score)) == "out_of_range":
             raise ValidationFailed(
                 "outcomes.invalid_observation",
                 _("An observed score is outside the instrument's range."),
@@ -250,7 +251,8 @@ def read_trajectory(
     Baseline is the mean of every observation on or before ``baseline_until`` (the first one if
     None), which reduces regression to the mean. "Improved" requires the gain to exceed both the
     reliable-change threshold (1.96·√2·SEM) and the MCID; "declined more" requires the loss to
-    exceed both the prediction band and that threshold.
+    exceed both the prediction band and that threshold; "declined less than expected" needs a
+    shortfall of at least the MCID.
     """
     info = measure_info(measure)
     obs = _check_observations(measure, observations)
@@ -355,6 +357,8 @@ def read_trajectory(
     )
     improvement = -decline
     needed_gain = max(noise, reading.mcid or 0.0)
+    # A shortfall smaller than the MCID (or one SEM without an MCID) is "as expected", not "less".
+    meaningful_gap = reading.mcid if reading.mcid is not None else sem
 
     if decline > max(expected_decline + half, noise):
         reading.category = Category.DECLINED_MORE_THAN_EXPECTED
@@ -364,7 +368,7 @@ def read_trajectory(
             if sem_row is not None and improvement > needed_gain
             else Category.LESS_DECLINE_BEYOND_VARIATION
         )
-    elif decline < expected_decline:
+    elif expected_decline - decline >= meaningful_gap:
         reading.category = Category.LESS_DECLINE_WITHIN_VARIATION
     else:
         reading.category = Category.WITHIN_EXPECTED

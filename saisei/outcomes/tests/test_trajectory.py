@@ -48,7 +48,7 @@ def test_single_assessment_cannot_be_judged():
 
 
 def test_stable_mmse_in_mild_ad_is_less_decline_but_within_normal_variation():
-    r = read("MMSE", "mild_ad", (0, 22), (12, 22))
+    r = read("MMSE", "mild_ad", (0, 22), (13, 22))
     assert r.category == Category.LESS_DECLINE_WITHIN_VARIATION
     assert en(r.text) == "Declined less than expected, but within normal variation."
     assert {
@@ -58,6 +58,13 @@ def test_stable_mmse_in_mild_ad_is_less_decline_but_within_normal_variation():
         "regression_to_mean",
         "practice_effect",
     } <= set(r.caveat_codes)
+
+
+def test_a_shortfall_smaller_than_the_mcid_is_as_expected_not_less():
+    # Expected −2/yr; −1.5 over 13 months is 0.7 short of expectation, below the MCID of 2.
+    r = read("MMSE", "mild_ad", (0, 22), (13, 20.5))
+    assert r.category == Category.WITHIN_EXPECTED
+    assert "not_attributable" not in r.caveat_codes
 
 
 def test_decline_like_natural_history_is_within_expected_range():
