@@ -122,6 +122,8 @@ JA: dict[str, str] = {
     "This score is reported by a family member or carer, and hopes or worries after a treatment can shift such ratings.": "この点数はご家族や介護者の回答によるもので、治療後の期待や心配によって評価が変わることがあります。",
     "The rating draws on an interview with family members who know about the treatment, which can colour it; a rater who does not know the treatment status is more reliable.": "この評価は治療のことを知っているご家族への聞き取りに基づくため、評価が影響を受けることがあります。治療の有無を知らない評価者による評価のほうが信頼できます。",
     "This diary is the clinic's own tool and has not been scientifically validated.": "この日誌はクリニック独自のもので、科学的な妥当性は検証されていません。",
+    "Better sleep, calmer behaviour, less evening confusion or recognising family have not been shown to follow stem-cell treatment in controlled trials.": "よく眠れる、落ち着く、夕方の混乱が減る、家族が分かるようになるといった変化が幹細胞治療によって起こることは、対照群のある臨床試験では示されていません。",
+    "Functional stages are normally passed through in order; a lasting return to an earlier stage is a reason to review the diagnosis or the rating, not a sign of recovery.": "機能のステージは通常、順番に進みます。前のステージに戻った状態が続く場合は、回復のしるしではなく、診断や評価を見直すきっかけです。",
     "The expected course used here is an uncertain estimate and may be revised.": "ここで使っている予想される経過は不確かな推定値で、今後見直される可能性があります。",
     "Measurement noise for this measure is not configured, so the range shown is narrower than it should be.": "この評価項目の測定誤差が設定されていないため、表示されている範囲は本来より狭くなっています。",
     "Each observation needs a date and a numeric score.": "各評価には日付と数値の点数が必要です。",

@@ -106,6 +106,12 @@ CAVEATS: dict[str, Any] = {
     "not_validated": _(
         "This diary is the clinic's own tool and has not been scientifically validated."
     ),
+    "not_demonstrated": _(
+        "Better sleep, calmer behaviour, less evening confusion or recognising family have not been shown to follow stem-cell treatment in controlled trials."
+    ),
+    "stage_reversal": _(
+        "Functional stages are normally passed through in order; a lasting return to an earlier stage is a reason to review the diagnosis or the rating, not a sign of recovery."
+    ),
     "reference_uncertain": _(
         "The expected course used here is an uncertain estimate and may be revised."
     ),
@@ -160,6 +166,19 @@ class Reading:
     @property
     def caveat_codes(self) -> list[str]:
         return [c.code for c in self.caveats]
+
+
+# Measures behind the usual marketing claims (sleep, agitation, sundowning, recognising family):
+# none was a primary or confirmed outcome in MSC trials (facts/outcomes.md §6).
+MARKETED_CLAIM_MEASURES = frozenset({"DIARY", "NPI-Q-SEVERITY", "NPI-Q-DISTRESS", "NPI"})
+
+
+def _sustained_reversal(obs: Sequence[tuple[date, float]]) -> bool:
+    """FAST: the last two ratings both sit below a stage already reached (facts §1.1, ordinality)."""
+    if len(obs) < 3:
+        return False
+    peak = max(s for _d, s in obs[:-2])
+    return obs[-1][1] < peak and obs[-2][1] < peak
 
 
 def months_between(start: date, end: date) -> float:
@@ -271,6 +290,10 @@ def read_trajectory(
         caveats.append("informant_rated")
     if info.instrument.respondent == Respondent.INFORMANT_INTERVIEW:
         caveats.append("unblinded_rater")
+    if measure in MARKETED_CLAIM_MEASURES:
+        caveats.append("not_demonstrated")
+    if measure == "FAST" and _sustained_reversal(obs):
+        caveats.append("stage_reversal")
 
     def finish() -> Reading:
         seen: list[str] = []

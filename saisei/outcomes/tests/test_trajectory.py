@@ -109,6 +109,21 @@ def test_caregiver_diary_reading_says_it_is_not_validated_and_informant_rated():
     assert {"not_validated", "informant_rated"} <= set(r.caveat_codes)
 
 
+def test_behaviour_measures_carry_the_not_demonstrated_caveat():
+    assert "not_demonstrated" in read("DIARY", "mild_ad", (0, 8), (6, 4)).caveat_codes
+    assert "not_demonstrated" in read("NPI-Q-SEVERITY", "mild_ad", (0, 8), (6, 4)).caveat_codes
+    assert "not_demonstrated" not in read("MMSE", "mild_ad", (0, 22), (6, 22)).caveat_codes
+
+
+def test_lasting_return_to_an_earlier_fast_stage_prompts_review_not_recovery():
+    r = read("FAST", "mild_ad", (0, 4), (6, 5), (12, 4), (18, 4))
+    assert "stage_reversal" in r.caveat_codes
+    assert (
+        "stage_reversal"
+        not in read("FAST", "mild_ad", (0, 4), (6, 5), (12, 4), (18, 5)).caveat_codes
+    )
+
+
 def test_expected_path_starts_at_baseline_and_reaches_the_horizon():
     r = read("CDR-SB", "mild_ad", (0, 4), (6, 4.5), horizon_months=18)
     assert r.expected_path[0].months == 0 and r.expected_path[0].expected == 4
