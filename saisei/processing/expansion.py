@@ -410,6 +410,8 @@ class Observation:
                 cells=_as_number(value.get("cells", value.get("cell_count"))),
                 area_cm2=None if value.get("area_cm2") is None else _as_number(value["area_cm2"]),
             )
+        if isinstance(value, str | bytes) or len(value) != 3:
+            raise ValueError(_("Give date, passage and cell count."))
         day, passage, cells = value
         return cls(date=_as_date(day), passage=_as_int(passage), cells=_as_number(cells))
 

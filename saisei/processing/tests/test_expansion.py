@@ -238,6 +238,18 @@ def test_counts_before_the_start_or_not_positive_are_refused():
     assert set(excinfo.value.fields) == {"actual_counts[0]", "actual_counts[1]"}
 
 
+def test_malformed_counts_are_refused_with_a_readable_message():
+    with pytest.raises(ValidationFailed) as excinfo:
+        forecast(
+            tissue_g=20,
+            target_cells=2e8,
+            start_date=START,
+            actual_counts=[(START, 0), {"date": "yesterday", "passage": 0, "cells": 1e6}],
+        )
+    assert set(excinfo.value.fields) == {"actual_counts[0]", "actual_counts[1]"}
+    assert "cell count" in str(excinfo.value.fields["actual_counts[0]"])
+
+
 def test_counts_without_growth_are_flagged():
     counts = [(START + timedelta(days=10), 0, 1e6), (START + timedelta(days=15), 0, 0.9e6)]
     result = forecast(tissue_g=20, target_cells=2e8, start_date=START, actual_counts=counts)
