@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import pkgutil
 import subprocess
 import sys
 from pathlib import Path
@@ -31,12 +30,10 @@ def collect(attr: str) -> dict[str, str]:
 
     django.setup()
     out: dict[str, str] = {}
-    for mod in pkgutil.iter_modules([str(PKG)]):
-        try:
-            m = importlib.import_module(f"saisei.{mod.name}.locale_ja")
-        except ModuleNotFoundError:
-            continue
-        out.update(getattr(m, attr, {}))
+    for path in sorted(PKG.rglob("locale_ja.py")):
+        dotted = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        m = importlib.import_module(dotted)
+        out.update(getattr(m, attr, None) or getattr(m, f"MESSAGES_{attr}", {}))
     return out
 
 
@@ -45,9 +42,22 @@ def main() -> int:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "saisei.settings", "PYTHONPATH": str(ROOT)}
     if not check:
         subprocess.run(
-            [sys.executable, "-m", "django", "makemessages", "--no-obsolete", "--no-location",
-             *sum((["-l", lang] for lang in LANGS), []), "-i", "tests/*", "-i", "*/tests/*"],
-            cwd=PKG, env=env, check=True,
+            [
+                sys.executable,
+                "-m",
+                "django",
+                "makemessages",
+                "--no-obsolete",
+                "--no-location",
+                *[arg for lang in LANGS for arg in ("-l", lang)],
+                "-i",
+                "tests/*",
+                "-i",
+                "*/tests/*",
+            ],
+            cwd=PKG,
+            env=env,
+            check=True,
         )
     missing: list[str] = []
     for lang, attr in LANGS.items():

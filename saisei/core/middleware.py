@@ -44,16 +44,16 @@ class TwoFactorMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
-        if (
+        needs_check = (
             user is not None
             and user.is_authenticated
             and not request.path.startswith(EXEMPT_PREFIXES)
-        ):
-            if not request.session.get("2fa_ok"):
-                if user.two_factor_enabled:
-                    return redirect(f"{reverse('core:two_factor_verify')}?next={request.path}")
-                if user.two_factor_required:
-                    return redirect(reverse("core:two_factor_setup"))
+            and not request.session.get("2fa_ok")
+        )
+        if needs_check and user.two_factor_enabled:
+            return redirect(f"{reverse('core:two_factor_verify')}?next={request.path}")
+        if needs_check and user.two_factor_required:
+            return redirect(reverse("core:two_factor_setup"))
         return self.get_response(request)
 
 

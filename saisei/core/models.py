@@ -209,6 +209,9 @@ class LoginFailure(models.Model):
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     at = models.DateTimeField(default=timezone.now, db_index=True)
 
+    def __str__(self) -> str:
+        return f"{self.username} @ {self.at:%Y-%m-%d %H:%M}"
+
 
 class AuditChainHead(models.Model):
     """The tip of one organisation's ledger chain; locked while appending so entries never fork."""
@@ -216,6 +219,9 @@ class AuditChainHead(models.Model):
     organisation = models.OneToOneField(Organisation, on_delete=models.PROTECT, related_name="+")
     last_seq = models.PositiveBigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="")
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id}: #{self.last_seq}"
 
 
 class AuditEntry(models.Model):

@@ -21,8 +21,14 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 CHROMIUM = os.environ.get("SAISEI_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 LAUNCH_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--disable-dev-shm-usage",
 ]
 
@@ -59,7 +65,9 @@ def page(browser: Any, live_server: Any, transactional_db: Any) -> Iterator[Any]
 
 @pytest.fixture
 def tablet_page(browser: Any, live_server: Any, transactional_db: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 820, "height": 1180}, is_mobile=False, has_touch=True)
+    context = browser.new_context(
+        viewport={"width": 820, "height": 1180}, is_mobile=False, has_touch=True
+    )
     pg = context.new_page()
     pg.set_default_timeout(15000)
     pg.base_url = live_server.url  # type: ignore[attr-defined]

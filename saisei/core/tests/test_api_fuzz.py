@@ -16,8 +16,14 @@ from saisei.core.demo import load_demo
 PARAM = re.compile(r"\{([^}]+)\}")
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(10**12), 10**12) | st.floats(allow_nan=False) | st.text(max_size=30),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**12), 10**12)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=30),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5)
+    ),
     max_leaves=12,
 )
 
@@ -29,7 +35,12 @@ def _operations():
     for path, ops in sorted(schema["paths"].items()):
         for method, op in ops.items():
             props = {}
-            body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
+            body = (
+                op.get("requestBody", {})
+                .get("content", {})
+                .get("application/json", {})
+                .get("schema", {})
+            )
             ref = body.get("$ref", "")
             if ref:
                 comp = schema["components"]["schemas"][ref.rsplit("/", 1)[-1]]
@@ -52,14 +63,29 @@ def fuzz_client(django_db_setup, django_db_blocker):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("path", "method", "fields"), OPERATIONS, ids=[f"{m.upper()} {p}" for p, m, _ in OPERATIONS])
+@pytest.mark.parametrize(
+    ("path", "method", "fields"), OPERATIONS, ids=[f"{m.upper()} {p}" for p, m, _ in OPERATIONS]
+)
 def test_operation_never_500(fuzz_client, path, method, fields):
-    field_values = st.fixed_dictionaries({}, optional={f: json_values for f in fields}) if fields else st.just({})
-    body_strategy = st.one_of(field_values, json_values, st.text(max_size=40).map(lambda s: ("RAW", s)))
+    field_values = (
+        st.fixed_dictionaries({}, optional=dict.fromkeys(fields, json_values))
+        if fields
+        else st.just({})
+    )
+    body_strategy = st.one_of(
+        field_values, json_values, st.text(max_size=40).map(lambda s: ("RAW", s))
+    )
 
     @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(param=st.text(max_size=20) | st.uuids().map(str), body=body_strategy,
-           query=st.dictionaries(st.sampled_from(["limit", "offset", "status", "q", "days"]), st.text(max_size=8), max_size=3))
+    @given(
+        param=st.text(max_size=20) | st.uuids().map(str),
+        body=body_strategy,
+        query=st.dictionaries(
+            st.sampled_from(["limit", "offset", "status", "q", "days"]),
+            st.text(max_size=8),
+            max_size=3,
+        ),
+    )
     def run(param, body, query):
         value = param.replace("/", "").replace("?", "").replace("#", "") or "x"
         url = PARAM.sub(lambda _m: value, path).removeprefix("/api/v1")
@@ -68,12 +94,18 @@ def test_operation_never_500(fuzz_client, path, method, fields):
         elif method == "delete":
             resp = fuzz_client.delete(url)
         elif isinstance(body, tuple):
-            resp = getattr(fuzz_client, method)(url, raw=body[1]) if method == "post" else getattr(fuzz_client, method)(url, body[1])
+            resp = (
+                getattr(fuzz_client, method)(url, raw=body[1])
+                if method == "post"
+                else getattr(fuzz_client, method)(url, body[1])
+            )
         else:
             resp = getattr(fuzz_client, method)(url, body)
         assert resp.status_code < 500, (method, url, body, resp.content[:500])
         if resp.status_code >= 400 and resp.get("Content-Type", "").startswith("application/json"):
             payload = json.loads(resp.content)
-            assert set(payload) == {"error"} and {"code", "message", "fields"} <= set(payload["error"]), payload
+            assert set(payload) == {"error"} and {"code", "message", "fields"} <= set(
+                payload["error"]
+            ), payload
 
     run()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -29,7 +31,7 @@ def ledger(org, make_user):
 def test_entries_chain_by_hash(ledger):
     entries = list(AuditEntry.objects.filter(organisation=ledger).order_by("seq"))
     assert [e.seq for e in entries] == [1, 2, 3, 4, 5]
-    for prev, cur in zip(entries, entries[1:], strict=False):
+    for prev, cur in itertools.pairwise(entries):
         assert cur.prev_hash == prev.entry_hash
     assert audit_verify() == []
 

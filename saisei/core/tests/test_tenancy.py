@@ -25,12 +25,18 @@ def _foreign_ids(org) -> list[tuple[str, uuid.UUID]]:
     """One external id per model that belongs to the demo organisation."""
     out = []
     for model in apps.get_models():
-        if not model.__module__.startswith("saisei.") or model._meta.label.startswith("core.Historical"):
+        if not model.__module__.startswith("saisei.") or model._meta.label.startswith(
+            "core.Historical"
+        ):
             continue
         names = {f.name for f in model._meta.get_fields()}
         if "external_id" not in names or "history_id" in names:
             continue
-        obj = model._default_manager.filter(organisation=org).first() if "organisation" in names else None
+        obj = (
+            model._default_manager.filter(organisation=org).first()
+            if "organisation" in names
+            else None
+        )
         if obj is None and model._meta.label == "core.Organisation":
             obj = org
         if obj is not None:
@@ -41,7 +47,9 @@ def _foreign_ids(org) -> list[tuple[str, uuid.UUID]]:
 @pytest.fixture
 def demo_world(db, make_user):
     ctx = load_demo(stdout=io.StringIO())
-    outsider_org = type(ctx.org).objects.create(name="Elsewhere", slug="elsewhere", kind="clinic_group")
+    outsider_org = type(ctx.org).objects.create(
+        name="Elsewhere", slug="elsewhere", kind="clinic_group"
+    )
     outsider = make_user(list(Role.values), outsider_org)
     return ctx, outsider
 
@@ -65,7 +73,11 @@ def test_every_api_endpoint_with_an_id_hides_other_organisations(demo_world, api
     for path, method in _api_routes():
         for label, ext_id in ids:
             url = PARAM.sub(str(ext_id), path).removeprefix("/api/v1")
-            resp = getattr(client, method)(url) if method in ("get", "delete") else getattr(client, method)(url, {})
+            resp = (
+                getattr(client, method)(url)
+                if method in ("get", "delete")
+                else getattr(client, method)(url, {})
+            )
             if resp.status_code not in (404, 422):
                 failures.append(f"{method.upper()} {url} ({label}) -> {resp.status_code}")
             elif resp.status_code == 422 and method == "get":

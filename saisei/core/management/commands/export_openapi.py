@@ -17,11 +17,16 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         from saisei.api import api
 
-        text = json.dumps(api.get_openapi_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        text = (
+            json.dumps(api.get_openapi_schema(), indent=2, sort_keys=True, ensure_ascii=False)
+            + "\n"
+        )
         path = Path(opts["path"])
         if opts["check"]:
             if not path.exists() or path.read_text() != text:
-                raise CommandError(f"{path} is out of date: run `saisei export_openapi {path}` and commit it.")
+                raise CommandError(
+                    f"{path} is out of date: run `saisei export_openapi {path}` and commit it."
+                )
             self.stdout.write(f"{path} is up to date.")
             return
         path.write_text(text)
