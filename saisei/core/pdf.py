@@ -2,7 +2,9 @@
 
 ReportLab's built-in fonts have no Japanese glyphs, so every Saisei document registers the
 IPAex Gothic font that the ``matplotlib-fontja`` wheel ships (no system fonts needed), and a
-monospaced font that tells 0/O and 1/I apart for identifiers such as the DIN.
+monospaced font that tells 0/O and 1/I apart for identifiers such as the DIN. Pass text through
+``escape()`` before putting it in a Paragraph: it escapes markup and draws the few symbols IPAex
+lacks (≤, ≥, superscripts) in DejaVu Sans.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ from saisei.core.errors import DomainError
 JAPANESE_FONT = "IPAexGothic"
 MONO_FONT = "DejaVuSansMono"
 MONO_FONT_BOLD = "DejaVuSansMono-Bold"
+# IPAex Gothic lacks a few symbols QC documents need (≤, ≥, µ, superscript digits);
+# paragraphs switch to DejaVu Sans for just those characters.
+FALLBACK_FONT = "DejaVuSans"
 
 _lock = threading.Lock()
 _registered: dict[str, str] = {}
@@ -51,6 +56,7 @@ def _mono_font_paths() -> dict[str, Path]:
     return {
         MONO_FONT: base / "DejaVuSansMono.ttf",
         MONO_FONT_BOLD: base / "DejaVuSansMono-Bold.ttf",
+        FALLBACK_FONT: base / "DejaVuSans.ttf",
     }
 
 
@@ -160,13 +166,42 @@ def _is_lazy(value: Any) -> bool:
     return isinstance(value, Promise)
 
 
-def _escape(text: str) -> str:
-    """Escape text for ReportLab's mini-markup, which treats <, > and & as tags/entities."""
+def _xml(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def has_glyph(char: str, font_name: str = JAPANESE_FONT) -> bool:
+    """Whether the registered font can draw the character (else a box would print)."""
+    register_fonts()
+    face = pdfmetrics.getFont(font_name).face  # type: ignore[attr-defined]
+    return ord(char) in face.charToGlyph or char in "\n\t"
+
+
+def _escape(text: str) -> str:
+    """Escape for ReportLab's mini-markup and route characters IPAex lacks to the fallback font."""
+    register_fonts()
+    parts: list[str] = []
+    run: list[str] = []
+    missing = False
+    for char in text:
+        lacks = not has_glyph(char)
+        if lacks != missing and run:
+            parts.append(_wrap("".join(run), fallback=missing))
+            run = []
+        missing = lacks
+        run.append(char)
+    if run:
+        parts.append(_wrap("".join(run), fallback=missing))
+    return "".join(parts)
+
+
+def _wrap(chunk: str, *, fallback: bool) -> str:
+    escaped = _xml(chunk)
+    return f'<font name="{FALLBACK_FONT}">{escaped}</font>' if fallback else escaped
+
+
 def escape(text: Any) -> str:
-    """Make user data safe to put inside a Paragraph (names may contain '<' or '&')."""
+    """Make text safe inside a Paragraph: markup characters escaped, missing glyphs (≤, ≥) drawable."""
     return _escape(str(text))
 
 

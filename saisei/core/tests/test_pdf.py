@@ -28,7 +28,13 @@ def _two_page_document() -> bytes:
     story = [
         Paragraph("同意説明文書 / Consent information", styles["title"]),
         Paragraph("自己脂肪由来間葉系幹細胞の点滴投与について説明します。", styles["body"]),
-        pdf.data_table(rows=[["項目", "Value"], ["患者 ID", "P-0001 <A&B>"]]),
+        pdf.data_table(
+            rows=[
+                ["項目", "Value"],
+                ["患者 ID", "P-0001 <A&B>"],
+                ["エンドトキシン", "≤ 3.5 EU/mL, ≥ 70 %"],
+            ]
+        ),
         PageBreak(),
         Paragraph("Second page", styles["body"]),
     ]
@@ -53,6 +59,12 @@ def test_japanese_text_survives_into_the_pdf(tmp_path):
     assert "説明文書 v1" in text
     # User data with markup characters is printed literally, not interpreted.
     assert "P-0001 <A&B>" in text
+
+
+def test_symbols_missing_from_the_japanese_font_still_print(tmp_path):
+    assert not pdf.has_glyph("≤")
+    text = _pdftotext(_two_page_document(), tmp_path)
+    assert "≤ 3.5 EU/mL, ≥ 70 %" in text
 
 
 def test_every_page_says_which_page_of_how_many(tmp_path):
