@@ -149,6 +149,7 @@ class ItineraryRequest:
     weeks in journey facts §3). `qc_release_days` defaults to 1 for fresh product released on rapid
     tests; cryopreserved product waiting for 14-day sterility needs more (manufacturing facts §3).
     `intervals_days` overrides the gap before each later infusion (e.g. 14, 14, 28, 28).
+    `night_tolerance` is how many extra nights are worth exact intervals or finishing sooner.
     `fixed_visits` are booked or done and never move; a fixed harvest means the consultation is
     done unless it is fixed too. Visits before `earliest_arrival` count as past and join no trip.
     """
@@ -175,6 +176,7 @@ class ItineraryRequest:
     travel_windows: tuple[TravelWindow, ...] = ()
     fixed_visits: tuple[Visit, ...] = ()
     objective: Objective = "fewest_trips"
+    night_tolerance: int = 2
 
     def gap_before(self, sequence: int) -> int:
         """Target days between infusion `sequence - 1` and infusion `sequence`."""
@@ -234,6 +236,7 @@ def _validate(req: ItineraryRequest) -> None:
         "departure_buffer_days",
         "min_days_at_home",
         "default_culture_days",
+        "night_tolerance",
     )
     for name in non_negative:
         if getattr(req, name) < 0:
@@ -319,7 +322,7 @@ class _Plan:
     deviation: int
     trips: int
     nights: int
-    score: tuple[int, ...] = ()
+    end: int = 0
 
 
 @dataclass
@@ -424,8 +427,11 @@ def _infusion_chain(
         if seq > req.infusions:
             return True
         prev = chain[-1]
-        for off in offsets:
-            day = prev + dt.timedelta(days=req.gap_before(seq) + off)
+        exact = prev + dt.timedelta(days=req.gap_before(seq))
+        # The interval bends only to step around a day the clinic cannot take, never to save nights.
+        tries = [0] if ctx.cal.ok(exact, "infusion") else offsets[1:]
+        for off in tries:
+            day = exact + dt.timedelta(days=off)
             if day < release or day > last_allowed or (seq, day) in dead:
                 continue
             if not ctx.cal.ok(day, "infusion"):
@@ -557,11 +563,7 @@ def _with_trips(
         return
     groups, trips, nights = parted
     end = plan_visits[-1].date.toordinal() if plan_visits else 0
-    if ctx.req.objective == "fewest_trips":
-        score = (trips, nights, deviation, end)
-    else:
-        score = (nights, trips, deviation, end)
-    yield _Plan(plan_visits, groups, release, deviation, trips, nights, score)
+    yield _Plan(plan_visits, groups, release, deviation, trips, nights, end)
 
 
 def _precheck(ctx: _Ctx) -> None:
@@ -687,7 +689,8 @@ def plan_itinerary(*, request: ItineraryRequest, calendar: ClinicCalendar) -> It
     Tries every harvest day in the horizon and each first-infusion day up to
     `max_wait_after_release_days` after release, places later infusions at the target interval
     (bending within the allowed flex only when a day is closed), then splits the visits into trips
-    with an exact dynamic programme over the visa limit, travel windows and time at home.
+    with an exact dynamic programme over the visa limit, travel windows and time at home. Among
+    plans within `night_tolerance` of the best, exact intervals and an earlier finish win.
     """
     req = request
     _validate(req)
@@ -724,15 +727,24 @@ def plan_itinerary(*, request: ItineraryRequest, calendar: ClinicCalendar) -> It
                 harvests.append(day)
             day += ONE_DAY
 
-    best: _Plan | None = None
-    for harvest in harvests:
-        for plan in _candidates_for_harvest(ctx, harvest):
-            if best is None or plan.score < best.score:
-                best = plan
-    if best is None:
+    plans = [plan for harvest in harvests for plan in _candidates_for_harvest(ctx, harvest)]
+    if not plans:
         _raise_from_failures(ctx, len(harvests))
         raise AssertionError("unreachable")
-    return _build_itinerary(ctx, best)
+    return _build_itinerary(ctx, _choose(req, plans))
+
+
+def _choose(req: ItineraryRequest, plans: Sequence[_Plan]) -> _Plan:
+    """Best by the objective; within `night_tolerance` extra nights, prefer exact intervals and an
+    earlier finish, so the plan never starts months later or bends intervals to save one night."""
+    if req.objective == "fewest_trips":
+        trips = min(p.trips for p in plans)
+        nights = min(p.nights for p in plans if p.trips == trips)
+        near = [p for p in plans if p.trips == trips and p.nights <= nights + req.night_tolerance]
+        return min(near, key=lambda p: (p.deviation, p.end, p.nights))
+    nights = min(p.nights for p in plans)
+    near = [p for p in plans if p.nights <= nights + req.night_tolerance]
+    return min(near, key=lambda p: (p.trips, p.deviation, p.end, p.nights))
 
 
 # --- explanations --------------------------------------------------------------------------
