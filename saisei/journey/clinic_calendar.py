@@ -8,6 +8,7 @@ Week) are data with dates a clinic can change, because clinics differ (journey f
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -107,9 +108,15 @@ class Blocker:
     params: Mapping[str, object] = field(default_factory=dict)
 
 
+@functools.lru_cache(maxsize=64)
+def _holidays_of(year: int) -> dict[dt.date, str]:
+    # jpholiday recomputes the year on every call; planning asks about thousands of days.
+    return dict(jpholiday.year_holidays(year))
+
+
 def holiday_label(day: dt.date) -> tuple[Label, bool] | None:
     """Name the Japanese public holiday on `day` translatably, and say whether it is a substitute day."""
-    name = jpholiday.is_holiday_name(day)
+    name = _holidays_of(day.year).get(day)
     if not name:
         return None
     base = name.replace(SUBSTITUTE_SUFFIX, "").strip()

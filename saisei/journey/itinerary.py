@@ -363,47 +363,63 @@ def _partition(
 ) -> tuple[list[tuple[int, int]], int, int] | None:
     """Split visits (sorted by date) into trips: fewest trips then nights, or the reverse."""
     req = ctx.req
-    ab, db = (
-        dt.timedelta(days=req.arrival_buffer_days),
-        dt.timedelta(days=req.departure_buffer_days),
-    )
-    n = len(dates)
-    best: list[tuple[tuple[int, int], int] | None] = [None] * (n + 1)
-    best[0] = ((0, 0), -1)
+    ab, db, limit = req.arrival_buffer_days, req.departure_buffer_days, req.max_stay_days
+    home = req.min_days_at_home
+    days = [d.toordinal() for d in dates]
+    spans = [(w.start.toordinal(), w.end.toordinal()) for w in windows]
+    trips_first = req.objective == "fewest_trips"
+    n = len(days)
+
+    def fits(arrive: int, depart: int) -> bool:
+        return any(s <= arrive and depart <= e for s, e in spans)
+
+    if len(spans) == 1:
+        lo, hi = spans[0]
+
+        def fits(arrive: int, depart: int) -> bool:
+            return lo <= arrive and depart <= hi
+
+    if trips_first and n:
+        # One stay is always the fewest trips, and its nights are fixed by the dates.
+        arrive, depart = days[0] - ab, days[-1] + db
+        if depart - arrive + 1 <= limit and fits(arrive, depart):
+            return [(0, n)], 1, depart - arrive
+    best: list[tuple[int, int, int] | None] = [None] * (n + 1)  # (primary, secondary, split)
+    best[0] = (0, 0, -1)
     for j in range(1, n + 1):
-        depart = dates[j - 1] + db
+        depart = days[j - 1] + db
         for i in range(j - 1, -1, -1):
-            arrive = dates[i] - ab
-            if (depart - arrive).days + 1 > req.max_stay_days:
+            arrive = days[i] - ab
+            if depart - arrive + 1 > limit:
                 break
             prev = best[i]
             if prev is None:
                 continue
-            if i > 0 and (arrive - (dates[i - 1] + db)).days - 1 < req.min_days_at_home:
+            if i > 0 and arrive - (days[i - 1] + db) - 1 < home:
                 continue
-            if not any(w.start <= arrive and depart <= w.end for w in windows):
+            if not fits(arrive, depart):
                 continue
-            nights = (depart - arrive).days
-            step = (1, nights) if req.objective == "fewest_trips" else (nights, 1)
-            key = (prev[0][0] + step[0], prev[0][1] + step[1])
+            nights = depart - arrive
+            key = (
+                (prev[0] + 1, prev[1] + nights, i)
+                if trips_first
+                else (prev[0] + nights, prev[1] + 1, i)
+            )
             cur = best[j]
-            if cur is None or key < cur[0]:
-                best[j] = (key, i)
-    if best[n] is None:
+            if cur is None or key[:2] < cur[:2]:
+                best[j] = key
+    final = best[n]
+    if final is None:
         return None
     groups: list[tuple[int, int]] = []
     j = n
     while j > 0:
         entry = best[j]
         assert entry is not None
-        i = entry[1]
-        groups.append((i, j))
-        j = i
+        groups.append((entry[2], j))
+        j = entry[2]
     groups.reverse()
-    final = best[n]
-    assert final is not None
-    key = final[0]
-    trips, nights = (key[0], key[1]) if req.objective == "fewest_trips" else (key[1], key[0])
+    trips, nights = (final[0], final[1]) if trips_first else (final[1], final[0])
     return groups, trips, nights
 
 
