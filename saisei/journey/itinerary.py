@@ -294,6 +294,14 @@ def _validate(req: ItineraryRequest) -> None:
                 "travel_windows",
                 gettext_noop("A travel window ends before it starts."),
             )
+    for v in req.fixed_visits:
+        if v.kind not in VISIT_KINDS:
+            raise _fail(
+                "itinerary.invalid",
+                "fixed_visits",
+                gettext_noop("Unknown kind of visit: %(kind)s."),
+                kind=v.kind,
+            )
     infusions = sorted(v.sequence for v in req.fixed_visits if v.kind == "infusion")
     if infusions != list(range(1, len(infusions) + 1)) or len(infusions) > req.infusions:
         raise _fail(

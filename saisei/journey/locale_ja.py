@@ -85,6 +85,7 @@ JA: dict[str, str] = {
     "A culture forecast needs the harvest date it was made for.": "培養予測を使うには、その予測のもとになった脂肪採取日が必要です。",
     "A travel window ends before it starts.": "渡航可能期間の終了日が開始日より前になっています。",
     "Fixed infusions must be the first ones in the course, numbered from 1.": "確定済みの点滴投与は、1回目から順に連続している必要があります。",
+    "Unknown kind of visit: %(kind)s.": "不明な受診の種類です：%(kind)s。",
     "Only one %(kind)s can be fixed.": "確定できる%(kind)sは1件だけです。",
     "The treatment needs at least %(days)s days from arrival, so the family could return no earlier than %(needed)s, after the latest return date %(latest)s.": "治療には到着から少なくとも%(days)s日かかるため、帰国は早くても%(needed)sとなり、最も遅い帰国日（%(latest)s）を過ぎてしまいます。",
     "Infusions %(interval)s days apart are too close to go home in between, and together they need a stay of at least %(days)s days, longer than the %(max)s days the visa allows.": "点滴投与の間隔が%(interval)s日では途中で帰国できず、続けて少なくとも%(days)s日の滞在が必要です。これはビザで認められる%(max)s日を超えます。",

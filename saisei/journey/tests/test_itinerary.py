@@ -298,6 +298,9 @@ def test_invalid_request_names_the_field():
     with pytest.raises(ItineraryInfeasible) as exc:
         plan_itinerary(request=_req(culture_ready_by=D(2027, 4, 1)), calendar=CLINIC)
     assert exc.value.constraint == "culture_ready_by"
+    with pytest.raises(ItineraryInfeasible) as exc:
+        plan_itinerary(request=_req(fixed_visits=(Visit(D(2027, 4, 1), "spa"),)), calendar=CLINIC)
+    assert exc.value.constraint == "fixed_visits"
 
 
 def test_printable_itinerary_lists_trips_and_reasons():
