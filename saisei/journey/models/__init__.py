@@ -1,7 +1,7 @@
 """Journey models, split by aggregate (house style: a package past ~400 lines)."""
 
 from .consent import Consent, ConsentDocument
-from .course import CourseStep, Itinerary, Prescreen, TreatmentCourse
+from .course import CourseStep, Itinerary, Prescreen, TreatmentCourse, TreatmentPackage
 from .inquiry import Inquiry, InquiryFile
 from .people import LANGUAGE_CHOICES, LegalProxy, Patient, Sex
 from .pricing import PriceItem, PriceList, Quote, QuoteLine
@@ -26,5 +26,6 @@ __all__ = [
     "QuoteLine",
     "Sex",
     "TreatmentCourse",
+    "TreatmentPackage",
     "VisaDocument",
 ]

@@ -169,3 +169,39 @@ class Itinerary(ClinicalRecord):
 
     def __str__(self) -> str:
         return f"itinerary {self.patient_id} v{self.version}"
+
+
+class TreatmentPackage(ClinicalRecord):
+    """The treatment package a plan offers and its pre-screening criteria, as configurable data.
+
+    The numbers (infusions, interval, culture time, follow-up months) describe what the provision
+    plan sets out (ASRM Art. 4(1), plan form 様式第1の2); culture time is a default the expansion
+    forecast replaces once a harvest is done (manufacturing facts §4).
+    """
+
+    plan = models.ForeignKey(
+        "regulatory.ProvisionPlan", on_delete=models.PROTECT, related_name="journey_packages"
+    )
+    code = models.CharField(max_length=40)
+    name = models.CharField(_("name"), max_length=200)
+    infusions = models.PositiveSmallIntegerField(_("infusions"), default=4)
+    interval_days = models.PositiveSmallIntegerField(_("days between infusions"), default=28)
+    culture_days = models.PositiveSmallIntegerField(_("default culture time (days)"), default=35)
+    follow_up_months = models.JSONField(default=list)
+    route = models.CharField(_("route"), max_length=20, default="iv")
+    dose_cells = models.BigIntegerField(_("cells per infusion"))
+    prescreen_criteria = models.JSONField(default=dict, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering: ClassVar = ["plan", "code"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["plan", "code"], name="package_unique_code"),
+            models.CheckConstraint(condition=models.Q(infusions__gte=1), name="package_infusions"),
+            models.CheckConstraint(condition=models.Q(dose_cells__gt=0), name="package_dose"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

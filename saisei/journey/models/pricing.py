@@ -7,6 +7,7 @@ trustworthy platform should display").
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import ClassVar
 
 from django.db import models
@@ -27,7 +28,12 @@ class PriceList(ClinicalRecord):
     name = models.CharField(_("name"), max_length=200)
     valid_from = models.DateField(_("valid from"))
     valid_until = models.DateField(_("valid until"))
+    # Prices per item kind (consultation, tests, harvest, culture_processing, infusion, follow_up,
+    # assessment, interpreter_per_day, guarantor_fee) live in PriceItem rows; the refund policy
+    # (which stage spends which category) and the tax rule are data too.
     refund_rules = models.JSONField(default=dict, blank=True)
+    tax_rate = models.DecimalField(max_digits=5, decimal_places=4, default=Decimal("0.10"))
+    prices_include_tax = models.BooleanField(default=False)
 
     history = HistoricalRecords()
 
@@ -90,7 +96,11 @@ class Quote(ClinicalRecord):
     language = models.CharField(max_length=10, choices=LANGUAGE_CHOICES)
     infusions = models.PositiveSmallIntegerField(default=1)
     valid_until = models.DateField(_("valid until"))
+    subtotal_jpy = models.PositiveBigIntegerField(default=0)
+    tax_jpy = models.PositiveBigIntegerField(default=0)
     total_jpy = models.PositiveBigIntegerField(default=0)
+    commission_payer = models.CharField(max_length=10, default="clinic")
+    converted_amount = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
     currency = models.CharField(max_length=3, default="USD")
     fx_rate = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
     fx_rate_date = models.DateField(null=True, blank=True)
@@ -134,7 +144,10 @@ class QuoteLine(ClinicalRecord):
     quote = models.ForeignKey(Quote, on_delete=models.PROTECT, related_name="lines")
     position = models.PositiveSmallIntegerField()
     kind = models.CharField(max_length=30)
+    code = models.CharField(max_length=40, default="")
     description = models.CharField(max_length=300)
+    taxable = models.BooleanField(default=True)
+    included_in_total = models.BooleanField(default=True)
     quantity = models.PositiveSmallIntegerField(default=1)
     unit_price_jpy = models.PositiveBigIntegerField()
     amount_jpy = models.PositiveBigIntegerField()

@@ -1,0 +1,578 @@
+"""Intake services: public inquiries, the coordinator queue, enrolment, visa papers, portal links."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.core.files.uploadedfile import UploadedFile
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from saisei.core.audit import audit_record
+from saisei.core.models import Organisation, User
+
+from .. import permissions as perms
+from .. import rules
+from ..models import (
+    GuarantorRecord,
+    Inquiry,
+    InquiryFile,
+    LegalProxy,
+    Patient,
+    PortalAccess,
+    VisaDocument,
+)
+from ._common import Conflict, ValidationFailed, require
+
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read over the phone
+_TOKEN_SALT = "saisei.journey.inquiry"
+
+INQUIRY_FIELDS = (
+    "contact_name",
+    "contact_email",
+    "contact_phone",
+    "contact_relationship",
+    "patient_name",
+    "patient_date_of_birth",
+    "patient_sex",
+    "country",
+    "diagnosis",
+    "diagnosis_when",
+    "current_medicines",
+    "cognitive_scores",
+    "mobility",
+    "legal_proxy",
+    "travel_windows",
+    "message",
+)
+
+
+# --- public inquiry --------------------------------------------------------------------------
+
+
+def inquiry_token() -> str:
+    """A signed timestamp put into the form when it is shown; checked on submit (bot protection)."""
+    return signing.TimestampSigner(salt=_TOKEN_SALT).sign(secrets.token_hex(8))
+
+
+def _check_bot(*, form_token: str, honeypot: str) -> None:
+    if honeypot.strip():
+        raise ValidationFailed(
+            "inquiry_rejected", _("The form could not be sent. Please try again.")
+        )
+    signer = signing.TimestampSigner(salt=_TOKEN_SALT)
+    try:
+        signer.unsign(form_token, max_age=dt.timedelta(days=1))
+    except signing.SignatureExpired:
+        raise ValidationFailed(
+            "form_expired",
+            _("The form was open for too long. Please check your answers and send it again."),
+        ) from None
+    except signing.BadSignature:
+        raise ValidationFailed(
+            "inquiry_rejected", _("The form could not be sent. Please try again.")
+        ) from None
+    try:
+        signer.unsign(form_token, max_age=dt.timedelta(seconds=rules.inquiry_min_fill_seconds()))
+    except signing.SignatureExpired:
+        return
+    raise ValidationFailed(
+        "form_too_fast",
+        _("The form was sent very quickly. Please check your answers and send it again."),
+    )
+
+
+def upload_problems(files: Iterable[UploadedFile]) -> list[str]:
+    """Explain, per file, why an upload cannot be accepted (size, type, or damaged content)."""
+    problems: list[str] = []
+    files = list(files)
+    limit = rules.upload_max_bytes()
+    if len(files) > rules.upload_max_files():
+        problems.append(
+            gettext("You can send at most %(n)s files with one inquiry.")
+            % {"n": rules.upload_max_files()}
+        )
+    for f in files:
+        name = f.name or "?"
+        ext = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
+        if f.size == 0:
+            problems.append(gettext("%(name)s is empty.") % {"name": name})
+            continue
+        if f.size > limit:
+            problems.append(
+                gettext("%(name)s is too big (%(size)s MB); the limit is %(limit)s MB per file.")
+                % {"name": name, "size": round(f.size / 1048576, 1), "limit": limit // 1048576}
+            )
+            continue
+        kind = next((k for k, (exts, _m) in rules.UPLOAD_TYPES.items() if ext in exts), None)
+        if kind is None:
+            problems.append(
+                gettext(
+                    "%(name)s is not a file type we accept. Please send PDF, JPEG or PNG files."
+                )
+                % {"name": name}
+            )
+            continue
+        f.seek(0)
+        head = f.read(16)
+        f.seek(0)
+        if not any(head.startswith(m) for m in rules.UPLOAD_TYPES[kind][1]):
+            problems.append(
+                gettext(
+                    "%(name)s seems to be damaged or is not really a %(type)s file. "
+                    "Please save it again and send it."
+                )
+                % {"name": name, "type": ext.lstrip(".").upper()}
+            )
+    return problems
+
+
+def _new_reference() -> str:
+    body = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+    return f"INQ-{body[:4]}-{body[4:]}"
+
+
+def inquiry_submit(
+    *,
+    organisation: Organisation,
+    data: dict[str, Any],
+    files: list[UploadedFile],
+    privacy_consent: bool,
+    form_token: str,
+    honeypot: str = "",
+    language: str = "en",
+    client_ip: str | None = None,
+) -> Inquiry:
+    """Record a family's inquiry from the public page; nothing is saved unless all of it is valid."""
+    _check_bot(form_token=form_token, honeypot=honeypot)
+    if not privacy_consent:
+        raise ValidationFailed(
+            "privacy_consent_required",
+            _("Please agree to how we use your information, or we cannot answer your inquiry."),
+            {"privacy_consent": [_("This is required.")]},
+        )
+    problems = upload_problems(files)
+    if problems:
+        raise ValidationFailed(
+            "upload_rejected",
+            _(
+                "Some files could not be accepted. Your answers are kept; "
+                "please choose the files again."
+            ),
+            {"files": problems},
+        )
+    notice = rules.PRIVACY_NOTICES[rules.CURRENT_PRIVACY_NOTICE]
+    with translation.override(language):
+        notice_text = f"{gettext(notice.purpose)}\n\n{gettext(notice.retention)}"
+    values = {k: data.get(k) for k in INQUIRY_FIELDS if data.get(k) not in (None,)}
+    for key in ("patient_sex", "mobility"):
+        if not values.get(key):
+            values.pop(key, None)
+    now = timezone.now()
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                inquiry = Inquiry.objects.create(
+                    organisation=organisation,
+                    reference=_new_reference(),
+                    language=language,
+                    privacy_notice_version=notice.version,
+                    privacy_notice_language=language,
+                    privacy_notice_text=notice_text,
+                    privacy_consent_at=now,
+                    submitted_ip=client_ip,
+                    status_changed_at=now,
+                    **values,
+                )
+                for f in files:
+                    digest = hashlib.sha256()
+                    for chunk in f.chunks():
+                        digest.update(chunk)
+                    f.seek(0)
+                    InquiryFile.objects.create(
+                        organisation=organisation,
+                        inquiry=inquiry,
+                        file=f,
+                        original_name=(f.name or "upload")[:255],
+                        content_type=f.content_type or "",
+                        size=f.size,
+                        sha256=digest.hexdigest(),
+                    )
+                audit_record(
+                    actor=None,
+                    organisation=organisation,
+                    action="inquiry.submit",
+                    subject=inquiry,
+                    changes={
+                        "reference": inquiry.reference,
+                        "files": len(files),
+                        "privacy_notice": notice.version,
+                    },
+                )
+                transaction.on_commit(lambda i=inquiry: _send_inquiry_confirmation(i))
+            return inquiry
+        except IntegrityError:
+            continue  # reference collision; draw again
+    raise Conflict("reference_unavailable", _("Please try again."))
+
+
+def _send_inquiry_confirmation(inquiry: Inquiry) -> None:
+    with translation.override(inquiry.language):
+        subject = gettext("We received your inquiry %(ref)s") % {"ref": inquiry.reference}
+        body = gettext(
+            "Dear %(name)s,\n\nThank you for your inquiry about %(patient)s. Your reference "
+            "number is %(ref)s. A coordinator will reply within a few working days.\n\n"
+            "We use your information only to answer this inquiry, as described in the notice you "
+            "agreed to.\n"
+        ) % {
+            "name": inquiry.contact_name,
+            "patient": inquiry.patient_name,
+            "ref": inquiry.reference,
+        }
+    send_mail(
+        subject, body, settings.DEFAULT_FROM_EMAIL, [inquiry.contact_email], fail_silently=True
+    )
+
+
+def inquiry_status_change(
+    *, actor: User, inquiry: Inquiry, status: str, note: str = "", assign_to: User | None = None
+) -> Inquiry:
+    """Move an inquiry through the coordinator queue along the allowed transitions."""
+    require(perms.can_manage_inquiry, actor, inquiry)
+    allowed = rules.INQUIRY_TRANSITIONS.get(inquiry.status, frozenset())
+    if status not in allowed:
+        raise Conflict(
+            "inquiry_transition_not_allowed",
+            _("An inquiry that is %(old)s cannot be moved to %(new)s.")
+            % {
+                "old": inquiry.get_status_display(),
+                "new": dict(Inquiry.Status.choices).get(status, status),
+            },
+            {"status": [_("Not allowed from the current status.")]},
+        )
+    with transaction.atomic():
+        old = inquiry.status
+        inquiry.status = status
+        inquiry.status_changed_at = timezone.now()
+        if note:
+            inquiry.coordinator_note = note
+        if assign_to is not None:
+            inquiry.assigned_to = assign_to
+        elif inquiry.assigned_to_id is None:
+            inquiry.assigned_to = actor
+        inquiry.save()
+        audit_record(
+            actor=actor,
+            organisation=inquiry.organisation,
+            action="inquiry.status_change",
+            subject=inquiry,
+            changes={"from": old, "to": status, "note": note},
+        )
+    return inquiry
+
+
+# --- enrolment -------------------------------------------------------------------------------
+
+
+def _next_patient_code(organisation: Organisation, year: int) -> str:
+    prefix = f"P{year}-"
+    last = (
+        Patient.objects.filter(organisation=organisation, patient_code__startswith=prefix)
+        .order_by("-patient_code")
+        .values_list("patient_code", flat=True)
+        .first()
+    )
+    n = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+    return f"{prefix}{n:04d}"
+
+
+def patient_enrol(
+    *,
+    actor: User,
+    family_name: str,
+    given_name: str,
+    date_of_birth: dt.date,
+    sex: str,
+    language: str,
+    inquiry: Inquiry | None = None,
+    proxy: dict[str, Any] | None = None,
+    **fields: Any,
+) -> Patient:
+    """Create the patient record (identifiers, contacts, legal proxy, home physician)."""
+    require(perms.can_enrol_patient, actor)
+    if inquiry is not None and inquiry.organisation_id != actor.organisation_id:
+        raise ValidationFailed("inquiry_not_found", _("Unknown inquiry."))
+    if date_of_birth > timezone.localdate():
+        raise ValidationFailed(
+            "date_of_birth_future",
+            _("The date of birth cannot be in the future."),
+            {"date_of_birth": [_("The date of birth cannot be in the future.")]},
+        )
+    allowed = {f.name for f in Patient._meta.get_fields()} - {
+        "id",
+        "organisation",
+        "patient_code",
+        "status",
+        "external_id",
+        "enrolled_by",
+    }
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationFailed("unknown_fields", _("Unknown fields."), {k: ["?"] for k in unknown})
+    with transaction.atomic():
+        for _attempt in range(5):
+            code = _next_patient_code(actor.organisation, timezone.localdate().year)
+            try:
+                with transaction.atomic():
+                    patient = Patient.objects.create(
+                        organisation=actor.organisation,
+                        patient_code=code,
+                        family_name=family_name,
+                        given_name=given_name,
+                        date_of_birth=date_of_birth,
+                        sex=sex,
+                        language=language,
+                        inquiry=inquiry,
+                        enrolled_by=actor,
+                        **fields,
+                    )
+                break
+            except IntegrityError:
+                continue
+        else:
+            raise Conflict("patient_code_unavailable", _("Please try again."))
+        if proxy and proxy.get("name"):
+            LegalProxy.objects.create(
+                organisation=actor.organisation,
+                patient=patient,
+                name=proxy["name"],
+                relationship=proxy.get("relationship", ""),
+                authority=proxy.get("authority", ""),
+                email=proxy.get("email", ""),
+                phone=proxy.get("phone", ""),
+            )
+        if inquiry is not None and inquiry.status in ("new", "in_review", "info_requested"):
+            inquiry.status = Inquiry.Status.PRESCREENING
+            inquiry.status_changed_at = timezone.now()
+            inquiry.save(update_fields=["status", "status_changed_at", "updated_at"])
+        audit_record(
+            actor=actor,
+            organisation=actor.organisation,
+            action="patient.enrol",
+            subject=patient,
+            changes={
+                "patient_code": patient.patient_code,
+                "inquiry": inquiry.reference if inquiry else None,
+                "proxy": bool(proxy and proxy.get("name")),
+            },
+        )
+    return patient
+
+
+# --- visa and guarantor ----------------------------------------------------------------------
+
+
+def guarantor_record(
+    *,
+    actor: User,
+    patient: Patient,
+    name: str,
+    registration_number: str,
+    registered_with: str = "METI / Japan Tourism Agency",
+    contact: str = "",
+) -> GuarantorRecord:
+    """Record the registered guarantor organisation that backs the medical-stay visa."""
+    require(perms.can_manage_travel, actor, patient)
+    if not registration_number.strip():
+        raise ValidationFailed(
+            "registration_number_required",
+            _("The guarantor's registration number is required."),
+            {"registration_number": [_("This is required.")]},
+        )
+    with transaction.atomic():
+        rec = GuarantorRecord.objects.create(
+            organisation=patient.organisation,
+            patient=patient,
+            name=name,
+            registration_number=registration_number.strip(),
+            registered_with=registered_with,
+            contact=contact,
+        )
+        audit_record(
+            actor=actor,
+            organisation=patient.organisation,
+            action="guarantor.record",
+            subject=rec,
+            changes={"name": name, "registration_number": rec.registration_number},
+        )
+    return rec
+
+
+def visa_checklist_ensure(*, actor: User, patient: Patient) -> list[VisaDocument]:
+    """Create the medical-stay visa checklist items that are missing for this patient."""
+    require(perms.can_manage_travel, actor, patient)
+    with transaction.atomic():
+        have = set(patient.visa_documents.values_list("code", flat=True))
+        new = [
+            VisaDocument(organisation=patient.organisation, patient=patient, code=item.code)
+            for item in rules.VISA_CHECKLIST
+            if item.code not in have
+        ]
+        for doc in new:
+            doc.save()
+        if new:
+            audit_record(
+                actor=actor,
+                organisation=patient.organisation,
+                action="visa_checklist.create",
+                subject=patient,
+                changes={"items": [d.code for d in new]},
+            )
+    return list(patient.visa_documents.all())
+
+
+def visa_document_update(
+    *,
+    actor: User,
+    document: VisaDocument,
+    status: str,
+    sent_to: str = "",
+    sent_at: dt.datetime | None = None,
+    note: str = "",
+) -> VisaDocument:
+    """Mark a checklist item ready or sent, keeping what was sent to whom and when."""
+    require(perms.can_manage_travel, actor, document)
+    if status not in VisaDocument.Status.values:
+        raise ValidationFailed("invalid_status", _("Unknown status."), {"status": [status]})
+    if status == VisaDocument.Status.SENT and not sent_to.strip():
+        raise ValidationFailed(
+            "sent_to_required",
+            _("Say to whom the document was sent."),
+            {"sent_to": [_("This is required.")]},
+        )
+    with transaction.atomic():
+        document.status = status
+        if status == VisaDocument.Status.SENT:
+            document.sent_to = sent_to.strip()
+            document.sent_at = sent_at or timezone.now()
+        if note:
+            document.note = note
+        document.save()
+        audit_record(
+            actor=actor,
+            organisation=document.organisation,
+            action="visa_document.update",
+            subject=document,
+            changes={"code": document.code, "status": status, "sent_to": document.sent_to},
+        )
+    return document
+
+
+# --- portal magic links ----------------------------------------------------------------------
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def portal_contact_email(patient: Patient) -> str:
+    """The registered contact: the main legal proxy if there is one, else the patient."""
+    proxy = (
+        patient.proxies.filter(is_primary_contact=True, voided_at__isnull=True)
+        .exclude(email="")
+        .first()
+    )
+    return proxy.email if proxy else patient.email
+
+
+def portal_link_issue(
+    *, actor: User, patient: Patient, send: bool = True
+) -> tuple[PortalAccess, str]:
+    """Create a one-time link to the portal and e-mail it to the registered contact only."""
+    require(perms.can_issue_portal_link, actor, patient)
+    email = portal_contact_email(patient)
+    if not email:
+        raise ValidationFailed(
+            "no_contact_email",
+            _("The patient has no registered e-mail address to send the link to."),
+        )
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        access = PortalAccess.objects.create(
+            organisation=patient.organisation,
+            patient=patient,
+            email=email,
+            token_hash=_hash(token),
+            expires_at=timezone.now() + dt.timedelta(hours=rules.portal_link_hours()),
+            created_by=actor,
+        )
+        audit_record(
+            actor=actor,
+            organisation=patient.organisation,
+            action="portal_link.issue",
+            subject=access,
+            changes={"patient": patient.patient_code, "email": email},
+        )
+        if send:
+            url = f"{settings.SAISEI_BASE_URL.rstrip('/')}/journey/portal/enter/{token}/"
+            transaction.on_commit(lambda: _send_portal_link(patient, email, url))
+    return access, token
+
+
+def _send_portal_link(patient: Patient, email: str, url: str) -> None:
+    with translation.override(patient.language):
+        subject = gettext("Your link to the patient portal")
+        body = gettext(
+            "Open this link to see the treatment plan, itinerary, quote and signed documents for "
+            "%(patient)s:\n\n%(url)s\n\nThe link works once and expires in %(hours)s hours. If you "
+            "did not expect this message, please ignore it.\n"
+        ) % {"patient": patient.display_name, "url": url, "hours": rules.portal_link_hours()}
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [email], fail_silently=True)
+
+
+def portal_link_redeem(*, token: str, client_ip: str | None = None) -> PortalAccess:
+    """Use a magic link once; an unknown, used, revoked or expired link opens nothing."""
+    access = (
+        PortalAccess.objects.select_related("patient", "organisation")
+        .filter(token_hash=_hash(token or ""))
+        .first()
+    )
+    now = timezone.now()
+    if access is None or access.revoked_at is not None:
+        raise ValidationFailed("portal_link_invalid", _("This link is not valid."))
+    if access.used_at is not None:
+        raise ValidationFailed(
+            "portal_link_used",
+            _("This link has already been used. Ask your coordinator for a new one."),
+        )
+    if access.expires_at <= now:
+        raise ValidationFailed(
+            "portal_link_expired", _("This link has expired. Ask your coordinator for a new one.")
+        )
+    with transaction.atomic():
+        updated = PortalAccess.objects.filter(pk=access.pk, used_at__isnull=True).update(
+            used_at=now
+        )
+        if not updated:
+            raise ValidationFailed(
+                "portal_link_used",
+                _("This link has already been used. Ask your coordinator for a new one."),
+            )
+        access.used_at = now
+        audit_record(
+            actor=None,
+            organisation=access.organisation,
+            action="portal_link.redeem",
+            subject=access,
+            changes={"patient": access.patient.patient_code, "ip": client_ip},
+        )
+    return access
