@@ -1,5 +1,361 @@
 """outcomes API (django-ninja router mounted under /api/v1/)."""
 
-from ninja import Router
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema
+
+from saisei.core.api_support import ERROR_RESPONSES, Page, paginate
+from saisei.core.errors import Forbidden
+from saisei.core.permissions import can_use_calculators
+from saisei.outcomes import selectors, services
 
 router = Router(tags=["outcomes"])
+
+
+class ExpectedChangeIn(Schema):
+    measure: str = Field(..., max_length=30, examples=["CDR-SB"])
+    stage: str = Field(..., max_length=30, examples=["mild_ad"])
+    baseline: float
+    months: float
+    level: float = 0.90
+
+
+class ExpectedChangeOut(Schema):
+    measure: str
+    stage: str
+    baseline: float
+    months: float
+    expected: float
+    lower: float
+    upper: float
+    level: float
+    annual_change: float
+    sd: float
+    sem: float | None
+    mcid: float | None
+    mcid_range: tuple[float, float] | None
+    source: str
+    uncertain: bool
+    clamped: bool
+
+
+@router.post(
+    "/outcomes/expected-change",
+    response={200: ExpectedChangeOut, **ERROR_RESPONSES},
+    summary="Expected score without treatment, with a prediction band and the MCID",
+)
+def expected_change(request: HttpRequest, payload: ExpectedChangeIn) -> Any:
+    """Uses the clinic's natural-history table where it has rows, the facts-sheet defaults elsewhere."""
+    if not can_use_calculators(request.user):
+        raise Forbidden()
+    return services.expected_change_calculate(
+        actor=request.user,  # type: ignore[arg-type]
+        measure=payload.measure,
+        stage=payload.stage,
+        baseline=payload.baseline,
+        months=payload.months,
+        level=payload.level,
+    )
+
+
+class AssessmentIn(Schema):
+    patient: str = Field(..., description="patient external id")
+    instrument: str = Field(..., max_length=30)
+    assessed_on: dt.date
+    values: dict[str, Any]
+    visit: str | None = None
+    mode: str = "in_person"
+    note: str = ""
+
+
+class AssessmentOut(Schema):
+    id: str
+    patient: str
+    instrument: str
+    assessed_on: dt.date
+    total: float | None
+    subscores: dict[str, Any]
+    measures: dict[str, float]
+    source: str
+    rater: str | None
+    voided: bool
+    void_reason: str
+
+    @staticmethod
+    def from_model(a: Any) -> dict[str, Any]:
+        return {
+            "id": str(a.external_id),
+            "patient": str(a.patient.external_id),
+            "instrument": a.instrument,
+            "assessed_on": a.assessed_on,
+            "total": a.total,
+            "subscores": a.subscores,
+            "measures": a.measures,
+            "source": a.source,
+            "rater": a.rater.username if a.rater else None,
+            "voided": a.is_voided,
+            "void_reason": a.void_reason,
+        }
+
+
+def _patient(request: HttpRequest, external_id: str) -> Any:
+    from saisei.core.selectors import get_scoped
+    from saisei.journey.models import Patient
+    from saisei.outcomes.permissions import scope_outcomes
+
+    return get_scoped(scope_outcomes(request.user, Patient.objects.all()), external_id)  # type: ignore[arg-type]
+
+
+@router.post(
+    "/outcomes/assessments",
+    response={201: AssessmentOut, **ERROR_RESPONSES},
+    summary="Record an assessment (validated and scored; 422 lists every problem per field)",
+)
+def assessment_create(request: HttpRequest, payload: AssessmentIn) -> Any:
+    patient = _patient(request, payload.patient)
+    visit = (
+        selectors.visit_get(actor=request.user, external_id=payload.visit)  # type: ignore[arg-type]
+        if payload.visit
+        else None
+    )
+    a = services.assessment_record(
+        actor=request.user,  # type: ignore[arg-type]
+        patient=patient,
+        instrument=payload.instrument,
+        values=payload.values,
+        assessed_on=payload.assessed_on,
+        visit=visit,
+        mode=payload.mode,
+        note=payload.note,
+    )
+    return 201, AssessmentOut.from_model(a)
+
+
+@router.get(
+    "/outcomes/assessments",
+    response={200: Page[AssessmentOut], **ERROR_RESPONSES},
+    summary="Assessments, oldest first; voided ones only when asked",
+)
+def assessment_list(
+    request: HttpRequest,
+    patient: str | None = None,
+    instrument: str | None = None,
+    include_voided: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+) -> Any:
+    pat = _patient(request, patient) if patient else None
+    qs = selectors.assessment_list(
+        actor=request.user,  # type: ignore[arg-type]
+        patient=pat,
+        instrument=instrument,
+        include_voided=include_voided,
+    )
+    page = paginate(qs, limit=limit, offset=offset)
+    page["items"] = [AssessmentOut.from_model(a) for a in page["items"]]
+    return page
+
+
+class VoidIn(Schema):
+    reason: str = Field(..., max_length=2000)
+
+
+@router.post(
+    "/outcomes/assessments/{external_id}/void",
+    response={200: AssessmentOut, **ERROR_RESPONSES},
+    summary="Void an assessment entered in error (kept, with the reason)",
+)
+def assessment_void(request: HttpRequest, external_id: str, payload: VoidIn) -> Any:
+    a = selectors.assessment_get(actor=request.user, external_id=external_id)  # type: ignore[arg-type]
+    a = services.assessment_void(actor=request.user, assessment=a, reason=payload.reason)  # type: ignore[arg-type]
+    return AssessmentOut.from_model(a)
+
+
+class VisitOut(Schema):
+    id: str
+    patient: str
+    patient_code: str
+    kind: str
+    number: int
+    due_date: dt.date
+    window_days: int
+    status: str
+    status_reason: str
+    instruments: list[str]
+    overdue: bool
+
+
+def _visit_out(v: Any, today: dt.date) -> dict[str, Any]:
+    return {
+        "id": str(v.external_id),
+        "patient": str(v.patient.external_id),
+        "patient_code": v.patient.patient_code,
+        "kind": v.kind,
+        "number": v.number,
+        "due_date": v.due_date,
+        "window_days": v.window_days,
+        "status": v.status,
+        "status_reason": v.status_reason,
+        "instruments": list(v.instruments or []),
+        "overdue": selectors.is_overdue(v, today=today),
+    }
+
+
+@router.get(
+    "/outcomes/visits",
+    response={200: Page[VisitOut], **ERROR_RESPONSES},
+    summary="Scheduled outcome visits (filter by status, due date, patient)",
+)
+def visit_list(
+    request: HttpRequest,
+    status: str | None = None,
+    due_before: dt.date | None = None,
+    patient: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Any:
+    from django.utils import timezone
+
+    pat = _patient(request, patient) if patient else None
+    qs = selectors.visit_list(
+        actor=request.user,  # type: ignore[arg-type]
+        status=status,
+        due_before=due_before,
+        patient=pat,
+    )
+    page = paginate(qs, limit=limit, offset=offset)
+    today = timezone.localdate()
+    page["items"] = [_visit_out(v, today) for v in page["items"]]
+    return page
+
+
+class ScheduleIn(Schema):
+    course: str = Field(..., description="treatment course external id")
+    stage: str | None = None
+    follow_up_months: list[int] | None = None
+    instruments: list[str] | None = None
+
+
+class ScheduleOut(Schema):
+    id: str
+    course: str
+    stage: str
+    follow_up_months: list[int]
+    visits: list[VisitOut]
+
+
+@router.post(
+    "/outcomes/schedules",
+    response={201: ScheduleOut, **ERROR_RESPONSES},
+    summary="Plan a course's outcome visits (baseline, before each infusion, months after the last)",
+)
+def schedule_create(request: HttpRequest, payload: ScheduleIn) -> Any:
+    from django.utils import timezone
+
+    from saisei.core.selectors import get_scoped
+    from saisei.journey.models import TreatmentCourse
+    from saisei.outcomes.permissions import scope_outcomes
+
+    course = get_scoped(
+        scope_outcomes(request.user, TreatmentCourse.objects.all()),  # type: ignore[arg-type]
+        payload.course,
+    )
+    s = services.schedule_create(
+        actor=request.user,  # type: ignore[arg-type]
+        course=course,
+        stage=payload.stage,
+        follow_up_months=payload.follow_up_months,
+        instruments=payload.instruments,
+    )
+    today = timezone.localdate()
+    visits = s.visits.select_related("patient").order_by("due_date")
+    return 201, {
+        "id": str(s.external_id),
+        "course": str(course.external_id),
+        "stage": s.stage,
+        "follow_up_months": s.follow_up_months,
+        "visits": [_visit_out(v, today) for v in visits],
+    }
+
+
+class BiomarkerIn(Schema):
+    patient: str
+    code: str = Field(..., max_length=30)
+    value: float
+    unit: str | None = None
+    collected_on: dt.date
+    lab: str = ""
+    assay: str = ""
+
+
+class BiomarkerOut(Schema):
+    id: str
+    code: str
+    value: float
+    unit: str
+    collected_on: dt.date
+    loinc: str
+    reference_low: float | None
+    reference_high: float | None
+
+
+def _bio_out(r: Any) -> dict[str, Any]:
+    d = r.definition
+    return {
+        "id": str(r.external_id),
+        "code": d.code,
+        "value": r.value,
+        "unit": r.unit,
+        "collected_on": r.collected_on,
+        "loinc": d.loinc,
+        "reference_low": d.reference_low,
+        "reference_high": d.reference_high,
+    }
+
+
+@router.post(
+    "/outcomes/biomarkers",
+    response={201: BiomarkerOut, **ERROR_RESPONSES},
+    summary="Record a biomarker result in the unit set for the marker",
+)
+def biomarker_create(request: HttpRequest, payload: BiomarkerIn) -> Any:
+    from saisei.core.errors import ValidationFailed
+
+    patient = _patient(request, payload.patient)
+    definition = (
+        selectors.biomarker_definition_list(actor=request.user)  # type: ignore[arg-type]
+        .filter(code=payload.code)
+        .first()
+    )
+    if definition is None:
+        raise ValidationFailed(
+            "outcomes.unknown_biomarker", "Unknown biomarker.", {"code": ["Unknown biomarker."]}
+        )
+    r = services.biomarker_record(
+        actor=request.user,  # type: ignore[arg-type]
+        patient=patient,
+        definition=definition,
+        value=payload.value,
+        unit=payload.unit,
+        collected_on=payload.collected_on,
+        lab=payload.lab,
+        assay=payload.assay,
+    )
+    return 201, _bio_out(r)
+
+
+@router.get(
+    "/outcomes/biomarkers",
+    response={200: Page[BiomarkerOut], **ERROR_RESPONSES},
+    summary="Biomarker results of a patient",
+)
+def biomarker_list(request: HttpRequest, patient: str, limit: int = 50, offset: int = 0) -> Any:
+    pat = _patient(request, patient)
+    qs = selectors.biomarker_result_list(actor=request.user, patient=pat)  # type: ignore[arg-type]
+    page = paginate(qs, limit=limit, offset=offset)
+    page["items"] = [_bio_out(r) for r in page["items"]]
+    return page
