@@ -1,0 +1,89 @@
+"""Tissue donations (harvests) and the DIN counter that numbers them."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from saisei.core.models import ClinicalRecord
+
+
+class NumberSequence(models.Model):
+    """Last number used per key and year: DIN sequences per facility (ISBT 128 ST-001 §2.4.1,
+    DS001) and deviation numbers per organisation.
+
+    The row is locked while a number is taken, so two harvests never get the same DIN.
+    """
+
+    key = models.CharField(max_length=30)
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["key", "year"], name="numberseq_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}/{self.year}: {self.last}"
+
+
+class Donation(ClinicalRecord):
+    """One adipose-tissue harvest from a patient, identified by its DIN.
+
+    Fields follow the collection-side traceability list in facts manufacturing §2.2 (collection
+    establishment, DIN, date, autologous use, tissue, donor tests) and ASRM Ordinance records of
+    cell collection.
+    """
+
+    patient = models.ForeignKey(
+        "journey.Patient", on_delete=models.PROTECT, related_name="donations"
+    )
+    plan = models.ForeignKey(
+        "regulatory.ProvisionPlan",
+        on_delete=models.PROTECT,
+        related_name="donations",
+        null=True,
+        blank=True,
+    )
+    facility = models.ForeignKey(
+        "regulatory.ProcessingFacility",
+        on_delete=models.PROTECT,
+        related_name="donations",
+        null=True,
+        blank=True,
+    )
+    din = models.CharField(_("DIN"), max_length=13, unique=True)
+    din_flags = models.CharField(max_length=2, default="00")
+    coi = models.CharField(_("chain of identity identifier"), max_length=15, db_index=True)
+    site = models.ForeignKey(
+        "core.Site", on_delete=models.PROTECT, related_name="+", verbose_name=_("collection site")
+    )
+    harvest_site = models.CharField(_("body site"), max_length=100)
+    tissue_weight_g = models.DecimalField(_("tissue weight (g)"), max_digits=7, decimal_places=2)
+    collected_at = models.DateTimeField(_("collected at"))
+    collector = models.ForeignKey(
+        "core.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("collected by")
+    )
+    container = models.CharField(_("container"), max_length=200)
+    transport_conditions = models.CharField(_("transport conditions"), max_length=300, blank=True)
+    # marker code -> "negative" | "positive" | "pending"; the required list is configurable.
+    infection_markers = models.JSONField(_("infection markers"), default=dict, blank=True)
+    received_at = models.DateTimeField(_("received at the CPC"), null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering: ClassVar = ["-collected_at"]
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=models.Q(tissue_weight_g__gt=0), name="donation_weight_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.din
