@@ -1,0 +1,65 @@
+"""Who may read and change regulatory records; every read is scoped to the actor's organisation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from saisei.core.models import Role, User
+from saisei.core.permissions import is_staff_user, scope_to_org
+from saisei.regulatory.rules import Role as LifecycleRole
+
+# Plans and obligations are run by the compliance office; the organisation administrator
+# stands in for the institution's administrator (管理者), who alone may discontinue.
+WRITE_ROLES = (Role.COMPLIANCE_OFFICER, Role.ORG_ADMIN)
+OBLIGATION_READ_ROLES = (
+    Role.COMPLIANCE_OFFICER,
+    Role.ORG_ADMIN,
+    Role.COMMITTEE_REVIEWER,
+    Role.QA_MANAGER,
+    Role.PHYSICIAN,
+)
+
+
+def can_view_regulatory(user: Any) -> bool:
+    """Every staff member may read plans: physicians must know what they may do."""
+    return is_staff_user(user)
+
+
+def can_manage_registry(user: User) -> bool:
+    return is_staff_user(user) and user.has_role(*WRITE_ROLES)
+
+
+def can_change_plan(user: User) -> bool:
+    return is_staff_user(user) and user.has_role(*WRITE_ROLES)
+
+
+def can_view_obligations(user: User) -> bool:
+    return is_staff_user(user) and user.has_role(*OBLIGATION_READ_ROLES)
+
+
+def can_complete_obligation(user: User) -> bool:
+    return is_staff_user(user) and user.has_role(*WRITE_ROLES)
+
+
+def lifecycle_roles(user: User) -> set[str]:
+    """Map staff roles to the roles the plan lifecycle table names."""
+    roles: set[str] = set()
+    if user.has_role(Role.COMPLIANCE_OFFICER):
+        roles.add(LifecycleRole.COMPLIANCE_OFFICER)
+    if user.has_role(Role.ORG_ADMIN):
+        roles |= {LifecycleRole.ADMINISTRATOR, LifecycleRole.COMPLIANCE_OFFICER}
+    return roles
+
+
+def scope_regulatory(user: User, qs: QuerySet) -> QuerySet:
+    if not can_view_regulatory(user):
+        return qs.none()
+    return scope_to_org(user, qs)
+
+
+def scope_obligations(user: User, qs: QuerySet) -> QuerySet:
+    if not can_view_obligations(user):
+        return qs.none()
+    return scope_to_org(user, qs)

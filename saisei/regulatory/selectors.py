@@ -1,0 +1,200 @@
+"""Reads for the regulatory app, scoped to the actor's organisation, in constant queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from saisei.core.models import User
+from saisei.core.selectors import get_scoped
+from saisei.regulatory import permissions
+from saisei.regulatory.models import (
+    CertifiedCommittee,
+    MedicalInstitution,
+    Obligation,
+    Physician,
+    PlanState,
+    PlanTransition,
+    PlanVersion,
+    ProcessingFacility,
+    ProvisionPlan,
+    today_tokyo,
+)
+
+# States in which a version has been filed and accepted at some point (its content is law).
+ACCEPTED_STATES = frozenset(
+    {
+        PlanState.ACCEPTED,
+        PlanState.IN_FORCE,
+        PlanState.SUSPENDED,
+        PlanState.CHANGE_ORDERED,
+        PlanState.SUPERSEDED,
+        PlanState.DISCONTINUED,
+        PlanState.CLOSED,
+    }
+)
+
+
+def institution_list(*, actor: User) -> QuerySet[MedicalInstitution]:
+    return permissions.scope_regulatory(
+        actor, MedicalInstitution.objects.select_related("site").filter(voided_at__isnull=True)
+    )
+
+
+def committee_list(*, actor: User) -> QuerySet[CertifiedCommittee]:
+    return permissions.scope_regulatory(
+        actor, CertifiedCommittee.objects.filter(voided_at__isnull=True)
+    )
+
+
+def facility_list(*, actor: User) -> QuerySet[ProcessingFacility]:
+    return permissions.scope_regulatory(
+        actor, ProcessingFacility.objects.select_related("site").filter(voided_at__isnull=True)
+    )
+
+
+def physician_list(*, actor: User) -> QuerySet[Physician]:
+    return permissions.scope_regulatory(
+        actor,
+        Physician.objects.select_related("user", "institution").filter(voided_at__isnull=True),
+    )
+
+
+def institution_get(*, actor: User, external_id: Any) -> MedicalInstitution:
+    return get_scoped(institution_list(actor=actor), external_id)
+
+
+def committee_get(*, actor: User, external_id: Any) -> CertifiedCommittee:
+    return get_scoped(committee_list(actor=actor), external_id)
+
+
+def facility_get(*, actor: User, external_id: Any) -> ProcessingFacility:
+    return get_scoped(facility_list(actor=actor), external_id)
+
+
+def physician_get(*, actor: User, external_id: Any) -> Physician:
+    return get_scoped(physician_list(actor=actor), external_id)
+
+
+def plan_list(*, actor: User, status: str | None = None) -> QuerySet[ProvisionPlan]:
+    qs = ProvisionPlan.objects.select_related("institution").filter(voided_at__isnull=True)
+    if status:
+        qs = qs.filter(status=status)
+    return permissions.scope_regulatory(actor, qs).order_by("status", "title")
+
+
+def plan_get(*, actor: User, external_id: Any) -> ProvisionPlan:
+    return get_scoped(plan_list(actor=actor), external_id)
+
+
+def plan_detail_get(*, actor: User, external_id: Any) -> ProvisionPlan:
+    """A plan with its versions (and their people, facilities, committee) and its step log."""
+    qs = plan_list(actor=actor).prefetch_related(
+        Prefetch(
+            "versions",
+            queryset=PlanVersion.objects.select_related("committee")
+            .prefetch_related("physicians", "facilities")
+            .order_by("number"),
+        ),
+        Prefetch(
+            "transitions",
+            queryset=PlanTransition.objects.select_related("actor", "version").order_by(
+                "created_at", "pk"
+            ),
+        ),
+    )
+    return get_scoped(qs, external_id)
+
+
+def version_get(*, actor: User, external_id: Any) -> PlanVersion:
+    qs = permissions.scope_regulatory(
+        actor,
+        PlanVersion.objects.select_related("plan", "plan__institution", "committee"),
+    )
+    return get_scoped(qs, external_id)
+
+
+def version_in_force(versions: list[PlanVersion], *, day: dt.date) -> PlanVersion | None:
+    """The version whose in-force interval covers ``day``, else the newest one filed or drafted.
+
+    The fallback still lets the gate explain *why* nothing is in force (waiting period,
+    not yet accepted, discontinued).
+    """
+    covering = [
+        v
+        for v in versions
+        if v.in_force_from is not None
+        and v.in_force_from <= day
+        and (v.in_force_until is None or day <= v.in_force_until)
+        and v.state != PlanState.CLOSED
+    ]
+    if covering:
+        return max(covering, key=lambda v: v.number)
+    filed = [v for v in versions if v.state in ACCEPTED_STATES or v.state == PlanState.SUBMITTED]
+    pool = filed or list(versions)
+    return max(pool, key=lambda v: v.number) if pool else None
+
+
+def obligation_list(
+    *,
+    actor: User,
+    plan: ProvisionPlan | None = None,
+    due_within_days: int | None = None,
+    overdue: bool | None = None,
+    status: str | None = None,
+    today: dt.date | None = None,
+) -> QuerySet[Obligation]:
+    """Obligations, overdue first then by due date; filters combine (overdue OR due soon)."""
+    day = today or today_tokyo()
+    qs = Obligation.objects.select_related("plan").filter(voided_at__isnull=True)
+    qs = permissions.scope_obligations(actor, qs)
+    if plan is not None:
+        qs = qs.filter(plan=plan)
+    if status == "overdue":
+        overdue = True
+    elif status in (Obligation.Status.OPEN, Obligation.Status.DONE):
+        qs = qs.filter(status=status)
+    if overdue and due_within_days is not None:
+        qs = qs.open().filter(due_date__lte=day + dt.timedelta(days=due_within_days))
+    elif overdue:
+        qs = qs.overdue(day)
+    elif due_within_days is not None:
+        qs = qs.due_within(due_within_days, day)
+    return qs.order_by("status", "due_date", "pk")
+
+
+def obligation_get(*, actor: User, external_id: Any) -> Obligation:
+    return get_scoped(obligation_list(actor=actor), external_id)
+
+
+def plan_status_counts(*, actor: User) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for status in plan_list(actor=actor).values_list("status", flat=True):
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+def version_diff(old: PlanVersion | None, new: PlanVersion) -> list[dict[str, Any]]:
+    """Field-by-field differences between two versions, for the plan page's diff view."""
+    rows: list[dict[str, Any]] = []
+    fields = [*PlanVersion.CONTENT_FIELDS]
+    for name in fields:
+        before = getattr(old, name) if old is not None else None
+        after = getattr(new, name)
+        if before != after:
+            label = name.removesuffix("_id")
+            rows.append({"field": label, "before": before, "after": after})
+    for rel in ("physicians", "facilities"):
+        before_set = {str(x) for x in getattr(old, rel).all()} if old is not None else set()
+        after_set = {str(x) for x in getattr(new, rel).all()}
+        if before_set != after_set:
+            rows.append(
+                {
+                    "field": rel,
+                    "before": ", ".join(sorted(before_set)),
+                    "after": ", ".join(sorted(after_set)),
+                }
+            )
+    return rows

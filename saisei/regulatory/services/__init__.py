@@ -1,0 +1,45 @@
+"""Regulatory writes and the compliance gate; the public names other apps import live here."""
+
+from saisei.regulatory.services.gate import gate_check, gate_facts_load, gate_require
+from saisei.regulatory.services.obligations import (
+    obligation_mark_done,
+    obligation_reminders_send,
+    obligation_void,
+    obligations_for_adverse_event,
+    obligations_refresh_all,
+    periodic_obligations_refresh,
+)
+from saisei.regulatory.services.plans import (
+    plan_create,
+    plan_follow_up_end_set,
+    plan_transition,
+    plan_version_update,
+)
+from saisei.regulatory.services.registry import (
+    committee_create,
+    facility_create,
+    facility_update_authorisation,
+    institution_create,
+    physician_create,
+)
+
+__all__ = [
+    "committee_create",
+    "facility_create",
+    "facility_update_authorisation",
+    "gate_check",
+    "gate_facts_load",
+    "gate_require",
+    "institution_create",
+    "obligation_mark_done",
+    "obligation_reminders_send",
+    "obligation_void",
+    "obligations_for_adverse_event",
+    "obligations_refresh_all",
+    "periodic_obligations_refresh",
+    "physician_create",
+    "plan_create",
+    "plan_follow_up_end_set",
+    "plan_transition",
+    "plan_version_update",
+]

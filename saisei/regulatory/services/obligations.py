@@ -1,0 +1,472 @@
+"""The deadline engine: turns rule-table deadlines into stored obligations, closes and reminds.
+
+Obligations are keyed by (rule, subject), so generating them again never duplicates; they are
+never deleted, only marked done with evidence (or voided with a reason).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from saisei.core.audit import audit_record
+from saisei.core.errors import Forbidden, NotFound, ValidationFailed
+from saisei.core.models import Role, User
+from saisei.regulatory import config, permissions
+from saisei.regulatory.models import (
+    Obligation,
+    ObligationKind,
+    ProvisionPlan,
+    today_tokyo,
+)
+from saisei.regulatory.rules import (
+    DEADLINE_RULES,
+    Due,
+    Seriousness,
+    change_notice_due,
+    discontinuation_notice_due,
+    periodic_report_periods,
+    reporting_clock,
+    sixty_day_window,
+)
+
+END_OF_PROVISION_RULE = "END-OF-PROVISION-NOTICE"
+
+KIND_BY_RULE: dict[str, str] = {
+    "AE-COMMITTEE-7D": ObligationKind.ADVERSE_EVENT,
+    "AE-COMMITTEE-15D": ObligationKind.ADVERSE_EVENT,
+    "AE-MINISTRY-7D": ObligationKind.ADVERSE_EVENT,
+    "AE-MINISTRY-15D": ObligationKind.ADVERSE_EVENT,
+    "AE-COMMITTEE-60D-BATCH": ObligationKind.AE_BATCH,
+    "AE-FACILITY-PROMPT": ObligationKind.PROCESSOR_NOTICE,
+    "PERIODIC-REPORT": ObligationKind.PERIODIC_REPORT,
+    "MINOR-CHANGE-NOTICE": ObligationKind.MINOR_CHANGE,
+    "MINOR-CHANGE-COMMITTEE": ObligationKind.MINOR_CHANGE,
+    "DISCONTINUATION-NOTICE": ObligationKind.DISCONTINUATION,
+    "DISCONTINUATION-COMMITTEE": ObligationKind.DISCONTINUATION,
+    "END-OF-PROVISION-NOTICE": ObligationKind.END_OF_PROVISION,
+}
+
+# Not in the rule layer's table because the facts sheet gives no deadline (⚠); the number of
+# days is configuration (config.end_of_provision_days).
+END_OF_PROVISION_TEXT = gettext_noop(
+    "File the end-of-provision notice now that follow-up has ended."
+)
+END_OF_PROVISION_SOURCE = "Enforcement Regulation Art. 31-2 (別紙様式第9の2); days ⚠ house target"
+
+
+def rule_text(rule_id: str, fallback: str = "") -> str:
+    """The obligation's instruction in the active language (titles are stored in English)."""
+    if rule_id == END_OF_PROVISION_RULE:
+        return _(END_OF_PROVISION_TEXT)
+    rule = DEADLINE_RULES.get(rule_id)
+    return _(rule.text) if rule else fallback
+
+
+def _english(rule_id: str) -> str:
+    if rule_id == END_OF_PROVISION_RULE:
+        return END_OF_PROVISION_TEXT
+    return DEADLINE_RULES[rule_id].text
+
+
+def _upsert(
+    *,
+    plan: ProvisionPlan,
+    rule_id: str,
+    recipient: str,
+    due_date: dt.date,
+    source: str,
+    subject: tuple[str, str],
+    trigger_date: dt.date | None,
+    period: tuple[dt.date, dt.date] | None = None,
+) -> tuple[Obligation, bool]:
+    """Create the obligation for (rule, subject) once; an open one follows a moved due date."""
+    subject_type, subject_id = subject
+    existing = Obligation.objects.filter(
+        organisation_id=plan.organisation_id,
+        rule_id=rule_id,
+        subject_type=subject_type,
+        subject_id=subject_id,
+    ).first()
+    if existing is not None:
+        moved = existing.due_date != due_date or (
+            period is not None and (existing.period_start, existing.period_end) != period
+        )
+        if moved and existing.status == Obligation.Status.OPEN:
+            existing.due_date = due_date
+            if period is not None:
+                existing.period_start, existing.period_end = period
+            existing.save(update_fields=["due_date", "period_start", "period_end", "updated_at"])
+        return existing, False
+    obligation = Obligation.objects.create(
+        organisation_id=plan.organisation_id,
+        plan=plan,
+        kind=KIND_BY_RULE.get(rule_id, ObligationKind.ADVERSE_EVENT),
+        recipient=recipient,
+        title=_english(rule_id),
+        due_date=due_date,
+        rule_id=rule_id,
+        source=source,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        trigger_date=trigger_date,
+        period_start=period[0] if period else None,
+        period_end=period[1] if period else None,
+    )
+    return obligation, True
+
+
+def _record_created(
+    *, actor: User | None, plan: ProvisionPlan, created: list[Obligation], cause: str
+) -> None:
+    if created:
+        audit_record(
+            actor=actor,
+            organisation=plan.organisation,
+            action="obligation.create",
+            subject=plan,
+            changes={
+                "cause": cause,
+                "obligations": [
+                    {"rule": o.rule_id, "due_date": o.due_date, "id": str(o.external_id)}
+                    for o in created
+                ],
+            },
+        )
+
+
+def obligations_from_dues(
+    *,
+    actor: User | None,
+    plan: ProvisionPlan,
+    dues: Iterable[Due],
+    subject: tuple[str, str],
+    trigger_date: dt.date,
+    cause: str,
+) -> list[Obligation]:
+    """Store one obligation per due (idempotent per rule and subject)."""
+    out: list[Obligation] = []
+    created: list[Obligation] = []
+    with transaction.atomic():
+        for due in dues:
+            obligation, is_new = _upsert(
+                plan=plan,
+                rule_id=due.rule,
+                recipient=due.recipient.value,
+                due_date=due.due_date,
+                source=due.source,
+                subject=subject,
+                trigger_date=trigger_date,
+            )
+            out.append(obligation)
+            if is_new:
+                created.append(obligation)
+        _record_created(actor=actor, plan=plan, created=created, cause=cause)
+    return out
+
+
+def periodic_obligations_refresh(
+    *, actor: User | None, plan: ProvisionPlan, today: dt.date | None = None
+) -> list[Obligation]:
+    """Make sure every yearly period that has started has its report obligation (ASRM Art. 20–21).
+
+    Periods run from the first acceptance and continue after discontinuation until follow-up
+    ends; a year with no patient still needs its report.
+    """
+    day = today or today_tokyo()
+    if plan.first_accepted_date is None or plan.first_accepted_date > day:
+        return []
+    cfg = config.deadline_config()
+    until = plan.follow_up_end_date or (day + dt.timedelta(days=367))
+    periods = periodic_report_periods(
+        accepted_date=plan.first_accepted_date, until=until, config=cfg
+    )
+    horizon = min(day, until)
+    out: list[Obligation] = []
+    created: list[Obligation] = []
+    with transaction.atomic():
+        for period in periods:
+            if period.start > horizon:
+                break
+            obligation, is_new = _upsert(
+                plan=plan,
+                rule_id=period.rule,
+                recipient=DEADLINE_RULES[period.rule].recipient.value,
+                due_date=period.due_date,
+                source=period.source,
+                subject=("regulatory.periodic_period", f"{plan.external_id}:{period.index}"),
+                trigger_date=period.end,
+                period=(period.start, period.end),
+            )
+            out.append(obligation)
+            if is_new:
+                created.append(obligation)
+        _record_created(actor=actor, plan=plan, created=created, cause="periodic_report")
+    return out
+
+
+def minor_change_obligations(
+    *, actor: User | None, plan: ProvisionPlan, change_date: dt.date, subject: tuple[str, str]
+) -> list[Obligation]:
+    """A minor change must be notified within 10 days and the committee told (ASRM Art. 5(3))."""
+    dues = change_notice_due(change_date=change_date, config=config.deadline_config())
+    return obligations_from_dues(
+        actor=actor,
+        plan=plan,
+        dues=dues,
+        subject=subject,
+        trigger_date=change_date,
+        cause="minor_change",
+    )
+
+
+def discontinuation_obligations(
+    *, actor: User | None, plan: ProvisionPlan, discontinued_date: dt.date, subject: tuple[str, str]
+) -> list[Obligation]:
+    """Stopping provision must be notified within 10 days and the committee told (ASRM Art. 6)."""
+    dues = discontinuation_notice_due(
+        discontinued_date=discontinued_date, config=config.deadline_config()
+    )
+    return obligations_from_dues(
+        actor=actor,
+        plan=plan,
+        dues=dues,
+        subject=subject,
+        trigger_date=discontinued_date,
+        cause="discontinuation",
+    )
+
+
+def end_of_provision_obligation(
+    *, actor: User | None, plan: ProvisionPlan, closed_date: dt.date, subject: tuple[str, str]
+) -> Obligation:
+    """When follow-up ends, the end-of-provision notice is the plan's last duty (Reg. Art. 31-2)."""
+    with transaction.atomic():
+        obligation, is_new = _upsert(
+            plan=plan,
+            rule_id=END_OF_PROVISION_RULE,
+            recipient="ministry",
+            due_date=closed_date + dt.timedelta(days=config.end_of_provision_days()),
+            source=END_OF_PROVISION_SOURCE,
+            subject=subject,
+            trigger_date=closed_date,
+        )
+        if is_new:
+            _record_created(actor=actor, plan=plan, created=[obligation], cause="end_of_provision")
+    return obligation
+
+
+def obligations_for_adverse_event(
+    *,
+    actor: User | None,
+    plan: ProvisionPlan,
+    subject: tuple[str, str],
+    seriousness: str,
+    aware_date: dt.date,
+) -> list[Obligation]:
+    """Create the committee, ministry and processor reports an adverse event triggers (ASRM Art. 17–18).
+
+    Non-serious events share one obligation per 60-day window counted from the plan's first
+    filing; calling again for the same event returns the same obligations.
+    """
+    if actor is not None and actor.organisation_id != plan.organisation_id:
+        raise NotFound()
+    anchor = plan.first_submitted_date
+    if anchor is None:
+        raise ValidationFailed(
+            "plan.not_submitted",
+            _("This plan was never filed, so no reporting clock can run for it."),
+        )
+    cfg = config.deadline_config()
+    dues = reporting_clock(
+        seriousness=seriousness,
+        aware_date=aware_date,
+        plan_submitted_date=anchor,
+        config=cfg,
+        risk_class=plan.risk_class,
+    )
+    out: list[Obligation] = []
+    created: list[Obligation] = []
+    with transaction.atomic():
+        for due in dues:
+            target = subject
+            if due.rule == "AE-COMMITTEE-60D-BATCH":
+                window = sixty_day_window(
+                    plan_submitted_date=anchor, event_date=aware_date, config=cfg
+                )
+                target = ("regulatory.ae_batch_window", f"{plan.external_id}:{window.index}")
+            obligation, is_new = _upsert(
+                plan=plan,
+                rule_id=due.rule,
+                recipient=due.recipient.value,
+                due_date=due.due_date,
+                source=due.source,
+                subject=target,
+                trigger_date=aware_date,
+                period=(
+                    (window.start, window.end) if due.rule == "AE-COMMITTEE-60D-BATCH" else None
+                ),
+            )
+            out.append(obligation)
+            if is_new:
+                created.append(obligation)
+        _record_created(
+            actor=actor,
+            plan=plan,
+            created=created,
+            cause=f"adverse_event:{Seriousness(seriousness).value}:{subject[0]}:{subject[1]}",
+        )
+    return out
+
+
+def obligation_mark_done(
+    *,
+    actor: User,
+    obligation: Obligation,
+    submitted_date: dt.date,
+    evidence: str,
+) -> Obligation:
+    """Close an obligation with the date it was filed and the evidence (receipt number, file)."""
+    if obligation.organisation_id != actor.organisation_id:
+        raise NotFound()
+    if not permissions.can_complete_obligation(actor):
+        raise Forbidden()
+    if obligation.status == Obligation.Status.DONE:
+        raise ValidationFailed(
+            "obligation.already_done", _("This obligation is already marked done.")
+        )
+    if not evidence or not evidence.strip():
+        raise ValidationFailed(
+            "obligation.evidence_required",
+            _("Give the evidence of submission (receipt number or document)."),
+            {"evidence": [_("Give the evidence of submission (receipt number or document).")]},
+        )
+    if submitted_date > today_tokyo():
+        raise ValidationFailed(
+            "obligation.date_in_future",
+            _("The submission date cannot be in the future."),
+            {"submitted_date": [_("The submission date cannot be in the future.")]},
+        )
+    with transaction.atomic():
+        obligation.status = Obligation.Status.DONE
+        obligation.done_at = timezone.now()
+        obligation.done_by = actor
+        obligation.submitted_date = submitted_date
+        obligation.evidence = evidence.strip()
+        obligation.save()
+        report = getattr(obligation, "periodic_report", None) if obligation.pk else None
+        if report is not None and report.submitted_date is None:
+            report.submitted_date = submitted_date
+            report.status = report.Status.SUBMITTED
+            report.save(update_fields=["submitted_date", "status", "updated_at"])
+        audit_record(
+            actor=actor,
+            organisation=actor.organisation,
+            action="obligation.complete",
+            subject=obligation,
+            changes={
+                "rule": obligation.rule_id,
+                "due_date": obligation.due_date,
+                "submitted_date": submitted_date,
+                "late": submitted_date > obligation.due_date,
+                "evidence": obligation.evidence,
+            },
+        )
+    return obligation
+
+
+def obligation_void(*, actor: User, obligation: Obligation, reason: str) -> Obligation:
+    """Void an obligation created in error; it stays on record with the reason (never deleted)."""
+    if obligation.organisation_id != actor.organisation_id:
+        raise NotFound()
+    if not permissions.can_complete_obligation(actor):
+        raise Forbidden()
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            organisation=actor.organisation,
+            action="obligation.void",
+            subject=obligation,
+            reason=reason,
+        )
+        obligation.voided_at = timezone.now()
+        obligation.voided_by = actor
+        obligation.void_reason = reason
+        obligation.save()
+    return obligation
+
+
+def reminder_recipients(organisation_ids: Iterable[int]) -> dict[int, list[User]]:
+    users = (
+        User.objects.filter(
+            organisation_id__in=list(organisation_ids),
+            is_active=True,
+            role_grants__role__in=[Role.COMPLIANCE_OFFICER, Role.ORG_ADMIN],
+        )
+        .distinct()
+        .order_by("pk")
+    )
+    out: dict[int, list[User]] = {}
+    for user in users:
+        out.setdefault(user.organisation_id, []).append(user)
+    return out
+
+
+def obligation_reminders_send(*, today: dt.date | None = None) -> int:
+    """Remind compliance staff at each lead time before a due date, and daily once overdue.
+
+    Each (obligation, lead time) reminder goes out once: ``notify`` deduplicates by key.
+    """
+    from saisei.core.services import notify
+
+    day = today or today_tokyo()
+    leads = config.reminder_days()
+    horizon = day + dt.timedelta(days=max(leads) if leads else 0)
+    due = list(
+        Obligation.objects.open()
+        .filter(due_date__lte=horizon)
+        .select_related("plan")
+        .order_by("due_date", "pk")
+    )
+    recipients = reminder_recipients({o.organisation_id for o in due})
+    sent = 0
+    for obligation in due:
+        remaining = (obligation.due_date - day).days
+        if remaining < 0:
+            key = f"regulatory.obligation:{obligation.external_id}:overdue:{day.isoformat()}"
+            subject = _("Overdue: {title} (was due {due})")
+            level = "danger"
+        else:
+            lead = next((d for d in sorted(leads) if remaining <= d), None)
+            if lead is None:
+                continue
+            key = f"regulatory.obligation:{obligation.external_id}:lead:{lead}"
+            subject = _("Due {due}: {title}")
+            level = "warn" if remaining <= 7 else "info"
+        title = rule_text(obligation.rule_id, obligation.title)
+        created = notify(
+            users=recipients.get(obligation.organisation_id, []),
+            subject=subject.format(title=title, due=obligation.due_date.isoformat()),
+            body=f"{obligation.plan.title}\n{obligation.source}",
+            link=f"/regulatory/plans/{obligation.plan.external_id}/",
+            level=level,
+            dedupe_key=key,
+        )
+        sent += len(created)
+    return sent
+
+
+def obligations_refresh_all(*, today: dt.date | None = None) -> int:
+    """Daily: add the periodic-report obligations of periods that have just started."""
+    count = 0
+    plans = ProvisionPlan.objects.filter(
+        first_accepted_date__isnull=False, closed_date__isnull=True, voided_at__isnull=True
+    )
+    for plan in plans:
+        count += len(periodic_obligations_refresh(actor=None, plan=plan, today=today))
+    return count
