@@ -7,15 +7,20 @@ separate per operation; refusals are DomainErrors mapped to the one error shape 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
-from django.http import HttpRequest
-from ninja import Router, Schema
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from saisei.core.api_support import ERROR_RESPONSES
-from saisei.core.errors import Forbidden
-from saisei.core.permissions import can_use_calculators
+from saisei.core.api_support import ERROR_RESPONSES, Page, paginate
+from saisei.core.errors import Forbidden, NotFound
+from saisei.core.permissions import can_use_calculators, scope_to_org
+from saisei.core.selectors import get_scoped
+from saisei.processing import permissions, selectors, services
+from saisei.processing.models import Release
 
 router = Router(tags=["processing"])
 
@@ -115,3 +120,772 @@ def expansion_forecast(request: HttpRequest, payload: ForecastIn) -> dict[str, A
         actual_counts=[c.dict() for c in payload.actual_counts] or None,
     )
     return result.as_dict()
+
+
+# --- shared lookups ------------------------------------------------------------------------------
+
+
+def _patient(actor: Any, external_id: Any) -> Any:
+    from saisei.journey.models import Patient
+
+    return get_scoped(scope_to_org(actor, Patient.objects.all()), external_id)
+
+
+def _site(actor: Any, external_id: Any) -> Any:
+    from saisei.core.models import Site
+
+    return get_scoped(scope_to_org(actor, Site.objects.all()), external_id)
+
+
+def _plan(actor: Any, external_id: Any) -> Any:
+    if not external_id:
+        return None
+    from saisei.regulatory.models import ProvisionPlan
+
+    return get_scoped(scope_to_org(actor, ProvisionPlan.objects.all()), external_id)
+
+
+def _require_view(actor: Any) -> None:
+    if not permissions.can_view_processing(actor):
+        raise Forbidden()
+
+
+# --- donations -----------------------------------------------------------------------------------
+
+
+class DonationIn(Schema):
+    patient: uuid.UUID
+    site: uuid.UUID
+    plan: uuid.UUID | None = None
+    harvest_site: str = Field(..., max_length=100)
+    tissue_weight_g: float
+    container: str = Field(..., max_length=200)
+    collected_at: dt.datetime | None = None
+    transport_conditions: str = Field("", max_length=300)
+    infection_markers: dict[str, str] = {}
+    notes: str = ""
+
+
+class MarkersIn(Schema):
+    results: dict[str, str]
+
+
+class DonationOut(Schema):
+    external_id: uuid.UUID
+    din: str
+    din_flags: str
+    coi: str
+    patient: uuid.UUID
+    patient_code: str
+    harvest_site: str
+    tissue_weight_g: float
+    collected_at: dt.datetime
+    container: str
+    transport_conditions: str
+    infection_markers: dict[str, str]
+    markers_missing: list[str]
+
+    @staticmethod
+    def resolve_patient(obj: Any) -> uuid.UUID:
+        return obj.patient.external_id
+
+    @staticmethod
+    def resolve_patient_code(obj: Any) -> str:
+        return obj.patient.patient_code
+
+    @staticmethod
+    def resolve_markers_missing(obj: Any) -> list[str]:
+        status = services.markers_status(donation=obj)
+        return status["missing"] + status["pending"]
+
+
+@router.post("/processing/donations", response={201: DonationOut, **ERROR_RESPONSES})
+def donation_create(request: HttpRequest, payload: DonationIn) -> Status:
+    actor = request.user
+    donation = services.donation_record(
+        actor=actor,
+        patient=_patient(actor, payload.patient),
+        site=_site(actor, payload.site),
+        plan=_plan(actor, payload.plan),
+        harvest_site=payload.harvest_site,
+        tissue_weight_g=payload.tissue_weight_g,
+        container=payload.container,
+        collected_at=payload.collected_at,
+        transport_conditions=payload.transport_conditions,
+        infection_markers=payload.infection_markers,
+        notes=payload.notes,
+    )
+    return Status(201, donation)
+
+
+@router.get("/processing/donations/{external_id}", response={200: DonationOut, **ERROR_RESPONSES})
+def donation_detail(request: HttpRequest, external_id: str) -> Any:
+    return selectors.donation_get(actor=request.user, external_id=external_id)
+
+
+@router.post(
+    "/processing/donations/{external_id}/markers", response={200: DonationOut, **ERROR_RESPONSES}
+)
+def donation_markers(request: HttpRequest, external_id: str, payload: MarkersIn) -> Any:
+    donation = selectors.donation_get(actor=request.user, external_id=external_id)
+    return services.donation_markers_record(
+        actor=request.user, donation=donation, results=payload.results
+    )
+
+
+# --- lots ------------------------------------------------------------------------------------------
+
+
+class LotIn(Schema):
+    donation: uuid.UUID
+    planned_doses: int = Field(..., ge=1, le=26)
+    cells_per_dose: float = Field(..., gt=0)
+    route: str = "iv"
+    dose_volume_ml: float | None = Field(None, gt=0)
+    allow_conditional_release: bool = False
+    started_on: dt.date | None = None
+    patient_weight_kg: float | None = Field(None, gt=0)
+
+
+class LotOut(Schema):
+    external_id: uuid.UUID
+    number: str
+    status: str
+    status_label: str
+    din: str
+    patient_code: str
+    route: str
+    planned_doses: int
+    cells_per_dose: float
+    started_on: dt.date
+    due_on: dt.date | None
+    open_deviations: int = 0
+
+    @staticmethod
+    def resolve_status_label(obj: Any) -> str:
+        return str(obj.get_status_display())
+
+    @staticmethod
+    def resolve_din(obj: Any) -> str:
+        return obj.donation.din
+
+    @staticmethod
+    def resolve_patient_code(obj: Any) -> str:
+        return obj.donation.patient.patient_code
+
+    @staticmethod
+    def resolve_open_deviations(obj: Any) -> int:
+        return int(getattr(obj, "open_deviations", 0) or 0)
+
+
+class StepIn(Schema):
+    kind: str
+    performed_at: dt.datetime | None = None
+    passage_number: int = Field(0, ge=0, le=50)
+    cell_count: float | None = Field(None, ge=0)
+    viability_pct: float | None = Field(None, ge=0, le=100)
+    population_doublings: float | None = Field(None, ge=0)
+    vessel_type: str = Field("", max_length=50)
+    vessel_count: int = Field(0, ge=0, le=1000)
+    area_cm2: float | None = Field(None, ge=0)
+    media_lot: str = Field("", max_length=100)
+    reagent_lots: str = Field("", max_length=300)
+    notes: str = ""
+
+
+class StepOut(Schema):
+    external_id: uuid.UUID
+    kind: str
+    passage_number: int
+    performed_at: dt.datetime
+    cell_count: float | None
+    viability_pct: float | None
+    population_doublings: float | None
+    vessel_type: str
+    vessel_count: int
+    area_cm2: float | None
+    media_lot: str
+    reagent_lots: str
+
+
+class QCIn(Schema):
+    test_code: str = Field(..., max_length=50)
+    value: str | float | None = None
+    pending: bool = False
+    tested_at: dt.datetime | None = None
+    method: str = Field("", max_length=200)
+    organism: str = Field("", max_length=200)
+
+
+class QCOut(Schema):
+    external_id: uuid.UUID
+    test_code: str
+    value: str
+    outcome: str
+    limit_text: str
+    tested_at: dt.datetime
+    deviation: str | None
+
+    @staticmethod
+    def resolve_deviation(obj: Any) -> str | None:
+        return obj.deviation.number if obj.deviation_id else None
+
+
+class DeviationOut(Schema):
+    external_id: uuid.UUID
+    number: str
+    lot: str | None
+    source: str
+    severity: str
+    title: str
+    description: str
+    status: str
+    opened_at: dt.datetime
+    investigation: str
+    impact: str
+    capa: str
+    closed_at: dt.datetime | None
+
+    @staticmethod
+    def resolve_lot(obj: Any) -> str | None:
+        return obj.lot.number if obj.lot_id else None
+
+
+class ReleaseOut(Schema):
+    external_id: uuid.UUID
+    lot: str
+    kind: str
+    signed_by: str
+    signed_at: dt.datetime
+    meaning: str
+    justification: str
+    sterility_confirmed_at: dt.datetime | None
+
+    @staticmethod
+    def resolve_lot(obj: Any) -> str:
+        return obj.lot.number
+
+    @staticmethod
+    def resolve_signed_by(obj: Any) -> str:
+        return obj.signed_by.username
+
+
+class LotDetailOut(LotOut):
+    donation: uuid.UUID
+    forecast: dict[str, Any]
+    readiness: dict[str, Any]
+    steps: list[StepOut]
+    qc_results: list[QCOut]
+    deviations: list[DeviationOut]
+    release: ReleaseOut | None
+
+    @staticmethod
+    def resolve_donation(obj: Any) -> uuid.UUID:
+        return obj.donation.external_id
+
+    @staticmethod
+    def resolve_readiness(obj: Any) -> dict[str, Any]:
+        return services.lot_readiness(lot=obj).as_dict()
+
+    @staticmethod
+    def resolve_steps(obj: Any) -> list[Any]:
+        return list(obj.steps.filter(voided_at__isnull=True))
+
+    @staticmethod
+    def resolve_qc_results(obj: Any) -> list[Any]:
+        return list(obj.qc_results.filter(voided_at__isnull=True).select_related("deviation"))
+
+    @staticmethod
+    def resolve_deviations(obj: Any) -> list[Any]:
+        return list(obj.deviations.filter(voided_at__isnull=True).select_related("lot"))
+
+    @staticmethod
+    def resolve_release(obj: Any) -> Any:
+        return Release.objects.filter(lot=obj).select_related("lot", "signed_by").first()
+
+
+class LotFilter(Schema):
+    status: str | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+@router.get("/processing/lots", response={200: Page[LotOut], **ERROR_RESPONSES})
+def lot_list(request: HttpRequest, filters: Query[LotFilter]) -> dict[str, Any]:
+    _require_view(request.user)
+    qs = selectors.lot_list(actor=request.user, status=filters.status)
+    return paginate(qs, limit=filters.limit, offset=filters.offset)
+
+
+@router.post("/processing/lots", response={201: LotOut, **ERROR_RESPONSES})
+def lot_create(request: HttpRequest, payload: LotIn) -> Status:
+    donation = selectors.donation_get(actor=request.user, external_id=payload.donation)
+    lot = services.lot_create(
+        actor=request.user,
+        donation=donation,
+        planned_doses=payload.planned_doses,
+        cells_per_dose=payload.cells_per_dose,
+        route=payload.route,
+        dose_volume_ml=payload.dose_volume_ml,
+        allow_conditional_release=payload.allow_conditional_release,
+        started_on=payload.started_on,
+        patient_weight_kg=payload.patient_weight_kg,
+    )
+    return Status(201, selectors.lot_get(actor=request.user, external_id=lot.external_id))
+
+
+@router.get("/processing/lots/{external_id}", response={200: LotDetailOut, **ERROR_RESPONSES})
+def lot_detail(request: HttpRequest, external_id: str) -> Any:
+    return selectors.lot_get(actor=request.user, external_id=external_id)
+
+
+@router.post("/processing/lots/{external_id}/steps", response={201: StepOut, **ERROR_RESPONSES})
+def lot_step(request: HttpRequest, external_id: str, payload: StepIn) -> Status:
+    lot = selectors.lot_get(actor=request.user, external_id=external_id)
+    return Status(201, services.culture_step_record(actor=request.user, lot=lot, **payload.dict()))
+
+
+@router.post("/processing/lots/{external_id}/qc-results", response={201: QCOut, **ERROR_RESPONSES})
+def lot_qc(request: HttpRequest, external_id: str, payload: QCIn) -> Status:
+    lot = selectors.lot_get(actor=request.user, external_id=external_id)
+    result = services.qc_result_record(
+        actor=request.user,
+        lot=lot,
+        test_code=payload.test_code,
+        value=payload.value,
+        pending=payload.pending,
+        tested_at=payload.tested_at,
+        method=payload.method,
+        organism=payload.organism,
+    )
+    return Status(201, result)
+
+
+@router.get("/processing/lots/{external_id}/readiness", response={200: dict, **ERROR_RESPONSES})
+def lot_readiness(request: HttpRequest, external_id: str) -> dict[str, Any]:
+    lot = selectors.lot_get(actor=request.user, external_id=external_id)
+    return {
+        **services.lot_readiness(lot=lot).as_dict(),
+        "specifications": services.lot_specifications(lot=lot).as_dict(),
+    }
+
+
+@router.post("/processing/lots/{external_id}/submit-qc", response={200: LotOut, **ERROR_RESPONSES})
+def lot_submit_qc(request: HttpRequest, external_id: str) -> Any:
+    lot = selectors.lot_get(actor=request.user, external_id=external_id)
+    services.lot_submit_qc(actor=request.user, lot=lot)
+    return selectors.lot_get(actor=request.user, external_id=external_id)
+
+
+class ReleaseIn(Schema):
+    password: str = Field(..., max_length=200)
+    meaning: str = Field(..., max_length=300)
+    conditional: bool = False
+    justification: str = ""
+    otp: str | None = None
+
+
+@router.post(
+    "/processing/lots/{external_id}/release", response={201: ReleaseOut, **ERROR_RESPONSES}
+)
+def lot_release(request: HttpRequest, external_id: str, payload: ReleaseIn) -> Status:
+    lot = selectors.lot_get(actor=request.user, external_id=external_id)
+    release = services.lot_release(
+        actor=request.user,
+        lot=lot,
+        password=payload.password,
+        meaning=payload.meaning,
+        conditional=payload.conditional,
+        justification=payload.justification,
+        otp=payload.otp,
+    )
+    return Status(201, release)
+
+
+class ReasonIn(Schema):
+    reason: str = Field(..., min_length=1, max_length=1000)
+
+
+@router.post("/processing/lots/{external_id}/quarantine", response={200: LotOut, **ERROR_RESPONSES})
+def lot_quarantine(request: HttpRequest, external_id: str, payload: ReasonIn) -> Any:
+    lot = selectors.lot_get(actor=request.user, external_id=external_id)
+    services.lot_quarantine(actor=request.user, lot=lot, reason=payload.reason)
+    return selectors.lot_get(actor=request.user, external_id=external_id)
+
+
+@router.post(
+    "/processing/lots/{external_id}/lift-quarantine", response={200: LotOut, **ERROR_RESPONSES}
+)
+def lot_lift(request: HttpRequest, external_id: str, payload: ReasonIn) -> Any:
+    lot = selectors.lot_get(actor=request.user, external_id=external_id)
+    services.lot_quarantine_lift(actor=request.user, lot=lot, reason=payload.reason)
+    return selectors.lot_get(actor=request.user, external_id=external_id)
+
+
+@router.post("/processing/lots/{external_id}/reject", response={200: LotOut, **ERROR_RESPONSES})
+def lot_reject(request: HttpRequest, external_id: str, payload: ReasonIn) -> Any:
+    lot = selectors.lot_get(actor=request.user, external_id=external_id)
+    services.lot_reject(actor=request.user, lot=lot, reason=payload.reason)
+    return selectors.lot_get(actor=request.user, external_id=external_id)
+
+
+@router.post("/processing/lots/{external_id}/reforecast", response={200: dict, **ERROR_RESPONSES})
+def lot_reforecast(request: HttpRequest, external_id: str) -> dict[str, Any]:
+    lot = selectors.lot_get(actor=request.user, external_id=external_id)
+    return services.lot_reforecast(actor=request.user, lot=lot).forecast
+
+
+# --- doses ---------------------------------------------------------------------------------------
+
+
+class BagIn(Schema):
+    cell_count: float = Field(..., gt=0)
+    volume_ml: float = Field(..., gt=0)
+
+
+class DivideIn(Schema):
+    bags: list[BagIn] = Field(..., min_length=1, max_length=26)
+
+
+class DoseOut(Schema):
+    external_id: uuid.UUID
+    lot: str
+    patient_code: str
+    din: str
+    coi: str
+    product_code: str
+    division: str
+    sequence: int
+    status: str
+    status_label: str
+    cell_count: float
+    volume_ml: float
+    storage_location: str
+    cryopreserved_at: dt.datetime | None
+    expires_at: dt.datetime | None
+    thawed_at: dt.datetime | None
+    post_thaw_viability_pct: float | None
+    use_by: dt.datetime | None
+    administered_at: dt.datetime | None
+
+    @staticmethod
+    def resolve_lot(obj: Any) -> str:
+        return obj.lot.number
+
+    @staticmethod
+    def resolve_patient_code(obj: Any) -> str:
+        return obj.patient.patient_code
+
+    @staticmethod
+    def resolve_status_label(obj: Any) -> str:
+        return str(obj.get_status_display())
+
+
+@router.post(
+    "/processing/lots/{external_id}/doses", response={201: list[DoseOut], **ERROR_RESPONSES}
+)
+def lot_divide(request: HttpRequest, external_id: str, payload: DivideIn) -> Status:
+    lot = selectors.lot_get(actor=request.user, external_id=external_id)
+    doses = services.dose_divide(actor=request.user, lot=lot, bags=[b.dict() for b in payload.bags])
+    return Status(201, doses)
+
+
+class DoseFilter(Schema):
+    status: str | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+@router.get("/processing/doses", response={200: Page[DoseOut], **ERROR_RESPONSES})
+def dose_list(request: HttpRequest, filters: Query[DoseFilter]) -> dict[str, Any]:
+    _require_view(request.user)
+    qs = selectors.dose_list(actor=request.user, status=filters.status)
+    return paginate(qs, limit=filters.limit, offset=filters.offset)
+
+
+class ScanLookupIn(Schema):
+    scan: str = Field(..., max_length=MAX_SCAN_LENGTH)
+
+
+@router.post("/processing/doses/lookup", response={200: DoseOut, **ERROR_RESPONSES})
+def dose_lookup(request: HttpRequest, payload: ScanLookupIn) -> Any:
+    _require_view(request.user)
+    dose = selectors.dose_for_scan(actor=request.user, scan_text=payload.scan)
+    if dose is None:
+        raise NotFound(_("No dose matches this scan."), code="dose_not_found")
+    return dose
+
+
+@router.get("/processing/doses/{external_id}", response={200: DoseOut, **ERROR_RESPONSES})
+def dose_detail(request: HttpRequest, external_id: str) -> Any:
+    return selectors.dose_get(actor=request.user, external_id=external_id)
+
+
+class StoreIn(Schema):
+    freezer: str = Field(..., max_length=50)
+    rack: str = Field(..., max_length=50)
+    position: str = Field(..., max_length=50)
+    cryopreserved_at: dt.datetime | None = None
+
+
+@router.post("/processing/doses/{external_id}/store", response={200: DoseOut, **ERROR_RESPONSES})
+def dose_store(request: HttpRequest, external_id: str, payload: StoreIn) -> Any:
+    dose = selectors.dose_get(actor=request.user, external_id=external_id)
+    return services.dose_cryopreserve(actor=request.user, dose=dose, **payload.dict())
+
+
+class ThawIn(Schema):
+    viability_pct: float = Field(..., ge=0, le=100)
+    thawed_at: dt.datetime | None = None
+    use_within_hours: float | None = Field(None, gt=0, le=48)
+
+
+@router.post("/processing/doses/{external_id}/thaw", response={200: DoseOut, **ERROR_RESPONSES})
+def dose_thaw(request: HttpRequest, external_id: str, payload: ThawIn) -> Any:
+    dose = selectors.dose_get(actor=request.user, external_id=external_id)
+    return services.dose_thaw(actor=request.user, dose=dose, **payload.dict())
+
+
+@router.post("/processing/doses/{external_id}/discard", response={200: DoseOut, **ERROR_RESPONSES})
+def dose_discard(request: HttpRequest, external_id: str, payload: ReasonIn) -> Any:
+    dose = selectors.dose_get(actor=request.user, external_id=external_id)
+    return services.dose_discard(actor=request.user, dose=dose, reason=payload.reason)
+
+
+class LabelIn(Schema):
+    count: int = Field(1, ge=1, le=50)
+    reason: str = Field("", max_length=500)
+
+
+@router.post("/processing/doses/{external_id}/labels", response={200: None, **ERROR_RESPONSES})
+def dose_labels(request: HttpRequest, external_id: str, payload: LabelIn) -> HttpResponse:
+    """Print labels; answers the PDF, and the print is counted for reconciliation."""
+    dose = selectors.dose_get(actor=request.user, external_id=external_id)
+    record, pdf = services.label_print(
+        actor=request.user, dose=dose, count=payload.count, reason=payload.reason
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="label-{dose.din}-{dose.division}.pdf"'
+    response["X-Label-Print"] = str(record.external_id)
+    return response
+
+
+class ReconcileIn(Schema):
+    applied: int = Field(..., ge=0, le=50)
+    destroyed: int = Field(..., ge=0, le=50)
+
+
+class LabelOut(Schema):
+    external_id: uuid.UUID
+    kind: str
+    count: int
+    is_reprint: bool
+    reason: str
+    printed_at: dt.datetime
+    applied: int
+    destroyed: int
+    unaccounted: int
+
+
+@router.post(
+    "/processing/labels/{external_id}/reconcile", response={200: LabelOut, **ERROR_RESPONSES}
+)
+def label_reconcile(request: HttpRequest, external_id: str, payload: ReconcileIn) -> Any:
+    label = get_scoped(selectors.label_list(actor=request.user), external_id)
+    return services.label_reconcile(
+        actor=request.user, label=label, applied=payload.applied, destroyed=payload.destroyed
+    )
+
+
+# --- custody -------------------------------------------------------------------------------------
+
+
+class CustodyIn(Schema):
+    stage: str
+    scan: str = Field(..., max_length=MAX_SCAN_LENGTH)
+    dose: uuid.UUID | None = None
+    donation: uuid.UUID | None = None
+    from_party: str = Field(..., max_length=200)
+    to_party: str = Field(..., max_length=200)
+    place: str = Field(..., max_length=200)
+    occurred_at: dt.datetime | None = None
+    temperature_min_c: float | None = Field(None, ge=-273, le=100)
+    temperature_max_c: float | None = Field(None, ge=-273, le=100)
+    logger_csv: str | None = Field(None, max_length=2_000_000)
+    notes: str = ""
+
+
+class CustodyOut(Schema):
+    external_id: uuid.UUID
+    stage: str
+    from_party: str
+    to_party: str
+    place: str
+    occurred_at: dt.datetime
+    recorded_by: str
+    temperature_min_c: float | None
+    temperature_max_c: float | None
+    excursion: bool
+
+    @staticmethod
+    def resolve_recorded_by(obj: Any) -> str:
+        return obj.recorded_by.username
+
+
+@router.post("/processing/custody", response={201: CustodyOut, **ERROR_RESPONSES})
+def custody_create(request: HttpRequest, payload: CustodyIn) -> Status:
+    actor = request.user
+    dose = selectors.dose_get(actor=actor, external_id=payload.dose) if payload.dose else None
+    donation = (
+        selectors.donation_get(actor=actor, external_id=payload.donation)
+        if payload.donation
+        else None
+    )
+    data = payload.dict()
+    event = services.custody_handover(
+        actor=actor,
+        stage=data["stage"],
+        scan_text=data["scan"],
+        dose=dose,
+        donation=donation,
+        from_party=data["from_party"],
+        to_party=data["to_party"],
+        place=data["place"],
+        occurred_at=data["occurred_at"],
+        temperature_min_c=data["temperature_min_c"],
+        temperature_max_c=data["temperature_max_c"],
+        logger_csv=data["logger_csv"],
+        notes=data["notes"],
+    )
+    return Status(201, event)
+
+
+class ChainOut(Schema):
+    dose: DoseOut
+    unbroken: bool
+    events: list[CustodyOut]
+    breaks: list[dict[str, str]]
+    excursions: int
+
+
+@router.get("/processing/doses/{external_id}/custody", response={200: ChainOut, **ERROR_RESPONSES})
+def dose_custody(request: HttpRequest, external_id: str) -> dict[str, Any]:
+    dose = selectors.dose_get(actor=request.user, external_id=external_id)
+    report = services.chain_of_custody(
+        dose=dose, events=list(selectors.custody_list(actor=request.user, dose=dose))
+    )
+    return {
+        **report,
+        "breaks": [{k: str(v) for k, v in b.items()} for b in report["breaks"]],
+        "excursions": len(report["excursions"]),
+    }
+
+
+# --- deviations, environment, near-misses -----------------------------------------------------------
+
+
+class DeviationIn(Schema):
+    title: str = Field(..., min_length=1, max_length=300)
+    source: str = "other"
+    severity: str = "major"
+    description: str = ""
+    lot: uuid.UUID | None = None
+
+
+class DeviationUpdateIn(Schema):
+    investigation: str | None = None
+    impact: str | None = None
+    capa: str | None = None
+    status: str | None = None
+
+
+class DeviationFilter(Schema):
+    open: bool = False
+    limit: int = 50
+    offset: int = 0
+
+
+@router.get("/processing/deviations", response={200: Page[DeviationOut], **ERROR_RESPONSES})
+def deviation_list(request: HttpRequest, filters: Query[DeviationFilter]) -> dict[str, Any]:
+    _require_view(request.user)
+    qs = selectors.deviation_list(actor=request.user, open_only=filters.open)
+    return paginate(qs, limit=filters.limit, offset=filters.offset)
+
+
+@router.post("/processing/deviations", response={201: DeviationOut, **ERROR_RESPONSES})
+def deviation_create(request: HttpRequest, payload: DeviationIn) -> Status:
+    lot = selectors.lot_get(actor=request.user, external_id=payload.lot) if payload.lot else None
+    deviation = services.deviation_open(
+        actor=request.user,
+        title=payload.title,
+        source=payload.source,
+        severity=payload.severity,
+        description=payload.description,
+        lot=lot,
+    )
+    return Status(201, deviation)
+
+
+@router.get("/processing/deviations/{external_id}", response={200: DeviationOut, **ERROR_RESPONSES})
+def deviation_detail(request: HttpRequest, external_id: str) -> Any:
+    return selectors.deviation_get(actor=request.user, external_id=external_id)
+
+
+@router.patch(
+    "/processing/deviations/{external_id}", response={200: DeviationOut, **ERROR_RESPONSES}
+)
+def deviation_patch(request: HttpRequest, external_id: str, payload: DeviationUpdateIn) -> Any:
+    deviation = selectors.deviation_get(actor=request.user, external_id=external_id)
+    return services.deviation_update(actor=request.user, deviation=deviation, **payload.dict())
+
+
+class EnvironmentIn(Schema):
+    site: uuid.UUID
+    location: str = Field(..., max_length=100)
+    parameter: str = Field(..., max_length=100)
+    value: float
+    alert_limit: float
+    action_limit: float
+    unit: str = Field("", max_length=30)
+    sampled_at: dt.datetime | None = None
+    lot: uuid.UUID | None = None
+
+
+class EnvironmentOut(Schema):
+    external_id: uuid.UUID
+    location: str
+    parameter: str
+    value: float
+    alert_limit: float
+    action_limit: float
+    level: str
+    deviation: str | None
+
+    @staticmethod
+    def resolve_deviation(obj: Any) -> str | None:
+        return obj.deviation.number if obj.deviation_id else None
+
+
+@router.post("/processing/environment", response={201: EnvironmentOut, **ERROR_RESPONSES})
+def environment_create(request: HttpRequest, payload: EnvironmentIn) -> Status:
+    actor = request.user
+    lot = selectors.lot_get(actor=actor, external_id=payload.lot) if payload.lot else None
+    data = payload.dict()
+    data.pop("lot")
+    data["site"] = _site(actor, payload.site)
+    return Status(201, services.environmental_result_record(actor=actor, lot=lot, **data))
+
+
+class NearMissOut(Schema):
+    external_id: uuid.UUID
+    stage: str
+    expected: str
+    scanned: str
+    reason: str
+    occurred_at: dt.datetime
+
+
+@router.get("/processing/near-misses", response={200: Page[NearMissOut], **ERROR_RESPONSES})
+def near_misses(request: HttpRequest, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    _require_view(request.user)
+    return paginate(selectors.near_miss_list(actor=request.user), limit=limit, offset=offset)

@@ -1,0 +1,80 @@
+"""Concurrent writers on PostgreSQL: one release per lot, one administration per dose."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from saisei.core.errors import Conflict
+from saisei.core.tests.factories import TEST_PASSWORD
+from saisei.processing import services
+from saisei.processing.models import Dose, Release
+from saisei.processing.tests.factories import harvest, make_lot, make_patient, record_all
+
+pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
+
+
+def _race(n: int, work: Any) -> tuple[list[Any], list[BaseException]]:
+    barrier = threading.Barrier(n)
+    results: list[Any] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            results.append(work())
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results, errors
+
+
+def _ready(org: Any, make_user: Any) -> tuple[Any, Any, Any]:
+    tech = make_user("cpc_technician", org)
+    qa = make_user("qa_manager", org)
+    lot = make_lot(tech, make_patient(org))
+    harvest(tech, lot)
+    services.dose_divide(actor=tech, lot=lot, bags=[{"cell_count": 1e8, "volume_ml": 50}])
+    services.lot_submit_qc(actor=tech, lot=lot)
+    record_all(tech, lot)
+    return tech, qa, lot
+
+
+def test_concurrent_release_attempts_produce_one_release(org: Any, make_user: Any) -> None:
+    _, qa, lot = _ready(org, make_user)
+    results, errors = _race(
+        4,
+        lambda: services.lot_release(actor=qa, lot=lot, password=TEST_PASSWORD, meaning="release"),
+    )
+    assert len(results) == 1
+    assert all(isinstance(e, Conflict) for e in errors), errors
+    assert Release.objects.filter(lot=lot).count() == 1
+
+
+def test_concurrent_administrations_give_a_dose_once(org: Any, make_user: Any) -> None:
+    _, qa, lot = _ready(org, make_user)
+    services.lot_release(actor=qa, lot=lot, password=TEST_PASSWORD, meaning="release")
+    nurse = make_user("nurse", org)
+    dose = Dose.objects.get(lot=lot)
+    services.dose_thaw(actor=nurse, dose=dose, viability_pct=90)
+    counter = iter(range(100))
+    results, errors = _race(
+        4,
+        lambda: services.dose_administer(
+            actor=nurse, dose=dose, administration_ref=f"ADM-{next(counter)}"
+        ),
+    )
+    assert len(results) == 1
+    assert all(isinstance(e, Conflict) for e in errors), errors
+    dose.refresh_from_db()
+    assert dose.status == Dose.Status.ADMINISTERED
