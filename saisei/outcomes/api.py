@@ -6,7 +6,8 @@ import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from django.utils.translation import gettext_lazy as _
+from ninja import Field, Router, Schema, Status
 
 from saisei.core.api_support import ERROR_RESPONSES, Page, paginate
 from saisei.core.errors import Forbidden
@@ -132,7 +133,7 @@ def assessment_create(request: HttpRequest, payload: AssessmentIn) -> Any:
         mode=payload.mode,
         note=payload.note,
     )
-    return 201, AssessmentOut.from_model(a)
+    return Status(201, AssessmentOut.from_model(a))
 
 
 @router.get(
@@ -273,13 +274,16 @@ def schedule_create(request: HttpRequest, payload: ScheduleIn) -> Any:
     )
     today = timezone.localdate()
     visits = s.visits.select_related("patient").order_by("due_date")
-    return 201, {
-        "id": str(s.external_id),
-        "course": str(course.external_id),
-        "stage": s.stage,
-        "follow_up_months": s.follow_up_months,
-        "visits": [_visit_out(v, today) for v in visits],
-    }
+    return Status(
+        201,
+        {
+            "id": str(s.external_id),
+            "course": str(course.external_id),
+            "stage": s.stage,
+            "follow_up_months": s.follow_up_months,
+            "visits": [_visit_out(v, today) for v in visits],
+        },
+    )
 
 
 class BiomarkerIn(Schema):
@@ -332,9 +336,8 @@ def biomarker_create(request: HttpRequest, payload: BiomarkerIn) -> Any:
         .first()
     )
     if definition is None:
-        raise ValidationFailed(
-            "outcomes.unknown_biomarker", "Unknown biomarker.", {"code": ["Unknown biomarker."]}
-        )
+        msg = _("Unknown biomarker.")
+        raise ValidationFailed("outcomes.unknown_biomarker", msg, {"code": [msg]})
     r = services.biomarker_record(
         actor=request.user,  # type: ignore[arg-type]
         patient=patient,
@@ -345,7 +348,7 @@ def biomarker_create(request: HttpRequest, payload: BiomarkerIn) -> Any:
         lab=payload.lab,
         assay=payload.assay,
     )
-    return 201, _bio_out(r)
+    return Status(201, _bio_out(r))
 
 
 @router.get(
