@@ -1,5 +1,561 @@
-"""regulatory API (django-ninja router mounted under /api/v1/)."""
+"""regulatory API (django-ninja router mounted under /api/v1/): plans, obligations, the gate."""
 
-from ninja import Router
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+
+from saisei.core.api_support import ERROR_RESPONSES, Page, paginate
+from saisei.core.errors import Forbidden, NotFound, ValidationFailed
+from saisei.core.permissions import can_use_calculators
+from saisei.core.selectors import get_scoped
+from saisei.regulatory import config, selectors, services
+from saisei.regulatory.models import Obligation, PlanState, PlanVersion, ProvisionPlan
+from saisei.regulatory.permissions import lifecycle_roles
+from saisei.regulatory.rules import TRANSITIONS, classify, reporting_clock
+from saisei.regulatory.services.obligations import rule_text
 
 router = Router(tags=["regulatory"])
+
+
+# --- calculators -------------------------------------------------------------------------
+
+
+class ClassifyIn(Schema):
+    cell_origin: Literal["autologous", "allogeneic", "xenogeneic"]
+    cell_type: Literal["es", "ips", "ips_like", "somatic_stem", "somatic"]
+    gene_introduced: bool
+    gene_edited: bool
+    cultured: bool
+    homologous_use: bool
+
+
+class ReasonOut(Schema):
+    rule: str
+    text: str
+    source: str
+
+
+class ClassifyOut(Schema):
+    risk_class: int
+    reasons: list[ReasonOut]
+
+
+def _calculator(request: HttpRequest) -> None:
+    if not can_use_calculators(request.user):
+        raise Forbidden()
+
+
+@router.post("/regulatory/classify", response={200: ClassifyOut, **ERROR_RESPONSES})
+def classify_cells(request: HttpRequest, payload: ClassifyIn) -> dict:
+    """Risk class (1 highest) of a technology from its cell facts, with the rules that decided it."""
+    _calculator(request)
+    return classify(**payload.dict()).as_dict()
+
+
+class ReportingClockIn(Schema):
+    seriousness: Literal[
+        "death",
+        "life_threatening",
+        "hospitalisation",
+        "disability",
+        "congenital_anomaly",
+        "other_serious",
+        "non_serious",
+    ]
+    aware_date: dt.date
+    plan_submitted_date: dt.date
+    risk_class: Literal[1, 2, 3] | None = None
+
+
+class DueOut(Schema):
+    recipient: str
+    due_date: dt.date
+    rule: str
+    source: str
+    text: str
+
+
+@router.post("/regulatory/reporting-clock", response={200: list[DueOut], **ERROR_RESPONSES})
+def reporting_clock_preview(request: HttpRequest, payload: ReportingClockIn) -> list:
+    """Reports an adverse event would trigger and their due dates.
+
+    Day 1 is the day after staff became aware (Civil Code Art. 140 excludes the first day of a
+    period counted in days), and a report filed on the due date is on time (Art. 141): a 7-day
+    report for awareness on 1 April is due on 8 April. The 60-day windows for non-serious
+    events count the plan's submission date as day 1 (起算して).
+    """
+    _calculator(request)
+    dues = reporting_clock(
+        seriousness=payload.seriousness,
+        aware_date=payload.aware_date,
+        plan_submitted_date=payload.plan_submitted_date,
+        risk_class=payload.risk_class,
+        config=config.deadline_config(),
+    )
+    return [{**d.as_dict(), "text": d.text} for d in dues]
+
+
+# --- compliance gate ---------------------------------------------------------------------
+
+
+class ComplianceCheckIn(Schema):
+    act: Literal["harvest", "administration"]
+    institution_id: uuid.UUID
+    physician_id: uuid.UUID
+    patient_id: uuid.UUID
+    plan_id: uuid.UUID
+    at: dt.datetime
+    cell_source: Literal["autologous", "allogeneic", "xenogeneic"] | None = None
+    route: str | None = None
+    dose_cells: int | None = None
+    administration_number: int | None = None
+    facility_id: uuid.UUID | None = None
+    indication: str | None = None
+
+
+class FindingOut(Schema):
+    rule: str
+    severity: str
+    message: str
+    message_ja: str
+    source: str
+
+
+class ComplianceCheckOut(Schema):
+    allowed: bool
+    act_date: dt.date
+    plan_version: uuid.UUID | None
+    findings: list[FindingOut]
+
+
+def _patient(actor: Any, external_id: uuid.UUID) -> Any:
+    try:
+        from saisei.journey.models import Patient
+    except ImportError:  # journey not installed yet: nobody can be checked
+        raise NotFound() from None
+    return get_scoped(Patient.objects.filter(organisation_id=actor.organisation_id), external_id)
+
+
+def _institution(actor: Any, external_id: uuid.UUID) -> Any:
+    """An institution's own id or its core site's id both name the place of the act."""
+    from saisei.core.selectors import site_list
+
+    found = selectors.institution_list(actor=actor).filter(external_id=external_id).first()
+    return found or get_scoped(site_list(actor=actor), external_id)
+
+
+@router.post("/compliance/check", response={200: ComplianceCheckOut, **ERROR_RESPONSES})
+def compliance_check(request: HttpRequest, payload: ComplianceCheckIn) -> dict:
+    """May this harvest or administration happen? Every failing or warning rule, with its source."""
+    _calculator(request)
+    actor = request.user
+    plan = selectors.plan_get(actor=actor, external_id=payload.plan_id)
+    facility = (
+        selectors.facility_get(actor=actor, external_id=payload.facility_id)
+        if payload.facility_id
+        else None
+    )
+    result = services.gate_check(
+        actor=actor,
+        act=payload.act,
+        institution=_institution(actor, payload.institution_id),
+        physician=selectors.physician_get(actor=actor, external_id=payload.physician_id),
+        patient=_patient(actor, payload.patient_id),
+        plan=plan,
+        route=payload.route,
+        dose_cells=payload.dose_cells,
+        administration_number=payload.administration_number,
+        at=payload.at,
+        cell_source=payload.cell_source,
+        facility=facility,
+        indication=payload.indication,
+    )
+    day = result.act_date
+    versions = list(plan.versions.all())
+    version = selectors.version_in_force(versions, day=day)
+    return {**result.as_dict(), "plan_version": version.external_id if version else None}
+
+
+# --- registry ----------------------------------------------------------------------------
+
+
+class InstitutionOut(Schema):
+    external_id: uuid.UUID
+    name: str
+    name_ja: str
+    address: str
+    administrator_name: str
+    emergency_capacity: str
+    site: uuid.UUID
+
+    @staticmethod
+    def resolve_site(obj: Any) -> uuid.UUID:
+        return obj.site.external_id
+
+
+class CommitteeOut(Schema):
+    external_id: uuid.UUID
+    name: str
+    name_ja: str
+    kind: str
+    certification_number: str
+
+
+class FacilityOut(Schema):
+    external_id: uuid.UUID
+    name: str
+    name_ja: str
+    authorisation: str
+    facility_number: str
+    manager_name: str
+    valid_from: dt.date | None
+    valid_until: dt.date | None
+    country: str
+    authorised_today: bool
+
+    @staticmethod
+    def resolve_authorised_today(obj: Any) -> bool:
+        from saisei.regulatory.models import today_tokyo
+
+        return bool(obj.authorised_on(today_tokyo()))
+
+
+class PhysicianOut(Schema):
+    external_id: uuid.UUID
+    name: str
+    name_ja: str
+    licence_number: str
+    username: str
+
+    @staticmethod
+    def resolve_username(obj: Any) -> str:
+        return obj.user.username
+
+
+class PageIn(Schema):
+    limit: int = 50
+    offset: int = 0
+
+
+@router.get("/regulatory/institutions", response={200: Page[InstitutionOut], **ERROR_RESPONSES})
+def institutions(request: HttpRequest, page: Query[PageIn]) -> dict:
+    return paginate(
+        selectors.institution_list(actor=request.user), limit=page.limit, offset=page.offset
+    )
+
+
+@router.get("/regulatory/committees", response={200: Page[CommitteeOut], **ERROR_RESPONSES})
+def committees(request: HttpRequest, page: Query[PageIn]) -> dict:
+    return paginate(
+        selectors.committee_list(actor=request.user), limit=page.limit, offset=page.offset
+    )
+
+
+@router.get("/regulatory/facilities", response={200: Page[FacilityOut], **ERROR_RESPONSES})
+def facilities(request: HttpRequest, page: Query[PageIn]) -> dict:
+    return paginate(
+        selectors.facility_list(actor=request.user), limit=page.limit, offset=page.offset
+    )
+
+
+@router.get("/regulatory/physicians", response={200: Page[PhysicianOut], **ERROR_RESPONSES})
+def physicians(request: HttpRequest, page: Query[PageIn]) -> dict:
+    return paginate(
+        selectors.physician_list(actor=request.user), limit=page.limit, offset=page.offset
+    )
+
+
+# --- plans -------------------------------------------------------------------------------
+
+
+class Ref(Schema):
+    external_id: uuid.UUID
+    name: str
+
+
+class PlanOut(Schema):
+    external_id: uuid.UUID
+    title: str
+    plan_number: str
+    status: str
+    risk_class: int
+    institution: Ref
+    first_submitted_date: dt.date | None
+    first_accepted_date: dt.date | None
+    discontinued_date: dt.date | None
+    follow_up_end_date: dt.date | None
+
+    @staticmethod
+    def resolve_institution(obj: Any) -> dict:
+        return {"external_id": obj.institution.external_id, "name": obj.institution.name}
+
+
+class VersionOut(Schema):
+    external_id: uuid.UUID
+    number: int
+    state: str
+    change_summary: str
+    treatment_name: str
+    target_disease: str
+    eligibility_summary: str
+    cell_origin: str
+    cell_type: str
+    tissue: str
+    cell_characteristics: str
+    gene_introduced: bool
+    gene_edited: bool
+    cultured: bool
+    homologous_use: bool
+    routes: list[str]
+    dose_min_cells: int | None
+    dose_max_cells: int | None
+    max_administrations: int | None
+    declared_risk_class: int
+    computed_risk_class: int | None
+    consent_document_versions: list[str]
+    reception_number: str
+    committee: Ref | None
+    physicians: list[Ref]
+    facilities: list[Ref]
+    review_requested_date: dt.date | None
+    opinion_date: dt.date | None
+    submitted_date: dt.date | None
+    accepted_date: dt.date | None
+    in_force_from: dt.date | None
+    in_force_until: dt.date | None
+    suspended_date: dt.date | None
+    discontinued_date: dt.date | None
+    closed_date: dt.date | None
+
+    @staticmethod
+    def resolve_committee(obj: Any) -> dict | None:
+        c = obj.committee
+        return {"external_id": c.external_id, "name": c.name} if c else None
+
+    @staticmethod
+    def resolve_physicians(obj: Any) -> list[dict]:
+        return [{"external_id": p.external_id, "name": p.name} for p in obj.physicians.all()]
+
+    @staticmethod
+    def resolve_facilities(obj: Any) -> list[dict]:
+        return [{"external_id": f.external_id, "name": f.name} for f in obj.facilities.all()]
+
+
+class TransitionLogOut(Schema):
+    name: str
+    version: int
+    from_state: str
+    to_state: str
+    effective_date: dt.date
+    actor: str
+    reason: str
+    reference: str
+    changes: dict
+    recorded_at: dt.datetime
+
+    @staticmethod
+    def resolve_version(obj: Any) -> int:
+        return obj.version.number
+
+    @staticmethod
+    def resolve_actor(obj: Any) -> str:
+        return obj.actor.username if obj.actor else "system"
+
+    @staticmethod
+    def resolve_recorded_at(obj: Any) -> dt.datetime:
+        return obj.created_at
+
+
+class PlanDetailOut(PlanOut):
+    versions: list[VersionOut]
+    transitions: list[TransitionLogOut]
+    allowed_transitions: list[str]
+
+    @staticmethod
+    def resolve_versions(obj: Any) -> list:
+        return list(obj.versions.all())
+
+    @staticmethod
+    def resolve_transitions(obj: Any) -> list:
+        return list(obj.transitions.all())
+
+
+class PlanFilter(Schema):
+    status: str | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+def _allowed_transitions(actor: Any, plan: ProvisionPlan) -> list[str]:
+    """Transitions the actor's roles may start from some version's current state (guards aside)."""
+    roles = lifecycle_roles(actor)
+    states = {v.state for v in plan.versions.all()}
+    return [
+        name
+        for name, t in TRANSITIONS.items()
+        if roles & set(t.roles) and any(s in t.sources for s in states)
+    ]
+
+
+def _plan_detail(actor: Any, external_id: Any) -> ProvisionPlan:
+    plan = selectors.plan_detail_get(actor=actor, external_id=external_id)
+    plan.allowed_transitions = _allowed_transitions(actor, plan)  # type: ignore[attr-defined]
+    return plan
+
+
+@router.get("/regulatory/plans", response={200: Page[PlanOut], **ERROR_RESPONSES})
+def plans(request: HttpRequest, filters: Query[PlanFilter]) -> dict:
+    if filters.status and filters.status not in PlanState.values:
+        raise ValidationFailed(
+            "invalid_input", "Unknown plan status.", {"status": [filters.status]}
+        )
+    qs = selectors.plan_list(actor=request.user, status=filters.status)
+    return paginate(qs, limit=filters.limit, offset=filters.offset)
+
+
+@router.get("/regulatory/plans/{external_id}", response={200: PlanDetailOut, **ERROR_RESPONSES})
+def plan_detail(request: HttpRequest, external_id: str) -> ProvisionPlan:
+    return _plan_detail(request.user, external_id)
+
+
+class TransitionIn(Schema):
+    name: str
+    version_id: uuid.UUID | None = None
+    effective_date: dt.date | None = None
+    reason: str = ""
+    reference: str = ""
+    plan_number: str = ""
+    reception_number: str = ""
+    suspension_lifted: bool = False
+    follow_up_end_date: dt.date | None = None
+    changes: dict[str, Any] | None = None
+
+
+def _version_for(plan: ProvisionPlan, name: str, version_id: Any) -> PlanVersion:
+    versions = list(plan.versions.order_by("-number"))
+    if version_id is not None:
+        found = next((v for v in versions if v.external_id == version_id), None)
+        if found is None:
+            raise NotFound()
+        return found
+    transition = TRANSITIONS.get(name)
+    if transition is not None:
+        for v in versions:
+            if v.state in transition.sources:
+                return v
+    # Nothing fits: the newest version, so the lifecycle table explains the refusal.
+    return versions[0]
+
+
+@router.post(
+    "/regulatory/plans/{external_id}/transition",
+    response={200: PlanDetailOut, **ERROR_RESPONSES},
+)
+def plan_transition(request: HttpRequest, external_id: str, payload: TransitionIn) -> ProvisionPlan:
+    """Record a lifecycle step; a refusal names the rule (code) and says why (message)."""
+    plan = selectors.plan_get(actor=request.user, external_id=external_id)
+    version = _version_for(plan, payload.name, payload.version_id)
+    services.plan_transition(
+        actor=request.user,
+        version=version,
+        name=payload.name,
+        effective_date=payload.effective_date,
+        reason=payload.reason,
+        reference=payload.reference,
+        plan_number=payload.plan_number,
+        reception_number=payload.reception_number,
+        suspension_lifted=payload.suspension_lifted,
+        follow_up_end_date=payload.follow_up_end_date,
+        changes=payload.changes,
+    )
+    return _plan_detail(request.user, external_id)
+
+
+# --- obligations -------------------------------------------------------------------------
+
+
+class ObligationOut(Schema):
+    external_id: uuid.UUID
+    plan: Ref
+    kind: str
+    recipient: str
+    title: str
+    due_date: dt.date
+    status: str
+    rule: str
+    source: str
+    subject_type: str
+    subject_id: str
+    period_start: dt.date | None
+    period_end: dt.date | None
+    submitted_date: dt.date | None
+    evidence: str
+
+    @staticmethod
+    def resolve_plan(obj: Any) -> dict:
+        return {"external_id": obj.plan.external_id, "name": obj.plan.title}
+
+    @staticmethod
+    def resolve_title(obj: Any) -> str:
+        return rule_text(obj.rule_id, obj.title)
+
+    @staticmethod
+    def resolve_status(obj: Any) -> str:
+        return obj.effective_status()
+
+    @staticmethod
+    def resolve_rule(obj: Any) -> str:
+        return obj.rule_id
+
+
+class ObligationFilter(Schema):
+    due_within_days: int | None = None
+    overdue: bool | None = None
+    status: Literal["open", "done", "overdue"] | None = None
+    plan_id: uuid.UUID | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+@router.get("/regulatory/obligations", response={200: Page[ObligationOut], **ERROR_RESPONSES})
+def obligations(request: HttpRequest, filters: Query[ObligationFilter]) -> dict:
+    """Obligations in scope; ``overdue`` and ``due_within_days`` together give the dashboard list."""
+    actor = request.user
+    plan = selectors.plan_get(actor=actor, external_id=filters.plan_id) if filters.plan_id else None
+    if filters.due_within_days is not None and filters.due_within_days < 0:
+        raise ValidationFailed(
+            "invalid_input",
+            "due_within_days must be zero or more.",
+            {"due_within_days": ["must be >= 0"]},
+        )
+    qs = selectors.obligation_list(
+        actor=actor,
+        plan=plan,
+        due_within_days=filters.due_within_days,
+        overdue=filters.overdue,
+        status=filters.status,
+    )
+    return paginate(qs, limit=filters.limit, offset=filters.offset)
+
+
+class MarkDoneIn(Schema):
+    submitted_date: dt.date
+    evidence: str
+
+
+@router.post(
+    "/regulatory/obligations/{external_id}/done", response={200: ObligationOut, **ERROR_RESPONSES}
+)
+def obligation_done(request: HttpRequest, external_id: str, payload: MarkDoneIn) -> Obligation:
+    obligation = selectors.obligation_get(actor=request.user, external_id=external_id)
+    return services.obligation_mark_done(
+        actor=request.user,
+        obligation=obligation,
+        submitted_date=payload.submitted_date,
+        evidence=payload.evidence,
+    )
