@@ -1,5 +1,25 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from saisei.processing import views
 
 app_name = "processing"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.board, name="board"),
+    path("lots/<str:external_id>/", views.lot_detail, name="lot_detail"),
+    path("lots/<str:external_id>/steps/", views.lot_step, name="lot_step"),
+    path("lots/<str:external_id>/qc/", views.lot_qc, name="lot_qc"),
+    path("lots/<str:external_id>/submit-qc/", views.lot_submit_qc, name="lot_submit_qc"),
+    path("lots/<str:external_id>/release/", views.lot_release, name="lot_release"),
+    path("doses/", views.dose_list, name="doses"),
+    path("doses/find/", views.dose_find, name="dose_find"),
+    path("doses/<str:external_id>/", views.dose_detail, name="dose_detail"),
+    path("doses/<str:external_id>/thaw/", views.dose_thaw, name="dose_thaw"),
+    path("doses/<str:external_id>/store/", views.dose_store, name="dose_store"),
+    path("doses/<str:external_id>/labels/", views.dose_labels, name="dose_labels"),
+    path("doses/<str:external_id>/handover/", views.handover, name="handover"),
+    path("labels/<str:external_id>/reconcile/", views.label_reconcile, name="label_reconcile"),
+    path("deviations/", views.deviation_list, name="deviations"),
+    path("deviations/<str:external_id>/", views.deviation_detail, name="deviation_detail"),
+    path("near-misses/", views.near_miss_list, name="near_misses"),
+]

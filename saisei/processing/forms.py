@@ -1,0 +1,146 @@
+"""Web forms for the CPC screens; validation of rules stays in the services."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from saisei.processing.models import CultureStep, CustodyEvent, Deviation
+
+SCAN_ATTRS = {
+    "class": "scan",
+    "autofocus": True,
+    "autocomplete": "off",
+    "autocapitalize": "off",
+    "spellcheck": "false",
+    "inputmode": "text",
+}
+
+
+class ScanForm(forms.Form):
+    """One field a keyboard-wedge scanner types into; the scanner's Enter submits it."""
+
+    scan = forms.CharField(
+        label=_("Scan the bag label"), max_length=2000, widget=forms.TextInput(attrs=SCAN_ATTRS)
+    )
+
+
+class CultureStepForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Step"), choices=CultureStep.Kind.choices)
+    passage_number = forms.IntegerField(label=_("Passage"), min_value=0, max_value=50, initial=0)
+    cell_count = forms.FloatField(label=_("Viable cells"), min_value=0, required=False)
+    viability_pct = forms.FloatField(
+        label=_("Viability (%)"), min_value=0, max_value=100, required=False
+    )
+    population_doublings = forms.FloatField(
+        label=_("Population doublings"), min_value=0, required=False
+    )
+    vessel_type = forms.CharField(label=_("Vessel type"), max_length=50, required=False)
+    vessel_count = forms.IntegerField(label=_("Vessels"), min_value=0, initial=0, required=False)
+    area_cm2 = forms.FloatField(label=_("Culture area (cm²)"), min_value=0, required=False)
+    media_lot = forms.CharField(label=_("Medium lot"), max_length=100, required=False)
+    reagent_lots = forms.CharField(label=_("Reagent lots"), max_length=300, required=False)
+    notes = forms.CharField(
+        label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class QCResultForm(forms.Form):
+    test_code = forms.ChoiceField(label=_("Test"))
+    value = forms.CharField(label=_("Result"), max_length=100, required=False)
+    pending = forms.BooleanField(label=_("Started, result not yet available"), required=False)
+    method = forms.CharField(label=_("Method"), max_length=200, required=False)
+
+    def __init__(self, *args, choices=(), **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["test_code"].choices = choices
+
+
+class ReleaseForm(forms.Form):
+    """Electronic signature: the signer re-enters the password and states the meaning."""
+
+    meaning = forms.CharField(
+        label=_("Meaning of your signature"),
+        max_length=300,
+        initial=_(
+            "I have reviewed the batch record and QC results and release this lot for clinical use."
+        ),
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    conditional = forms.BooleanField(
+        label=_("Conditional release: the sterility culture is still running"), required=False
+    )
+    justification = forms.CharField(
+        label=_("Why release before the final sterility result"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    otp = forms.CharField(label=_("Authentication code"), required=False, max_length=10)
+
+
+class HandoverForm(forms.Form):
+    scan = forms.CharField(
+        label=_("Scan the container"), max_length=2000, widget=forms.TextInput(attrs=SCAN_ATTRS)
+    )
+    stage = forms.ChoiceField(label=_("Hand-over"), choices=CustodyEvent.Stage.choices)
+    from_party = forms.CharField(label=_("Handed over by"), max_length=200)
+    to_party = forms.CharField(label=_("Received by"), max_length=200)
+    place = forms.CharField(label=_("Place"), max_length=200)
+    temperature_min_c = forms.FloatField(label=_("Minimum temperature (°C)"), required=False)
+    temperature_max_c = forms.FloatField(label=_("Maximum temperature (°C)"), required=False)
+    logger_csv = forms.FileField(label=_("Data-logger file (CSV)"), required=False)
+    notes = forms.CharField(
+        label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class ThawForm(forms.Form):
+    viability_pct = forms.FloatField(label=_("Post-thaw viability (%)"), min_value=0, max_value=100)
+
+
+class StoreForm(forms.Form):
+    freezer = forms.CharField(label=_("Freezer"), max_length=50)
+    rack = forms.CharField(label=_("Rack"), max_length=50)
+    position = forms.CharField(label=_("Position"), max_length=50)
+
+
+class LabelForm(forms.Form):
+    count = forms.IntegerField(label=_("Number of labels"), min_value=1, max_value=50, initial=1)
+    reason = forms.CharField(
+        label=_("Reason for reprint"),
+        required=False,
+        help_text=_("Required when labels for this bag were printed before."),
+    )
+
+
+class ReconcileForm(forms.Form):
+    applied = forms.IntegerField(label=_("Applied"), min_value=0)
+    destroyed = forms.IntegerField(label=_("Destroyed"), min_value=0)
+
+
+class DeviationForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=300)
+    severity = forms.ChoiceField(label=_("Severity"), choices=Deviation.Severity.choices)
+    description = forms.CharField(
+        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class DeviationUpdateForm(forms.Form):
+    investigation = forms.CharField(
+        label=_("Investigation"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    impact = forms.CharField(
+        label=_("Impact assessment"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    capa = forms.CharField(
+        label=_("Corrective and preventive action"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    status = forms.ChoiceField(label=_("Status"), choices=Deviation.Status.choices)

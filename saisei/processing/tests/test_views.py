@@ -1,0 +1,189 @@
+"""CPC screens: they render for the right roles, refuse others, and show refusals on the form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from saisei.core.tests.factories import TEST_PASSWORD
+from saisei.processing import services, specs
+from saisei.processing.models import CustodyEvent, Lot, NearMiss
+from saisei.processing.tests.factories import harvest, make_lot, make_patient, record_all
+
+pytestmark = pytest.mark.django_db
+
+
+def _qc_lot(tech: Any, patient: Any) -> Lot:
+    lot = make_lot(tech, patient)
+    harvest(tech, lot)
+    services.dose_divide(actor=tech, lot=lot, bags=[{"cell_count": 1e8, "volume_ml": 50}])
+    return services.lot_submit_qc(actor=tech, lot=lot)
+
+
+def test_board_shows_lots_by_stage(
+    tech: Any, patient: Any, web_for: Any, django_assert_max_num_queries: Any
+) -> None:
+    make_lot(tech, patient)
+    _qc_lot(tech, make_patient(tech.organisation))
+    client = web_for(tech)
+    with django_assert_max_num_queries(20):
+        res = client.get("/processing/")
+    assert res.status_code == 200
+    assert "QC pending" in res.content.decode()
+
+
+def test_home_lists_processing_work(tech: Any, patient: Any, web_for: Any) -> None:
+    _qc_lot(tech, patient)
+    res = web_for(tech).get("/")
+    assert res.status_code == 200
+    assert "Lots waiting for QC review and release" in res.content.decode()
+
+
+def test_lot_detail_reads_like_a_batch_record(tech: Any, patient: Any, web_for: Any) -> None:
+    lot = _qc_lot(tech, patient)
+    page = web_for(tech).get(f"/processing/lots/{lot.external_id}/").content.decode()
+    for text in ("Culture record", "QC against specification", lot.donation.din, "Endotoxin"):
+        assert text in page
+
+
+def test_other_org_lot_page_is_404(
+    tech: Any, patient: Any, web_for: Any, make_user: Any, other_org: Any
+) -> None:
+    lot = make_lot(tech, patient)
+    res = web_for(make_user("cpc_technician", other_org)).get(
+        f"/processing/lots/{lot.external_id}/"
+    )
+    assert res.status_code == 404
+
+
+def test_coordinator_cannot_see_the_board(org: Any, make_user: Any, web_for: Any) -> None:
+    assert web_for(make_user("coordinator", org)).get("/processing/").status_code == 403
+
+
+def test_culture_step_form_records_and_refusal_shows_on_form(
+    tech: Any, patient: Any, web_for: Any
+) -> None:
+    lot = make_lot(tech, patient)
+    client = web_for(tech)
+    res = client.post(
+        f"/processing/lots/{lot.external_id}/steps/",
+        {"kind": "passage", "passage_number": 1, "cell_count": "3e6", "viability_pct": 94},
+    )
+    assert res.status_code == 302
+    assert lot.steps.count() == 1
+    res = client.post(
+        f"/processing/lots/{lot.external_id}/steps/", {"kind": "harvest", "passage_number": 2}
+    )
+    assert res.status_code == 400
+    assert (
+        "A passage or harvest needs the viable cell count." in res.content.decode()
+        or "Required" in res.content.decode()
+    )
+
+
+def test_release_screen_signs_with_password_and_meaning(
+    tech: Any, qa: Any, patient: Any, web_for: Any
+) -> None:
+    lot = _qc_lot(tech, patient)
+    record_all(tech, lot)
+    client = web_for(qa)
+    url = f"/processing/lots/{lot.external_id}/release/"
+    assert client.get(url).status_code == 200
+    res = client.post(url, {"meaning": "Release", "password": "wrong"})
+    assert res.status_code == 400
+    assert "The password is not correct." in res.content.decode()
+    res = client.post(url, {"meaning": "Release", "password": TEST_PASSWORD})
+    assert res.status_code == 302
+    lot.refresh_from_db()
+    assert lot.status == Lot.Status.RELEASED
+    assert web_for(tech).get(url).status_code == 403
+
+
+def test_release_screen_refuses_missing_tests(
+    tech: Any, qa: Any, patient: Any, web_for: Any
+) -> None:
+    lot = _qc_lot(tech, patient)
+    record_all(tech, lot, skip=(specs.STERILITY,))
+    res = web_for(qa).post(
+        f"/processing/lots/{lot.external_id}/release/",
+        {"meaning": "Release", "password": TEST_PASSWORD},
+    )
+    assert res.status_code == 400
+    assert "Not every required test has passed" in res.content.decode()
+
+
+def _released_dose(tech: Any, qa: Any, patient: Any) -> Any:
+    lot = _qc_lot(tech, patient)
+    record_all(tech, lot)
+    services.lot_release(actor=qa, lot=lot, password=TEST_PASSWORD, meaning="release")
+    return lot.doses.get()
+
+
+def test_handover_screen_has_an_autofocused_scan_field(
+    tech: Any, qa: Any, patient: Any, web_for: Any
+) -> None:
+    dose = _released_dose(tech, qa, patient)
+    page = web_for(tech).get(f"/processing/doses/{dose.external_id}/handover/").content.decode()
+    assert "autofocus" in page and 'name="scan"' in page
+
+
+def test_handover_screen_stops_on_another_patients_bag(
+    tech: Any, qa: Any, patient: Any, org: Any, web_for: Any
+) -> None:
+    dose = _released_dose(tech, qa, patient)
+    other = _released_dose(tech, qa, make_patient(org))
+    client = web_for(tech)
+    form = {
+        "stage": "storage",
+        "from_party": "CPC",
+        "to_party": "LN2-1",
+        "place": "CPC",
+        "scan": f"={other.din}{other.lot.donation.din_flags}=<{other.product_code}",
+    }
+    res = client.post(f"/processing/doses/{dose.external_id}/handover/", form)
+    assert res.status_code == 400
+    assert "STOP" in res.content.decode()
+    assert NearMiss.objects.count() == 1
+    form["scan"] = f"={dose.din}{dose.lot.donation.din_flags}=<{dose.product_code}"
+    res = client.post(f"/processing/doses/{dose.external_id}/handover/", form)
+    assert res.status_code == 302
+    assert CustodyEvent.objects.filter(dose=dose).count() == 1
+    assert "Unbroken" in client.get(f"/processing/doses/{dose.external_id}/").content.decode()
+
+
+def test_scan_to_find_a_bag(tech: Any, qa: Any, patient: Any, web_for: Any) -> None:
+    dose = _released_dose(tech, qa, patient)
+    client = web_for(tech)
+    scan = f"={dose.din}{dose.lot.donation.din_flags}=<{dose.product_code}"
+    res = client.get("/processing/doses/find/", {"scan": scan})
+    assert res.status_code == 302 and str(dose.external_id) in res["Location"]
+    assert client.get("/processing/doses/find/", {"scan": "=nope"}).status_code == 404
+
+
+def test_dose_inventory_and_label_pdf(tech: Any, qa: Any, patient: Any, web_for: Any) -> None:
+    dose = _released_dose(tech, qa, patient)
+    client = web_for(tech)
+    assert dose.din in client.get("/processing/doses/").content.decode()
+    res = client.post(f"/processing/doses/{dose.external_id}/labels/", {"count": 1})
+    assert res.status_code == 200 and res["Content-Type"] == "application/pdf"
+    res = client.post(f"/processing/doses/{dose.external_id}/labels/", {"count": 1})
+    assert res.status_code == 400
+    assert "give the reason for the reprint" in res.content.decode()
+
+
+def test_deviation_screens(tech: Any, qa: Any, web_for: Any) -> None:
+    client = web_for(tech)
+    res = client.post(
+        "/processing/deviations/", {"title": "Pipette out of calibration", "severity": "minor"}
+    )
+    assert res.status_code == 302
+    detail = res["Location"]
+    assert client.get(detail).status_code == 200
+    res = client.post(detail, {"status": "closed"})
+    assert res.status_code == 400
+    res = web_for(qa).post(
+        detail, {"status": "closed", "investigation": "i", "impact": "n", "capa": "c"}
+    )
+    assert res.status_code == 302
+    assert web_for(qa).get("/processing/near-misses/").status_code == 200

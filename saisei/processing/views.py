@@ -1,0 +1,430 @@
+"""CPC screens: board, lot batch record, release, dose inventory, labels, hand-over scans, deviations.
+
+Views stay thin: a form validates input, one service or selector does the work, and a service's
+refusal is shown on the form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from saisei.core.errors import DomainError, NotFound
+from saisei.core.views import render_form_error
+from saisei.processing import forms, permissions, selectors, services, specs
+from saisei.processing.models import Dose, Lot
+
+
+def _get(fn: Callable[..., Any], **kw: Any) -> Any:
+    try:
+        return fn(**kw)
+    except NotFound:
+        raise Http404 from None
+
+
+def _forbidden(request: HttpRequest) -> HttpResponse:
+    return render(request, "core/forbidden.html", status=403)
+
+
+def _can_view(request: HttpRequest) -> bool:
+    return permissions.can_view_processing(request.user)
+
+
+@login_required
+def board(request: HttpRequest) -> HttpResponse:
+    if not _can_view(request):
+        return _forbidden(request)
+    return render(request, "processing/board.html", selectors.cpc_board(actor=request.user))
+
+
+def _qc_choices(lot: Lot) -> list[tuple[str, str]]:
+    return [
+        (s.code, f"{s.name} ({s.limit_text()})")
+        for s in services.lot_specifications(lot=lot)
+        if s.stage == specs.Stage.RELEASE
+    ]
+
+
+def _lot_context(request: HttpRequest, lot: Lot, **extra: Any) -> dict[str, Any]:
+    record = selectors.lot_batch_record(lot=lot)
+    readiness = services.lot_readiness(lot=lot)
+    spec_set = services.lot_specifications(lot=lot)
+    current = selectors.qc_results_current(lot=lot)
+    rows = [(s, current.get(s.code)) for s in spec_set]
+    return {
+        **record,
+        "readiness": readiness,
+        "spec_rows": rows,
+        "endotoxin": spec_set.endotoxin,
+        "step_form": extra.pop("step_form", None) or forms.CultureStepForm(),
+        "qc_form": extra.pop("qc_form", None) or forms.QCResultForm(choices=_qc_choices(lot)),
+        "reconciliation": selectors.label_reconciliation(actor=request.user, lot=lot),
+        "can_record": permissions.can_record_culture(request.user),
+        "can_release": permissions.can_release_lot(request.user),
+        **extra,
+    }
+
+
+@login_required
+def lot_detail(request: HttpRequest, external_id: str) -> HttpResponse:
+    if not _can_view(request):
+        return _forbidden(request)
+    lot = _get(selectors.lot_get, actor=request.user, external_id=external_id)
+    return render(request, "processing/lot_detail.html", _lot_context(request, lot))
+
+
+@login_required
+@require_POST
+def lot_step(request: HttpRequest, external_id: str) -> HttpResponse:
+    lot = _get(selectors.lot_get, actor=request.user, external_id=external_id)
+    form = forms.CultureStepForm(request.POST)
+    if form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
+        try:
+            services.culture_step_record(actor=request.user, lot=lot, **data)
+        except DomainError as exc:
+            return render_form_error(
+                request,
+                "processing/lot_detail.html",
+                _lot_context(request, lot, step_form=form),
+                exc,
+                form,
+            )
+        messages.success(request, _("Culture step recorded."))
+        return redirect("processing:lot_detail", external_id=lot.external_id)
+    return render(
+        request,
+        "processing/lot_detail.html",
+        _lot_context(request, lot, step_form=form),
+        status=400,
+    )
+
+
+@login_required
+@require_POST
+def lot_qc(request: HttpRequest, external_id: str) -> HttpResponse:
+    lot = _get(selectors.lot_get, actor=request.user, external_id=external_id)
+    form = forms.QCResultForm(request.POST, choices=_qc_choices(lot))
+    if form.is_valid():
+        try:
+            services.qc_result_record(actor=request.user, lot=lot, **form.cleaned_data)
+        except DomainError as exc:
+            return render_form_error(
+                request,
+                "processing/lot_detail.html",
+                _lot_context(request, lot, qc_form=form),
+                exc,
+                form,
+            )
+        messages.success(request, _("QC result recorded."))
+        return redirect("processing:lot_detail", external_id=lot.external_id)
+    return render(
+        request, "processing/lot_detail.html", _lot_context(request, lot, qc_form=form), status=400
+    )
+
+
+@login_required
+@require_POST
+def lot_submit_qc(request: HttpRequest, external_id: str) -> HttpResponse:
+    lot = _get(selectors.lot_get, actor=request.user, external_id=external_id)
+    try:
+        services.lot_submit_qc(actor=request.user, lot=lot)
+        messages.success(request, _("The lot was sent to QC."))
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+    return redirect("processing:lot_detail", external_id=lot.external_id)
+
+
+@login_required
+def lot_release(request: HttpRequest, external_id: str) -> HttpResponse:
+    if not _can_view(request):
+        return _forbidden(request)
+    lot = _get(selectors.lot_get, actor=request.user, external_id=external_id)
+    if not permissions.can_release_lot(request.user):
+        return _forbidden(request)
+    form = forms.ReleaseForm(request.POST or None)
+    context = {"lot": lot, "readiness": services.lot_readiness(lot=lot), "form": form}
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.lot_release(
+                actor=request.user,
+                lot=lot,
+                password=data["password"],
+                meaning=data["meaning"],
+                conditional=data["conditional"],
+                justification=data["justification"],
+                otp=data["otp"] or None,
+            )
+        except DomainError as exc:
+            return render_form_error(request, "processing/release.html", context, exc, form)
+        messages.success(request, _("Lot %(lot)s released.") % {"lot": lot.number})
+        return redirect("processing:lot_detail", external_id=lot.external_id)
+    return render(request, "processing/release.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+def dose_list(request: HttpRequest) -> HttpResponse:
+    if not _can_view(request):
+        return _forbidden(request)
+    status = request.GET.get("status") or None
+    qs = selectors.dose_list(actor=request.user, status=status)
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "processing/doses.html",
+        {
+            "page": page,
+            "status": status,
+            "statuses": Dose.Status.choices,
+            "scan_form": forms.ScanForm(),
+        },
+    )
+
+
+@login_required
+def dose_find(request: HttpRequest) -> HttpResponse:
+    """Scan a bag to open it: the hand-over screen starts here."""
+    if not _can_view(request):
+        return _forbidden(request)
+    form = forms.ScanForm(request.GET or None)
+    if form.is_valid():
+        dose = selectors.dose_for_scan(actor=request.user, scan_text=form.cleaned_data["scan"])
+        if dose is not None:
+            return redirect("processing:handover", external_id=dose.external_id)
+        form.add_error(
+            "scan", _("No bag matches this scan. Scan the bag label (DIN and product code).")
+        )
+    return render(
+        request, "processing/find.html", {"form": form}, status=404 if form.errors else 200
+    )
+
+
+def _dose_context(request: HttpRequest, dose: Dose, **extra: Any) -> dict[str, Any]:
+    events = list(selectors.custody_list(actor=request.user, dose=dose))
+    return {
+        "dose": dose,
+        "chain": services.chain_of_custody(dose=dose, events=events),
+        "labels": list(selectors.label_list(actor=request.user).filter(dose=dose)),
+        "thaw_form": extra.pop("thaw_form", None) or forms.ThawForm(),
+        "store_form": extra.pop("store_form", None) or forms.StoreForm(),
+        "label_form": extra.pop("label_form", None) or forms.LabelForm(),
+        "near_misses": list(dose.near_misses.all()[:20]),
+        **extra,
+    }
+
+
+@login_required
+def dose_detail(request: HttpRequest, external_id: str) -> HttpResponse:
+    if not _can_view(request):
+        return _forbidden(request)
+    dose = _get(selectors.dose_get, actor=request.user, external_id=external_id)
+    return render(request, "processing/dose_detail.html", _dose_context(request, dose))
+
+
+def _dose_action(
+    request: HttpRequest,
+    external_id: str,
+    form_cls: type,
+    key: str,
+    call: Callable[..., Any],
+    done: str,
+) -> HttpResponse:
+    dose = _get(selectors.dose_get, actor=request.user, external_id=external_id)
+    form = form_cls(request.POST)
+    if form.is_valid():
+        try:
+            call(actor=request.user, dose=dose, **form.cleaned_data)
+        except DomainError as exc:
+            return render_form_error(
+                request,
+                "processing/dose_detail.html",
+                _dose_context(request, dose, **{key: form}),
+                exc,
+                form,
+            )
+        messages.success(request, done)
+        return redirect("processing:dose_detail", external_id=dose.external_id)
+    return render(
+        request,
+        "processing/dose_detail.html",
+        _dose_context(request, dose, **{key: form}),
+        status=400,
+    )
+
+
+@login_required
+@require_POST
+def dose_thaw(request: HttpRequest, external_id: str) -> HttpResponse:
+    return _dose_action(
+        request, external_id, forms.ThawForm, "thaw_form", services.dose_thaw, _("Thaw recorded.")
+    )
+
+
+@login_required
+@require_POST
+def dose_store(request: HttpRequest, external_id: str) -> HttpResponse:
+    return _dose_action(
+        request,
+        external_id,
+        forms.StoreForm,
+        "store_form",
+        services.dose_cryopreserve,
+        _("Storage recorded."),
+    )
+
+
+@login_required
+@require_POST
+def dose_labels(request: HttpRequest, external_id: str) -> HttpResponse:
+    """Print labels: answers the PDF; the print is counted before it is sent."""
+    dose = _get(selectors.dose_get, actor=request.user, external_id=external_id)
+    form = forms.LabelForm(request.POST)
+    if form.is_valid():
+        try:
+            _record, pdf = services.label_print(actor=request.user, dose=dose, **form.cleaned_data)
+        except DomainError as exc:
+            return render_form_error(
+                request,
+                "processing/dose_detail.html",
+                _dose_context(request, dose, label_form=form),
+                exc,
+                form,
+            )
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="label-{dose.din}-{dose.division}.pdf"'
+        return response
+    return render(
+        request,
+        "processing/dose_detail.html",
+        _dose_context(request, dose, label_form=form),
+        status=400,
+    )
+
+
+@login_required
+@require_POST
+def label_reconcile(request: HttpRequest, external_id: str) -> HttpResponse:
+    from saisei.core.selectors import get_scoped
+
+    label = _get(get_scoped, qs=selectors.label_list(actor=request.user), external_id=external_id)
+    form = forms.ReconcileForm(request.POST)
+    if form.is_valid():
+        try:
+            services.label_reconcile(actor=request.user, label=label, **form.cleaned_data)
+            messages.success(request, _("Label reconciliation saved."))
+        except DomainError as exc:
+            messages.error(request, str(exc.message))
+    else:
+        messages.error(request, _("Enter the labels applied and destroyed."))
+    return redirect("processing:dose_detail", external_id=label.dose.external_id)
+
+
+@login_required
+def handover(request: HttpRequest, external_id: str) -> HttpResponse:
+    """Hand-over screen for one bag: scan the container; a mismatch stops and is recorded."""
+    if not _can_view(request):
+        return _forbidden(request)
+    dose = _get(selectors.dose_get, actor=request.user, external_id=external_id)
+    form = forms.HandoverForm(request.POST or None, request.FILES or None)
+    context = {"dose": dose, "form": form}
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        upload = data.pop("logger_csv")
+        try:
+            text = upload.read(2_000_000).decode("utf-8-sig") if upload else None
+        except UnicodeDecodeError:
+            form.add_error("logger_csv", _("The file is not UTF-8 text."))
+            return render(request, "processing/handover.html", context, status=400)
+        try:
+            services.custody_handover(
+                actor=request.user,
+                dose=dose,
+                scan_text=data.pop("scan"),
+                logger_csv=text,
+                **data,
+            )
+        except DomainError as exc:
+            context["stop"] = exc.code == "identity_mismatch"
+            return render_form_error(request, "processing/handover.html", context, exc, form)
+        messages.success(request, _("Hand-over recorded."))
+        return redirect("processing:dose_detail", external_id=dose.external_id)
+    return render(request, "processing/handover.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+def deviation_list(request: HttpRequest) -> HttpResponse:
+    if not _can_view(request):
+        return _forbidden(request)
+    open_only = request.GET.get("open", "1") == "1"
+    qs = selectors.deviation_list(actor=request.user, open_only=open_only)
+    form = forms.DeviationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            deviation = services.deviation_open(
+                actor=request.user, source="other", **form.cleaned_data
+            )
+        except DomainError as exc:
+            page = Paginator(qs, 50).get_page(1)
+            return render_form_error(
+                request,
+                "processing/deviations.html",
+                {"page": page, "open_only": open_only},
+                exc,
+                form,
+            )
+        return redirect("processing:deviation_detail", external_id=deviation.external_id)
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "processing/deviations.html",
+        {"page": page, "open_only": open_only, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def deviation_detail(request: HttpRequest, external_id: str) -> HttpResponse:
+    if not _can_view(request):
+        return _forbidden(request)
+    deviation = _get(selectors.deviation_get, actor=request.user, external_id=external_id)
+    form = forms.DeviationUpdateForm(
+        request.POST or None,
+        initial={
+            "investigation": deviation.investigation,
+            "impact": deviation.impact,
+            "capa": deviation.capa,
+            "status": deviation.status,
+        },
+    )
+    context = {"deviation": deviation, "form": form}
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.deviation_update(actor=request.user, deviation=deviation, **form.cleaned_data)
+        except DomainError as exc:
+            return render_form_error(
+                request, "processing/deviation_detail.html", context, exc, form
+            )
+        messages.success(request, _("Deviation updated."))
+        return redirect("processing:deviation_detail", external_id=deviation.external_id)
+    return render(
+        request, "processing/deviation_detail.html", context, status=400 if form.errors else 200
+    )
+
+
+@login_required
+def near_miss_list(request: HttpRequest) -> HttpResponse:
+    if not _can_view(request):
+        return _forbidden(request)
+    page = Paginator(selectors.near_miss_list(actor=request.user), 50).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "processing/near_misses.html", {"page": page})
