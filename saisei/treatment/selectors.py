@@ -1,0 +1,105 @@
+"""Reads for treatment, scoped to the actor's organisation, in constant queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from saisei.core.models import User
+from saisei.core.selectors import get_scoped
+from saisei.treatment.models import Administration, BedsideVerification, VitalSign
+from saisei.treatment.permissions import scope_treatment
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+def administrations_given(*, patient_id: int, plan_id: int) -> int:
+    """How many administrations this patient has had under this plan (cross-app contract: gate)."""
+    return Administration.objects.filter(
+        patient_id=patient_id, plan_id=plan_id, voided_at__isnull=True
+    ).count()
+
+
+def administration_list(
+    *, actor: User, patient_id: int | None = None, day: dt.date | None = None
+) -> QuerySet[Administration]:
+    qs = scope_treatment(
+        actor,
+        Administration.objects.select_related(
+            "patient", "dose", "dose__lot", "physician", "nurse", "second_person", "course_step"
+        ).filter(voided_at__isnull=True),
+    )
+    if patient_id is not None:
+        qs = qs.filter(patient_id=patient_id)
+    if day is not None:
+        start = dt.datetime.combine(day, dt.time.min, tzinfo=TOKYO)
+        qs = qs.filter(started_at__gte=start, started_at__lt=start + dt.timedelta(days=1))
+    return qs
+
+
+def administration_get(*, actor: User, external_id: Any) -> Administration:
+    qs = administration_list(actor=actor).prefetch_related(
+        Prefetch(
+            "vitals",
+            queryset=VitalSign.objects.filter(voided_at__isnull=True).select_related("recorded_by"),
+        )
+    )
+    return get_scoped(qs.select_related("verification", "plan"), external_id)
+
+
+def verification_list(*, actor: User, passed: bool | None = None) -> QuerySet:
+    qs = scope_treatment(
+        actor,
+        BedsideVerification.objects.select_related("patient", "dose", "performed_by"),
+    )
+    if passed is not None:
+        qs = qs.filter(passed=passed)
+    return qs
+
+
+def verification_get(*, actor: User, external_id: Any) -> BedsideVerification:
+    return get_scoped(
+        verification_list(actor=actor).select_related("course_step", "course_step__course"),
+        external_id,
+    )
+
+
+def infusions_for_day(*, actor: User, day: dt.date | None = None) -> list[dict[str, Any]]:
+    """Today's infusion steps with their patient, planned dose and whether it has been given."""
+    from saisei.journey.models import CourseStep
+    from saisei.treatment.permissions import can_view_treatment
+
+    if not can_view_treatment(actor):
+        return []
+    day = day or timezone.localdate(timezone=TOKYO)
+    steps = list(
+        CourseStep.objects.filter(
+            organisation_id=actor.organisation_id,
+            kind="infusion",
+            planned_date=day,
+            voided_at__isnull=True,
+        )
+        .exclude(status="cancelled")
+        .select_related("course", "course__patient", "course__physician")
+        .prefetch_related(
+            Prefetch(
+                "administrations",
+                queryset=Administration.objects.filter(voided_at__isnull=True),
+                to_attr="given",
+            )
+        )
+        .order_by("course__patient__patient_code", "number")
+    )
+    return [
+        {
+            "step": s,
+            "patient": s.course.patient,
+            "physician": s.course.physician,
+            "administration": s.given[0] if s.given else None,
+        }
+        for s in steps
+    ]

@@ -1,0 +1,633 @@
+"""Writes for treatment: bedside verification, the administration record and vital signs.
+
+A dose is given only after a passed scan check and a second person's confirmation, and exactly
+once: the dose row is locked while the administration is written, and the one-to-one link from
+administration to dose makes the database refuse a second one (DESIGN invariants 1–3).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from saisei.core.audit import audit_record
+from saisei.core.errors import Conflict, Forbidden, ValidationFailed
+from saisei.core.models import Role, User
+from saisei.core.services import signature_verify
+from saisei.treatment import permissions
+from saisei.treatment.models import Administration, BedsideVerification, Route, VitalSign
+from saisei.treatment.rules import (
+    BedsideConfig,
+    BedsideFacts,
+    DoseFacts,
+    StepFacts,
+    check_dose_released,
+    check_not_administered,
+    check_within_use_by,
+    evaluate_bedside,
+)
+
+NEAR_MISS_STAGE = "bedside"
+SECOND_PERSON_MEANING = "Second-person check: patient and product identity verified at the bedside"
+_SPLIT = re.compile(r"[\s|,;]+")
+
+
+def bedside_config() -> BedsideConfig:
+    """House parameters for the bedside (settings may override them later)."""
+    from django.conf import settings
+
+    overrides = getattr(settings, "SAISEI_BEDSIDE", {}) or {}
+    return BedsideConfig(**overrides)
+
+
+# --- gathering facts -----------------------------------------------------------------------
+
+
+def _resolve_patient(*, actor: User, scan: str) -> tuple[Any, str | None]:
+    """The patient a wristband names (patient code, or the CoI of one of their donations)."""
+    from saisei.journey.models import Patient
+    from saisei.processing.models import Donation
+    from saisei.processing.selectors import scanned_ids
+
+    text = (scan or "").strip()
+    if not text:
+        return None, None
+    ids = scanned_ids(scan_text=text)
+    coi = ids.coi
+    patients = Patient.objects.filter(organisation_id=actor.organisation_id, voided_at__isnull=True)
+    by_code = None
+    for token in [text, *_SPLIT.split(text)]:
+        token = token.strip()
+        if token:
+            by_code = patients.filter(patient_code__iexact=token).first()
+            if by_code is not None:
+                break
+    by_coi = None
+    if coi:
+        donation = (
+            Donation.objects.filter(organisation_id=actor.organisation_id, coi=coi)
+            .select_related("patient")
+            .first()
+        )
+        by_coi = donation.patient if donation is not None else None
+    if by_code is not None and by_coi is not None and by_code.pk != by_coi.pk:
+        return None, coi  # a wristband naming two people identifies no one
+    return by_code or by_coi, coi
+
+
+def _resolve_doses(*, actor: User, scans: Sequence[str]) -> tuple[list[Any], list[str]]:
+    from saisei.processing.selectors import dose_for_scan
+
+    doses: dict[int, Any] = {}
+    unresolved: list[str] = []
+    for scan in scans:
+        text = (scan or "").strip()
+        if not text:
+            continue
+        dose = dose_for_scan(actor=actor, scan_text=text)
+        if dose is None:
+            unresolved.append(text[:60])
+        else:
+            doses.setdefault(dose.pk, dose)
+    return list(doses.values()), unresolved
+
+
+def _dose_facts(dose: Any) -> DoseFacts:
+    donation = dose.lot.donation
+    return DoseFacts(
+        id=dose.pk,
+        label=f"{dose.din} {dose.product_code}",
+        patient_id=dose.patient_id,
+        donation_patient_id=donation.patient_id if donation else None,
+        coi=dose.coi or "",
+        donation_coi=(donation.coi if donation else "") or "",
+        status=dose.status,
+        lot_status=dose.lot.status,
+        lot_number=dose.lot.number,
+        lot_route=dose.lot.route or "",
+        sequence=dose.sequence,
+        cell_count=float(dose.cell_count),
+        thawed_at=dose.thawed_at,
+        use_by=dose.use_by,
+        expires_at=dose.expires_at,
+        administered=Administration.objects.filter(dose_id=dose.pk).exists(),
+    )
+
+
+def _step_facts(step: Any) -> StepFacts:
+    return StepFacts(
+        id=step.pk,
+        kind=step.kind,
+        number=step.number,
+        status=step.status,
+        route=step.route or "",
+        planned_dose_cells=step.planned_dose_cells,
+        patient_id=step.course.patient_id,
+    )
+
+
+def _physician_for(*, actor: User, step: Any) -> Any:
+    physician = getattr(getattr(step, "course", None), "physician", None) if step else None
+    if physician is None:
+        physician = getattr(actor, "physician", None)
+    return physician
+
+
+def _gate(
+    *, actor: User, patient: Any, step: Any, dose: Any, route: str, at: dt.datetime
+) -> tuple[bool | None, tuple[str, ...], dict[str, Any]]:
+    """Ask the regulatory compliance gate whether this administration may happen now."""
+    if patient is None or step is None:
+        return None, (), {}
+    from saisei.regulatory.services import gate_check
+
+    plan = step.course.plan
+    result = gate_check(
+        actor=actor,
+        act="administration",
+        institution=plan.institution,
+        physician=_physician_for(actor=actor, step=step),
+        patient=patient,
+        plan=plan,
+        route=route,
+        dose_cells=int(dose.cell_count) if dose is not None else step.planned_dose_cells,
+        administration_number=step.number,
+        at=at,
+        facility=dose.lot.donation.facility if dose is not None else None,
+    )
+    blocking = tuple(str(f.message) for f in result.findings if f.severity == "block")
+    return bool(result.allowed), blocking, _json(result.as_dict())
+
+
+def _json(value: Any) -> Any:
+    import json
+
+    return json.loads(json.dumps(value, default=str, ensure_ascii=False))
+
+
+# --- bedside verification ------------------------------------------------------------------
+
+
+def bedside_verify(
+    *,
+    actor: User,
+    patient_scan: str,
+    product_scans: Sequence[str],
+    course_step: Any,
+    route: str,
+    at: dt.datetime | None = None,
+) -> BedsideVerification:
+    """Check the wristband and bag against each other, the step and the gate; never raises on a
+    failed check: the result is stored, and a failure is recorded as a near-miss."""
+    if not permissions.can_verify_bedside(actor):
+        raise Forbidden()
+    if course_step is not None and course_step.organisation_id != actor.organisation_id:
+        raise Forbidden()
+    at = at or timezone.now()
+    scans = [str(s)[:500] for s in (product_scans or []) if str(s or "").strip()]
+    patient, wristband_coi = _resolve_patient(actor=actor, scan=patient_scan)
+    doses, unresolved = _resolve_doses(actor=actor, scans=scans)
+    dose = doses[0] if len(doses) == 1 else None
+    route = (route or "").strip().lower()
+    gate_allowed, gate_messages, gate_result = _gate(
+        actor=actor, patient=patient, step=course_step, dose=dose, route=route, at=at
+    )
+    facts = BedsideFacts(
+        at=at,
+        route=route,
+        patient_id=patient.pk if patient is not None else None,
+        patient_label=str(patient) if patient is not None else "",
+        wristband_coi=wristband_coi,
+        doses=tuple(_dose_facts(d) for d in doses),
+        unresolved_scans=tuple(unresolved),
+        step=_step_facts(course_step) if course_step is not None else None,
+        gate_allowed=gate_allowed,
+        gate_messages=gate_messages,
+        config=bedside_config(),
+    )
+    results = evaluate_bedside(facts)
+    passed = all(r.passed for r in results)
+    with transaction.atomic():
+        near_miss = None
+        if not passed:
+            near_miss = _record_near_miss(
+                actor=actor,
+                patient=patient,
+                dose=dose,
+                step=course_step,
+                patient_scan=patient_scan,
+                scans=scans,
+                failed=[r for r in results if not r.passed],
+            )
+        verification = BedsideVerification.objects.create(
+            organisation_id=actor.organisation_id,
+            patient_scan=(patient_scan or "")[:500],
+            product_scans=scans,
+            route=route[:20],
+            course_step=course_step,
+            patient=patient,
+            dose=dose,
+            checks=[r.as_dict() for r in results],
+            passed=passed,
+            gate_result=gate_result,
+            performed_by=actor,
+            performed_at=at,
+            near_miss=near_miss,
+        )
+        audit_record(
+            actor=actor,
+            organisation=actor.organisation,
+            action="bedside_verification.record",
+            subject=verification,
+            changes={
+                "passed": passed,
+                "failed": [r.code for r in results if not r.passed],
+                "dose": dose.din + " " + dose.product_code if dose is not None else None,
+                "patient": patient.patient_code if patient is not None else None,
+            },
+        )
+    return verification
+
+
+def _record_near_miss(
+    *,
+    actor: User,
+    patient: Any,
+    dose: Any,
+    step: Any,
+    patient_scan: str,
+    scans: list[str],
+    failed: list[Any],
+) -> Any:
+    from saisei.processing.services.custody import near_miss_record
+
+    expected = []
+    if patient is not None:
+        expected.append(_("patient %(code)s") % {"code": patient.patient_code})
+    if step is not None:
+        expected.append(_("infusion %(number)d") % {"number": step.number})
+    scanned = "wristband=" + (patient_scan or "").strip()[:100] + "; labels=" + " | ".join(scans)
+    reason = "; ".join(f"{r.code}: {r.message}" for r in failed)
+    return near_miss_record(
+        actor=actor,
+        organisation=actor.organisation,
+        stage=NEAR_MISS_STAGE,
+        expected=", ".join(expected) or _("a verified patient and dose"),
+        scanned=scanned,
+        reason=reason,
+        patient=patient,
+        dose=dose,
+    )
+
+
+# --- administration ------------------------------------------------------------------------
+
+
+def _refuse_already_given(dose: Any) -> Conflict:
+    return Conflict(
+        "dose_already_administered",
+        _("Dose %(dose)s has already been given; it cannot be given again.")
+        % {"dose": f"{dose.din} {dose.product_code}"},
+        {"dose": [_("already administered")]},
+    )
+
+
+def _second_person_check(
+    *, actor: User, second_person: User | None, password: str
+) -> dict[str, Any]:
+    """Two-person check: another clinician of the same clinic confirms with their own password."""
+    if second_person is None:
+        raise ValidationFailed(
+            "second_person_required",
+            _("A second staff member must confirm the check."),
+            {"second_person": [_("Required.")]},
+        )
+    if second_person.pk == actor.pk:
+        raise ValidationFailed(
+            "second_person_same",
+            _("The second person must be someone other than you."),
+            {"second_person": [_("Choose another staff member.")]},
+        )
+    if (
+        second_person.organisation_id != actor.organisation_id
+        or not second_person.is_active
+        or not permissions.can_confirm_second_person(second_person)
+    ):
+        raise ValidationFailed(
+            "second_person_not_allowed",
+            _("The second person must be a physician or nurse of this clinic."),
+            {"second_person": [_("Not a clinician of this clinic.")]},
+        )
+    signature = signature_verify(
+        actor=second_person, password=password, meaning=SECOND_PERSON_MEANING
+    )
+    return signature.as_dict()
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value in (None, "") else Decimal(str(value))
+
+
+def administration_record(
+    *,
+    actor: User,
+    verification: BedsideVerification,
+    second_person: User | None,
+    second_person_password: str,
+    physician: User | None = None,
+    nurse: User | None = None,
+    cells_given: int | None = None,
+    volume_ml: float | None = None,
+    rate_ml_per_hour: float | None = None,
+    started_at: dt.datetime | None = None,
+    ended_at: dt.datetime | None = None,
+    premedication: str = "",
+    observations: str = "",
+    vitals_before: dict[str, Any] | None = None,
+) -> Administration:
+    """Record that the verified dose is being given, and mark the dose administered exactly once.
+
+    Concurrent attempts on the same bag (two tablets) serialise on the dose row; the loser gets
+    ``Conflict(code="dose_already_administered")`` (HTTP 409).
+    """
+    if not permissions.can_record_administration(actor):
+        raise Forbidden()
+    if verification.organisation_id != actor.organisation_id:
+        raise Forbidden()
+    if not verification.passed or verification.dose_id is None:
+        raise Conflict(
+            "verification_not_passed",
+            _("The bedside check did not pass; the dose may not be given."),
+        )
+    cfg = bedside_config()
+    now = timezone.now()
+    started_at = started_at or now
+    if started_at.tzinfo is None or (ended_at is not None and ended_at.tzinfo is None):
+        raise ValidationFailed("naive_datetime", _("Times must include a time zone."))
+    if now - verification.performed_at > dt.timedelta(minutes=cfg.verification_valid_minutes):
+        raise Conflict(
+            "verification_expired",
+            _("The bedside check is more than %(minutes)d minutes old; scan again.")
+            % {"minutes": cfg.verification_valid_minutes},
+        )
+    if ended_at is not None and ended_at < started_at:
+        raise ValidationFailed(
+            "ended_before_start",
+            _("The end time is before the start time."),
+            {"ended_at": [_("Before the start time.")]},
+        )
+    physician = physician or (actor if actor.has_role(Role.PHYSICIAN) else None)
+    if physician is None or not physician.has_role(Role.PHYSICIAN):
+        raise ValidationFailed(
+            "physician_required",
+            _("Name the physician responsible for this infusion."),
+            {"physician": [_("A physician is required.")]},
+        )
+    if physician.organisation_id != actor.organisation_id:
+        raise Forbidden()
+    nurse = nurse or (actor if actor.has_role(Role.NURSE) else None)
+    if nurse is not None and (
+        nurse.organisation_id != actor.organisation_id or not nurse.has_role(Role.NURSE)
+    ):
+        raise ValidationFailed(
+            "nurse_invalid", _("The nurse must be a nurse of this clinic."), {"nurse": ["invalid"]}
+        )
+    signature = _second_person_check(
+        actor=actor, second_person=second_person, password=second_person_password
+    )
+    from saisei.processing.models import Dose
+
+    with transaction.atomic():
+        # Lock the bag: concurrent attempts wait here and then see it given.
+        dose = (
+            Dose.objects.select_for_update()
+            .select_related("lot", "lot__donation")
+            .get(pk=verification.dose_id)
+        )
+        if dose.status == "administered" or Administration.objects.filter(dose=dose).exists():
+            raise _refuse_already_given(dose)
+        if hasattr(verification, "administration"):
+            raise Conflict(
+                "verification_used", _("This bedside check has already been used; scan again.")
+            )
+        facts = BedsideFacts(
+            at=started_at,
+            route=verification.route,
+            patient_id=verification.patient_id,
+            patient_label="",
+            wristband_coi=None,
+            doses=(_dose_facts(dose),),
+            unresolved_scans=(),
+            step=None,
+            gate_allowed=True,
+            config=cfg,
+        )
+        for check in (check_dose_released, check_within_use_by, check_not_administered):
+            result = check(facts)
+            if not result.passed:
+                raise Conflict(f"bedside_{result.code}", result.message)
+        patient = verification.patient
+        step = verification.course_step
+        plan_id = step.course.plan_id if step is not None else None
+        if plan_id is None:
+            raise Conflict("course_step_required", _("The check has no course step."))
+        cells = int(cells_given) if cells_given else int(dose.cell_count)
+        volume = float(volume_ml) if volume_ml else float(dose.volume_ml)
+        weight = patient.weight_kg
+        try:
+            with transaction.atomic():
+                administration = Administration.objects.create(
+                    organisation_id=actor.organisation_id,
+                    dose=dose,
+                    verification=verification,
+                    patient=patient,
+                    plan_id=plan_id,
+                    course_step=step,
+                    number=step.number,
+                    route=verification.route or Route.IV,
+                    cells_given=cells,
+                    weight_kg=weight,
+                    cells_per_kg=(cells / float(weight)) if weight else None,
+                    volume_ml=volume,
+                    rate_ml_per_hour=rate_ml_per_hour,
+                    started_at=started_at,
+                    ended_at=ended_at,
+                    premedication=premedication,
+                    observations=observations,
+                    status=(
+                        Administration.Status.COMPLETED
+                        if ended_at
+                        else Administration.Status.IN_PROGRESS
+                    ),
+                    physician=physician,
+                    nurse=nurse,
+                    recorded_by=actor,
+                    second_person=second_person,
+                    second_person_confirmed_at=now,
+                    gate_result=verification.gate_result,
+                )
+        except IntegrityError:
+            raise _refuse_already_given(dose) from None
+        _mark_dose_administered(actor=actor, dose=dose, administration=administration)
+        if vitals_before:
+            vitals = dict(vitals_before)
+            vital_sign_record(
+                actor=actor,
+                administration=administration,
+                phase=VitalSign.Phase.BEFORE,
+                measured_at=vitals.pop("measured_at", None) or started_at,
+                **vitals,
+            )
+        audit_record(
+            actor=actor,
+            organisation=actor.organisation,
+            action="administration.record",
+            subject=administration,
+            changes={
+                "dose": f"{dose.din} {dose.product_code}",
+                "patient": patient.patient_code,
+                "number": administration.number,
+                "route": administration.route,
+                "cells_given": cells,
+                "physician": physician.username,
+                "nurse": nurse.username if nurse else None,
+                "second_person": signature,
+            },
+        )
+    return administration
+
+
+def _mark_dose_administered(*, actor: User, dose: Any, administration: Administration) -> None:
+    """Move the bag to 'administered' through processing's dose lifecycle (conditional update)."""
+    from saisei.processing.services import dose_administer
+
+    dose_administer(
+        actor=actor,
+        dose=dose,
+        administration_ref=str(administration.external_id),
+        at=administration.started_at,
+    )
+
+
+def administration_complete(
+    *,
+    actor: User,
+    administration: Administration,
+    ended_at: dt.datetime | None = None,
+    observations: str = "",
+    stopped: bool = False,
+    stop_reason: str = "",
+) -> Administration:
+    """Close the infusion record: end time, observations, and whether it was stopped early."""
+    if not permissions.can_record_administration(actor):
+        raise Forbidden()
+    if administration.organisation_id != actor.organisation_id:
+        raise Forbidden()
+    if administration.status != Administration.Status.IN_PROGRESS:
+        raise Conflict("administration_closed", _("This infusion record is already closed."))
+    ended_at = ended_at or timezone.now()
+    if ended_at < administration.started_at:
+        raise ValidationFailed(
+            "ended_before_start",
+            _("The end time is before the start time."),
+            {"ended_at": [_("Before the start time.")]},
+        )
+    if stopped and not stop_reason.strip():
+        raise ValidationFailed(
+            "stop_reason_required",
+            _("Say why the infusion was stopped."),
+            {"stop_reason": [_("Required.")]},
+        )
+    with transaction.atomic():
+        administration.ended_at = ended_at
+        if observations:
+            administration.observations = "\n".join(
+                p for p in (administration.observations, observations) if p
+            )
+        administration.status = (
+            Administration.Status.STOPPED if stopped else Administration.Status.COMPLETED
+        )
+        administration.stop_reason = stop_reason
+        administration.save()
+        audit_record(
+            actor=actor,
+            organisation=actor.organisation,
+            action="administration.complete",
+            subject=administration,
+            changes={"ended_at": ended_at.isoformat(), "status": administration.status},
+        )
+    return administration
+
+
+VITAL_FIELDS = (
+    "systolic_mmhg",
+    "diastolic_mmhg",
+    "heart_rate_bpm",
+    "respiratory_rate",
+    "temperature_c",
+    "spo2_pct",
+    "notes",
+)
+
+
+def vital_sign_record(
+    *,
+    actor: User,
+    administration: Administration,
+    phase: str,
+    measured_at: dt.datetime | None = None,
+    **values: Any,
+) -> VitalSign:
+    """Record one set of vital signs before, during or after the infusion."""
+    if not permissions.can_record_administration(actor):
+        raise Forbidden()
+    if administration.organisation_id != actor.organisation_id:
+        raise Forbidden()
+    if phase not in VitalSign.Phase.values:
+        raise ValidationFailed(
+            "invalid_phase", _("Choose before, during or after."), {"phase": [str(phase)]}
+        )
+    unknown = set(values) - set(VITAL_FIELDS)
+    if unknown:
+        raise ValidationFailed(
+            "invalid_input", _("Unknown vital sign fields."), {k: ["unknown"] for k in unknown}
+        )
+    clean = {k: v for k, v in values.items() if v not in (None, "")}
+    if "temperature_c" in clean:
+        clean["temperature_c"] = _decimal(clean["temperature_c"])
+        if not (Decimal(25) <= clean["temperature_c"] <= Decimal(45)):
+            raise ValidationFailed(
+                "temperature_out_of_range",
+                _("The temperature must be between 25 and 45 °C."),
+                {"temperature_c": [_("Out of range.")]},
+            )
+    if "spo2_pct" in clean and not (0 <= int(clean["spo2_pct"]) <= 100):
+        raise ValidationFailed(
+            "spo2_out_of_range",
+            _("SpO₂ must be between 0 and 100 %."),
+            {"spo2_pct": [_("Out of range.")]},
+        )
+    with transaction.atomic():
+        vital = VitalSign.objects.create(
+            organisation_id=administration.organisation_id,
+            administration=administration,
+            phase=phase,
+            measured_at=measured_at or timezone.now(),
+            recorded_by=actor,
+            **clean,
+        )
+        audit_record(
+            actor=actor,
+            organisation=actor.organisation,
+            action="vital_sign.record",
+            subject=vital,
+            changes={"phase": phase, **{k: str(v) for k, v in clean.items()}},
+        )
+    return vital

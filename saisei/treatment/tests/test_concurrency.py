@@ -1,0 +1,67 @@
+"""Twenty tablets give the same bag at once: exactly one administration (DESIGN invariant 3)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from saisei.core.errors import Conflict
+from saisei.core.tests.factories import TEST_PASSWORD
+from saisei.processing.models import Dose
+from saisei.treatment import services
+from saisei.treatment.models import Administration
+from saisei.treatment.tests.factories import make_world
+
+ATTEMPTS = 20
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_twenty_concurrent_administrations_of_one_dose_give_exactly_one(org):
+    world = make_world(org)
+    verifications = [
+        services.bedside_verify(
+            actor=world.nurse,
+            patient_scan=world.wristband,
+            product_scans=[world.labels[0]],
+            course_step=world.steps[0],
+            route="iv",
+        )
+        for _ in range(ATTEMPTS)
+    ]
+    assert all(v.passed for v in verifications)
+    barrier = threading.Barrier(ATTEMPTS)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def attempt(verification):
+        try:
+            barrier.wait()
+            services.administration_record(
+                actor=world.nurse,
+                verification=verification,
+                second_person=world.nurse2,
+                second_person_password=TEST_PASSWORD,
+                physician=world.physician_user,
+            )
+            result = "ok"
+        except Conflict as exc:
+            result = exc.code
+        except Exception as exc:
+            result = f"error: {exc!r}"
+        finally:
+            connection.close()
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=attempt, args=(v,)) for v in verifications]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("ok") == 1, outcomes
+    assert outcomes.count("dose_already_administered") == ATTEMPTS - 1, outcomes
+    assert Administration.objects.filter(dose=world.doses[0]).count() == 1
+    assert Dose.objects.get(pk=world.doses[0].pk).status == "administered"
