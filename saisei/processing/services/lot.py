@@ -33,25 +33,39 @@ from .common import aware, next_number, require, require_same_org, staff
 # --- donation ------------------------------------------------------------------------------------
 
 
-def _gate(*, actor: User, patient: Any, plan: Any, physician: Any, at: dt.datetime) -> str:
-    """Ask the regulatory compliance gate whether this harvest may happen (DESIGN invariant 1)."""
+def _gate(
+    *,
+    actor: User,
+    patient: Any,
+    plan: Any,
+    physician: Any,
+    facility: Any,
+    site: Site,
+    at: dt.datetime,
+) -> str:
+    """Ask the regulatory compliance gate whether this harvest may happen (DESIGN invariant 1).
+
+    Without a plan the harvest is recorded as outside a plan ("no_plan" in the ledger), which the
+    clinic's own workflow must justify; with one, a refusal stops the harvest record.
+    """
     if plan is None:
         return "no_plan"
     try:
-        from saisei.regulatory.services import gate_require  # type: ignore[attr-defined]
+        from saisei.regulatory.services import gate_require
     except ImportError:
         return "gate_unavailable"
     gate_require(
         actor=actor,
         act="harvest",
-        institution=getattr(plan, "institution", None),
-        physician=physician,
+        institution=getattr(plan, "institution", None) or site,
+        physician=physician or actor,
         patient=patient,
         plan=plan,
         route=None,
         dose_cells=None,
         administration_number=None,
         at=at,
+        facility=facility,
     )
     return "passed"
 
@@ -126,7 +140,15 @@ def donation_record(
         )
     at = aware(collected_at, field="collected_at")
     markers = _markers(infection_markers)
-    gate = _gate(actor=actor, patient=patient, plan=plan, physician=physician, at=at)
+    gate = _gate(
+        actor=actor,
+        patient=patient,
+        plan=plan,
+        physician=physician,
+        facility=facility,
+        site=site,
+        at=at,
+    )
     config = processing_config()
     year = timezone.localtime(at).year
     with transaction.atomic():

@@ -315,3 +315,16 @@ def test_other_organisation_cannot_touch_the_lot(
     with pytest.raises(Forbidden):
         services.culture_step_record(actor=outsider, lot=lot, kind="feed")
     assert make_patient(other_org)
+
+
+def test_harvest_under_a_plan_not_in_force_is_refused_by_the_compliance_gate(
+    tech: Any, patient: Any
+) -> None:
+    from saisei.processing.models import Donation
+    from saisei.regulatory.tests.factories import PlanFactory
+
+    plan = PlanFactory(organisation=patient.organisation)  # draft: never accepted
+    with pytest.raises(Conflict) as exc:
+        make_donation(tech, patient, plan=plan)
+    assert exc.value.code == "compliance_gate_refused"
+    assert not Donation.objects.exists()
