@@ -11,8 +11,8 @@ from collections.abc import Iterable
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 
 from saisei.core.audit import audit_record
 from saisei.core.errors import Forbidden, NotFound, ValidationFailed
@@ -34,6 +34,7 @@ from saisei.regulatory.rules import (
     reporting_clock,
     sixty_day_window,
 )
+from saisei.regulatory.rules.common import japanese
 
 END_OF_PROVISION_RULE = "END-OF-PROVISION-NOTICE"
 
@@ -61,11 +62,19 @@ END_OF_PROVISION_SOURCE = "Enforcement Regulation Art. 31-2 (別紙様式第9の
 
 
 def rule_text(rule_id: str, fallback: str = "") -> str:
-    """The obligation's instruction in the active language (titles are stored in English)."""
+    """The obligation's instruction in the active language (titles are stored in English).
+
+    Japanese falls back to the app's own table until the lead compiles it into the catalogue.
+    """
     if rule_id == END_OF_PROVISION_RULE:
-        return _(END_OF_PROVISION_TEXT)
-    rule = DEADLINE_RULES.get(rule_id)
-    return _(rule.text) if rule else fallback
+        msgid = END_OF_PROVISION_TEXT
+    elif rule_id in DEADLINE_RULES:
+        msgid = DEADLINE_RULES[rule_id].text
+    else:
+        return fallback
+    if (get_language() or "").startswith("ja"):
+        return japanese(msgid)
+    return _(msgid)
 
 
 def _english(rule_id: str) -> str:

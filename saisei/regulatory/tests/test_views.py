@@ -1,0 +1,152 @@
+"""Compliance screens: the dashboard in Japanese, refusals on forms, scoping and read-only roles."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from saisei.regulatory.models import PlanTransition, today_tokyo
+from saisei.regulatory.tests.factories import ObligationFactory
+
+from .conftest import make_plan, plan_in_force
+
+pytestmark = pytest.mark.django_db
+TODAY = today_tokyo()
+D = dt.timedelta
+
+
+@pytest.fixture
+def plan(officer, registry):
+    return plan_in_force(officer, registry)
+
+
+def test_dashboard_lists_overdue_first_then_due_within_30_days(web_for, officer, plan):
+    late = ObligationFactory(plan=plan, rule_id="AE-COMMITTEE-7D", due_date=TODAY - D(3))
+    soon = ObligationFactory(plan=plan, rule_id="MINOR-CHANGE-NOTICE", due_date=TODAY + D(5))
+    ObligationFactory(plan=plan, rule_id="AE-MINISTRY-7D", due_date=TODAY + D(45))
+    r = web_for(officer).get(reverse("regulatory:dashboard"))
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert html.index(late.due_date.isoformat()) < html.index(soon.due_date.isoformat())
+    assert (TODAY + D(45)).isoformat() not in html
+    assert "Overdue" in html and "Adipose MSC for Alzheimer" in html
+
+
+def test_dashboard_renders_in_japanese(web_for, officer, plan):
+    ObligationFactory(plan=plan, rule_id="AE-COMMITTEE-7D", due_date=TODAY + D(2))
+    client = web_for(officer)
+    r = client.get(reverse("regulatory:dashboard"), HTTP_ACCEPT_LANGUAGE="ja")
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert 'lang="ja"' in html
+    assert "死亡または死亡につながるおそれのある症例を委員会に報告してください。" in html
+
+
+def test_dashboard_query_count_does_not_grow(web_for, officer, plan, django_assert_max_num_queries):
+    for i in range(10):
+        ObligationFactory(plan=plan, due_date=TODAY + D(i))
+    client = web_for(officer)
+    with django_assert_max_num_queries(20):
+        assert client.get(reverse("regulatory:dashboard")).status_code == 200
+
+
+def test_plan_detail_shows_history_and_version_diff(web_for, officer, plan):
+    from saisei.regulatory import services
+
+    v2 = services.plan_transition(
+        actor=officer, version=plan.versions.get(), name="start_major_change", reason="add IT"
+    )
+    services.plan_version_update(actor=officer, version=v2, routes=["intrathecal", "iv"])
+    r = web_for(officer).get(reverse("regulatory:plan_detail", args=[plan.external_id]))
+    html = r.content.decode()
+    assert r.status_code == 200
+    assert "Changes from version 1 to version 2" in html
+    assert "intrathecal" in html
+    assert "Record acceptance and plan number" in html  # history label
+
+
+def test_refused_transition_is_shown_on_the_form_with_the_reason(web_for, officer, registry):
+    plan = make_plan(officer, registry)
+    v = plan.versions.get()
+    r = web_for(officer).post(
+        reverse("regulatory:plan_transition", args=[plan.external_id]),
+        {"name": "bring_into_force", "version": str(v.external_id)},
+    )
+    assert r.status_code == 400
+    assert "is not possible while the plan is" in r.content.decode()
+    assert not PlanTransition.objects.filter(plan=plan).exists()
+
+
+def test_transition_form_records_a_step(web_for, officer, registry):
+    plan = make_plan(officer, registry)
+    v = plan.versions.get()
+    r = web_for(officer).post(
+        reverse("regulatory:plan_transition", args=[plan.external_id]),
+        {"name": "submit_for_review", "version": str(v.external_id)},
+    )
+    assert r.status_code == 302
+    v.refresh_from_db()
+    assert v.state == "committee_review"
+
+
+def test_minor_change_through_the_form(web_for, officer, plan):
+    v = plan.versions.get()
+    r = web_for(officer).post(
+        reverse("regulatory:plan_transition", args=[plan.external_id]),
+        {
+            "name": "record_minor_change",
+            "version": str(v.external_id),
+            "minor_field": "routes",
+            "minor_value": "iv, intrathecal",
+        },
+    )
+    assert r.status_code == 302
+    v.refresh_from_db()
+    assert v.routes == ["intrathecal", "iv"]
+
+
+def test_committee_reviewer_reads_but_cannot_record_steps(web_for, make_user, org, plan):
+    reviewer = web_for(make_user("committee_reviewer", org))
+    r = reviewer.get(reverse("regulatory:plan_detail", args=[plan.external_id]))
+    assert r.status_code == 200 and "Record step" not in r.content.decode()
+    r = reviewer.post(
+        reverse("regulatory:plan_transition", args=[plan.external_id]),
+        {"name": "suspend", "version": str(plan.versions.get().external_id)},
+    )
+    assert r.status_code == 403
+
+
+def test_other_organisation_gets_404(web_for, make_user, other_org, plan):
+    client = web_for(make_user("compliance_officer", other_org))
+    assert client.get(reverse("regulatory:plan_detail", args=[plan.external_id])).status_code == 404
+
+
+def test_mark_done_form(web_for, officer, plan):
+    ob = ObligationFactory(plan=plan, due_date=TODAY)
+    url = reverse("regulatory:obligation_done", args=[ob.external_id])
+    client = web_for(officer)
+    assert client.get(url).status_code == 200
+    r = client.post(url, {"submitted_date": TODAY.isoformat(), "evidence": ""})
+    assert r.status_code == 400
+    r = client.post(url, {"submitted_date": TODAY.isoformat(), "evidence": "receipt 77"})
+    assert r.status_code == 302
+    ob.refresh_from_db()
+    assert ob.status == "done"
+
+
+def test_registry_and_lists_render(web_for, officer, plan):
+    client = web_for(officer)
+    for name in ("registry", "plan_list", "obligation_list"):
+        assert client.get(reverse(f"regulatory:{name}")).status_code == 200, name
+    assert (
+        client.get(reverse("regulatory:obligation_list"), {"status": "overdue"}).status_code == 200
+    )
+
+
+def test_home_shows_the_compliance_worklists(web_for, officer, plan):
+    ObligationFactory(plan=plan, due_date=TODAY - D(1))
+    r = web_for(officer).get(reverse("core:home"))
+    assert r.status_code == 200
+    assert "Reports due in 30 days or overdue" in r.content.decode()
