@@ -1,0 +1,350 @@
+"""Demo data for processing: lots at every stage, one quarantined lot, open deviations, and
+released doses ready for the demo course's infusions (shared as ``ctx.extra["doses"]``).
+
+Built through the services and idempotent: each demo donation carries a ``demo:<key>`` note
+and is looked up by it before anything is created.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
+from saisei.core.demo import DEMO_PASSWORD, DemoContext
+from saisei.core.errors import DomainError
+from saisei.core.models import Role
+from saisei.processing import services, specs
+from saisei.processing.models import Donation, Dose, EnvironmentalResult, Lot
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+MAIN_DOSES = 5
+CELLS_PER_DOSE = 1e8
+
+# Extra demo patients created here when the journey demo has not shared one.
+PATIENTS = {
+    "main": ("Lin", "Mei", dt.date(1952, 6, 14), "female", "zh-hans", 58),
+    "culture": ("Wong", "Kar-fai", dt.date(1949, 2, 3), "male", "en", 71),
+    "qc": ("Nguyen", "Thi Lan", dt.date(1955, 9, 21), "female", "en", 52),
+    "quarantine": ("Tanaka", "Hiroshi", dt.date(1947, 11, 30), "male", "ja", 66),
+    "fresh": ("Smith", "Margaret", dt.date(1951, 4, 8), "female", "en", 63),
+}
+
+
+def _at(ctx: DemoContext, days_ago: int, hour: int = 10) -> dt.datetime:
+    moment = dt.datetime.combine(ctx.today - dt.timedelta(days=days_ago), dt.time(hour), TOKYO)
+    return min(moment, timezone.now() - dt.timedelta(minutes=10))
+
+
+def _patient(ctx: DemoContext, key: str) -> Any:
+    from saisei.journey.models import Patient
+
+    if key == "main" and ctx.extra.get("patient") is not None:
+        return ctx.extra["patient"]
+    family, given, dob, sex, language, weight = PATIENTS[key]
+    found = Patient.objects.filter(
+        organisation=ctx.org, family_name=family, given_name=given, date_of_birth=dob
+    ).first()
+    if found:
+        return found
+    from saisei.journey.services import patient_enrol
+
+    return patient_enrol(
+        actor=ctx.user(Role.COORDINATOR),
+        family_name=family,
+        given_name=given,
+        date_of_birth=dob,
+        sex=sex,
+        language=language,
+        weight_kg=weight,
+    )
+
+
+def _donation(ctx: DemoContext, key: str, patient: Any, days_ago: int) -> Donation:
+    existing = Donation.objects.filter(organisation=ctx.org, notes=f"demo:{key}").first()
+    if existing:
+        return existing
+    physician = ctx.user(Role.PHYSICIAN)
+    markers = dict.fromkeys(services.markers_status(donation=Donation())["missing"], "negative")
+    common = {
+        "actor": physician,
+        "patient": patient,
+        "site": ctx.clinic,
+        "harvest_site": "abdomen (lipoaspiration)",
+        "tissue_weight_g": 22.0,
+        "container": "sterile 250 mL bottle, sealed bag",
+        "collected_at": _at(ctx, days_ago, 9),
+        "transport_conditions": "2–8 °C insulated box with data logger",
+        "infection_markers": markers,
+        "notes": f"demo:{key}",
+    }
+    plan = ctx.extra.get("plan_alz") if key == "main" else None
+    if plan is not None:
+        try:
+            return services.donation_record(plan=plan, **common)
+        except DomainError as exc:
+            ctx.stdout.write(
+                f"  processing: gate refused the demo harvest ({exc.code}); recorded without plan\n"
+            )
+    return services.donation_record(**common)
+
+
+def _passing(spec: specs.Specification) -> Any:
+    if spec.kind == specs.Kind.CATEGORICAL:
+        return sorted(spec.accepted)[0]
+    if spec.comparator == specs.Comparator.BETWEEN:
+        return round((spec.limit + spec.upper_limit) / 2)  # type: ignore[operator]
+    if spec.comparator in (specs.Comparator.GE, specs.Comparator.GT):
+        return min(spec.limit * 1.25, 98.5) if spec.unit == "%" else spec.limit * 1.08  # type: ignore[operator]
+    return round(spec.limit * 0.2, 2)  # type: ignore[operator]
+
+
+def _lot(
+    ctx: DemoContext, donation: Donation, *, days_ago: int, doses: int, fresh: bool = False
+) -> Lot:
+    lot = donation.lots.first()
+    if lot:
+        return lot
+    return services.lot_create(
+        actor=ctx.user(Role.CPC_TECHNICIAN),
+        donation=donation,
+        planned_doses=doses,
+        cells_per_dose=CELLS_PER_DOSE,
+        started_on=ctx.today - dt.timedelta(days=days_ago),
+        allow_conditional_release=fresh,
+        dose_volume_ml=50,
+    )
+
+
+def _culture(ctx: DemoContext, lot: Lot, *, days_ago: int, harvest_cells: float | None) -> None:
+    tech = ctx.user(Role.CPC_TECHNICIAN)
+    step = services.culture_step_record
+    step(
+        actor=tech,
+        lot=lot,
+        kind="isolation",
+        performed_at=_at(ctx, days_ago, 11),
+        notes="Collagenase digestion, SVF isolated",
+        reagent_lots="COL-2611",
+    )
+    step(
+        actor=tech,
+        lot=lot,
+        kind="seeding",
+        performed_at=_at(ctx, days_ago, 15),
+        cell_count=2.4e7,
+        viability_pct=91,
+        vessel_type="T-175",
+        vessel_count=4,
+        area_cm2=700,
+        media_lot="HPL-2609-A",
+    )
+    step(
+        actor=tech,
+        lot=lot,
+        kind="passage",
+        passage_number=1,
+        performed_at=_at(ctx, days_ago - 8),
+        cell_count=4.1e6,
+        viability_pct=95,
+        population_doublings=2.6,
+        vessel_type="T-175",
+        vessel_count=6,
+        area_cm2=1050,
+        media_lot="HPL-2609-A",
+        reagent_lots="TrypLE-88",
+    )
+    if harvest_cells is None:
+        return
+    step(
+        actor=tech,
+        lot=lot,
+        kind="passage",
+        passage_number=2,
+        performed_at=_at(ctx, days_ago - 15),
+        cell_count=5.5e7,
+        viability_pct=94,
+        population_doublings=3.7,
+        vessel_type="CellSTACK-5",
+        vessel_count=2,
+        area_cm2=6360,
+        media_lot="HPL-2610-B",
+        reagent_lots="TrypLE-88",
+    )
+    step(
+        actor=tech,
+        lot=lot,
+        kind="harvest",
+        passage_number=3,
+        performed_at=_at(ctx, days_ago - 22),
+        cell_count=harvest_cells,
+        viability_pct=93,
+        population_doublings=3.4,
+        vessel_type="CellSTACK-10",
+        vessel_count=2,
+        area_cm2=12720,
+        media_lot="HPL-2610-B",
+    )
+
+
+def _divide_and_qc(
+    ctx: DemoContext, lot: Lot, *, pending: tuple[str, ...] = (), override: dict | None = None
+) -> None:
+    tech = ctx.user(Role.CPC_TECHNICIAN)
+    services.dose_divide(
+        actor=tech,
+        lot=lot,
+        bags=[{"cell_count": CELLS_PER_DOSE, "volume_ml": 50}] * lot.planned_doses,
+    )
+    services.lot_submit_qc(actor=tech, lot=lot)
+    for spec in services.lot_specifications(lot=lot):
+        if not spec.required_for_release or spec.stage != specs.Stage.RELEASE:
+            continue
+        value = (override or {}).get(spec.code, _passing(spec))
+        services.qc_result_record(
+            actor=tech,
+            lot=lot,
+            test_code=spec.code,
+            value=value,
+            pending=spec.code in pending,
+            method="demo",
+        )
+
+
+def _store(ctx: DemoContext, lot: Lot, freezer: str) -> None:
+    tech = ctx.user(Role.CPC_TECHNICIAN)
+    for dose in lot.doses.filter(freezer=""):
+        services.dose_cryopreserve(
+            actor=tech,
+            dose=dose,
+            freezer=freezer,
+            rack=lot.number[-6:],
+            position=f"{dose.sequence:02d}",
+            cryopreserved_at=_at(ctx, 5, 16),
+        )
+
+
+def _release(ctx: DemoContext, lot: Lot, *, conditional: bool = False) -> None:
+    services.lot_release(
+        actor=ctx.user(Role.QA_MANAGER),
+        lot=lot,
+        password=DEMO_PASSWORD,
+        meaning="I have reviewed the batch record and QC results and release this lot for clinical use.",
+        conditional=conditional,
+        justification=(
+            "Fresh product for an infusion before the 14-day culture ends; Gram stain negative."
+            if conditional
+            else ""
+        ),
+    )
+
+
+def _environment(ctx: DemoContext, lot: Lot) -> None:
+    if EnvironmentalResult.objects.filter(organisation=ctx.org).exists():
+        return
+    tech = ctx.user(Role.CPC_TECHNICIAN)
+    record = services.environmental_result_record
+    record(
+        actor=tech,
+        site=ctx.cpc,
+        location="Grade A safety cabinet 1",
+        parameter="settle plate (CFU/4 h)",
+        value=0,
+        alert_limit=0.5,
+        action_limit=1,
+        lot=lot,
+        sampled_at=_at(ctx, 3),
+    )
+    record(
+        actor=tech,
+        site=ctx.cpc,
+        location="Grade B room 2",
+        parameter="particles ≥0.5 µm per m³",
+        value=2400,
+        alert_limit=2000,
+        action_limit=3520,
+        unit="/m³",
+        lot=lot,
+        sampled_at=_at(ctx, 2),
+    )
+    record(
+        actor=tech,
+        site=ctx.cpc,
+        location="Grade B room 2",
+        parameter="active air sample (CFU/m³)",
+        value=14,
+        alert_limit=5,
+        action_limit=10,
+        unit="CFU/m³",
+        lot=lot,
+        sampled_at=_at(ctx, 1),
+    )
+
+
+def load(ctx: DemoContext) -> None:
+    tech = ctx.user(Role.CPC_TECHNICIAN)
+
+    # Released lot for the main demo patient: doses ready for the course's infusions.
+    main = _patient(ctx, "main")
+    lot = _lot(ctx, _donation(ctx, "main", main, 40), days_ago=40, doses=MAIN_DOSES)
+    if lot.status == Lot.Status.IN_CULTURE:
+        _culture(ctx, lot, days_ago=40, harvest_cells=5.4e8)
+        _divide_and_qc(ctx, lot)
+        _store(ctx, lot, "LN2-1")
+        _release(ctx, lot)
+        dose = lot.doses.order_by("sequence").first()
+        scan = f"={dose.din}{lot.donation.din_flags}=<{dose.product_code}&/{dose.coi}"
+        services.label_print(actor=tech, dose=dose, count=2)
+        services.custody_handover(
+            actor=tech,
+            stage="storage",
+            scan_text=scan,
+            dose=dose,
+            from_party="CPC processing room",
+            to_party="LN2-1",
+            place="Sakura CPC",
+            occurred_at=_at(ctx, 5, 17),
+        )
+    ctx.extra["lot"] = lot
+    ctx.extra["doses"] = list(
+        Dose.objects.filter(lot=lot, status=Dose.Status.RELEASED).order_by("sequence")
+    )
+
+    # In culture: due soon.
+    culture = _lot(
+        ctx, _donation(ctx, "culture", _patient(ctx, "culture"), 12), days_ago=12, doses=3
+    )
+    if culture.status == Lot.Status.IN_CULTURE and not culture.steps.exists():
+        _culture(ctx, culture, days_ago=12, harvest_cells=None)
+
+    # Waiting for QC: sterility culture still running.
+    qc = _lot(ctx, _donation(ctx, "qc", _patient(ctx, "qc"), 30), days_ago=30, doses=3)
+    if qc.status == Lot.Status.IN_CULTURE:
+        _culture(ctx, qc, days_ago=30, harvest_cells=3.3e8)
+        _divide_and_qc(ctx, qc, pending=(specs.STERILITY,))
+
+    # Quarantined: endotoxin out of specification opened a deviation automatically.
+    bad = _lot(
+        ctx, _donation(ctx, "quarantine", _patient(ctx, "quarantine"), 35), days_ago=35, doses=3
+    )
+    if bad.status == Lot.Status.IN_CULTURE:
+        _culture(ctx, bad, days_ago=35, harvest_cells=3.2e8)
+        limit = services.lot_specifications(lot=bad).get(specs.ENDOTOXIN).limit or 1
+        _divide_and_qc(ctx, bad, override={specs.ENDOTOXIN: round(limit * 1.6, 1)})
+
+    # Fresh product, conditionally released while the 14-day culture runs.
+    fresh = _lot(
+        ctx, _donation(ctx, "fresh", _patient(ctx, "fresh"), 26), days_ago=26, doses=2, fresh=True
+    )
+    if fresh.status == Lot.Status.IN_CULTURE:
+        _culture(ctx, fresh, days_ago=26, harvest_cells=2.2e8)
+        _divide_and_qc(ctx, fresh, pending=(specs.STERILITY,))
+        _release(ctx, fresh, conditional=True)
+
+    _environment(ctx, culture)
+    ctx.stdout.write(
+        f"  processing: {Lot.objects.filter(organisation=ctx.org).count()} lots, "
+        f"{len(ctx.extra['doses'])} released doses for {main}\n"
+    )
