@@ -1,0 +1,543 @@
+"""Writes for safety: record and follow up adverse events, triage portal reports, log submissions.
+
+A serious event starts the legal reporting clocks at once (regulatory deadline engine) and alerts
+the physician, the compliance officer and QA; a portal report is saved before anything else runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from saisei.core.audit import audit_record
+from saisei.core.errors import Conflict, Forbidden, ValidationFailed
+from saisei.core.models import Role, User
+from saisei.core.services import notify
+from saisei.safety import permissions
+from saisei.safety.models import (
+    SERIOUSNESS_FIELDS,
+    AdverseEvent,
+    AdverseEventFollowUp,
+    Outcome,
+    PatientReport,
+    Relatedness,
+    ReportSubmission,
+    Source,
+)
+
+logger = logging.getLogger(__name__)
+TOKYO = ZoneInfo("Asia/Tokyo")
+SUBJECT_TYPE = "safety.adverseevent"
+
+CRITERIA = tuple(name for name, _level in SERIOUSNESS_FIELDS)
+EDITABLE_FIELDS = (
+    "term",
+    "vocabulary_code",
+    "meddra_code",
+    "description",
+    "onset_date",
+    "severity_grade",
+    *CRITERIA,
+    "related_harvest",
+    "related_cells",
+    "related_administration",
+    "action_taken",
+    "outcome",
+)
+
+
+def reporting_level(values: dict[str, Any]) -> str:
+    """The regulatory seriousness that sets the clock: the most severe criterion that applies."""
+    for name, level in SERIOUSNESS_FIELDS:
+        if values.get(name):
+            return level
+    return "non_serious"
+
+
+def aware_date_tokyo(aware_at: dt.datetime) -> dt.date:
+    """Legal deadlines are dates in Japan: a Friday-night event is a Friday event in Tokyo."""
+    return aware_at.astimezone(TOKYO).date()
+
+
+def _plan_for(*, patient: Any, administration: Any, plan: Any) -> Any:
+    if plan is not None:
+        return plan
+    if administration is not None:
+        return administration.plan
+    from saisei.journey.models import TreatmentCourse
+
+    course = (
+        TreatmentCourse.objects.filter(patient=patient, voided_at__isnull=True)
+        .select_related("plan")
+        .order_by("-created_at")
+        .first()
+    )
+    return course.plan if course is not None else None
+
+
+def _next_number(organisation_id: int, year: int) -> str:
+    prefix = f"AE-{year}-"
+    last = (
+        AdverseEvent.objects.filter(organisation_id=organisation_id, number__startswith=prefix)
+        .order_by("-number")
+        .values_list("number", flat=True)
+        .first()
+    )
+    n = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+    return f"{prefix}{n:04d}"
+
+
+def _validate(values: dict[str, Any]) -> None:
+    errors: dict[str, list[str]] = {}
+    if not str(values.get("term") or "").strip():
+        errors["term"] = [_("Name the event.")]
+    grade = values.get("severity_grade")
+    if grade is None or not 1 <= int(grade) <= 5:
+        errors["severity_grade"] = [_("Give a grade from 1 to 5.")]
+    elif int(grade) == 5 and not values.get("death"):
+        errors["death"] = [_("Grade 5 means the patient died; tick 'death'.")]
+    onset = values.get("onset_date")
+    if onset is not None and onset > timezone.localdate(timezone=TOKYO):
+        errors["onset_date"] = [_("The onset date cannot be in the future.")]
+    for key in ("related_harvest", "related_cells", "related_administration"):
+        if values.get(key) and values[key] not in Relatedness.values:
+            errors[key] = [_("Unknown causality category.")]
+    if values.get("outcome") and values["outcome"] not in Outcome.values:
+        errors["outcome"] = [_("Unknown outcome.")]
+    if values.get("vocabulary_code"):
+        from saisei.outcomes.vocabulary import get_term
+
+        try:
+            get_term(values["vocabulary_code"])
+        except Exception:
+            errors["vocabulary_code"] = [_("Unknown vocabulary term.")]
+    if errors:
+        raise ValidationFailed(
+            "adverse_event.invalid", _("Some fields are missing or invalid."), errors
+        )
+
+
+def _responsible_people(event: AdverseEvent) -> list[User]:
+    """Physician(s), compliance officers and QA of the clinic: the people who must act now."""
+    from saisei.core.selectors import staff_with_role
+
+    org = event.organisation
+    people: dict[int, User] = {}
+    physician_user = None
+    if event.administration_id:
+        physician_user = event.administration.physician
+    if physician_user is not None:
+        people[physician_user.pk] = physician_user
+    else:
+        for user in staff_with_role(organisation=org, role=Role.PHYSICIAN):
+            people[user.pk] = user
+    for role in (Role.COMPLIANCE_OFFICER, Role.QA_MANAGER):
+        for user in staff_with_role(organisation=org, role=role):
+            people[user.pk] = user
+    return list(people.values())
+
+
+def _start_clocks(*, actor: User | None, event: AdverseEvent) -> list[Any]:
+    """Create the reporting obligations (committee, ministry, processing facility) for the event."""
+    if event.plan is None:
+        return []
+    if not event.serious and not event.suspected:
+        return []  # a non-serious event not suspected of coming from the treatment is not reported
+    from saisei.regulatory.services import obligations_for_adverse_event
+
+    return obligations_for_adverse_event(
+        actor=actor,
+        plan=event.plan,
+        subject=(SUBJECT_TYPE, str(event.external_id)),
+        seriousness=event.reporting_level,
+        aware_date=aware_date_tokyo(event.aware_at),
+    )
+
+
+def _alert(event: AdverseEvent, obligations: list[Any]) -> None:
+    if not event.serious:
+        return
+    dues = ", ".join(f"{o.get_recipient_display()} {o.due_date:%Y-%m-%d}" for o in obligations)
+    notify(
+        users=_responsible_people(event),
+        subject=_("Serious adverse event %(number)s: %(term)s")
+        % {"number": event.number, "term": event.term},
+        body=_("Patient %(patient)s. Reports due: %(dues)s.")
+        % {"patient": event.patient.patient_code, "dues": dues or "—"},
+        link=f"/safety/events/{event.external_id}/",
+        level="danger",
+        dedupe_key=f"ae:{event.external_id}:{event.reporting_level}",
+    )
+
+
+def adverse_event_record(
+    *,
+    actor: User,
+    patient: Any,
+    term: str,
+    onset_date: dt.date,
+    severity_grade: int,
+    aware_at: dt.datetime | None = None,
+    plan: Any = None,
+    administration: Any = None,
+    dose: Any = None,
+    lot: Any = None,
+    source: str = Source.STAFF,
+    **fields: Any,
+) -> AdverseEvent:
+    """Record an adverse event; a serious one starts its reporting clocks and alerts people now."""
+    if not permissions.can_record_adverse_event(actor):
+        raise Forbidden()
+    for obj in (patient, plan, administration, dose, lot):
+        if obj is not None and obj.organisation_id != actor.organisation_id:
+            raise Forbidden()
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationFailed(
+            "invalid_input", _("Unknown fields."), {k: ["unknown"] for k in unknown}
+        )
+    values = {"term": term, "onset_date": onset_date, "severity_grade": severity_grade, **fields}
+    _validate(values)
+    aware_at = aware_at or timezone.now()
+    if aware_at.tzinfo is None:
+        raise ValidationFailed("naive_datetime", _("Times must include a time zone."))
+    if administration is not None:
+        dose = dose or administration.dose
+    if dose is not None:
+        lot = lot or dose.lot
+    plan = _plan_for(patient=patient, administration=administration, plan=plan)
+    assessing = permissions.can_assess_adverse_event(actor)
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                event = AdverseEvent.objects.create(
+                    organisation_id=actor.organisation_id,
+                    number=_next_number(actor.organisation_id, aware_date_tokyo(aware_at).year),
+                    patient=patient,
+                    plan=plan,
+                    administration=administration,
+                    dose=dose,
+                    lot=lot,
+                    aware_at=aware_at,
+                    source=source,
+                    reporting_level=reporting_level(values),
+                    recorded_by=actor,
+                    assessed_by=actor if assessing else None,
+                    **{k: v for k, v in values.items() if v is not None},
+                )
+                obligations = _start_clocks(actor=actor, event=event)
+                audit_record(
+                    actor=actor,
+                    organisation=actor.organisation,
+                    action="adverse_event.record",
+                    subject=event,
+                    changes={
+                        "number": event.number,
+                        "patient": patient.patient_code,
+                        "term": event.term,
+                        "grade": event.severity_grade,
+                        "serious": event.seriousness_criteria,
+                        "obligations": [f"{o.rule_id} {o.due_date}" for o in obligations],
+                    },
+                )
+                _alert(event, obligations)
+            return event
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def adverse_event_update(*, actor: User, event: AdverseEvent, **fields: Any) -> AdverseEvent:
+    """Assess or correct an event; becoming more serious starts the stricter clocks at once."""
+    if not permissions.can_record_adverse_event(actor):
+        raise Forbidden()
+    if event.organisation_id != actor.organisation_id:
+        raise Forbidden()
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationFailed(
+            "invalid_input", _("Unknown fields."), {k: ["unknown"] for k in unknown}
+        )
+    values = {name: getattr(event, name) for name in EDITABLE_FIELDS}
+    values.update(fields)
+    _validate(values)
+    before = {k: str(getattr(event, k)) for k in fields}
+    with transaction.atomic():
+        for key, value in fields.items():
+            setattr(event, key, value)
+        event.reporting_level = reporting_level(values)
+        if permissions.can_assess_adverse_event(actor):
+            event.assessed_by = actor
+        event.save()
+        obligations = _start_clocks(actor=actor, event=event)
+        audit_record(
+            actor=actor,
+            organisation=actor.organisation,
+            action="adverse_event.update",
+            subject=event,
+            changes={"before": before, "after": {k: str(v) for k, v in fields.items()}},
+        )
+        _alert(event, obligations)
+    return event
+
+
+def adverse_event_follow_up(
+    *, actor: User, event: AdverseEvent, note: str, outcome: str = ""
+) -> AdverseEventFollowUp:
+    """Add new information to an event (what a follow-up report carries)."""
+    if not permissions.can_record_adverse_event(actor):
+        raise Forbidden()
+    if event.organisation_id != actor.organisation_id:
+        raise Forbidden()
+    if not note.strip():
+        raise ValidationFailed(
+            "follow_up.note_required", _("Write the new information."), {"note": [_("Required.")]}
+        )
+    if outcome and outcome not in Outcome.values:
+        raise ValidationFailed("follow_up.outcome", _("Unknown outcome."), {"outcome": [outcome]})
+    with transaction.atomic():
+        number = event.follow_ups.count() + 1
+        follow_up = AdverseEventFollowUp.objects.create(
+            organisation_id=event.organisation_id,
+            event=event,
+            number=number,
+            note=note.strip(),
+            outcome=outcome,
+            recorded_by=actor,
+        )
+        if outcome:
+            event.outcome = outcome
+            event.save(update_fields=["outcome", "updated_at"])
+        audit_record(
+            actor=actor,
+            organisation=actor.organisation,
+            action="adverse_event.follow_up",
+            subject=event,
+            changes={"number": number, "outcome": outcome},
+        )
+    return follow_up
+
+
+def report_submission_record(
+    *,
+    actor: User,
+    event: AdverseEvent,
+    recipient: str,
+    channel: str,
+    sent_at: dt.datetime | None = None,
+    recipient_name: str = "",
+    reference: str = "",
+    language: str = "ja",
+    follow_up: AdverseEventFollowUp | None = None,
+    obligation: Any = None,
+    document: bytes | None = None,
+) -> ReportSubmission:
+    """Record what was sent to whom and when; an obligation it answers is closed with it."""
+    from saisei.safety.reports import adverse_event_report_data
+
+    if not permissions.can_record_submission(actor):
+        raise Forbidden()
+    if event.organisation_id != actor.organisation_id:
+        raise Forbidden()
+    if recipient not in ReportSubmission.Recipient.values:
+        raise ValidationFailed(
+            "submission.recipient", _("Unknown recipient."), {"recipient": [recipient]}
+        )
+    if not channel.strip():
+        raise ValidationFailed(
+            "submission.channel",
+            _("Say how the report was sent."),
+            {"channel": [_("Required.")]},
+        )
+    sent_at = sent_at or timezone.now()
+    if sent_at > timezone.now() + dt.timedelta(minutes=5):
+        raise ValidationFailed(
+            "submission.future", _("The sending time cannot be in the future."), {}
+        )
+    if obligation is not None and (
+        obligation.organisation_id != actor.organisation_id
+        or obligation.subject_id != str(event.external_id)
+    ):
+        raise Conflict("submission.obligation", _("That obligation is not for this event."))
+    with transaction.atomic():
+        submission = ReportSubmission.objects.create(
+            organisation_id=event.organisation_id,
+            event=event,
+            follow_up=follow_up,
+            kind=(ReportSubmission.Kind.FOLLOW_UP if follow_up else ReportSubmission.Kind.INITIAL),
+            recipient=recipient,
+            recipient_name=recipient_name,
+            channel=channel.strip(),
+            sent_at=sent_at,
+            sent_by=actor,
+            language=language,
+            document_sha256=hashlib.sha256(document).hexdigest() if document else "",
+            data=adverse_event_report_data(event=event, follow_up=follow_up),
+            obligation=obligation,
+            reference=reference,
+        )
+        if obligation is not None and obligation.status == "open":
+            from saisei.regulatory.services import obligation_mark_done
+
+            obligation_mark_done(
+                actor=actor,
+                obligation=obligation,
+                submitted_date=aware_date_tokyo(sent_at),
+                evidence=reference or f"{channel.strip()} {sent_at:%Y-%m-%d %H:%M}",
+            )
+        audit_record(
+            actor=actor,
+            organisation=actor.organisation,
+            action="adverse_event.report_sent",
+            subject=event,
+            changes={
+                "recipient": recipient,
+                "channel": channel,
+                "sent_at": sent_at.isoformat(),
+                "kind": submission.kind,
+                "sha256": submission.document_sha256,
+            },
+        )
+    return submission
+
+
+# --- patient reports (portal) --------------------------------------------------------------
+
+
+def patient_report_submit(
+    *,
+    patient: Any,
+    reporter: str,
+    description: str,
+    how_bad: str,
+    started_on: dt.date | None = None,
+    reporter_name: str = "",
+    contact: str = "",
+    language: str = "en",
+) -> PatientReport:
+    """Save a problem a patient or caregiver reports; saved first, so it is never lost."""
+    errors: dict[str, list[str]] = {}
+    if not (description or "").strip():
+        errors["description"] = [_("Please tell us what happened.")]
+    if reporter not in PatientReport.Reporter.values:
+        errors["reporter"] = [_("Please say who is reporting.")]
+    if how_bad not in PatientReport.HowBad.values:
+        errors["how_bad"] = [_("Please say how bad it is.")]
+    if started_on is not None and started_on > timezone.localdate(timezone=TOKYO):
+        errors["started_on"] = [_("The date cannot be in the future.")]
+    if errors:
+        raise ValidationFailed("patient_report.invalid", _("Please check the form."), errors)
+    with transaction.atomic():
+        report = PatientReport.objects.create(
+            organisation_id=patient.organisation_id,
+            patient=patient,
+            reporter=reporter,
+            reporter_name=reporter_name[:200],
+            contact=contact[:300],
+            started_on=started_on,
+            description=description.strip(),
+            how_bad=how_bad,
+            language=language[:10],
+        )
+        audit_record(
+            actor=None,
+            organisation=patient.organisation,
+            action="patient_report.submit",
+            subject=report,
+            changes={"patient": patient.patient_code, "how_bad": how_bad, "reporter": reporter},
+        )
+    # The report is committed; alerting staff must not be able to lose it.
+    try:
+        _alert_triage(report)
+    except Exception:
+        logger.exception("Could not alert staff about patient report %s", report.pk)
+    return report
+
+
+def _alert_triage(report: PatientReport) -> None:
+    from saisei.core.selectors import staff_with_role
+
+    org = report.patient.organisation
+    users = list(staff_with_role(organisation=org, role=Role.PHYSICIAN)) + list(
+        staff_with_role(organisation=org, role=Role.NURSE)
+    )
+    urgent = report.how_bad in (PatientReport.HowBad.SEVERE, PatientReport.HowBad.EMERGENCY)
+    with transaction.atomic():
+        notify(
+            users=users,
+            subject=_("Patient %(patient)s reported a problem (%(how_bad)s)")
+            % {"patient": report.patient.patient_code, "how_bad": report.get_how_bad_display()},
+            link="/safety/triage/",
+            level="danger" if urgent else "warn",
+            dedupe_key=f"patient_report:{report.external_id}",
+        )
+
+
+def patient_report_triage(
+    *,
+    actor: User,
+    report: PatientReport,
+    decision: str,
+    note: str = "",
+    event_fields: dict[str, Any] | None = None,
+) -> PatientReport:
+    """Triage a portal report: turn it into an adverse event, or close it with a reason."""
+    if not permissions.can_triage_patient_report(actor):
+        raise Forbidden()
+    if report.organisation_id != actor.organisation_id:
+        raise Forbidden()
+    if decision not in ("adverse_event", "not_adverse_event"):
+        raise ValidationFailed(
+            "triage.decision", _("Choose a decision."), {"decision": [str(decision)]}
+        )
+    if decision == "not_adverse_event" and not note.strip():
+        raise ValidationFailed(
+            "triage.note_required",
+            _("Say why this is not an adverse event."),
+            {"note": [_("Required.")]},
+        )
+    with transaction.atomic():
+        locked = PatientReport.objects.select_for_update().get(pk=report.pk)
+        if locked.status != PatientReport.Status.NEW:
+            raise Conflict("triage.already_done", _("This report has already been triaged."))
+        event = None
+        if decision == "adverse_event":
+            fields = dict(event_fields or {})
+            term = fields.pop("term", "") or report.description[:200]
+            onset = (
+                fields.pop("onset_date", None) or report.started_on or report.submitted_at.date()
+            )
+            grade = fields.pop("severity_grade", None) or 1
+            event = adverse_event_record(
+                actor=actor,
+                patient=report.patient,
+                term=term,
+                onset_date=onset,
+                severity_grade=grade,
+                aware_at=report.submitted_at,
+                source=Source.PORTAL,
+                description=fields.pop("description", "") or report.description,
+                **fields,
+            )
+        locked.status = decision
+        locked.triage_note = note.strip()
+        locked.triaged_by = actor
+        locked.triaged_at = timezone.now()
+        locked.adverse_event = event
+        locked.save()
+        audit_record(
+            actor=actor,
+            organisation=actor.organisation,
+            action="patient_report.triage",
+            subject=locked,
+            changes={"decision": decision, "event": event.number if event else None},
+        )
+    return locked
