@@ -8,6 +8,7 @@ and is looked up by it before anything is created.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -146,7 +147,7 @@ def _culture(ctx: DemoContext, lot: Lot, *, days_ago: int, harvest_cells: float 
         lot=lot,
         kind="passage",
         passage_number=1,
-        performed_at=_at(ctx, days_ago - 8),
+        performed_at=_at(ctx, days_ago - 9),
         cell_count=4.1e6,
         viability_pct=95,
         population_doublings=2.6,
@@ -163,10 +164,10 @@ def _culture(ctx: DemoContext, lot: Lot, *, days_ago: int, harvest_cells: float 
         lot=lot,
         kind="passage",
         passage_number=2,
-        performed_at=_at(ctx, days_ago - 15),
-        cell_count=5.5e7,
+        performed_at=_at(ctx, days_ago - 18),
+        cell_count=3.5e7,
         viability_pct=94,
-        population_doublings=3.7,
+        population_doublings=round(math.log2(3.5e7 / 4.1e6), 1),
         vessel_type="CellSTACK-5",
         vessel_count=2,
         area_cm2=6360,
@@ -178,10 +179,10 @@ def _culture(ctx: DemoContext, lot: Lot, *, days_ago: int, harvest_cells: float 
         lot=lot,
         kind="harvest",
         passage_number=3,
-        performed_at=_at(ctx, days_ago - 22),
+        performed_at=_at(ctx, days_ago - 28),
         cell_count=harvest_cells,
         viability_pct=93,
-        population_doublings=3.4,
+        population_doublings=round(math.log2(harvest_cells / 3.5e7), 1),
         vessel_type="CellSTACK-10",
         vessel_count=2,
         area_cm2=12720,
@@ -320,9 +321,9 @@ def load(ctx: DemoContext) -> None:
         _culture(ctx, culture, days_ago=12, harvest_cells=None)
 
     # Waiting for QC: sterility culture still running.
-    qc = _lot(ctx, _donation(ctx, "qc", _patient(ctx, "qc"), 30), days_ago=30, doses=3)
+    qc = _lot(ctx, _donation(ctx, "qc", _patient(ctx, "qc"), 31), days_ago=31, doses=3)
     if qc.status == Lot.Status.IN_CULTURE:
-        _culture(ctx, qc, days_ago=30, harvest_cells=3.3e8)
+        _culture(ctx, qc, days_ago=31, harvest_cells=3.3e8)
         _divide_and_qc(ctx, qc, pending=(specs.STERILITY,))
 
     # Quarantined: endotoxin out of specification opened a deviation automatically.
@@ -336,10 +337,10 @@ def load(ctx: DemoContext) -> None:
 
     # Fresh product, conditionally released while the 14-day culture runs.
     fresh = _lot(
-        ctx, _donation(ctx, "fresh", _patient(ctx, "fresh"), 26), days_ago=26, doses=2, fresh=True
+        ctx, _donation(ctx, "fresh", _patient(ctx, "fresh"), 30), days_ago=30, doses=2, fresh=True
     )
     if fresh.status == Lot.Status.IN_CULTURE:
-        _culture(ctx, fresh, days_ago=26, harvest_cells=2.2e8)
+        _culture(ctx, fresh, days_ago=30, harvest_cells=2.2e8)
         _divide_and_qc(ctx, fresh, pending=(specs.STERILITY,))
         _release(ctx, fresh, conditional=True)
 
