@@ -328,13 +328,38 @@ def label_reconcile(request: HttpRequest, external_id: str) -> HttpResponse:
     return redirect("processing:dose_detail", external_id=label.dose.external_id)
 
 
+# The hand-over a bag in this status usually goes through next, to prefill the scan screen.
+NEXT_STAGE = {
+    Dose.Status.QUARANTINE: "storage",
+    Dose.Status.RELEASED: "shipment",
+    Dose.Status.SHIPPED: "clinic_receipt",
+    Dose.Status.RECEIVED: "bedside",
+    Dose.Status.THAWED: "bedside",
+}
+
+
+def _handover_initial(request: HttpRequest, dose: Dose) -> dict[str, Any]:
+    """Prefill so a scan (which ends with Enter) completes the form: the next stage, the party
+    who received the bag last, and the current user as receiver."""
+    last = selectors.custody_list(actor=request.user, dose=dose).last()
+    initial: dict[str, Any] = {
+        "stage": NEXT_STAGE.get(dose.status, "storage"),
+        "to_party": str(request.user),
+    }
+    if last is not None:
+        initial.update(from_party=last.to_party, place=last.place)
+    return initial
+
+
 @login_required
 def handover(request: HttpRequest, external_id: str) -> HttpResponse:
     """Hand-over screen for one bag: scan the container; a mismatch stops and is recorded."""
     if not _can_view(request):
         return _forbidden(request)
     dose = _get(selectors.dose_get, actor=request.user, external_id=external_id)
-    form = forms.HandoverForm(request.POST or None, request.FILES or None)
+    form = forms.HandoverForm(
+        request.POST or None, request.FILES or None, initial=_handover_initial(request, dose)
+    )
     context = {"dose": dose, "form": form}
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
