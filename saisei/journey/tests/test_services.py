@@ -441,7 +441,12 @@ def test_course_needs_eligible_decision(patient: Any, package: Any, coordinator:
 
 def test_course_steps_from_package_and_gate_when_scheduled(
     doctor: Any,
-    patient: Any, package: Any, coordinator: Any, physician: Any, eligible: Any, consent_doc: Any
+    patient: Any,
+    package: Any,
+    coordinator: Any,
+    physician: Any,
+    eligible: Any,
+    consent_doc: Any,
 ) -> None:
     harvest = timezone.localdate() + dt.timedelta(days=20)
     course = services.course_instantiate(

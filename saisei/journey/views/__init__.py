@@ -1,0 +1,1 @@
+"""Journey web pages: public inquiry, coordinator screens and the patient portal."""

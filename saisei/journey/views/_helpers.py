@@ -1,0 +1,43 @@
+"""Small helpers shared by the journey views."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from saisei.core.middleware import client_ip
+
+
+def ip(request: HttpRequest) -> str | None:
+    return client_ip(request)
+
+
+def stored_text(message: dict[str, Any], language: str) -> str:
+    from ..i18n import stored
+
+    return stored(message, language)
+
+
+def not_found_as_404(view: Any) -> Any:
+    """Selectors answer NotFound for other organisations' records; pages show a plain 404."""
+    from functools import wraps
+
+    from django.http import Http404
+
+    from saisei.core.errors import NotFound
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound:
+            raise Http404 from None
+
+    return wrapper
+
+
+def staff_view(view: Any) -> Any:
+    from django.contrib.auth.decorators import login_required
+
+    return login_required(not_found_as_404(view))

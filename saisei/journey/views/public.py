@@ -1,0 +1,101 @@
+"""The public inquiry page: no login, in English, Japanese or simplified Chinese."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from saisei.core.errors import DomainError
+from saisei.core.models import Organisation
+
+from .. import rules, services
+from ..forms import InquiryForm
+from ._helpers import ip
+
+PUBLIC_LANGUAGES = ("en", "ja", "zh-hans")
+
+
+def _org(slug: str | None) -> Organisation:
+    qs = Organisation.objects.filter(kind=Organisation.Kind.CLINIC_GROUP)
+    org = qs.filter(slug=slug).first() if slug else (qs.first() if qs.count() == 1 else None)
+    if org is None:
+        raise Http404
+    return org
+
+
+def _activate(request: HttpRequest) -> str:
+    lang = request.GET.get("lang") or request.POST.get("lang")
+    if lang in PUBLIC_LANGUAGES:
+        translation.activate(lang)
+        request.LANGUAGE_CODE = lang
+    return translation.get_language() or "en"
+
+
+def inquiry_public(request: HttpRequest, org_slug: str | None = None) -> HttpResponse:
+    """Show the inquiry form; on a refusal re-render everything the family typed with the reason."""
+    org = _org(org_slug)
+    language = _activate(request)
+    if language not in PUBLIC_LANGUAGES:
+        language = "en"
+    notice = rules.PRIVACY_NOTICES[rules.CURRENT_PRIVACY_NOTICE]
+    status = 200
+    if request.method == "POST":
+        form = InquiryForm(request.POST, request.FILES)
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                inquiry = services.inquiry_submit(
+                    organisation=org,
+                    data={k: d.get(k) for k in services.intake.INQUIRY_FIELDS},
+                    files=request.FILES.getlist("records"),
+                    privacy_consent=bool(d.get("privacy_consent")),
+                    form_token=d["form_token"],
+                    honeypot=d.get("website", ""),
+                    language=language,
+                    client_ip=ip(request),
+                )
+            except DomainError as exc:
+                for field, msgs in exc.fields.items():
+                    target = "records" if field == "files" else field
+                    for m in msgs if isinstance(msgs, list | tuple) else [msgs]:
+                        form.add_error(target if target in form.fields else None, str(m))
+                form.add_error(None, str(exc.message))
+                status = 400
+            else:
+                request.session["journey_inquiry_ref"] = inquiry.reference
+                return redirect(f"{reverse('journey:inquiry_thanks')}?lang={language}")
+        else:
+            status = 400
+            form.add_error(None, _("Please check the fields marked below. Your answers are kept."))
+        # A fresh token so the corrected form can be sent again; every other answer stays.
+        data = request.POST.copy()
+        data["form_token"] = services.inquiry_token()
+        form.data = data
+    else:
+        form = InquiryForm(initial={"form_token": services.inquiry_token()})
+    return render(
+        request,
+        "journey/public/inquiry.html",
+        {
+            "form": form,
+            "org": org,
+            "notice_purpose": _(notice.purpose),
+            "notice_retention": _(notice.retention),
+            "notice_version": notice.version,
+            "language": language,
+            "public_languages": [("en", "English"), ("ja", "日本語"), ("zh-hans", "简体中文")],
+        },
+        status=status,
+    )
+
+
+def inquiry_thanks(request: HttpRequest) -> HttpResponse:
+    _activate(request)
+    return render(
+        request,
+        "journey/public/thanks.html",
+        {"reference": request.session.get("journey_inquiry_ref")},
+    )
