@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -17,12 +17,19 @@ from pydantic import Field
 
 from saisei.core.api_support import ERROR_RESPONSES, Page, paginate
 from saisei.core.errors import Forbidden, NotFound
+from saisei.core.models import User
 from saisei.core.permissions import can_use_calculators, scope_to_org
 from saisei.core.selectors import get_scoped
 from saisei.processing import permissions, selectors, services
 from saisei.processing.models import Release
 
 router = Router(tags=["processing"])
+
+
+def _user(request: HttpRequest) -> User:
+    """The authenticated caller (every route requires auth)."""
+    return cast(User, request.user)
+
 
 # A scan is at most a few compound Data Matrix messages; anything longer is not a scan.
 MAX_SCAN_LENGTH = 2000
@@ -59,7 +66,7 @@ def scan_parse(request: HttpRequest, payload: ScanIn) -> dict[str, Any]:
     """Read what a keyboard-wedge scanner typed into the ISBT 128 structures it contains."""
     from saisei.processing.isbt128 import parse_scan
 
-    if not can_use_calculators(request.user):
+    if not can_use_calculators(_user(request)):
         raise Forbidden()
     return parse_scan(payload.data).as_dict()
 
@@ -110,7 +117,7 @@ def expansion_forecast(request: HttpRequest, payload: ForecastIn) -> dict[str, A
     """Forecast when a culture reaches its target; a calculation that changes nothing."""
     from saisei.processing.expansion import forecast
 
-    if not can_use_calculators(request.user):
+    if not can_use_calculators(_user(request)):
         raise Forbidden()
     result = forecast(
         tissue_g=payload.tissue_g,
@@ -201,7 +208,7 @@ class DonationOut(Schema):
 
 @router.post("/processing/donations", response={201: DonationOut, **ERROR_RESPONSES})
 def donation_create(request: HttpRequest, payload: DonationIn) -> Status:
-    actor = request.user
+    actor = _user(request)
     donation = services.donation_record(
         actor=actor,
         patient=_patient(actor, payload.patient),
@@ -220,16 +227,16 @@ def donation_create(request: HttpRequest, payload: DonationIn) -> Status:
 
 @router.get("/processing/donations/{external_id}", response={200: DonationOut, **ERROR_RESPONSES})
 def donation_detail(request: HttpRequest, external_id: str) -> Any:
-    return selectors.donation_get(actor=request.user, external_id=external_id)
+    return selectors.donation_get(actor=_user(request), external_id=external_id)
 
 
 @router.post(
     "/processing/donations/{external_id}/markers", response={200: DonationOut, **ERROR_RESPONSES}
 )
 def donation_markers(request: HttpRequest, external_id: str, payload: MarkersIn) -> Any:
-    donation = selectors.donation_get(actor=request.user, external_id=external_id)
+    donation = selectors.donation_get(actor=_user(request), external_id=external_id)
     return services.donation_markers_record(
-        actor=request.user, donation=donation, results=payload.results
+        actor=_user(request), donation=donation, results=payload.results
     )
 
 
@@ -412,16 +419,16 @@ class LotFilter(Schema):
 
 @router.get("/processing/lots", response={200: Page[LotOut], **ERROR_RESPONSES})
 def lot_list(request: HttpRequest, filters: Query[LotFilter]) -> dict[str, Any]:
-    _require_view(request.user)
-    qs = selectors.lot_list(actor=request.user, status=filters.status)
+    _require_view(_user(request))
+    qs = selectors.lot_list(actor=_user(request), status=filters.status)
     return paginate(qs, limit=filters.limit, offset=filters.offset)
 
 
 @router.post("/processing/lots", response={201: LotOut, **ERROR_RESPONSES})
 def lot_create(request: HttpRequest, payload: LotIn) -> Status:
-    donation = selectors.donation_get(actor=request.user, external_id=payload.donation)
+    donation = selectors.donation_get(actor=_user(request), external_id=payload.donation)
     lot = services.lot_create(
-        actor=request.user,
+        actor=_user(request),
         donation=donation,
         planned_doses=payload.planned_doses,
         cells_per_dose=payload.cells_per_dose,
@@ -431,25 +438,27 @@ def lot_create(request: HttpRequest, payload: LotIn) -> Status:
         started_on=payload.started_on,
         patient_weight_kg=payload.patient_weight_kg,
     )
-    return Status(201, selectors.lot_get(actor=request.user, external_id=lot.external_id))
+    return Status(201, selectors.lot_get(actor=_user(request), external_id=lot.external_id))
 
 
 @router.get("/processing/lots/{external_id}", response={200: LotDetailOut, **ERROR_RESPONSES})
 def lot_detail(request: HttpRequest, external_id: str) -> Any:
-    return selectors.lot_get(actor=request.user, external_id=external_id)
+    return selectors.lot_get(actor=_user(request), external_id=external_id)
 
 
 @router.post("/processing/lots/{external_id}/steps", response={201: StepOut, **ERROR_RESPONSES})
 def lot_step(request: HttpRequest, external_id: str, payload: StepIn) -> Status:
-    lot = selectors.lot_get(actor=request.user, external_id=external_id)
-    return Status(201, services.culture_step_record(actor=request.user, lot=lot, **payload.dict()))
+    lot = selectors.lot_get(actor=_user(request), external_id=external_id)
+    return Status(
+        201, services.culture_step_record(actor=_user(request), lot=lot, **payload.dict())
+    )
 
 
 @router.post("/processing/lots/{external_id}/qc-results", response={201: QCOut, **ERROR_RESPONSES})
 def lot_qc(request: HttpRequest, external_id: str, payload: QCIn) -> Status:
-    lot = selectors.lot_get(actor=request.user, external_id=external_id)
+    lot = selectors.lot_get(actor=_user(request), external_id=external_id)
     result = services.qc_result_record(
-        actor=request.user,
+        actor=_user(request),
         lot=lot,
         test_code=payload.test_code,
         value=payload.value,
@@ -463,7 +472,7 @@ def lot_qc(request: HttpRequest, external_id: str, payload: QCIn) -> Status:
 
 @router.get("/processing/lots/{external_id}/readiness", response={200: dict, **ERROR_RESPONSES})
 def lot_readiness(request: HttpRequest, external_id: str) -> dict[str, Any]:
-    lot = selectors.lot_get(actor=request.user, external_id=external_id)
+    lot = selectors.lot_get(actor=_user(request), external_id=external_id)
     return {
         **services.lot_readiness(lot=lot).as_dict(),
         "specifications": services.lot_specifications(lot=lot).as_dict(),
@@ -472,9 +481,9 @@ def lot_readiness(request: HttpRequest, external_id: str) -> dict[str, Any]:
 
 @router.post("/processing/lots/{external_id}/submit-qc", response={200: LotOut, **ERROR_RESPONSES})
 def lot_submit_qc(request: HttpRequest, external_id: str) -> Any:
-    lot = selectors.lot_get(actor=request.user, external_id=external_id)
-    services.lot_submit_qc(actor=request.user, lot=lot)
-    return selectors.lot_get(actor=request.user, external_id=external_id)
+    lot = selectors.lot_get(actor=_user(request), external_id=external_id)
+    services.lot_submit_qc(actor=_user(request), lot=lot)
+    return selectors.lot_get(actor=_user(request), external_id=external_id)
 
 
 class ReleaseIn(Schema):
@@ -489,9 +498,9 @@ class ReleaseIn(Schema):
     "/processing/lots/{external_id}/release", response={201: ReleaseOut, **ERROR_RESPONSES}
 )
 def lot_release(request: HttpRequest, external_id: str, payload: ReleaseIn) -> Status:
-    lot = selectors.lot_get(actor=request.user, external_id=external_id)
+    lot = selectors.lot_get(actor=_user(request), external_id=external_id)
     release = services.lot_release(
-        actor=request.user,
+        actor=_user(request),
         lot=lot,
         password=payload.password,
         meaning=payload.meaning,
@@ -508,31 +517,31 @@ class ReasonIn(Schema):
 
 @router.post("/processing/lots/{external_id}/quarantine", response={200: LotOut, **ERROR_RESPONSES})
 def lot_quarantine(request: HttpRequest, external_id: str, payload: ReasonIn) -> Any:
-    lot = selectors.lot_get(actor=request.user, external_id=external_id)
-    services.lot_quarantine(actor=request.user, lot=lot, reason=payload.reason)
-    return selectors.lot_get(actor=request.user, external_id=external_id)
+    lot = selectors.lot_get(actor=_user(request), external_id=external_id)
+    services.lot_quarantine(actor=_user(request), lot=lot, reason=payload.reason)
+    return selectors.lot_get(actor=_user(request), external_id=external_id)
 
 
 @router.post(
     "/processing/lots/{external_id}/lift-quarantine", response={200: LotOut, **ERROR_RESPONSES}
 )
 def lot_lift(request: HttpRequest, external_id: str, payload: ReasonIn) -> Any:
-    lot = selectors.lot_get(actor=request.user, external_id=external_id)
-    services.lot_quarantine_lift(actor=request.user, lot=lot, reason=payload.reason)
-    return selectors.lot_get(actor=request.user, external_id=external_id)
+    lot = selectors.lot_get(actor=_user(request), external_id=external_id)
+    services.lot_quarantine_lift(actor=_user(request), lot=lot, reason=payload.reason)
+    return selectors.lot_get(actor=_user(request), external_id=external_id)
 
 
 @router.post("/processing/lots/{external_id}/reject", response={200: LotOut, **ERROR_RESPONSES})
 def lot_reject(request: HttpRequest, external_id: str, payload: ReasonIn) -> Any:
-    lot = selectors.lot_get(actor=request.user, external_id=external_id)
-    services.lot_reject(actor=request.user, lot=lot, reason=payload.reason)
-    return selectors.lot_get(actor=request.user, external_id=external_id)
+    lot = selectors.lot_get(actor=_user(request), external_id=external_id)
+    services.lot_reject(actor=_user(request), lot=lot, reason=payload.reason)
+    return selectors.lot_get(actor=_user(request), external_id=external_id)
 
 
 @router.post("/processing/lots/{external_id}/reforecast", response={200: dict, **ERROR_RESPONSES})
 def lot_reforecast(request: HttpRequest, external_id: str) -> dict[str, Any]:
-    lot = selectors.lot_get(actor=request.user, external_id=external_id)
-    return services.lot_reforecast(actor=request.user, lot=lot).forecast
+    lot = selectors.lot_get(actor=_user(request), external_id=external_id)
+    return services.lot_reforecast(actor=_user(request), lot=lot).forecast
 
 
 # --- doses ---------------------------------------------------------------------------------------
@@ -585,8 +594,10 @@ class DoseOut(Schema):
     "/processing/lots/{external_id}/doses", response={201: list[DoseOut], **ERROR_RESPONSES}
 )
 def lot_divide(request: HttpRequest, external_id: str, payload: DivideIn) -> Status:
-    lot = selectors.lot_get(actor=request.user, external_id=external_id)
-    doses = services.dose_divide(actor=request.user, lot=lot, bags=[b.dict() for b in payload.bags])
+    lot = selectors.lot_get(actor=_user(request), external_id=external_id)
+    doses = services.dose_divide(
+        actor=_user(request), lot=lot, bags=[b.dict() for b in payload.bags]
+    )
     return Status(201, doses)
 
 
@@ -598,8 +609,8 @@ class DoseFilter(Schema):
 
 @router.get("/processing/doses", response={200: Page[DoseOut], **ERROR_RESPONSES})
 def dose_list(request: HttpRequest, filters: Query[DoseFilter]) -> dict[str, Any]:
-    _require_view(request.user)
-    qs = selectors.dose_list(actor=request.user, status=filters.status)
+    _require_view(_user(request))
+    qs = selectors.dose_list(actor=_user(request), status=filters.status)
     return paginate(qs, limit=filters.limit, offset=filters.offset)
 
 
@@ -609,8 +620,8 @@ class ScanLookupIn(Schema):
 
 @router.post("/processing/doses/lookup", response={200: DoseOut, **ERROR_RESPONSES})
 def dose_lookup(request: HttpRequest, payload: ScanLookupIn) -> Any:
-    _require_view(request.user)
-    dose = selectors.dose_for_scan(actor=request.user, scan_text=payload.scan)
+    _require_view(_user(request))
+    dose = selectors.dose_for_scan(actor=_user(request), scan_text=payload.scan)
     if dose is None:
         raise NotFound(_("No dose matches this scan."), code="dose_not_found")
     return dose
@@ -618,7 +629,7 @@ def dose_lookup(request: HttpRequest, payload: ScanLookupIn) -> Any:
 
 @router.get("/processing/doses/{external_id}", response={200: DoseOut, **ERROR_RESPONSES})
 def dose_detail(request: HttpRequest, external_id: str) -> Any:
-    return selectors.dose_get(actor=request.user, external_id=external_id)
+    return selectors.dose_get(actor=_user(request), external_id=external_id)
 
 
 class StoreIn(Schema):
@@ -630,8 +641,8 @@ class StoreIn(Schema):
 
 @router.post("/processing/doses/{external_id}/store", response={200: DoseOut, **ERROR_RESPONSES})
 def dose_store(request: HttpRequest, external_id: str, payload: StoreIn) -> Any:
-    dose = selectors.dose_get(actor=request.user, external_id=external_id)
-    return services.dose_cryopreserve(actor=request.user, dose=dose, **payload.dict())
+    dose = selectors.dose_get(actor=_user(request), external_id=external_id)
+    return services.dose_cryopreserve(actor=_user(request), dose=dose, **payload.dict())
 
 
 class ThawIn(Schema):
@@ -642,14 +653,14 @@ class ThawIn(Schema):
 
 @router.post("/processing/doses/{external_id}/thaw", response={200: DoseOut, **ERROR_RESPONSES})
 def dose_thaw(request: HttpRequest, external_id: str, payload: ThawIn) -> Any:
-    dose = selectors.dose_get(actor=request.user, external_id=external_id)
-    return services.dose_thaw(actor=request.user, dose=dose, **payload.dict())
+    dose = selectors.dose_get(actor=_user(request), external_id=external_id)
+    return services.dose_thaw(actor=_user(request), dose=dose, **payload.dict())
 
 
 @router.post("/processing/doses/{external_id}/discard", response={200: DoseOut, **ERROR_RESPONSES})
 def dose_discard(request: HttpRequest, external_id: str, payload: ReasonIn) -> Any:
-    dose = selectors.dose_get(actor=request.user, external_id=external_id)
-    return services.dose_discard(actor=request.user, dose=dose, reason=payload.reason)
+    dose = selectors.dose_get(actor=_user(request), external_id=external_id)
+    return services.dose_discard(actor=_user(request), dose=dose, reason=payload.reason)
 
 
 class LabelIn(Schema):
@@ -660,9 +671,9 @@ class LabelIn(Schema):
 @router.post("/processing/doses/{external_id}/labels", response={200: None, **ERROR_RESPONSES})
 def dose_labels(request: HttpRequest, external_id: str, payload: LabelIn) -> HttpResponse:
     """Print labels; answers the PDF, and the print is counted for reconciliation."""
-    dose = selectors.dose_get(actor=request.user, external_id=external_id)
+    dose = selectors.dose_get(actor=_user(request), external_id=external_id)
     record, pdf = services.label_print(
-        actor=request.user, dose=dose, count=payload.count, reason=payload.reason
+        actor=_user(request), dose=dose, count=payload.count, reason=payload.reason
     )
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="label-{dose.din}-{dose.division}.pdf"'
@@ -691,9 +702,9 @@ class LabelOut(Schema):
     "/processing/labels/{external_id}/reconcile", response={200: LabelOut, **ERROR_RESPONSES}
 )
 def label_reconcile(request: HttpRequest, external_id: str, payload: ReconcileIn) -> Any:
-    label = get_scoped(selectors.label_list(actor=request.user), external_id)
+    label = get_scoped(selectors.label_list(actor=_user(request)), external_id)
     return services.label_reconcile(
-        actor=request.user, label=label, applied=payload.applied, destroyed=payload.destroyed
+        actor=_user(request), label=label, applied=payload.applied, destroyed=payload.destroyed
     )
 
 
@@ -734,7 +745,7 @@ class CustodyOut(Schema):
 
 @router.post("/processing/custody", response={201: CustodyOut, **ERROR_RESPONSES})
 def custody_create(request: HttpRequest, payload: CustodyIn) -> Status:
-    actor = request.user
+    actor = _user(request)
     dose = selectors.dose_get(actor=actor, external_id=payload.dose) if payload.dose else None
     donation = (
         selectors.donation_get(actor=actor, external_id=payload.donation)
@@ -770,9 +781,9 @@ class ChainOut(Schema):
 
 @router.get("/processing/doses/{external_id}/custody", response={200: ChainOut, **ERROR_RESPONSES})
 def dose_custody(request: HttpRequest, external_id: str) -> dict[str, Any]:
-    dose = selectors.dose_get(actor=request.user, external_id=external_id)
+    dose = selectors.dose_get(actor=_user(request), external_id=external_id)
     report = services.chain_of_custody(
-        dose=dose, events=list(selectors.custody_list(actor=request.user, dose=dose))
+        dose=dose, events=list(selectors.custody_list(actor=_user(request), dose=dose))
     )
     return {
         **report,
@@ -807,16 +818,16 @@ class DeviationFilter(Schema):
 
 @router.get("/processing/deviations", response={200: Page[DeviationOut], **ERROR_RESPONSES})
 def deviation_list(request: HttpRequest, filters: Query[DeviationFilter]) -> dict[str, Any]:
-    _require_view(request.user)
-    qs = selectors.deviation_list(actor=request.user, open_only=filters.open)
+    _require_view(_user(request))
+    qs = selectors.deviation_list(actor=_user(request), open_only=filters.open)
     return paginate(qs, limit=filters.limit, offset=filters.offset)
 
 
 @router.post("/processing/deviations", response={201: DeviationOut, **ERROR_RESPONSES})
 def deviation_create(request: HttpRequest, payload: DeviationIn) -> Status:
-    lot = selectors.lot_get(actor=request.user, external_id=payload.lot) if payload.lot else None
+    lot = selectors.lot_get(actor=_user(request), external_id=payload.lot) if payload.lot else None
     deviation = services.deviation_open(
-        actor=request.user,
+        actor=_user(request),
         title=payload.title,
         source=payload.source,
         severity=payload.severity,
@@ -828,15 +839,15 @@ def deviation_create(request: HttpRequest, payload: DeviationIn) -> Status:
 
 @router.get("/processing/deviations/{external_id}", response={200: DeviationOut, **ERROR_RESPONSES})
 def deviation_detail(request: HttpRequest, external_id: str) -> Any:
-    return selectors.deviation_get(actor=request.user, external_id=external_id)
+    return selectors.deviation_get(actor=_user(request), external_id=external_id)
 
 
 @router.patch(
     "/processing/deviations/{external_id}", response={200: DeviationOut, **ERROR_RESPONSES}
 )
 def deviation_patch(request: HttpRequest, external_id: str, payload: DeviationUpdateIn) -> Any:
-    deviation = selectors.deviation_get(actor=request.user, external_id=external_id)
-    return services.deviation_update(actor=request.user, deviation=deviation, **payload.dict())
+    deviation = selectors.deviation_get(actor=_user(request), external_id=external_id)
+    return services.deviation_update(actor=_user(request), deviation=deviation, **payload.dict())
 
 
 class EnvironmentIn(Schema):
@@ -868,7 +879,7 @@ class EnvironmentOut(Schema):
 
 @router.post("/processing/environment", response={201: EnvironmentOut, **ERROR_RESPONSES})
 def environment_create(request: HttpRequest, payload: EnvironmentIn) -> Status:
-    actor = request.user
+    actor = _user(request)
     lot = selectors.lot_get(actor=actor, external_id=payload.lot) if payload.lot else None
     data = payload.dict()
     data.pop("lot")
@@ -887,5 +898,5 @@ class NearMissOut(Schema):
 
 @router.get("/processing/near-misses", response={200: Page[NearMissOut], **ERROR_RESPONSES})
 def near_misses(request: HttpRequest, limit: int = 50, offset: int = 0) -> dict[str, Any]:
-    _require_view(request.user)
-    return paginate(selectors.near_miss_list(actor=request.user), limit=limit, offset=offset)
+    _require_view(_user(request))
+    return paginate(selectors.near_miss_list(actor=_user(request)), limit=limit, offset=offset)

@@ -296,6 +296,7 @@ def load(ctx: DemoContext) -> None:
         _store(ctx, lot, "LN2-1")
         _release(ctx, lot)
         dose = lot.doses.order_by("sequence").first()
+        assert dose is not None
         scan = f"={dose.din}{lot.donation.din_flags}=<{dose.product_code}&/{dose.coi}"
         services.label_print(actor=tech, dose=dose, count=2)
         services.custody_handover(

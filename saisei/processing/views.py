@@ -7,7 +7,7 @@ refusal is shown on the form.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -18,9 +18,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from saisei.core.errors import DomainError, NotFound
+from saisei.core.models import User
 from saisei.core.views import render_form_error
 from saisei.processing import forms, permissions, selectors, services, specs
 from saisei.processing.models import Dose, Lot
+
+
+def _user(request: HttpRequest) -> User:
+    """The signed-in staff user (views are behind login_required)."""
+    return cast(User, request.user)
 
 
 def _get(fn: Callable[..., Any], **kw: Any) -> Any:
@@ -35,14 +41,14 @@ def _forbidden(request: HttpRequest) -> HttpResponse:
 
 
 def _can_view(request: HttpRequest) -> bool:
-    return permissions.can_view_processing(request.user)
+    return permissions.can_view_processing(_user(request))
 
 
 @login_required
 def board(request: HttpRequest) -> HttpResponse:
     if not _can_view(request):
         return _forbidden(request)
-    return render(request, "processing/board.html", selectors.cpc_board(actor=request.user))
+    return render(request, "processing/board.html", selectors.cpc_board(actor=_user(request)))
 
 
 def _qc_choices(lot: Lot) -> list[tuple[str, str]]:
@@ -66,9 +72,9 @@ def _lot_context(request: HttpRequest, lot: Lot, **extra: Any) -> dict[str, Any]
         "endotoxin": spec_set.endotoxin,
         "step_form": extra.pop("step_form", None) or forms.CultureStepForm(),
         "qc_form": extra.pop("qc_form", None) or forms.QCResultForm(choices=_qc_choices(lot)),
-        "reconciliation": selectors.label_reconciliation(actor=request.user, lot=lot),
-        "can_record": permissions.can_record_culture(request.user),
-        "can_release": permissions.can_release_lot(request.user),
+        "reconciliation": selectors.label_reconciliation(actor=_user(request), lot=lot),
+        "can_record": permissions.can_record_culture(_user(request)),
+        "can_release": permissions.can_release_lot(_user(request)),
         **extra,
     }
 
@@ -77,19 +83,19 @@ def _lot_context(request: HttpRequest, lot: Lot, **extra: Any) -> dict[str, Any]
 def lot_detail(request: HttpRequest, external_id: str) -> HttpResponse:
     if not _can_view(request):
         return _forbidden(request)
-    lot = _get(selectors.lot_get, actor=request.user, external_id=external_id)
+    lot = _get(selectors.lot_get, actor=_user(request), external_id=external_id)
     return render(request, "processing/lot_detail.html", _lot_context(request, lot))
 
 
 @login_required
 @require_POST
 def lot_step(request: HttpRequest, external_id: str) -> HttpResponse:
-    lot = _get(selectors.lot_get, actor=request.user, external_id=external_id)
+    lot = _get(selectors.lot_get, actor=_user(request), external_id=external_id)
     form = forms.CultureStepForm(request.POST)
     if form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
         try:
-            services.culture_step_record(actor=request.user, lot=lot, **data)
+            services.culture_step_record(actor=_user(request), lot=lot, **data)
         except DomainError as exc:
             return render_form_error(
                 request,
@@ -111,11 +117,11 @@ def lot_step(request: HttpRequest, external_id: str) -> HttpResponse:
 @login_required
 @require_POST
 def lot_qc(request: HttpRequest, external_id: str) -> HttpResponse:
-    lot = _get(selectors.lot_get, actor=request.user, external_id=external_id)
+    lot = _get(selectors.lot_get, actor=_user(request), external_id=external_id)
     form = forms.QCResultForm(request.POST, choices=_qc_choices(lot))
     if form.is_valid():
         try:
-            services.qc_result_record(actor=request.user, lot=lot, **form.cleaned_data)
+            services.qc_result_record(actor=_user(request), lot=lot, **form.cleaned_data)
         except DomainError as exc:
             return render_form_error(
                 request,
@@ -134,9 +140,9 @@ def lot_qc(request: HttpRequest, external_id: str) -> HttpResponse:
 @login_required
 @require_POST
 def lot_submit_qc(request: HttpRequest, external_id: str) -> HttpResponse:
-    lot = _get(selectors.lot_get, actor=request.user, external_id=external_id)
+    lot = _get(selectors.lot_get, actor=_user(request), external_id=external_id)
     try:
-        services.lot_submit_qc(actor=request.user, lot=lot)
+        services.lot_submit_qc(actor=_user(request), lot=lot)
         messages.success(request, _("The lot was sent to QC."))
     except DomainError as exc:
         messages.error(request, str(exc.message))
@@ -147,8 +153,8 @@ def lot_submit_qc(request: HttpRequest, external_id: str) -> HttpResponse:
 def lot_release(request: HttpRequest, external_id: str) -> HttpResponse:
     if not _can_view(request):
         return _forbidden(request)
-    lot = _get(selectors.lot_get, actor=request.user, external_id=external_id)
-    if not permissions.can_release_lot(request.user):
+    lot = _get(selectors.lot_get, actor=_user(request), external_id=external_id)
+    if not permissions.can_release_lot(_user(request)):
         return _forbidden(request)
     form = forms.ReleaseForm(request.POST or None)
     context = {"lot": lot, "readiness": services.lot_readiness(lot=lot), "form": form}
@@ -156,7 +162,7 @@ def lot_release(request: HttpRequest, external_id: str) -> HttpResponse:
         data = form.cleaned_data
         try:
             services.lot_release(
-                actor=request.user,
+                actor=_user(request),
                 lot=lot,
                 password=data["password"],
                 meaning=data["meaning"],
@@ -176,7 +182,7 @@ def dose_list(request: HttpRequest) -> HttpResponse:
     if not _can_view(request):
         return _forbidden(request)
     status = request.GET.get("status") or None
-    qs = selectors.dose_list(actor=request.user, status=status)
+    qs = selectors.dose_list(actor=_user(request), status=status)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     return render(
         request,
@@ -197,7 +203,7 @@ def dose_find(request: HttpRequest) -> HttpResponse:
         return _forbidden(request)
     form = forms.ScanForm(request.GET or None)
     if form.is_valid():
-        dose = selectors.dose_for_scan(actor=request.user, scan_text=form.cleaned_data["scan"])
+        dose = selectors.dose_for_scan(actor=_user(request), scan_text=form.cleaned_data["scan"])
         if dose is not None:
             return redirect("processing:handover", external_id=dose.external_id)
         form.add_error(
@@ -209,11 +215,11 @@ def dose_find(request: HttpRequest) -> HttpResponse:
 
 
 def _dose_context(request: HttpRequest, dose: Dose, **extra: Any) -> dict[str, Any]:
-    events = list(selectors.custody_list(actor=request.user, dose=dose))
+    events = list(selectors.custody_list(actor=_user(request), dose=dose))
     return {
         "dose": dose,
         "chain": services.chain_of_custody(dose=dose, events=events),
-        "labels": list(selectors.label_list(actor=request.user).filter(dose=dose)),
+        "labels": list(selectors.label_list(actor=_user(request)).filter(dose=dose)),
         "thaw_form": extra.pop("thaw_form", None) or forms.ThawForm(),
         "store_form": extra.pop("store_form", None) or forms.StoreForm(),
         "label_form": extra.pop("label_form", None) or forms.LabelForm(),
@@ -226,7 +232,7 @@ def _dose_context(request: HttpRequest, dose: Dose, **extra: Any) -> dict[str, A
 def dose_detail(request: HttpRequest, external_id: str) -> HttpResponse:
     if not _can_view(request):
         return _forbidden(request)
-    dose = _get(selectors.dose_get, actor=request.user, external_id=external_id)
+    dose = _get(selectors.dose_get, actor=_user(request), external_id=external_id)
     return render(request, "processing/dose_detail.html", _dose_context(request, dose))
 
 
@@ -238,11 +244,11 @@ def _dose_action(
     call: Callable[..., Any],
     done: str,
 ) -> HttpResponse:
-    dose = _get(selectors.dose_get, actor=request.user, external_id=external_id)
+    dose = _get(selectors.dose_get, actor=_user(request), external_id=external_id)
     form = form_cls(request.POST)
     if form.is_valid():
         try:
-            call(actor=request.user, dose=dose, **form.cleaned_data)
+            call(actor=_user(request), dose=dose, **form.cleaned_data)
         except DomainError as exc:
             return render_form_error(
                 request,
@@ -286,11 +292,13 @@ def dose_store(request: HttpRequest, external_id: str) -> HttpResponse:
 @require_POST
 def dose_labels(request: HttpRequest, external_id: str) -> HttpResponse:
     """Print labels: answers the PDF; the print is counted before it is sent."""
-    dose = _get(selectors.dose_get, actor=request.user, external_id=external_id)
+    dose = _get(selectors.dose_get, actor=_user(request), external_id=external_id)
     form = forms.LabelForm(request.POST)
     if form.is_valid():
         try:
-            _record, pdf = services.label_print(actor=request.user, dose=dose, **form.cleaned_data)
+            _record, pdf = services.label_print(
+                actor=_user(request), dose=dose, **form.cleaned_data
+            )
         except DomainError as exc:
             return render_form_error(
                 request,
@@ -315,11 +323,11 @@ def dose_labels(request: HttpRequest, external_id: str) -> HttpResponse:
 def label_reconcile(request: HttpRequest, external_id: str) -> HttpResponse:
     from saisei.core.selectors import get_scoped
 
-    label = _get(get_scoped, qs=selectors.label_list(actor=request.user), external_id=external_id)
+    label = _get(get_scoped, qs=selectors.label_list(actor=_user(request)), external_id=external_id)
     form = forms.ReconcileForm(request.POST)
     if form.is_valid():
         try:
-            services.label_reconcile(actor=request.user, label=label, **form.cleaned_data)
+            services.label_reconcile(actor=_user(request), label=label, **form.cleaned_data)
             messages.success(request, _("Label reconciliation saved."))
         except DomainError as exc:
             messages.error(request, str(exc.message))
@@ -329,7 +337,7 @@ def label_reconcile(request: HttpRequest, external_id: str) -> HttpResponse:
 
 
 # The hand-over a bag in this status usually goes through next, to prefill the scan screen.
-NEXT_STAGE = {
+NEXT_STAGE: dict[str, str] = {
     Dose.Status.QUARANTINE: "storage",
     Dose.Status.RELEASED: "shipment",
     Dose.Status.SHIPPED: "clinic_receipt",
@@ -341,10 +349,10 @@ NEXT_STAGE = {
 def _handover_initial(request: HttpRequest, dose: Dose) -> dict[str, Any]:
     """Prefill so a scan (which ends with Enter) completes the form: the next stage, the party
     who received the bag last, and the current user as receiver."""
-    last = selectors.custody_list(actor=request.user, dose=dose).last()
+    last = selectors.custody_list(actor=_user(request), dose=dose).last()
     initial: dict[str, Any] = {
         "stage": NEXT_STAGE.get(dose.status, "storage"),
-        "to_party": str(request.user),
+        "to_party": str(_user(request)),
     }
     if last is not None:
         initial.update(from_party=last.to_party, place=last.place)
@@ -356,7 +364,7 @@ def handover(request: HttpRequest, external_id: str) -> HttpResponse:
     """Hand-over screen for one bag: scan the container; a mismatch stops and is recorded."""
     if not _can_view(request):
         return _forbidden(request)
-    dose = _get(selectors.dose_get, actor=request.user, external_id=external_id)
+    dose = _get(selectors.dose_get, actor=_user(request), external_id=external_id)
     form = forms.HandoverForm(
         request.POST or None, request.FILES or None, initial=_handover_initial(request, dose)
     )
@@ -371,7 +379,7 @@ def handover(request: HttpRequest, external_id: str) -> HttpResponse:
             return render(request, "processing/handover.html", context, status=400)
         try:
             services.custody_handover(
-                actor=request.user,
+                actor=_user(request),
                 dose=dose,
                 scan_text=data.pop("scan"),
                 logger_csv=text,
@@ -390,12 +398,12 @@ def deviation_list(request: HttpRequest) -> HttpResponse:
     if not _can_view(request):
         return _forbidden(request)
     open_only = request.GET.get("open", "1") == "1"
-    qs = selectors.deviation_list(actor=request.user, open_only=open_only)
+    qs = selectors.deviation_list(actor=_user(request), open_only=open_only)
     form = forms.DeviationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             deviation = services.deviation_open(
-                actor=request.user, source="other", **form.cleaned_data
+                actor=_user(request), source="other", **form.cleaned_data
             )
         except DomainError as exc:
             page = Paginator(qs, 50).get_page(1)
@@ -420,7 +428,7 @@ def deviation_list(request: HttpRequest) -> HttpResponse:
 def deviation_detail(request: HttpRequest, external_id: str) -> HttpResponse:
     if not _can_view(request):
         return _forbidden(request)
-    deviation = _get(selectors.deviation_get, actor=request.user, external_id=external_id)
+    deviation = _get(selectors.deviation_get, actor=_user(request), external_id=external_id)
     form = forms.DeviationUpdateForm(
         request.POST or None,
         initial={
@@ -433,7 +441,9 @@ def deviation_detail(request: HttpRequest, external_id: str) -> HttpResponse:
     context = {"deviation": deviation, "form": form}
     if request.method == "POST" and form.is_valid():
         try:
-            services.deviation_update(actor=request.user, deviation=deviation, **form.cleaned_data)
+            services.deviation_update(
+                actor=_user(request), deviation=deviation, **form.cleaned_data
+            )
         except DomainError as exc:
             return render_form_error(
                 request, "processing/deviation_detail.html", context, exc, form
@@ -449,7 +459,7 @@ def deviation_detail(request: HttpRequest, external_id: str) -> HttpResponse:
 def near_miss_list(request: HttpRequest) -> HttpResponse:
     if not _can_view(request):
         return _forbidden(request)
-    page = Paginator(selectors.near_miss_list(actor=request.user), 50).get_page(
+    page = Paginator(selectors.near_miss_list(actor=_user(request)), 50).get_page(
         request.GET.get("page")
     )
     return render(request, "processing/near_misses.html", {"page": page})

@@ -500,7 +500,11 @@ def deviation_open(
     """Open a deviation (by hand, or automatically from an OOS result or an action-limit breach)."""
     if actor is not None and organisation is None:
         require(permissions.can_manage_deviation(actor))
-    org = organisation or (lot.organisation if lot else actor.organisation)  # type: ignore[union-attr]
+    org = organisation or (lot.organisation if lot else getattr(actor, "organisation", None))
+    if org is None:
+        raise ValidationFailed(
+            "organisation_required", _("The deviation needs an organisation."), {}
+        )
     if not str(title).strip():
         raise ValidationFailed(
             "title_required", _("Give the deviation a title."), {"title": [_("Required.")]}
@@ -543,7 +547,7 @@ def deviation_open(
     return deviation
 
 
-DEVIATION_FLOW = {
+DEVIATION_FLOW: dict[str, set[str]] = {
     Deviation.Status.OPEN: {
         Deviation.Status.INVESTIGATING,
         Deviation.Status.CAPA,
