@@ -1,0 +1,371 @@
+"""Treatment screens for a tablet at the bedside: today's infusions, scan check, two-person
+confirmation, the infusion record with vital signs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from saisei.core.errors import DomainError
+from saisei.core.models import Role, User
+from saisei.core.selectors import get_scoped
+from saisei.core.views import render_form_error
+from saisei.treatment import permissions, selectors, services
+from saisei.treatment.models import Route, VitalSign
+
+
+def web(view: Any) -> Any:
+    """Staff page: signed in; an unknown or out-of-scope id is a 404, a refused role a 403."""
+    from functools import wraps
+
+    from django.http import Http404
+
+    from saisei.core.errors import Forbidden, NotFound
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404 from exc
+        except Forbidden as exc:
+            raise PermissionDenied from exc
+
+    return wrapper
+
+
+SCAN_ATTRS = {
+    "class": "scan",
+    "autocomplete": "off",
+    "autocapitalize": "off",
+    "spellcheck": "false",
+    "data-scan": "1",
+}
+
+
+class BedsideForm(forms.Form):
+    patient_scan = forms.CharField(
+        label=_("Scan the patient's wristband"),
+        max_length=500,
+        widget=forms.TextInput(attrs={**SCAN_ATTRS, "autofocus": True}),
+    )
+    product_scan = forms.CharField(
+        label=_("Scan the bag label"), max_length=500, widget=forms.TextInput(attrs=SCAN_ATTRS)
+    )
+    route = forms.ChoiceField(label=_("Route"), choices=Route.choices)
+    step = forms.UUIDField(widget=forms.HiddenInput)
+
+
+class VitalsMixin(forms.Form):
+    systolic_mmhg = forms.IntegerField(
+        label=_("Systolic (mmHg)"), required=False, min_value=30, max_value=300
+    )
+    diastolic_mmhg = forms.IntegerField(
+        label=_("Diastolic (mmHg)"), required=False, min_value=10, max_value=200
+    )
+    heart_rate_bpm = forms.IntegerField(
+        label=_("Heart rate (/min)"), required=False, min_value=10, max_value=300
+    )
+    respiratory_rate = forms.IntegerField(
+        label=_("Respiratory rate (/min)"), required=False, min_value=1, max_value=80
+    )
+    temperature_c = forms.DecimalField(
+        label=_("Temperature (°C)"), required=False, min_value=25, max_value=45, decimal_places=1
+    )
+    spo2_pct = forms.IntegerField(label=_("SpO₂ (%)"), required=False, min_value=0, max_value=100)
+
+    VITAL_KEYS = (
+        "systolic_mmhg",
+        "diastolic_mmhg",
+        "heart_rate_bpm",
+        "respiratory_rate",
+        "temperature_c",
+        "spo2_pct",
+    )
+
+    def vital_fields(self) -> list[Any]:
+        return [self[k] for k in self.VITAL_KEYS]
+
+    def vitals(self) -> dict[str, Any]:
+        return {
+            k: self.cleaned_data.get(k)
+            for k in self.VITAL_KEYS
+            if self.cleaned_data.get(k) is not None
+        }
+
+
+def _clinicians(actor: User, role: str) -> Any:
+    return User.objects.filter(
+        organisation_id=actor.organisation_id, role_grants__role=role, is_active=True
+    ).order_by("display_name", "username")
+
+
+class AdministrationForm(VitalsMixin):
+    physician = forms.ModelChoiceField(
+        label=_("Physician responsible"), queryset=User.objects.none()
+    )
+    second_person = forms.ModelChoiceField(
+        label=_("Second person (checks the scan with you)"), queryset=User.objects.none()
+    )
+    second_person_password = forms.CharField(
+        label=_("Second person's password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+    )
+    rate_ml_per_hour = forms.FloatField(
+        label=_("Infusion rate (mL/h)"), required=False, min_value=0.1
+    )
+    premedication = forms.CharField(
+        label=_("Premedication"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    MAIN_KEYS = (
+        "physician",
+        "second_person",
+        "second_person_password",
+        "rate_ml_per_hour",
+        "premedication",
+    )
+
+    def main_fields(self) -> list[Any]:
+        return [self[k] for k in self.MAIN_KEYS]
+
+    def __init__(
+        self, *args: Any, actor: User, default_physician: User | None = None, **kw: Any
+    ) -> None:
+        super().__init__(*args, **kw)
+        self.fields["physician"].queryset = _clinicians(actor, Role.PHYSICIAN)
+        self.fields["second_person"].queryset = (
+            User.objects.filter(
+                organisation_id=actor.organisation_id,
+                role_grants__role__in=[Role.PHYSICIAN, Role.NURSE],
+                is_active=True,
+            )
+            .exclude(pk=actor.pk)
+            .distinct()
+            .order_by("display_name", "username")
+        )
+        if default_physician is not None:
+            self.fields["physician"].initial = default_physician.pk
+            if default_physician.pk != actor.pk:
+                self.fields["second_person"].initial = default_physician.pk
+
+
+class VitalForm(VitalsMixin):
+    phase = forms.ChoiceField(label=_("When"), choices=VitalSign.Phase.choices)
+    notes = forms.CharField(label=_("Notes"), required=False, max_length=2000)
+
+
+class CompleteForm(forms.Form):
+    observations = forms.CharField(
+        label=_("Observations"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    stopped = forms.BooleanField(label=_("Stopped early"), required=False)
+    stop_reason = forms.CharField(label=_("Why it was stopped"), required=False, max_length=2000)
+
+
+def _require_view(request: HttpRequest) -> None:
+    if not permissions.can_view_treatment(request.user):
+        raise PermissionDenied
+
+
+def _step(actor: User, external_id: Any) -> Any:
+    from saisei.journey.models import CourseStep
+
+    qs = CourseStep.objects.filter(
+        organisation_id=actor.organisation_id, voided_at__isnull=True
+    ).select_related(
+        "course", "course__patient", "course__plan", "course__physician", "course__physician__user"
+    )
+    return get_scoped(qs, external_id)
+
+
+@web
+def today(request: HttpRequest) -> HttpResponse:
+    """Today's infusions for nurses and physicians, with whether each has been given."""
+    _require_view(request)
+    day = timezone.localdate(timezone=selectors.TOKYO)
+    rows = selectors.infusions_for_day(actor=request.user, day=day)
+    recent = list(selectors.administration_list(actor=request.user, day=day)[:50])
+    return render(request, "treatment/today.html", {"rows": rows, "day": day, "recent": recent})
+
+
+def _bedside_context(request: HttpRequest, step: Any, **extra: Any) -> dict[str, Any]:
+    return {
+        "step": step,
+        "patient": step.course.patient,
+        "can_verify": permissions.can_verify_bedside(request.user),
+        **extra,
+    }
+
+
+def _default_physician(step: Any, actor: User) -> User | None:
+    physician = getattr(step.course, "physician", None)
+    if physician is not None:
+        return physician.user
+    return actor if actor.has_role(Role.PHYSICIAN) else None
+
+
+@web
+def bedside(request: HttpRequest, step_id: Any) -> HttpResponse:
+    """Scan wristband and bag; every check is shown; a pass opens the two-person confirmation."""
+    _require_view(request)
+    step = _step(request.user, step_id)
+    form = BedsideForm(
+        request.POST or None, initial={"step": step.external_id, "route": step.route or Route.IV}
+    )
+    context = _bedside_context(request, step, form=form)
+    if request.method == "POST":
+        if not permissions.can_verify_bedside(request.user):
+            raise PermissionDenied
+        if form.is_valid():
+            verification = services.bedside_verify(
+                actor=request.user,
+                patient_scan=form.cleaned_data["patient_scan"],
+                product_scans=[form.cleaned_data["product_scan"]],
+                course_step=step,
+                route=form.cleaned_data["route"],
+            )
+            context["verification"] = verification
+            if verification.passed:
+                context["admin_form"] = AdministrationForm(
+                    actor=request.user, default_physician=_default_physician(step, request.user)
+                )
+            else:
+                context["form"] = BedsideForm(
+                    initial={"step": step.external_id, "route": form.cleaned_data["route"]}
+                )
+            return render(
+                request,
+                "treatment/bedside.html",
+                context,
+                status=200 if verification.passed else 409,
+            )
+        return render(request, "treatment/bedside.html", context, status=400)
+    return render(request, "treatment/bedside.html", context)
+
+
+@web
+@require_POST
+def administer(request: HttpRequest, verification_id: Any) -> HttpResponse:
+    """Two-person confirmation: the second person types their own password on the same tablet."""
+    _require_view(request)
+    verification = selectors.verification_get(actor=request.user, external_id=verification_id)
+    step = _step(request.user, verification.course_step.external_id)
+    form = AdministrationForm(
+        request.POST, actor=request.user, default_physician=_default_physician(step, request.user)
+    )
+    context = _bedside_context(request, step, verification=verification, form=None)
+    if not form.is_valid():
+        context["admin_form"] = form
+        return render(request, "treatment/bedside.html", context, status=400)
+    try:
+        administration = services.administration_record(
+            actor=request.user,
+            verification=verification,
+            second_person=form.cleaned_data["second_person"],
+            second_person_password=form.cleaned_data["second_person_password"],
+            physician=form.cleaned_data["physician"],
+            rate_ml_per_hour=form.cleaned_data.get("rate_ml_per_hour"),
+            premedication=form.cleaned_data.get("premedication") or "",
+            vitals_before=form.vitals() or None,
+        )
+    except DomainError as exc:
+        context["admin_form"] = form
+        response = render_form_error(
+            request, "treatment/bedside.html", {**context, "admin_form": form}, exc, form
+        )
+        return response
+    return redirect("treatment:administration_detail", external_id=administration.external_id)
+
+
+@web
+def administration_detail(request: HttpRequest, external_id: Any) -> HttpResponse:
+    _require_view(request)
+    administration = selectors.administration_get(actor=request.user, external_id=external_id)
+    return render(
+        request,
+        "treatment/administration_detail.html",
+        {
+            "a": administration,
+            "vital_form": VitalForm(initial={"phase": "during"}),
+            "complete_form": CompleteForm(),
+            "can_record": permissions.can_record_administration(request.user),
+            "vitals": list(administration.vitals.all()),
+        },
+    )
+
+
+def _detail_with_error(
+    request: HttpRequest, administration: Any, exc: DomainError, **forms_: Any
+) -> HttpResponse:
+    context = {
+        "a": administration,
+        "vital_form": forms_.get("vital_form") or VitalForm(initial={"phase": "during"}),
+        "complete_form": forms_.get("complete_form") or CompleteForm(),
+        "can_record": permissions.can_record_administration(request.user),
+        "vitals": list(administration.vitals.all()),
+    }
+    form = forms_.get("vital_form") or forms_.get("complete_form")
+    return render_form_error(request, "treatment/administration_detail.html", context, exc, form)
+
+
+@web
+@require_POST
+def vital_add(request: HttpRequest, external_id: Any) -> HttpResponse:
+    _require_view(request)
+    administration = selectors.administration_get(actor=request.user, external_id=external_id)
+    form = VitalForm(request.POST)
+    if form.is_valid():
+        try:
+            services.vital_sign_record(
+                actor=request.user,
+                administration=administration,
+                phase=form.cleaned_data["phase"],
+                notes=form.cleaned_data.get("notes") or "",
+                **form.vitals(),
+            )
+        except DomainError as exc:
+            return _detail_with_error(request, administration, exc, vital_form=form)
+        return redirect("treatment:administration_detail", external_id=external_id)
+    return render(
+        request,
+        "treatment/administration_detail.html",
+        {
+            "a": administration,
+            "vital_form": form,
+            "complete_form": CompleteForm(),
+            "can_record": True,
+            "vitals": list(administration.vitals.all()),
+        },
+        status=400,
+    )
+
+
+@web
+@require_POST
+def complete(request: HttpRequest, external_id: Any) -> HttpResponse:
+    _require_view(request)
+    administration = selectors.administration_get(actor=request.user, external_id=external_id)
+    form = CompleteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.administration_complete(
+                actor=request.user,
+                administration=administration,
+                observations=form.cleaned_data.get("observations") or "",
+                stopped=form.cleaned_data.get("stopped") or False,
+                stop_reason=form.cleaned_data.get("stop_reason") or "",
+            )
+        except DomainError as exc:
+            return _detail_with_error(request, administration, exc, complete_form=form)
+    return redirect("treatment:administration_detail", external_id=external_id)
