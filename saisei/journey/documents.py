@@ -95,6 +95,7 @@ def quote_pdf(*, quote: Quote, language: str) -> bytes:
         ],
     ]
     story.append(data_table(rows=rows, col_widths=[70 * mm, 104 * mm], header=False))
+    story.append(Spacer(1, 2 * mm))
     p(
         t(
             "A provision plan number means the plan was reviewed by a certified committee and filed with the Ministry of Health, Labour and Welfare. It does not mean the treatment works.",
@@ -131,6 +132,7 @@ def quote_pdf(*, quote: Quote, language: str) -> bytes:
     rows.append([t("Consumption tax", language), "", "", _yen(quote.tax_jpy)])
     rows.append([t("Total you pay", language), "", "", _yen(quote.total_jpy)])
     story.append(data_table(rows=rows, col_widths=[100 * mm, 18 * mm, 28 * mm, 28 * mm]))
+    story.append(Spacer(1, 2 * mm))
     if quote.fx_rate and quote.converted_amount is not None:
         p(
             t(
