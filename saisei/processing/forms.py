@@ -144,3 +144,11 @@ class DeviationUpdateForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     status = forms.ChoiceField(label=_("Status"), choices=Deviation.Status.choices)
+
+
+class FollowUpForm(forms.Form):
+    follow_up = forms.CharField(
+        label=_("What happened to the doses already given"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Patients contacted, tests and treatment given, outcome."),
+    )

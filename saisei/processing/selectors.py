@@ -12,6 +12,7 @@ from django.utils import timezone
 from saisei.core.models import User
 from saisei.core.selectors import get_scoped
 from saisei.processing.models import (
+    CultureAlert,
     CultureStep,
     CustodyEvent,
     Deviation,
@@ -175,6 +176,10 @@ def custody_list(*, actor: User, dose: Dose | None = None) -> QuerySet[CustodyEv
     if dose is not None:
         qs = qs.filter(Q(dose=dose) | Q(donation_id=dose.lot.donation_id, dose__isnull=True))
     return qs.order_by("occurred_at", "pk")
+
+
+def culture_alert_list(*, actor: User) -> QuerySet[CultureAlert]:
+    return scope_processing(actor, CultureAlert.objects.select_related("lot", "deviation"))
 
 
 def near_miss_list(*, actor: User) -> QuerySet[NearMiss]:

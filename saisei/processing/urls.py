@@ -19,6 +19,11 @@ urlpatterns = [
     path("doses/<str:external_id>/labels/", views.dose_labels, name="dose_labels"),
     path("doses/<str:external_id>/handover/", views.handover, name="handover"),
     path("labels/<str:external_id>/reconcile/", views.label_reconcile, name="label_reconcile"),
+    path(
+        "culture-alerts/<str:external_id>/follow-up/",
+        views.culture_alert_follow_up,
+        name="culture_alert_follow_up",
+    ),
     path("deviations/", views.deviation_list, name="deviations"),
     path("deviations/<str:external_id>/", views.deviation_detail, name="deviation_detail"),
     path("near-misses/", views.near_miss_list, name="near_misses"),

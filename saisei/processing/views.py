@@ -75,6 +75,7 @@ def _lot_context(request: HttpRequest, lot: Lot, **extra: Any) -> dict[str, Any]
         "reconciliation": selectors.label_reconciliation(actor=_user(request), lot=lot),
         "can_record": permissions.can_record_culture(_user(request)),
         "can_release": permissions.can_release_lot(_user(request)),
+        "follow_up_form": forms.FollowUpForm(),
         **extra,
     }
 
@@ -463,3 +464,23 @@ def near_miss_list(request: HttpRequest) -> HttpResponse:
         request.GET.get("page")
     )
     return render(request, "processing/near_misses.html", {"page": page})
+
+
+@login_required
+@require_POST
+def culture_alert_follow_up(request: HttpRequest, external_id: str) -> HttpResponse:
+    from saisei.core.selectors import get_scoped
+
+    alert = _get(
+        get_scoped, qs=selectors.culture_alert_list(actor=_user(request)), external_id=external_id
+    )
+    form = forms.FollowUpForm(request.POST)
+    if form.is_valid():
+        try:
+            services.culture_alert_follow_up(actor=_user(request), alert=alert, **form.cleaned_data)
+            messages.success(request, _("Follow-up recorded."))
+        except DomainError as exc:
+            messages.error(request, str(exc.message))
+    else:
+        messages.error(request, _("Describe the follow-up."))
+    return redirect("processing:lot_detail", external_id=alert.lot.external_id)
