@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -11,8 +11,15 @@ from ninja import Field, Router, Schema, Status
 
 from saisei.core.api_support import ERROR_RESPONSES, Page, paginate
 from saisei.core.errors import Forbidden
+from saisei.core.models import User
 from saisei.core.permissions import can_use_calculators
 from saisei.outcomes import selectors, services
+
+
+def _user(request: HttpRequest) -> User:
+    """The signed-in staff user (views require login; the API requires a token or session)."""
+    return cast(User, request.user)
+
 
 router = Router(tags=["outcomes"])
 
@@ -51,10 +58,10 @@ class ExpectedChangeOut(Schema):
 )
 def expected_change(request: HttpRequest, payload: ExpectedChangeIn) -> Any:
     """Uses the clinic's natural-history table where it has rows, the facts-sheet defaults elsewhere."""
-    if not can_use_calculators(request.user):
+    if not can_use_calculators(_user(request)):
         raise Forbidden()
     return services.expected_change_calculate(
-        actor=request.user,  # type: ignore[arg-type]
+        actor=_user(request),
         measure=payload.measure,
         stage=payload.stage,
         baseline=payload.baseline,
@@ -108,7 +115,7 @@ def _patient(request: HttpRequest, external_id: str) -> Any:
     from saisei.journey.models import Patient
     from saisei.outcomes.permissions import scope_outcomes
 
-    return get_scoped(scope_outcomes(request.user, Patient.objects.all()), external_id)  # type: ignore[arg-type]
+    return get_scoped(scope_outcomes(_user(request), Patient.objects.all()), external_id)
 
 
 @router.post(
@@ -119,12 +126,12 @@ def _patient(request: HttpRequest, external_id: str) -> Any:
 def assessment_create(request: HttpRequest, payload: AssessmentIn) -> Any:
     patient = _patient(request, payload.patient)
     visit = (
-        selectors.visit_get(actor=request.user, external_id=payload.visit)  # type: ignore[arg-type]
+        selectors.visit_get(actor=_user(request), external_id=payload.visit)
         if payload.visit
         else None
     )
     a = services.assessment_record(
-        actor=request.user,  # type: ignore[arg-type]
+        actor=_user(request),
         patient=patient,
         instrument=payload.instrument,
         values=payload.values,
@@ -151,7 +158,7 @@ def assessment_list(
 ) -> Any:
     pat = _patient(request, patient) if patient else None
     qs = selectors.assessment_list(
-        actor=request.user,  # type: ignore[arg-type]
+        actor=_user(request),
         patient=pat,
         instrument=instrument,
         include_voided=include_voided,
@@ -171,8 +178,8 @@ class VoidIn(Schema):
     summary="Void an assessment entered in error (kept, with the reason)",
 )
 def assessment_void(request: HttpRequest, external_id: str, payload: VoidIn) -> Any:
-    a = selectors.assessment_get(actor=request.user, external_id=external_id)  # type: ignore[arg-type]
-    a = services.assessment_void(actor=request.user, assessment=a, reason=payload.reason)  # type: ignore[arg-type]
+    a = selectors.assessment_get(actor=_user(request), external_id=external_id)
+    a = services.assessment_void(actor=_user(request), assessment=a, reason=payload.reason)
     return AssessmentOut.from_model(a)
 
 
@@ -223,7 +230,7 @@ def visit_list(
 
     pat = _patient(request, patient) if patient else None
     qs = selectors.visit_list(
-        actor=request.user,  # type: ignore[arg-type]
+        actor=_user(request),
         status=status,
         due_before=due_before,
         patient=pat,
@@ -262,11 +269,11 @@ def schedule_create(request: HttpRequest, payload: ScheduleIn) -> Any:
     from saisei.outcomes.permissions import scope_outcomes
 
     course = get_scoped(
-        scope_outcomes(request.user, TreatmentCourse.objects.all()),  # type: ignore[arg-type]
+        scope_outcomes(_user(request), TreatmentCourse.objects.all()),
         payload.course,
     )
     s = services.schedule_create(
-        actor=request.user,  # type: ignore[arg-type]
+        actor=_user(request),
         course=course,
         stage=payload.stage,
         follow_up_months=payload.follow_up_months,
@@ -331,15 +338,13 @@ def biomarker_create(request: HttpRequest, payload: BiomarkerIn) -> Any:
 
     patient = _patient(request, payload.patient)
     definition = (
-        selectors.biomarker_definition_list(actor=request.user)  # type: ignore[arg-type]
-        .filter(code=payload.code)
-        .first()
+        selectors.biomarker_definition_list(actor=_user(request)).filter(code=payload.code).first()
     )
     if definition is None:
         msg = _("Unknown biomarker.")
         raise ValidationFailed("outcomes.unknown_biomarker", msg, {"code": [msg]})
     r = services.biomarker_record(
-        actor=request.user,  # type: ignore[arg-type]
+        actor=_user(request),
         patient=patient,
         definition=definition,
         value=payload.value,
@@ -358,7 +363,7 @@ def biomarker_create(request: HttpRequest, payload: BiomarkerIn) -> Any:
 )
 def biomarker_list(request: HttpRequest, patient: str, limit: int = 50, offset: int = 0) -> Any:
     pat = _patient(request, patient)
-    qs = selectors.biomarker_result_list(actor=request.user, patient=pat)  # type: ignore[arg-type]
+    qs = selectors.biomarker_result_list(actor=_user(request), patient=pat)
     page = paginate(qs, limit=limit, offset=offset)
     page["items"] = [_bio_out(r) for r in page["items"]]
     return page

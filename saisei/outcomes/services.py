@@ -94,7 +94,7 @@ def references_seed_defaults(*, actor: User | None, organisation: Organisation) 
             )
             created += new
         for m in ref.DEFAULT_MCID_ROWS:
-            _obj, new = McidReference.objects.get_or_create(
+            _mcid, new = McidReference.objects.get_or_create(
                 organisation=organisation,
                 measure=m.measure,
                 stage=m.stage or "",
@@ -109,7 +109,7 @@ def references_seed_defaults(*, actor: User | None, organisation: Organisation) 
             )
             created += new
         for s in ref.DEFAULT_SEM_ROWS:
-            _obj, new = MeasurementErrorReference.objects.get_or_create(
+            _sem, new = MeasurementErrorReference.objects.get_or_create(
                 organisation=organisation,
                 measure=s.measure,
                 defaults={
@@ -121,7 +121,7 @@ def references_seed_defaults(*, actor: User | None, organisation: Organisation) 
             )
             created += new
         for b in DEFAULT_BIOMARKERS:
-            _obj, new = BiomarkerDefinition.objects.get_or_create(
+            _bio, new = BiomarkerDefinition.objects.get_or_create(
                 organisation=organisation, code=b["code"], defaults=dict(b)
             )
             created += new

@@ -1,4 +1,4 @@
-"""Every translatable message in the outcomes pure layer has Japanese with the same placeholders."""
+"""Every translatable message of the outcomes app (code and templates) has Japanese with the same placeholders."""
 
 import ast
 import re
@@ -6,23 +6,37 @@ from pathlib import Path
 
 from saisei.outcomes.locale_ja import JA
 
-MODULES = ["instruments", "reference", "trajectory", "cohort", "plots", "vocabulary"]
+APP = Path(__file__).resolve().parent.parent
+TEMPLATES = APP.parent / "templates" / "outcomes"
+MODULES = [
+    "instruments", "reference", "trajectory", "cohort", "plots", "vocabulary",
+    "models", "services", "selectors", "analysis", "forms", "views", "reports",
+    "nav", "worklists", "api",
+]  # fmt: skip
 PLACEHOLDER = re.compile(r"%\(\w+\)s|%%")
+TRANSLATE_TAG = re.compile(r"""{%\s*translate\s+(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')""")
+BLOCK_TAG = re.compile(r"{%\s*blocktranslate[^%]*%}(.*?){%\s*endblocktranslate\s*%}", re.S)
+GETTEXT_NAMES = {"_", "gettext", "gettext_lazy", "gettext_now"}
 
 
 def msgids():
-    root = Path(__file__).resolve().parent.parent
     for name in MODULES:
-        tree = ast.parse((root / f"{name}.py").read_text(encoding="utf-8"))
+        tree = ast.parse((APP / f"{name}.py").read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Name)
-                and node.func.id in {"_", "gettext", "gettext_lazy"}
+                and node.func.id in GETTEXT_NAMES
                 and node.args
                 and isinstance(node.args[0], ast.Constant)
             ):
                 yield node.args[0].value
+    for path in TEMPLATES.glob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        for m in TRANSLATE_TAG.finditer(text):
+            yield m.group(1) or m.group(2)
+        for m in BLOCK_TAG.finditer(text):
+            yield re.sub(r"{{\s*(\w+)\s*}}", r"%(\1)s", m.group(1))
 
 
 def test_every_message_has_a_japanese_translation():

@@ -1,0 +1,403 @@
+"""Glue between the outcome tables and the pure analysis: one patient's readings, one plan's cohort.
+
+The pure layer decides what a change means (``trajectory.read_trajectory``) and fits the cohort
+(``cohort.fit_cohort``); this module only gathers the rows, with every enrolled patient of a plan
+counted, dropouts and missed visits included (facts/outcomes.md §4).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from saisei.outcomes.cohort import CohortFit, fit_cohort
+from saisei.outcomes.instruments import INSTRUMENTS, measure_info
+from saisei.outcomes.models import Assessment, AssessmentSchedule, ScheduledAssessment
+from saisei.outcomes.reference import find_reference
+from saisei.outcomes.selectors import ReferenceSet, reference_set
+from saisei.outcomes.trajectory import Reading, months_between, read_trajectory
+
+REPORT_CAVEATS = (
+    _("Single-arm, unblinded follow-up: changes cannot be attributed to the treatment."),
+    _(
+        "Expected courses come from external cohorts and trial placebo arms; this clinic's "
+        "patients may differ (selection bias)."
+    ),
+    _("Patients who stop attending are counted; their missing visits are shown, not imputed."),
+    _("Practice effects and measurement noise can make early scores look better."),
+)
+
+# Measures shown first on pages and reports; others follow in catalogue order.
+PRIMARY_MEASURES = ("CDR-SB", "MMSE", "MOCA", "ADAS-COG11", "NPI-Q-SEVERITY", "DIARY")
+COHORT_MEASURES = ("CDR-SB", "MMSE", "MOCA", "ADAS-COG11", "NPI-Q-SEVERITY")
+
+
+def _measure_order(measures: set[str]) -> list[str]:
+    catalogue = [m for inst in INSTRUMENTS.values() for m in inst.measures]
+    ordered = [m for m in PRIMARY_MEASURES if m in measures]
+    ordered += [m for m in catalogue if m in measures and m not in ordered]
+    return ordered
+
+
+@dataclass
+class MeasureTrajectory:
+    measure: str
+    name: Any
+    reading: Reading
+    observations: list[tuple[dt.date, float]]
+    validated: bool
+
+
+@dataclass
+class PatientOutcomes:
+    patient: Any
+    stage: str
+    baseline_until: dt.date | None
+    trajectories: list[MeasureTrajectory] = field(default_factory=list)
+
+
+def _first_infusion(course: Any) -> dt.date | None:
+    dates = [
+        s.planned_date
+        for s in course.steps.all()
+        if s.kind == "infusion"
+        and s.planned_date
+        and s.voided_at is None
+        and s.status != "cancelled"
+    ]
+    return min(dates) if dates else None
+
+
+def patient_observations(*, patient: Any) -> dict[str, list[tuple[dt.date, float]]]:
+    """Every valid (not voided) score per measure, oldest first."""
+    out: dict[str, list[tuple[dt.date, float]]] = defaultdict(list)
+    for a in Assessment.objects.filter(patient=patient, voided_at__isnull=True).order_by(
+        "assessed_on", "id"
+    ):
+        for measure, value in (a.measures or {}).items():
+            out[measure].append((a.assessed_on, float(value)))
+    return dict(out)
+
+
+def patient_outcomes(
+    *, patient: Any, refs: ReferenceSet | None = None, horizon_months: float = 12.0
+) -> PatientOutcomes:
+    """Readings for each measure: baseline is every score up to the first infusion (averaged)."""
+    schedule = (
+        AssessmentSchedule.objects.filter(patient=patient, voided_at__isnull=True)
+        .select_related("course")
+        .prefetch_related("course__steps")
+        .order_by("-created_at")
+        .first()
+    )
+    stage = schedule.stage if schedule else "mild_ad"
+    baseline_until = _first_infusion(schedule.course) if schedule else None
+    refs = refs or reference_set(organisation=patient.organisation_id)
+    result = PatientOutcomes(patient=patient, stage=stage, baseline_until=baseline_until)
+    observations = patient_observations(patient=patient)
+    for measure in _measure_order(set(observations)):
+        obs = observations[measure]
+        info = measure_info(measure)
+        until = baseline_until if baseline_until and obs[0][0] <= baseline_until else None
+        reading = read_trajectory(
+            measure=measure,
+            stage=stage,
+            observations=obs,
+            baseline_until=until,
+            horizon_months=horizon_months,
+            **refs.as_kwargs(),
+        )
+        result.trajectories.append(
+            MeasureTrajectory(
+                measure=measure,
+                name=info.instrument.name,
+                reading=reading,
+                observations=obs,
+                validated=info.instrument.validated,
+            )
+        )
+    return result
+
+
+# --- cohort ---------------------------------------------------------------------------------
+
+
+@dataclass
+class VisitSlot:
+    kind: str
+    number: int
+    label: str
+    due: int = 0
+    done: int = 0
+    missed: int = 0
+    dropped_out: int = 0
+    not_yet_due: int = 0
+
+    @property
+    def fraction(self) -> float | None:
+        return self.done / self.due if self.due else None
+
+
+@dataclass
+class CohortPatient:
+    patient: Any
+    course: Any
+    stopped: bool
+    stop_reason: str
+    n_scores: int = 0
+
+
+@dataclass
+class Cohort:
+    plan: Any
+    measure: str
+    stage: str
+    patients: list[CohortPatient]
+    rows: list[dict[str, Any]]
+    fit: CohortFit
+    visits: list[VisitSlot]
+    dropout_reasons: dict[str, int]
+    ae_summary: dict[str, Any] | None
+    today: dt.date
+
+    @property
+    def n_enrolled(self) -> int:
+        return len(self.patients)
+
+    @property
+    def n_dropped_out(self) -> int:
+        return sum(1 for p in self.patients if p.stopped)
+
+    @property
+    def completeness(self) -> float | None:
+        due = sum(v.due for v in self.visits)
+        return sum(v.done for v in self.visits) / due if due else None
+
+
+SLOT_LABELS: dict[str, Any] = {
+    "baseline": _("Baseline"),
+    "pre_infusion": _("Before infusion %(n)s"),
+    "follow_up": _("%(n)s months after the last infusion"),
+}
+
+
+def slot_label(kind: str, number: int, *, language: str | None = None) -> str:
+    """The visit's name in the page's language, or in ``language`` for documents."""
+    from saisei.outcomes.plots import tr
+
+    msg = SLOT_LABELS[kind]
+    text = tr(msg, language) if language else str(msg)
+    return text % {"n": number} if "%(n)s" in text else text
+
+
+def _slot_order(key: tuple[str, int]) -> tuple[int, int]:
+    return ({"baseline": 0, "pre_infusion": 1, "follow_up": 2}[key[0]], key[1])
+
+
+def _courses(plan: Any) -> list[Any]:
+    from saisei.journey.models import TreatmentCourse
+
+    return list(
+        TreatmentCourse.objects.filter(plan=plan, voided_at__isnull=True)
+        .select_related("patient")
+        .order_by("patient__patient_code")
+    )
+
+
+def ae_summary(*, patient_ids: list[int]) -> dict[str, Any] | None:
+    """Adverse events of the cohort's patients by seriousness, when the safety app holds them."""
+    try:
+        from saisei.safety.models import AdverseEvent  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    try:
+        qs = AdverseEvent.objects.filter(patient_id__in=patient_ids, voided_at__isnull=True)
+        total = qs.count()
+        serious_field = next(
+            (f for f in ("seriousness", "is_serious", "serious") if _has_field(AdverseEvent, f)),
+            None,
+        )
+        by = (
+            dict(Counter(str(v) for v in qs.values_list(serious_field, flat=True)))
+            if serious_field
+            else {}
+        )
+        return {
+            "total": total,
+            "patients": qs.values("patient_id").distinct().count(),
+            "by_seriousness": by,
+        }
+    except Exception:
+        return None
+
+
+def _has_field(model: Any, name: str) -> bool:
+    try:
+        model._meta.get_field(name)
+    except Exception:
+        return False
+    return True
+
+
+def cohort(*, plan: Any, measure: str, today: dt.date, until: dt.date | None = None) -> Cohort:
+    """Every patient with a course on the plan counts; scores are placed in months from each patient's first score."""
+    courses = _courses(plan)
+    patient_ids = [c.patient_id for c in courses]
+    schedules = {
+        s.course_id: s
+        for s in AssessmentSchedule.objects.filter(
+            course__in=[c.pk for c in courses], voided_at__isnull=True
+        )
+    }
+    stage_counts = Counter(s.stage for s in schedules.values())
+    stage = stage_counts.most_common(1)[0][0] if stage_counts else "mild_ad"
+    cutoff = until or today
+    scores: dict[int, list[tuple[dt.date, float]]] = defaultdict(list)
+    for pid, on, measures in (
+        Assessment.objects.filter(
+            patient_id__in=patient_ids, voided_at__isnull=True, assessed_on__lte=cutoff
+        )
+        .order_by("assessed_on", "id")
+        .values_list("patient_id", "assessed_on", "measures")
+    ):
+        if measures and measure in measures:
+            scores[pid].append((on, float(measures[measure])))
+    patients: list[CohortPatient] = []
+    rows: list[dict[str, Any]] = []
+    for c in courses:
+        obs = scores.get(c.patient_id, [])
+        stopped = c.status == "stopped" or c.patient.status == "withdrawn"
+        patients.append(
+            CohortPatient(
+                patient=c.patient,
+                course=c,
+                stopped=stopped,
+                stop_reason=c.stop_reason if stopped else "",
+                n_scores=len(obs),
+            )
+        )
+        if obs:
+            start = obs[0][0]
+            rows.extend(
+                {
+                    "patient": c.patient.patient_code,
+                    "months": months_between(start, on),
+                    "score": value,
+                    "date": on,
+                }
+                for on, value in obs
+            )
+    refs = reference_set(organisation=plan.organisation_id)
+    reference = find_reference(measure=measure, stage=stage, rows=refs.reference_rows)
+    fit = fit_cohort(
+        rows=rows, enrolled=[c.patient.patient_code for c in courses], reference=reference
+    )
+    assessed_days: dict[int, list[dt.date]] = defaultdict(list)
+    for pid, on in Assessment.objects.filter(
+        patient_id__in=patient_ids, voided_at__isnull=True, assessed_on__lte=cutoff
+    ).values_list("patient_id", "assessed_on"):
+        assessed_days[pid].append(on)
+
+    def assessed_near(v: ScheduledAssessment) -> bool:
+        """An unlinked assessment still counts for the visit when it falls inside its window."""
+        slack = dt.timedelta(days=max(v.window_days, 14))
+        return any(abs(on - v.due_date) <= slack for on in assessed_days.get(v.patient_id, []))
+
+    slots: dict[tuple[str, int], VisitSlot] = {}
+    stopped_at = {
+        c.pk: (c.stopped_at.date() if c.stopped_at else cutoff)
+        for c in courses
+        if c.status == "stopped"
+    }
+    for v in ScheduledAssessment.objects.filter(
+        schedule__course__in=[c.pk for c in courses], voided_at__isnull=True
+    ).select_related("schedule"):
+        key = (v.kind, v.number)
+        slot = slots.setdefault(key, VisitSlot(v.kind, v.number, slot_label(v.kind, v.number)))
+        if v.status == "cancelled" and v.schedule.course_id not in stopped_at:
+            continue
+        if v.status == "done" or (v.status == "planned" and assessed_near(v)):
+            slot.due += 1
+            slot.done += 1
+            continue
+        stop = stopped_at.get(v.schedule.course_id)
+        if stop is not None and stop <= v.due_date + dt.timedelta(days=v.window_days):
+            slot.due += 1
+            slot.dropped_out += 1
+        elif v.status == "missed" or cutoff > v.due_date + dt.timedelta(days=v.window_days):
+            slot.due += 1
+            slot.missed += 1
+        else:
+            slot.not_yet_due += 1
+    reasons = Counter(p.stop_reason or "—" for p in patients if p.stopped)
+    return Cohort(
+        plan=plan,
+        measure=measure,
+        stage=stage,
+        patients=patients,
+        rows=rows,
+        fit=fit,
+        visits=[slots[k] for k in sorted(slots, key=_slot_order)],
+        dropout_reasons=dict(reasons),
+        ae_summary=ae_summary(patient_ids=patient_ids),
+        today=today,
+    )
+
+
+def periodic_report_outcome_section(
+    *, plan: Any, period_start: dt.date, period_end: dt.date
+) -> dict[str, Any]:
+    """The outcome section of the plan's periodic report: per measure, who was followed, the cohort
+    slope with its interval next to the reference, completeness and dropouts, with the caveats."""
+    measures = []
+    for measure in COHORT_MEASURES:
+        c = cohort(plan=plan, measure=measure, today=period_end, until=period_end)
+        if not c.rows:
+            continue
+        f = c.fit
+        measures.append(
+            {
+                "measure": measure,
+                "stage": c.stage,
+                "n_enrolled": c.n_enrolled,
+                "n_with_scores": f.n_patients,
+                "n_with_follow_up": f.n_patients_with_follow_up,
+                "n_assessments": f.n_obs,
+                "n_in_period": sum(1 for r in c.rows if period_start <= r["date"] <= period_end),
+                "slope_per_year": f.slope_per_year,
+                "ci_low": f.ci_low,
+                "ci_high": f.ci_high,
+                "level": f.level,
+                "method": f.method,
+                "reference_annual_change": f.reference_annual_change,
+                "reference_source": f.reference_source,
+                "warnings": list(f.warnings),
+                "completeness": c.completeness,
+                "visits": [
+                    {
+                        "visit": v.label,
+                        "due": v.due,
+                        "done": v.done,
+                        "missed": v.missed,
+                        "dropped_out": v.dropped_out,
+                    }
+                    for v in c.visits
+                ],
+            }
+        )
+    first = cohort(plan=plan, measure=COHORT_MEASURES[0], today=period_end, until=period_end)
+    return {
+        "plan": str(plan.external_id),
+        "period_start": period_start.isoformat(),
+        "period_end": period_end.isoformat(),
+        "n_enrolled": first.n_enrolled,
+        "n_dropped_out": first.n_dropped_out,
+        "dropout_reasons": first.dropout_reasons,
+        "measures": measures,
+        "adverse_events": first.ae_summary,
+        "caveats": [str(c) for c in REPORT_CAVEATS],
+    }

@@ -1,0 +1,13 @@
+"""Background tasks for outcomes; they only call services."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from saisei.outcomes import services
+
+
+@task()
+def send_assessment_reminders() -> int:
+    """Daily: remind physicians and nurses of outcome visits due within a week or overdue."""
+    return services.reminders_send()

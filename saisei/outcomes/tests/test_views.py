@@ -1,0 +1,256 @@
+"""Outcome screens: entry with errors beside fields, the patient page's honest reading, cohort, documents."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from saisei.core.tests.factories import OrganisationFactory
+from saisei.journey.models import TreatmentCourse
+from saisei.outcomes import services
+from saisei.outcomes.models import Assessment
+from saisei.outcomes.tests.factories import course_with_steps
+
+TODAY = timezone.localdate()
+
+
+@pytest.fixture
+def physician(org: Any, make_user: Any) -> Any:
+    user = make_user("physician", org)
+    admin = make_user("org_admin", org)
+    for code in ("MMSE", "CDR"):
+        services.credential_record(
+            actor=admin,
+            user=user,
+            instrument=code,
+            kind="licence",
+            reference=f"L-{code}",
+            expires_on=TODAY + dt.timedelta(days=400),
+        )
+    return user
+
+
+@pytest.fixture
+def course(org: Any) -> Any:
+    return course_with_steps(organisation=org, harvest=TODAY - dt.timedelta(days=420))
+
+
+def _record(user: Any, patient: Any, code: str, values: dict, on: dt.date) -> Assessment:
+    return services.assessment_record(
+        actor=user, patient=patient, instrument=code, values=values, assessed_on=on
+    )
+
+
+def test_entry_form_shows_ranges_and_errors_next_to_fields(
+    web_for: Any, physician: Any, course: Any
+) -> None:
+    c = web_for(physician)
+    url = f"/outcomes/patients/{course.patient.external_id}/assess/?instrument=MMSE"
+    page = c.get(url)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'max="30"' in html and "autofocus" in html
+    r = c.post(
+        url,
+        {
+            "instrument": "MMSE",
+            "assessed_on": str(TODAY),
+            "mode": "in_person",
+            "total": "33",
+            "recall": "2",
+        },
+    )
+    assert r.status_code == 400
+    form = r.context["form"]
+    assert "30" in form.errors["total"][0]
+    assert Assessment.objects.count() == 0
+    ok = c.post(
+        url, {"instrument": "MMSE", "assessed_on": str(TODAY), "mode": "in_person", "total": "24"}
+    )
+    assert ok.status_code == 302
+    assert Assessment.objects.get().total == 24
+
+
+def test_cdr_entry_scores_the_boxes(web_for: Any, physician: Any, course: Any) -> None:
+    url = f"/outcomes/patients/{course.patient.external_id}/assess/?instrument=CDR"
+    data = {
+        "instrument": "CDR",
+        "assessed_on": str(TODAY),
+        "mode": "in_person",
+        "memory": "1",
+        "orientation": "1",
+        "judgement": "0.5",
+        "community": "0.5",
+        "home_hobbies": "0.5",
+        "personal_care": "0",
+        "global": "1",
+    }
+    assert web_for(physician).post(url, data).status_code == 302
+    assert Assessment.objects.get().measures["CDR-SB"] == 3.5
+
+
+def test_improvement_smaller_than_noise_is_never_called_improved(
+    web_for: Any, physician: Any, course: Any
+) -> None:
+    """MMSE 22 at baseline, 23 a year later: +1 is inside measurement noise (≈5.5 points)."""
+    p = course.patient
+    services.schedule_create(actor=physician, course=course, stage="mild_ad")
+    first_infusion = course.steps.get(kind="infusion", number=1).planned_date
+    _record(physician, p, "MMSE", {"total": 22}, first_infusion - dt.timedelta(days=10))
+    _record(physician, p, "MMSE", {"total": 23}, first_infusion + dt.timedelta(days=365))
+    html = web_for(physician).get(f"/outcomes/patients/{p.external_id}/").content.decode()
+    reading = html.split('class="reading"')[1].split("</p>")[0]
+    assert "improved" not in reading.lower() and "better than" not in reading.lower()
+    assert "measurement noise" in html
+    assert "cannot be credited to the treatment" in html or "Without a comparison group" in html
+
+
+def test_trajectory_png_and_other_org_404(
+    web_for: Any, physician: Any, course: Any, make_user: Any
+) -> None:
+    p = course.patient
+    _record(physician, p, "MMSE", {"total": 22}, TODAY - dt.timedelta(days=300))
+    _record(physician, p, "MMSE", {"total": 20}, TODAY)
+    r = web_for(physician).get(f"/outcomes/patients/{p.external_id}/trajectory/MMSE.png?lang=ja")
+    assert r.status_code == 200 and r.content[:8] == b"\x89PNG\r\n\x1a\n"
+    outsider = web_for(make_user("physician", OrganisationFactory(slug="other")))
+    assert outsider.get(f"/outcomes/patients/{p.external_id}/").status_code == 404
+    assert (
+        outsider.get(f"/outcomes/patients/{p.external_id}/trajectory/MMSE.png").status_code == 404
+    )
+    assert outsider.get(f"/outcomes/cohorts/{course.plan.external_id}/").status_code == 404
+
+
+def _cohort(org: Any, physician: Any) -> Any:
+    first = course_with_steps(organisation=org, harvest=TODAY - dt.timedelta(days=500))
+    plan = first.plan
+    courses = [first] + [
+        course_with_steps(
+            organisation=org, harvest=TODAY - dt.timedelta(days=500 - 7 * i), plan=plan
+        )
+        for i in range(1, 6)
+    ]
+    for i, c in enumerate(courses):
+        services.schedule_create(actor=physician, course=c, stage="mild_ad")
+        start = c.steps.get(kind="harvest").planned_date - dt.timedelta(days=7)
+        n_visits = 1 if i == 5 else 4  # the last patient has only a baseline
+        for k in range(n_visits):
+            _record(
+                physician,
+                c.patient,
+                "MMSE",
+                {"total": 24 - k - (i % 2)},
+                start + dt.timedelta(days=120 * k),
+            )
+    stopped = courses[4]
+    TreatmentCourse.objects.filter(pk=stopped.pk).update(
+        status="stopped",
+        stop_reason="Moved into residential care",
+        stopped_at=timezone.now() - dt.timedelta(days=200),
+    )
+    return plan
+
+
+def test_cohort_page_counts_everyone_and_csv_lists_patients_without_scores(
+    web_for: Any, physician: Any, org: Any, make_user: Any
+) -> None:
+    plan = _cohort(org, physician)
+    course_with_steps(
+        organisation=org, harvest=TODAY - dt.timedelta(days=30), plan=plan
+    )  # no scores
+    c = web_for(physician)
+    r = c.get(f"/outcomes/cohorts/{plan.external_id}/?measure=MMSE")
+    assert r.status_code == 200
+    cohort = r.context["cohort"]
+    assert cohort.n_enrolled == 7 and cohort.n_dropped_out == 1
+    assert cohort.fit.slope_per_year is not None and cohort.fit.slope_per_year < 0
+    assert "Moved into residential care" in r.content.decode()
+    assert sum(v.dropped_out for v in cohort.visits) >= 1
+    png = c.get(f"/outcomes/cohorts/{plan.external_id}/plot.png?measure=MMSE")
+    assert png.content[:4] == b"\x89PNG"
+    csv_text = c.get(f"/outcomes/cohorts/{plan.external_id}/export.csv").content.decode()
+    lines = [ln for ln in csv_text.splitlines() if ",MMSE," in ln]
+    codes = {ln.split(",")[1] for ln in lines}
+    assert len(codes) == 7  # every enrolled patient, even without a score
+    assert c.get(f"/outcomes/cohorts/{plan.external_id}/?measure=BOGUS").status_code == 404
+    reviewer = web_for(make_user("committee_reviewer", org))
+    assert reviewer.get(f"/outcomes/cohorts/{plan.external_id}/").status_code == 200
+
+
+def _pdf_text(pdf: bytes, tmp_path: Path) -> str:
+    f = tmp_path / "r.pdf"
+    f.write_bytes(pdf)
+    return subprocess.run(
+        ["pdftotext", str(f), "-"], capture_output=True, check=True, text=True
+    ).stdout
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
+@pytest.mark.parametrize(("lang", "needle"), [("en", "report for the family"), ("ja", "ご家族")])
+def test_family_report_renders_in_both_languages_with_plots(
+    web_for: Any, physician: Any, course: Any, tmp_path: Path, lang: str, needle: str
+) -> None:
+    p = course.patient
+    _record(physician, p, "MMSE", {"total": 22}, TODAY - dt.timedelta(days=300))
+    _record(physician, p, "MMSE", {"total": 21}, TODAY)
+    r = web_for(physician).get(f"/outcomes/patients/{p.external_id}/report.pdf?lang={lang}")
+    assert r.status_code == 200 and r["Content-Type"] == "application/pdf"
+    assert b"/Subtype /Image" in r.content
+    assert needle in _pdf_text(r.content, tmp_path)
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_clinic_report_renders(
+    web_for: Any, physician: Any, org: Any, tmp_path: Path, lang: str
+) -> None:
+    plan = _cohort(org, physician)
+    r = web_for(physician).get(f"/outcomes/cohorts/{plan.external_id}/report.pdf?lang={lang}")
+    assert r.status_code == 200
+    text = _pdf_text(r.content, tmp_path)
+    assert "Moved into residential care" in text
+
+
+def test_periodic_report_section(physician: Any, org: Any) -> None:
+    from saisei.outcomes.selectors import periodic_report_outcome_section
+
+    plan = _cohort(org, physician)
+    section = periodic_report_outcome_section(
+        plan=plan, period_start=TODAY - dt.timedelta(days=365), period_end=TODAY
+    )
+    assert section["n_enrolled"] == 6 and section["n_dropped_out"] == 1
+    mmse = next(m for m in section["measures"] if m["measure"] == "MMSE")
+    assert mmse["ci_low"] <= mmse["slope_per_year"] <= mmse["ci_high"]
+    assert mmse["reference_annual_change"] == -2.0
+    assert section["caveats"]
+
+
+def test_worklist_and_index_list_overdue_visits(web_for: Any, physician: Any, course: Any) -> None:
+    services.schedule_create(actor=physician, course=course)
+    c = web_for(physician)
+    r = c.get("/outcomes/")
+    assert r.status_code == 200 and len(r.context["overdue"]) >= 1
+    assert c.get("/").status_code == 200
+
+
+def test_patient_page_query_count_is_bounded(
+    web_for: Any, physician: Any, course: Any, django_assert_max_num_queries: Any
+) -> None:
+    services.schedule_create(actor=physician, course=course)
+    for k in range(8):
+        _record(
+            physician,
+            course.patient,
+            "MMSE",
+            {"total": 24 - k % 3},
+            TODAY - dt.timedelta(days=40 * k),
+        )
+    c = web_for(physician)
+    with django_assert_max_num_queries(40):
+        assert c.get(f"/outcomes/patients/{course.patient.external_id}/").status_code == 200

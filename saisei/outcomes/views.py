@@ -1,0 +1,427 @@
+"""Outcome screens: worklists, assessment entry, the patient's outcomes, the plan's cohort, documents."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, cast
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import select_template
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from saisei.core.errors import DomainError, Forbidden, NotFound
+from saisei.core.models import User
+from saisei.core.selectors import get_scoped
+from saisei.core.views import render_form_error
+from saisei.outcomes import analysis, forms, reports, selectors, services
+from saisei.outcomes import permissions as perms
+from saisei.outcomes.instruments import INSTRUMENTS, LicenceStatus, get_instrument, measure_info
+from saisei.outcomes.plots import cohort_png, trajectory_png
+from saisei.outcomes.reference import STAGES
+
+
+def _user(request: HttpRequest) -> User:
+    """The signed-in staff user (views require login; the API requires a token or session)."""
+    return cast(User, request.user)
+
+
+LANGS = ("en", "ja")
+
+
+def _web(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Show another organisation's or an unknown object as 404 and a missing role as 403."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound:
+            raise Http404 from None
+        except Forbidden:
+            raise PermissionDenied from None
+
+    return wrapper
+
+
+def _require_view(request: HttpRequest) -> None:
+    if not perms.can_view_outcomes(request.user):
+        raise Forbidden()
+
+
+def _patient(request: HttpRequest, external_id: Any) -> Any:
+    from saisei.journey.models import Patient
+
+    _require_view(request)
+    return get_scoped(perms.scope_outcomes(_user(request), Patient.objects.all()), external_id)
+
+
+def _plan(request: HttpRequest, external_id: Any) -> Any:
+    from saisei.regulatory.models import ProvisionPlan
+
+    if not perms.can_view_cohort(request.user):
+        raise Forbidden()
+    return get_scoped(
+        perms.scope_outcomes(_user(request), ProvisionPlan.objects.all()), external_id
+    )
+
+
+def _lang(request: HttpRequest) -> str:
+    lang = request.GET.get("lang") or translation.get_language() or "en"
+    return "ja" if lang.startswith("ja") else "en"
+
+
+@login_required
+@_web
+def index(request: HttpRequest) -> HttpResponse:
+    """Due and overdue outcome visits, as worklists."""
+    _require_view(request)
+    today = timezone.localdate()
+    return render(
+        request,
+        "outcomes/index.html",
+        {
+            "overdue": selectors.visits_overdue(actor=_user(request), today=today),
+            "due": selectors.visits_due(actor=_user(request), today=today),
+            "today": today,
+        },
+    )
+
+
+@login_required
+@_web
+def patient_page(request: HttpRequest, external_id: Any) -> HttpResponse:
+    patient = _patient(request, external_id)
+    outcomes = analysis.patient_outcomes(patient=patient)
+    today = timezone.localdate()
+    schedules = list(selectors.patient_schedules(actor=_user(request), patient=patient))
+    visits = [(v, selectors.is_overdue(v, today=today)) for s in schedules for v in s.visits.all()]
+    from saisei.journey.models import TreatmentCourse
+
+    unscheduled = TreatmentCourse.objects.filter(
+        patient=patient, voided_at__isnull=True, assessment_schedule__isnull=True
+    )
+    return render(
+        request,
+        "outcomes/patient.html",
+        {
+            "patient": patient,
+            "outcomes": outcomes,
+            "stage_label": STAGES.get(outcomes.stage, outcomes.stage),
+            "stages": list(STAGES.items()),
+            "assessments": selectors.assessment_list(
+                actor=_user(request),
+                patient=patient,
+                include_voided=True,
+            ),
+            "biomarkers": selectors.biomarker_result_list(actor=_user(request), patient=patient),
+            "visits": visits,
+            "unscheduled": unscheduled,
+            "instruments": list(INSTRUMENTS.values()),
+            "can_record": perms.can_record_assessment(request.user),
+            "can_void": perms.can_void_assessment(request.user),
+            "can_schedule": perms.can_manage_schedule(request.user),
+            "void_form": forms.VoidForm(),
+        },
+    )
+
+
+@login_required
+@_web
+def trajectory_image(request: HttpRequest, external_id: Any, measure: str) -> HttpResponse:
+    patient = _patient(request, external_id)
+    outcomes = analysis.patient_outcomes(patient=patient)
+    traj = next((t for t in outcomes.trajectories if t.measure == measure), None)
+    if traj is None:
+        raise Http404
+    png = trajectory_png(
+        reading=traj.reading, observations=traj.observations, language=_lang(request)
+    )
+    response = HttpResponse(png, content_type="image/png")
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@_web
+def assessment_new(request: HttpRequest, external_id: Any) -> HttpResponse:
+    """Keyboard-first entry: the first field has focus, ranges are shown and checked in the browser,
+    and the service's per-field refusals appear next to their fields."""
+    patient = _patient(request, external_id)
+    if not perms.can_record_assessment(request.user):
+        raise Forbidden()
+    code = request.GET.get("instrument") or request.POST.get("instrument") or "MMSE"
+    try:
+        instrument = get_instrument(code)
+    except DomainError:
+        raise Http404 from None
+    visit = None
+    visit_id = request.GET.get("visit") or request.POST.get("visit")
+    if visit_id:
+        visit = selectors.visit_get(actor=_user(request), external_id=visit_id)
+    context = {
+        "patient": patient,
+        "instrument": instrument,
+        "instruments": list(INSTRUMENTS.values()),
+        "visit": visit,
+        "licensed": instrument.licence != LicenceStatus.FREE,
+    }
+    if request.method == "POST":
+        form = forms.AssessmentForm(request.POST, instrument=instrument)
+        if form.is_valid():
+            try:
+                services.assessment_record(
+                    actor=_user(request),
+                    patient=patient,
+                    instrument=instrument.code,
+                    values=form.values(),
+                    assessed_on=form.cleaned_data["assessed_on"],
+                    visit=visit,
+                    mode=form.cleaned_data["mode"],
+                    note=form.cleaned_data["note"],
+                )
+            except DomainError as exc:
+                return render_form_error(
+                    request, "outcomes/assessment_form.html", context, exc, form
+                )
+            messages.success(request, _("Assessment saved."))
+            return redirect("outcomes:patient", external_id=patient.external_id)
+    else:
+        form = forms.AssessmentForm(instrument=instrument)
+    return render(request, "outcomes/assessment_form.html", {**context, "form": form})
+
+
+@login_required
+@require_POST
+@_web
+def assessment_void(request: HttpRequest, external_id: Any) -> HttpResponse:
+    _require_view(request)
+    a = selectors.assessment_get(actor=_user(request), external_id=external_id)
+    form = forms.VoidForm(request.POST)
+    reason = form.data.get("reason", "")
+    try:
+        services.assessment_void(actor=_user(request), assessment=a, reason=reason)
+        messages.success(request, _("Assessment voided; it stays in the record."))
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+    return redirect("outcomes:patient", external_id=a.patient.external_id)
+
+
+@login_required
+@require_POST
+@_web
+def visit_missed(request: HttpRequest, external_id: Any) -> HttpResponse:
+    _require_view(request)
+    v = selectors.visit_get(actor=_user(request), external_id=external_id)
+    try:
+        services.visit_mark_missed(
+            actor=_user(request), visit=v, reason=request.POST.get("reason", "")
+        )
+        messages.success(request, _("Visit marked as missed."))
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+    return redirect("outcomes:patient", external_id=v.patient.external_id)
+
+
+@login_required
+@require_POST
+@_web
+def schedule_create(request: HttpRequest, external_id: Any) -> HttpResponse:
+    from saisei.journey.models import TreatmentCourse
+
+    _require_view(request)
+    course = get_scoped(
+        perms.scope_outcomes(_user(request), TreatmentCourse.objects.all()),
+        external_id,
+    )
+    try:
+        services.schedule_create(
+            actor=_user(request), course=course, stage=request.POST.get("stage") or None
+        )
+        messages.success(request, _("Assessment schedule created."))
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+    return redirect("outcomes:patient", external_id=course.patient.external_id)
+
+
+@login_required
+@_web
+def biomarker_new(request: HttpRequest, external_id: Any) -> HttpResponse:
+    patient = _patient(request, external_id)
+    if not perms.can_record_biomarker(request.user):
+        raise Forbidden()
+    definitions = list(selectors.biomarker_definition_list(actor=_user(request)))
+    context = {"patient": patient, "definitions": definitions}
+    form = forms.BiomarkerForm(request.POST or None, definitions=definitions)
+    if request.method == "POST" and form.is_valid():
+        definition = next(
+            d for d in definitions if str(d.external_id) == form.cleaned_data["definition"]
+        )
+        try:
+            services.biomarker_record(
+                actor=_user(request),
+                patient=patient,
+                definition=definition,
+                value=form.cleaned_data["value"],
+                collected_on=form.cleaned_data["collected_on"],
+                lab=form.cleaned_data["lab"],
+                assay=form.cleaned_data["assay"],
+            )
+        except DomainError as exc:
+            return render_form_error(request, "outcomes/biomarker_form.html", context, exc, form)
+        messages.success(request, _("Result saved."))
+        return redirect("outcomes:patient", external_id=patient.external_id)
+    return render(request, "outcomes/biomarker_form.html", {**context, "form": form})
+
+
+@login_required
+@_web
+def family_report(request: HttpRequest, external_id: Any) -> HttpResponse:
+    patient = _patient(request, external_id)
+    lang = _lang(request)
+    pdf = reports.family_report_pdf(
+        outcomes=analysis.patient_outcomes(patient=patient),
+        language=lang,
+        clinic_name=request.user.organisation.name,  # type: ignore[union-attr]
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'inline; filename="outcomes-{patient.patient_code}-{lang}.pdf"'
+    )
+    return response
+
+
+# --- cohort ---------------------------------------------------------------------------------
+
+
+@login_required
+@_web
+def cohort_index(request: HttpRequest) -> HttpResponse:
+    from saisei.regulatory.models import ProvisionPlan
+
+    if not perms.can_view_cohort(request.user):
+        raise Forbidden()
+    plans = perms.scope_outcomes(
+        _user(request), ProvisionPlan.objects.filter(voided_at__isnull=True)
+    )
+    return render(request, "outcomes/cohort_index.html", {"plans": plans})
+
+
+def _measure(request: HttpRequest) -> str:
+    measure = request.GET.get("measure") or "CDR-SB"
+    if measure not in analysis.COHORT_MEASURES:
+        raise Http404
+    return measure
+
+
+@login_required
+@_web
+def cohort_page(request: HttpRequest, external_id: Any) -> HttpResponse:
+    plan = _plan(request, external_id)
+    measure = _measure(request)
+    today = timezone.localdate()
+    c = analysis.cohort(plan=plan, measure=measure, today=today)
+    return render(
+        request,
+        "outcomes/cohort.html",
+        {
+            "plan": plan,
+            "cohort": c,
+            "measure": measure,
+            "measure_name": measure_info(measure).instrument.name,
+            "measures": analysis.COHORT_MEASURES,
+            "stage_label": STAGES.get(c.stage, c.stage),
+            "completeness_pct": round(c.completeness * 100) if c.completeness is not None else None,
+        },
+    )
+
+
+@login_required
+@_web
+def cohort_image(request: HttpRequest, external_id: Any) -> HttpResponse:
+    plan = _plan(request, external_id)
+    measure = _measure(request)
+    c = analysis.cohort(plan=plan, measure=measure, today=timezone.localdate())
+    png = cohort_png(measure=measure, rows=c.rows, fit=c.fit, language=_lang(request))
+    response = HttpResponse(png, content_type="image/png")
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@_web
+def cohort_csv(request: HttpRequest, external_id: Any) -> HttpResponse:
+    plan = _plan(request, external_id)
+    today = timezone.localdate()
+    cohorts = [analysis.cohort(plan=plan, measure=m, today=today) for m in analysis.COHORT_MEASURES]
+    response = HttpResponse(
+        reports.cohort_csv(cohorts=cohorts), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="outcomes-cohort-{plan.pk}.csv"'
+    return response
+
+
+@login_required
+@_web
+def clinic_report(request: HttpRequest, external_id: Any) -> HttpResponse:
+    plan = _plan(request, external_id)
+    today = timezone.localdate()
+    cohorts = [analysis.cohort(plan=plan, measure=m, today=today) for m in analysis.COHORT_MEASURES]
+    pdf = reports.clinic_report_pdf(
+        cohorts=cohorts,
+        language=_lang(request),
+        clinic_name=request.user.organisation.name,  # type: ignore[union-attr]
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="outcomes-cohort-{plan.pk}.pdf"'
+    return response
+
+
+# --- portal (caregiver diary) -----------------------------------------------------------------
+
+
+def _portal_base() -> Any:
+    return select_template(["journey/portal_base.html", "base.html"])
+
+
+def portal_diary(request: HttpRequest) -> HttpResponse:
+    """The family fills in the clinic's diary in their language; it is labelled as not validated."""
+    from saisei.journey.portal import portal_patient
+
+    patient = portal_patient(request)
+    if patient is None:
+        try:
+            return redirect(reverse("journey:portal_home"))
+        except Exception:
+            raise Http404 from None
+    instrument = get_instrument("DIARY")
+    language = patient.language if patient.language in LANGS else "en"
+    if request.GET.get("lang") in LANGS:
+        language = request.GET["lang"]
+    with translation.override(language):
+        form = forms.DiaryForm(request.POST or None, instrument=instrument)
+        context = {
+            "base_template": _portal_base(),
+            "form": form,
+            "patient": patient,
+            "language": language,
+        }
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.diary_submit(
+                    patient=patient,
+                    values=form.values(),
+                    answered_by=form.cleaned_data["answered_by"],
+                    language=language,
+                )
+            except DomainError as exc:
+                return render_form_error(request, "outcomes/portal_diary.html", context, exc, form)
+            return render(request, "outcomes/portal_diary.html", {**context, "saved": True})
+        return render(request, "outcomes/portal_diary.html", context)
