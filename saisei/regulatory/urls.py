@@ -9,6 +9,26 @@ urlpatterns: list = [
     path("plans/", views.plan_list, name="plan_list"),
     path("plans/<uuid:external_id>/", views.plan_detail, name="plan_detail"),
     path("plans/<uuid:external_id>/transition/", views.plan_transition, name="plan_transition"),
+    path(
+        "plans/<uuid:external_id>/periodic/<int:index>/",
+        views.periodic_report,
+        name="periodic_report",
+    ),
+    path(
+        "plans/<uuid:external_id>/periodic/<int:index>/pdf/",
+        views.periodic_report_pdf,
+        name="periodic_report_pdf",
+    ),
+    path(
+        "plans/<uuid:external_id>/periodic/<int:index>/data.json",
+        views.periodic_report_data,
+        name="periodic_report_data",
+    ),
+    path(
+        "plans/<uuid:external_id>/periodic/<int:index>/<str:action>/",
+        views.periodic_report_action,
+        name="periodic_report_action",
+    ),
     path("obligations/", views.obligation_list, name="obligation_list"),
     path("obligations/<uuid:external_id>/done/", views.obligation_done, name="obligation_done"),
     path("registry/", views.registry, name="registry"),

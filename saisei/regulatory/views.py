@@ -12,15 +12,22 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from saisei.core.errors import DomainError, Forbidden, NotFound
 from saisei.core.views import render_form_error
 from saisei.regulatory import permissions, selectors, services
-from saisei.regulatory.models import PlanState, PlanVersion, ProvisionPlan, today_tokyo
+from saisei.regulatory.models import (
+    PeriodicReport,
+    PlanState,
+    PlanVersion,
+    ProvisionPlan,
+    today_tokyo,
+)
 from saisei.regulatory.rules import TRANSITIONS
 from saisei.regulatory.services.obligations import rule_text
 
@@ -243,6 +250,11 @@ def _plan_context(request: HttpRequest, plan: ProvisionPlan) -> dict[str, Any]:
         "transitions": list(plan.transitions.all()),
         "diffs": diffs,
         "rows": _obligation_rows(obligations, today),
+        "periodic": [
+            {"index": int(o.subject_id.rsplit(":", 1)[1]), "obligation": o}
+            for o in obligations
+            if o.rule_id == "PERIODIC-REPORT"
+        ],
         "can_change": permissions.can_change_plan(request.user),
         "labels": TRANSITION_LABELS,
         "level": STATUS_LEVEL.get(plan.status, ""),
@@ -367,3 +379,147 @@ def registry(request: HttpRequest) -> HttpResponse:
             "physicians": list(selectors.physician_list(actor=request.user)),
         },
     )
+
+
+# --- periodic reports --------------------------------------------------------------------
+
+
+class ReviewForm(forms.Form):
+    review_date = forms.DateField(
+        label=_("Committee reviewed on"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    opinion = forms.CharField(
+        label=_("Committee opinion"), widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class SubmitForm(forms.Form):
+    submitted_date = forms.DateField(
+        label=_("Filed on"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    evidence = forms.CharField(
+        label=_("Evidence of submission"), widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+def _report_or_none(plan: ProvisionPlan, index: int) -> PeriodicReport | None:
+    return PeriodicReport.objects.filter(plan=plan, period_index=index).first()
+
+
+def _report_context(request: HttpRequest, plan: ProvisionPlan, index: int) -> dict[str, Any]:
+    from saisei.regulatory.reports import render_value, tr
+
+    report = _report_or_none(plan, index)
+    lang = "ja" if (get_language() or "").startswith("ja") else "en"
+    sections = []
+    if report is not None:
+        for s in (report.data or {}).get("sections", []):
+            sections.append(
+                {
+                    "title": tr(s["title"], lang),
+                    "available": s.get("available"),
+                    "rows": [render_value(label, value, lang) for label, value in s["rows"]],
+                }
+            )
+    return {
+        "plan": plan,
+        "index": index,
+        "report": report,
+        "sections": sections,
+        "can_change": permissions.can_change_plan(request.user),
+        "review_form": ReviewForm(initial={"review_date": today_tokyo()}),
+        "submit_form": SubmitForm(initial={"submitted_date": today_tokyo()}),
+    }
+
+
+@web
+def periodic_report(request: HttpRequest, external_id: str, index: int) -> HttpResponse:
+    _require_view(request)
+    plan = selectors.plan_get(actor=request.user, external_id=external_id)
+    return render(request, "regulatory/periodic_report.html", _report_context(request, plan, index))
+
+
+@web
+@require_POST
+def periodic_report_action(
+    request: HttpRequest, external_id: str, index: int, action: str
+) -> HttpResponse:
+    """Assemble, record committee review, or record filing; refusals shown on the page."""
+    _require_view(request)
+    plan = selectors.plan_get(actor=request.user, external_id=external_id)
+    context = _report_context(request, plan, index)
+    report = context["report"]
+    try:
+        if action == "assemble":
+            services.periodic_report_assemble(actor=request.user, plan=plan, period_index=index)
+        elif action == "review" and report is not None:
+            form = ReviewForm(request.POST)
+            context["review_form"] = form
+            if not form.is_valid():
+                return render(request, "regulatory/periodic_report.html", context, status=400)
+            services.periodic_report_record_review(
+                actor=request.user,
+                report=report,
+                review_date=form.cleaned_data["review_date"],
+                opinion=form.cleaned_data["opinion"],
+            )
+        elif action == "submit" and report is not None:
+            form = SubmitForm(request.POST)
+            context["submit_form"] = form
+            if not form.is_valid():
+                return render(request, "regulatory/periodic_report.html", context, status=400)
+            services.periodic_report_record_submission(
+                actor=request.user,
+                report=report,
+                submitted_date=form.cleaned_data["submitted_date"],
+                evidence=form.cleaned_data["evidence"],
+            )
+        else:
+            raise Http404
+    except DomainError as exc:
+        if isinstance(exc, NotFound | Forbidden):
+            raise
+        return render(
+            request, "regulatory/periodic_report.html", {**context, "error": exc}, status=400
+        )
+    messages.success(request, _("Saved."))
+    return redirect("regulatory:periodic_report", external_id=plan.external_id, index=index)
+
+
+@web
+def periodic_report_pdf(request: HttpRequest, external_id: str, index: int) -> HttpResponse:
+    from saisei.regulatory.reports import report_pdf
+
+    _require_view(request)
+    plan = selectors.plan_get(actor=request.user, external_id=external_id)
+    report = _report_or_none(plan, index)
+    if report is None:
+        raise Http404
+    lang = "en" if request.GET.get("lang") == "en" else "ja"
+    response = HttpResponse(report_pdf(report=report, lang=lang), content_type="application/pdf")
+    name = f"periodic-report-{plan.plan_number or plan.pk}-{index}-{lang}.pdf"
+    response["Content-Disposition"] = f'inline; filename="{name}"'
+    return response
+
+
+@web
+def periodic_report_data(request: HttpRequest, external_id: str, index: int) -> HttpResponse:
+    _require_view(request)
+    plan = selectors.plan_get(actor=request.user, external_id=external_id)
+    report = _report_or_none(plan, index)
+    if report is None:
+        raise Http404
+    response = JsonResponse(
+        {
+            **report.data,
+            "status": report.status,
+            "due_date": report.due_date.isoformat(),
+            "committee_review_date": report.committee_review_date,
+            "committee_opinion": report.committee_opinion,
+            "submitted_date": report.submitted_date,
+        },
+        json_dumps_params={"ensure_ascii": False},
+    )
+    name = f"periodic-report-{plan.plan_number or plan.pk}-{index}.json"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

@@ -22,6 +22,11 @@ from saisei.regulatory.services.registry import (
     institution_create,
     physician_create,
 )
+from saisei.regulatory.services.reports import (
+    periodic_report_assemble,
+    periodic_report_record_review,
+    periodic_report_record_submission,
+)
 
 __all__ = [
     "committee_create",
@@ -37,6 +42,9 @@ __all__ = [
     "obligations_for_adverse_event",
     "obligations_refresh_all",
     "periodic_obligations_refresh",
+    "periodic_report_assemble",
+    "periodic_report_record_review",
+    "periodic_report_record_submission",
     "physician_create",
     "plan_create",
     "plan_follow_up_end_set",

@@ -34,7 +34,6 @@ from saisei.regulatory.rules import (
     reporting_clock,
     sixty_day_window,
 )
-from saisei.regulatory.rules.common import japanese
 
 END_OF_PROVISION_RULE = "END-OF-PROVISION-NOTICE"
 
@@ -73,7 +72,9 @@ def rule_text(rule_id: str, fallback: str = "") -> str:
     else:
         return fallback
     if (get_language() or "").startswith("ja"):
-        return japanese(msgid)
+        from saisei.regulatory.reports import japanese_text
+
+        return japanese_text(msgid)
     return _(msgid)
 
 

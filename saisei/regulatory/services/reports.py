@@ -1,0 +1,143 @@
+"""Periodic reports: assemble the data for one period, record committee review and submission."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from saisei.core.audit import audit_record
+from saisei.core.errors import Forbidden, NotFound, ValidationFailed
+from saisei.core.models import User
+from saisei.regulatory import permissions
+from saisei.regulatory.models import Obligation, PeriodicReport, ProvisionPlan, today_tokyo
+from saisei.regulatory.services.obligations import obligation_mark_done
+
+
+def _require(actor: User, plan: ProvisionPlan) -> None:
+    if plan.organisation_id != actor.organisation_id:
+        raise NotFound()
+    if not permissions.can_change_plan(actor):
+        raise Forbidden()
+
+
+def periodic_report_assemble(
+    *, actor: User, plan: ProvisionPlan, period_index: int
+) -> PeriodicReport:
+    """Gather the period's data into a draft report (again, if already drafted) for committee review.
+
+    The period comes from the plan's periodic-report obligation, so report and deadline agree.
+    """
+    from saisei.regulatory.reports import assemble_data
+
+    _require(actor, plan)
+    obligation = Obligation.objects.filter(
+        plan=plan,
+        rule_id="PERIODIC-REPORT",
+        subject_id=f"{plan.external_id}:{period_index}",
+    ).first()
+    if obligation is None or obligation.period_start is None or obligation.period_end is None:
+        raise ValidationFailed(
+            "periodic_report.no_period",
+            _("This plan has no periodic-report period with that number yet."),
+        )
+    report = PeriodicReport.objects.filter(plan=plan, period_index=period_index).first()
+    if report is not None and report.status == PeriodicReport.Status.SUBMITTED:
+        raise ValidationFailed(
+            "periodic_report.already_submitted",
+            _("This report was already submitted; its data can no longer change."),
+        )
+    data = assemble_data(plan=plan, start=obligation.period_start, end=obligation.period_end)
+    with transaction.atomic():
+        if report is None:
+            report = PeriodicReport(
+                organisation_id=plan.organisation_id,
+                plan=plan,
+                period_index=period_index,
+            )
+        report.obligation = obligation
+        report.period_start = obligation.period_start
+        report.period_end = obligation.period_end
+        report.due_date = obligation.due_date
+        report.data = data
+        report.assembled_at = timezone.now()
+        report.save()
+        audit_record(
+            actor=actor,
+            organisation=actor.organisation,
+            action="periodic_report.assemble",
+            subject=report,
+            changes={"plan": str(plan.external_id), "period_index": period_index},
+        )
+    return report
+
+
+def periodic_report_record_review(
+    *, actor: User, report: PeriodicReport, review_date: dt.date, opinion: str
+) -> PeriodicReport:
+    """The committee reviews the report before it is filed (Facts §5: committee first)."""
+    _require(actor, report.plan)
+    if review_date > today_tokyo():
+        raise ValidationFailed(
+            "periodic_report.date_in_future",
+            _("The date cannot be in the future."),
+            {"review_date": [_("The date cannot be in the future.")]},
+        )
+    if report.status == PeriodicReport.Status.SUBMITTED:
+        raise ValidationFailed(
+            "periodic_report.already_submitted",
+            _("This report was already submitted; its data can no longer change."),
+        )
+    with transaction.atomic():
+        report.committee_review_date = review_date
+        report.committee_opinion = opinion.strip()
+        report.status = PeriodicReport.Status.COMMITTEE_REVIEWED
+        report.save()
+        audit_record(
+            actor=actor,
+            organisation=actor.organisation,
+            action="periodic_report.review",
+            subject=report,
+            changes={"review_date": review_date, "opinion": report.committee_opinion},
+        )
+    return report
+
+
+def periodic_report_record_submission(
+    *, actor: User, report: PeriodicReport, submitted_date: dt.date, evidence: str
+) -> PeriodicReport:
+    """File the report with the committee's opinion attached; closes the periodic obligation."""
+    _require(actor, report.plan)
+    if report.committee_review_date is None:
+        raise ValidationFailed(
+            "periodic_report.not_reviewed",
+            _("The committee must review the report before it is filed."),
+        )
+    if submitted_date < report.committee_review_date:
+        raise ValidationFailed(
+            "periodic_report.before_review",
+            _("The report cannot be filed before the committee reviewed it."),
+            {"submitted_date": [_("Earlier than the committee review.")]},
+        )
+    with transaction.atomic():
+        if report.obligation is not None and report.obligation.status == Obligation.Status.OPEN:
+            obligation_mark_done(
+                actor=actor,
+                obligation=report.obligation,
+                submitted_date=submitted_date,
+                evidence=evidence,
+            )
+        report.refresh_from_db()
+        report.submitted_date = submitted_date
+        report.status = PeriodicReport.Status.SUBMITTED
+        report.save()
+        audit_record(
+            actor=actor,
+            organisation=actor.organisation,
+            action="periodic_report.submit",
+            subject=report,
+            changes={"submitted_date": submitted_date, "evidence": evidence},
+        )
+    return report

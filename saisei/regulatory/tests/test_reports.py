@@ -1,0 +1,97 @@
+"""Periodic report assembly: data per period, an extension point for outcomes, PDF drafts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from saisei.core.errors import DomainError
+from saisei.regulatory import reports, services
+from saisei.regulatory.models import Obligation, today_tokyo
+
+from .conftest import plan_in_force
+
+pytestmark = pytest.mark.django_db
+TODAY = today_tokyo()
+D = dt.timedelta
+
+
+@pytest.fixture
+def plan(officer, registry):
+    return plan_in_force(officer, registry, on=TODAY - D(400))
+
+
+def test_report_for_a_year_with_no_patients_still_assembles(officer, plan):
+    report = services.periodic_report_assemble(actor=officer, plan=plan, period_index=1)
+    keys = [s["key"] for s in report.data["sections"]]
+    assert keys[0] == "plan" and "outcomes" in keys
+    treatment = next(s for s in report.data["sections"] if s["key"] == "treatment")
+    if treatment["available"]:
+        assert dict(treatment["rows"])["Patients treated"] == 0
+    assert report.obligation.rule_id == "PERIODIC-REPORT"
+    assert report.period_start == TODAY - D(400)
+
+
+def test_other_apps_can_add_a_section(officer, plan, monkeypatch):
+    section = reports.ReportSection(
+        "outcomes", "Outcome summary", 50, lambda scope: [("Patients assessed", 3)]
+    )
+    monkeypatch.setattr(reports, "_REGISTERED", [section])
+    report = services.periodic_report_assemble(actor=officer, plan=plan, period_index=1)
+    outcomes = next(s for s in report.data["sections"] if s["key"] == "outcomes")
+    assert outcomes["rows"] == [["Patients assessed", 3]]
+
+
+def test_review_then_filing_closes_the_obligation(officer, plan):
+    report = services.periodic_report_assemble(actor=officer, plan=plan, period_index=1)
+    with pytest.raises(DomainError) as exc:
+        services.periodic_report_record_submission(
+            actor=officer, report=report, submitted_date=TODAY, evidence="x"
+        )
+    assert exc.value.code == "periodic_report.not_reviewed"
+    services.periodic_report_record_review(
+        actor=officer, report=report, review_date=TODAY - D(1), opinion="No objection"
+    )
+    services.periodic_report_record_submission(
+        actor=officer, report=report, submitted_date=TODAY, evidence="receipt 5"
+    )
+    report.refresh_from_db()
+    assert report.status == "submitted"
+    assert Obligation.objects.get(pk=report.obligation_id).status == "done"
+    with pytest.raises(DomainError):
+        services.periodic_report_assemble(actor=officer, plan=plan, period_index=1)
+
+
+def test_unknown_period_is_refused(officer, plan):
+    with pytest.raises(DomainError) as exc:
+        services.periodic_report_assemble(actor=officer, plan=plan, period_index=9)
+    assert exc.value.code == "periodic_report.no_period"
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_pdf_draft_renders_in_both_languages(officer, plan, lang):
+    report = services.periodic_report_assemble(actor=officer, plan=plan, period_index=1)
+    pdf = reports.report_pdf(report=report, lang=lang)
+    assert pdf.startswith(b"%PDF")
+
+
+def test_report_pages(web_for, officer, plan):
+    client = web_for(officer)
+    url = reverse("regulatory:periodic_report", args=[plan.external_id, 1])
+    assert client.get(url).status_code == 200
+    r = client.post(
+        reverse("regulatory:periodic_report_action", args=[plan.external_id, 1, "assemble"])
+    )
+    assert r.status_code == 302
+    assert "Patients and administrations" in client.get(url).content.decode()
+    pdf = client.get(reverse("regulatory:periodic_report_pdf", args=[plan.external_id, 1]))
+    assert pdf["Content-Type"] == "application/pdf"
+    data = client.get(reverse("regulatory:periodic_report_data", args=[plan.external_id, 1]))
+    assert data.json()["period_start"] == (TODAY - D(400)).isoformat()
+    r = client.post(
+        reverse("regulatory:periodic_report_action", args=[plan.external_id, 1, "submit"]),
+        {"submitted_date": TODAY.isoformat(), "evidence": "x"},
+    )
+    assert r.status_code == 400  # not reviewed yet
