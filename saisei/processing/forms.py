@@ -152,3 +152,100 @@ class FollowUpForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Patients contacted, tests and treatment given, outcome."),
     )
+
+
+MARKER_CHOICES = [
+    ("", "—"),
+    ("negative", _("Negative")),
+    ("positive", _("Positive")),
+    ("pending", _("Pending")),
+]
+
+
+class DonationForm(forms.Form):
+    """Harvest record: patient, plan, where and how the tissue was collected, donor tests."""
+
+    patient = forms.ModelChoiceField(label=_("Patient"), queryset=None)  # type: ignore[arg-type]
+    plan = forms.ModelChoiceField(label=_("Provision plan"), queryset=None, required=False)  # type: ignore[arg-type]
+    site = forms.ModelChoiceField(label=_("Collection site"), queryset=None)  # type: ignore[arg-type]
+    harvest_site = forms.CharField(label=_("Body site"), max_length=100, initial=_("abdomen"))
+    tissue_weight_g = forms.DecimalField(
+        label=_("Tissue weight (g)"), min_value=0, max_digits=7, decimal_places=2
+    )
+    collected_at = forms.DateTimeField(
+        label=_("Collected at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    container = forms.CharField(label=_("Container"), max_length=200)
+    transport_conditions = forms.CharField(
+        label=_("Transport conditions"), max_length=300, required=False
+    )
+
+    def __init__(self, *args, patients=None, plans=None, sites=None, markers=(), **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["patient"].queryset = patients  # type: ignore[attr-defined]
+        self.fields["plan"].queryset = plans  # type: ignore[attr-defined]
+        self.fields["site"].queryset = sites  # type: ignore[attr-defined]
+        for code, name in markers:
+            self.fields[f"marker_{code}"] = forms.ChoiceField(
+                label=name, choices=MARKER_CHOICES, required=False
+            )
+
+    def markers(self) -> dict[str, str]:
+        return {
+            k.removeprefix("marker_"): v
+            for k, v in self.cleaned_data.items()
+            if k.startswith("marker_") and v
+        }
+
+
+class MarkersForm(forms.Form):
+    def __init__(self, *args, markers=(), initial_results=None, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        for code, name in markers:
+            self.fields[f"marker_{code}"] = forms.ChoiceField(
+                label=name,
+                choices=MARKER_CHOICES,
+                required=False,
+                initial=(initial_results or {}).get(code, ""),
+            )
+
+    def markers(self) -> dict[str, str]:
+        return {
+            k.removeprefix("marker_"): v
+            for k, v in self.cleaned_data.items()
+            if k.startswith("marker_") and v
+        }
+
+
+class LotForm(forms.Form):
+    planned_doses = forms.IntegerField(
+        label=_("Planned doses"), min_value=1, max_value=26, initial=5
+    )
+    cells_per_dose = forms.FloatField(label=_("Cells per dose"), min_value=1, initial=1e8)
+    route = forms.ChoiceField(
+        label=_("Route"), choices=[("iv", _("Intravenous")), ("intrathecal", _("Intrathecal"))]
+    )
+    dose_volume_ml = forms.FloatField(label=_("Dose volume (mL)"), min_value=0.1, required=False)
+    allow_conditional_release = forms.BooleanField(
+        label=_("Fresh product: conditional release allowed while sterility runs"), required=False
+    )
+
+
+class DonationHandoverForm(forms.Form):
+    scan = forms.CharField(
+        label=_("Scan the container"), max_length=2000, widget=forms.TextInput(attrs=SCAN_ATTRS)
+    )
+    stage = forms.ChoiceField(
+        label=_("Hand-over"),
+        choices=[
+            (v, label)
+            for v, label in CustodyEvent.Stage.choices
+            if v in ("collection", "transport", "cpc_receipt")
+        ],
+    )
+    from_party = forms.CharField(label=_("Handed over by"), max_length=200)
+    to_party = forms.CharField(label=_("Received by"), max_length=200)
+    place = forms.CharField(label=_("Place"), max_length=200)
+    temperature_min_c = forms.FloatField(label=_("Minimum temperature (°C)"), required=False)
+    temperature_max_c = forms.FloatField(label=_("Maximum temperature (°C)"), required=False)
+    logger_csv = forms.FileField(label=_("Data-logger file (CSV)"), required=False)

@@ -6,6 +6,13 @@ app_name = "processing"
 
 urlpatterns = [
     path("", views.board, name="board"),
+    path("donations/new/", views.donation_new, name="donation_new"),
+    path("donations/<str:external_id>/", views.donation_detail, name="donation_detail"),
+    path("donations/<str:external_id>/markers/", views.donation_markers, name="donation_markers"),
+    path("donations/<str:external_id>/lot/", views.donation_start_lot, name="donation_start_lot"),
+    path(
+        "donations/<str:external_id>/handover/", views.donation_handover, name="donation_handover"
+    ),
     path("lots/<str:external_id>/", views.lot_detail, name="lot_detail"),
     path("lots/<str:external_id>/steps/", views.lot_step, name="lot_step"),
     path("lots/<str:external_id>/qc/", views.lot_qc, name="lot_qc"),

@@ -484,3 +484,149 @@ def culture_alert_follow_up(request: HttpRequest, external_id: str) -> HttpRespo
     else:
         messages.error(request, _("Describe the follow-up."))
     return redirect("processing:lot_detail", external_id=alert.lot.external_id)
+
+
+# --- donations ------------------------------------------------------------------------------------
+
+
+def _marker_fields() -> list[tuple[str, Any]]:
+    from saisei.processing.rules import marker_name, processing_config
+
+    return [(code, marker_name(code)) for code in processing_config().required_markers]
+
+
+def _donation_form(request: HttpRequest, data: Any = None) -> forms.DonationForm:
+    from saisei.core.models import Site
+    from saisei.core.permissions import scope_to_org
+    from saisei.journey.models import Patient
+    from saisei.regulatory.models import ProvisionPlan
+
+    user = _user(request)
+    return forms.DonationForm(
+        data,
+        patients=scope_to_org(user, Patient.objects.filter(voided_at__isnull=True)),
+        plans=scope_to_org(user, ProvisionPlan.objects.filter(voided_at__isnull=True)),
+        sites=scope_to_org(user, Site.objects.all()),
+        markers=_marker_fields(),
+    )
+
+
+@login_required
+def donation_new(request: HttpRequest) -> HttpResponse:
+    """Record a harvest: the DIN and chain-of-identity identifier are assigned on saving."""
+    if not permissions.can_record_donation(_user(request)):
+        return _forbidden(request)
+    form = _donation_form(request, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            donation = services.donation_record(
+                actor=_user(request),
+                patient=data["patient"],
+                plan=data["plan"],
+                site=data["site"],
+                harvest_site=data["harvest_site"],
+                tissue_weight_g=data["tissue_weight_g"],
+                collected_at=data["collected_at"],
+                container=data["container"],
+                transport_conditions=data["transport_conditions"],
+                infection_markers=form.markers(),
+            )
+        except DomainError as exc:
+            return render_form_error(request, "processing/donation_new.html", {}, exc, form)
+        messages.success(request, _("Harvest recorded with DIN %(din)s.") % {"din": donation.din})
+        return redirect("processing:donation_detail", external_id=donation.external_id)
+    return render(
+        request, "processing/donation_new.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+def _donation_context(request: HttpRequest, donation: Any, **extra: Any) -> dict[str, Any]:
+    return {
+        "donation": donation,
+        "status": services.markers_status(donation=donation),
+        "events": list(
+            donation.custody.filter(voided_at__isnull=True).select_related("recorded_by")
+        ),
+        "lots": list(donation.lots.all()),
+        "markers_form": extra.pop("markers_form", None)
+        or forms.MarkersForm(markers=_marker_fields(), initial_results=donation.infection_markers),
+        "lot_form": extra.pop("lot_form", None) or forms.LotForm(),
+        "handover_form": extra.pop("handover_form", None)
+        or forms.DonationHandoverForm(initial={"to_party": str(_user(request))}),
+        **extra,
+    }
+
+
+@login_required
+def donation_detail(request: HttpRequest, external_id: str) -> HttpResponse:
+    if not _can_view(request):
+        return _forbidden(request)
+    donation = _get(selectors.donation_get, actor=_user(request), external_id=external_id)
+    return render(request, "processing/donation_detail.html", _donation_context(request, donation))
+
+
+@login_required
+@require_POST
+def donation_markers(request: HttpRequest, external_id: str) -> HttpResponse:
+    donation = _get(selectors.donation_get, actor=_user(request), external_id=external_id)
+    form = forms.MarkersForm(request.POST, markers=_marker_fields())
+    if form.is_valid():
+        try:
+            services.donation_markers_record(
+                actor=_user(request), donation=donation, results=form.markers()
+            )
+        except DomainError as exc:
+            ctx = _donation_context(request, donation, markers_form=form)
+            return render_form_error(request, "processing/donation_detail.html", ctx, exc, form)
+        messages.success(request, _("Marker results saved."))
+    return redirect("processing:donation_detail", external_id=donation.external_id)
+
+
+@login_required
+@require_POST
+def donation_start_lot(request: HttpRequest, external_id: str) -> HttpResponse:
+    donation = _get(selectors.donation_get, actor=_user(request), external_id=external_id)
+    form = forms.LotForm(request.POST)
+    if form.is_valid():
+        try:
+            lot = services.lot_create(actor=_user(request), donation=donation, **form.cleaned_data)
+        except DomainError as exc:
+            ctx = _donation_context(request, donation, lot_form=form)
+            return render_form_error(request, "processing/donation_detail.html", ctx, exc, form)
+        messages.success(request, _("Lot %(lot)s started.") % {"lot": lot.number})
+        return redirect("processing:lot_detail", external_id=lot.external_id)
+    ctx = _donation_context(request, donation, lot_form=form)
+    return render(request, "processing/donation_detail.html", ctx, status=400)
+
+
+@login_required
+@require_POST
+def donation_handover(request: HttpRequest, external_id: str) -> HttpResponse:
+    """Tissue hand-over (collection, transport, CPC receipt): the container scan must match."""
+    donation = _get(selectors.donation_get, actor=_user(request), external_id=external_id)
+    form = forms.DonationHandoverForm(request.POST, request.FILES)
+    if form.is_valid():
+        data = dict(form.cleaned_data)
+        upload = data.pop("logger_csv")
+        try:
+            text = upload.read(2_000_000).decode("utf-8-sig") if upload else None
+            services.custody_handover(
+                actor=_user(request),
+                donation=donation,
+                scan_text=data.pop("scan"),
+                logger_csv=text,
+                **data,
+            )
+        except UnicodeDecodeError:
+            form.add_error("logger_csv", _("The file is not UTF-8 text."))
+        except DomainError as exc:
+            ctx = _donation_context(
+                request, donation, handover_form=form, stop=exc.code == "identity_mismatch"
+            )
+            return render_form_error(request, "processing/donation_detail.html", ctx, exc, form)
+        else:
+            messages.success(request, _("Hand-over recorded."))
+            return redirect("processing:donation_detail", external_id=donation.external_id)
+    ctx = _donation_context(request, donation, handover_form=form)
+    return render(request, "processing/donation_detail.html", ctx, status=400)

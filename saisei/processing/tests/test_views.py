@@ -187,3 +187,63 @@ def test_deviation_screens(tech: Any, qa: Any, web_for: Any) -> None:
     )
     assert res.status_code == 302
     assert web_for(qa).get("/processing/near-misses/").status_code == 200
+
+
+def test_harvest_record_screen_assigns_a_din_and_starts_a_lot(
+    tech: Any, physician: Any, patient: Any, web_for: Any
+) -> None:
+    from saisei.core.tests.factories import SiteFactory
+    from saisei.processing.models import Donation
+    from saisei.processing.tests.factories import negative_markers
+
+    site = SiteFactory(organisation=physician.organisation)
+    client = web_for(physician)
+    assert client.get("/processing/donations/new/").status_code == 200
+    form = {
+        "patient": patient.pk,
+        "site": site.pk,
+        "harvest_site": "abdomen",
+        "tissue_weight_g": "18.5",
+        "collected_at": "2026-01-10T09:30",
+        "container": "250 mL bottle",
+        **{f"marker_{k}": v for k, v in negative_markers().items() if k != "syphilis"},
+    }
+    res = client.post("/processing/donations/new/", form)
+    assert res.status_code == 302, res.content.decode()[:2000]
+    donation = Donation.objects.get()
+    page = web_for(tech).get(res["Location"]).content.decode()
+    assert donation.din in page and "syphilis" in page
+    lot_url = f"/processing/donations/{donation.external_id}/lot/"
+    res = web_for(tech).post(lot_url, {"planned_doses": 3, "cells_per_dose": "1e8", "route": "iv"})
+    assert res.status_code == 400
+    assert "Infection-marker results are required before processing." in res.content.decode()
+    web_for(tech).post(
+        f"/processing/donations/{donation.external_id}/markers/", {"marker_syphilis": "negative"}
+    )
+    res = web_for(tech).post(lot_url, {"planned_doses": 3, "cells_per_dose": "1e8", "route": "iv"})
+    assert res.status_code == 302 and "/processing/lots/" in res["Location"]
+
+
+def test_tissue_handover_scan_must_match_the_donation(
+    tech: Any, patient: Any, org: Any, web_for: Any
+) -> None:
+    from saisei.processing.tests.factories import make_donation
+
+    mine = make_donation(tech, patient)
+    other = make_donation(tech, make_patient(org))
+    url = f"/processing/donations/{mine.external_id}/handover/"
+    form = {
+        "stage": "transport",
+        "from_party": "Clinic OR",
+        "to_party": "Courier",
+        "place": "Clinic",
+        "temperature_min_c": 3,
+        "temperature_max_c": 6,
+        "scan": f"={other.din}{other.din_flags}",
+    }
+    res = web_for(tech).post(url, form)
+    assert res.status_code == 400 and "STOP" in res.content.decode()
+    assert NearMiss.objects.filter(stage="transport").count() == 1
+    form["scan"] = f"={mine.din}{mine.din_flags}"
+    assert web_for(tech).post(url, form).status_code == 302
+    assert CustodyEvent.objects.filter(donation=mine).count() == 1
