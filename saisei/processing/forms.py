@@ -5,7 +5,10 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from saisei.core.models import Site
+from saisei.journey.models import Patient
 from saisei.processing.models import CultureStep, CustodyEvent, Deviation
+from saisei.regulatory.models import ProvisionPlan
 
 SCAN_ATTRS = {
     "class": "scan",
@@ -165,9 +168,11 @@ MARKER_CHOICES = [
 class DonationForm(forms.Form):
     """Harvest record: patient, plan, where and how the tissue was collected, donor tests."""
 
-    patient = forms.ModelChoiceField(label=_("Patient"), queryset=None)  # type: ignore[arg-type]
-    plan = forms.ModelChoiceField(label=_("Provision plan"), queryset=None, required=False)  # type: ignore[arg-type]
-    site = forms.ModelChoiceField(label=_("Collection site"), queryset=None)  # type: ignore[arg-type]
+    patient = forms.ModelChoiceField(label=_("Patient"), queryset=Patient.objects.none())
+    plan = forms.ModelChoiceField(
+        label=_("Provision plan"), queryset=ProvisionPlan.objects.none(), required=False
+    )
+    site = forms.ModelChoiceField(label=_("Collection site"), queryset=Site.objects.none())
     harvest_site = forms.CharField(label=_("Body site"), max_length=100, initial=_("abdomen"))
     tissue_weight_g = forms.DecimalField(
         label=_("Tissue weight (g)"), min_value=0, max_digits=7, decimal_places=2
