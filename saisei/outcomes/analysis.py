@@ -208,28 +208,40 @@ def _courses(plan: Any) -> list[Any]:
     )
 
 
+SERIOUS_FLAGS = (
+    "death",
+    "life_threatening",
+    "hospitalisation",
+    "disability",
+    "congenital_anomaly",
+    "other_medically_important",
+)
+
+
 def ae_summary(*, patient_ids: list[int]) -> dict[str, Any] | None:
-    """Adverse events of the cohort's patients by seriousness, when the safety app holds them."""
+    """Adverse events of the cohort's patients by seriousness and grade, when the safety app holds them."""
     try:
-        from saisei.safety.models import AdverseEvent  # type: ignore[import-not-found]
+        from saisei.safety.models import AdverseEvent
     except ImportError:
         return None
     try:
+        from django.db.models import Q
+
         qs = AdverseEvent.objects.filter(patient_id__in=patient_ids, voided_at__isnull=True)
-        total = qs.count()
-        serious_field = next(
-            (f for f in ("seriousness", "is_serious", "serious") if _has_field(AdverseEvent, f)),
-            None,
-        )
-        by = (
-            dict(Counter(str(v) for v in qs.values_list(serious_field, flat=True)))
-            if serious_field
+        flags = [f for f in SERIOUS_FLAGS if _has_field(AdverseEvent, f)]
+        serious_q = Q()
+        for f in flags:
+            serious_q |= Q(**{f: True})
+        by_grade = (
+            dict(Counter(qs.values_list("severity_grade", flat=True)))
+            if _has_field(AdverseEvent, "severity_grade")
             else {}
         )
         return {
-            "total": total,
+            "total": qs.count(),
             "patients": qs.values("patient_id").distinct().count(),
-            "by_seriousness": by,
+            "serious": qs.filter(serious_q).count() if flags else None,
+            "by_grade": {str(k): v for k, v in sorted(by_grade.items())},
         }
     except Exception:
         return None
@@ -247,7 +259,7 @@ def cohort(*, plan: Any, measure: str, today: dt.date, until: dt.date | None = N
     """Every patient with a course on the plan counts; scores are placed in months from each patient's first score."""
     courses = _courses(plan)
     patient_ids = [c.patient_id for c in courses]
-    schedules = {
+    schedules: dict[int, AssessmentSchedule] = {
         s.course_id: s
         for s in AssessmentSchedule.objects.filter(
             course__in=[c.pk for c in courses], voided_at__isnull=True
@@ -270,13 +282,16 @@ def cohort(*, plan: Any, measure: str, today: dt.date, until: dt.date | None = N
     rows: list[dict[str, Any]] = []
     for c in courses:
         obs = scores.get(c.patient_id, [])
-        stopped = c.status == "stopped" or c.patient.status == "withdrawn"
+        sched = schedules.get(c.pk)
+        ended = sched is not None and sched.follow_up_ended_on is not None
+        stopped = c.status == "stopped" or c.patient.status == "withdrawn" or ended
+        reason = c.stop_reason or (sched.follow_up_end_reason if sched and ended else "")
         patients.append(
             CohortPatient(
                 patient=c.patient,
                 course=c,
                 stopped=stopped,
-                stop_reason=c.stop_reason if stopped else "",
+                stop_reason=reason if stopped else "",
                 n_scores=len(obs),
             )
         )

@@ -414,4 +414,12 @@ JA: dict[str, str] = {
     "Thank you. Your answers have been saved.": "ありがとうございました。ご回答を保存しました。",
     "Think about the past week. For each question, choose the answer that fits best.": "この1週間を思い出して、それぞれの質問に最もよく当てはまる答えを選んでください。",
     "Send answers": "回答を送信",
+    "follow-up ended on": "経過観察の終了日",
+    "why follow-up ended": "経過観察が終了した理由",
+    "Say why follow-up ended.": "経過観察が終了した理由を記入してください。",
+    "Follow-up has already ended.": "経過観察はすでに終了しています。",
+    "Follow-up ended: %(reason)s": "経過観察終了：%(reason)s",
+    "Serious: %(n)s": "重篤：%(n)s件",
+    "End follow-up": "経過観察を終了する",
+    "Follow-up ended": "経過観察終了",
 }

@@ -171,11 +171,20 @@ class AssessmentSchedule(ClinicalRecord):
     follow_up_months = models.JSONField(_("months after the last infusion"), default=list)
     window_days = models.PositiveSmallIntegerField(_("days allowed after the due date"), default=14)
     instruments = models.JSONField(_("instruments at each visit"), default=list)
+    # Leaving follow-up is recorded, never inferred, because dropouts are rarely random (facts §4).
+    follow_up_ended_on = models.DateField(_("follow-up ended on"), null=True, blank=True)
+    follow_up_end_reason = models.TextField(_("why follow-up ended"), blank=True)
 
     history = HistoricalRecords()
 
     class Meta:
         ordering: ClassVar = ["-created_at"]
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=Q(follow_up_ended_on__isnull=True) | ~Q(follow_up_end_reason=""),
+                name="outcomes_follow_up_end_needs_reason",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"schedule for course {self.course_id}"

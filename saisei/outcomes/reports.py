@@ -67,6 +67,7 @@ T: dict[str, Any] = {
     "ae": _("Adverse events"),
     "ae_none": _("The safety module holds no adverse-event data for these patients."),
     "ae_line": _("%(total)s adverse events in %(patients)s patients."),
+    "ae_serious": _("Serious: %(n)s"),
     "cohort_caveats": _(
         "Single-arm and unblinded: a slope that differs from the reference cannot be credited to "
         "the treatment. Paying patients differ from research cohorts, early scores rise with "
@@ -280,6 +281,10 @@ def clinic_report_pdf(*, cohorts: list[Cohort], language: str, clinic_name: str)
                 styles["body"],
             )
         )
+        if ae and ae.get("serious") is not None:
+            story.append(
+                Paragraph(escape(_t("ae_serious", language) % {"n": ae["serious"]}), styles["body"])
+            )
         return build_a4_pdf(
             story=story,
             title=_t("clinic_title", language),

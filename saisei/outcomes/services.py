@@ -446,6 +446,41 @@ def schedule_replan(*, actor: User, schedule: AssessmentSchedule) -> AssessmentS
     return schedule
 
 
+def schedule_end_follow_up(
+    *, actor: User, schedule: AssessmentSchedule, ended_on: dt.date, reason: str
+) -> AssessmentSchedule:
+    """Record that the patient left outcome follow-up; later visits close as dropouts, still counted."""
+    _require(perms.can_manage_schedule, actor, schedule)
+    if not reason.strip():
+        raise ValidationFailed(
+            "outcomes.reason_required",
+            _("Say why follow-up ended."),
+            {"reason": [_("Say why follow-up ended.")]},
+        )
+    if schedule.follow_up_ended_on is not None:
+        raise Conflict("outcomes.follow_up_already_ended", _("Follow-up has already ended."))
+    on = _check_date(ended_on, "ended_on")
+    with transaction.atomic():
+        schedule.follow_up_ended_on, schedule.follow_up_end_reason = on, reason.strip()
+        schedule.save(update_fields=["follow_up_ended_on", "follow_up_end_reason", "updated_at"])
+        closed = schedule.visits.filter(
+            status=ScheduledAssessment.Status.PLANNED, voided_at__isnull=True
+        ).update(
+            status=ScheduledAssessment.Status.CANCELLED,
+            status_reason=str(_("Follow-up ended: %(reason)s") % {"reason": reason.strip()}),
+            updated_at=timezone.now(),
+        )
+        audit_record(
+            actor=actor,
+            organisation=schedule.organisation,
+            action="assessment_schedule.end_follow_up",
+            subject=schedule,
+            changes={"ended_on": on, "visits_closed": closed},
+            reason=reason.strip(),
+        )
+    return schedule
+
+
 def visit_mark_missed(
     *, actor: User, visit: ScheduledAssessment, reason: str
 ) -> ScheduledAssessment:

@@ -123,6 +123,7 @@ def patient_page(request: HttpRequest, external_id: Any) -> HttpResponse:
             ),
             "biomarkers": selectors.biomarker_result_list(actor=_user(request), patient=patient),
             "visits": visits,
+            "schedules": schedules,
             "unscheduled": unscheduled,
             "instruments": list(INSTRUMENTS.values()),
             "can_record": perms.can_record_assessment(request.user),
@@ -249,6 +250,24 @@ def schedule_create(request: HttpRequest, external_id: Any) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, str(exc.message))
     return redirect("outcomes:patient", external_id=course.patient.external_id)
+
+
+@login_required
+@require_POST
+@_web
+def schedule_end(request: HttpRequest, external_id: Any) -> HttpResponse:
+    s = selectors.schedule_get(actor=_user(request), external_id=external_id)
+    try:
+        services.schedule_end_follow_up(
+            actor=_user(request),
+            schedule=s,
+            ended_on=timezone.localdate(),
+            reason=request.POST.get("reason", ""),
+        )
+        messages.success(request, _("Follow-up ended"))
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+    return redirect("outcomes:patient", external_id=s.patient.external_id)
 
 
 @login_required

@@ -374,3 +374,19 @@ def test_reminders_go_once_to_physicians_and_nurses(
     assert sent == 2  # the baseline, due in 3 days, to one physician and one nurse
     assert services.reminders_send(today=TODAY) == 0
     assert Notification.objects.filter(user=nurse).count() == 1
+
+
+def test_ending_follow_up_closes_planned_visits_with_the_reason(
+    physician: Any, course: Any
+) -> None:
+    s = services.schedule_create(actor=physician, course=course)
+    with pytest.raises(ValidationFailed):
+        services.schedule_end_follow_up(actor=physician, schedule=s, ended_on=TODAY, reason="")
+    services.schedule_end_follow_up(
+        actor=physician, schedule=s, ended_on=TODAY, reason="Moved into residential care"
+    )
+    statuses = {v.status for v in s.visits.all()}
+    assert statuses == {"cancelled"}
+    assert all("residential care" in v.status_reason for v in s.visits.all())
+    with pytest.raises(Conflict):
+        services.schedule_end_follow_up(actor=physician, schedule=s, ended_on=TODAY, reason="x")

@@ -148,11 +148,17 @@ def _cohort(org: Any, physician: Any) -> Any:
                 {"total": 24 - k - (i % 2)},
                 start + dt.timedelta(days=120 * k),
             )
-    stopped = courses[4]
-    TreatmentCourse.objects.filter(pk=stopped.pk).update(
+    # one patient stopped the course, one left outcome follow-up after treatment
+    TreatmentCourse.objects.filter(pk=courses[4].pk).update(
         status="stopped",
-        stop_reason="Moved into residential care",
+        stop_reason="Too unwell to travel",
         stopped_at=timezone.now() - dt.timedelta(days=200),
+    )
+    services.schedule_end_follow_up(
+        actor=physician,
+        schedule=courses[3].assessment_schedule,
+        ended_on=TODAY - dt.timedelta(days=100),
+        reason="Moved into residential care",
     )
     return plan
 
@@ -168,7 +174,7 @@ def test_cohort_page_counts_everyone_and_csv_lists_patients_without_scores(
     r = c.get(f"/outcomes/cohorts/{plan.external_id}/?measure=MMSE")
     assert r.status_code == 200
     cohort = r.context["cohort"]
-    assert cohort.n_enrolled == 7 and cohort.n_dropped_out == 1
+    assert cohort.n_enrolled == 7 and cohort.n_dropped_out == 2
     assert cohort.fit.slope_per_year is not None and cohort.fit.slope_per_year < 0
     assert "Moved into residential care" in r.content.decode()
     assert sum(v.dropped_out for v in cohort.visits) >= 1
@@ -224,7 +230,7 @@ def test_periodic_report_section(physician: Any, org: Any) -> None:
     section = periodic_report_outcome_section(
         plan=plan, period_start=TODAY - dt.timedelta(days=365), period_end=TODAY
     )
-    assert section["n_enrolled"] == 6 and section["n_dropped_out"] == 1
+    assert section["n_enrolled"] == 6 and section["n_dropped_out"] == 2
     mmse = next(m for m in section["measures"] if m["measure"] == "MMSE")
     assert mmse["ci_low"] <= mmse["slope_per_year"] <= mmse["ci_high"]
     assert mmse["reference_annual_change"] == -2.0
