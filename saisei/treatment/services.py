@@ -371,11 +371,25 @@ def administration_record(
     started_at = started_at or now
     if started_at.tzinfo is None or (ended_at is not None and ended_at.tzinfo is None):
         raise ValidationFailed("naive_datetime", _("Times must include a time zone."))
-    if now - verification.performed_at > dt.timedelta(minutes=cfg.verification_valid_minutes):
+    # The infusion starts soon after the scan check it rests on (recording may come later).
+    gap = started_at - verification.performed_at
+    if gap > dt.timedelta(minutes=cfg.verification_valid_minutes):
         raise Conflict(
             "verification_expired",
             _("The bedside check is more than %(minutes)d minutes old; scan again.")
             % {"minutes": cfg.verification_valid_minutes},
+        )
+    if gap < -dt.timedelta(minutes=5):
+        raise ValidationFailed(
+            "started_before_check",
+            _("The infusion cannot start before the bedside check."),
+            {"started_at": [_("Before the bedside check.")]},
+        )
+    if started_at > now + dt.timedelta(minutes=5):
+        raise ValidationFailed(
+            "started_in_future",
+            _("The start time cannot be in the future."),
+            {"started_at": [_("In the future.")]},
         )
     if ended_at is not None and ended_at < started_at:
         raise ValidationFailed(
