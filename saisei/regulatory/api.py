@@ -559,3 +559,67 @@ def obligation_done(request: HttpRequest, external_id: str, payload: MarkDoneIn)
         submitted_date=payload.submitted_date,
         evidence=payload.evidence,
     )
+
+
+# --- periodic reports --------------------------------------------------------------------
+
+
+class PeriodicReportOut(Schema):
+    period_index: int
+    period_start: dt.date
+    period_end: dt.date
+    due_date: dt.date
+    status: str
+    assembled_at: dt.datetime | None
+    committee_review_date: dt.date | None
+    committee_opinion: str
+    submitted_date: dt.date | None
+    data: dict
+
+
+class PeriodOut(Schema):
+    period_index: int
+    period_start: dt.date | None
+    period_end: dt.date | None
+    due_date: dt.date
+    obligation_status: str
+    report_status: str | None
+
+
+@router.get(
+    "/regulatory/plans/{external_id}/periodic-reports",
+    response={200: list[PeriodOut], **ERROR_RESPONSES},
+)
+def periodic_reports(request: HttpRequest, external_id: str) -> list:
+    """Every yearly period of the plan with its deadline and where its report stands."""
+    from saisei.regulatory.models import PeriodicReport
+
+    plan = selectors.plan_get(actor=request.user, external_id=external_id)
+    reports = {r.period_index: r for r in PeriodicReport.objects.filter(plan=plan)}
+    out = []
+    for ob in selectors.obligation_list(actor=request.user, plan=plan).filter(
+        rule_id="PERIODIC-REPORT"
+    ):
+        index = int(ob.subject_id.rsplit(":", 1)[1])
+        report = reports.get(index)
+        out.append(
+            {
+                "period_index": index,
+                "period_start": ob.period_start,
+                "period_end": ob.period_end,
+                "due_date": ob.due_date,
+                "obligation_status": ob.effective_status(),
+                "report_status": report.status if report else None,
+            }
+        )
+    return sorted(out, key=lambda r: r["period_index"])
+
+
+@router.post(
+    "/regulatory/plans/{external_id}/periodic-reports/{index}/assemble",
+    response={200: PeriodicReportOut, **ERROR_RESPONSES},
+)
+def periodic_report_assemble(request: HttpRequest, external_id: str, index: int) -> Any:
+    """Gather the period's data into a draft for committee review (labels are English msgids)."""
+    plan = selectors.plan_get(actor=request.user, external_id=external_id)
+    return services.periodic_report_assemble(actor=request.user, plan=plan, period_index=index)

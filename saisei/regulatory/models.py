@@ -447,7 +447,7 @@ class Obligation(ClinicalRecord):
     evidence = models.TextField(_("evidence of submission"), blank=True)
     history = HistoricalRecords()
 
-    objects = ObligationManager()
+    objects = ObligationManager()  # type: ignore[misc]
 
     class Meta:
         ordering: ClassVar = ["due_date", "pk"]

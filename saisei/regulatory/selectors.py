@@ -148,8 +148,9 @@ def obligation_list(
 ) -> QuerySet[Obligation]:
     """Obligations, overdue first then by due date; filters combine (overdue OR due soon)."""
     day = today or today_tokyo()
-    qs = Obligation.objects.select_related("plan").filter(voided_at__isnull=True)
-    qs = permissions.scope_obligations(actor, qs)
+    qs: Any = permissions.scope_obligations(
+        actor, Obligation.objects.select_related("plan").filter(voided_at__isnull=True)
+    )
     if plan is not None:
         qs = qs.filter(plan=plan)
     if status == "overdue":

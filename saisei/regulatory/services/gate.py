@@ -169,8 +169,8 @@ def _facility_id(facility: Any, version: PlanVersion | None, day: dt.date) -> in
     # preferring one authorised that day so a valid alternative is not reported as a failure.
     listed = sorted(version.facilities.all(), key=lambda f: f.pk)
     valid = [f for f in listed if f.authorised_on(day)]
-    chosen = (valid or listed or [None])[0]
-    return chosen.pk if chosen is not None else None
+    pool = valid or listed
+    return pool[0].pk if pool else None
 
 
 def _check_scope(actor: User | None, *objs: Any) -> None:

@@ -218,3 +218,19 @@ def test_obligations_for_ae_are_available_to_safety(officer, registry):
         aware_date=TODAY,
     )
     assert {o.recipient for o in obs} == {"committee", "ministry", "processing_facility"}
+
+
+def test_periodic_report_endpoints(api_for, officer, registry, make_user, org):
+    plan = plan_in_force(officer, registry, on=TODAY - D(400))
+    api = api_for(officer)
+    periods = api.get(f"/regulatory/plans/{plan.external_id}/periodic-reports").json()
+    assert [p["period_index"] for p in periods] == [1, 2]
+    assert periods[0]["report_status"] is None
+    r = api.post(f"/regulatory/plans/{plan.external_id}/periodic-reports/1/assemble")
+    assert r.status_code == 200 and r.json()["status"] == "draft"
+    assert r.json()["data"]["sections"][0]["key"] == "plan"
+    r = api.post(f"/regulatory/plans/{plan.external_id}/periodic-reports/7/assemble")
+    assert r.status_code == 422
+    reviewer = api_for(make_user("committee_reviewer", org))
+    r = reviewer.post(f"/regulatory/plans/{plan.external_id}/periodic-reports/1/assemble")
+    assert r.status_code == 403
