@@ -14,6 +14,7 @@ urlpatterns = [
         "donations/<str:external_id>/handover/", views.donation_handover, name="donation_handover"
     ),
     path("lots/<str:external_id>/", views.lot_detail, name="lot_detail"),
+    path("lots/<str:external_id>/batch-record.pdf", views.lot_batch_record_pdf, name="lot_pdf"),
     path("lots/<str:external_id>/steps/", views.lot_step, name="lot_step"),
     path("lots/<str:external_id>/qc/", views.lot_qc, name="lot_qc"),
     path("lots/<str:external_id>/submit-qc/", views.lot_submit_qc, name="lot_submit_qc"),
@@ -21,6 +22,7 @@ urlpatterns = [
     path("doses/", views.dose_list, name="doses"),
     path("doses/find/", views.dose_find, name="dose_find"),
     path("doses/<str:external_id>/", views.dose_detail, name="dose_detail"),
+    path("doses/<str:external_id>/custody.pdf", views.dose_custody_pdf, name="dose_custody_pdf"),
     path("doses/<str:external_id>/thaw/", views.dose_thaw, name="dose_thaw"),
     path("doses/<str:external_id>/store/", views.dose_store, name="dose_store"),
     path("doses/<str:external_id>/labels/", views.dose_labels, name="dose_labels"),

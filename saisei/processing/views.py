@@ -630,3 +630,34 @@ def donation_handover(request: HttpRequest, external_id: str) -> HttpResponse:
             return redirect("processing:donation_detail", external_id=donation.external_id)
     ctx = _donation_context(request, donation, handover_form=form)
     return render(request, "processing/donation_detail.html", ctx, status=400)
+
+
+@login_required
+def lot_batch_record_pdf(request: HttpRequest, external_id: str) -> HttpResponse:
+    if not _can_view(request):
+        return _forbidden(request)
+    from saisei.processing.documents import batch_record_pdf
+
+    lot = _get(selectors.lot_get, actor=_user(request), external_id=external_id)
+    context = _lot_context(request, lot)
+    pdf = batch_record_pdf(
+        record=context, readiness=context["readiness"], spec_rows=context["spec_rows"]
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="batch-record-{lot.number}.pdf"'
+    return response
+
+
+@login_required
+def dose_custody_pdf(request: HttpRequest, external_id: str) -> HttpResponse:
+    if not _can_view(request):
+        return _forbidden(request)
+    from saisei.processing.documents import custody_report_pdf
+
+    dose = _get(selectors.dose_get, actor=_user(request), external_id=external_id)
+    chain = services.chain_of_custody(
+        dose=dose, events=list(selectors.custody_list(actor=_user(request), dose=dose))
+    )
+    response = HttpResponse(custody_report_pdf(chain=chain), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="custody-{dose.din}-{dose.division}.pdf"'
+    return response

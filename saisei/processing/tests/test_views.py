@@ -247,3 +247,34 @@ def test_tissue_handover_scan_must_match_the_donation(
     form["scan"] = f"={mine.din}{mine.din_flags}"
     assert web_for(tech).post(url, form).status_code == 302
     assert CustodyEvent.objects.filter(donation=mine).count() == 1
+
+
+def test_batch_record_and_custody_reports_render_as_pdf(
+    tech: Any, qa: Any, patient: Any, web_for: Any, tmp_path: Any
+) -> None:
+    import shutil
+    import subprocess
+
+    dose = _released_dose(tech, qa, patient)
+    scan = f"={dose.din}{dose.lot.donation.din_flags}=<{dose.product_code}"
+    services.custody_handover(
+        actor=tech,
+        stage="storage",
+        scan_text=scan,
+        dose=dose,
+        from_party="CPC",
+        to_party="LN2-1",
+        place="CPC",
+    )
+    client = web_for(qa)
+    batch = client.get(f"/processing/lots/{dose.lot.external_id}/batch-record.pdf")
+    custody = client.get(f"/processing/doses/{dose.external_id}/custody.pdf")
+    for res in (batch, custody):
+        assert res.status_code == 200 and res.content.startswith(b"%PDF")
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext not installed")
+    (tmp_path / "b.pdf").write_bytes(batch.content)
+    text = subprocess.run(
+        ["pdftotext", str(tmp_path / "b.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert dose.lot.number in text and "Culture record" in text and "Release" in text
