@@ -623,3 +623,96 @@ def periodic_report_assemble(request: HttpRequest, external_id: str, index: int)
     """Gather the period's data into a draft for committee review (labels are English msgids)."""
     plan = selectors.plan_get(actor=request.user, external_id=external_id)
     return services.periodic_report_assemble(actor=request.user, plan=plan, period_index=index)
+
+
+# --- plan drafting -----------------------------------------------------------------------
+
+
+class VersionFieldsIn(Schema):
+    treatment_name: str | None = None
+    target_disease: str | None = None
+    eligibility_summary: str | None = None
+    cell_origin: Literal["autologous", "allogeneic", "xenogeneic"] | None = None
+    cell_type: Literal["es", "ips", "ips_like", "somatic_stem", "somatic"] | None = None
+    tissue: str | None = None
+    cell_characteristics: str | None = None
+    gene_introduced: bool | None = None
+    gene_edited: bool | None = None
+    cultured: bool | None = None
+    homologous_use: bool | None = None
+    routes: list[str] | None = None
+    dose_min_cells: int | None = None
+    dose_max_cells: int | None = None
+    max_administrations: int | None = None
+    consent_document_versions: list[str] | None = None
+    declared_risk_class: Literal[1, 2, 3] | None = None
+    documents_complete: bool | None = None
+    change_summary: str | None = None
+    reception_number: str | None = None
+    committee_id: uuid.UUID | None = None
+    physician_ids: list[uuid.UUID] | None = None
+    facility_ids: list[uuid.UUID] | None = None
+
+
+class PlanCreateIn(VersionFieldsIn):
+    title: str
+    institution_id: uuid.UUID
+    target_disease: str
+    cell_origin: Literal["autologous", "allogeneic", "xenogeneic"]
+    cell_type: Literal["es", "ips", "ips_like", "somatic_stem", "somatic"]
+
+
+def _people(actor: Any, payload: VersionFieldsIn) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if payload.committee_id is not None:
+        out["committee"] = selectors.committee_get(actor=actor, external_id=payload.committee_id)
+    if payload.physician_ids is not None:
+        out["physicians"] = [
+            selectors.physician_get(actor=actor, external_id=x) for x in payload.physician_ids
+        ]
+    if payload.facility_ids is not None:
+        out["facilities"] = [
+            selectors.facility_get(actor=actor, external_id=x) for x in payload.facility_ids
+        ]
+    return out
+
+
+def _fields(payload: VersionFieldsIn, *, skip: set[str]) -> dict[str, Any]:
+    ids = {"committee_id", "physician_ids", "facility_ids"}
+    return {
+        k: v
+        for k, v in payload.dict(exclude_unset=True).items()
+        if k not in ids | skip and v is not None
+    }
+
+
+@router.post("/regulatory/plans", response={200: PlanDetailOut, **ERROR_RESPONSES})
+def plan_create(request: HttpRequest, payload: PlanCreateIn) -> ProvisionPlan:
+    """Start a provision plan as a draft; its risk class is computed from the cell facts."""
+    actor = request.user
+    institution = selectors.institution_get(actor=actor, external_id=payload.institution_id)
+    plan = services.plan_create(
+        actor=actor,
+        institution=institution,
+        title=payload.title,
+        **_people(actor, payload),
+        **_fields(payload, skip={"title", "institution_id"}),
+    )
+    return _plan_detail(actor, plan.external_id)
+
+
+@router.post(
+    "/regulatory/plans/{external_id}/versions/{version_id}",
+    response={200: PlanDetailOut, **ERROR_RESPONSES},
+)
+def plan_version_update(
+    request: HttpRequest, external_id: str, version_id: str, payload: VersionFieldsIn
+) -> ProvisionPlan:
+    """Edit a draft version (only drafts change; filed versions change through transitions)."""
+    actor = request.user
+    plan = selectors.plan_get(actor=actor, external_id=external_id)
+    version = get_scoped(plan.versions.all(), version_id)
+    services.plan_version_update(
+        actor=actor, version=version, **_people(actor, payload), **_fields(payload, skip=set())
+    )
+    return _plan_detail(actor, external_id)

@@ -234,3 +234,38 @@ def test_periodic_report_endpoints(api_for, officer, registry, make_user, org):
     reviewer = api_for(make_user("committee_reviewer", org))
     r = reviewer.post(f"/regulatory/plans/{plan.external_id}/periodic-reports/1/assemble")
     assert r.status_code == 403
+
+
+def test_create_and_edit_a_draft_plan(api_for, officer, registry, make_user, org):
+    api = api_for(officer)
+    body = {
+        "title": "Adipose MSC for ALS",
+        "institution_id": str(registry["institution"].external_id),
+        "target_disease": "ALS",
+        "cell_origin": "autologous",
+        "cell_type": "somatic_stem",
+        "cultured": True,
+        "homologous_use": False,
+        "routes": ["IV"],
+        "committee_id": str(registry["committee"].external_id),
+        "physician_ids": [str(registry["physician"].external_id)],
+        "facility_ids": [str(registry["facility"].external_id)],
+    }
+    r = api.post("/regulatory/plans", body)
+    assert r.status_code == 200, r.json()
+    plan = r.json()
+    version = plan["versions"][0]
+    assert plan["status"] == "draft" and plan["risk_class"] == 2
+    assert version["routes"] == ["iv"] and version["physicians"][0]["name"]
+    r = api.post(
+        f"/regulatory/plans/{plan['external_id']}/versions/{version['external_id']}",
+        {"dose_min_cells": 3, "dose_max_cells": 2},
+    )
+    assert r.status_code == 422 and r.json()["error"]["code"] == "plan.dose_range"
+    r = api.post(
+        f"/regulatory/plans/{plan['external_id']}/versions/{version['external_id']}",
+        {"dose_min_cells": 1, "dose_max_cells": 2, "documents_complete": True},
+    )
+    assert r.json()["versions"][0]["dose_max_cells"] == 2
+    reviewer = api_for(make_user("committee_reviewer", org))
+    assert reviewer.post("/regulatory/plans", body).status_code == 403
