@@ -666,6 +666,7 @@ def consent_give(
     signer_confirms: bool,
     password: str,
     proxy: LegalProxy | None = None,
+    paper_signed_at: dt.datetime | None = None,
 ) -> Consent:
     """Record written consent: the physician who explained re-authenticates and signs; the
     patient or legal proxy types their name and confirms (ASRM Art. 14)."""
@@ -695,6 +696,12 @@ def consent_give(
     from ..selectors import consent_status_for_gate
 
     now = timezone.now()
+    if paper_signed_at is not None and paper_signed_at > now:
+        raise ValidationFailed(
+            "signed_in_future",
+            _("A paper consent cannot be dated in the future."),
+            {"paper_signed_at": [_("In the future.")]},
+        )
     if (
         consent_status_for_gate(
             patient_id=patient.pk, plan_version_id=document.plan_version_id, at=now
@@ -717,7 +724,7 @@ def consent_give(
             given_by=given_by,
             proxy=proxy if given_by == Consent.GivenBy.PROXY else None,
             signer_name=signer_name.strip(),
-            signed_at=sig.signed_at,
+            signed_at=paper_signed_at or sig.signed_at,
             explained_by=actor,
             signature_evidence={
                 "physician_signature": sig.as_dict(),
@@ -726,7 +733,12 @@ def consent_give(
                 "document_language": document.language,
                 "signer_typed_name": signer_name.strip(),
                 "signer_confirmed": True,
-                "method": "typed name, witnessed by the explaining physician",
+                "method": (
+                    "paper form signed on the stated date, recorded and countersigned later"
+                    if paper_signed_at
+                    else "typed name, witnessed by the explaining physician"
+                ),
+                "recorded_at": now.isoformat(),
             },
         )
         if patient.status == Patient.Status.PROSPECTIVE:
@@ -826,7 +838,7 @@ def course_instantiate(
     ).exists():
         raise Conflict("course_exists", _("The patient already has an open course on this plan."))
     dates = dict(visit_dates or {})
-    release = harvest_date + dt.timedelta(days=package.culture_days)
+    release = dates.get(("culture", 1), harvest_date + dt.timedelta(days=package.culture_days))
     first_infusion = dates.get(("infusion", 1), release + dt.timedelta(days=1))
     steps: list[tuple[str, int, dt.date, str, int | None]] = [
         (
@@ -992,6 +1004,50 @@ def course_schedule(*, actor: User, course: TreatmentCourse) -> TreatmentCourse:
             changes={"blocked": blocked},
         )
     return course
+
+
+def course_step_complete(
+    *, actor: User, step: CourseStep, at: dt.datetime | None = None
+) -> CourseStep:
+    """Record that a step happened; a harvest or infusion passes the gate again at that moment."""
+    require(perms.can_manage_course, actor, step)
+    at = at or timezone.now()
+    if step.status not in ("scheduled", "planned"):
+        raise Conflict("step_not_open", _("This step is not open."))
+    if step.course.status in ("stopped", "completed"):
+        raise Conflict("course_closed", _("The course is closed."))
+    from ..selectors import patient_has_withdrawn
+
+    if patient_has_withdrawn(patient_id=step.course.patient_id, at=at):
+        raise Conflict("consent_withdrawn", _("Consent was withdrawn; no further steps."))
+    with transaction.atomic():
+        if step.kind in GATED_KINDS:
+            result = step_gate_check(actor=actor, step=step, at=at)
+            step.gate_checked_at = timezone.now()
+            step.gate_result = result
+            if not result["allowed"]:
+                step.status = CourseStep.Status.BLOCKED
+                step.save()
+                raise Conflict(
+                    "compliance_gate_refused",
+                    _("The compliance gate refused this step."),
+                    {"rules": [f["rule"] for f in result["findings"] if f["severity"] == "block"]},
+                )
+        step.status = CourseStep.Status.DONE
+        step.done_at = at
+        step.save()
+        course = step.course
+        if course.status == TreatmentCourse.Status.SCHEDULED:
+            course.status = TreatmentCourse.Status.IN_PROGRESS
+            course.save(update_fields=["status", "updated_at"])
+        audit_record(
+            actor=actor,
+            organisation=step.organisation,
+            action="course_step.complete",
+            subject=step,
+            changes={"kind": step.kind, "number": step.number, "at": at},
+        )
+    return step
 
 
 # --- itinerary ------------------------------------------------------------------------------

@@ -59,9 +59,27 @@ INQUIRY_FIELDS = (
 # --- public inquiry --------------------------------------------------------------------------
 
 
-def inquiry_token() -> str:
-    """A signed timestamp put into the form when it is shown; checked on submit (bot protection)."""
-    return signing.TimestampSigner(salt=_TOKEN_SALT).sign(secrets.token_hex(8))
+class _IssuedAt(signing.TimestampSigner):
+    def __init__(self, issued_at: dt.datetime, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._issued_at = issued_at
+
+    def timestamp(self) -> str:
+        return signing.b62_encode(int(self._issued_at.timestamp()))
+
+
+def inquiry_token(*, issued_at: dt.datetime | None = None) -> str:
+    """A signed timestamp put into the form when it is shown; checked on submit (bot protection).
+
+    `issued_at` lets server-side importers (demo data, phone intake) state when the form was
+    started; the browser never chooses it.
+    """
+    signer = (
+        _IssuedAt(issued_at, salt=_TOKEN_SALT)
+        if issued_at is not None
+        else signing.TimestampSigner(salt=_TOKEN_SALT)
+    )
+    return signer.sign(secrets.token_hex(8))
 
 
 def _check_bot(*, form_token: str, honeypot: str) -> None:
