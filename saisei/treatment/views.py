@@ -202,6 +202,7 @@ def today(request: HttpRequest) -> HttpResponse:
 def _bedside_context(request: HttpRequest, step: Any, **extra: Any) -> dict[str, Any]:
     return {
         "step": step,
+        "route_label": dict(Route.choices).get(step.route, step.route or "—"),
         "patient": step.course.patient,
         "can_verify": permissions.can_verify_bedside(request.user),
         **extra,
