@@ -144,10 +144,12 @@ def _dose_lot_still_released(dose: Any, ctx: dict[str, Any]) -> Any:
 
 def _dose_thaw_ok(dose: Any, ctx: dict[str, Any]) -> Any:
     """Thaw is recorded with post-thaw viability and a use-by time (facts §3.2, post-thaw
-    viability ≥ 70 %); the lot must still be released."""
+    viability ≥ 70 %); the lot must still be released and the bag within its expiry."""
     refusal = _dose_lot_released(dose, ctx)
     if refusal:
         return refusal
+    if dose.expires_at and (ctx.get("at") or timezone.now()) > dose.expires_at:
+        return _("The dose has expired; it must not be thawed.")
     if ctx.get("viability") is None:
         return _("Record the post-thaw viability.")
     return None

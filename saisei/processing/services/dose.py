@@ -161,7 +161,7 @@ def dose_thaw(
             table=lifecycle.DOSE_TRANSITIONS,
             obj=dose,
             name="thaw",
-            ctx={"viability": viability_pct},
+            ctx={"viability": viability_pct, "at": at},
         )
         dose.status = Dose.Status.THAWED
         dose.thawed_at = at

@@ -274,3 +274,16 @@ def test_label_symbols_decode_to_the_dose_identity(
     assert record.content["datamatrix"] in texts
     assert f"={dose.din}{dose.lot.donation.din_flags}" in texts
     assert selectors.dose_for_scan(actor=tech, scan_text=record.content["datamatrix"]) == dose
+
+
+def test_an_expired_bag_cannot_be_thawed(tech: Any, qa: Any, nurse: Any, patient: Any) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    dose = _released_doses(tech, qa, patient)[0]
+    Dose.objects.filter(pk=dose.pk).update(expires_at=timezone.now() - dt.timedelta(hours=1))
+    dose.refresh_from_db()
+    with pytest.raises(Conflict) as exc:
+        services.dose_thaw(actor=nurse, dose=dose, viability_pct=90)
+    assert exc.value.code == "thaw_refused"
