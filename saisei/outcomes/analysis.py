@@ -328,6 +328,9 @@ def cohort(*, plan: Any, measure: str, today: dt.date, until: dt.date | None = N
         for c in courses
         if c.status == "stopped"
     }
+    for course_id, sched in schedules.items():
+        if sched.follow_up_ended_on is not None:
+            stopped_at[course_id] = min(stopped_at.get(course_id, cutoff), sched.follow_up_ended_on)
     for v in ScheduledAssessment.objects.filter(
         schedule__course__in=[c.pk for c in courses], voided_at__isnull=True
     ).select_related("schedule"):
