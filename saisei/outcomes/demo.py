@@ -95,7 +95,7 @@ def _half(x: float) -> float:
 def _scores(
     rng: random.Random, base: dict[str, float], slopes: dict[str, float], years: float
 ) -> dict[str, Any]:
-    mmse = int(round(min(30, max(0, base["mmse"] + slopes["mmse"] * years + rng.gauss(0, 1.2)))))
+    mmse = round(min(30, max(0, base["mmse"] + slopes["mmse"] * years + rng.gauss(0, 1.2))))
     cdr = _half(min(18, max(0, base["cdr"] + slopes["cdr"] * years + rng.gauss(0, 0.5))))
     glob = 0.5 if cdr <= 4 else 1.0 if cdr <= 9 else 2.0
     return {"MMSE": {"total": mmse}, "CDR": {"total": cdr, "global": glob}}
@@ -261,7 +261,7 @@ def _fill_cohort_course(ctx: DemoContext, index: int, row: tuple[Any, ...], cour
         rater = physician if index % 3 else nurse
         _record(physician, course.patient, v, "CDR", scores["CDR"], v.due_date)
         _record(rater, course.patient, None, "MMSE", scores["MMSE"], v.due_date)
-    if end_on and schedule.follow_up_ended_on is None and end_on <= ctx.today:
+    if dropout and end_on and schedule.follow_up_ended_on is None and end_on <= ctx.today:
         services.schedule_end_follow_up(
             actor=physician, schedule=schedule, ended_on=end_on, reason=dropout[1]
         )
