@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.utils import translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from saisei.safety.models import SERIOUSNESS_FIELDS, AdverseEvent, AdverseEventFollowUp
@@ -145,10 +146,20 @@ def lot_impact(*, event: AdverseEvent) -> list[dict[str, Any]]:
     return out
 
 
+def _t(msgid: str) -> str:
+    """Translate, falling back to this app's Japanese table until the catalogue is compiled."""
+    text = gettext(msgid)
+    if text == msgid and (translation.get_language() or "").startswith("ja"):
+        from saisei.safety.locale_ja import JA
+
+        return JA.get(msgid, msgid)
+    return text
+
+
 def _relatedness_label(value: str) -> str:
     from saisei.safety.models import Relatedness
 
-    return str(dict(Relatedness.choices).get(value, value))
+    return _t(str(dict(Relatedness.choices).get(value, value)))
 
 
 def adverse_event_report_pdf(
@@ -165,21 +176,21 @@ def adverse_event_report_pdf(
         styles = paragraph_styles()
         criteria = dict(SERIOUSNESS_FIELDS)
         crit_labels = [
-            str(AdverseEvent._meta.get_field(name).verbose_name)
+            _t(str(AdverseEvent._meta.get_field(name).verbose_name))
             for name in data["event"]["seriousness_criteria"]
             if name in criteria
         ]
         title = (
-            _("Adverse event follow-up report %(n)d (draft)") % {"n": follow_up.number}
+            _t("Adverse event follow-up report %(n)d (draft)") % {"n": follow_up.number}
             if follow_up
-            else _("Adverse event report (draft)")
+            else _t("Adverse event report (draft)")
         )
         ev, tr = data["event"], data["treatment"]
         story: list[Any] = [
             Paragraph(escape(title), styles["title"]),
             Paragraph(
                 escape(
-                    _(
+                    _t(
                         "Draft for the certified committee and the ministry forms; check and sign "
                         "the official form before sending."
                     )
@@ -187,72 +198,75 @@ def adverse_event_report_pdf(
                 styles["small"],
             ),
             Spacer(1, 4 * mm),
-            Paragraph(escape(_("Plan and institution")), styles["heading"]),
+            Paragraph(escape(_t("Plan and institution")), styles["heading"]),
             data_table(
                 rows=[
-                    [_("Event number"), data["event_number"]],
-                    [_("Plan number"), data["plan"]["plan_number"] or "—"],
-                    [_("Treatment"), data["plan"]["title"]],
+                    [_t("Event number"), data["event_number"]],
+                    [_t("Plan number"), data["plan"]["plan_number"] or "—"],
+                    [_t("Treatment"), data["plan"]["title"]],
                     [
-                        _("Medical institution"),
+                        _t("Medical institution"),
                         data["institution"]["name_ja"] or data["institution"]["name"],
                     ],
-                    [_("Administrator"), data["institution"]["administrator"]],
+                    [_t("Administrator"), data["institution"]["administrator"]],
                 ],
                 col_widths=[50 * mm, 120 * mm],
                 header=False,
             ),
-            Paragraph(escape(_("Patient")), styles["heading"]),
+            Paragraph(escape(_t("Patient")), styles["heading"]),
             data_table(
                 rows=[
-                    [_("Patient code"), data["patient"]["code"]],
-                    [_("Sex"), data["patient"]["sex"]],
-                    [_("Age at onset"), str(data["patient"]["age_at_onset"])],
+                    [_t("Patient code"), data["patient"]["code"]],
+                    [_t("Sex"), _t(str(event.patient.get_sex_display()))],
+                    [_t("Age at onset"), str(data["patient"]["age_at_onset"])],
                 ],
                 col_widths=[50 * mm, 120 * mm],
                 header=False,
             ),
-            Paragraph(escape(_("Event")), styles["heading"]),
+            Paragraph(escape(_t("Event")), styles["heading"]),
             data_table(
                 rows=[
-                    [_("Event term"), ev["term"]],
-                    [_("MedDRA code"), ev["meddra_code"] or "—"],
-                    [_("Onset date"), ev["onset_date"]],
-                    [_("Clinic became aware at"), ev["aware_at"]],
-                    [_("Severity grade (1–5)"), str(ev["severity_grade"])],
-                    [_("Serious"), ", ".join(crit_labels) if crit_labels else _("No")],
-                    [_("Related to the harvest"), _relatedness_label(ev["relatedness"]["harvest"])],
-                    [_("Related to the cells"), _relatedness_label(ev["relatedness"]["cells"])],
+                    [_t("Event term"), ev["term"]],
+                    [_t("MedDRA code"), ev["meddra_code"] or "—"],
+                    [_t("Onset date"), ev["onset_date"]],
+                    [_t("Clinic became aware at"), ev["aware_at"]],
+                    [_t("Severity grade (1–5)"), str(ev["severity_grade"])],
+                    [_t("Serious"), ", ".join(crit_labels) if crit_labels else _t("No")],
                     [
-                        _("Related to the administration"),
+                        _t("Related to the harvest"),
+                        _relatedness_label(ev["relatedness"]["harvest"]),
+                    ],
+                    [_t("Related to the cells"), _relatedness_label(ev["relatedness"]["cells"])],
+                    [
+                        _t("Related to the administration"),
                         _relatedness_label(ev["relatedness"]["administration"]),
                     ],
-                    [_("What happened"), ev["description"] or "—"],
-                    [_("Action taken"), ev["action_taken"] or "—"],
-                    [_("Outcome"), str(event.get_outcome_display())],
+                    [_t("What happened"), ev["description"] or "—"],
+                    [_t("Action taken"), ev["action_taken"] or "—"],
+                    [_t("Outcome"), _t(str(event.get_outcome_display()))],
                 ],
                 col_widths=[50 * mm, 120 * mm],
                 header=False,
             ),
-            Paragraph(escape(_("Cells and administration")), styles["heading"]),
+            Paragraph(escape(_t("Cells and administration")), styles["heading"]),
             data_table(
                 rows=[
-                    [_("Administration number"), str(tr["administration_number"] or "—")],
-                    [_("Route"), tr["route"] or "—"],
-                    [_("Started at"), tr["started_at"] or "—"],
-                    [_("Cells given"), f"{tr['cells_given']:,}" if tr["cells_given"] else "—"],
-                    [_("Dose"), tr["dose"] or "—"],
-                    [_("Lot"), tr["lot"] or "—"],
+                    [_t("Administration number"), str(tr["administration_number"] or "—")],
+                    [_t("Route"), tr["route"] or "—"],
+                    [_t("Started at"), tr["started_at"] or "—"],
+                    [_t("Cells given"), f"{tr['cells_given']:,}" if tr["cells_given"] else "—"],
+                    [_t("Dose"), tr["dose"] or "—"],
+                    [_t("Lot"), tr["lot"] or "—"],
                 ],
                 col_widths=[50 * mm, 120 * mm],
                 header=False,
             ),
         ]
         if data["follow_ups"]:
-            story.append(Paragraph(escape(_("Follow-up information")), styles["heading"]))
+            story.append(Paragraph(escape(_t("Follow-up information")), styles["heading"]))
             story.append(
                 data_table(
-                    rows=[[_("No."), _("Recorded at"), _("New information")]]
+                    rows=[[_t("No."), _t("Recorded at"), _t("New information")]]
                     + [[str(f["number"]), f["recorded_at"], f["note"]] for f in data["follow_ups"]],
                     col_widths=[15 * mm, 40 * mm, 115 * mm],
                 )
@@ -261,6 +275,6 @@ def adverse_event_report_pdf(
             story=story,
             title=str(title),
             header_left=data["event_number"],
-            header_right=str(_("Adverse event report (draft)")),
+            header_right=str(_t("Adverse event report (draft)")),
             footer_left=f"{FORM_COMMITTEE}; {FORM_MINISTRY}",
         )
