@@ -7,6 +7,12 @@ app_name = "regulatory"
 urlpatterns: list = [
     path("", views.dashboard, name="dashboard"),
     path("plans/", views.plan_list, name="plan_list"),
+    path("plans/new/", views.plan_new, name="plan_new"),
+    path(
+        "plans/<uuid:external_id>/versions/<uuid:version_id>/edit/",
+        views.plan_version_edit,
+        name="plan_version_edit",
+    ),
     path("plans/<uuid:external_id>/", views.plan_detail, name="plan_detail"),
     path("plans/<uuid:external_id>/transition/", views.plan_transition, name="plan_transition"),
     path(
@@ -32,4 +38,5 @@ urlpatterns: list = [
     path("obligations/", views.obligation_list, name="obligation_list"),
     path("obligations/<uuid:external_id>/done/", views.obligation_done, name="obligation_done"),
     path("registry/", views.registry, name="registry"),
+    path("registry/add/<str:kind>/", views.registry_add, name="registry_add"),
 ]

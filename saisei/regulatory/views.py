@@ -22,9 +22,13 @@ from saisei.core.errors import DomainError, Forbidden, NotFound
 from saisei.core.views import render_form_error
 from saisei.regulatory import permissions, selectors, services
 from saisei.regulatory.models import (
+    CellOrigin,
+    CellType,
+    CertifiedCommittee,
     PeriodicReport,
     PlanState,
     PlanVersion,
+    ProcessingFacility,
     ProvisionPlan,
     today_tokyo,
 )
@@ -231,7 +235,13 @@ def plan_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "regulatory/plan_list.html",
-        {"page": page, "status": status, "states": PlanState.choices, "levels": STATUS_LEVEL},
+        {
+            "page": page,
+            "status": status,
+            "states": PlanState.choices,
+            "levels": STATUS_LEVEL,
+            "can_change": permissions.can_change_plan(request.user),
+        },
     )
 
 
@@ -377,6 +387,7 @@ def registry(request: HttpRequest) -> HttpResponse:
             "committees": list(selectors.committee_list(actor=request.user)),
             "facilities": [(f, f.authorised_on(today)) for f in facilities],
             "physicians": list(selectors.physician_list(actor=request.user)),
+            "can_manage": permissions.can_manage_registry(request.user),
         },
     )
 
@@ -523,3 +534,259 @@ def periodic_report_data(request: HttpRequest, external_id: str, index: int) -> 
     name = f"periodic-report-{plan.plan_number or plan.pk}-{index}.json"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+# --- drafting and registry forms ---------------------------------------------------------
+
+
+def _csv(value: str) -> list[str]:
+    return [x.strip() for x in (value or "").split(",") if x.strip()]
+
+
+class PlanForm(forms.Form):
+    """A draft version's content (様式第1の2 items); the class is computed on save."""
+
+    title = forms.CharField(label=_("Treatment name"), max_length=150)
+    institution = forms.ModelChoiceField(label=_("Medical institution"), queryset=None)
+    target_disease = forms.CharField(label=_("Target disease"), max_length=100)
+    eligibility_summary = forms.CharField(
+        label=_("Eligibility summary"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    cell_origin = forms.ChoiceField(label=_("Cell source"), choices=CellOrigin.choices)
+    cell_type = forms.ChoiceField(label=_("Cell type"), choices=CellType.choices)
+    tissue = forms.CharField(label=_("Tissue"), required=False, max_length=100)
+    cell_characteristics = forms.CharField(
+        label=_("Cell characteristics"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    gene_introduced = forms.BooleanField(label=_("A gene was introduced"), required=False)
+    gene_edited = forms.BooleanField(label=_("Genes were edited"), required=False)
+    cultured = forms.BooleanField(label=_("Cells are cultured"), required=False, initial=True)
+    homologous_use = forms.BooleanField(
+        label=_("Homologous use (same function at the target site)"), required=False
+    )
+    routes = forms.CharField(
+        label=_("Routes allowed"), help_text=_("Separate with commas, e.g. iv, intrathecal.")
+    )
+    dose_min_cells = forms.IntegerField(label=_("Minimum dose (cells)"), min_value=1)
+    dose_max_cells = forms.IntegerField(label=_("Maximum dose (cells)"), min_value=1)
+    max_administrations = forms.IntegerField(
+        label=_("Maximum number of administrations"), min_value=1
+    )
+    declared_risk_class = forms.TypedChoiceField(
+        label=_("Declared risk class"),
+        coerce=int,
+        required=False,
+        empty_value=None,
+        choices=[("", _("Use the computed class")), (1, "1"), (2, "2"), (3, "3")],
+    )
+    committee = forms.ModelChoiceField(label=_("Reviewing committee"), queryset=None)
+    physicians = forms.ModelMultipleChoiceField(label=_("Performing physicians"), queryset=None)
+    facilities = forms.ModelMultipleChoiceField(label=_("Processing facilities"), queryset=None)
+    consent_document_versions = forms.CharField(
+        label=_("Consent document versions"),
+        required=False,
+        help_text=_("Separate with commas."),
+    )
+    documents_complete = forms.BooleanField(
+        label=_("The plan's documents are complete"), required=False
+    )
+    change_summary = forms.CharField(
+        label=_("What changed"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args: Any, actor: Any, editing: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["institution"].queryset = selectors.institution_list(actor=actor)
+        self.fields["committee"].queryset = selectors.committee_list(actor=actor)
+        self.fields["physicians"].queryset = selectors.physician_list(actor=actor)
+        self.fields["facilities"].queryset = selectors.facility_list(actor=actor)
+        if editing:
+            del self.fields["title"]
+            del self.fields["institution"]
+
+    def version_fields(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        for name in ("title", "institution", "committee", "physicians", "facilities"):
+            data.pop(name, None)
+        data["routes"] = _csv(data["routes"])
+        data["consent_document_versions"] = _csv(data["consent_document_versions"])
+        if data.get("declared_risk_class") is None:
+            data.pop("declared_risk_class", None)
+        return data
+
+
+@web
+def plan_new(request: HttpRequest) -> HttpResponse:
+    if not permissions.can_change_plan(request.user):
+        raise Forbidden()
+    form = PlanForm(request.POST or None, actor=request.user)
+    context = {"form": form, "heading": _("New provision plan")}
+    if request.method == "POST" and form.is_valid():
+        try:
+            plan = services.plan_create(
+                actor=request.user,
+                institution=form.cleaned_data["institution"],
+                title=form.cleaned_data["title"],
+                committee=form.cleaned_data["committee"],
+                physicians=form.cleaned_data["physicians"],
+                facilities=form.cleaned_data["facilities"],
+                **form.version_fields(),
+            )
+        except DomainError as exc:
+            if isinstance(exc, NotFound | Forbidden):
+                raise
+            return render_form_error(request, "regulatory/plan_form.html", context, exc, form)
+        messages.success(request, _("The draft plan was created."))
+        return redirect("regulatory:plan_detail", external_id=plan.external_id)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "regulatory/plan_form.html", context, status=status)
+
+
+@web
+def plan_version_edit(request: HttpRequest, external_id: str, version_id: str) -> HttpResponse:
+    if not permissions.can_change_plan(request.user):
+        raise Forbidden()
+    plan = selectors.plan_get(actor=request.user, external_id=external_id)
+    from saisei.core.selectors import get_scoped
+
+    version = get_scoped(plan.versions.all(), version_id)
+    initial = {
+        name: getattr(version, name)
+        for name in PlanVersion.CONTENT_FIELDS
+        if name != "committee_id"
+    }
+    initial.update(
+        {
+            "routes": ", ".join(version.routes),
+            "consent_document_versions": ", ".join(version.consent_document_versions),
+            "committee": version.committee,
+            "physicians": list(version.physicians.all()),
+            "facilities": list(version.facilities.all()),
+            "documents_complete": version.documents_complete,
+            "change_summary": version.change_summary,
+        }
+    )
+    form = PlanForm(request.POST or None, actor=request.user, editing=True, initial=initial)
+    context = {
+        "form": form,
+        "plan": plan,
+        "heading": _("Edit draft version {n}").format(n=version.number),
+    }
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.plan_version_update(
+                actor=request.user,
+                version=version,
+                committee=form.cleaned_data["committee"],
+                physicians=form.cleaned_data["physicians"],
+                facilities=form.cleaned_data["facilities"],
+                **form.version_fields(),
+            )
+        except DomainError as exc:
+            if isinstance(exc, NotFound | Forbidden):
+                raise
+            return render_form_error(request, "regulatory/plan_form.html", context, exc, form)
+        messages.success(request, _("Saved."))
+        return redirect("regulatory:plan_detail", external_id=plan.external_id)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "regulatory/plan_form.html", context, status=status)
+
+
+class InstitutionForm(forms.Form):
+    site = forms.ModelChoiceField(label=_("Site"), queryset=None)
+    name = forms.CharField(label=_("Name"), max_length=100)
+    name_ja = forms.CharField(label=_("Name in Japanese"), max_length=100, required=False)
+    administrator_name = forms.CharField(label=_("Administrator"), max_length=100)
+    address = forms.CharField(label=_("Address"), max_length=100, required=False)
+    emergency_capacity = forms.CharField(
+        label=_("Emergency-care capacity"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args: Any, actor: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from saisei.core.selectors import site_list
+
+        self.fields["site"].queryset = site_list(actor=actor, kind="medical_institution")
+
+
+class CommitteeForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    name_ja = forms.CharField(label=_("Name in Japanese"), max_length=200, required=False)
+    kind = forms.ChoiceField(label=_("Type"), choices=CertifiedCommittee.Kind.choices)
+    certification_number = forms.CharField(label=_("Certification number"), max_length=50)
+    contact = forms.CharField(label=_("Contact"), required=False)
+
+    def __init__(self, *args: Any, actor: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+
+
+class FacilityForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    name_ja = forms.CharField(label=_("Name in Japanese"), max_length=200, required=False)
+    authorisation = forms.ChoiceField(
+        label=_("Authorisation"), choices=ProcessingFacility.Authorisation.choices
+    )
+    facility_number = forms.CharField(label=_("Facility number"), max_length=50)
+    manager_name = forms.CharField(label=_("Manager"), max_length=100)
+    valid_from = forms.DateField(
+        label=_("Valid from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    valid_until = forms.DateField(
+        label=_("Valid until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    country = forms.CharField(label=_("Country"), max_length=2, initial="JP")
+    site = forms.ModelChoiceField(label=_("Site"), queryset=None, required=False)
+
+    def __init__(self, *args: Any, actor: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from saisei.core.selectors import site_list
+
+        self.fields["site"].queryset = site_list(actor=actor, kind="cell_processing_facility")
+
+
+class PhysicianForm(forms.Form):
+    user = forms.ModelChoiceField(label=_("Staff account"), queryset=None)
+    name = forms.CharField(label=_("Name"), max_length=100)
+    name_ja = forms.CharField(label=_("Name in Japanese"), max_length=100, required=False)
+    licence_number = forms.CharField(label=_("Licence number"), max_length=30)
+    institution = forms.ModelChoiceField(label=_("Institution"), queryset=None, required=False)
+
+    def __init__(self, *args: Any, actor: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from saisei.core.models import User
+
+        self.fields["user"].queryset = User.objects.filter(
+            organisation_id=actor.organisation_id, physician__isnull=True, is_active=True
+        )
+        self.fields["institution"].queryset = selectors.institution_list(actor=actor)
+
+
+REGISTRY_FORMS: dict[str, tuple[type[forms.Form], Callable[..., Any], Any]] = {
+    "institution": (InstitutionForm, services.institution_create, _("Add a medical institution")),
+    "committee": (CommitteeForm, services.committee_create, _("Add a certified committee")),
+    "facility": (FacilityForm, services.facility_create, _("Add a cell processing facility")),
+    "physician": (PhysicianForm, services.physician_create, _("Add a physician")),
+}
+
+
+@web
+def registry_add(request: HttpRequest, kind: str) -> HttpResponse:
+    if kind not in REGISTRY_FORMS:
+        raise Http404
+    if not permissions.can_manage_registry(request.user):
+        raise Forbidden()
+    form_class, service, heading = REGISTRY_FORMS[kind]
+    form = form_class(request.POST or None, actor=request.user)  # type: ignore[call-arg]
+    context = {"form": form, "heading": heading}
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
+        try:
+            service(actor=request.user, **data)
+        except DomainError as exc:
+            if isinstance(exc, NotFound | Forbidden):
+                raise
+            return render_form_error(request, "regulatory/plan_form.html", context, exc, form)
+        messages.success(request, _("Saved."))
+        return redirect("regulatory:registry")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "regulatory/plan_form.html", context, status=status)

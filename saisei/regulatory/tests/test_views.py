@@ -150,3 +150,81 @@ def test_home_shows_the_compliance_worklists(web_for, officer, plan):
     r = web_for(officer).get(reverse("core:home"))
     assert r.status_code == 200
     assert "Reports due in 30 days or overdue" in r.content.decode()
+
+
+def test_new_plan_form_creates_a_draft_with_the_computed_class(web_for, officer, registry):
+    client = web_for(officer)
+    assert client.get(reverse("regulatory:plan_new")).status_code == 200
+    r = client.post(
+        reverse("regulatory:plan_new"),
+        {
+            "title": "Adipose MSC for ALS",
+            "institution": registry["institution"].pk,
+            "target_disease": "ALS",
+            "cell_origin": "allogeneic",
+            "cell_type": "somatic_stem",
+            "cultured": "on",
+            "routes": "iv, intrathecal",
+            "dose_min_cells": 1000,
+            "dose_max_cells": 2000,
+            "max_administrations": 3,
+            "committee": registry["committee"].pk,
+            "physicians": [registry["physician"].pk],
+            "facilities": [registry["facility"].pk],
+        },
+    )
+    assert r.status_code == 302, r.content.decode()[:2000]
+    from saisei.regulatory.models import ProvisionPlan
+
+    plan = ProvisionPlan.objects.get(title="Adipose MSC for ALS")
+    assert plan.risk_class == 1
+    assert plan.versions.get().routes == ["intrathecal", "iv"]
+
+
+def test_edit_draft_shows_refusals_on_the_form(web_for, officer, registry):
+    plan = make_plan(officer, registry)
+    v = plan.versions.get()
+    url = reverse("regulatory:plan_version_edit", args=[plan.external_id, v.external_id])
+    client = web_for(officer)
+    assert client.get(url).status_code == 200
+    r = client.post(
+        url,
+        {
+            "target_disease": "AD",
+            "cell_origin": "autologous",
+            "cell_type": "somatic_stem",
+            "routes": "iv",
+            "dose_min_cells": 5,
+            "dose_max_cells": 4,
+            "max_administrations": 3,
+            "committee": registry["committee"].pk,
+            "physicians": [registry["physician"].pk],
+            "facilities": [registry["facility"].pk],
+        },
+    )
+    assert r.status_code == 400
+    assert "The minimum dose is larger than the maximum dose." in r.content.decode()
+
+
+def test_registry_add_forms(web_for, officer, make_user, org):
+    client = web_for(officer)
+    r = client.post(
+        reverse("regulatory:registry_add", args=["committee"]),
+        {"name": "Kanto committee", "kind": "specially_certified", "certification_number": "NA1"},
+    )
+    assert r.status_code == 302
+    r = client.post(
+        reverse("regulatory:registry_add", args=["committee"]),
+        {"name": "Again", "kind": "specially_certified", "certification_number": "NA1"},
+    )
+    assert r.status_code == 400  # duplicate number refused on the form
+    doctor = make_user("physician", org)
+    r = client.post(
+        reverse("regulatory:registry_add", args=["physician"]),
+        {"user": doctor.pk, "name": "Dr. A", "licence_number": "123"},
+    )
+    assert r.status_code == 302
+    for kind in ("institution", "facility"):
+        assert client.get(reverse("regulatory:registry_add", args=[kind])).status_code == 200
+    reviewer = web_for(make_user("committee_reviewer", org))
+    assert reviewer.get(reverse("regulatory:registry_add", args=["committee"])).status_code == 403
