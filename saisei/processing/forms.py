@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from saisei.core.models import Site
 from saisei.journey.models import Patient
-from saisei.processing.models import CultureStep, CustodyEvent, Deviation
+from saisei.processing.models import CultureStep, CustodyEvent, Deviation, Lot
 from saisei.regulatory.models import ProvisionPlan
 
 SCAN_ATTRS = {
@@ -254,3 +254,23 @@ class DonationHandoverForm(forms.Form):
     temperature_min_c = forms.FloatField(label=_("Minimum temperature (°C)"), required=False)
     temperature_max_c = forms.FloatField(label=_("Maximum temperature (°C)"), required=False)
     logger_csv = forms.FileField(label=_("Data-logger file (CSV)"), required=False)
+
+
+class EnvironmentForm(forms.Form):
+    """One environmental-monitoring reading with the facility's alert and action limits."""
+
+    site = forms.ModelChoiceField(label=_("Facility"), queryset=Site.objects.none())
+    location = forms.CharField(label=_("Location"), max_length=100)
+    parameter = forms.CharField(label=_("Parameter"), max_length=100)
+    unit = forms.CharField(label=_("Unit"), max_length=30, required=False)
+    value = forms.FloatField(label=_("Value"))
+    alert_limit = forms.FloatField(label=_("Alert limit"))
+    action_limit = forms.FloatField(label=_("Action limit"))
+    lot = forms.ModelChoiceField(
+        label=_("Lot in process"), queryset=Lot.objects.none(), required=False
+    )
+
+    def __init__(self, *args, sites=None, lots=None, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = sites  # type: ignore[attr-defined]
+        self.fields["lot"].queryset = lots  # type: ignore[attr-defined]

@@ -18,6 +18,7 @@ from saisei.processing.models import (
     Deviation,
     Donation,
     Dose,
+    EnvironmentalResult,
     LabelPrint,
     Lot,
     NearMiss,
@@ -176,6 +177,12 @@ def custody_list(*, actor: User, dose: Dose | None = None) -> QuerySet[CustodyEv
     if dose is not None:
         qs = qs.filter(Q(dose=dose) | Q(donation_id=dose.lot.donation_id, dose__isnull=True))
     return qs.order_by("occurred_at", "pk")
+
+
+def environment_list(*, actor: User) -> QuerySet[EnvironmentalResult]:
+    return scope_processing(
+        actor, EnvironmentalResult.objects.select_related("site", "lot", "deviation")
+    ).filter(voided_at__isnull=True)
 
 
 def culture_alert_list(*, actor: User) -> QuerySet[CultureAlert]:

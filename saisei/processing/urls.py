@@ -33,6 +33,7 @@ urlpatterns = [
         views.culture_alert_follow_up,
         name="culture_alert_follow_up",
     ),
+    path("environment/", views.environment, name="environment"),
     path("deviations/", views.deviation_list, name="deviations"),
     path("deviations/<str:external_id>/", views.deviation_detail, name="deviation_detail"),
     path("near-misses/", views.near_miss_list, name="near_misses"),

@@ -661,3 +661,42 @@ def dose_custody_pdf(request: HttpRequest, external_id: str) -> HttpResponse:
     response = HttpResponse(custody_report_pdf(chain=chain), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="custody-{dose.din}-{dose.division}.pdf"'
     return response
+
+
+@login_required
+def environment(request: HttpRequest) -> HttpResponse:
+    """Environmental monitoring: recent readings and a form; an action breach opens a deviation."""
+    if not _can_view(request):
+        return _forbidden(request)
+    from saisei.core.models import Site
+    from saisei.core.permissions import scope_to_org
+
+    user = _user(request)
+    form = forms.EnvironmentForm(
+        request.POST or None,
+        sites=scope_to_org(user, Site.objects.filter(kind=Site.Kind.CELL_PROCESSING_FACILITY)),
+        lots=selectors.lot_list(actor=user, status=Lot.Status.IN_CULTURE),
+    )
+    readings = selectors.environment_list(actor=user)[:100]
+    context = {
+        "form": form,
+        "readings": readings,
+        "can_record": permissions.can_record_culture(user),
+    }
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = services.environmental_result_record(actor=user, **form.cleaned_data)
+        except DomainError as exc:
+            return render_form_error(request, "processing/environment.html", context, exc, form)
+        if result.deviation:
+            messages.warning(
+                request,
+                _("Action limit exceeded: deviation %(number)s was opened.")
+                % {"number": result.deviation.number},
+            )
+        else:
+            messages.success(request, _("Reading recorded."))
+        return redirect("processing:environment")
+    return render(
+        request, "processing/environment.html", context, status=400 if form.errors else 200
+    )

@@ -278,3 +278,38 @@ def test_batch_record_and_custody_reports_render_as_pdf(
         ["pdftotext", str(tmp_path / "b.pdf"), "-"], capture_output=True, text=True, check=True
     ).stdout
     assert dose.lot.number in text and "Culture record" in text and "Release" in text
+
+
+def test_environment_screen_opens_a_deviation_on_action_breach(tech: Any, web_for: Any) -> None:
+    from saisei.core.tests.factories import SiteFactory
+    from saisei.processing.models import Deviation
+
+    site = SiteFactory(organisation=tech.organisation, kind="cell_processing_facility")
+    client = web_for(tech)
+    assert client.get("/processing/environment/").status_code == 200
+    res = client.post(
+        "/processing/environment/",
+        {
+            "site": site.pk,
+            "location": "Grade A",
+            "parameter": "settle plate",
+            "value": 2,
+            "alert_limit": 0.5,
+            "action_limit": 1,
+        },
+    )
+    assert res.status_code == 302
+    assert Deviation.objects.filter(source="environmental").count() == 1
+    res = client.post(
+        "/processing/environment/",
+        {
+            "site": site.pk,
+            "location": "Grade A",
+            "parameter": "settle plate",
+            "value": 2,
+            "alert_limit": 3,
+            "action_limit": 1,
+        },
+    )
+    assert res.status_code == 400
+    assert "Must be at least the alert limit." in res.content.decode()
