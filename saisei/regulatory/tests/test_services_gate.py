@@ -242,3 +242,41 @@ def test_administrations_fall_back_to_zero_when_treatment_cannot_answer(monkeypa
     monkeypatch.undo()
     monkeypatch.setitem(sys.modules, "saisei.treatment.selectors", None)
     assert gate._administrations_given(patient_id=1, plan_id=1) == 0
+
+
+def test_other_overdue_report_warns_but_allows(registry, plan):
+    ObligationFactory(
+        plan=plan, rule_id="AE-COMMITTEE-15D", kind="adverse_event", due_date=TODAY - D(1)
+    )
+    result = check(registry, plan)
+    assert result.allowed
+    assert [f.rule for f in result.findings] == ["GATE-REPORT-OVERDUE"]
+
+
+COVERED_HERE = {
+    "GATE-PLAN-MISSING",
+    "GATE-INSTITUTION-NOT-COVERED",
+    "GATE-PLAN-NOT-ACCEPTED",
+    "GATE-PLAN-NOT-IN-FORCE",
+    "GATE-CLASS1-WAITING-PERIOD",
+    "GATE-PLAN-SUSPENDED",
+    "GATE-PLAN-CHANGE-ORDERED",
+    "GATE-PHYSICIAN-NOT-LISTED",
+    "GATE-CELL-SOURCE-NOT-IN-PLAN",
+    "GATE-INDICATION-NOT-IN-PLAN",
+    "GATE-ROUTE-NOT-IN-PLAN",
+    "GATE-DOSE-OUTSIDE-PLAN",
+    "GATE-ADMINISTRATION-LIMIT",
+    "GATE-ADMINISTRATION-SEQUENCE",
+    "GATE-CPC-NOT-LISTED",
+    "GATE-CPC-NOT-AUTHORISED",
+    "GATE-CONSENT-NOT-VALID",
+    "GATE-PERIODIC-REPORT-OVERDUE",
+    "GATE-REPORT-OVERDUE",
+}
+
+
+def test_every_gate_rule_has_a_service_scenario_here():
+    from saisei.regulatory.rules import GATE_RULES
+
+    assert {r.id for r in GATE_RULES} == COVERED_HERE
