@@ -159,13 +159,18 @@ class DiaryForm(forms.Form):
         label=_("Your name and relationship to the patient"), max_length=200
     )
 
-    def __init__(self, *args: Any, instrument: Instrument, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, instrument: Instrument, language: str = "en", **kwargs: Any
+    ) -> None:
+        from saisei.outcomes.plots import tr
+
         super().__init__(*args, **kwargs)
         self.instrument = instrument
+        self.fields["answered_by"].label = tr(self.fields["answered_by"].label, language)
         for fld in instrument.fields:
             self.fields[fld.code] = forms.TypedChoiceField(
-                label=fld.label,
-                choices=[(str(k), v) for k, v in DIARY_ANSWER_LABELS.items()],
+                label=tr(fld.label, language),
+                choices=[(str(k), tr(v, language)) for k, v in DIARY_ANSWER_LABELS.items()],
                 coerce=int,
                 widget=forms.RadioSelect,
             )

@@ -15,6 +15,7 @@ from django.template.loader import select_template
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from saisei.core.errors import DomainError, Forbidden, NotFound
@@ -24,7 +25,7 @@ from saisei.core.views import render_form_error
 from saisei.outcomes import analysis, forms, reports, selectors, services
 from saisei.outcomes import permissions as perms
 from saisei.outcomes.instruments import INSTRUMENTS, LicenceStatus, get_instrument, measure_info
-from saisei.outcomes.plots import cohort_png, trajectory_png
+from saisei.outcomes.plots import cohort_png, tr, trajectory_png
 from saisei.outcomes.reference import STAGES
 
 
@@ -406,6 +407,22 @@ def clinic_report(request: HttpRequest, external_id: Any) -> HttpResponse:
 # --- portal (caregiver diary) -----------------------------------------------------------------
 
 
+PORTAL_TEXT: dict[str, Any] = {
+    "title": gettext_lazy("Caregiver diary"),
+    "not_validated": gettext_lazy(
+        "This diary is the clinic's own list of questions. It is not a validated measure, and "
+        "better sleep, calmer behaviour or recognising family have not been shown to follow "
+        "stem-cell treatment in controlled trials. Your answers help the doctor follow how "
+        "things are going."
+    ),
+    "saved": gettext_lazy("Thank you. Your answers have been saved."),
+    "intro": gettext_lazy(
+        "Think about the past week. For each question, choose the answer that fits best."
+    ),
+    "send": gettext_lazy("Send answers"),
+}
+
+
 def _portal_base() -> Any:
     return select_template(["journey/portal_base.html", "base.html"])
 
@@ -425,8 +442,10 @@ def portal_diary(request: HttpRequest) -> HttpResponse:
     if request.GET.get("lang") in LANGS:
         language = request.GET["lang"]
     with translation.override(language):
-        form = forms.DiaryForm(request.POST or None, instrument=instrument)
+        form = forms.DiaryForm(request.POST or None, instrument=instrument, language=language)
         context = {
+            # Until the lead merges the catalogue, tr() falls back to the app's Japanese table.
+            "texts": {k: tr(v, language) for k, v in PORTAL_TEXT.items()},
             "base_template": _portal_base(),
             "form": form,
             "patient": patient,
