@@ -404,9 +404,13 @@ def schedule_create(
     return schedule
 
 
-def schedule_replan(*, actor: User, schedule: AssessmentSchedule) -> AssessmentSchedule:
-    """Move planned visits when course steps move; visits already done or missed are left as they are."""
-    _require(perms.can_manage_schedule, actor, schedule)
+def schedule_replan(*, actor: User | None, schedule: AssessmentSchedule) -> AssessmentSchedule:
+    """Move planned visits when course steps move; visits already done or missed are left as they are.
+
+    ``actor=None`` is the system following a moved course step (see ``signals.py``).
+    """
+    if actor is not None:
+        _require(perms.can_manage_schedule, actor, schedule)
     planned = _planned_visits(schedule, schedule.course)
     moved: list[str] = []
     with transaction.atomic():

@@ -390,3 +390,15 @@ def test_ending_follow_up_closes_planned_visits_with_the_reason(
     assert all("residential care" in v.status_reason for v in s.visits.all())
     with pytest.raises(Conflict):
         services.schedule_end_follow_up(actor=physician, schedule=s, ended_on=TODAY, reason="x")
+
+
+def test_moving_a_course_step_moves_the_planned_visits(
+    physician: Any, course: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    s = services.schedule_create(actor=physician, course=course)
+    step = course.steps.get(kind="infusion", number=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        step.planned_date += dt.timedelta(days=10)
+        step.save()
+    assert _visits(s)[("pre_infusion", 2)].due_date == step.planned_date
+    assert AuditEntry.objects.filter(action="assessment_schedule.replan", actor=None).exists()
