@@ -318,10 +318,45 @@ def plan_transition(
     """Move one plan version through the lifecycle table and carry out the step's effects.
 
     Returns the version the caller should look at next: the new draft for a non-minor change,
-    otherwise the version itself. ``actor=None`` is a system step (no role check).
+    otherwise the version itself. ``actor=None`` is a system step (no role check). The plan
+    row is locked first, so two people recording steps at once are serialised and the second
+    is judged against the state the first left.
     """
     if actor is not None:
         _require_change(actor, version)
+    with transaction.atomic():
+        list(ProvisionPlan.objects.select_for_update().filter(pk=version.plan_id).values("pk"))
+        version.state = PlanVersion.objects.values_list("state", flat=True).get(pk=version.pk)
+        version.plan.refresh_from_db()
+        return _plan_transition(
+            actor=actor,
+            version=version,
+            name=name,
+            effective_date=effective_date,
+            reason=reason,
+            reference=reference,
+            plan_number=plan_number,
+            reception_number=reception_number,
+            suspension_lifted=suspension_lifted,
+            follow_up_end_date=follow_up_end_date,
+            changes=changes,
+        )
+
+
+def _plan_transition(
+    *,
+    actor: User | None,
+    version: PlanVersion,
+    name: str,
+    effective_date: dt.date | None,
+    reason: str,
+    reference: str,
+    plan_number: str,
+    reception_number: str,
+    suspension_lifted: bool,
+    follow_up_end_date: dt.date | None,
+    changes: dict[str, Any] | None,
+) -> PlanVersion:
     today = today_tokyo()
     effective = effective_date or today
     if effective > today:
