@@ -541,6 +541,26 @@ def donation_new(request: HttpRequest) -> HttpResponse:
     )
 
 
+TISSUE_NEXT_STAGE = {
+    "collection": "transport",
+    "transport": "cpc_receipt",
+    "cpc_receipt": "cpc_receipt",
+}
+
+
+def _donation_handover_initial(request: HttpRequest, donation: Any) -> dict[str, Any]:
+    """Prefill the next tissue hand-over so the container scan (ending in Enter) completes it."""
+    last = donation.custody.filter(voided_at__isnull=True).order_by("occurred_at", "pk").last()
+    initial: dict[str, Any] = {"to_party": str(_user(request)), "stage": "collection"}
+    if last is not None:
+        initial.update(
+            stage=TISSUE_NEXT_STAGE.get(last.stage, "cpc_receipt"),
+            from_party=last.to_party,
+            place=last.place,
+        )
+    return initial
+
+
 def _donation_context(request: HttpRequest, donation: Any, **extra: Any) -> dict[str, Any]:
     return {
         "donation": donation,
@@ -553,7 +573,7 @@ def _donation_context(request: HttpRequest, donation: Any, **extra: Any) -> dict
         or forms.MarkersForm(markers=_marker_fields(), initial_results=donation.infection_markers),
         "lot_form": extra.pop("lot_form", None) or forms.LotForm(),
         "handover_form": extra.pop("handover_form", None)
-        or forms.DonationHandoverForm(initial={"to_party": str(_user(request))}),
+        or forms.DonationHandoverForm(initial=_donation_handover_initial(request, donation)),
         **extra,
     }
 
