@@ -1020,19 +1020,28 @@ def course_step_complete(
 
     if patient_has_withdrawn(patient_id=step.course.patient_id, at=at):
         raise Conflict("consent_withdrawn", _("Consent was withdrawn; no further steps."))
-    with transaction.atomic():
-        if step.kind in GATED_KINDS:
-            result = step_gate_check(actor=actor, step=step, at=at)
-            step.gate_checked_at = timezone.now()
-            step.gate_result = result
-            if not result["allowed"]:
+    if step.kind in GATED_KINDS:
+        result = step_gate_check(actor=actor, step=step, at=at)
+        step.gate_checked_at = timezone.now()
+        step.gate_result = result
+        if not result["allowed"]:
+            # Keep the refusal on the step (it is evidence), then refuse the act.
+            with transaction.atomic():
                 step.status = CourseStep.Status.BLOCKED
                 step.save()
-                raise Conflict(
-                    "compliance_gate_refused",
-                    _("The compliance gate refused this step."),
-                    {"rules": [f["rule"] for f in result["findings"] if f["severity"] == "block"]},
+                audit_record(
+                    actor=actor,
+                    organisation=step.organisation,
+                    action="course_step.gate_refused",
+                    subject=step,
+                    changes={"rules": [f["rule"] for f in result["findings"]]},
                 )
+            raise Conflict(
+                "compliance_gate_refused",
+                _("The compliance gate refused this step."),
+                {"rules": [f["rule"] for f in result["findings"] if f["severity"] == "block"]},
+            )
+    with transaction.atomic():
         step.status = CourseStep.Status.DONE
         step.done_at = at
         step.save()

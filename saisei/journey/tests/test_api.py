@@ -230,3 +230,34 @@ def test_inquiry_queue_api(
     assert other.get(f"/journey/inquiries/{inquiry.external_id}").status_code == 404
     _ = Decimal
     _ = services
+
+
+def test_inquiry_list_query_count_is_constant(
+    api_for: Any, coordinator: Any, org: Any, django_assert_max_num_queries: Any
+) -> None:
+    from saisei.journey.tests.test_services import submit
+
+    for _ in range(12):
+        submit(org)
+    client = api_for(coordinator)
+    with django_assert_max_num_queries(8):
+        res = client.get("/journey/inquiries", limit=50)
+    assert res.json()["count"] == 12
+
+
+def test_reviewer_reads_but_cannot_write(
+    api_for: Any, org: Any, make_user: Any, patient: Any
+) -> None:
+    client = api_for(make_user("committee_reviewer", org))
+    assert client.get(f"/journey/patients/{patient.external_id}").status_code == 200
+    res = client.post(
+        "/journey/patients",
+        {
+            "family_name": "X",
+            "given_name": "Y",
+            "date_of_birth": "1950-01-01",
+            "sex": "male",
+            "language": "en",
+        },
+    )
+    assert res.status_code == 403

@@ -559,3 +559,64 @@ def test_visa_checklist_keeps_what_was_sent_when(patient: Any, coordinator: Any)
         actor=coordinator, patient=patient, name="Japan Medical Bridge", registration_number="A-123"
     )
     assert g.registration_number == "A-123"
+
+
+def test_step_is_gated_again_when_it_happens(
+    doctor: Any,
+    patient: Any,
+    package: Any,
+    coordinator: Any,
+    physician: Any,
+    eligible: Any,
+    consent_doc: Any,
+) -> None:
+    consent = services.consent_give(
+        actor=physician,
+        patient=patient,
+        document=consent_doc,
+        given_by="patient",
+        signer_name="Ming Lee",
+        signer_confirms=True,
+        password=PASSWORD,
+    )
+    harvest_day = timezone.localdate() + dt.timedelta(days=10)
+    course = services.course_instantiate(
+        actor=coordinator,
+        patient=patient,
+        package=package,
+        harvest_date=harvest_day,
+        physician=doctor,
+    )
+    services.course_schedule(actor=coordinator, course=course)
+    harvest = course.steps.get(kind="harvest")
+    # The plan is suspended before the harvest day: the gate refuses on the day.
+    course.plan.status = "suspended"
+    course.plan.save()
+    course.plan.versions.update(state="suspended")
+    with pytest.raises(Conflict) as exc:
+        services.course_step_complete(actor=physician, step=harvest, at=timezone.now())
+    assert exc.value.code == "compliance_gate_refused"
+    harvest.refresh_from_db()
+    assert harvest.status == "blocked"
+    # Withdrawal stops every further step.
+    services.consent_withdraw(actor=coordinator, consent=consent, reason="changed mind")
+    infusion = course.steps.get(kind="infusion", number=1)
+    with pytest.raises(Conflict):
+        services.course_step_complete(actor=physician, step=infusion)
+
+
+def test_paper_consent_cannot_be_dated_in_future(
+    patient: Any, consent_doc: Any, physician: Any
+) -> None:
+    with pytest.raises(ValidationFailed) as exc:
+        services.consent_give(
+            actor=physician,
+            patient=patient,
+            document=consent_doc,
+            given_by="patient",
+            signer_name="Ming Lee",
+            signer_confirms=True,
+            password=PASSWORD,
+            paper_signed_at=timezone.now() + dt.timedelta(days=1),
+        )
+    assert exc.value.code == "signed_in_future"

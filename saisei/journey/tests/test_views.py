@@ -223,3 +223,11 @@ def test_course_page(
     )
     res = web_for(coordinator).get(f"/journey/courses/{course.external_id}/")
     assert res.status_code == 200
+
+
+def test_home_shows_new_inquiries_to_coordinator(org: Any, coordinator: Any, web_for: Any) -> None:
+    from saisei.journey.tests.test_services import submit
+
+    inquiry = submit(org)
+    html = web_for(coordinator).get("/").content.decode()
+    assert inquiry.reference in html
