@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from saisei.core.errors import DomainError, Forbidden, NotFound
 from saisei.core.views import render_form_error
-from saisei.regulatory import permissions, selectors, services
+from saisei.regulatory import config, permissions, selectors, services
 from saisei.regulatory.models import (
     CellOrigin,
     CellType,
@@ -32,7 +32,7 @@ from saisei.regulatory.models import (
     ProvisionPlan,
     today_tokyo,
 )
-from saisei.regulatory.rules import TRANSITIONS
+from saisei.regulatory.rules import TRANSITIONS, class1_first_provision_day
 from saisei.regulatory.services.obligations import rule_text
 
 TRANSITION_LABELS: dict[str, Any] = {
@@ -253,10 +253,26 @@ def _plan_context(request: HttpRequest, plan: ProvisionPlan) -> dict[str, Any]:
             diffs.append({"from": prev, "to": cur, "rows": selectors.version_diff(prev, cur)})
     today = today_tokyo()
     obligations = selectors.obligation_list(actor=request.user, plan=plan, today=today)
+    current = selectors.version_in_force(versions, day=today)
+    can_change = permissions.can_change_plan(request.user)
+    next_steps = []
+    if can_change:
+        from saisei.regulatory.services.plans import plan_next_steps
+
+        for v in versions:
+            for name in plan_next_steps(actor=request.user, version=v):
+                next_steps.append({"version": v, "name": name, "label": TRANSITION_LABELS[name]})
+    first_day = None
+    if current is not None and current.declared_risk_class == 1 and current.submitted_date:
+        first_day = class1_first_provision_day(
+            submitted_date=current.submitted_date, config=config.deadline_config()
+        )
     return {
         "plan": plan,
         "versions": versions,
-        "current": selectors.version_in_force(versions, day=today),
+        "current": current,
+        "next_steps": next_steps,
+        "class1_first_day": first_day,
         "transitions": list(plan.transitions.all()),
         "diffs": diffs,
         "rows": _obligation_rows(obligations, today),
@@ -265,7 +281,7 @@ def _plan_context(request: HttpRequest, plan: ProvisionPlan) -> dict[str, Any]:
             for o in obligations
             if o.rule_id == "PERIODIC-REPORT"
         ],
-        "can_change": permissions.can_change_plan(request.user),
+        "can_change": can_change,
         "labels": TRANSITION_LABELS,
         "level": STATUS_LEVEL.get(plan.status, ""),
     }

@@ -567,3 +567,26 @@ def plan_follow_up_end_set(
             changes={"follow_up_end_date": follow_up_end_date},
         )
     return plan
+
+
+def plan_next_steps(*, actor: User, version: PlanVersion) -> list[str]:
+    """Steps whose conditions hold today for this version, to offer them first on the form.
+
+    A resumption is listed as possible because the person recording it confirms the lifting.
+    """
+    from saisei.regulatory.rules import available_transitions
+
+    if version.state in (PlanState.CLOSED, PlanState.SUPERSEDED):
+        return []
+    plan = version.plan
+    end = plan.follow_up_end_date
+    today = today_tokyo()
+    facts = _facts(
+        version,
+        effective=today,
+        plan_number=plan.plan_number,
+        suspension_lifted=True,
+        follow_up_finished=end is not None and end <= today,
+    )
+    roles = permissions.lifecycle_roles(actor)
+    return available_transitions(version.state, facts, roles=roles)

@@ -228,3 +228,29 @@ def test_registry_add_forms(web_for, officer, make_user, org):
         assert client.get(reverse("regulatory:registry_add", args=[kind])).status_code == 200
     reviewer = web_for(make_user("committee_reviewer", org))
     assert reviewer.get(reverse("regulatory:registry_add", args=["committee"])).status_code == 403
+
+
+def test_plan_page_offers_possible_steps_and_class_i_first_day(web_for, officer, registry):
+    from .conftest import run
+
+    plan = make_plan(officer, registry, cell_origin="allogeneic")
+    v = plan.versions.get()
+    run(
+        officer,
+        v,
+        "submit_for_review",
+        "record_favourable_opinion",
+        "submit_to_authority",
+        on=TODAY - D(10),
+    )
+    run(officer, v, "record_acceptance")
+    html = (
+        web_for(officer)
+        .get(reverse("regulatory:plan_detail", args=[plan.external_id]))
+        .content.decode()
+    )
+    assert (TODAY - D(10) + D(90)).isoformat() in html
+    assert (
+        "Possible now:" in html
+        and "Suspend provision" not in html.split("Possible now:")[1].split("</p>")[0]
+    )
