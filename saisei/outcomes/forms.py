@@ -177,3 +177,43 @@ class DiaryForm(forms.Form):
 
     def values(self) -> dict[str, Any]:
         return {f.code: self.cleaned_data.get(f.code) for f in self.instrument.fields}
+
+
+class ReferenceForm(forms.Form):
+    annual_change = forms.FloatField(label=_("Expected change per year without treatment"))
+    sd = forms.FloatField(label=_("SD of individual annual change"), min_value=0)
+    source = forms.CharField(label=_("Source"), widget=forms.Textarea(attrs={"rows": 3}))
+    note = forms.CharField(
+        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    uncertain = forms.BooleanField(label=_("Uncertain estimate"), required=False)
+    is_active = forms.BooleanField(label=_("In use"), required=False, initial=True)
+
+
+class CredentialForm(forms.Form):
+    user = forms.ChoiceField(label=_("Rater"))
+    instrument = forms.ChoiceField(label=_("Instrument"))
+    kind = forms.ChoiceField(label=_("Kind"))
+    reference = forms.CharField(label=_("Licence or certificate reference"), max_length=200)
+    holder = forms.CharField(label=_("Licence holder"), max_length=200, required=False)
+    valid_from = forms.DateField(
+        label=_("Valid from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    expires_on = forms.DateField(
+        label=_("Expires on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(
+        self, *args: Any, users: list[Any], instruments: list[Instrument], **kwargs: Any
+    ) -> None:
+        from saisei.outcomes.models import RaterCredential
+
+        super().__init__(*args, **kwargs)
+        self._set_choices("user", [(str(u.pk), str(u)) for u in users])
+        self._set_choices("instrument", [(i.code, str(i.name)) for i in instruments])
+        self._set_choices("kind", list(RaterCredential.Kind.choices))
+
+    def _set_choices(self, name: str, choices: list[tuple[str, Any]]) -> None:
+        field = self.fields[name]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = choices

@@ -18,4 +18,10 @@ ITEMS = [
         ),
         order=61,
     ),
+    NavItem(
+        _("Outcome references"),
+        "outcomes:references",
+        frozenset({Role.PHYSICIAN, Role.ORG_ADMIN}),
+        order=62,
+    ),
 ]

@@ -24,5 +24,8 @@ urlpatterns = [
     path("cohorts/<uuid:external_id>/plot.png", views.cohort_image, name="cohort_png"),
     path("cohorts/<uuid:external_id>/export.csv", views.cohort_csv, name="cohort_csv"),
     path("cohorts/<uuid:external_id>/report.pdf", views.clinic_report, name="clinic_report"),
+    path("references/", views.references_page, name="references"),
+    path("references/<uuid:external_id>/", views.reference_edit, name="reference_edit"),
+    path("credentials/", views.credentials_page, name="credentials"),
     path("portal/diary/", views.portal_diary, name="portal_diary"),
 ]

@@ -404,6 +404,104 @@ def clinic_report(request: HttpRequest, external_id: Any) -> HttpResponse:
     return response
 
 
+# --- clinic configuration: references and rater credentials ----------------------------------
+
+
+@login_required
+@_web
+def references_page(request: HttpRequest) -> HttpResponse:
+    """The clinic's natural-history table, MCIDs and measurement noise, each row with its source."""
+    _require_view(request)
+    user = _user(request)
+    can_edit = perms.can_manage_references(user)
+    if request.method == "POST":
+        if not can_edit:
+            raise Forbidden()
+        created = services.references_seed_defaults(actor=user, organisation=user.organisation)  # type: ignore[arg-type]
+        messages.success(request, _("%(n)s default rows loaded.") % {"n": created})
+        return redirect("outcomes:references")
+    return render(
+        request,
+        "outcomes/references.html",
+        {
+            "references": selectors.reference_list(actor=user),
+            "mcids": selectors.mcid_list(actor=user),
+            "sems": selectors.sem_list(actor=user),
+            "biomarkers": selectors.biomarker_definition_list(actor=user),
+            "can_edit": can_edit,
+        },
+    )
+
+
+@login_required
+@_web
+def reference_edit(request: HttpRequest, external_id: Any) -> HttpResponse:
+    user = _user(request)
+    if not perms.can_manage_references(user):
+        raise Forbidden()
+    row = get_scoped(selectors.reference_list(actor=user), external_id)
+    context = {"row": row}
+    if request.method == "POST":
+        form = forms.ReferenceForm(request.POST)
+        if form.is_valid():
+            try:
+                services.reference_update(actor=user, row=row, **form.cleaned_data)
+            except DomainError as exc:
+                return render_form_error(
+                    request, "outcomes/reference_form.html", context, exc, form
+                )
+            messages.success(request, _("Reference saved."))
+            return redirect("outcomes:references")
+    else:
+        form = forms.ReferenceForm(
+            initial={
+                "annual_change": row.annual_change,
+                "sd": row.sd,
+                "source": row.source,
+                "note": row.note,
+                "uncertain": row.uncertain,
+                "is_active": row.is_active,
+            }
+        )
+    return render(request, "outcomes/reference_form.html", {**context, "form": form})
+
+
+@login_required
+@_web
+def credentials_page(request: HttpRequest) -> HttpResponse:
+    """Who may enter which licensed instrument, under which licence or certification, until when."""
+    from saisei.core.models import User as StaffUser
+    from saisei.outcomes.permissions import RATERS
+
+    user = _user(request)
+    _require_view(request)
+    raters = list(
+        StaffUser.objects.filter(
+            organisation=user.organisation, role_grants__role__in=RATERS, is_active=True
+        ).distinct()
+    )
+    licensed = [i for i in INSTRUMENTS.values() if i.requires_rater_credential]
+    form = forms.CredentialForm(request.POST or None, users=raters, instruments=licensed)
+    context = {
+        "credentials": selectors.credential_list(actor=user),
+        "can_edit": perms.can_manage_credentials(user),
+        "today": timezone.localdate(),
+    }
+    if request.method == "POST":
+        if not perms.can_manage_credentials(user):
+            raise Forbidden()
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            rater = next(u for u in raters if str(u.pk) == data.pop("user"))
+            try:
+                services.credential_record(actor=user, user=rater, **data)
+            except DomainError as exc:
+                return render_form_error(request, "outcomes/credentials.html", context, exc, form)
+            messages.success(request, _("Credential recorded."))
+            return redirect("outcomes:credentials")
+    return render(request, "outcomes/credentials.html", {**context, "form": form})
+
+
 # --- portal (caregiver diary) -----------------------------------------------------------------
 
 

@@ -263,3 +263,45 @@ def test_patient_page_query_count_is_bounded(
     c = web_for(physician)
     with django_assert_max_num_queries(40):
         assert c.get(f"/outcomes/patients/{course.patient.external_id}/").status_code == 200
+
+
+def test_clinic_edits_a_reference_row_and_readings_use_it(
+    web_for: Any, org: Any, make_user: Any
+) -> None:
+    from saisei.outcomes.models import NaturalHistoryReference
+
+    admin = web_for(make_user("org_admin", org))
+    assert admin.post("/outcomes/references/").status_code == 302
+    row = NaturalHistoryReference.objects.get(organisation=org, measure="MMSE", stage="mild_ad")
+    url = f"/outcomes/references/{row.external_id}/"
+    bad = admin.post(url, {"annual_change": "-3", "sd": "2", "source": " ", "is_active": "on"})
+    assert bad.status_code == 200 and bad.context["form"].errors
+    ok = admin.post(
+        url, {"annual_change": "-3", "sd": "2", "source": "Clinic registry 2025", "is_active": "on"}
+    )
+    assert ok.status_code == 302
+    row.refresh_from_db()
+    assert row.annual_change == -3 and row.source == "Clinic registry 2025"
+    nurse = web_for(make_user("nurse", org))
+    assert nurse.get(url).status_code == 403
+
+
+def test_admin_records_a_rater_credential(web_for: Any, org: Any, make_user: Any) -> None:
+    from saisei.outcomes.models import RaterCredential
+
+    rater = make_user("nurse", org)
+    admin = web_for(make_user("org_admin", org))
+    r = admin.post(
+        "/outcomes/credentials/",
+        {
+            "user": str(rater.pk),
+            "instrument": "MOCA",
+            "kind": "certification",
+            "reference": "MOCA-2026-77",
+            "expires_on": str(TODAY + dt.timedelta(days=700)),
+        },
+    )
+    assert r.status_code == 302, r.content
+    assert RaterCredential.objects.get().user == rater
+    page = admin.get("/outcomes/credentials/").content.decode()
+    assert "MOCA-2026-77" in page
