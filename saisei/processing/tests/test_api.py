@@ -246,3 +246,24 @@ def test_committee_reviewer_reads_but_cannot_write(
     assert res.status_code == 403
     coordinator = api_for(make_user("coordinator", org))
     assert coordinator.get(f"/processing/lots/{lot.external_id}").status_code == 404
+
+
+def test_deviation_and_near_miss_lists_keep_a_constant_query_count(
+    tech: Any, org: Any, api_for: Any, django_assert_max_num_queries: Any
+) -> None:
+    for i in range(4):
+        lot = make_lot(tech, make_patient(org))
+        services.deviation_open(actor=tech, title=f"Deviation {i}", source="other", lot=lot)
+        services.near_miss_record(
+            actor=tech,
+            organisation=org,
+            stage="storage",
+            expected="a",
+            scanned="b",
+            reason="din_mismatch",
+        )
+    api = api_for(tech)
+    with django_assert_max_num_queries(8):
+        assert api.get("/processing/deviations").json()["count"] == 4
+    with django_assert_max_num_queries(8):
+        assert api.get("/processing/near-misses").json()["count"] == 4
