@@ -166,3 +166,25 @@ def test_discontinued_plan_keeps_periodic_reports_until_follow_up_ends(officer, 
     periodic = Obligation.objects.filter(plan=plan, rule_id="PERIODIC-REPORT")
     assert periodic.count() == 2
     assert Obligation.objects.open().filter(plan=plan, kind="discontinuation").count() == 2
+
+
+def test_daily_command_sends_reminders_once(officer, plan, capsys):
+    from django.core.management import call_command
+
+    services.obligations_for_adverse_event(
+        actor=officer, plan=plan, subject=AE, seriousness="death", aware_date=TODAY
+    )
+    call_command("regulatory_daily")
+    first = Notification.objects.count()
+    call_command("regulatory_daily")
+    assert first > 0 and Notification.objects.count() == first
+    assert "reminders sent" in capsys.readouterr().out
+
+
+def test_daily_task_runs(officer, plan):
+    from saisei.regulatory import tasks
+
+    services.obligations_for_adverse_event(
+        actor=officer, plan=plan, subject=AE, seriousness="death", aware_date=TODAY
+    )
+    assert tasks.send_obligation_reminders.call() > 0
