@@ -11,7 +11,7 @@ import uuid
 from decimal import Decimal
 from typing import Any, Literal
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
@@ -22,6 +22,7 @@ from saisei.core.selectors import get_scoped
 
 from . import permissions as perms
 from . import selectors, services
+from .views._helpers import AuthedRequest
 
 router = Router(tags=["journey"])
 
@@ -66,7 +67,7 @@ class ItineraryPreviewOut(Schema):
 
 
 @router.post("/journey/itinerary-preview", response={200: ItineraryPreviewOut, **ERROR_RESPONSES})
-def itinerary_preview(request: HttpRequest, payload: ItineraryPreviewIn) -> dict[str, Any]:
+def itinerary_preview(request: AuthedRequest, payload: ItineraryPreviewIn) -> dict[str, Any]:
     """Propose trips and visit dates, or answer 422 naming the constraint that cannot be met."""
     from . import planning
 
@@ -126,7 +127,7 @@ class InquiryStatusIn(Schema):
 
 
 @router.get("/journey/inquiries", response={200: Page[InquiryOut], **ERROR_RESPONSES})
-def inquiry_list(request: HttpRequest, filters: Query[InquiryFilter]) -> dict[str, Any]:
+def inquiry_list(request: AuthedRequest, filters: Query[InquiryFilter]) -> dict[str, Any]:
     from django.db.models import Count
 
     qs = selectors.inquiry_list(actor=request.user, status=filters.status, q=filters.q).annotate(
@@ -136,16 +137,16 @@ def inquiry_list(request: HttpRequest, filters: Query[InquiryFilter]) -> dict[st
 
 
 @router.get("/journey/inquiries/{external_id}", response={200: InquiryOut, **ERROR_RESPONSES})
-def inquiry_get(request: HttpRequest, external_id: str) -> Any:
+def inquiry_get(request: AuthedRequest, external_id: str) -> Any:
     obj = selectors.inquiry_get(actor=request.user, external_id=external_id)
-    obj.file_count = len(obj.files.all())
+    obj.file_count = len(obj.files.all())  # type: ignore[attr-defined]
     return obj
 
 
 @router.post(
     "/journey/inquiries/{external_id}/status", response={200: InquiryOut, **ERROR_RESPONSES}
 )
-def inquiry_status(request: HttpRequest, external_id: str, payload: InquiryStatusIn) -> Any:
+def inquiry_status(request: AuthedRequest, external_id: str, payload: InquiryStatusIn) -> Any:
     obj = selectors.inquiry_get(actor=request.user, external_id=external_id)
     return services.inquiry_status_change(
         actor=request.user, inquiry=obj, status=payload.status, note=payload.note
@@ -216,7 +217,7 @@ class ListFilter(Schema):
 
 
 @router.get("/journey/patients", response={200: Page[PatientOut], **ERROR_RESPONSES})
-def patient_list(request: HttpRequest, filters: Query[ListFilter]) -> dict[str, Any]:
+def patient_list(request: AuthedRequest, filters: Query[ListFilter]) -> dict[str, Any]:
     return paginate(
         selectors.patient_list(actor=request.user, q=filters.q),
         limit=filters.limit,
@@ -225,7 +226,7 @@ def patient_list(request: HttpRequest, filters: Query[ListFilter]) -> dict[str, 
 
 
 @router.post("/journey/patients", response={201: PatientDetailOut, **ERROR_RESPONSES})
-def patient_create(request: HttpRequest, payload: PatientIn) -> Status:
+def patient_create(request: AuthedRequest, payload: PatientIn) -> Status:
     data = payload.dict()
     inquiry = None
     if data.pop("inquiry"):
@@ -236,7 +237,7 @@ def patient_create(request: HttpRequest, payload: PatientIn) -> Status:
 
 
 @router.get("/journey/patients/{external_id}", response={200: PatientDetailOut, **ERROR_RESPONSES})
-def patient_get(request: HttpRequest, external_id: str) -> Any:
+def patient_get(request: AuthedRequest, external_id: str) -> Any:
     return selectors.patient_get(actor=request.user, external_id=external_id)
 
 
@@ -322,14 +323,14 @@ class QuoteFilter(Schema):
     offset: int = 0
 
 
-def _patient_or_none(request: HttpRequest, external_id: Any) -> Any:
+def _patient_or_none(request: AuthedRequest, external_id: Any) -> Any:
     return (
         selectors.patient_get(actor=request.user, external_id=external_id) if external_id else None
     )
 
 
 @router.get("/journey/quotes", response={200: Page[QuoteOut], **ERROR_RESPONSES})
-def quote_list(request: HttpRequest, filters: Query[QuoteFilter]) -> dict[str, Any]:
+def quote_list(request: AuthedRequest, filters: Query[QuoteFilter]) -> dict[str, Any]:
     patient = _patient_or_none(request, filters.patient)
     return paginate(
         selectors.quote_list(actor=request.user, patient=patient),
@@ -339,7 +340,7 @@ def quote_list(request: HttpRequest, filters: Query[QuoteFilter]) -> dict[str, A
 
 
 @router.post("/journey/quotes", response={201: QuoteDetailOut, **ERROR_RESPONSES})
-def quote_create(request: HttpRequest, payload: QuoteIn) -> Status:
+def quote_create(request: AuthedRequest, payload: QuoteIn) -> Status:
     from saisei.regulatory.models import ProvisionPlan
 
     from .models import PriceList, Quote
@@ -381,14 +382,14 @@ def quote_create(request: HttpRequest, payload: QuoteIn) -> Status:
 
 
 @router.get("/journey/quotes/{external_id}", response={200: QuoteDetailOut, **ERROR_RESPONSES})
-def quote_get(request: HttpRequest, external_id: str) -> Any:
+def quote_get(request: AuthedRequest, external_id: str) -> Any:
     return selectors.quote_get(actor=request.user, external_id=external_id)
 
 
 @router.post(
     "/journey/quotes/{external_id}/issue", response={200: QuoteDetailOut, **ERROR_RESPONSES}
 )
-def quote_issue(request: HttpRequest, external_id: str) -> Any:
+def quote_issue(request: AuthedRequest, external_id: str) -> Any:
     quote = selectors.quote_get(actor=request.user, external_id=external_id)
     return services.quote_issue(actor=request.user, quote=quote)
 
@@ -396,7 +397,7 @@ def quote_issue(request: HttpRequest, external_id: str) -> Any:
 @router.post(
     "/journey/quotes/{external_id}/accept", response={200: QuoteDetailOut, **ERROR_RESPONSES}
 )
-def quote_accept(request: HttpRequest, external_id: str, payload: QuoteAcceptIn) -> Any:
+def quote_accept(request: AuthedRequest, external_id: str, payload: QuoteAcceptIn) -> Any:
     """Acceptance taken by staff on the family's behalf (families accept in the portal)."""
     quote = selectors.quote_get(actor=request.user, external_id=external_id)
     return services.quote_accept(
@@ -412,7 +413,9 @@ def quote_accept(request: HttpRequest, external_id: str, payload: QuoteAcceptIn)
     response={200: None, **ERROR_RESPONSES},
     openapi_extra={"responses": {200: {"content": {"application/pdf": {}}}}},
 )
-def quote_pdf(request: HttpRequest, external_id: str, language: str | None = None) -> HttpResponse:
+def quote_pdf(
+    request: AuthedRequest, external_id: str, language: str | None = None
+) -> HttpResponse:
     from .documents import quote_pdf as render
 
     quote = selectors.quote_get(actor=request.user, external_id=external_id)
@@ -485,7 +488,7 @@ class PatientFilter(Schema):
 
 
 @router.get("/journey/consents", response={200: Page[ConsentOut], **ERROR_RESPONSES})
-def consent_list(request: HttpRequest, filters: Query[PatientFilter]) -> dict[str, Any]:
+def consent_list(request: AuthedRequest, filters: Query[PatientFilter]) -> dict[str, Any]:
     patient = _patient_or_none(request, filters.patient)
     return paginate(
         selectors.consent_list(actor=request.user, patient=patient),
@@ -495,7 +498,7 @@ def consent_list(request: HttpRequest, filters: Query[PatientFilter]) -> dict[st
 
 
 @router.post("/journey/consents", response={201: ConsentOut, **ERROR_RESPONSES})
-def consent_create(request: HttpRequest, payload: ConsentIn) -> Status:
+def consent_create(request: AuthedRequest, payload: ConsentIn) -> Status:
     actor = request.user
     patient = selectors.patient_get(actor=actor, external_id=payload.patient)
     document = get_scoped(selectors.consent_document_list(actor=actor), payload.document)
@@ -520,7 +523,7 @@ def consent_create(request: HttpRequest, payload: ConsentIn) -> Status:
 @router.post(
     "/journey/consents/{external_id}/withdraw", response={200: ConsentOut, **ERROR_RESPONSES}
 )
-def consent_withdraw(request: HttpRequest, external_id: str, payload: WithdrawIn) -> Any:
+def consent_withdraw(request: AuthedRequest, external_id: str, payload: WithdrawIn) -> Any:
     consent = selectors.consent_get(actor=request.user, external_id=external_id)
     return services.consent_withdraw(actor=request.user, consent=consent, reason=payload.reason)
 
@@ -567,7 +570,7 @@ class CourseIn(Schema):
 
 
 @router.get("/journey/courses", response={200: Page[CourseOut], **ERROR_RESPONSES})
-def course_list(request: HttpRequest, filters: Query[PatientFilter]) -> dict[str, Any]:
+def course_list(request: AuthedRequest, filters: Query[PatientFilter]) -> dict[str, Any]:
     patient = _patient_or_none(request, filters.patient)
     return paginate(
         selectors.course_list(actor=request.user, patient=patient),
@@ -577,7 +580,7 @@ def course_list(request: HttpRequest, filters: Query[PatientFilter]) -> dict[str
 
 
 @router.post("/journey/courses", response={201: CourseOut, **ERROR_RESPONSES})
-def course_create(request: HttpRequest, payload: CourseIn) -> Status:
+def course_create(request: AuthedRequest, payload: CourseIn) -> Status:
     from saisei.regulatory.models import Physician
 
     from .models import TreatmentPackage
@@ -603,14 +606,14 @@ def course_create(request: HttpRequest, payload: CourseIn) -> Status:
 
 
 @router.get("/journey/courses/{external_id}", response={200: CourseOut, **ERROR_RESPONSES})
-def course_get(request: HttpRequest, external_id: str) -> Any:
+def course_get(request: AuthedRequest, external_id: str) -> Any:
     return selectors.course_get(actor=request.user, external_id=external_id)
 
 
 @router.post(
     "/journey/courses/{external_id}/schedule", response={200: CourseOut, **ERROR_RESPONSES}
 )
-def course_schedule(request: HttpRequest, external_id: str) -> Any:
+def course_schedule(request: AuthedRequest, external_id: str) -> Any:
     course = selectors.course_get(actor=request.user, external_id=external_id)
     services.course_schedule(actor=request.user, course=course)
     return selectors.course_get(actor=request.user, external_id=external_id)

@@ -32,7 +32,7 @@ from .models import (
 TOKYO = ZoneInfo("Asia/Tokyo")
 
 # Same person the processing demo harvests from (its PATIENTS["main"]), so the stories meet.
-MAIN = {
+MAIN: dict[str, Any] = {
     "family_name": "Lin",
     "given_name": "Mei",
     "date_of_birth": dt.date(1952, 6, 14),
@@ -359,6 +359,7 @@ def load(ctx: DemoContext) -> None:
             },
         )
     itinerary = patient.itineraries.filter(is_current=True).first()
+    assert itinerary is not None
 
     course = TreatmentCourse.objects.filter(patient=patient, plan=plan).first()
     if course is None:
@@ -386,7 +387,7 @@ def load(ctx: DemoContext) -> None:
         for step in course.steps.filter(kind__in=["consultation", "harvest", "culture"]).order_by(
             "planned_date"
         ):
-            if step.status == "scheduled" and step.planned_date <= ctx.today:
+            if step.status == "scheduled" and step.planned_date and step.planned_date <= ctx.today:
                 services.course_step_complete(
                     actor=physician,
                     step=step,

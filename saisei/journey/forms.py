@@ -137,7 +137,9 @@ TEST_RESULTS = [("", _("Not done yet")), ("negative", _("Negative")), ("positive
 
 
 class PrescreenForm(forms.Form):
-    plan = forms.ModelChoiceField(label=_("Provision plan"), queryset=None)  # type: ignore[arg-type]
+    plan: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        label=_("Provision plan"), queryset=None
+    )  # type: ignore[arg-type]
     diagnosis_confirmed = forms.ChoiceField(
         label=_("Diagnosis confirmed?"), choices=YES_NO, required=False
     )
@@ -179,7 +181,7 @@ class PrescreenForm(forms.Form):
 
     def __init__(self, *args: Any, plans: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["plan"].queryset = plans
+        self.fields["plan"].queryset = plans  # type: ignore[attr-defined]
         for code, label in self.CONTRA:
             self.fields[f"ci_{code}"] = forms.ChoiceField(
                 label=label, choices=YES_NO, required=False
@@ -232,8 +234,12 @@ class PrescreenDecisionForm(SignForm):
 
 
 class QuoteForm(forms.Form):
-    plan = forms.ModelChoiceField(label=_("Provision plan"), queryset=None)  # type: ignore[arg-type]
-    price_list = forms.ModelChoiceField(label=_("Price list"), queryset=None)  # type: ignore[arg-type]
+    plan: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        label=_("Provision plan"), queryset=None
+    )  # type: ignore[arg-type]
+    price_list: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        label=_("Price list"), queryset=None
+    )  # type: ignore[arg-type]
     infusions = forms.IntegerField(label=_("Infusions"), min_value=1, max_value=20, initial=4)
     follow_ups = forms.IntegerField(
         label=_("Follow-up visits"), min_value=0, max_value=20, initial=3
@@ -268,8 +274,8 @@ class QuoteForm(forms.Form):
         self, *args: Any, plans: Any = None, price_lists: Any = None, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["plan"].queryset = plans
-        self.fields["price_list"].queryset = price_lists
+        self.fields["plan"].queryset = plans  # type: ignore[attr-defined]
+        self.fields["price_list"].queryset = price_lists  # type: ignore[attr-defined]
 
 
 class AcceptForm(forms.Form):
@@ -283,12 +289,16 @@ class AcceptForm(forms.Form):
 
 
 class ConsentForm(SignForm):
-    document = forms.ModelChoiceField(label=_("Consent document"), queryset=None)  # type: ignore[arg-type]
+    document: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        label=_("Consent document"), queryset=None
+    )  # type: ignore[arg-type]
     given_by = forms.ChoiceField(
         label=_("Consent given by"),
         choices=[("patient", _("The patient")), ("proxy", _("A legal proxy"))],
     )
-    proxy = forms.ModelChoiceField(label=_("Legal proxy"), queryset=None, required=False)  # type: ignore[arg-type]
+    proxy: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        label=_("Legal proxy"), queryset=None, required=False
+    )  # type: ignore[arg-type]
     signer_name = forms.CharField(label=_("Name typed by the person consenting"), max_length=200)
     signer_confirms = forms.BooleanField(
         label=_("The person consenting has read the document, asked their questions and agrees."),
@@ -299,8 +309,8 @@ class ConsentForm(SignForm):
         self, *args: Any, documents: Any = None, proxies: Any = None, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["document"].queryset = documents
-        self.fields["proxy"].queryset = proxies
+        self.fields["document"].queryset = documents  # type: ignore[attr-defined]
+        self.fields["proxy"].queryset = proxies  # type: ignore[attr-defined]
         self.order_fields(
             ["document", "given_by", "proxy", "signer_name", "signer_confirms", "password"]
         )
@@ -311,9 +321,11 @@ class WithdrawForm(forms.Form):
 
 
 class CourseForm(forms.Form):
-    package = forms.ModelChoiceField(label=_("Treatment package"), queryset=None)  # type: ignore[arg-type]
+    package: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        label=_("Treatment package"), queryset=None
+    )  # type: ignore[arg-type]
     harvest_date = forms.DateField(label=_("Harvest date"), widget=DATE)
-    physician = forms.ModelChoiceField(
+    physician: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
         label=_("Responsible physician"), queryset=None, required=False
     )  # type: ignore[arg-type]
     use_itinerary = forms.BooleanField(
@@ -324,8 +336,8 @@ class CourseForm(forms.Form):
         self, *args: Any, packages: Any = None, physicians: Any = None, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["package"].queryset = packages
-        self.fields["physician"].queryset = physicians
+        self.fields["package"].queryset = packages  # type: ignore[attr-defined]
+        self.fields["physician"].queryset = physicians  # type: ignore[attr-defined]
 
 
 class ItineraryForm(forms.Form):

@@ -161,9 +161,7 @@ QUOTE_RISKS: tuple[str, ...] = (
         "Infusion: fever, headache or tiredness for a day or two; rarely an allergic reaction, "
         "a blood clot in the lungs or an infection carried by the cells."
     ),
-    gettext_noop(
-        "Long-term risks, including any effect on tumours, are not fully known."
-    ),
+    gettext_noop("Long-term risks, including any effect on tumours, are not fully known."),
     gettext_noop(
         "Travel: long flights and time away from home can cause confusion in people with "
         "dementia. Plan rest days and bring a carer."

@@ -328,7 +328,7 @@ def price_list_create(
 
 def _pure_price_list(pl: PriceList) -> calc.PriceList:
     prices = {i.kind: i.unit_price_jpy for i in pl.items.all()}
-    return calc.PriceList(**{k: prices.get(k, 0) for k in PRICE_KINDS})
+    return calc.PriceList(**{k: prices.get(k, 0) for k in PRICE_KINDS})  # type: ignore[arg-type]
 
 
 def quote_create(
@@ -534,7 +534,7 @@ def quote_issue(*, actor: User, quote: Quote) -> Quote:
         quote.issued_at = timezone.now()
         quote.issued_by = actor
         quote.save()
-        inquiry = quote.patient.inquiry
+        inquiry: Inquiry | None = quote.patient.inquiry
         if inquiry is not None and inquiry.status == Inquiry.Status.PRESCREENING:
             inquiry.status = Inquiry.Status.QUOTED
             inquiry.status_changed_at = timezone.now()
@@ -744,10 +744,11 @@ def consent_give(
         if patient.status == Patient.Status.PROSPECTIVE:
             patient.status = Patient.Status.ENROLLED
             patient.save(update_fields=["status", "updated_at"])
-        if patient.inquiry_id and patient.inquiry.status in ("prescreening", "quoted"):
-            patient.inquiry.status = Inquiry.Status.ENROLLED
-            patient.inquiry.status_changed_at = now
-            patient.inquiry.save(update_fields=["status", "status_changed_at", "updated_at"])
+        inquiry = patient.inquiry
+        if inquiry is not None and inquiry.status in ("prescreening", "quoted"):
+            inquiry.status = Inquiry.Status.ENROLLED
+            inquiry.status_changed_at = now
+            inquiry.save(update_fields=["status", "status_changed_at", "updated_at"])
         audit_record(
             actor=actor,
             organisation=patient.organisation,
@@ -908,14 +909,15 @@ def step_gate_check(
 ) -> dict[str, Any]:
     """Ask the compliance gate whether this harvest or infusion may happen (DESIGN invariant 1)."""
     course = step.course
-    when = at or dt.datetime.combine(step.planned_date, dt.time(10, 0), tzinfo=TOKYO)
+    day = step.planned_date or timezone.localdate()
+    when = at or dt.datetime.combine(day, dt.time(10, 0), tzinfo=TOKYO)
     act = GATED_KINDS[step.kind]
     try:
-        from saisei.regulatory.services import gate_check
-    except ImportError:
-        gate_check = None
-    if gate_check is not None:
-        result = gate_check(
+        from saisei.regulatory.services import gate_check as regulatory_gate
+    except ImportError:  # the regulatory gate service is optional while apps are assembled
+        regulatory_gate = None  # type: ignore[assignment]
+    if regulatory_gate is not None:
+        result = regulatory_gate(
             actor=actor,
             act=act,
             institution=course.plan.institution,

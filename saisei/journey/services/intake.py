@@ -121,14 +121,15 @@ def upload_problems(files: Iterable[UploadedFile]) -> list[str]:
         )
     for f in files:
         name = f.name or "?"
+        size = f.size or 0
         ext = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
-        if f.size == 0:
+        if size == 0:
             problems.append(gettext("%(name)s is empty.") % {"name": name})
             continue
-        if f.size > limit:
+        if size > limit:
             problems.append(
                 gettext("%(name)s is too big (%(size)s MB); the limit is %(limit)s MB per file.")
-                % {"name": name, "size": round(f.size / 1048576, 1), "limit": limit // 1048576}
+                % {"name": name, "size": round(size / 1048576, 1), "limit": limit // 1048576}
             )
             continue
         kind = next((k for k, (exts, _m) in rules.UPLOAD_TYPES.items() if ext in exts), None)
@@ -236,7 +237,7 @@ def inquiry_submit(
                         "privacy_notice": notice.version,
                     },
                 )
-                transaction.on_commit(lambda i=inquiry: _send_inquiry_confirmation(i))
+                transaction.on_commit(lambda i=inquiry: _send_inquiry_confirmation(i))  # type: ignore[misc]
             return inquiry
         except IntegrityError:
             continue  # reference collision; draw again
@@ -327,6 +328,8 @@ def patient_enrol(
 ) -> Patient:
     """Create the patient record (identifiers, contacts, legal proxy, home physician)."""
     require(perms.can_enrol_patient, actor)
+    organisation = actor.organisation
+    assert organisation is not None  # staff users always belong to one (require checked it)
     if inquiry is not None and inquiry.organisation_id != actor.organisation_id:
         raise ValidationFailed("inquiry_not_found", _("Unknown inquiry."))
     if date_of_birth > timezone.localdate():
@@ -348,11 +351,11 @@ def patient_enrol(
         raise ValidationFailed("unknown_fields", _("Unknown fields."), {k: ["?"] for k in unknown})
     with transaction.atomic():
         for _attempt in range(5):
-            code = _next_patient_code(actor.organisation, timezone.localdate().year)
+            code = _next_patient_code(organisation, timezone.localdate().year)
             try:
                 with transaction.atomic():
                     patient = Patient.objects.create(
-                        organisation=actor.organisation,
+                        organisation=organisation,
                         patient_code=code,
                         family_name=family_name,
                         given_name=given_name,
@@ -370,7 +373,7 @@ def patient_enrol(
             raise Conflict("patient_code_unavailable", _("Please try again."))
         if proxy and proxy.get("name"):
             LegalProxy.objects.create(
-                organisation=actor.organisation,
+                organisation=organisation,
                 patient=patient,
                 name=proxy["name"],
                 relationship=proxy.get("relationship", ""),
@@ -384,7 +387,7 @@ def patient_enrol(
             inquiry.save(update_fields=["status", "status_changed_at", "updated_at"])
         audit_record(
             actor=actor,
-            organisation=actor.organisation,
+            organisation=organisation,
             action="patient.enrol",
             subject=patient,
             changes={

@@ -7,6 +7,13 @@ from typing import Any
 from django.http import HttpRequest
 
 from saisei.core.middleware import client_ip
+from saisei.core.models import User
+
+
+class AuthedRequest(HttpRequest):
+    """A request behind ``login_required``: its user is a staff ``User``."""
+
+    user: User  # type: ignore[assignment]
 
 
 def ip(request: HttpRequest) -> str | None:

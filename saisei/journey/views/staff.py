@@ -33,7 +33,7 @@ from ..models import (
     TreatmentPackage,
     VisaDocument,
 )
-from ._helpers import staff_view, stored_text
+from ._helpers import AuthedRequest, staff_view, stored_text
 
 
 def _forbidden(request: HttpRequest) -> HttpResponse:
@@ -50,7 +50,7 @@ def _plans(actor: Any) -> Any:
 
 
 @staff_view
-def inquiry_queue(request: HttpRequest) -> HttpResponse:
+def inquiry_queue(request: AuthedRequest) -> HttpResponse:
     if not perms.can_view_journey(request.user):
         return _forbidden(request)
     status = request.GET.get("status") or ""
@@ -74,11 +74,11 @@ def inquiry_queue(request: HttpRequest) -> HttpResponse:
 
 
 @staff_view
-def inquiry_detail(request: HttpRequest, external_id: str) -> HttpResponse:
+def inquiry_detail(request: AuthedRequest, external_id: str) -> HttpResponse:
     inquiry = selectors.inquiry_get(actor=request.user, external_id=external_id)
     allowed = sorted(rules.INQUIRY_TRANSITIONS.get(inquiry.status, ()))
     form = f.InquiryStatusForm(request.POST or None)
-    form.fields["status"].choices = [(c, lbl) for c, lbl in Inquiry.Status.choices if c in allowed]
+    form.fields["status"].choices = [(c, lbl) for c, lbl in Inquiry.Status.choices if c in allowed]  # type: ignore[attr-defined]
     ctx = {"inquiry": inquiry, "form": form, "patients": inquiry.patients.all()}
     if request.method == "POST" and form.is_valid():
         try:
@@ -99,7 +99,7 @@ def inquiry_detail(request: HttpRequest, external_id: str) -> HttpResponse:
 
 
 @staff_view
-def patient_list(request: HttpRequest) -> HttpResponse:
+def patient_list(request: AuthedRequest) -> HttpResponse:
     if not perms.can_view_journey(request.user):
         return _forbidden(request)
     qs = selectors.patient_list(actor=request.user, q=request.GET.get("q", ""))
@@ -121,7 +121,7 @@ def _split_name(name: str) -> tuple[str, str]:
 
 
 @staff_view
-def patient_new(request: HttpRequest) -> HttpResponse:
+def patient_new(request: AuthedRequest) -> HttpResponse:
     inquiry = None
     if request.GET.get("inquiry"):
         inquiry = selectors.inquiry_get(actor=request.user, external_id=request.GET["inquiry"])
@@ -240,12 +240,14 @@ def timeline(patient: Any) -> list[dict[str, Any]]:
 
 
 @staff_view
-def patient_detail(request: HttpRequest, external_id: str) -> HttpResponse:
+def patient_detail(request: AuthedRequest, external_id: str) -> HttpResponse:
     patient = selectors.patient_get(actor=request.user, external_id=external_id)
     lang = get_language() or "en"
     prescreens = list(patient.prescreens.order_by("-created_at"))
     for ps in prescreens:
-        ps.reason_texts = [(r.get("severity", ""), stored_text(r, lang)) for r in ps.reasons]
+        ps.reason_texts = [  # type: ignore[attr-defined]
+            (r.get("severity", ""), stored_text(r, lang)) for r in ps.reasons
+        ]
     return render(
         request,
         "journey/patient_detail.html",
@@ -268,7 +270,7 @@ def patient_detail(request: HttpRequest, external_id: str) -> HttpResponse:
 
 
 @staff_view
-def prescreen_new(request: HttpRequest, external_id: str) -> HttpResponse:
+def prescreen_new(request: AuthedRequest, external_id: str) -> HttpResponse:
     patient = selectors.patient_get(actor=request.user, external_id=external_id)
     form = f.PrescreenForm(request.POST or None, plans=_plans(request.user))
     ctx = {"form": form, "patient": patient}
@@ -288,7 +290,7 @@ def prescreen_new(request: HttpRequest, external_id: str) -> HttpResponse:
 
 
 @staff_view
-def prescreen_decide(request: HttpRequest, external_id: str) -> HttpResponse:
+def prescreen_decide(request: AuthedRequest, external_id: str) -> HttpResponse:
     ps = get_scoped(
         perms.scope_journey(request.user, Prescreen.objects.select_related("patient")), external_id
     )
@@ -319,7 +321,7 @@ def prescreen_decide(request: HttpRequest, external_id: str) -> HttpResponse:
 
 
 @staff_view
-def quote_new(request: HttpRequest, external_id: str) -> HttpResponse:
+def quote_new(request: AuthedRequest, external_id: str) -> HttpResponse:
     patient = selectors.patient_get(actor=request.user, external_id=external_id)
     today = timezone.localdate()
     price_lists = selectors.price_list_list(actor=request.user).filter(
@@ -387,7 +389,7 @@ def quote_context(quote: Any, language: str) -> dict[str, Any]:
 
 
 @staff_view
-def quote_detail(request: HttpRequest, external_id: str) -> HttpResponse:
+def quote_detail(request: AuthedRequest, external_id: str) -> HttpResponse:
     quote = selectors.quote_get(actor=request.user, external_id=external_id)
     form = f.AcceptForm(request.POST or None)
     ctx = {**quote_context(quote, get_language() or "en"), "form": form}
@@ -419,7 +421,7 @@ def pdf_response(pdf: bytes, filename: str) -> HttpResponse:
 
 
 @staff_view
-def quote_pdf(request: HttpRequest, external_id: str) -> HttpResponse:
+def quote_pdf(request: AuthedRequest, external_id: str) -> HttpResponse:
     from ..documents import quote_pdf as render_pdf
 
     quote = selectors.quote_get(actor=request.user, external_id=external_id)
@@ -433,7 +435,7 @@ def quote_pdf(request: HttpRequest, external_id: str) -> HttpResponse:
 
 
 @staff_view
-def consent_new(request: HttpRequest, external_id: str) -> HttpResponse:
+def consent_new(request: AuthedRequest, external_id: str) -> HttpResponse:
     patient = selectors.patient_get(actor=request.user, external_id=external_id)
     documents = selectors.consent_document_list(actor=request.user).filter(is_current=True)
     proxies = LegalProxy.objects.filter(patient=patient, voided_at__isnull=True)
@@ -466,7 +468,7 @@ def consent_new(request: HttpRequest, external_id: str) -> HttpResponse:
 
 
 @staff_view
-def consent_withdraw(request: HttpRequest, external_id: str) -> HttpResponse:
+def consent_withdraw(request: AuthedRequest, external_id: str) -> HttpResponse:
     consent = selectors.consent_get(actor=request.user, external_id=external_id)
     form = f.WithdrawForm(request.POST or None)
     ctx = {"form": form, "consent": consent, "patient": consent.patient}
@@ -486,7 +488,7 @@ def consent_withdraw(request: HttpRequest, external_id: str) -> HttpResponse:
 
 
 @staff_view
-def course_new(request: HttpRequest, external_id: str) -> HttpResponse:
+def course_new(request: AuthedRequest, external_id: str) -> HttpResponse:
     from saisei.regulatory.models import Physician
 
     patient = selectors.patient_get(actor=request.user, external_id=external_id)
@@ -527,7 +529,7 @@ def course_new(request: HttpRequest, external_id: str) -> HttpResponse:
 
 
 @staff_view
-def course_detail(request: HttpRequest, external_id: str) -> HttpResponse:
+def course_detail(request: AuthedRequest, external_id: str) -> HttpResponse:
     course = selectors.course_get(actor=request.user, external_id=external_id)
     if request.method == "POST":
         try:
@@ -558,7 +560,7 @@ def _itinerary_view_data(itinerary: Any, language: str) -> dict[str, Any]:
 
 
 @staff_view
-def itinerary_view(request: HttpRequest, external_id: str) -> HttpResponse:
+def itinerary_view(request: AuthedRequest, external_id: str) -> HttpResponse:
     patient = selectors.patient_get(actor=request.user, external_id=external_id)
     current = selectors.itinerary_current(patient=patient)
     initial = dict(current.request) if current else {}
@@ -586,7 +588,7 @@ def itinerary_view(request: HttpRequest, external_id: str) -> HttpResponse:
 
 
 @staff_view
-def itinerary_print(request: HttpRequest, external_id: str) -> HttpResponse:
+def itinerary_print(request: AuthedRequest, external_id: str) -> HttpResponse:
     from django.utils import translation
 
     patient = selectors.patient_get(actor=request.user, external_id=external_id)
@@ -618,7 +620,7 @@ def ics_response(patient: Any, itinerary: Any) -> HttpResponse:
 
 
 @staff_view
-def itinerary_ics(request: HttpRequest, external_id: str) -> HttpResponse:
+def itinerary_ics(request: AuthedRequest, external_id: str) -> HttpResponse:
     patient = selectors.patient_get(actor=request.user, external_id=external_id)
     current = selectors.itinerary_current(patient=patient)
     if current is None:
@@ -630,7 +632,7 @@ def itinerary_ics(request: HttpRequest, external_id: str) -> HttpResponse:
 
 
 @staff_view
-def visa_view(request: HttpRequest, external_id: str) -> HttpResponse:
+def visa_view(request: AuthedRequest, external_id: str) -> HttpResponse:
     patient = selectors.patient_get(actor=request.user, external_id=external_id)
     gform = f.GuarantorForm(request.POST if request.POST.get("action") == "guarantor" else None)
     try:
@@ -677,7 +679,7 @@ def visa_view(request: HttpRequest, external_id: str) -> HttpResponse:
 
 @staff_view
 @require_POST
-def portal_link(request: HttpRequest, external_id: str) -> HttpResponse:
+def portal_link(request: AuthedRequest, external_id: str) -> HttpResponse:
     patient = selectors.patient_get(actor=request.user, external_id=external_id)
     try:
         access, _token = services.portal_link_issue(actor=request.user, patient=patient)
