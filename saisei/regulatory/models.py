@@ -270,12 +270,18 @@ class PlanVersion(ClinicalRecord):
     max_administrations = models.PositiveIntegerField(
         _("maximum number of administrations"), null=True, blank=True
     )
-    physicians = models.ManyToManyField(Physician, blank=True, related_name="plan_versions")
+    physicians = models.ManyToManyField(
+        Physician, blank=True, related_name="plan_versions", verbose_name=_("physicians")
+    )
     facilities = models.ManyToManyField(
-        ProcessingFacility, blank=True, related_name="plan_versions"
+        ProcessingFacility,
+        blank=True,
+        related_name="plan_versions",
+        verbose_name=_("processing facilities"),
     )
     committee = models.ForeignKey(
         CertifiedCommittee,
+        verbose_name=_("committee"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,

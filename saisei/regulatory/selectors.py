@@ -185,8 +185,18 @@ def version_diff(old: PlanVersion | None, new: PlanVersion) -> list[dict[str, An
         before = getattr(old, name) if old is not None else None
         after = getattr(new, name)
         if before != after:
-            label = name.removesuffix("_id")
-            rows.append({"field": label, "before": before, "after": after})
+            field = name.removesuffix("_id")
+            if field == "committee":
+                before = str(old.committee) if old is not None and old.committee else None
+                after = str(new.committee) if new.committee else None
+            rows.append(
+                {
+                    "field": field,
+                    "label": PlanVersion._meta.get_field(field).verbose_name,
+                    "before": before,
+                    "after": after,
+                }
+            )
     for rel in ("physicians", "facilities"):
         before_set = {str(x) for x in getattr(old, rel).all()} if old is not None else set()
         after_set = {str(x) for x in getattr(new, rel).all()}
@@ -194,6 +204,7 @@ def version_diff(old: PlanVersion | None, new: PlanVersion) -> list[dict[str, An
             rows.append(
                 {
                     "field": rel,
+                    "label": PlanVersion._meta.get_field(rel).verbose_name,
                     "before": ", ".join(sorted(before_set)),
                     "after": ", ".join(sorted(after_set)),
                 }
