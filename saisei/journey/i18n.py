@@ -15,11 +15,27 @@ from django.utils.translation import gettext
 
 @cache
 def _tables() -> dict[str, dict[str, str]]:
+    """Every app's tables (the catalogue is one), the journey's own last so its wording wins."""
+    import importlib
+
+    from django.conf import settings
+
+    modules = []
+    for app in settings.INSTALLED_APPS:
+        if app.startswith("saisei.") and app != "saisei.journey":
+            try:
+                modules.append(importlib.import_module(f"{app}.locale_ja"))
+            except ImportError:
+                continue
     from . import locale_ja as pure
     from .services import locale_ja as web
 
-    ja = {**getattr(pure, "JA", {}), **getattr(web, "JA", {})}
-    zh = {**getattr(pure, "ZH", {}), **getattr(web, "ZH", {})}
+    modules += [pure, web]
+    ja: dict[str, str] = {}
+    zh: dict[str, str] = {}
+    for mod in modules:
+        ja.update(getattr(mod, "JA", {}) or {})
+        zh.update(getattr(mod, "ZH", {}) or {})
     return {"ja": ja, "zh-hans": zh}
 
 
