@@ -453,4 +453,13 @@ JA: dict[str, str] = {
     "Published range": "公表値の範囲",
     "Measurement noise (SEM)": "測定のばらつき（SEM）",
     "Unit": "単位",
+    "Patients with a course on the plan": "この計画で治療コースのある患者数",
+    "Stopped or left outcome follow-up": "中止またはアウトカム経過観察からの離脱",
+    "Reason for stopping: {reason}": "中止の理由：{reason}",
+    "{measure}: patients with scores / with follow-up": "{measure}：点数のある患者 / 経過観察のある患者",
+    "{measure}: change per year, 95% confidence interval": "{measure}：年間変化と95%信頼区間",
+    "{measure}: expected change per year without treatment": "{measure}：治療をしない場合の予想年間変化",
+    "{measure}: follow-up completeness": "{measure}：経過観察の完遂率",
+    "Caveat": "注意点",
+    "Outcome summary": "アウトカムの要約",
 }

@@ -11,12 +11,12 @@ TEMPLATES = APP.parent / "templates" / "outcomes"
 MODULES = [
     "instruments", "reference", "trajectory", "cohort", "plots", "vocabulary",
     "models", "services", "selectors", "analysis", "forms", "views", "reports",
-    "nav", "worklists", "api",
+    "nav", "worklists", "api", "periodic_report",
 ]  # fmt: skip
 PLACEHOLDER = re.compile(r"%\(\w+\)s|%%")
 TRANSLATE_TAG = re.compile(r"""{%\s*translate\s+(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')""")
 BLOCK_TAG = re.compile(r"{%\s*blocktranslate[^%]*%}(.*?){%\s*endblocktranslate\s*%}", re.S)
-GETTEXT_NAMES = {"_", "gettext", "gettext_lazy", "gettext_now"}
+GETTEXT_NAMES = {"_", "gettext", "gettext_lazy", "gettext_now", "gettext_noop"}
 
 
 def msgids():
@@ -45,10 +45,12 @@ def test_every_message_has_a_japanese_translation():
 
 
 def test_placeholders_survive_translation():
+    braces = re.compile(r"{\w+}")
     for english, japanese in JA.items():
         assert sorted(PLACEHOLDER.findall(english)) == sorted(PLACEHOLDER.findall(japanese)), (
             english
         )
+        assert sorted(braces.findall(english)) == sorted(braces.findall(japanese)), english
 
 
 def test_no_stale_translations():

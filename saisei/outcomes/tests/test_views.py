@@ -305,3 +305,16 @@ def test_admin_records_a_rater_credential(web_for: Any, org: Any, make_user: Any
     assert RaterCredential.objects.get().user == rater
     page = admin.get("/outcomes/credentials/").content.decode()
     assert "MOCA-2026-77" in page
+
+
+def test_periodic_report_takes_the_outcome_section(physician: Any, org: Any) -> None:
+    from saisei.regulatory.reports import assemble_data
+
+    plan = _cohort(org, physician)
+    data = assemble_data(plan=plan, start=TODAY - dt.timedelta(days=365), end=TODAY)
+    section = next(s for s in data["sections"] if s["key"] == "outcomes")
+    assert section["available"]
+    labels = [label for label, _value in section["rows"]]
+    assert "Patients with a course on the plan" in labels
+    assert "{measure}: change per year, 95% confidence interval" in labels
+    assert "No outcome summary" not in str(section["rows"])
