@@ -681,6 +681,19 @@ def dose_labels(request: HttpRequest, external_id: str, payload: LabelIn) -> Htt
     return response
 
 
+@router.post("/processing/donations/{external_id}/labels", response={200: None, **ERROR_RESPONSES})
+def donation_labels(request: HttpRequest, external_id: str, payload: LabelIn) -> HttpResponse:
+    """Print tissue container labels at collection; answers the PDF, counted for reconciliation."""
+    donation = selectors.donation_get(actor=_user(request), external_id=external_id)
+    record, pdf = services.donation_label_print(
+        actor=_user(request), donation=donation, count=payload.count, reason=payload.reason
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="tissue-label-{donation.din}.pdf"'
+    response["X-Label-Print"] = str(record.external_id)
+    return response
+
+
 class ReconcileIn(Schema):
     applied: int = Field(..., ge=0, le=50)
     destroyed: int = Field(..., ge=0, le=50)

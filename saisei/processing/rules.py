@@ -48,6 +48,8 @@ class ProcessingConfig:
     - collection_type: ``1`` = for autologous use only (ST-001 Table 7 [RT008]).
     - required_markers: donor tests required negative before processing.
     - transport limits: °C range a transport leg must stay within (FACT CM10 leaves it to the SOP).
+    - tissue_pdc: product description code printed on the tissue container (licensed, site-supplied).
+    - tissue_use_within_hours: time from collection within which processing must start [U].
     - dose_shelf_life_days: cryopreserved shelf life used for the label expiry [U].
     - post_thaw_use_hours: time from thaw to administration [U].
     """
@@ -59,6 +61,8 @@ class ProcessingConfig:
     transport_min_c: float = 2.0
     transport_max_c: float = 8.0
     cryo_transport_max_c: float = -150.0
+    tissue_pdc: str = "S9998"
+    tissue_use_within_hours: float = 48.0
     dose_shelf_life_days: int = 180
     post_thaw_use_hours: float = 3.0
     label_patient_fields: tuple[str, ...] = ("patient_code", "name", "date_of_birth")

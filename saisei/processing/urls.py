@@ -9,6 +9,7 @@ urlpatterns = [
     path("donations/new/", views.donation_new, name="donation_new"),
     path("donations/<str:external_id>/", views.donation_detail, name="donation_detail"),
     path("donations/<str:external_id>/markers/", views.donation_markers, name="donation_markers"),
+    path("donations/<str:external_id>/labels/", views.donation_labels, name="donation_labels"),
     path("donations/<str:external_id>/lot/", views.donation_start_lot, name="donation_start_lot"),
     path(
         "donations/<str:external_id>/handover/", views.donation_handover, name="donation_handover"

@@ -572,6 +572,8 @@ def _donation_context(request: HttpRequest, donation: Any, **extra: Any) -> dict
         "markers_form": extra.pop("markers_form", None)
         or forms.MarkersForm(markers=_marker_fields(), initial_results=donation.infection_markers),
         "lot_form": extra.pop("lot_form", None) or forms.LotForm(),
+        "label_form": extra.pop("label_form", None) or forms.LabelForm(),
+        "labels": list(donation.labels.filter(voided_at__isnull=True)),
         "handover_form": extra.pop("handover_form", None)
         or forms.DonationHandoverForm(initial=_donation_handover_initial(request, donation)),
         **extra,
@@ -720,3 +722,24 @@ def environment(request: HttpRequest) -> HttpResponse:
     return render(
         request, "processing/environment.html", context, status=400 if form.errors else 200
     )
+
+
+@login_required
+@require_POST
+def donation_labels(request: HttpRequest, external_id: str) -> HttpResponse:
+    """Print the tissue container label at collection (counted before it is sent)."""
+    donation = _get(selectors.donation_get, actor=_user(request), external_id=external_id)
+    form = forms.LabelForm(request.POST)
+    if form.is_valid():
+        try:
+            _record, pdf = services.donation_label_print(
+                actor=_user(request), donation=donation, **form.cleaned_data
+            )
+        except DomainError as exc:
+            ctx = _donation_context(request, donation, label_form=form)
+            return render_form_error(request, "processing/donation_detail.html", ctx, exc, form)
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="tissue-label-{donation.din}.pdf"'
+        return response
+    ctx = _donation_context(request, donation, label_form=form)
+    return render(request, "processing/donation_detail.html", ctx, status=400)

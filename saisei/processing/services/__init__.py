@@ -2,6 +2,8 @@
 
 from .custody import chain_of_custody, custody_handover, near_miss_record, parse_logger_csv
 from .dose import (
+    donation_label,
+    donation_label_print,
     dose_administer,
     dose_cryopreserve,
     dose_discard,
@@ -39,6 +41,8 @@ __all__ = [
     "custody_handover",
     "deviation_open",
     "deviation_update",
+    "donation_label",
+    "donation_label_print",
     "donation_markers_record",
     "donation_record",
     "dose_administer",

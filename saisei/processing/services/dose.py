@@ -361,6 +361,103 @@ def label_print(
     return record, pdf
 
 
+def donation_label(*, donation: Donation) -> Any:
+    """The tissue container label: DIN, the tissue product code (undivided), process-by time, CoI."""
+    from saisei.processing.isbt128 import (
+        build_coi,
+        build_product_code,
+        expiration_barcode_data,
+        parse_din,
+    )
+    from saisei.processing.labels import PatientIdentifiers, ProductLabel
+
+    config = processing_config()
+    din = parse_din(text=f"={donation.din}{donation.din_flags}")
+    coi = build_coi(
+        facility_id=donation.coi[2:7], year=int(donation.coi[7:9]), sequence=donation.coi[9:15]
+    )
+    product = build_product_code(pdc=config.tissue_pdc, collection_type=config.collection_type)
+    expires = donation.collected_at + dt.timedelta(hours=config.tissue_use_within_hours)
+    patient = donation.patient
+    return ProductLabel(
+        din=din.din,
+        check_character=din.check_character,
+        din_data=din.barcode_data,
+        product_code=product.code,
+        product_code_data=product.barcode_data,
+        division=product.division,
+        expiry=expires,
+        expiry_data=expiration_barcode_data(expires=expires),
+        flags_text=din.eye_readable().flags,
+        product_description="Adipose tissue",
+        coi_text=coi.content,
+        coi_check_character=coi.check_character(),
+        coi_data=coi.barcode_data,
+        patient=PatientIdentifiers(
+            name=patient.display_name,
+            date_of_birth=patient.date_of_birth,
+            patient_id=patient.patient_code,
+        ),
+    )
+
+
+def donation_label_print(
+    *, actor: User, donation: Donation, count: int = 1, reason: str = ""
+) -> tuple[LabelPrint, bytes]:
+    """Print tissue container labels at collection and count them; reprints need a reason."""
+    from saisei.processing.labels import render_label_pdf
+
+    require(permissions.can_print_label(actor) or permissions.can_record_donation(actor))
+    require_same_org(actor, donation)
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 50:
+        raise ValidationFailed(
+            "count", _("Print between 1 and 50 labels."), {"count": [_("1 to 50.")]}
+        )
+    label = donation_label(donation=donation)
+    patient_fields = [
+        f if f != "patient_code" else "patient_id" for f in processing_config().label_patient_fields
+    ]
+    pdf = render_label_pdf(label=label, copies=count, patient_fields=patient_fields)
+    with transaction.atomic():
+        reprint = LabelPrint.objects.filter(
+            donation=donation, kind=LabelPrint.Kind.DONATION, voided_at__isnull=True
+        ).exists()
+        if reprint and not reason.strip():
+            raise ValidationFailed(
+                "reprint_reason_required",
+                _(
+                    "Labels for this container were printed before; give the reason for the reprint."
+                ),
+                {"reason": [_("Required for a reprint.")]},
+            )
+        record = LabelPrint.objects.create(
+            organisation=donation.organisation,
+            kind=LabelPrint.Kind.DONATION,
+            donation=donation,
+            count=count,
+            is_reprint=reprint,
+            reason=reason.strip(),
+            printed_at=timezone.now(),
+            printed_by=actor,
+            content={
+                "datamatrix": label.datamatrix_data(),
+                "din": label.din_data,
+                "product_code": label.product_code_data,
+                "expiry": label.expiry_data,
+                "coi": label.coi_data,
+            },
+        )
+        audit_record(
+            actor=actor,
+            organisation=donation.organisation,
+            action="label.reprint" if reprint else "label.print",
+            subject=record,
+            changes={"donation": donation.din, "count": count},
+            reason=reason.strip(),
+        )
+    return record, pdf
+
+
 def label_reconcile(*, actor: User, label: LabelPrint, applied: int, destroyed: int) -> LabelPrint:
     """Account for every printed label: applied to the bag or destroyed."""
     require(permissions.can_print_label(actor))
@@ -384,6 +481,3 @@ def label_reconcile(*, actor: User, label: LabelPrint, applied: int, destroyed: 
             changes={"before": before, "applied": applied, "destroyed": destroyed},
         )
     return label
-
-
-__all__ = ["Donation"]

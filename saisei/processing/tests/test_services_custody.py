@@ -287,3 +287,45 @@ def test_an_expired_bag_cannot_be_thawed(tech: Any, qa: Any, nurse: Any, patient
     with pytest.raises(Conflict) as exc:
         services.dose_thaw(actor=nurse, dose=dose, viability_pct=90)
     assert exc.value.code == "thaw_refused"
+
+
+def test_tissue_container_label_carries_the_din_and_counts_reprints(
+    tech: Any, physician: Any, patient: Any, api_for: Any, tmp_path: Any
+) -> None:
+    import shutil
+    import subprocess
+
+    import zxingcpp
+    from PIL import Image
+
+    from saisei.processing.tests.factories import make_donation
+
+    donation = make_donation(physician, patient)
+    record, pdf = services.donation_label_print(actor=physician, donation=donation, count=1)
+    assert record.kind == LabelPrint.Kind.DONATION and not record.is_reprint
+    res = api_for(tech).post(f"/processing/donations/{donation.external_id}/labels", {"count": 1})
+    assert res.status_code == 422 and res.json()["error"]["code"] == "reprint_reason_required"
+    res = api_for(tech).post(
+        f"/processing/donations/{donation.external_id}/labels", {"count": 1, "reason": "torn"}
+    )
+    assert res.status_code == 200 and res.content.startswith(b"%PDF")
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm not installed")
+    (tmp_path / "t.pdf").write_bytes(pdf)
+    subprocess.run(
+        ["pdftoppm", "-r", "300", "-png", str(tmp_path / "t.pdf"), str(tmp_path / "p")], check=True
+    )
+    image = Image.open(sorted(tmp_path.glob("p*.png"))[0])
+    texts = {r.text for r in zxingcpp.read_barcodes(image)}
+    assert f"={donation.din}{donation.din_flags}" in texts
+    # The scanned container label passes the tissue hand-over check.
+    event = services.custody_handover(
+        actor=physician,
+        stage="collection",
+        scan_text=record.content["datamatrix"],
+        donation=donation,
+        from_party="Dr. Sato",
+        to_party="Nurse",
+        place="OR 1",
+    )
+    assert event.donation == donation

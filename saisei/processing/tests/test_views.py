@@ -313,3 +313,15 @@ def test_environment_screen_opens_a_deviation_on_action_breach(tech: Any, web_fo
     )
     assert res.status_code == 400
     assert "Must be at least the alert limit." in res.content.decode()
+
+
+def test_donation_page_prints_container_labels(physician: Any, patient: Any, web_for: Any) -> None:
+    from saisei.processing.tests.factories import make_donation
+
+    donation = make_donation(physician, patient)
+    client = web_for(physician)
+    res = client.post(f"/processing/donations/{donation.external_id}/labels/", {"count": 2})
+    assert res.status_code == 200 and res["Content-Type"] == "application/pdf"
+    res = client.post(f"/processing/donations/{donation.external_id}/labels/", {"count": 1})
+    assert res.status_code == 400
+    assert "give the reason for the reprint" in res.content.decode()
