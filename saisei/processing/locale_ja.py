@@ -512,4 +512,7 @@ JA: dict[str, str] = {
     "Record a reading": "測定値を記録",
     "Save reading": "測定値を保存",
     "No readings.": "測定値はありません。",
+    "Container labels": "容器ラベル",
+    "%(a)s applied, %(d)s destroyed": "貼付 %(a)s 枚、廃棄 %(d)s 枚",
+    "Labels for this container were printed before; give the reason for the reprint.": "この容器のラベルは印刷済みです。再印刷の理由を入力してください。",
 }
