@@ -163,7 +163,8 @@ def obligation_list(
         qs = qs.overdue(day)
     elif due_within_days is not None:
         qs = qs.due_within(due_within_days, day)
-    return qs.order_by("status", "due_date", "pk")
+    # "open" sorts after "done" alphabetically, so descending puts open work first.
+    return qs.order_by("-status", "due_date", "pk")
 
 
 def obligation_get(*, actor: User, external_id: Any) -> Obligation:

@@ -269,3 +269,14 @@ def test_create_and_edit_a_draft_plan(api_for, officer, registry, make_user, org
     assert r.json()["versions"][0]["dose_max_cells"] == 2
     reviewer = api_for(make_user("committee_reviewer", org))
     assert reviewer.post("/regulatory/plans", body).status_code == 403
+
+
+def test_obligation_list_puts_open_work_before_done(api_for, officer, registry):
+    plan = plan_in_force(officer, registry)
+    done = ObligationFactory(plan=plan, due_date=TODAY - D(30))
+    services.obligation_mark_done(
+        actor=officer, obligation=done, submitted_date=TODAY, evidence="r"
+    )
+    items = api_for(officer).get("/regulatory/obligations").json()["items"]
+    statuses = [o["status"] for o in items]
+    assert statuses[-1] == "done" and "done" not in statuses[:-1]
