@@ -222,6 +222,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "overdue_count": sum(1 for r in rows if r["status"] == "overdue"),
             "today": today,
             "can_view_obligations": permissions.can_view_obligations(request.user),
+            "can_complete": permissions.can_complete_obligation(request.user),
         },
     )
 
@@ -282,6 +283,7 @@ def _plan_context(request: HttpRequest, plan: ProvisionPlan) -> dict[str, Any]:
             if o.rule_id == "PERIODIC-REPORT"
         ],
         "can_change": can_change,
+        "can_complete": permissions.can_complete_obligation(request.user),
         "labels": TRANSITION_LABELS,
         "level": STATUS_LEVEL.get(plan.status, ""),
     }
@@ -356,6 +358,7 @@ def obligation_list(request: HttpRequest) -> HttpResponse:
             "rows": _obligation_rows(page.object_list, today),
             "status": status,
             "within": within or "",
+            "can_complete": permissions.can_complete_obligation(request.user),
         },
     )
 

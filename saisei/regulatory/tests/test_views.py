@@ -254,3 +254,16 @@ def test_plan_page_offers_possible_steps_and_class_i_first_day(web_for, officer,
         "Possible now:" in html
         and "Suspend provision" not in html.split("Possible now:")[1].split("</p>")[0]
     )
+
+
+def test_committee_reviewer_sees_the_dashboard_without_mark_done_links(
+    web_for, make_user, org, plan
+):
+    ObligationFactory(plan=plan, due_date=TODAY + D(3))
+    html = (
+        web_for(make_user("committee_reviewer", org))
+        .get(reverse("regulatory:dashboard"))
+        .content.decode()
+    )
+    assert "Overdue and due in the next 30 days" in html
+    assert "Mark done" not in html
