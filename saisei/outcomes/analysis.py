@@ -149,6 +149,7 @@ class CohortPatient:
     stopped: bool
     stop_reason: str
     n_scores: int = 0
+    administrations: int | None = None  # from the treatment app; None when it is not installed
 
 
 @dataclass
@@ -196,6 +197,15 @@ def slot_label(kind: str, number: int, *, language: str | None = None) -> str:
 
 def _slot_order(key: tuple[str, int]) -> tuple[int, int]:
     return ({"baseline": 0, "pre_infusion": 1, "follow_up": 2}[key[0]], key[1])
+
+
+def _administrations_counter() -> Any:
+    """The treatment app's count of infusions given (cross-app contract), if that app is present."""
+    try:
+        from saisei.treatment.selectors import administrations_given
+    except ImportError:
+        return None
+    return lambda patient_id, plan_id: administrations_given(patient_id=patient_id, plan_id=plan_id)
 
 
 def _courses(plan: Any) -> list[Any]:
@@ -278,6 +288,7 @@ def cohort(*, plan: Any, measure: str, today: dt.date, until: dt.date | None = N
     ):
         if measures and measure in measures:
             scores[pid].append((on, float(measures[measure])))
+    given = _administrations_counter()
     patients: list[CohortPatient] = []
     rows: list[dict[str, Any]] = []
     for c in courses:
@@ -293,6 +304,7 @@ def cohort(*, plan: Any, measure: str, today: dt.date, until: dt.date | None = N
                 stopped=stopped,
                 stop_reason=reason if stopped else "",
                 n_scores=len(obs),
+                administrations=given(c.patient_id, plan.pk) if given else None,
             )
         )
         if obs:

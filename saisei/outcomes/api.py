@@ -367,3 +367,146 @@ def biomarker_list(request: HttpRequest, patient: str, limit: int = 50, offset: 
     page = paginate(qs, limit=limit, offset=offset)
     page["items"] = [_bio_out(r) for r in page["items"]]
     return page
+
+
+class PathPointOut(Schema):
+    on: dt.date
+    months: float
+    expected: float
+    lower: float
+    upper: float
+
+
+class CaveatOut(Schema):
+    code: str
+    text: str
+
+
+class TrajectoryOut(Schema):
+    measure: str
+    stage: str
+    category: str
+    text: str
+    caveats: list[CaveatOut]
+    observations: list[tuple[dt.date, float]]
+    expected_path: list[PathPointOut]
+    baseline: float | None
+    latest: float | None
+    months: float | None
+    observed_change: float | None
+    expected_change: float | None
+    lower: float | None
+    upper: float | None
+    noise_threshold: float | None
+    mcid: float | None
+    source: str
+
+
+@router.get(
+    "/outcomes/patients/{external_id}/trajectories",
+    response={200: list[TrajectoryOut], **ERROR_RESPONSES},
+    summary="Each measure's scores against the course expected without treatment, with the reading",
+)
+def trajectories(request: HttpRequest, external_id: str) -> Any:
+    from saisei.outcomes.analysis import patient_outcomes
+
+    patient = _patient(request, external_id)
+    out = []
+    for t in patient_outcomes(patient=patient).trajectories:
+        r = t.reading
+        out.append(
+            {
+                "measure": t.measure,
+                "stage": r.stage,
+                "category": str(r.category),
+                "text": str(r.text),
+                "caveats": [{"code": c.code, "text": str(c.text)} for c in r.caveats],
+                "observations": t.observations,
+                "expected_path": [p.__dict__ for p in r.expected_path],
+                "baseline": r.baseline,
+                "latest": r.latest,
+                "months": r.months,
+                "observed_change": r.observed_change,
+                "expected_change": r.expected_change,
+                "lower": r.lower,
+                "upper": r.upper,
+                "noise_threshold": r.noise_threshold,
+                "mcid": r.mcid,
+                "source": r.source,
+            }
+        )
+    return out
+
+
+class CohortVisitOut(Schema):
+    kind: str
+    number: int
+    due: int
+    done: int
+    missed: int
+    dropped_out: int
+    not_yet_due: int
+
+
+class CohortOut(Schema):
+    plan: str
+    measure: str
+    stage: str
+    n_enrolled: int
+    n_dropped_out: int
+    n_with_scores: int
+    n_with_follow_up: int
+    slope_per_year: float | None
+    ci_low: float | None
+    ci_high: float | None
+    level: float
+    method: str
+    reference_annual_change: float | None
+    warnings: list[str]
+    completeness: float | None
+    visits: list[CohortVisitOut]
+    dropout_reasons: dict[str, int]
+
+
+@router.get(
+    "/outcomes/cohorts/{external_id}",
+    response={200: CohortOut, **ERROR_RESPONSES},
+    summary="Cohort of every patient with a course on the plan: slope with CI, reference, completeness",
+)
+def cohort_get(request: HttpRequest, external_id: str, measure: str = "CDR-SB") -> Any:
+    from django.utils import timezone
+
+    from saisei.core.errors import ValidationFailed
+    from saisei.core.selectors import get_scoped
+    from saisei.outcomes.analysis import COHORT_MEASURES, cohort
+    from saisei.outcomes.permissions import can_view_cohort, scope_outcomes
+    from saisei.regulatory.models import ProvisionPlan
+
+    user = _user(request)
+    if not can_view_cohort(user):
+        raise Forbidden()
+    plan = get_scoped(scope_outcomes(user, ProvisionPlan.objects.all()), external_id)
+    if measure not in COHORT_MEASURES:
+        msg = _("Unknown measure.")
+        raise ValidationFailed("outcomes.unknown_measure", msg, {"measure": [msg]})
+    c = cohort(plan=plan, measure=measure, today=timezone.localdate())
+    f = c.fit
+    return {
+        "plan": str(plan.external_id),
+        "measure": measure,
+        "stage": c.stage,
+        "n_enrolled": c.n_enrolled,
+        "n_dropped_out": c.n_dropped_out,
+        "n_with_scores": f.n_patients,
+        "n_with_follow_up": f.n_patients_with_follow_up,
+        "slope_per_year": f.slope_per_year,
+        "ci_low": f.ci_low,
+        "ci_high": f.ci_high,
+        "level": f.level,
+        "method": f.method,
+        "reference_annual_change": f.reference_annual_change,
+        "warnings": list(f.warnings),
+        "completeness": c.completeness,
+        "visits": [v.__dict__ for v in c.visits],
+        "dropout_reasons": c.dropout_reasons,
+    }

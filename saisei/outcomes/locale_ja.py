@@ -462,4 +462,5 @@ JA: dict[str, str] = {
     "{measure}: follow-up completeness": "{measure}：経過観察の完遂率",
     "Caveat": "注意点",
     "Outcome summary": "アウトカムの要約",
+    "Infusions given": "投与済み回数",
 }

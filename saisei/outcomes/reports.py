@@ -300,6 +300,7 @@ CSV_COLUMNS = [
     "course_status",
     "stopped",
     "stop_reason",
+    "infusions_given",
     "measure",
     "assessed_on",
     "months_from_first_score",
@@ -323,6 +324,7 @@ def cohort_csv(*, cohorts: list[Cohort]) -> str:
                 p.course.status,
                 "yes" if p.stopped else "no",
                 p.stop_reason,
+                "" if p.administrations is None else p.administrations,
                 c.measure,
             ]
             scores = by_patient.get(p.patient.patient_code, [])

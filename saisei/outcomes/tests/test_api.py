@@ -182,3 +182,45 @@ def test_biomarker_api(api_for: Any, rater: Any, org: Any, course: Any) -> None:
         api.get("/outcomes/biomarkers", patient=str(course.patient.external_id)).json()["count"]
         == 1
     )
+
+
+def test_trajectory_api_never_calls_a_sub_noise_gain_improved(
+    api_for: Any, rater: Any, course: Any
+) -> None:
+    p = course.patient
+    services.assessment_record(
+        actor=rater,
+        patient=p,
+        instrument="MMSE",
+        values={"total": 22},
+        assessed_on=TODAY - dt.timedelta(days=365),
+    )
+    services.assessment_record(
+        actor=rater, patient=p, instrument="MMSE", values={"total": 24}, assessed_on=TODAY
+    )
+    r = api_for(rater).get(f"/outcomes/patients/{p.external_id}/trajectories")
+    assert r.status_code == 200, r.content
+    mmse = next(t for t in r.json() if t["measure"] == "MMSE")
+    assert mmse["category"] != "improved_beyond_noise"
+    assert mmse["observed_change"] == 2.0 and mmse["noise_threshold"] > 2.0
+    assert "measurement_noise" in [c["code"] for c in mmse["caveats"]]
+
+
+def test_cohort_api_and_its_scope(
+    api_for: Any, rater: Any, org: Any, make_user: Any, course: Any
+) -> None:
+    r = api_for(rater).get(f"/outcomes/cohorts/{course.plan.external_id}", measure="MMSE")
+    assert r.status_code == 200, r.content
+    assert r.json()["n_enrolled"] == 1
+    assert (
+        api_for(rater).get(f"/outcomes/cohorts/{course.plan.external_id}", measure="X").status_code
+        == 422
+    )
+    outsider = make_user("physician", OrganisationFactory(slug="other-c"))
+    assert api_for(outsider).get(f"/outcomes/cohorts/{course.plan.external_id}").status_code == 404
+    assert (
+        api_for(make_user("nurse", org))
+        .get(f"/outcomes/cohorts/{course.plan.external_id}")
+        .status_code
+        == 403
+    )
