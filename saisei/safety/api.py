@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from django.http import HttpRequest
@@ -11,6 +11,7 @@ from ninja import Field, Router, Schema
 
 from saisei.core.api_support import ERROR_RESPONSES, Page, paginate
 from saisei.core.errors import ValidationFailed
+from saisei.core.models import User
 from saisei.core.selectors import get_scoped
 from saisei.safety import reports, selectors, services
 from saisei.safety.models import AdverseEvent
@@ -19,6 +20,10 @@ router = Router(tags=["safety"])
 
 RELATEDNESS = "^(not_assessed|not_related|unlikely|possible|probable|definite)$"
 OUTCOME = "^(recovered|recovering|not_recovered|sequelae|fatal|unknown)$"
+
+
+def _actor(request: HttpRequest) -> User:
+    return cast(User, request.user)
 
 
 class ClockOut(Schema):
@@ -83,7 +88,7 @@ class EventOut(Schema):
 
     @staticmethod
     def resolve_lot(obj: AdverseEvent) -> str | None:
-        return obj.lot.number if obj.lot_id else None
+        return obj.lot.number if obj.lot is not None else None
 
     @staticmethod
     def resolve_clocks(obj: AdverseEvent) -> list[dict[str, Any]]:
@@ -128,7 +133,7 @@ class TriageIn(Schema):
 
 
 def _event(request: HttpRequest, external_id: Any) -> AdverseEvent:
-    event = selectors.adverse_event_get(actor=request.user, external_id=external_id)
+    event = selectors.adverse_event_get(actor=_actor(request), external_id=external_id)
     selectors.attach_clocks([event])
     return event
 
@@ -145,7 +150,9 @@ def event_index(
     limit: int = 50,
     offset: int = 0,
 ) -> Any:
-    qs = selectors.adverse_event_list(actor=request.user, serious_only=serious, open_only=open_only)
+    qs = selectors.adverse_event_list(
+        actor=_actor(request), serious_only=serious, open_only=open_only
+    )
     page = paginate(qs, limit=limit, offset=offset)
     selectors.attach_clocks(page["items"])
     return page
@@ -159,7 +166,7 @@ def event_index(
 def event_create(request: HttpRequest, payload: EventIn) -> Any:
     from saisei.journey.models import Patient
 
-    actor = request.user
+    actor = _actor(request)
     patient = get_scoped(
         Patient.objects.filter(organisation_id=actor.organisation_id, voided_at__isnull=True),
         payload.patient,
@@ -216,7 +223,7 @@ def event_report(request: HttpRequest, external_id: str) -> Any:
 def follow_up_create(request: HttpRequest, external_id: str, payload: FollowUpIn) -> Any:
     event = _event(request, external_id)
     follow_up = services.adverse_event_follow_up(
-        actor=request.user, event=event, note=payload.note, outcome=payload.outcome
+        actor=_actor(request), event=event, note=payload.note, outcome=payload.outcome
     )
     return 201, follow_up
 
@@ -230,9 +237,9 @@ def patient_report_index(
     request: HttpRequest, status: str | None = None, limit: int = 50, offset: int = 0
 ) -> Any:
     if status == "new":
-        qs = selectors.triage_queue(actor=request.user)
+        qs = selectors.triage_queue(actor=_actor(request))
     else:
-        qs = selectors.patient_report_list(actor=request.user, status=status)
+        qs = selectors.patient_report_list(actor=_actor(request), status=status)
     return paginate(qs, limit=limit, offset=offset)
 
 
@@ -241,7 +248,7 @@ def patient_report_index(
     response={200: PatientReportOut, **ERROR_RESPONSES},
 )
 def patient_report_triage(request: HttpRequest, external_id: str, payload: TriageIn) -> Any:
-    report = selectors.patient_report_get(actor=request.user, external_id=external_id)
+    report = selectors.patient_report_get(actor=_actor(request), external_id=external_id)
     fields: dict[str, Any] | None = None
     if payload.decision == "adverse_event":
         fields = payload.event.dict() if payload.event else {}
@@ -250,10 +257,10 @@ def patient_report_triage(request: HttpRequest, external_id: str, payload: Triag
             if value:
                 fields[key] = value
     report = services.patient_report_triage(
-        actor=request.user,
+        actor=_actor(request),
         report=report,
         decision=payload.decision,
         note=payload.note,
         event_fields=fields,
     )
-    return selectors.patient_report_get(actor=request.user, external_id=report.external_id)
+    return selectors.patient_report_get(actor=_actor(request), external_id=report.external_id)

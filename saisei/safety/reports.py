@@ -176,7 +176,7 @@ def adverse_event_report_pdf(
         styles = paragraph_styles()
         criteria = dict(SERIOUSNESS_FIELDS)
         crit_labels = [
-            _t(str(AdverseEvent._meta.get_field(name).verbose_name))
+            _t(str(getattr(AdverseEvent._meta.get_field(name), "verbose_name", name)))
             for name in data["event"]["seriousness_criteria"]
             if name in criteria
         ]

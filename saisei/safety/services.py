@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from saisei.core.audit import audit_record
 from saisei.core.errors import Conflict, Forbidden, ValidationFailed
-from saisei.core.models import Role, User
+from saisei.core.models import Organisation, Role, User
 from saisei.core.services import notify
 from saisei.safety import permissions
 from saisei.safety.models import (
@@ -51,6 +51,13 @@ EDITABLE_FIELDS = (
     "action_taken",
     "outcome",
 )
+
+
+def _org(actor: User) -> Organisation:
+    """The actor's organisation; permission checks have already refused users without one."""
+    if actor.organisation is None:
+        raise Forbidden()
+    return actor.organisation
 
 
 def reporting_level(values: dict[str, Any]) -> str:
@@ -131,7 +138,7 @@ def _responsible_people(event: AdverseEvent) -> list[User]:
     org = event.organisation
     people: dict[int, User] = {}
     physician_user = None
-    if event.administration_id:
+    if event.administration is not None:
         physician_user = event.administration.physician
     if physician_user is not None:
         people[physician_user.pk] = physician_user
@@ -219,7 +226,7 @@ def adverse_event_record(
             with transaction.atomic():
                 event = AdverseEvent.objects.create(
                     organisation_id=actor.organisation_id,
-                    number=_next_number(actor.organisation_id, aware_date_tokyo(aware_at).year),
+                    number=_next_number(_org(actor).pk, aware_date_tokyo(aware_at).year),
                     patient=patient,
                     plan=plan,
                     administration=administration,
@@ -235,7 +242,7 @@ def adverse_event_record(
                 obligations = _start_clocks(actor=actor, event=event)
                 audit_record(
                     actor=actor,
-                    organisation=actor.organisation,
+                    organisation=_org(actor),
                     action="adverse_event.record",
                     subject=event,
                     changes={
@@ -280,7 +287,7 @@ def adverse_event_update(*, actor: User, event: AdverseEvent, **fields: Any) -> 
         obligations = _start_clocks(actor=actor, event=event)
         audit_record(
             actor=actor,
-            organisation=actor.organisation,
+            organisation=_org(actor),
             action="adverse_event.update",
             subject=event,
             changes={"before": before, "after": {k: str(v) for k, v in fields.items()}},
@@ -318,7 +325,7 @@ def adverse_event_follow_up(
             event.save(update_fields=["outcome", "updated_at"])
         audit_record(
             actor=actor,
-            organisation=actor.organisation,
+            organisation=_org(actor),
             action="adverse_event.follow_up",
             subject=event,
             changes={"number": number, "outcome": outcome},
@@ -395,7 +402,7 @@ def report_submission_record(
             )
         audit_record(
             actor=actor,
-            organisation=actor.organisation,
+            organisation=_org(actor),
             action="adverse_event.report_sent",
             subject=event,
             changes={
@@ -535,7 +542,7 @@ def patient_report_triage(
         locked.save()
         audit_record(
             actor=actor,
-            organisation=actor.organisation,
+            organisation=_org(actor),
             action="patient_report.triage",
             subject=locked,
             changes={"decision": decision, "event": event.number if event else None},

@@ -4,7 +4,7 @@ and the portal form where patients and caregivers report a problem."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -17,10 +17,15 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from saisei.core.errors import DomainError
+from saisei.core.models import User
 from saisei.core.selectors import get_scoped
 from saisei.core.views import render_form_error
 from saisei.safety import permissions, reports, selectors, services
 from saisei.safety.models import AdverseEvent, Outcome, PatientReport, Relatedness, ReportSubmission
+
+
+def _actor(request: HttpRequest) -> User:
+    return cast(User, request.user)
 
 
 def web(view: Any) -> Any:
@@ -47,7 +52,7 @@ def web(view: Any) -> Any:
 CRITERIA = services.CRITERIA
 
 
-def _vocabulary_choices() -> list[tuple[str, str]]:
+def _vocabulary_choices() -> list[tuple[str, Any]]:
     from saisei.outcomes.vocabulary import AE_TERMS
 
     return [("", _("— choose a term, or type one below —"))] + [
@@ -102,10 +107,10 @@ class EventFieldsForm(forms.Form):
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
-        self.fields["vocabulary_code"].choices = _vocabulary_choices()
+        self.fields["vocabulary_code"].choices = _vocabulary_choices()  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if not data.get("term") and data.get("vocabulary_code"):
             from saisei.outcomes.vocabulary import get_term
 
@@ -132,7 +137,10 @@ class EventFieldsForm(forms.Form):
 
 
 class EventForm(EventFieldsForm):
-    patient = forms.ModelChoiceField(label=_("Patient"), queryset=None)  # type: ignore[arg-type]
+    patient: forms.ModelChoiceField = forms.ModelChoiceField(
+        label=_("Patient"),
+        queryset=None,  # type: ignore[arg-type]
+    )
     aware_at = forms.DateTimeField(
         label=_("Clinic became aware at"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
@@ -146,9 +154,10 @@ class EventForm(EventFieldsForm):
         super().__init__(*args, **kw)
         from saisei.journey.models import Patient
 
-        self.fields["patient"].queryset = Patient.objects.filter(
+        patients = Patient.objects.filter(
             organisation_id=actor.organisation_id, voided_at__isnull=True
         ).order_by("patient_code")
+        self.fields["patient"].queryset = patients  # type: ignore[attr-defined]
 
 
 class FollowUpForm(forms.Form):
@@ -189,7 +198,7 @@ class TriageForm(EventFieldsForm):
     field_order = ["decision", "note"]
 
     def clean(self) -> dict[str, Any]:
-        data = forms.Form.clean(self)
+        data = forms.Form.clean(self) or {}
         if data.get("decision") == "adverse_event":
             if not data.get("term") and data.get("vocabulary_code"):
                 from saisei.outcomes.vocabulary import get_term
@@ -231,7 +240,7 @@ class PortalReportForm(forms.Form):
 
 
 def _require_view(request: HttpRequest) -> None:
-    if not permissions.can_view_safety(request.user):
+    if not permissions.can_view_safety(_actor(request)):
         raise PermissionDenied
 
 
@@ -241,7 +250,9 @@ def event_list(request: HttpRequest) -> HttpResponse:
     _require_view(request)
     serious = request.GET.get("serious") == "1"
     open_only = request.GET.get("open") != "0"
-    qs = selectors.adverse_event_list(actor=request.user, serious_only=serious, open_only=open_only)
+    qs = selectors.adverse_event_list(
+        actor=_actor(request), serious_only=serious, open_only=open_only
+    )
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     events = selectors.attach_clocks(list(page.object_list))
     return render(
@@ -252,7 +263,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
             "events": events,
             "serious": serious,
             "open_only": open_only,
-            "can_record": permissions.can_record_adverse_event(request.user),
+            "can_record": permissions.can_record_adverse_event(_actor(request)),
         },
     )
 
@@ -260,14 +271,14 @@ def event_list(request: HttpRequest) -> HttpResponse:
 @web
 def event_new(request: HttpRequest) -> HttpResponse:
     _require_view(request)
-    if not permissions.can_record_adverse_event(request.user):
+    if not permissions.can_record_adverse_event(_actor(request)):
         raise PermissionDenied
     administration = None
     adm_id = request.POST.get("administration") or request.GET.get("administration")
     if adm_id:
         from saisei.treatment.selectors import administration_get
 
-        administration = administration_get(actor=request.user, external_id=adm_id)
+        administration = administration_get(actor=_actor(request), external_id=adm_id)
     initial = {
         "onset_date": timezone.localdate(timezone=selectors.TOKYO),
         "aware_at": timezone.localtime(timezone=selectors.TOKYO).strftime("%Y-%m-%dT%H:%M"),
@@ -280,7 +291,7 @@ def event_new(request: HttpRequest) -> HttpResponse:
         initial.update(
             {"patient": administration.patient_id, "administration": administration.external_id}
         )
-    form = EventForm(request.POST or None, actor=request.user, initial=initial)
+    form = EventForm(request.POST or None, actor=_actor(request), initial=initial)
     context = {"form": form, "administration": administration}
     if request.method == "POST" and form.is_valid():
         aware_at = form.cleaned_data["aware_at"]
@@ -288,7 +299,7 @@ def event_new(request: HttpRequest) -> HttpResponse:
             aware_at = timezone.make_aware(aware_at, selectors.TOKYO)
         try:
             event = services.adverse_event_record(
-                actor=request.user,
+                actor=_actor(request),
                 patient=form.cleaned_data["patient"],
                 term=form.cleaned_data["term"],
                 onset_date=form.cleaned_data["onset_date"],
@@ -320,14 +331,15 @@ def _event_context(request: HttpRequest, event: AdverseEvent, **extra: Any) -> d
             "language": "ja",
         }
     )
-    sub_form.fields["obligation"].choices = [("", "—")] + [
+    choices = [("", "—")] + [
         (str(o.external_id), f"{o.get_recipient_display()} · {o.due_date:%Y-%m-%d}")
         for o in obligations
     ]
+    sub_form.fields["obligation"].choices = choices  # type: ignore[union-attr]
     return {
         "event": event,
         "criteria": [
-            str(AdverseEvent._meta.get_field(name).verbose_name)
+            str(getattr(AdverseEvent._meta.get_field(name), "verbose_name", name))
             for name in event.seriousness_criteria
         ],
         "clocks": event.clocks,  # type: ignore[attr-defined]
@@ -335,11 +347,11 @@ def _event_context(request: HttpRequest, event: AdverseEvent, **extra: Any) -> d
         "follow_ups": list(
             event.follow_ups.filter(voided_at__isnull=True).select_related("recorded_by")
         ),
-        "submissions": list(selectors.submission_list(actor=request.user, event=event)),
+        "submissions": list(selectors.submission_list(actor=_actor(request), event=event)),
         "follow_up_form": extra.pop("follow_up_form", None) or FollowUpForm(),
         "submission_form": sub_form,
-        "can_record": permissions.can_record_adverse_event(request.user),
-        "can_submit": permissions.can_record_submission(request.user),
+        "can_record": permissions.can_record_adverse_event(_actor(request)),
+        "can_submit": permissions.can_record_submission(_actor(request)),
         **extra,
     }
 
@@ -347,7 +359,7 @@ def _event_context(request: HttpRequest, event: AdverseEvent, **extra: Any) -> d
 @web
 def event_detail(request: HttpRequest, external_id: Any) -> HttpResponse:
     _require_view(request)
-    event = selectors.adverse_event_get(actor=request.user, external_id=external_id)
+    event = selectors.adverse_event_get(actor=_actor(request), external_id=external_id)
     return render(request, "safety/event_detail.html", _event_context(request, event))
 
 
@@ -355,12 +367,12 @@ def event_detail(request: HttpRequest, external_id: Any) -> HttpResponse:
 @require_POST
 def follow_up_add(request: HttpRequest, external_id: Any) -> HttpResponse:
     _require_view(request)
-    event = selectors.adverse_event_get(actor=request.user, external_id=external_id)
+    event = selectors.adverse_event_get(actor=_actor(request), external_id=external_id)
     form = FollowUpForm(request.POST)
     if form.is_valid():
         try:
             services.adverse_event_follow_up(
-                actor=request.user,
+                actor=_actor(request),
                 event=event,
                 note=form.cleaned_data["note"],
                 outcome=form.cleaned_data.get("outcome") or "",
@@ -386,7 +398,7 @@ def follow_up_add(request: HttpRequest, external_id: Any) -> HttpResponse:
 @require_POST
 def submission_add(request: HttpRequest, external_id: Any) -> HttpResponse:
     _require_view(request)
-    event = selectors.adverse_event_get(actor=request.user, external_id=external_id)
+    event = selectors.adverse_event_get(actor=_actor(request), external_id=external_id)
     form = SubmissionForm(request.POST)
     context = _event_context(request, event, submission_form=form)
     if form.is_valid():
@@ -395,7 +407,7 @@ def submission_add(request: HttpRequest, external_id: Any) -> HttpResponse:
         obligation = None
         if form.cleaned_data.get("obligation"):
             obligation = get_scoped(
-                Obligation.objects.filter(organisation_id=request.user.organisation_id),
+                Obligation.objects.filter(organisation_id=_actor(request).organisation_id),
                 form.cleaned_data["obligation"],
             )
         sent_at = form.cleaned_data["sent_at"]
@@ -405,7 +417,7 @@ def submission_add(request: HttpRequest, external_id: Any) -> HttpResponse:
         follow_up = event.follow_ups.order_by("-number").first()
         try:
             services.report_submission_record(
-                actor=request.user,
+                actor=_actor(request),
                 event=event,
                 recipient=form.cleaned_data["recipient"],
                 recipient_name=form.cleaned_data.get("recipient_name") or "",
@@ -428,7 +440,7 @@ def submission_add(request: HttpRequest, external_id: Any) -> HttpResponse:
 @web
 def event_report_pdf(request: HttpRequest, external_id: Any) -> HttpResponse:
     _require_view(request)
-    event = selectors.adverse_event_get(actor=request.user, external_id=external_id)
+    event = selectors.adverse_event_get(actor=_actor(request), external_id=external_id)
     lang = request.GET.get("lang", "ja")
     if lang not in ("ja", "en"):
         lang = "ja"
@@ -446,7 +458,7 @@ def event_report_pdf(request: HttpRequest, external_id: Any) -> HttpResponse:
 @web
 def event_report_json(request: HttpRequest, external_id: Any) -> HttpResponse:
     _require_view(request)
-    event = selectors.adverse_event_get(actor=request.user, external_id=external_id)
+    event = selectors.adverse_event_get(actor=_actor(request), external_id=external_id)
     data = reports.adverse_event_report_data(event=event)
     data["lot_impact"] = reports.lot_impact(event=event)
     return JsonResponse(
@@ -458,15 +470,15 @@ def event_report_json(request: HttpRequest, external_id: Any) -> HttpResponse:
 def triage(request: HttpRequest) -> HttpResponse:
     """Problems reported through the portal that wait for a clinician, most urgent first."""
     _require_view(request)
-    queue = list(selectors.triage_queue(actor=request.user)[:100])
-    recent = list(selectors.patient_report_list(actor=request.user).exclude(status="new")[:20])
+    queue = list(selectors.triage_queue(actor=_actor(request))[:100])
+    recent = list(selectors.patient_report_list(actor=_actor(request)).exclude(status="new")[:20])
     return render(
         request,
         "safety/triage.html",
         {
             "queue": queue,
             "recent": recent,
-            "can_triage": permissions.can_triage_patient_report(request.user),
+            "can_triage": permissions.can_triage_patient_report(_actor(request)),
         },
     )
 
@@ -474,7 +486,7 @@ def triage(request: HttpRequest) -> HttpResponse:
 @web
 def triage_decide(request: HttpRequest, external_id: Any) -> HttpResponse:
     _require_view(request)
-    report = selectors.patient_report_get(actor=request.user, external_id=external_id)
+    report = selectors.patient_report_get(actor=_actor(request), external_id=external_id)
     initial = {
         "onset_date": report.started_on
         or timezone.localtime(report.submitted_at, selectors.TOKYO).date(),
@@ -491,7 +503,7 @@ def triage_decide(request: HttpRequest, external_id: Any) -> HttpResponse:
     form = TriageForm(request.POST or None, initial=initial)
     context = {"report": report, "form": form}
     if request.method == "POST":
-        if not permissions.can_triage_patient_report(request.user):
+        if not permissions.can_triage_patient_report(_actor(request)):
             raise PermissionDenied
         if form.is_valid():
             decision = form.cleaned_data["decision"]
@@ -505,7 +517,7 @@ def triage_decide(request: HttpRequest, external_id: Any) -> HttpResponse:
                 }
             try:
                 report = services.patient_report_triage(
-                    actor=request.user,
+                    actor=_actor(request),
                     report=report,
                     decision=decision,
                     note=form.cleaned_data.get("note") or "",
@@ -514,7 +526,7 @@ def triage_decide(request: HttpRequest, external_id: Any) -> HttpResponse:
             except DomainError as exc:
                 return render_form_error(request, "safety/triage_decide.html", context, exc, form)
             if report.adverse_event_id:
-                return redirect("safety:event_detail", external_id=report.adverse_event.external_id)
+                return redirect("safety:event_detail", external_id=report.adverse_event.external_id)  # type: ignore[union-attr]
             return redirect("safety:triage")
         return render(request, "safety/triage_decide.html", context, status=400)
     return render(request, "safety/triage_decide.html", context)

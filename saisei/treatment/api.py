@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from django.db.models import Q
@@ -18,6 +18,10 @@ from saisei.treatment import selectors, services
 from saisei.treatment.models import Administration, VitalSign
 
 router = Router(tags=["treatment"])
+
+
+def _actor(request: HttpRequest) -> User:
+    return cast(User, request.user)
 
 
 class CheckOut(Schema):
@@ -55,7 +59,7 @@ def _course_step(actor: User, external_id: Any) -> Any:
 )
 def bedside_verify(request: HttpRequest, payload: BedsideVerifyIn) -> Any:
     """Every check is answered; a failed verification is stored and recorded as a near-miss."""
-    actor = request.user
+    actor = _actor(request)
     step = _course_step(actor, payload.course_step)
     verification = services.bedside_verify(
         actor=actor,
@@ -163,7 +167,7 @@ def _staff(actor: User, username: str | None, field: str) -> User | None:
     if not username:
         return None
     user = User.objects.filter(
-        username=username, organisation_id=actor.organisation_id, is_active=True
+        username=username, organisation=actor.organisation, is_active=True
     ).first()
     if user is None:
         raise ValidationFailed(
@@ -179,7 +183,7 @@ def _staff(actor: User, username: str | None, field: str) -> User | None:
 )
 def administration_create(request: HttpRequest, payload: AdministrationIn) -> Any:
     """A second attempt on the same dose answers 409 ``dose_already_administered``."""
-    actor = request.user
+    actor = _actor(request)
     verification = selectors.verification_get(actor=actor, external_id=payload.verification)
     vitals = payload.vitals_before.dict(exclude_none=True) if payload.vitals_before else None
     administration = services.administration_record(
@@ -213,7 +217,7 @@ def administration_index(
     limit: int = 50,
     offset: int = 0,
 ) -> Any:
-    qs = selectors.administration_list(actor=request.user, day=day)
+    qs = selectors.administration_list(actor=_actor(request), day=day)
     if patient_code:
         qs = qs.filter(Q(patient__patient_code=patient_code))
     return paginate(qs, limit=limit, offset=offset)
@@ -224,7 +228,7 @@ def administration_index(
     response={200: AdministrationDetailOut, **ERROR_RESPONSES},
 )
 def administration_detail(request: HttpRequest, external_id: str) -> Any:
-    return selectors.administration_get(actor=request.user, external_id=external_id)
+    return selectors.administration_get(actor=_actor(request), external_id=external_id)
 
 
 @router.post(
@@ -234,7 +238,7 @@ def administration_detail(request: HttpRequest, external_id: str) -> Any:
 def administration_complete(
     request: HttpRequest, external_id: str, payload: AdministrationCompleteIn
 ) -> Any:
-    actor = request.user
+    actor = _actor(request)
     administration = selectors.administration_get(actor=actor, external_id=external_id)
     services.administration_complete(
         actor=actor,
@@ -252,7 +256,7 @@ def administration_complete(
     response={201: VitalOut, **ERROR_RESPONSES},
 )
 def vital_create(request: HttpRequest, external_id: str, payload: VitalsRecordIn) -> Any:
-    actor = request.user
+    actor = _actor(request)
     administration = selectors.administration_get(actor=actor, external_id=external_id)
     data = payload.dict(exclude_none=True)
     phase = data.pop("phase")

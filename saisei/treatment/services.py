@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from saisei.core.audit import audit_record
 from saisei.core.errors import Conflict, Forbidden, ValidationFailed
-from saisei.core.models import Role, User
+from saisei.core.models import Organisation, Role, User
 from saisei.core.services import signature_verify
 from saisei.treatment import permissions
 from saisei.treatment.models import Administration, BedsideVerification, Route, VitalSign
@@ -37,6 +37,13 @@ from saisei.treatment.rules import (
 NEAR_MISS_STAGE = "bedside"
 SECOND_PERSON_MEANING = "Second-person check: patient and product identity verified at the bedside"
 _SPLIT = re.compile(r"[\s|,;]+")
+
+
+def _org(actor: User) -> Organisation:
+    """The actor's organisation; permission checks have already refused users without one."""
+    if actor.organisation is None:
+        raise Forbidden()
+    return actor.organisation
 
 
 def bedside_config() -> BedsideConfig:
@@ -243,7 +250,7 @@ def bedside_verify(
         )
         audit_record(
             actor=actor,
-            organisation=actor.organisation,
+            organisation=_org(actor),
             action="bedside_verification.record",
             subject=verification,
             changes={
@@ -277,7 +284,7 @@ def _record_near_miss(
     reason = "; ".join(f"{r.code}: {r.message}" for r in failed)
     return near_miss_record(
         actor=actor,
-        organisation=actor.organisation,
+        organisation=_org(actor),
         stage=NEAR_MISS_STAGE,
         expected=", ".join(expected) or _("a verified patient and dose"),
         scanned=scanned,
@@ -449,9 +456,9 @@ def administration_record(
                 raise Conflict(f"bedside_{result.code}", result.message)
         patient = verification.patient
         step = verification.course_step
-        plan_id = step.course.plan_id if step is not None else None
-        if plan_id is None:
+        if step is None or patient is None:
             raise Conflict("course_step_required", _("The check has no course step."))
+        plan_id = step.course.plan_id
         cells = int(cells_given) if cells_given else int(dose.cell_count)
         volume = float(volume_ml) if volume_ml else float(dose.volume_ml)
         weight = patient.weight_kg
@@ -501,7 +508,7 @@ def administration_record(
             )
         audit_record(
             actor=actor,
-            organisation=actor.organisation,
+            organisation=_org(actor),
             action="administration.record",
             subject=administration,
             changes={
@@ -572,7 +579,7 @@ def administration_complete(
         administration.save()
         audit_record(
             actor=actor,
-            organisation=actor.organisation,
+            organisation=_org(actor),
             action="administration.complete",
             subject=administration,
             changes={"ended_at": ended_at.isoformat(), "status": administration.status},
@@ -639,7 +646,7 @@ def vital_sign_record(
         )
         audit_record(
             actor=actor,
-            organisation=actor.organisation,
+            organisation=_org(actor),
             action="vital_sign.record",
             subject=vital,
             changes={"phase": phase, **{k: str(v) for k, v in clean.items()}},

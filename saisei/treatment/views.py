@@ -3,7 +3,7 @@ confirmation, the infusion record with vital signs."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -20,6 +20,10 @@ from saisei.core.selectors import get_scoped
 from saisei.core.views import render_form_error
 from saisei.treatment import permissions, selectors, services
 from saisei.treatment.models import Route, VitalSign
+
+
+def _actor(request: HttpRequest) -> User:
+    return cast(User, request.user)
 
 
 def web(view: Any) -> Any:
@@ -105,7 +109,7 @@ class VitalsMixin(forms.Form):
 
 def _clinicians(actor: User, role: str) -> Any:
     return User.objects.filter(
-        organisation_id=actor.organisation_id, role_grants__role=role, is_active=True
+        organisation=actor.organisation, role_grants__role=role, is_active=True
     ).order_by("display_name", "username")
 
 
@@ -143,10 +147,10 @@ class AdministrationForm(VitalsMixin):
         self, *args: Any, actor: User, default_physician: User | None = None, **kw: Any
     ) -> None:
         super().__init__(*args, **kw)
-        self.fields["physician"].queryset = _clinicians(actor, Role.PHYSICIAN)
-        self.fields["second_person"].queryset = (
+        self.fields["physician"].queryset = _clinicians(actor, Role.PHYSICIAN)  # type: ignore[attr-defined]
+        self.fields["second_person"].queryset = (  # type: ignore[attr-defined]
             User.objects.filter(
-                organisation_id=actor.organisation_id,
+                organisation=actor.organisation,
                 role_grants__role__in=[Role.PHYSICIAN, Role.NURSE],
                 is_active=True,
             )
@@ -174,7 +178,7 @@ class CompleteForm(forms.Form):
 
 
 def _require_view(request: HttpRequest) -> None:
-    if not permissions.can_view_treatment(request.user):
+    if not permissions.can_view_treatment(_actor(request)):
         raise PermissionDenied
 
 
@@ -194,8 +198,8 @@ def today(request: HttpRequest) -> HttpResponse:
     """Today's infusions for nurses and physicians, with whether each has been given."""
     _require_view(request)
     day = timezone.localdate(timezone=selectors.TOKYO)
-    rows = selectors.infusions_for_day(actor=request.user, day=day)
-    recent = list(selectors.administration_list(actor=request.user, day=day)[:50])
+    rows = selectors.infusions_for_day(actor=_actor(request), day=day)
+    recent = list(selectors.administration_list(actor=_actor(request), day=day)[:50])
     return render(request, "treatment/today.html", {"rows": rows, "day": day, "recent": recent})
 
 
@@ -204,7 +208,7 @@ def _bedside_context(request: HttpRequest, step: Any, **extra: Any) -> dict[str,
         "step": step,
         "route_label": dict(Route.choices).get(step.route, step.route or "—"),
         "patient": step.course.patient,
-        "can_verify": permissions.can_verify_bedside(request.user),
+        "can_verify": permissions.can_verify_bedside(_actor(request)),
         **extra,
     }
 
@@ -220,17 +224,17 @@ def _default_physician(step: Any, actor: User) -> User | None:
 def bedside(request: HttpRequest, step_id: Any) -> HttpResponse:
     """Scan wristband and bag; every check is shown; a pass opens the two-person confirmation."""
     _require_view(request)
-    step = _step(request.user, step_id)
+    step = _step(_actor(request), step_id)
     form = BedsideForm(
         request.POST or None, initial={"step": step.external_id, "route": step.route or Route.IV}
     )
     context = _bedside_context(request, step, form=form)
     if request.method == "POST":
-        if not permissions.can_verify_bedside(request.user):
+        if not permissions.can_verify_bedside(_actor(request)):
             raise PermissionDenied
         if form.is_valid():
             verification = services.bedside_verify(
-                actor=request.user,
+                actor=_actor(request),
                 patient_scan=form.cleaned_data["patient_scan"],
                 product_scans=[form.cleaned_data["product_scan"]],
                 course_step=step,
@@ -239,7 +243,8 @@ def bedside(request: HttpRequest, step_id: Any) -> HttpResponse:
             context["verification"] = verification
             if verification.passed:
                 context["admin_form"] = AdministrationForm(
-                    actor=request.user, default_physician=_default_physician(step, request.user)
+                    actor=_actor(request),
+                    default_physician=_default_physician(step, _actor(request)),
                 )
             else:
                 context["form"] = BedsideForm(
@@ -260,10 +265,14 @@ def bedside(request: HttpRequest, step_id: Any) -> HttpResponse:
 def administer(request: HttpRequest, verification_id: Any) -> HttpResponse:
     """Two-person confirmation: the second person types their own password on the same tablet."""
     _require_view(request)
-    verification = selectors.verification_get(actor=request.user, external_id=verification_id)
-    step = _step(request.user, verification.course_step.external_id)
+    verification = selectors.verification_get(actor=_actor(request), external_id=verification_id)
+    if verification.course_step is None:
+        raise PermissionDenied
+    step = _step(_actor(request), verification.course_step.external_id)
     form = AdministrationForm(
-        request.POST, actor=request.user, default_physician=_default_physician(step, request.user)
+        request.POST,
+        actor=_actor(request),
+        default_physician=_default_physician(step, _actor(request)),
     )
     context = _bedside_context(request, step, verification=verification, form=None)
     if not form.is_valid():
@@ -271,7 +280,7 @@ def administer(request: HttpRequest, verification_id: Any) -> HttpResponse:
         return render(request, "treatment/bedside.html", context, status=400)
     try:
         administration = services.administration_record(
-            actor=request.user,
+            actor=_actor(request),
             verification=verification,
             second_person=form.cleaned_data["second_person"],
             second_person_password=form.cleaned_data["second_person_password"],
@@ -292,7 +301,7 @@ def administer(request: HttpRequest, verification_id: Any) -> HttpResponse:
 @web
 def administration_detail(request: HttpRequest, external_id: Any) -> HttpResponse:
     _require_view(request)
-    administration = selectors.administration_get(actor=request.user, external_id=external_id)
+    administration = selectors.administration_get(actor=_actor(request), external_id=external_id)
     return render(
         request,
         "treatment/administration_detail.html",
@@ -300,7 +309,7 @@ def administration_detail(request: HttpRequest, external_id: Any) -> HttpRespons
             "a": administration,
             "vital_form": VitalForm(initial={"phase": "during"}),
             "complete_form": CompleteForm(),
-            "can_record": permissions.can_record_administration(request.user),
+            "can_record": permissions.can_record_administration(_actor(request)),
             "vitals": list(administration.vitals.all()),
         },
     )
@@ -313,7 +322,7 @@ def _detail_with_error(
         "a": administration,
         "vital_form": forms_.get("vital_form") or VitalForm(initial={"phase": "during"}),
         "complete_form": forms_.get("complete_form") or CompleteForm(),
-        "can_record": permissions.can_record_administration(request.user),
+        "can_record": permissions.can_record_administration(_actor(request)),
         "vitals": list(administration.vitals.all()),
     }
     form = forms_.get("vital_form") or forms_.get("complete_form")
@@ -324,12 +333,12 @@ def _detail_with_error(
 @require_POST
 def vital_add(request: HttpRequest, external_id: Any) -> HttpResponse:
     _require_view(request)
-    administration = selectors.administration_get(actor=request.user, external_id=external_id)
+    administration = selectors.administration_get(actor=_actor(request), external_id=external_id)
     form = VitalForm(request.POST)
     if form.is_valid():
         try:
             services.vital_sign_record(
-                actor=request.user,
+                actor=_actor(request),
                 administration=administration,
                 phase=form.cleaned_data["phase"],
                 notes=form.cleaned_data.get("notes") or "",
@@ -356,12 +365,12 @@ def vital_add(request: HttpRequest, external_id: Any) -> HttpResponse:
 @require_POST
 def complete(request: HttpRequest, external_id: Any) -> HttpResponse:
     _require_view(request)
-    administration = selectors.administration_get(actor=request.user, external_id=external_id)
+    administration = selectors.administration_get(actor=_actor(request), external_id=external_id)
     form = CompleteForm(request.POST)
     if form.is_valid():
         try:
             services.administration_complete(
-                actor=request.user,
+                actor=_actor(request),
                 administration=administration,
                 observations=form.cleaned_data.get("observations") or "",
                 stopped=form.cleaned_data.get("stopped") or False,
