@@ -92,6 +92,41 @@ def _donation(ctx: DemoContext, key: str, patient: Any, days_ago: int) -> Donati
     return services.donation_record(**common)
 
 
+def _tissue_custody(ctx: DemoContext, donation: Donation, *, days_ago: int) -> None:
+    """Label the tissue container at collection and scan it at every hand-over to the CPC."""
+    if donation.custody.exists():
+        return
+    physician = ctx.user(Role.PHYSICIAN)
+    record, _pdf = services.donation_label_print(actor=physician, donation=donation, count=2)
+    services.label_reconcile(actor=physician, label=record, applied=1, destroyed=1)
+    scan = record.content["datamatrix"]
+    legs = [
+        (
+            "collection",
+            str(physician),
+            "Clinic nurse",
+            "Sakura Clinic Tokyo, procedure room",
+            9,
+            None,
+        ),
+        ("transport", "Clinic nurse", "Courier", "Sakura Clinic Tokyo", 11, (4.1, 6.3)),
+        ("cpc_receipt", "Courier", "Sakura CPC", "Sakura CPC, receiving", 13, None),
+    ]
+    for stage, giver, taker, place, hour, temps in legs:
+        services.custody_handover(
+            actor=physician if stage == "collection" else ctx.user(Role.CPC_TECHNICIAN),
+            stage=stage,
+            scan_text=scan,
+            donation=donation,
+            from_party=giver,
+            to_party=taker,
+            place=place,
+            occurred_at=_at(ctx, days_ago, hour),
+            temperature_min_c=temps[0] if temps else None,
+            temperature_max_c=temps[1] if temps else None,
+        )
+
+
 def _passing(spec: specs.Specification) -> Any:
     if spec.kind == specs.Kind.CATEGORICAL:
         return sorted(spec.accepted)[0]
@@ -291,6 +326,7 @@ def load(ctx: DemoContext) -> None:
     main = _patient(ctx, "main")
     lot = _lot(ctx, _donation(ctx, "main", main, 40), days_ago=40, doses=MAIN_DOSES)
     if lot.status == Lot.Status.IN_CULTURE:
+        _tissue_custody(ctx, lot.donation, days_ago=40)
         _culture(ctx, lot, days_ago=40, harvest_cells=5.4e8)
         _divide_and_qc(ctx, lot)
         _store(ctx, lot, "LN2-1")
@@ -304,7 +340,7 @@ def load(ctx: DemoContext) -> None:
             stage="storage",
             scan_text=scan,
             dose=dose,
-            from_party="CPC processing room",
+            from_party="Sakura CPC",
             to_party="LN2-1",
             place="Sakura CPC",
             occurred_at=_at(ctx, 5, 17),

@@ -460,7 +460,10 @@ def donation_label_print(
 
 def label_reconcile(*, actor: User, label: LabelPrint, applied: int, destroyed: int) -> LabelPrint:
     """Account for every printed label: applied to the bag or destroyed."""
-    require(permissions.can_print_label(actor))
+    require(
+        permissions.can_print_label(actor)
+        or (label.donation_id is not None and permissions.can_record_donation(actor))
+    )
     require_same_org(actor, label)
     if applied < 0 or destroyed < 0 or applied + destroyed > label.count:
         raise ValidationFailed(
