@@ -142,6 +142,7 @@ JA: dict[str, str] = {
     "Unknown causality category.": "不明な因果関係の区分です。",
     "Serious adverse event %(number)s: %(term)s": "重篤な有害事象 %(number)s：%(term)s",
     "Patient %(patient)s. Reports due: %(dues)s.": "患者 %(patient)s。報告期限：%(dues)s",
+    "Lot %(lot)s has %(count)d other doses; hold them until assessed.": "ロット %(lot)s にはほかに%(count)d本の製剤があります。評価が終わるまで使用を保留してください。",
     "This report has already been triaged.": "この報告はすでにトリアージ済みです。",
     "Unknown vocabulary term.": "用語集にない用語です。",
     "Required.": "必須です。",

@@ -169,15 +169,35 @@ def _start_clocks(*, actor: User | None, event: AdverseEvent) -> list[Any]:
 
 
 def _alert(event: AdverseEvent, obligations: list[Any]) -> None:
+    """Tell the responsible people now; with a lot, the CPC too, and how many other doses exist."""
     if not event.serious:
         return
     dues = ", ".join(f"{o.get_recipient_display()} {o.due_date:%Y-%m-%d}" for o in obligations)
+    body = _("Patient %(patient)s. Reports due: %(dues)s.") % {
+        "patient": event.patient.patient_code,
+        "dues": dues or "—",
+    }
+    users = _responsible_people(event)
+    if event.lot is not None:
+        from saisei.core.selectors import staff_with_role
+        from saisei.safety.reports import lot_impact
+
+        others = lot_impact(event=event)
+        body += " " + _("Lot %(lot)s has %(count)d other doses; hold them until assessed.") % {
+            "lot": event.lot.number,
+            "count": len(others),
+        }
+        known = {u.pk for u in users}
+        users += [
+            u
+            for u in staff_with_role(organisation=event.organisation, role=Role.CPC_TECHNICIAN)
+            if u.pk not in known
+        ]
     notify(
-        users=_responsible_people(event),
+        users=users,
         subject=_("Serious adverse event %(number)s: %(term)s")
         % {"number": event.number, "term": event.term},
-        body=_("Patient %(patient)s. Reports due: %(dues)s.")
-        % {"patient": event.patient.patient_code, "dues": dues or "—"},
+        body=body,
         link=f"/safety/events/{event.external_id}/",
         level="danger",
         dedupe_key=f"ae:{event.external_id}:{event.reporting_level}",

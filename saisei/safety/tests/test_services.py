@@ -176,8 +176,13 @@ def test_event_numbers_are_sequential_per_year(world):
     assert a.number.endswith("0001") and b.number.endswith("0002")
 
 
-def test_a_serious_event_linked_to_a_lot_shows_every_other_dose_and_where_it_is(world, given):
+def test_a_serious_event_linked_to_a_lot_shows_every_other_dose_and_where_it_is(
+    world, given, make_user, org
+):
+    cpc = make_user("cpc_technician", org)
     event = record(world, administration=given, death=True, severity_grade=5)
+    alert = Notification.objects.get(user=cpc, subject__contains=event.number)
+    assert "2 other doses" in alert.body
     impact = reports.lot_impact(event=event)
     assert [d["sequence"] for d in impact] == [2, 3]
     assert all(d["status"] == "released" for d in impact)
