@@ -373,3 +373,10 @@ class GuarantorForm(forms.Form):
     contact = forms.CharField(
         label=_("Contact"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+
+
+class ReplanForm(forms.Form):
+    through = forms.DateField(label=_("Keep visits up to this date as they are"), widget=DATE)
+    culture_ready_by = forms.DateField(
+        label=_("Cells expected ready by (new forecast)"), required=False, widget=DATE
+    )

@@ -1137,3 +1137,45 @@ def itinerary_plan(
         previous=previous,
         course=course or (current.course if current else None),
     )
+
+
+def itinerary_replan(
+    *,
+    actor: User,
+    patient: Patient,
+    through: dt.date,
+    culture_ready_by: dt.date | None = None,
+    culture_days: int | None = None,
+) -> Itinerary:
+    """Re-plan after a forecast or a visit moves: visits up to `through` stay as they are (done or
+    booked), the rest move; the stored itinerary records what changed."""
+    from .. import planning
+    from ..itinerary import fix_visits_through
+    from ..selectors import itinerary_current
+
+    require(perms.can_plan_itinerary, actor, patient)
+    current = itinerary_current(patient=patient)
+    if current is None:
+        raise Conflict("no_itinerary", _("Plan an itinerary first."))
+    institution = current.course.plan.institution if current.course else None
+    old_req, old = planning.plan(current.request, institution=institution)
+    changes: dict[str, Any] = {}
+    if culture_ready_by is not None:
+        changes["culture_ready_by"] = culture_ready_by
+    if culture_days is not None:
+        changes["culture_days"] = culture_days
+    new_req = fix_visits_through(request=old_req, itinerary=old, through=through, **changes)
+    calendar = planning.clinic_calendar(
+        institution=institution, start=new_req.earliest_arrival, end=new_req.latest_return
+    )
+    from ..itinerary import plan_itinerary
+
+    new = plan_itinerary(request=new_req, calendar=calendar)
+    return itinerary_save(
+        actor=actor,
+        patient=patient,
+        request_data=planning.request_to_data(new_req),
+        itinerary=new,
+        previous=old,
+        course=current.course,
+    )

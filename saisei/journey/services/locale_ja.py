@@ -453,3 +453,14 @@ JA.update(
         "e.g. court-appointed guardian, lasting power of attorney, next of kin": "例：成年後見人、任意後見人、近親者",
     }
 )
+
+JA.update(
+    {
+        "Keep visits up to this date as they are": "この日までの受診はそのままにする",
+        "Cells expected ready by (new forecast)": "細胞の準備完了見込み日（新しい予測）",
+        "A forecast or a visit moved": "予測または受診日が変わった場合",
+        "Re-plan and show what changed": "再計画して変更点を表示",
+        "Plan an itinerary first.": "先に日程を作成してください。",
+        "Questionnaires": "質問票",
+    }
+)

@@ -27,3 +27,16 @@ def plain_number(value: Any) -> str:
     except (InvalidOperation, ValueError, TypeError):
         return str(value)
     return f"{d:,f}"
+
+
+@register.filter
+def cells(value: Any) -> str:
+    """A cell count as people read it on labels, e.g. 1.0 × 10^8."""
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        return "—"
+    if n <= 0:
+        return "—"
+    exponent = len(str(n)) - 1
+    return f"{n / 10**exponent:.1f} × 10^{exponent}"

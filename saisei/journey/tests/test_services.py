@@ -620,3 +620,29 @@ def test_paper_consent_cannot_be_dated_in_future(
             paper_signed_at=timezone.now() + dt.timedelta(days=1),
         )
     assert exc.value.code == "signed_in_future"
+
+
+def test_forecast_slip_replans_only_what_is_not_done(patient: Any, coordinator: Any) -> None:
+    data = {
+        "earliest_arrival": "2027-03-01",
+        "latest_return": "2027-10-31",
+        "culture_days": 35,
+        "infusions": 2,
+        "interval_days": 28,
+        "max_stay_days": 90,
+    }
+    first = services.itinerary_plan(actor=coordinator, patient=patient, request_data=data)
+    visits = {
+        (v["kind"], v["sequence"]): v["date"] for t in first.plan["trips"] for v in t["visits"]
+    }
+    harvest = dt.date.fromisoformat(visits[("harvest", 1)])
+    slipped = harvest + dt.timedelta(days=49)  # the forecast slips by two weeks
+    second = services.itinerary_replan(
+        actor=coordinator, patient=patient, through=harvest, culture_ready_by=slipped
+    )
+    new_visits = {
+        (v["kind"], v["sequence"]): v["date"] for t in second.plan["trips"] for v in t["visits"]
+    } | {(v["kind"], v["sequence"]): v["date"] for v in second.plan.get("past_visits", [])}
+    assert new_visits[("harvest", 1)] == visits[("harvest", 1)]
+    assert dt.date.fromisoformat(new_visits[("infusion", 1)]) > slipped
+    assert second.changes and second.version == 2

@@ -231,3 +231,30 @@ def test_home_shows_new_inquiries_to_coordinator(org: Any, coordinator: Any, web
     inquiry = submit(org)
     html = web_for(coordinator).get("/").content.decode()
     assert inquiry.reference in html
+
+
+def test_replan_from_itinerary_page_shows_changes(
+    coordinator: Any, web_for: Any, patient: Any
+) -> None:
+    client = web_for(coordinator)
+    url = f"/journey/patients/{patient.external_id}/itinerary/"
+    client.post(
+        url,
+        {
+            "earliest_arrival": "2027-03-01",
+            "latest_return": "2027-10-31",
+            "culture_days": 35,
+            "infusions": 2,
+            "interval_days": 28,
+            "max_stay_days": 90,
+        },
+    )
+    it = patient.itineraries.get()
+    harvest = next(
+        v["date"] for t in it.plan["trips"] for v in t["visits"] if v["kind"] == "harvest"
+    )
+    ready = (dt.date.fromisoformat(harvest) + dt.timedelta(days=49)).isoformat()
+    res = client.post(url, {"action": "replan", "through": harvest, "culture_ready_by": ready})
+    assert res.status_code == 302
+    page = client.get(url).content.decode()
+    assert 'id="itinerary-changes"' in page

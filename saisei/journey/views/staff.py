@@ -564,24 +564,41 @@ def itinerary_view(request: AuthedRequest, external_id: str) -> HttpResponse:
     patient = selectors.patient_get(actor=request.user, external_id=external_id)
     current = selectors.itinerary_current(patient=patient)
     initial = dict(current.request) if current else {}
-    form = f.ItineraryForm(request.POST or None, initial=initial)
+    replanning = request.POST.get("action") == "replan"
+    form = f.ItineraryForm(None if replanning else (request.POST or None), initial=initial)
+    replan = f.ReplanForm(
+        request.POST if replanning else None, initial={"through": timezone.localdate()}
+    )
     ctx = {
         "form": form,
+        "replan": replan,
         "patient": patient,
         **_itinerary_view_data(current, get_language() or "en"),
     }
-    if request.method == "POST" and form.is_valid():
-        d = {
-            k: (v.isoformat() if isinstance(v, dt.date) else v)
-            for k, v in form.cleaned_data.items()
-        }
-        course = patient.courses.exclude(status="stopped").order_by("-created_at").first()
+    if request.method == "POST":
         try:
-            services.itinerary_plan(
-                actor=request.user, patient=patient, request_data=d, course=course
-            )
+            if replanning and replan.is_valid():
+                services.itinerary_replan(
+                    actor=request.user,
+                    patient=patient,
+                    through=replan.cleaned_data["through"],
+                    culture_ready_by=replan.cleaned_data.get("culture_ready_by"),
+                )
+            elif not replanning and form.is_valid():
+                d = {
+                    k: (v.isoformat() if isinstance(v, dt.date) else v)
+                    for k, v in form.cleaned_data.items()
+                }
+                course = patient.courses.exclude(status="stopped").order_by("-created_at").first()
+                services.itinerary_plan(
+                    actor=request.user, patient=patient, request_data=d, course=course
+                )
+            else:
+                return render(request, "journey/itinerary.html", ctx, status=400)
         except DomainError as exc:
-            return render_form_error(request, "journey/itinerary.html", ctx, exc, form)
+            return render_form_error(
+                request, "journey/itinerary.html", ctx, exc, replan if replanning else form
+            )
         messages.success(request, _("Itinerary planned."))
         return redirect("journey:itinerary", external_id=patient.external_id)
     return render(request, "journey/itinerary.html", ctx)
