@@ -188,3 +188,22 @@ def test_daily_task_runs(officer, plan):
         actor=officer, plan=plan, subject=AE, seriousness="death", aware_date=TODAY
     )
     assert tasks.send_obligation_reminders.call() > 0
+
+
+def test_ministry_reports_can_be_switched_off_by_configuration(officer, plan, settings):
+    settings.SAISEI_REGULATORY_DEADLINES = {"report_adverse_events_to_ministry": False}
+    obs = services.obligations_for_adverse_event(
+        actor=officer, plan=plan, subject=AE, seriousness="death", aware_date=TODAY
+    )
+    assert {o.recipient for o in obs} == {"committee", "processing_facility"}
+
+
+def test_deadlines_to_the_ministry_can_roll_past_closed_days(officer, plan, settings):
+    settings.SAISEI_REGULATORY_DEADLINES = {"roll_forward_recipients": ["ministry"]}
+    saturday = dt.date(2026, 10, 24) - D(7)  # aware on a Saturday: day 7 is a Saturday too
+    obs = services.obligations_for_adverse_event(
+        actor=officer, plan=plan, subject=AE, seriousness="death", aware_date=saturday
+    )
+    due = {o.recipient: o.due_date for o in obs}
+    assert due["committee"] == saturday + D(7)
+    assert due["ministry"] == saturday + D(9)  # moved to Monday
