@@ -392,14 +392,17 @@ class PlanFilter(Schema):
 
 
 def _allowed_transitions(actor: Any, plan: ProvisionPlan) -> list[str]:
-    """Transitions the actor's roles may start from some version's current state (guards aside)."""
-    roles = lifecycle_roles(actor)
-    states = {v.state for v in plan.versions.all()}
-    return [
-        name
-        for name, t in TRANSITIONS.items()
-        if roles & set(t.roles) and any(s in t.sources for s in states)
-    ]
+    """Steps the actor may record now on some version, with every guard passing today."""
+    from saisei.regulatory.services.plans import plan_next_steps
+
+    if not lifecycle_roles(actor):
+        return []
+    names: list[str] = []
+    for version in plan.versions.all():
+        for name in plan_next_steps(actor=actor, version=version):
+            if name not in names:
+                names.append(name)
+    return names
 
 
 def _plan_detail(actor: Any, external_id: Any) -> ProvisionPlan:
