@@ -318,3 +318,32 @@ def test_periodic_report_takes_the_outcome_section(physician: Any, org: Any) -> 
     assert "Patients with a course on the plan" in labels
     assert "{measure}: change per year, 95% confidence interval" in labels
     assert "No outcome summary" not in str(section["rows"])
+
+
+@pytest.mark.parametrize(
+    ("instrument", "data", "total"),
+    [
+        ("FAST", {"stage": "6a"}, 6.0),
+        (
+            "DIARY",
+            {
+                "sleep": "1",
+                "agitation": "0",
+                "evening_confusion": "2",
+                "recognition": "0",
+                "engagement": "1",
+            },
+            4.0,
+        ),
+    ],
+)
+def test_unlicensed_instruments_need_no_credential(
+    web_for: Any, org: Any, make_user: Any, course: Any, instrument: str, data: dict, total: float
+) -> None:
+    nurse = web_for(make_user("nurse", org))
+    url = f"/outcomes/patients/{course.patient.external_id}/assess/?instrument={instrument}"
+    r = nurse.post(
+        url, {"instrument": instrument, "assessed_on": str(TODAY), "mode": "in_person", **data}
+    )
+    assert r.status_code == 302, r.context and r.context["form"].errors
+    assert Assessment.objects.get().total == total
