@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
+from django.test.utils import override_settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from saisei.core.demo import DEMO_PASSWORD, load_demo
@@ -21,7 +23,14 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **opts: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
-        ctx = load_demo(stdout=self.stdout)
+        # Demo e-mails (inquiry confirmations, magic links) go to files, not over the logins.
+        mail_dir = settings.DATA_DIR / "mail"
+        with override_settings(
+            EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+            EMAIL_FILE_PATH=str(mail_dir),
+        ):
+            ctx = load_demo(stdout=self.stdout)
+        self.stdout.write(f"Demo e-mails (confirmations, portal magic links) are in {mail_dir}")
         self.stdout.write(self.style.SUCCESS("\nSaisei demo data is ready."))
         self.stdout.write(
             f"Sign in at http://127.0.0.1:{opts['port']}/ with password: {DEMO_PASSWORD}"
