@@ -8,8 +8,16 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from saisei.core.tests.factories import OrganisationFactory, SiteFactory, UserFactory
+
+# Property tests judge behaviour, not speed: a loaded CI machine must not fail them on time.
+hypothesis_settings.register_profile(
+    "saisei", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+hypothesis_settings.load_profile("saisei")
 
 
 @pytest.fixture(autouse=True)
