@@ -33,7 +33,7 @@ class RequestIdMiddleware:
         return response
 
 
-EXEMPT_PREFIXES = ("/accounts/", "/i18n/", "/static/", "/portal/", "/inquiry/", "/api/", "/healthz")
+EXEMPT_PREFIXES = ("/accounts/", "/i18n/", "/static/", "/journey/portal/", "/journey/inquiry/", "/api/", "/healthz")
 
 
 class TwoFactorMiddleware:
