@@ -14,7 +14,7 @@ class UserAdmin(BaseUserAdmin):
     inlines = [RoleGrantInline]
     list_display = ("username", "display_name", "organisation", "is_active")
     fieldsets = (
-        *BaseUserAdmin.fieldsets,
+        *(BaseUserAdmin.fieldsets or ()),
         ("Saisei", {"fields": ("organisation", "display_name", "preferred_language")}),
     )
 

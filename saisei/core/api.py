@@ -11,6 +11,7 @@ from ninja import Query, Router, Schema
 from saisei.core import permissions, selectors
 from saisei.core.api_support import ERROR_RESPONSES, Page, paginate
 from saisei.core.errors import Forbidden
+from saisei.core.permissions import staff_user
 
 router = Router(tags=["core"])
 
@@ -77,7 +78,7 @@ class AuditFilter(Schema):
 
 @router.get("/me", response={200: MeOut, **ERROR_RESPONSES})
 def me(request: HttpRequest) -> dict:
-    user = request.user
+    user = staff_user(request)
     return {
         "username": user.username,
         "display_name": str(user),
@@ -91,25 +92,25 @@ def me(request: HttpRequest) -> dict:
 
 @router.get("/organisations", response={200: list[OrganisationOut], **ERROR_RESPONSES})
 def organisations(request: HttpRequest) -> list:
-    return list(selectors.organisation_list(actor=request.user))
+    return list(selectors.organisation_list(actor=staff_user(request)))
 
 
 @router.get("/sites", response={200: list[SiteOut], **ERROR_RESPONSES})
 def sites(request: HttpRequest, kind: str | None = None) -> list:
-    return list(selectors.site_list(actor=request.user, kind=kind))
+    return list(selectors.site_list(actor=staff_user(request), kind=kind))
 
 
 @router.get("/sites/{external_id}", response={200: SiteOut, **ERROR_RESPONSES})
 def site(request: HttpRequest, external_id: str) -> object:
-    return selectors.site_get(actor=request.user, external_id=external_id)
+    return selectors.site_get(actor=staff_user(request), external_id=external_id)
 
 
 @router.get("/audit", response={200: Page[AuditEntryOut], **ERROR_RESPONSES})
 def audit(request: HttpRequest, filters: Query[AuditFilter]) -> dict:
-    if not permissions.can_view_audit(request.user):
+    if not permissions.can_view_audit(staff_user(request)):
         raise Forbidden()
     qs = selectors.audit_entry_list(
-        actor=request.user,
+        actor=staff_user(request),
         action=filters.action,
         subject_type=filters.subject_type,
         subject_id=filters.subject_id,

@@ -67,13 +67,16 @@ def _subject_parts(subject: Any) -> tuple[str, str]:
 def audit_record(
     *,
     actor: User | None,
-    organisation: Organisation,
+    organisation: Organisation | None,
     action: str,
     subject: models.Model | tuple[str, str],
     changes: dict[str, Any] | None = None,
     reason: str = "",
 ) -> AuditEntry:
     """Append one entry to the organisation's chain; call inside the service's transaction."""
+    if organisation is None:
+        # Every regulated write belongs to an organisation's chain; staff without one cannot write.
+        raise ValidationFailed("no_organisation", "This account belongs to no organisation.")
     if action.endswith(REASON_REQUIRED_SUFFIXES) and not reason.strip():
         raise ValidationFailed(
             "reason_required",

@@ -82,7 +82,7 @@ def _user(org: Organisation, role: str, display: str) -> User:
     return user
 
 
-def load_demo(*, stdout: TextIO | None = None, today: dt.date | None = None) -> DemoContext:
+def load_demo(*, stdout: Any = None, today: dt.date | None = None) -> DemoContext:
     out = stdout or sys.stdout
     with transaction.atomic():
         org = _org(

@@ -33,7 +33,15 @@ class RequestIdMiddleware:
         return response
 
 
-EXEMPT_PREFIXES = ("/accounts/", "/i18n/", "/static/", "/journey/portal/", "/journey/inquiry/", "/api/", "/healthz")
+EXEMPT_PREFIXES = (
+    "/accounts/",
+    "/i18n/",
+    "/static/",
+    "/journey/portal/",
+    "/journey/inquiry/",
+    "/api/",
+    "/healthz",
+)
 
 
 class TwoFactorMiddleware:
@@ -44,15 +52,16 @@ class TwoFactorMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
-        needs_check = (
-            user is not None
-            and user.is_authenticated
-            and not request.path.startswith(EXEMPT_PREFIXES)
-            and not request.session.get("2fa_ok")
-        )
-        if needs_check and user.two_factor_enabled:
+        if (
+            user is None
+            or not user.is_authenticated
+            or request.path.startswith(EXEMPT_PREFIXES)
+            or request.session.get("2fa_ok")
+        ):
+            return self.get_response(request)
+        if user.two_factor_enabled:
             return redirect(f"{reverse('core:two_factor_verify')}?next={request.path}")
-        if needs_check and user.two_factor_required:
+        if user.two_factor_required:
             return redirect(reverse("core:two_factor_setup"))
         return self.get_response(request)
 

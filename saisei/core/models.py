@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, ClassVar
 
-from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -140,8 +140,6 @@ class User(AbstractUser):
     preferred_language = models.CharField(_("language"), max_length=10, default="en")
     totp_secret = models.CharField(max_length=64, blank=True)
     totp_confirmed_at = models.DateTimeField(null=True, blank=True)
-
-    objects = UserManager()
 
     class Meta:
         ordering: ClassVar = ["username"]

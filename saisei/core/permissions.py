@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
 from saisei.core.models import Role, User
@@ -56,3 +57,15 @@ def can_use_calculators(user: User) -> bool:
 def is_read_only(user: User) -> bool:
     """A committee reviewer reads packages and never writes."""
     return set(user.roles) <= {Role.COMMITTEE_REVIEWER}
+
+
+def staff_user(request: Any) -> User:
+    """The signed-in staff user of a request (views and endpoints are already behind login)."""
+    return cast(User, request.user)
+
+
+def org_id_of(user: User) -> int:
+    """The actor's organisation id; services call it after their permission check passed."""
+    if user.organisation_id is None:
+        raise PermissionDenied("This account belongs to no organisation.")
+    return user.organisation_id

@@ -23,6 +23,7 @@ from saisei.core import permissions, selectors, services
 from saisei.core.errors import DomainError
 from saisei.core.middleware import client_ip
 from saisei.core.models import Notification
+from saisei.core.permissions import staff_user
 from saisei.core.shell import worklists_for
 
 
@@ -99,7 +100,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def two_factor_verify(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = staff_user(request)
     if not user.two_factor_enabled:
         return redirect("core:two_factor_setup")
     form = CodeForm(request.POST or None)
@@ -126,7 +127,7 @@ def _qr_svg(data: str) -> str:
 
 @login_required
 def two_factor_setup(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = staff_user(request)
     if user.two_factor_enabled and not request.session.get("2fa_ok"):
         return redirect("core:two_factor_verify")
     if (
@@ -163,12 +164,12 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     lists = []
-    for wl in worklists_for(request.user):
+    for wl in worklists_for(staff_user(request)):
         lists.append(
             {
                 "key": wl.key,
                 "title": wl.title,
-                "items": wl.items(request.user),
+                "items": wl.items(staff_user(request)),
                 "empty_text": wl.empty_text,
             }
         )
@@ -177,10 +178,10 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def audit_page(request: HttpRequest) -> HttpResponse:
-    if not permissions.can_view_audit(request.user):
+    if not permissions.can_view_audit(staff_user(request)):
         return render(request, "core/forbidden.html", status=403)
     qs = selectors.audit_entry_list(
-        actor=request.user,
+        actor=staff_user(request),
         action=request.GET.get("action") or None,
         subject_id=request.GET.get("subject_id") or None,
         actor_username=request.GET.get("actor") or None,
@@ -193,12 +194,12 @@ def audit_page(request: HttpRequest) -> HttpResponse:
 def notifications_page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         n = Notification.objects.filter(
-            user=request.user, external_id=request.POST.get("id")
+            user=staff_user(request), external_id=request.POST.get("id", "")
         ).first()
         if n:
-            services.notification_mark_read(actor=request.user, notification=n)
+            services.notification_mark_read(actor=staff_user(request), notification=n)
         return redirect("core:notifications")
-    items = selectors.notification_list(actor=request.user)[:100]
+    items = selectors.notification_list(actor=staff_user(request))[:100]
     return render(request, "core/notifications.html", {"items": items})
 
 

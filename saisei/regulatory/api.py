@@ -11,7 +11,7 @@ from ninja import Query, Router, Schema
 
 from saisei.core.api_support import ERROR_RESPONSES, Page, paginate
 from saisei.core.errors import Forbidden, NotFound, ValidationFailed
-from saisei.core.permissions import can_use_calculators
+from saisei.core.permissions import can_use_calculators, staff_user
 from saisei.core.selectors import get_scoped
 from saisei.regulatory import config, selectors, services
 from saisei.regulatory.models import Obligation, PlanState, PlanVersion, ProvisionPlan
@@ -46,7 +46,7 @@ class ClassifyOut(Schema):
 
 
 def _calculator(request: HttpRequest) -> None:
-    if not can_use_calculators(request.user):
+    if not can_use_calculators(staff_user(request)):
         raise Forbidden()
 
 
@@ -153,7 +153,7 @@ def _institution(actor: Any, external_id: uuid.UUID) -> Any:
 def compliance_check(request: HttpRequest, payload: ComplianceCheckIn) -> dict:
     """May this harvest or administration happen? Every failing or warning rule, with its source."""
     _calculator(request)
-    actor = request.user
+    actor = staff_user(request)
     plan = selectors.plan_get(actor=actor, external_id=payload.plan_id)
     facility = (
         selectors.facility_get(actor=actor, external_id=payload.facility_id)
@@ -245,28 +245,28 @@ class PageIn(Schema):
 @router.get("/regulatory/institutions", response={200: Page[InstitutionOut], **ERROR_RESPONSES})
 def institutions(request: HttpRequest, page: Query[PageIn]) -> dict:
     return paginate(
-        selectors.institution_list(actor=request.user), limit=page.limit, offset=page.offset
+        selectors.institution_list(actor=staff_user(request)), limit=page.limit, offset=page.offset
     )
 
 
 @router.get("/regulatory/committees", response={200: Page[CommitteeOut], **ERROR_RESPONSES})
 def committees(request: HttpRequest, page: Query[PageIn]) -> dict:
     return paginate(
-        selectors.committee_list(actor=request.user), limit=page.limit, offset=page.offset
+        selectors.committee_list(actor=staff_user(request)), limit=page.limit, offset=page.offset
     )
 
 
 @router.get("/regulatory/facilities", response={200: Page[FacilityOut], **ERROR_RESPONSES})
 def facilities(request: HttpRequest, page: Query[PageIn]) -> dict:
     return paginate(
-        selectors.facility_list(actor=request.user), limit=page.limit, offset=page.offset
+        selectors.facility_list(actor=staff_user(request)), limit=page.limit, offset=page.offset
     )
 
 
 @router.get("/regulatory/physicians", response={200: Page[PhysicianOut], **ERROR_RESPONSES})
 def physicians(request: HttpRequest, page: Query[PageIn]) -> dict:
     return paginate(
-        selectors.physician_list(actor=request.user), limit=page.limit, offset=page.offset
+        selectors.physician_list(actor=staff_user(request)), limit=page.limit, offset=page.offset
     )
 
 
@@ -417,13 +417,13 @@ def plans(request: HttpRequest, filters: Query[PlanFilter]) -> dict:
         raise ValidationFailed(
             "invalid_input", "Unknown plan status.", {"status": [filters.status]}
         )
-    qs = selectors.plan_list(actor=request.user, status=filters.status)
+    qs = selectors.plan_list(actor=staff_user(request), status=filters.status)
     return paginate(qs, limit=filters.limit, offset=filters.offset)
 
 
 @router.get("/regulatory/plans/{external_id}", response={200: PlanDetailOut, **ERROR_RESPONSES})
 def plan_detail(request: HttpRequest, external_id: str) -> ProvisionPlan:
-    return _plan_detail(request.user, external_id)
+    return _plan_detail(staff_user(request), external_id)
 
 
 class TransitionIn(Schema):
@@ -461,10 +461,10 @@ def _version_for(plan: ProvisionPlan, name: str, version_id: Any) -> PlanVersion
 )
 def plan_transition(request: HttpRequest, external_id: str, payload: TransitionIn) -> ProvisionPlan:
     """Record a lifecycle step; a refusal names the rule (code) and says why (message)."""
-    plan = selectors.plan_get(actor=request.user, external_id=external_id)
+    plan = selectors.plan_get(actor=staff_user(request), external_id=external_id)
     version = _version_for(plan, payload.name, payload.version_id)
     services.plan_transition(
-        actor=request.user,
+        actor=staff_user(request),
         version=version,
         name=payload.name,
         effective_date=payload.effective_date,
@@ -476,7 +476,7 @@ def plan_transition(request: HttpRequest, external_id: str, payload: TransitionI
         follow_up_end_date=payload.follow_up_end_date,
         changes=payload.changes,
     )
-    return _plan_detail(request.user, external_id)
+    return _plan_detail(staff_user(request), external_id)
 
 
 # --- obligations -------------------------------------------------------------------------
@@ -528,7 +528,7 @@ class ObligationFilter(Schema):
 @router.get("/regulatory/obligations", response={200: Page[ObligationOut], **ERROR_RESPONSES})
 def obligations(request: HttpRequest, filters: Query[ObligationFilter]) -> dict:
     """Obligations in scope; ``overdue`` and ``due_within_days`` together give the dashboard list."""
-    actor = request.user
+    actor = staff_user(request)
     plan = selectors.plan_get(actor=actor, external_id=filters.plan_id) if filters.plan_id else None
     if filters.due_within_days is not None and filters.due_within_days < 0:
         raise ValidationFailed(
@@ -555,9 +555,9 @@ class MarkDoneIn(Schema):
     "/regulatory/obligations/{external_id}/done", response={200: ObligationOut, **ERROR_RESPONSES}
 )
 def obligation_done(request: HttpRequest, external_id: str, payload: MarkDoneIn) -> Obligation:
-    obligation = selectors.obligation_get(actor=request.user, external_id=external_id)
+    obligation = selectors.obligation_get(actor=staff_user(request), external_id=external_id)
     return services.obligation_mark_done(
-        actor=request.user,
+        actor=staff_user(request),
         obligation=obligation,
         submitted_date=payload.submitted_date,
         evidence=payload.evidence,
@@ -597,10 +597,10 @@ def periodic_reports(request: HttpRequest, external_id: str) -> list:
     """Every yearly period of the plan with its deadline and where its report stands."""
     from saisei.regulatory.models import PeriodicReport
 
-    plan = selectors.plan_get(actor=request.user, external_id=external_id)
+    plan = selectors.plan_get(actor=staff_user(request), external_id=external_id)
     reports = {r.period_index: r for r in PeriodicReport.objects.filter(plan=plan)}
     out = []
-    for ob in selectors.obligation_list(actor=request.user, plan=plan).filter(
+    for ob in selectors.obligation_list(actor=staff_user(request), plan=plan).filter(
         rule_id="PERIODIC-REPORT"
     ):
         index = int(ob.subject_id.rsplit(":", 1)[1])
@@ -624,8 +624,10 @@ def periodic_reports(request: HttpRequest, external_id: str) -> list:
 )
 def periodic_report_assemble(request: HttpRequest, external_id: str, index: int) -> Any:
     """Gather the period's data into a draft for committee review (labels are English msgids)."""
-    plan = selectors.plan_get(actor=request.user, external_id=external_id)
-    return services.periodic_report_assemble(actor=request.user, plan=plan, period_index=index)
+    plan = selectors.plan_get(actor=staff_user(request), external_id=external_id)
+    return services.periodic_report_assemble(
+        actor=staff_user(request), plan=plan, period_index=index
+    )
 
 
 # --- plan drafting -----------------------------------------------------------------------
@@ -692,7 +694,7 @@ def _fields(payload: VersionFieldsIn, *, skip: set[str]) -> dict[str, Any]:
 @router.post("/regulatory/plans", response={200: PlanDetailOut, **ERROR_RESPONSES})
 def plan_create(request: HttpRequest, payload: PlanCreateIn) -> ProvisionPlan:
     """Start a provision plan as a draft; its risk class is computed from the cell facts."""
-    actor = request.user
+    actor = staff_user(request)
     institution = selectors.institution_get(actor=actor, external_id=payload.institution_id)
     plan = services.plan_create(
         actor=actor,
@@ -712,7 +714,7 @@ def plan_version_update(
     request: HttpRequest, external_id: str, version_id: str, payload: VersionFieldsIn
 ) -> ProvisionPlan:
     """Edit a draft version (only drafts change; filed versions change through transitions)."""
-    actor = request.user
+    actor = staff_user(request)
     plan = selectors.plan_get(actor=actor, external_id=external_id)
     version = get_scoped(plan.versions.all(), version_id)
     services.plan_version_update(

@@ -193,7 +193,7 @@ def version_diff(old: PlanVersion | None, new: PlanVersion) -> list[dict[str, An
             rows.append(
                 {
                     "field": field,
-                    "label": PlanVersion._meta.get_field(field).verbose_name,
+                    "label": getattr(PlanVersion._meta.get_field(field), "verbose_name", field),
                     "before": before,
                     "after": after,
                 }
@@ -205,7 +205,7 @@ def version_diff(old: PlanVersion | None, new: PlanVersion) -> list[dict[str, An
             rows.append(
                 {
                     "field": rel,
-                    "label": PlanVersion._meta.get_field(rel).verbose_name,
+                    "label": getattr(PlanVersion._meta.get_field(rel), "verbose_name", rel),
                     "before": ", ".join(sorted(before_set)),
                     "after": ", ".join(sorted(after_set)),
                 }

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from saisei.core.errors import DomainError, Forbidden, NotFound
+from saisei.core.permissions import staff_user
 from saisei.core.views import render_form_error
 from saisei.regulatory import config, permissions, selectors, services
 from saisei.regulatory.models import (
@@ -96,7 +97,7 @@ def web(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
 
 
 def _require_view(request: HttpRequest) -> None:
-    if not permissions.can_view_regulatory(request.user):
+    if not permissions.can_view_regulatory(staff_user(request)):
         raise Forbidden()
 
 
@@ -195,7 +196,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """One page for the compliance officer: plans by status, overdue then due within 30 days."""
     _require_view(request)
     today = today_tokyo()
-    plans = list(selectors.plan_list(actor=request.user))
+    plans = list(selectors.plan_list(actor=staff_user(request)))
     by_status: dict[str, list[ProvisionPlan]] = {}
     for plan in plans:
         by_status.setdefault(plan.status, []).append(plan)
@@ -210,7 +211,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         if state.value in by_status
     ]
     obligations = selectors.obligation_list(
-        actor=request.user, overdue=True, due_within_days=30, today=today
+        actor=staff_user(request), overdue=True, due_within_days=30, today=today
     )
     rows = _obligation_rows(obligations, today)
     return render(
@@ -221,8 +222,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "overdue_count": sum(1 for r in rows if r["status"] == "overdue"),
             "today": today,
-            "can_view_obligations": permissions.can_view_obligations(request.user),
-            "can_complete": permissions.can_complete_obligation(request.user),
+            "can_view_obligations": permissions.can_view_obligations(staff_user(request)),
+            "can_complete": permissions.can_complete_obligation(staff_user(request)),
         },
     )
 
@@ -231,7 +232,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def plan_list(request: HttpRequest) -> HttpResponse:
     _require_view(request)
     status = request.GET.get("status") or None
-    qs = selectors.plan_list(actor=request.user, status=status)
+    qs = selectors.plan_list(actor=staff_user(request), status=status)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     return render(
         request,
@@ -241,7 +242,7 @@ def plan_list(request: HttpRequest) -> HttpResponse:
             "status": status,
             "states": PlanState.choices,
             "levels": STATUS_LEVEL,
-            "can_change": permissions.can_change_plan(request.user),
+            "can_change": permissions.can_change_plan(staff_user(request)),
         },
     )
 
@@ -253,15 +254,15 @@ def _plan_context(request: HttpRequest, plan: ProvisionPlan) -> dict[str, Any]:
         if prev is not None:
             diffs.append({"from": prev, "to": cur, "rows": selectors.version_diff(prev, cur)})
     today = today_tokyo()
-    obligations = selectors.obligation_list(actor=request.user, plan=plan, today=today)
+    obligations = selectors.obligation_list(actor=staff_user(request), plan=plan, today=today)
     current = selectors.version_in_force(versions, day=today)
-    can_change = permissions.can_change_plan(request.user)
+    can_change = permissions.can_change_plan(staff_user(request))
     next_steps = []
     if can_change:
         from saisei.regulatory.services.plans import plan_next_steps
 
         for v in versions:
-            for name in plan_next_steps(actor=request.user, version=v):
+            for name in plan_next_steps(actor=staff_user(request), version=v):
                 next_steps.append({"version": v, "name": name, "label": TRANSITION_LABELS[name]})
     first_day = None
     if current is not None and current.declared_risk_class == 1 and current.submitted_date:
@@ -283,7 +284,7 @@ def _plan_context(request: HttpRequest, plan: ProvisionPlan) -> dict[str, Any]:
             if o.rule_id == "PERIODIC-REPORT"
         ],
         "can_change": can_change,
-        "can_complete": permissions.can_complete_obligation(request.user),
+        "can_complete": permissions.can_complete_obligation(staff_user(request)),
         "labels": TRANSITION_LABELS,
         "level": STATUS_LEVEL.get(plan.status, ""),
     }
@@ -292,7 +293,7 @@ def _plan_context(request: HttpRequest, plan: ProvisionPlan) -> dict[str, Any]:
 @web
 def plan_detail(request: HttpRequest, external_id: str) -> HttpResponse:
     _require_view(request)
-    plan = selectors.plan_detail_get(actor=request.user, external_id=external_id)
+    plan = selectors.plan_detail_get(actor=staff_user(request), external_id=external_id)
     context = _plan_context(request, plan)
     if context["can_change"]:
         context["form"] = TransitionForm(plan=plan)
@@ -304,10 +305,10 @@ def plan_detail(request: HttpRequest, external_id: str) -> HttpResponse:
 def plan_transition(request: HttpRequest, external_id: str) -> HttpResponse:
     """Record a lifecycle step; a refused step is shown on the form with the rule's reason."""
     _require_view(request)
-    plan = selectors.plan_detail_get(actor=request.user, external_id=external_id)
+    plan = selectors.plan_detail_get(actor=staff_user(request), external_id=external_id)
     form = TransitionForm(request.POST, plan=plan)
     context = _plan_context(request, plan)
-    if not permissions.can_change_plan(request.user):
+    if not permissions.can_change_plan(staff_user(request)):
         raise Forbidden()
     if not form.is_valid():
         return render(request, "regulatory/plan_detail.html", {**context, "form": form}, status=400)
@@ -320,7 +321,7 @@ def plan_transition(request: HttpRequest, external_id: str) -> HttpResponse:
     data = form.cleaned_data
     try:
         services.plan_transition(
-            actor=request.user,
+            actor=staff_user(request),
             version=version,
             name=data["name"],
             effective_date=data["effective_date"],
@@ -340,14 +341,14 @@ def plan_transition(request: HttpRequest, external_id: str) -> HttpResponse:
 
 @web
 def obligation_list(request: HttpRequest) -> HttpResponse:
-    if not permissions.can_view_obligations(request.user):
+    if not permissions.can_view_obligations(staff_user(request)):
         raise Forbidden()
     today = today_tokyo()
     status = request.GET.get("status") or None
     within = request.GET.get("within")
     days = int(within) if within and within.isdigit() else None
     qs = selectors.obligation_list(
-        actor=request.user, status=status, due_within_days=days, today=today
+        actor=staff_user(request), status=status, due_within_days=days, today=today
     )
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     return render(
@@ -358,21 +359,21 @@ def obligation_list(request: HttpRequest) -> HttpResponse:
             "rows": _obligation_rows(page.object_list, today),
             "status": status,
             "within": within or "",
-            "can_complete": permissions.can_complete_obligation(request.user),
+            "can_complete": permissions.can_complete_obligation(staff_user(request)),
         },
     )
 
 
 @web
 def obligation_done(request: HttpRequest, external_id: str) -> HttpResponse:
-    if not permissions.can_view_obligations(request.user):
+    if not permissions.can_view_obligations(staff_user(request)):
         raise Forbidden()
-    obligation = selectors.obligation_get(actor=request.user, external_id=external_id)
+    obligation = selectors.obligation_get(actor=staff_user(request), external_id=external_id)
     form = MarkDoneForm(request.POST or None, initial={"submitted_date": today_tokyo()})
     context = {
         "obligation": obligation,
         "title": rule_text(obligation.rule_id, obligation.title),
-        "can_complete": permissions.can_complete_obligation(request.user),
+        "can_complete": permissions.can_complete_obligation(staff_user(request)),
     }
     if request.method == "POST":
         if not form.is_valid():
@@ -381,7 +382,7 @@ def obligation_done(request: HttpRequest, external_id: str) -> HttpResponse:
             )
         try:
             services.obligation_mark_done(
-                actor=request.user,
+                actor=staff_user(request),
                 obligation=obligation,
                 submitted_date=form.cleaned_data["submitted_date"],
                 evidence=form.cleaned_data["evidence"],
@@ -397,16 +398,16 @@ def obligation_done(request: HttpRequest, external_id: str) -> HttpResponse:
 def registry(request: HttpRequest) -> HttpResponse:
     _require_view(request)
     today = today_tokyo()
-    facilities = list(selectors.facility_list(actor=request.user))
+    facilities = list(selectors.facility_list(actor=staff_user(request)))
     return render(
         request,
         "regulatory/registry.html",
         {
-            "institutions": list(selectors.institution_list(actor=request.user)),
-            "committees": list(selectors.committee_list(actor=request.user)),
+            "institutions": list(selectors.institution_list(actor=staff_user(request))),
+            "committees": list(selectors.committee_list(actor=staff_user(request))),
             "facilities": [(f, f.authorised_on(today)) for f in facilities],
-            "physicians": list(selectors.physician_list(actor=request.user)),
-            "can_manage": permissions.can_manage_registry(request.user),
+            "physicians": list(selectors.physician_list(actor=staff_user(request))),
+            "can_manage": permissions.can_manage_registry(staff_user(request)),
         },
     )
 
@@ -456,7 +457,7 @@ def _report_context(request: HttpRequest, plan: ProvisionPlan, index: int) -> di
         "index": index,
         "report": report,
         "sections": sections,
-        "can_change": permissions.can_change_plan(request.user),
+        "can_change": permissions.can_change_plan(staff_user(request)),
         "review_form": ReviewForm(initial={"review_date": today_tokyo()}),
         "submit_form": SubmitForm(initial={"submitted_date": today_tokyo()}),
     }
@@ -465,7 +466,7 @@ def _report_context(request: HttpRequest, plan: ProvisionPlan, index: int) -> di
 @web
 def periodic_report(request: HttpRequest, external_id: str, index: int) -> HttpResponse:
     _require_view(request)
-    plan = selectors.plan_get(actor=request.user, external_id=external_id)
+    plan = selectors.plan_get(actor=staff_user(request), external_id=external_id)
     return render(request, "regulatory/periodic_report.html", _report_context(request, plan, index))
 
 
@@ -476,19 +477,21 @@ def periodic_report_action(
 ) -> HttpResponse:
     """Assemble, record committee review, or record filing; refusals shown on the page."""
     _require_view(request)
-    plan = selectors.plan_get(actor=request.user, external_id=external_id)
+    plan = selectors.plan_get(actor=staff_user(request), external_id=external_id)
     context = _report_context(request, plan, index)
     report = context["report"]
     try:
         if action == "assemble":
-            services.periodic_report_assemble(actor=request.user, plan=plan, period_index=index)
+            services.periodic_report_assemble(
+                actor=staff_user(request), plan=plan, period_index=index
+            )
         elif action == "review" and report is not None:
             form = ReviewForm(request.POST)
             context["review_form"] = form
             if not form.is_valid():
                 return render(request, "regulatory/periodic_report.html", context, status=400)
             services.periodic_report_record_review(
-                actor=request.user,
+                actor=staff_user(request),
                 report=report,
                 review_date=form.cleaned_data["review_date"],
                 opinion=form.cleaned_data["opinion"],
@@ -499,7 +502,7 @@ def periodic_report_action(
             if not form.is_valid():
                 return render(request, "regulatory/periodic_report.html", context, status=400)
             services.periodic_report_record_submission(
-                actor=request.user,
+                actor=staff_user(request),
                 report=report,
                 submitted_date=form.cleaned_data["submitted_date"],
                 evidence=form.cleaned_data["evidence"],
@@ -521,7 +524,7 @@ def periodic_report_pdf(request: HttpRequest, external_id: str, index: int) -> H
     from saisei.regulatory.reports import report_pdf
 
     _require_view(request)
-    plan = selectors.plan_get(actor=request.user, external_id=external_id)
+    plan = selectors.plan_get(actor=staff_user(request), external_id=external_id)
     report = _report_or_none(plan, index)
     if report is None:
         raise Http404
@@ -535,7 +538,7 @@ def periodic_report_pdf(request: HttpRequest, external_id: str, index: int) -> H
 @web
 def periodic_report_data(request: HttpRequest, external_id: str, index: int) -> HttpResponse:
     _require_view(request)
-    plan = selectors.plan_get(actor=request.user, external_id=external_id)
+    plan = selectors.plan_get(actor=staff_user(request), external_id=external_id)
     report = _report_or_none(plan, index)
     if report is None:
         raise Http404
@@ -636,14 +639,14 @@ class PlanForm(forms.Form):
 
 @web
 def plan_new(request: HttpRequest) -> HttpResponse:
-    if not permissions.can_change_plan(request.user):
+    if not permissions.can_change_plan(staff_user(request)):
         raise Forbidden()
-    form = PlanForm(request.POST or None, actor=request.user)
+    form = PlanForm(request.POST or None, actor=staff_user(request))
     context = {"form": form, "heading": _("New provision plan")}
     if request.method == "POST" and form.is_valid():
         try:
             plan = services.plan_create(
-                actor=request.user,
+                actor=staff_user(request),
                 institution=form.cleaned_data["institution"],
                 title=form.cleaned_data["title"],
                 committee=form.cleaned_data["committee"],
@@ -663,9 +666,9 @@ def plan_new(request: HttpRequest) -> HttpResponse:
 
 @web
 def plan_version_edit(request: HttpRequest, external_id: str, version_id: str) -> HttpResponse:
-    if not permissions.can_change_plan(request.user):
+    if not permissions.can_change_plan(staff_user(request)):
         raise Forbidden()
-    plan = selectors.plan_get(actor=request.user, external_id=external_id)
+    plan = selectors.plan_get(actor=staff_user(request), external_id=external_id)
     from saisei.core.selectors import get_scoped
 
     version = get_scoped(plan.versions.all(), version_id)
@@ -685,7 +688,7 @@ def plan_version_edit(request: HttpRequest, external_id: str, version_id: str) -
             "change_summary": version.change_summary,
         }
     )
-    form = PlanForm(request.POST or None, actor=request.user, editing=True, initial=initial)
+    form = PlanForm(request.POST or None, actor=staff_user(request), editing=True, initial=initial)
     context = {
         "form": form,
         "plan": plan,
@@ -694,7 +697,7 @@ def plan_version_edit(request: HttpRequest, external_id: str, version_id: str) -
     if request.method == "POST" and form.is_valid():
         try:
             services.plan_version_update(
-                actor=request.user,
+                actor=staff_user(request),
                 version=version,
                 committee=form.cleaned_data["committee"],
                 physicians=form.cleaned_data["physicians"],
@@ -792,15 +795,15 @@ REGISTRY_FORMS: dict[str, tuple[type[forms.Form], Callable[..., Any], Any]] = {
 def registry_add(request: HttpRequest, kind: str) -> HttpResponse:
     if kind not in REGISTRY_FORMS:
         raise Http404
-    if not permissions.can_manage_registry(request.user):
+    if not permissions.can_manage_registry(staff_user(request)):
         raise Forbidden()
     form_class, service, heading = REGISTRY_FORMS[kind]
-    form = form_class(request.POST or None, actor=request.user)  # type: ignore[call-arg]
+    form = form_class(request.POST or None, actor=staff_user(request))  # type: ignore[call-arg]
     context = {"form": form, "heading": heading}
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
         try:
-            service(actor=request.user, **data)
+            service(actor=staff_user(request), **data)
         except DomainError as exc:
             if isinstance(exc, NotFound | Forbidden):
                 raise

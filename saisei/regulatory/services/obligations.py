@@ -423,7 +423,8 @@ def reminder_recipients(organisation_ids: Iterable[int]) -> dict[int, list[User]
     )
     out: dict[int, list[User]] = {}
     for user in users:
-        out.setdefault(user.organisation_id, []).append(user)
+        if user.organisation_id is not None:
+            out.setdefault(user.organisation_id, []).append(user)
     return out
 
 

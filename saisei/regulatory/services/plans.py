@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from saisei.core.audit import audit_record
 from saisei.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from saisei.core.models import User
+from saisei.core.permissions import org_id_of
 from saisei.regulatory import config, permissions
 from saisei.regulatory.models import (
     CertifiedCommittee,
@@ -128,7 +129,7 @@ def _set_people(
     for rel, items in (("physicians", physicians), ("facilities", facilities)):
         if items is None:
             continue
-        items = list(items)
+        items = list(items)  # type: ignore[assignment]  # the iterable is consumed once
         if any(i.organisation_id != version.organisation_id for i in items):
             raise NotFound()
         getattr(version, rel).set(items)
@@ -154,15 +155,15 @@ def plan_create(
         raise NotFound()
     fields = _normalise(dict(fields))
     fields.setdefault("treatment_name", title)
-    version = PlanVersion(organisation_id=actor.organisation_id, number=1, committee=committee)
+    version = PlanVersion(organisation_id=org_id_of(actor), number=1, committee=committee)
     for name, value in fields.items():
         setattr(version, name, value)
     _classify(version)
     if not fields.get("declared_risk_class"):
-        version.declared_risk_class = version.computed_risk_class
+        version.declared_risk_class = version.computed_risk_class  # type: ignore[assignment]  # _classify always sets it
     with transaction.atomic():
         plan = ProvisionPlan.objects.create(
-            organisation_id=actor.organisation_id,
+            organisation_id=org_id_of(actor),
             institution=institution,
             title=title,
             risk_class=version.declared_risk_class,

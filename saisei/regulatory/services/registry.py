@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from saisei.core.audit import audit_record
 from saisei.core.errors import Conflict, Forbidden, ValidationFailed
 from saisei.core.models import Site, User
+from saisei.core.permissions import org_id_of
 from saisei.regulatory import permissions
 from saisei.regulatory.models import (
     CertifiedCommittee,
@@ -65,7 +66,7 @@ def institution_create(
             {"site": [_("Choose a medical-institution site.")]},
         )
     obj = MedicalInstitution(
-        organisation_id=actor.organisation_id,
+        organisation_id=org_id_of(actor),
         site=site,
         name=name,
         name_ja=name_ja,
@@ -92,7 +93,7 @@ def committee_create(
     if kind not in CertifiedCommittee.Kind.values:
         raise ValidationFailed("committee.kind", _("Unknown committee type."), {"kind": [kind]})
     obj = CertifiedCommittee(
-        organisation_id=actor.organisation_id,
+        organisation_id=org_id_of(actor),
         name=name,
         name_ja=name_ja,
         kind=kind,
@@ -137,7 +138,7 @@ def facility_create(
             {"valid_until": [_("The authorisation cannot end before it starts.")]},
         )
     obj = ProcessingFacility(
-        organisation_id=actor.organisation_id,
+        organisation_id=org_id_of(actor),
         name=name,
         name_ja=name_ja,
         site=site,
@@ -219,7 +220,7 @@ def physician_create(
             {"licence_number": [_("Enter the medical licence number.")]},
         )
     obj = Physician(
-        organisation_id=actor.organisation_id,
+        organisation_id=org_id_of(actor),
         user=user,
         name=name,
         name_ja=name_ja,

@@ -4,8 +4,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.test.utils import override_settings
 from django.core.management.base import BaseCommand, CommandParser
+from django.test.utils import override_settings
 
 from saisei.core.demo import DEMO_PASSWORD, load_demo
 
