@@ -39,7 +39,12 @@ def collect(attr: str) -> dict[str, str]:
 
 def main() -> int:
     check = "--check" in sys.argv
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "saisei.settings", "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "saisei.settings",
+        "PYTHONPATH": str(ROOT),
+        "SAISEI_DATA_DIR": os.environ.get("SAISEI_DATA_DIR", str(ROOT / "var")),
+    }
     if not check:
         subprocess.run(
             [
