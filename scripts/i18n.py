@@ -34,6 +34,8 @@ def collect(attr: str) -> dict[str, str]:
         dotted = ".".join(path.relative_to(ROOT).with_suffix("").parts)
         m = importlib.import_module(dotted)
         out.update(getattr(m, attr, None) or getattr(m, f"MESSAGES_{attr}", {}))
+    core = importlib.import_module("saisei.core.locale_ja")
+    out.update(getattr(core, f"OVERRIDE_{attr}", {}))
     return out
 
 

@@ -92,6 +92,19 @@ JA = {
     "Page %(page)d of %(total)d": "%(page)d / %(total)d ページ",
 }
 
+# Short English words mean different things on different screens; these settle the
+# catalogue's single translation (applied after every app's table by scripts/i18n.py).
+OVERRIDE_JA = {
+    "Source": "出典",
+    "source": "出典",
+    "Reference": "参照",
+    "Harvest": "採取",
+    "%(pct)s%% CI %(low)s to %(high)s": "%(pct)s%%信頼区間 %(low)s〜%(high)s",
+    "Source of the natural-history reference": "自然経過の参照値の出典",
+    "Reported through": "報告経路",
+    "Raised from": "発生元",
+}
+
 ZH = {
     "English": "英语",
     "Japanese": "日语",
