@@ -497,6 +497,14 @@ def administration_record(
         except IntegrityError:
             raise _refuse_already_given(dose) from None
         _mark_dose_administered(actor=actor, dose=dose, administration=administration)
+        from saisei.journey.services import course_step_record_administration
+
+        course_step_record_administration(
+            actor=actor,
+            step=step,
+            administration_ref=str(administration.external_id),
+            at=started_at,
+        )
         if vitals_before:
             vitals = dict(vitals_before)
             vital_sign_record(

@@ -1061,6 +1061,40 @@ def course_step_complete(
     return step
 
 
+def course_step_record_administration(
+    *, actor: User, step: CourseStep, administration_ref: str, at: dt.datetime
+) -> CourseStep:
+    """Mark an infusion step done because a scan-verified administration was recorded.
+
+    The bedside verification already passed the compliance gate for this act (DESIGN invariant
+    1); running it again here would count the administration just recorded against the plan's
+    maximum, so the step takes the bedside result as its evidence instead.
+    """
+    if step.status == CourseStep.Status.DONE:
+        return step
+    with transaction.atomic():
+        step.status = CourseStep.Status.DONE
+        step.done_at = at
+        step.save()
+        course = step.course
+        if course.status == TreatmentCourse.Status.SCHEDULED:
+            course.status = TreatmentCourse.Status.IN_PROGRESS
+            course.save(update_fields=["status", "updated_at"])
+        audit_record(
+            actor=actor,
+            organisation=step.organisation,
+            action="course_step.complete",
+            subject=step,
+            changes={
+                "kind": step.kind,
+                "number": step.number,
+                "at": at,
+                "administration": administration_ref,
+            },
+        )
+    return step
+
+
 # --- itinerary ------------------------------------------------------------------------------
 
 

@@ -53,7 +53,14 @@ def test_bad_upload_keeps_everything_typed(org: Any) -> None:
     )
     assert res.status_code == 400
     html = res.content.decode()
-    assert "virus.exe" in html and "PDF, JPEG or PNG" in html
+    from django.utils import translation
+    from django.utils.html import escape
+
+    with translation.override("ja"):  # the family wrote in Japanese (?lang=ja)
+        expected = translation.gettext(
+            "%(name)s is not a file type we accept. Please send PDF, JPEG or PNG files."
+        ) % {"name": "virus.exe"}
+    assert escape(expected) in html
     for value in ("Wei Chen", "wei@example.test", "MMSE 22 (May 2026)", "March to June"):
         assert value in html
     assert not Inquiry.objects.exists()

@@ -191,6 +191,16 @@ def test_an_administration_marks_the_dose_given_once_and_counts_for_the_gate(wor
     assert administrations_given(patient_id=world.patient.pk, plan_id=world.plan.pk) == 1
 
 
+def test_an_administration_marks_its_course_step_done(world):
+    v = verify(world)
+    step = v.course_step
+    assert step.status != "done"
+    record(world, v)
+    step.refresh_from_db()
+    assert step.status == "done" and step.done_at is not None
+    assert step.course.status == "in_progress"
+
+
 def test_a_second_administration_of_the_same_bag_is_a_conflict(world):
     # Two tablets both verified the bag before either recorded it.
     first, second = verify(world), verify(world)
