@@ -183,6 +183,6 @@ JA: dict[str, str] = {
     "Some results cannot be read; correct them first.": "読み取れない結果があります。先に修正してください。",
     "%(name)s has no result yet.": "%(name)s の結果はまだありません。",
     "%(name)s is still running.": "%(name)s は試験中です。",
-    "Conditional release is possible: only the sterility culture is still running and its rapid check passed. A positive culture after release must be notified at once.": "条件付き出荷判定が可能です：継続中なのは無菌試験の培養のみで、迅速確認は適合しています。出荷後に培養が陽性となった場合は、直ちに通知しなければなりません。",
+    "Conditional release is possible: only the sterility culture is still running and its rapid check passed. A positive culture after release must be notified at once.": "条件付き出荷が可能です：継続中なのは無菌試験の培養のみで、迅速確認は適合しています。出荷後に培養が陽性となった場合は、直ちに通知しなければなりません。",
     "Conditional release is not allowed for this product; wait for the final results.": "この製品では条件付き出荷はできません。最終結果を待ってください。",
 }
