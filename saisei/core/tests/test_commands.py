@@ -60,3 +60,10 @@ def test_token_create_and_revoke(org, make_user):
 def test_token_for_unknown_user_fails(db):
     with pytest.raises(CommandError):
         call_command("token", "create", "nobody")
+
+
+def test_daily_queues_every_app_job(db):
+    out = io.StringIO()
+    call_command("daily", stdout=out)  # tests run tasks immediately
+    text = out.getvalue()
+    assert "regulatory" in text and "outcomes" in text
