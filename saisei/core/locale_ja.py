@@ -99,7 +99,6 @@ OVERRIDE_JA = {
     "source": "出典",
     "Reference": "参照",
     "Harvest": "採取",
-    "%(pct)s%% CI %(low)s to %(high)s": "%(pct)s%%信頼区間 %(low)s〜%(high)s",
     "Source of the natural-history reference": "自然経過の参照値の出典",
     "Reported through": "報告経路",
     "Raised from": "発生元",
