@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+from functools import wraps
 from typing import Any
 
 import qrcode
@@ -11,8 +12,9 @@ import qrcode.image.svg
 from django import forms
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -20,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from saisei.core import permissions, selectors, services
-from saisei.core.errors import DomainError
+from saisei.core.errors import DomainError, Forbidden, NotFound
 from saisei.core.middleware import client_ip
 from saisei.core.models import Notification
 from saisei.core.permissions import staff_user
@@ -205,6 +207,22 @@ def notifications_page(request: HttpRequest) -> HttpResponse:
 
 def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
+
+
+def staff_page(view: Any) -> Any:
+    """A staff page: signed in; an unknown or out-of-scope id is a 404, a refused role a 403."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404 from exc
+        except Forbidden as exc:
+            raise PermissionDenied from exc
+
+    return wrapper
 
 
 def render_form_error(

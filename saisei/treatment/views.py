@@ -3,10 +3,9 @@ confirmation, the infusion record with vital signs."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from django import forms
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,35 +15,14 @@ from django.views.decorators.http import require_POST
 
 from saisei.core.errors import DomainError
 from saisei.core.models import Role, User
+from saisei.core.permissions import staff_user
 from saisei.core.selectors import get_scoped
-from saisei.core.views import render_form_error
+from saisei.core.views import render_form_error, staff_page
 from saisei.treatment import permissions, selectors, services
 from saisei.treatment.models import Route, VitalSign
 
-
-def _actor(request: HttpRequest) -> User:
-    return cast(User, request.user)
-
-
-def web(view: Any) -> Any:
-    """Staff page: signed in; an unknown or out-of-scope id is a 404, a refused role a 403."""
-    from functools import wraps
-
-    from django.http import Http404
-
-    from saisei.core.errors import Forbidden, NotFound
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404 from exc
-        except Forbidden as exc:
-            raise PermissionDenied from exc
-
-    return wrapper
+_actor = staff_user
+web = staff_page
 
 
 SCAN_ATTRS = {

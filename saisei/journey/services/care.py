@@ -1043,6 +1043,13 @@ def course_step_complete(
                 _("The compliance gate refused this step."),
                 {"rules": [f["rule"] for f in result["findings"] if f["severity"] == "block"]},
             )
+    return _step_mark_done(actor=actor, step=step, at=at)
+
+
+def _step_mark_done(
+    *, actor: User, step: CourseStep, at: dt.datetime, evidence: dict[str, Any] | None = None
+) -> CourseStep:
+    """Close a step, start the course if it was only scheduled, and record it in the ledger."""
     with transaction.atomic():
         step.status = CourseStep.Status.DONE
         step.done_at = at
@@ -1056,7 +1063,7 @@ def course_step_complete(
             organisation=step.organisation,
             action="course_step.complete",
             subject=step,
-            changes={"kind": step.kind, "number": step.number, "at": at},
+            changes={"kind": step.kind, "number": step.number, "at": at, **(evidence or {})},
         )
     return step
 
@@ -1072,6 +1079,9 @@ def course_step_record_administration(
     """
     if step.status == CourseStep.Status.DONE:
         return step
+    return _step_mark_done(
+        actor=actor, step=step, at=at, evidence={"administration": administration_ref}
+    )
     with transaction.atomic():
         step.status = CourseStep.Status.DONE
         step.done_at = at
