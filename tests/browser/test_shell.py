@@ -16,8 +16,9 @@ def test_two_roles_sign_in_and_switch_to_japanese(page):
     assert "Welcome" in page.inner_text("h1")
     assert page.get_by_role("navigation", name="Main navigation").is_visible()
     assert "Audit ledger" not in page.inner_text("nav.mainnav")
-    page.select_option("#lang-select", "ja")
-    page.wait_for_load_state()
+    # The menu submits its form on change; wait for that navigation, not the current page.
+    with page.expect_navigation():
+        page.select_option("#lang-select", "ja")
     assert page.locator("html").get_attribute("lang") == "ja"
     assert "ようこそ" in page.inner_text("h1")
     screenshot(page, "home-coordinator-ja")
@@ -31,6 +32,7 @@ def test_two_roles_sign_in_and_switch_to_japanese(page):
     page.wait_for_selector("table")
     assert page.locator("table tbody tr").count() > 0
     screenshot(page, "audit-ja")
-    page.select_option("#lang-select", "en")
-    page.wait_for_load_state()
+    # The menu submits its form on change; wait for that navigation, not the current page.
+    with page.expect_navigation():
+        page.select_option("#lang-select", "en")
     assert page.locator("html").get_attribute("lang") == "en"
