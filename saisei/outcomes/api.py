@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, cast
+from typing import Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -11,14 +11,10 @@ from ninja import Field, Router, Schema, Status
 
 from saisei.core.api_support import ERROR_RESPONSES, Page, paginate
 from saisei.core.errors import Forbidden
-from saisei.core.models import User
-from saisei.core.permissions import can_use_calculators
+from saisei.core.permissions import can_use_calculators, staff_user
 from saisei.outcomes import selectors, services
 
-
-def _user(request: HttpRequest) -> User:
-    """The signed-in staff user (views require login; the API requires a token or session)."""
-    return cast(User, request.user)
+_user = staff_user  # the signed-in staff user (login is required)
 
 
 router = Router(tags=["outcomes"])

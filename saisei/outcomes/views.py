@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from saisei.core.errors import DomainError, Forbidden, NotFound
-from saisei.core.models import User
+from saisei.core.permissions import staff_user
 from saisei.core.selectors import get_scoped
 from saisei.core.views import render_form_error
 from saisei.outcomes import analysis, forms, reports, selectors, services
@@ -28,10 +28,7 @@ from saisei.outcomes.instruments import INSTRUMENTS, LicenceStatus, get_instrume
 from saisei.outcomes.plots import cohort_png, tr, trajectory_png
 from saisei.outcomes.reference import STAGES
 
-
-def _user(request: HttpRequest) -> User:
-    """The signed-in staff user (views require login; the API requires a token or session)."""
-    return cast(User, request.user)
+_user = staff_user  # the signed-in staff user (login is required)
 
 
 LANGS = ("en", "ja")

@@ -7,7 +7,7 @@ refusal is shown on the form.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -18,15 +18,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from saisei.core.errors import DomainError, NotFound
-from saisei.core.models import User
+from saisei.core.permissions import staff_user
 from saisei.core.views import render_form_error
 from saisei.processing import forms, permissions, selectors, services, specs
 from saisei.processing.models import Dose, Lot
 
-
-def _user(request: HttpRequest) -> User:
-    """The signed-in staff user (views are behind login_required)."""
-    return cast(User, request.user)
+_user = staff_user  # the signed-in staff user (login is required)
 
 
 def _get(fn: Callable[..., Any], **kw: Any) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 from django.http import HttpRequest
@@ -11,7 +11,7 @@ from ninja import Field, Router, Schema
 
 from saisei.core.api_support import ERROR_RESPONSES, Page, paginate
 from saisei.core.errors import ValidationFailed
-from saisei.core.models import User
+from saisei.core.permissions import staff_user
 from saisei.core.selectors import get_scoped
 from saisei.safety import reports, selectors, services
 from saisei.safety.models import AdverseEvent
@@ -22,8 +22,7 @@ RELATEDNESS = "^(not_assessed|not_related|unlikely|possible|probable|definite)$"
 OUTCOME = "^(recovered|recovering|not_recovered|sequelae|fatal|unknown)$"
 
 
-def _actor(request: HttpRequest) -> User:
-    return cast(User, request.user)
+_actor = staff_user  # the signed-in staff user (login is required)
 
 
 class ClockOut(Schema):

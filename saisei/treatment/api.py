@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 from django.db.models import Q
@@ -13,6 +13,7 @@ from ninja import Field, Router, Schema
 from saisei.core.api_support import ERROR_RESPONSES, Page, paginate
 from saisei.core.errors import ValidationFailed
 from saisei.core.models import User
+from saisei.core.permissions import staff_user
 from saisei.core.selectors import get_scoped
 from saisei.treatment import selectors, services
 from saisei.treatment.models import Administration, VitalSign
@@ -20,8 +21,7 @@ from saisei.treatment.models import Administration, VitalSign
 router = Router(tags=["treatment"])
 
 
-def _actor(request: HttpRequest) -> User:
-    return cast(User, request.user)
+_actor = staff_user  # the signed-in staff user (login is required)
 
 
 class CheckOut(Schema):
