@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -47,6 +48,26 @@ class DemoContext:
 
     def user(self, role: str) -> User:
         return self.users[role]
+
+    def otp(self, user: User) -> str:
+        """The signer's authenticator code, as the person would type it when signing."""
+        return demo_otp(user)
+
+
+def demo_otp(user: User) -> str:
+    """A code for the earliest time step this user has not spent yet.
+
+    Codes are accepted once (RFC 6238 §5.2), and the demo signs faster than a person would, so
+    it uses the next unspent step within the accepted window and waits if none is left.
+    """
+    totp = pyotp.TOTP(user.totp_secret)
+    user.refresh_from_db(fields=["totp_last_step"])
+    while True:
+        now = totp.timecode(timezone.now())
+        step = max(now - services.TOTP_VALID_WINDOW, (user.totp_last_step or 0) + 1)
+        if step <= now + services.TOTP_VALID_WINDOW:
+            return totp.generate_otp(step)
+        time.sleep(1)
 
 
 def _org(slug: str, name: str, name_ja: str, kind: str) -> Organisation:

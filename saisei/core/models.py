@@ -140,6 +140,8 @@ class User(AbstractUser):
     preferred_language = models.CharField(_("language"), max_length=10, default="en")
     totp_secret = models.CharField(max_length=64, blank=True)
     totp_confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The RFC 6238 time step of the last code accepted; a code is good once (RFC 6238 §5.2).
+    totp_last_step = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering: ClassVar = ["username"]

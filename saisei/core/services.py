@@ -13,8 +13,10 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from saisei.core.audit import audit_record
 from saisei.core.errors import Forbidden, ValidationFailed
@@ -211,15 +213,47 @@ def totp_provisioning_uri(*, user: User) -> str:
     return pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.username, issuer_name="Saisei")
 
 
-def totp_check(*, user: User, code: str) -> bool:
+# One step either side of now absorbs clock drift between phone and server (RFC 6238 §5.2).
+TOTP_VALID_WINDOW = 1
+
+
+def totp_matching_step(*, user: User, code: str, at: dt.datetime | None = None) -> int | None:
+    """The RFC 6238 time step (T) whose code is ``code``, looked for within the valid window."""
     if not user.totp_secret:
-        return False
+        return None
     code = (code or "").strip().replace(" ", "")
-    return code.isdigit() and pyotp.TOTP(user.totp_secret).verify(code, valid_window=1)
+    totp = pyotp.TOTP(user.totp_secret)
+    if not (code.isdigit() and len(code) == totp.digits):
+        return None
+    now_step = totp.timecode(at or timezone.now())
+    for step in range(now_step - TOTP_VALID_WINDOW, now_step + TOTP_VALID_WINDOW + 1):
+        if pyotp.utils.strings_equal(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def totp_consume(*, user: User, code: str) -> bool:
+    """Accept a current code once: its time step must be later than the last step accepted.
+
+    RFC 6238 §5.2 says a verifier must not accept the same code twice. The check and the write
+    are one conditional UPDATE, so two requests racing with one code cannot both win, on SQLite
+    or PostgreSQL. Call it before the act's own transaction, so a refused act still spends the code.
+    """
+    step = totp_matching_step(user=user, code=code)
+    if step is None:
+        return False
+    claimed = (
+        User.objects.filter(pk=user.pk)
+        .filter(Q(totp_last_step__isnull=True) | Q(totp_last_step__lt=step))
+        .update(totp_last_step=step)
+    )
+    if claimed:
+        user.totp_last_step = step
+    return claimed == 1
 
 
 def totp_confirm(*, user: User, code: str) -> User:
-    if not totp_check(user=user, code=code):
+    if not totp_consume(user=user, code=code):
         raise ValidationFailed(
             "invalid_code",
             _("That code is not valid. Check the time on your phone and try again."),
@@ -255,14 +289,20 @@ class Signature:
         }
 
 
+SIGNATURE_OTP_REFUSAL = gettext_lazy(
+    "The authentication code is missing, wrong or already used. "
+    "Enter the current code from your authenticator app."
+)
+
+
 def signature_verify(
     *, actor: User, password: str, meaning: str, otp: str | None = None
 ) -> Signature:
-    """Re-authenticate the signer and capture the meaning of the signature.
+    """Re-authenticate the signer with every factor they are enrolled in; capture the meaning.
 
     Modelled on 21 CFR Part 11 §11.200 and the PIC/S GMP Annex 11 e-signature expectations that
     Japanese GMP/GCTP inspections follow: a signature is tied to one person, re-authenticated at
-    signing, and states what it means.
+    signing, and states what it means. Call it before the act's transaction (see totp_consume).
     """
     if not meaning or not meaning.strip():
         raise ValidationFailed(
@@ -276,11 +316,11 @@ def signature_verify(
             _("The password is not correct."),
             {"password": [_("The password is not correct.")]},
         )
-    if actor.two_factor_enabled and otp is not None and not totp_check(user=actor, code=otp):
+    # Every factor the signer is enrolled in, whatever the channel: a missing code is refused
+    # exactly like a wrong or a reused one (same code, message and field).
+    if actor.two_factor_enabled and not totp_consume(user=actor, code=otp or ""):
         raise ValidationFailed(
-            "signature_otp_invalid",
-            _("The authentication code is not valid."),
-            {"otp": [_("The authentication code is not valid.")]},
+            "signature_otp_invalid", SIGNATURE_OTP_REFUSAL, {"otp": [SIGNATURE_OTP_REFUSAL]}
         )
     return Signature(
         user_id=actor.pk, username=actor.username, meaning=meaning.strip(), signed_at=timezone.now()

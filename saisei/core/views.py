@@ -109,7 +109,7 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         if services.login_is_throttled(username=user.username, client_ip=client_ip(request)):
             form.add_error("code", _("Too many failed attempts. Wait 15 minutes and try again."))
-        elif services.totp_check(user=user, code=form.cleaned_data["code"]):
+        elif services.totp_consume(user=user, code=form.cleaned_data["code"]):
             request.session["2fa_ok"] = True
             return HttpResponseRedirect(_safe_next(request, reverse("core:home")))
         else:

@@ -425,6 +425,53 @@ def quote_pdf(
     return response
 
 
+# --- pre-screening decisions -------------------------------------------------------------------
+
+
+class PrescreenOut(Schema):
+    external_id: uuid.UUID
+    patient: uuid.UUID
+    outcome: str
+    decision: str
+    decision_note: str
+    decided_by: str | None
+    decided_at: dt.datetime | None
+
+    @staticmethod
+    def resolve_patient(obj: Any) -> uuid.UUID:
+        return obj.patient.external_id
+
+    @staticmethod
+    def resolve_decided_by(obj: Any) -> str | None:
+        return obj.decided_by.username if obj.decided_by_id else None
+
+
+class PrescreenDecisionIn(Schema):
+    """The physician's signed decision: password and, if enrolled, the current code."""
+
+    decision: Literal["eligible", "not_eligible"]
+    note: str = Field("", max_length=4000)
+    password: str = Field(..., max_length=200)
+    otp: str | None = Field(None, max_length=64)
+
+
+@router.post(
+    "/journey/prescreens/{external_id}/decision",
+    response={200: PrescreenOut, **ERROR_RESPONSES},
+    summary="Decide eligibility with the physician's electronic signature",
+)
+def prescreen_decide(request: AuthedRequest, external_id: str, payload: PrescreenDecisionIn) -> Any:
+    prescreen = selectors.prescreen_get(actor=request.user, external_id=external_id)
+    return services.prescreen_decide(
+        actor=request.user,
+        prescreen_obj=prescreen,
+        decision=payload.decision,
+        note=payload.note,
+        password=payload.password,
+        otp=payload.otp,
+    )
+
+
 # --- consents ------------------------------------------------------------------------------------
 
 
@@ -474,7 +521,8 @@ class ConsentIn(Schema):
     proxy: uuid.UUID | None = None
     signer_name: str
     signer_confirms: bool
-    password: str
+    password: str = Field(..., max_length=200)
+    otp: str | None = Field(None, max_length=64)
 
 
 class WithdrawIn(Schema):
@@ -516,6 +564,7 @@ def consent_create(request: AuthedRequest, payload: ConsentIn) -> Status:
         signer_name=payload.signer_name,
         signer_confirms=payload.signer_confirms,
         password=payload.password,
+        otp=payload.otp,
     )
     return Status(201, consent)
 

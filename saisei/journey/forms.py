@@ -7,6 +7,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from saisei.core.forms import otp_field
+
 from .models import Inquiry, Sex
 from .models.people import LANGUAGE_CHOICES
 
@@ -219,8 +221,10 @@ class PrescreenForm(forms.Form):
 class SignForm(forms.Form):
     password = forms.CharField(
         label=_("Your password (electronic signature)"),
+        strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
+    otp = otp_field()
 
 
 class PrescreenDecisionForm(SignForm):
@@ -312,7 +316,7 @@ class ConsentForm(SignForm):
         self.fields["document"].queryset = documents  # type: ignore[attr-defined]
         self.fields["proxy"].queryset = proxies  # type: ignore[attr-defined]
         self.order_fields(
-            ["document", "given_by", "proxy", "signer_name", "signer_confirms", "password"]
+            ["document", "given_by", "proxy", "signer_name", "signer_confirms", "password", "otp"]
         )
 
 

@@ -162,6 +162,14 @@ def course_get(*, actor: User, external_id: Any) -> TreatmentCourse:
     return get_scoped(course_list(actor=actor), external_id)
 
 
+def prescreen_get(*, actor: User, external_id: Any) -> Prescreen:
+    """One pre-screening in the actor's scope; outside it answers 404 like an unknown id."""
+    return get_scoped(
+        scope_journey(actor, Prescreen.objects.select_related("patient", "decided_by")),
+        external_id,
+    )
+
+
 def prescreen_list(*, actor: User, patient: Patient) -> QuerySet[Prescreen]:
     return scope_journey(actor, Prescreen.objects.filter(patient=patient, voided_at__isnull=True))
 

@@ -488,7 +488,7 @@ class ReleaseIn(Schema):
     meaning: str = Field(..., max_length=300)
     conditional: bool = False
     justification: str = ""
-    otp: str | None = None
+    otp: str | None = Field(None, max_length=64)
 
 
 @router.post(
@@ -528,10 +528,24 @@ def lot_lift(request: HttpRequest, external_id: str, payload: ReasonIn) -> Any:
     return selectors.lot_get(actor=_user(request), external_id=external_id)
 
 
+class RejectIn(Schema):
+    """A rejection is an electronic signature: password and, if enrolled, the current code."""
+
+    reason: str = Field(..., min_length=1, max_length=1000)
+    password: str = Field(..., max_length=200)
+    otp: str | None = Field(None, max_length=64)
+
+
 @router.post("/processing/lots/{external_id}/reject", response={200: LotOut, **ERROR_RESPONSES})
-def lot_reject(request: HttpRequest, external_id: str, payload: ReasonIn) -> Any:
+def lot_reject(request: HttpRequest, external_id: str, payload: RejectIn) -> Any:
     lot = selectors.lot_get(actor=_user(request), external_id=external_id)
-    services.lot_reject(actor=_user(request), lot=lot, reason=payload.reason)
+    services.lot_reject(
+        actor=_user(request),
+        lot=lot,
+        reason=payload.reason,
+        password=payload.password,
+        otp=payload.otp,
+    )
     return selectors.lot_get(actor=_user(request), external_id=external_id)
 
 

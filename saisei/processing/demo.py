@@ -263,10 +263,12 @@ def _store(ctx: DemoContext, lot: Lot, freezer: str) -> None:
 
 
 def _release(ctx: DemoContext, lot: Lot, *, conditional: bool = False) -> None:
+    qa = ctx.user(Role.QA_MANAGER)
     services.lot_release(
-        actor=ctx.user(Role.QA_MANAGER),
+        actor=qa,
         lot=lot,
         password=DEMO_PASSWORD,
+        otp=ctx.otp(qa),
         meaning="I have reviewed the batch record and QC results and release this lot for clinical use.",
         conditional=conditional,
         justification=(

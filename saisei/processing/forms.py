@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from saisei.core.forms import otp_field
 from saisei.core.models import Site
 from saisei.journey.models import Patient
 from saisei.processing.models import CultureStep, CustodyEvent, Deviation, Lot
@@ -83,7 +84,23 @@ class ReleaseForm(forms.Form):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
-    otp = forms.CharField(label=_("Authentication code"), required=False, max_length=10)
+    otp = otp_field()
+
+
+class RejectForm(forms.Form):
+    """Electronic signature for a final rejection: the reason, the password and the code."""
+
+    reason = forms.CharField(
+        label=_("Why the lot is rejected"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    otp = otp_field()
 
 
 class HandoverForm(forms.Form):

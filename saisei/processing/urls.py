@@ -20,6 +20,7 @@ urlpatterns = [
     path("lots/<str:external_id>/qc/", views.lot_qc, name="lot_qc"),
     path("lots/<str:external_id>/submit-qc/", views.lot_submit_qc, name="lot_submit_qc"),
     path("lots/<str:external_id>/release/", views.lot_release, name="lot_release"),
+    path("lots/<str:external_id>/reject/", views.lot_reject, name="lot_reject"),
     path("doses/", views.dose_list, name="doses"),
     path("doses/find/", views.dose_find, name="dose_find"),
     path("doses/<str:external_id>/", views.dose_detail, name="dose_detail"),

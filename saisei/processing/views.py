@@ -176,6 +176,33 @@ def lot_release(request: HttpRequest, external_id: str) -> HttpResponse:
 
 
 @login_required
+def lot_reject(request: HttpRequest, external_id: str) -> HttpResponse:
+    """QA rejects a lot by electronic signature (reason, password and code)."""
+    if not _can_view(request):
+        return _forbidden(request)
+    lot = _get(selectors.lot_get, actor=_user(request), external_id=external_id)
+    if not permissions.can_release_lot(_user(request)):
+        return _forbidden(request)
+    form = forms.RejectForm(request.POST or None)
+    context = {"lot": lot, "form": form}
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.lot_reject(
+                actor=_user(request),
+                lot=lot,
+                reason=data["reason"],
+                password=data["password"],
+                otp=data["otp"] or None,
+            )
+        except DomainError as exc:
+            return render_form_error(request, "processing/reject.html", context, exc, form)
+        messages.success(request, _("Lot %(lot)s rejected.") % {"lot": lot.number})
+        return redirect("processing:lot_detail", external_id=lot.external_id)
+    return render(request, "processing/reject.html", context, status=400 if form.errors else 200)
+
+
+@login_required
 def dose_list(request: HttpRequest) -> HttpResponse:
     if not _can_view(request):
         return _forbidden(request)

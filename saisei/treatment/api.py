@@ -94,6 +94,7 @@ class AdministrationIn(Schema):
     verification: UUID
     second_person_username: str = Field(..., max_length=150)
     second_person_password: str = Field(..., max_length=200)
+    second_person_otp: str | None = Field(None, max_length=64)
     physician_username: str | None = Field(None, max_length=150)
     nurse_username: str | None = Field(None, max_length=150)
     cells_given: int | None = Field(None, gt=0)
@@ -191,6 +192,7 @@ def administration_create(request: HttpRequest, payload: AdministrationIn) -> An
         verification=verification,
         second_person=_staff(actor, payload.second_person_username, "second_person_username"),
         second_person_password=payload.second_person_password,
+        second_person_otp=payload.second_person_otp,
         physician=_staff(actor, payload.physician_username, "physician_username"),
         nurse=_staff(actor, payload.nurse_username, "nurse_username"),
         cells_given=payload.cells_given,

@@ -307,9 +307,9 @@ def _refuse_already_given(dose: Any) -> Conflict:
 
 
 def _second_person_check(
-    *, actor: User, second_person: User | None, password: str
+    *, actor: User, second_person: User | None, password: str, otp: str | None = None
 ) -> dict[str, Any]:
-    """Two-person check: another clinician of the same clinic confirms with their own password."""
+    """Two-person check: another clinician of the same clinic signs with their own factors."""
     if second_person is None:
         raise ValidationFailed(
             "second_person_required",
@@ -332,9 +332,15 @@ def _second_person_check(
             _("The second person must be a physician or nurse of this clinic."),
             {"second_person": [_("Not a clinician of this clinic.")]},
         )
-    signature = signature_verify(
-        actor=second_person, password=password, meaning=SECOND_PERSON_MEANING
-    )
+    try:
+        signature = signature_verify(
+            actor=second_person, password=password, meaning=SECOND_PERSON_MEANING, otp=otp
+        )
+    except ValidationFailed as exc:
+        # Same refusal, shown on the second person's fields of the bedside form.
+        raise ValidationFailed(
+            exc.code, exc.message, {f"second_person_{k}": v for k, v in exc.fields.items()}
+        ) from None
     return signature.as_dict()
 
 
@@ -348,6 +354,7 @@ def administration_record(
     verification: BedsideVerification,
     second_person: User | None,
     second_person_password: str,
+    second_person_otp: str | None = None,
     physician: User | None = None,
     nurse: User | None = None,
     cells_given: int | None = None,
@@ -421,7 +428,10 @@ def administration_record(
             "nurse_invalid", _("The nurse must be a nurse of this clinic."), {"nurse": ["invalid"]}
         )
     signature = _second_person_check(
-        actor=actor, second_person=second_person, password=second_person_password
+        actor=actor,
+        second_person=second_person,
+        password=second_person_password,
+        otp=second_person_otp,
     )
     from saisei.processing.models import Dose
 

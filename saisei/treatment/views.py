@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from saisei.core.errors import DomainError
+from saisei.core.forms import otp_field
 from saisei.core.models import Role, User
 from saisei.core.permissions import staff_user
 from saisei.core.selectors import get_scoped
@@ -103,6 +104,7 @@ class AdministrationForm(VitalsMixin):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
     )
+    second_person_otp = otp_field(_("Second person's authentication code"))
     rate_ml_per_hour = forms.FloatField(
         label=_("Infusion rate (mL/h)"), required=False, min_value=0.1
     )
@@ -114,6 +116,7 @@ class AdministrationForm(VitalsMixin):
         "physician",
         "second_person",
         "second_person_password",
+        "second_person_otp",
         "rate_ml_per_hour",
         "premedication",
     )
@@ -262,6 +265,7 @@ def administer(request: HttpRequest, verification_id: Any) -> HttpResponse:
             verification=verification,
             second_person=form.cleaned_data["second_person"],
             second_person_password=form.cleaned_data["second_person_password"],
+            second_person_otp=form.cleaned_data["second_person_otp"] or None,
             physician=form.cleaned_data["physician"],
             rate_ml_per_hour=form.cleaned_data.get("rate_ml_per_hour"),
             premedication=form.cleaned_data.get("premedication") or "",

@@ -211,7 +211,13 @@ def prescreen_record(
 
 
 def prescreen_decide(
-    *, actor: User, prescreen_obj: Prescreen, decision: str, note: str, password: str
+    *,
+    actor: User,
+    prescreen_obj: Prescreen,
+    decision: str,
+    note: str,
+    password: str,
+    otp: str | None = None,
 ) -> Prescreen:
     """The physician decides eligibility and signs electronically (re-authenticated)."""
     require(perms.can_decide_prescreen, actor, prescreen_obj)
@@ -230,7 +236,7 @@ def prescreen_decide(
     meaning = "I have reviewed the pre-screening and decide the patient is " + (
         "eligible" if decision == "eligible" else "not eligible"
     )
-    sig = signature_verify(actor=actor, password=password, meaning=meaning)
+    sig = signature_verify(actor=actor, password=password, meaning=meaning, otp=otp)
     with transaction.atomic():
         prescreen_obj.decision = decision
         prescreen_obj.decision_note = note
@@ -665,6 +671,7 @@ def consent_give(
     signer_name: str,
     signer_confirms: bool,
     password: str,
+    otp: str | None = None,
     proxy: LegalProxy | None = None,
     paper_signed_at: dt.datetime | None = None,
 ) -> Consent:
@@ -713,6 +720,7 @@ def consent_give(
         actor=actor,
         password=password,
         meaning="I explained the treatment and witnessed the consent given",
+        otp=otp,
     )
     digest = hashlib.sha256(f"{document.title}\n{document.body}".encode()).hexdigest()
     with transaction.atomic():

@@ -309,6 +309,7 @@ def prescreen_decide(request: AuthedRequest, external_id: str) -> HttpResponse:
                 decision=form.cleaned_data["decision"],
                 note=form.cleaned_data["note"],
                 password=form.cleaned_data["password"],
+                otp=form.cleaned_data["otp"] or None,
             )
         except DomainError as exc:
             return render_form_error(request, "journey/prescreen_decide.html", ctx, exc, form)
@@ -459,6 +460,7 @@ def consent_new(request: AuthedRequest, external_id: str) -> HttpResponse:
                 signer_name=d["signer_name"],
                 signer_confirms=d["signer_confirms"],
                 password=d["password"],
+                otp=d["otp"] or None,
             )
         except DomainError as exc:
             return render_form_error(request, "journey/consent_form.html", ctx, exc, form)

@@ -953,9 +953,18 @@ def lot_quarantine_lift(*, actor: User, lot: Lot, reason: str) -> Lot:
     return lot
 
 
-def lot_reject(*, actor: User, lot: Lot, reason: str) -> Lot:
+REJECT_MEANING = "I reject this lot: it must not be given to any patient."
+
+
+def lot_reject(*, actor: User, lot: Lot, reason: str, password: str, otp: str | None = None) -> Lot:
+    """QA rejects the lot by electronic signature: a final disposition that recalls its doses.
+
+    Signed like a release (DESIGN invariant 4): the signer re-authenticates with every factor
+    they are enrolled in, and the signature is kept in the ledger entry.
+    """
     require(permissions.can_release_lot(actor))
     require_same_org(actor, lot)
+    signature = signature_verify(actor=actor, password=password, meaning=REJECT_MEANING, otp=otp)
     with transaction.atomic():
         lot = Lot.objects.select_for_update().get(pk=lot.pk)
         _move_lot(lot, "reject", reason=reason)
@@ -966,6 +975,7 @@ def lot_reject(*, actor: User, lot: Lot, reason: str) -> Lot:
             action="lot.reject",
             subject=lot,
             reason=reason,
+            changes={"lot": lot.number, "signature": signature.as_dict()},
         )
     return lot
 

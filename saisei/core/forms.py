@@ -1,0 +1,26 @@
+"""Form fields shared by every app's electronic-signature forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+
+def otp_field(label: Any = None) -> forms.CharField:
+    """The second factor of an e-signature: optional on the form, judged by the service.
+
+    The service, not the form, refuses a missing code, so a missing and a wrong code get the same
+    answer (core.services.signature_verify).
+    """
+    return forms.CharField(
+        label=label or _("Authentication code"),
+        required=False,
+        max_length=64,
+        strip=True,
+        help_text=_("The current code from your authenticator app, if you use two-factor sign-in."),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "size": 8}
+        ),
+    )
