@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
+from pydantic import Field
 
 from saisei.core.api_support import ERROR_RESPONSES, Page, paginate
 from saisei.core.errors import Forbidden, NotFound, ValidationFailed
@@ -319,6 +320,10 @@ class VersionOut(Schema):
     computed_risk_class: int | None
     consent_document_versions: list[str]
     reception_number: str
+    administrator_name: str
+    contact_person: str
+    contact_phone: str
+    contact_email: str
     committee: Ref | None
     physicians: list[Ref]
     facilities: list[Ref]
@@ -654,6 +659,10 @@ class VersionFieldsIn(Schema):
     documents_complete: bool | None = None
     change_summary: str | None = None
     reception_number: str | None = None
+    administrator_name: str | None = Field(None, max_length=100)
+    contact_person: str | None = Field(None, max_length=100)
+    contact_phone: str | None = Field(None, max_length=30)
+    contact_email: str | None = Field(None, max_length=254)
     committee_id: uuid.UUID | None = None
     physician_ids: list[uuid.UUID] | None = None
     facility_ids: list[uuid.UUID] | None = None

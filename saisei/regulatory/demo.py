@@ -103,6 +103,10 @@ def _plan(ctx: DemoContext, reg: dict[str, Any], title: str, **fields: Any) -> t
         "documents_complete": True,
         "eligibility_summary": "",
         "cell_characteristics": "Culture-expanded mesenchymal stromal cells, passage 2–4.",
+        "administrator_name": "Dr. Hiroshi Kobayashi",
+        "contact_person": "Aiko Tanaka (clinic office)",
+        "contact_phone": "+81-3-0000-0000",
+        "contact_email": "office@sakura.demo.invalid",
     }
     base.update(fields)
     plan = services.plan_create(
@@ -181,9 +185,10 @@ def load(ctx: DemoContext) -> None:
                     3,
                     {
                         "changes": {
-                            "consent_document_versions": ["ICF-ALZ-EN 2.1", "ICF-ALZ-JA 2.1"]
+                            "contact_person": "Takeshi Yamamoto (compliance office)",
+                            "contact_email": "compliance@sakura.demo.invalid",
                         },
-                        "reason": "Typo corrections in the consent form",
+                        "reason": "New administrative contact for the plan",
                     },
                 ),
             ],

@@ -295,6 +295,14 @@ class PlanVersion(ClinicalRecord):
     classification_reasons = models.JSONField(default=list, blank=True)
     documents_complete = models.BooleanField(_("documents complete"), default=False)
     reception_number = models.CharField(_("reception number (受付番号)"), max_length=60, blank=True)
+    # Administrative details (様式第1の2 header and contacts): the only fields a minor change may
+    # set (rules.changes.MINOR_CHANGE_FIELDS).
+    administrator_name = models.CharField(_("administrator (管理者)"), max_length=100, blank=True)
+    contact_person = models.CharField(
+        _("administrative contact (事務担当者)"), max_length=100, blank=True
+    )
+    contact_phone = models.CharField(_("contact telephone"), max_length=30, blank=True)
+    contact_email = models.EmailField(_("contact e-mail"), blank=True)
     # Dates of each step, set by the transitions.
     review_requested_date = models.DateField(null=True, blank=True)
     opinion_date = models.DateField(null=True, blank=True)
@@ -360,6 +368,10 @@ class PlanVersion(ClinicalRecord):
         "consent_document_versions",
         "declared_risk_class",
         "committee_id",
+        "administrator_name",
+        "contact_person",
+        "contact_phone",
+        "contact_email",
     )
 
 

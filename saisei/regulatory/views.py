@@ -33,28 +33,17 @@ from saisei.regulatory.models import (
     ProvisionPlan,
     today_tokyo,
 )
-from saisei.regulatory.rules import TRANSITIONS, class1_first_provision_day
+from saisei.regulatory.rules import (
+    MINOR_CHANGE_FIELDS,
+    TRANSITIONS,
+    class1_first_provision_day,
+)
+from saisei.regulatory.rules import TRANSITION_LABELS as RULE_TRANSITION_LABELS
 from saisei.regulatory.services.obligations import rule_text
 
+# Labels are msgids in the rule layer (refusals name the steps too); translated here, lazily.
 TRANSITION_LABELS: dict[str, Any] = {
-    "submit_for_review": _("Send to the committee for review"),
-    "record_favourable_opinion": _("Record favourable committee opinion"),
-    "record_changes_requested": _("Record committee request for changes"),
-    "record_unfavourable_opinion": _("Record unfavourable committee opinion"),
-    "revise": _("Revise the plan (back to draft)"),
-    "submit_to_authority": _("Record filing with the authority"),
-    "record_acceptance": _("Record acceptance and plan number"),
-    "bring_into_force": _("Bring into force"),
-    "record_change_order": _("Record an order to change the plan"),
-    "revise_after_change_order": _("Send the revised plan to the committee"),
-    "suspend": _("Suspend provision"),
-    "resume": _("Resume provision"),
-    "record_minor_change": _("Record a minor change"),
-    "start_major_change": _("Start a non-minor change (new version)"),
-    "supersede": _("Mark superseded"),
-    "discontinue": _("Discontinue provision"),
-    "withdraw": _("Withdraw the plan"),
-    "close": _("Close the plan (follow-up finished)"),
+    name: _(label) for name, label in RULE_TRANSITION_LABELS.items()
 }
 
 STATUS_LEVEL = {
@@ -65,20 +54,8 @@ STATUS_LEVEL = {
     PlanState.DISCONTINUED: "warn",
 }
 
-MINOR_FIELDS = (
-    "treatment_name",
-    "target_disease",
-    "eligibility_summary",
-    "tissue",
-    "cell_characteristics",
-    "routes",
-    "dose_min_cells",
-    "dose_max_cells",
-    "max_administrations",
-    "consent_document_versions",
-)
-LIST_FIELDS = {"routes", "consent_document_versions"}
-INT_FIELDS = {"dose_min_cells", "dose_max_cells", "max_administrations"}
+# A minor change may set only the administrative fields of the cited table (rules.changes).
+MINOR_FIELDS = tuple(MINOR_CHANGE_FIELDS)
 
 
 def web(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -130,7 +107,10 @@ class TransitionForm(forms.Form):
     minor_value = forms.CharField(
         label=_("Minor change: new value"),
         required=False,
-        help_text=_("For lists (routes, consent documents) separate the items with commas."),
+        help_text=_(
+            "Only administrative details change by a minor change; anything about the "
+            "treatment itself needs a non-minor change reviewed by the committee."
+        ),
     )
 
     def __init__(self, *args: Any, plan: ProvisionPlan, **kwargs: Any) -> None:
@@ -149,16 +129,7 @@ class TransitionForm(forms.Form):
         name, raw = self.cleaned_data.get("minor_field"), self.cleaned_data.get("minor_value", "")
         if not name:
             return None
-        value: Any = raw
-        if name in LIST_FIELDS:
-            value = [x.strip() for x in raw.split(",") if x.strip()]
-        elif name in INT_FIELDS:
-            try:
-                value = int(float(raw))
-            except ValueError:
-                self.add_error("minor_value", _("Enter a number."))
-                return None
-        return {name: value}
+        return {name: raw}
 
 
 class MarkDoneForm(forms.Form):
@@ -334,6 +305,9 @@ def plan_transition(request: HttpRequest, external_id: str) -> HttpResponse:
             changes=changes,
         )
     except DomainError as exc:
+        if changes and any(f not in form.fields for f in exc.fields):
+            # A refused minor change names plan fields; show them on the form's value field.
+            exc.fields = {"minor_value": [m for msgs in exc.fields.values() for m in msgs]}
         return render_form_error(request, "regulatory/plan_detail.html", context, exc, form)
     messages.success(request, _("The step was recorded."))
     return redirect("regulatory:plan_detail", external_id=plan.external_id)
@@ -615,6 +589,14 @@ class PlanForm(forms.Form):
     change_summary = forms.CharField(
         label=_("What changed"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+    administrator_name = forms.CharField(
+        label=_("Administrator (管理者)"), required=False, max_length=100
+    )
+    contact_person = forms.CharField(
+        label=_("Administrative contact (事務担当者)"), required=False, max_length=100
+    )
+    contact_phone = forms.CharField(label=_("Contact telephone"), required=False, max_length=30)
+    contact_email = forms.EmailField(label=_("Contact e-mail"), required=False)
 
     def __init__(self, *args: Any, actor: Any, editing: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

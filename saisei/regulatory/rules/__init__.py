@@ -4,6 +4,7 @@ No models here: the Django services and selectors load facts, call these functio
 the results. Each rule table row has a stable id and cites its legal source.
 """
 
+from .changes import MINOR_CHANGE_FIELDS, MinorField, non_minor_fields
 from .classification import (
     CLASSIFICATION_RULES,
     CellOrigin,
@@ -44,6 +45,7 @@ from .gate import (
     evaluate_gate,
 )
 from .lifecycle import (
+    TRANSITION_LABELS,
     TRANSITIONS,
     Effect,
     PlanFacts,
@@ -52,13 +54,16 @@ from .lifecycle import (
     Transition,
     available_transitions,
     check_transition,
+    step_date_refusal,
 )
 
 __all__ = [
     "CLASSIFICATION_RULES",
     "DEADLINE_RULES",
     "GATE_RULES",
+    "MINOR_CHANGE_FIELDS",
     "TRANSITIONS",
+    "TRANSITION_LABELS",
     "Act",
     "BatchWindow",
     "CellOrigin",
@@ -76,6 +81,7 @@ __all__ = [
     "GateFacts",
     "GateRequest",
     "GateResult",
+    "MinorField",
     "OverdueObligation",
     "PlanFacts",
     "PlanState",
@@ -93,7 +99,9 @@ __all__ = [
     "classify",
     "discontinuation_notice_due",
     "evaluate_gate",
+    "non_minor_fields",
     "periodic_report_periods",
     "reporting_clock",
     "sixty_day_window",
+    "step_date_refusal",
 ]

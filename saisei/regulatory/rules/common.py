@@ -46,8 +46,10 @@ class Refusal:
     code: str
     msgid: str
     params: Mapping[str, Any] = field(default_factory=dict)
+    # Input fields the refusal is about; the message is shown on each of them.
+    fields: tuple[str, ...] = ()
 
     def error(self) -> ValidationFailed:
         """The domain error a service raises for this refusal."""
         message, _ja = render(self.msgid, self.params)
-        return ValidationFailed(self.code, message)
+        return ValidationFailed(self.code, message, {f: [message] for f in self.fields})

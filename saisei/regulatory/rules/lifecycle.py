@@ -3,7 +3,8 @@
 A non-minor change is a new plan version that runs this lifecycle from ``draft`` while the
 previous version stays ``in_force``; when the new version comes into force (after a new 90-day
 wait for Class I) the old one is ``superseded``. A minor change is a self-transition that
-creates a 10-day notice obligation.
+creates a 10-day notice obligation and may touch only the administrative fields of
+``changes.MINOR_CHANGE_FIELDS``. Every step is dated, and the dates of one version run in order.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from enum import StrEnum
 
 from django.utils.translation import gettext, gettext_noop
 
+from .changes import MINOR_CHANGE_FIELDS, non_minor_fields
 from .classification import check_declared_class
 from .common import DomainError, Forbidden, Refusal, ValidationFailed, render
 from .deadlines import DeadlineConfig, class1_first_provision_day
 
 __all__ = [
     "TRANSITIONS",
+    "TRANSITION_LABELS",
     "Effect",
     "PlanFacts",
     "PlanState",
@@ -29,6 +32,7 @@ __all__ = [
     "available_transitions",
     "check_transition",
     "get_transition",
+    "step_date_refusal",
 ]
 
 
@@ -79,6 +83,7 @@ class PlanFacts:
     follow_up_finished: bool = False
     open_obligations: int = 0
     deadline_config: DeadlineConfig = field(default_factory=DeadlineConfig)
+    changed_fields: frozenset[str] = frozenset()  # what a minor change sets
 
 
 Guard = Callable[[PlanFacts], Refusal | None]
@@ -178,6 +183,26 @@ def waiting_period_over(facts: PlanFacts) -> Refusal | None:
             "This Class I plan cannot come into force before {first_day} (90-day waiting period)."
         ),
         {"first_day": first.isoformat()},
+    )
+
+
+def only_administrative_changes(facts: PlanFacts) -> Refusal | None:
+    """A minor change may touch only the administrative fields listed as minor; anything else
+    needs committee review and a change filing first (ASRM Art. 5(1)–(3); see rules.changes)."""
+    refused = non_minor_fields(facts.changed_fields)
+    if not refused:
+        return None
+    return Refusal(
+        "plan.change_not_minor",
+        gettext_noop(
+            "Only administrative details ({allowed}) can change by a minor change. "
+            "{fields} need committee review and a change filing first: start a non-minor change."
+        ),
+        {
+            "allowed": ", ".join(sorted(MINOR_CHANGE_FIELDS)),
+            "fields": ", ".join(refused),
+        },
+        fields=tuple(refused),
     )
 
 
@@ -313,7 +338,7 @@ TRANSITIONS: dict[str, Transition] = {
             "record_minor_change",
             frozenset({S.IN_FORCE}),
             S.IN_FORCE,
-            no_guard,
+            only_administrative_changes,
             OFFICE,
             (Effect.MINOR_CHANGE_NOTICE,),
         ),
@@ -359,6 +384,57 @@ TRANSITIONS: dict[str, Transition] = {
         ),
     )
 }
+
+
+# What each step is called on screens and in refusals (msgids; translated where shown).
+TRANSITION_LABELS: dict[str, str] = {
+    "submit_for_review": gettext_noop("Send to the committee for review"),
+    "record_favourable_opinion": gettext_noop("Record favourable committee opinion"),
+    "record_changes_requested": gettext_noop("Record committee request for changes"),
+    "record_unfavourable_opinion": gettext_noop("Record unfavourable committee opinion"),
+    "revise": gettext_noop("Revise the plan (back to draft)"),
+    "submit_to_authority": gettext_noop("Record filing with the authority"),
+    "record_acceptance": gettext_noop("Record acceptance and plan number"),
+    "bring_into_force": gettext_noop("Bring into force"),
+    "record_change_order": gettext_noop("Record an order to change the plan"),
+    "revise_after_change_order": gettext_noop("Send the revised plan to the committee"),
+    "suspend": gettext_noop("Suspend provision"),
+    "resume": gettext_noop("Resume provision"),
+    "record_minor_change": gettext_noop("Record a minor change"),
+    "start_major_change": gettext_noop("Start a non-minor change (new version)"),
+    "supersede": gettext_noop("Mark superseded"),
+    "discontinue": gettext_noop("Discontinue provision"),
+    "withdraw": gettext_noop("Withdraw the plan"),
+    "close": gettext_noop("Close the plan (follow-up finished)"),
+}
+
+
+def step_date_refusal(
+    *, effective: date, today: date, previous: tuple[str, date] | None
+) -> Refusal | None:
+    """A step is recorded once it has happened and never before the step it follows: committee
+    opinion ≤ submission ≤ acceptance ≤ in force, and so on (ASRM Art. 4–5, 8; a plan is filed
+    after the committee's opinion and used only once accepted)."""
+    if effective > today:
+        return Refusal(
+            "plan.effective_date_in_future",
+            gettext_noop(
+                "A step can only be recorded once it has happened (the date is in the future)."
+            ),
+            fields=("effective_date",),
+        )
+    if previous is not None and effective < previous[1]:
+        name, day = previous
+        return Refusal(
+            "plan.step_date_out_of_order",
+            gettext_noop(
+                "Steps must follow each other in time: this date is before the previous step "
+                "({step}, {date})."
+            ),
+            {"step": gettext(TRANSITION_LABELS.get(name, name)), "date": day.isoformat()},
+            fields=("effective_date",),
+        )
+    return None
 
 
 def get_transition(name: str) -> Transition:

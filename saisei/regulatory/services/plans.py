@@ -10,7 +10,8 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext as _
 
 from saisei.core.audit import audit_record
@@ -30,7 +31,13 @@ from saisei.regulatory.models import (
     ProvisionPlan,
     today_tokyo,
 )
-from saisei.regulatory.rules import Effect, PlanFacts, check_transition, classify
+from saisei.regulatory.rules import (
+    Effect,
+    PlanFacts,
+    check_transition,
+    classify,
+    step_date_refusal,
+)
 from saisei.regulatory.services import obligations as obligation_services
 
 # Version fields a draft may set; the M2M lists and the committee are passed separately.
@@ -56,8 +63,14 @@ EDITABLE_FIELDS = frozenset(
         "documents_complete",
         "change_summary",
         "reception_number",
+        "administrator_name",
+        "contact_person",
+        "contact_phone",
+        "contact_email",
     }
 )
+# Everything a change could name: the version's fields plus the lists and the committee.
+CHANGEABLE_FIELDS = EDITABLE_FIELDS | {"physicians", "facilities", "committee", "committee_id"}
 EDITABLE_STATES = frozenset({PlanState.DRAFT})
 # Headline of a plan: the first state in this order held by any of its versions.
 HEADLINE_ORDER = (
@@ -233,6 +246,7 @@ def _facts(
     plan_number: str,
     suspension_lifted: bool,
     follow_up_finished: bool,
+    changed_fields: frozenset[str] = frozenset(),
 ) -> PlanFacts:
     plan = version.plan
     successor = PlanVersion.objects.filter(
@@ -252,6 +266,7 @@ def _facts(
         follow_up_finished=follow_up_finished,
         open_obligations=open_count,
         deadline_config=config.deadline_config(),
+        changed_fields=changed_fields,
     )
 
 
@@ -360,30 +375,25 @@ def _plan_transition(
 ) -> PlanVersion:
     today = today_tokyo()
     effective = effective_date or today
-    if effective > today:
-        raise ValidationFailed(
-            "plan.effective_date_in_future",
-            _("A step can only be recorded once it has happened (the date is in the future)."),
-            {"effective_date": [_("The date is in the future.")]},
-        )
+    refusal = step_date_refusal(effective=effective, today=today, previous=_previous_step(version))
+    if refusal is not None:
+        raise refusal.error()
     plan = version.plan
     follow_up_finished = False
     if name == "close":
         end = follow_up_end_date or plan.follow_up_end_date
         follow_up_finished = end is not None and end <= effective
+    changed: frozenset[str] = frozenset()
+    if name == "record_minor_change":
+        changed = _minor_change_fields(changes)
     facts = _facts(
         version,
         effective=effective,
         plan_number=plan_number.strip(),
         suspension_lifted=suspension_lifted,
         follow_up_finished=follow_up_finished,
+        changed_fields=changed,
     )
-    if name == "record_minor_change" and not changes:
-        raise ValidationFailed(
-            "plan.minor_change_empty",
-            _("Describe the minor change (which fields change and to what)."),
-            {"changes": [_("Required.")]},
-        )
     roles = permissions.lifecycle_roles(actor) if actor is not None else None
     transition = check_transition(name, version.state, facts, roles=roles)
     if name == "start_major_change" and (
@@ -490,39 +500,69 @@ def _plan_transition(
     return result
 
 
-def _apply_minor_change(version: PlanVersion, changes: dict[str, Any]) -> dict[str, Any]:
-    """Apply a minor change to the version in force; returns {field: [before, after]}."""
-    allowed = EDITABLE_FIELDS - {"documents_complete", "reception_number", "declared_risk_class"}
-    unknown = set(changes) - allowed
+def _previous_step(version: PlanVersion) -> tuple[str, dt.date] | None:
+    """The latest dated step of this version, or of the change that opened it (v2 onwards)."""
+    steps = list(
+        PlanTransition.objects.filter(version=version)
+        .order_by("-effective_date", "-pk")
+        .values_list("name", "effective_date")[:1]
+    )
+    if version.number > 1:
+        steps += list(
+            PlanTransition.objects.filter(
+                plan_id=version.plan_id,
+                name="start_major_change",
+                version__number__lt=version.number,
+            )
+            .order_by("-effective_date", "-pk")
+            .values_list("name", "effective_date")[:1]
+        )
+    return max(steps, key=lambda step: step[1]) if steps else None
+
+
+def _minor_change_fields(changes: dict[str, Any] | None) -> frozenset[str]:
+    """The fields a minor change names; empty or unknown names are refused here."""
+    if not changes:
+        raise ValidationFailed(
+            "plan.minor_change_empty",
+            _("Describe the minor change (which fields change and to what)."),
+            {"changes": [_("Required.")]},
+        )
+    unknown = set(changes) - CHANGEABLE_FIELDS
     if unknown:
         raise ValidationFailed(
             "plan.unknown_fields",
             _("These fields cannot be set on a plan version: {fields}.").format(
                 fields=", ".join(sorted(unknown))
             ),
+            {name: [_("Unknown field.")] for name in sorted(unknown)},
         )
-    changes = _normalise(dict(changes))
-    diff = {}
+    return frozenset(changes)
+
+
+def _apply_minor_change(version: PlanVersion, changes: dict[str, Any]) -> dict[str, Any]:
+    """Apply a minor change (administrative fields only, checked by the transition's guard).
+
+    Returns {field: [before, after]}; values are checked like a draft's (e.g. an e-mail address).
+    """
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, Any] = {}
     for name, value in changes.items():
+        text = "" if value is None else str(value).strip()
+        try:
+            model_field = PlanVersion._meta.get_field(name)
+            assert isinstance(model_field, models.Field)  # the minor fields are plain columns
+            cleaned[name] = model_field.clean(text, version)
+        except DjangoValidationError as exc:
+            errors[name] = [str(m) for m in exc.messages]
+    if errors:
+        raise ValidationFailed("plan.invalid_value", _("Some values are not valid."), errors)
+    diff = {}
+    for name, value in cleaned.items():
         before = getattr(version, name)
         if before != value:
             diff[name] = [before, value]
             setattr(version, name, value)
-    if {
-        "cell_origin",
-        "cell_type",
-        "gene_introduced",
-        "gene_edited",
-        "cultured",
-        "homologous_use",
-    } & set(diff):
-        before_class = version.computed_risk_class
-        _classify(version)
-        if version.computed_risk_class != before_class:
-            raise ValidationFailed(
-                "plan.change_not_minor",
-                _("This change alters the risk class, so it is not a minor change."),
-            )
     return diff
 
 

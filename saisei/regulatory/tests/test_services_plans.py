@@ -150,11 +150,17 @@ def test_change_order_then_revised_plan_goes_back_to_the_committee(officer, regi
 
 def test_minor_change_edits_the_version_in_force_and_creates_10_day_notices(officer, registry):
     v = _v(plan_in_force(officer, registry))
-    run(officer, v, "record_minor_change", on=TODAY - D(2), changes={"tissue": "abdominal adipose"})
+    run(
+        officer,
+        v,
+        "record_minor_change",
+        on=TODAY - D(2),
+        changes={"contact_email": "office@clinic.example"},
+    )
     v.refresh_from_db()
-    assert v.state == "in_force" and v.tissue == "abdominal adipose"
+    assert v.state == "in_force" and v.contact_email == "office@clinic.example"
     log = PlanTransition.objects.get(name="record_minor_change")
-    assert log.changes == {"tissue": ["adipose", "abdominal adipose"]}
+    assert log.changes == {"contact_email": ["", "office@clinic.example"]}
     dues = dict(Obligation.objects.filter(kind="minor_change").values_list("rule_id", "due_date"))
     assert dues["MINOR-CHANGE-NOTICE"] == TODAY - D(2) + D(10)
 
@@ -194,7 +200,7 @@ def test_non_minor_change_of_class_i_plan_needs_a_new_waiting_period(officer, re
     v1 = _v(plan)
     run(officer, v1, *TO_IN_FORCE[:3], on=TODAY - D(200))
     run(officer, v1, "record_acceptance", "bring_into_force", on=TODAY - D(100))
-    v2 = run(officer, v1, "start_major_change")
+    v2 = run(officer, v1, "start_major_change", on=TODAY - D(20))
     services.plan_version_update(actor=officer, version=v2, documents_complete=True)
     run(officer, v2, *TO_IN_FORCE, on=TODAY - D(10))
     with pytest.raises(DomainError) as exc:

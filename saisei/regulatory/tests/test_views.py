@@ -98,13 +98,13 @@ def test_minor_change_through_the_form(web_for, officer, plan):
         {
             "name": "record_minor_change",
             "version": str(v.external_id),
-            "minor_field": "routes",
-            "minor_value": "iv, intrathecal",
+            "minor_field": "contact_phone",
+            "minor_value": "+81-3-1234-5678",
         },
     )
     assert r.status_code == 302
     v.refresh_from_db()
-    assert v.routes == ["intrathecal", "iv"]
+    assert v.contact_phone == "+81-3-1234-5678"
 
 
 def test_committee_reviewer_reads_but_cannot_record_steps(web_for, make_user, org, plan):
