@@ -489,7 +489,8 @@ def plan_transition(request: HttpRequest, external_id: str, payload: TransitionI
 
 class ObligationOut(Schema):
     external_id: uuid.UUID
-    plan: Ref
+    plan: Ref | None
+    facility: Ref | None
     kind: str
     recipient: str
     title: str
@@ -505,8 +506,16 @@ class ObligationOut(Schema):
     evidence: str
 
     @staticmethod
-    def resolve_plan(obj: Any) -> dict:
+    def resolve_plan(obj: Any) -> dict | None:
+        if obj.plan is None:
+            return None
         return {"external_id": obj.plan.external_id, "name": obj.plan.title}
+
+    @staticmethod
+    def resolve_facility(obj: Any) -> dict | None:
+        if obj.facility is None:
+            return None
+        return {"external_id": obj.facility.external_id, "name": obj.facility.name}
 
     @staticmethod
     def resolve_title(obj: Any) -> str:

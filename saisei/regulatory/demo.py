@@ -68,9 +68,18 @@ def _registry(ctx: DemoContext) -> dict[str, Any]:
             authorisation=ProcessingFacility.Authorisation.NOTIFIED,
             facility_number="FA3150041",
             manager_name="Haruto Ito",
-            valid_from=ctx.today - D(3 * 365),
+            # Notified three years and ten weeks ago: its third yearly manufacturing report
+            # (別紙様式第8) is due in about three weeks; the earlier two were filed on time.
+            valid_from=ctx.today - D(3 * 365 + 70),
             site=ctx.cpc,
         )
+        for ob in Obligation.objects.open().filter(facility=facility, due_date__lt=ctx.today):
+            services.obligation_mark_done(
+                actor=officer,
+                obligation=ob,
+                submitted_date=ob.due_date - D(10),
+                evidence=f"e-再生医療 receipt 別紙様式第8 F{ob.due_date:%Y%m%d}",
+            )
     doctor = ctx.user(Role.PHYSICIAN)
     physician = Physician.objects.filter(user=doctor).first()
     if physician is None:
@@ -156,8 +165,8 @@ def load(ctx: DemoContext) -> None:
         "max_administrations": 10,
     }
 
-    # Class II, in force for about 15 months: its first periodic report is due in ~20 days,
-    # and a minor change 3 days ago owes a notice within 10 days.
+    # Class II, filed about 15 months ago: its first periodic report, counted from the filing
+    # day, is due within a week, and a minor change 3 days ago owes a notice within 10 days.
     alz, new = _plan(
         ctx,
         reg,
@@ -242,8 +251,8 @@ def load(ctx: DemoContext) -> None:
             [
                 ("submit_for_review", 860, {}),
                 ("record_favourable_opinion", 840, {}),
-                ("submit_to_authority", 820, {"reception_number": "R-0822-2024"}),
-                ("record_acceptance", 800, {"plan_number": "PB3240088"}),
+                ("submit_to_authority", 800, {"reception_number": "R-0822-2024"}),
+                ("record_acceptance", 790, {"plan_number": "PB3240088"}),
                 ("discontinue", 20, {"reason": "Programme refocused on neurological indications"}),
             ],
         )

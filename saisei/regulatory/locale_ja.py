@@ -96,6 +96,8 @@ MESSAGES_JA: dict[str, str] = {
     "Contact telephone": "連絡先電話番号",
     "Contact e-mail": "連絡先メールアドレス",
     "Administrator of the institution (管理者)": "医療機関の管理者",
+    "File the processing facility's yearly report on its manufacturing (別紙様式第8).": "細胞培養加工施設の製造状況に関する年次の定期報告（別紙様式第8）を提出してください。",
+    "The fiscal year must start in a month from 1 to 12.": "年度の開始月は1から12の月で指定してください。",
 }
 
 # Django layer (models, services, screens, periodic report), added by the regulatory web helper.

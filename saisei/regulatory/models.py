@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -407,6 +408,7 @@ class ObligationKind(models.TextChoices):
     AE_BATCH = "ae_batch", _("60-day batch report of adverse events")
     PROCESSOR_NOTICE = "processor_notice", _("Notice to the processing facility")
     MINOR_CHANGE = "minor_change", _("Minor-change notice")
+    FACILITY_REPORT = "facility_report", _("Processing facility's yearly report")
     DISCONTINUATION = "discontinuation", _("Discontinuation notice")
     END_OF_PROVISION = "end_of_provision", _("End-of-provision notice")
 
@@ -444,7 +446,18 @@ class Obligation(ClinicalRecord):
         OPEN = "open", _("Open")
         DONE = "done", _("Done")
 
-    plan = models.ForeignKey(ProvisionPlan, on_delete=models.PROTECT, related_name="obligations")
+    # An obligation belongs to a plan, or to a processing facility for the facility's own duties
+    # (its yearly manufacturing report); never to both.
+    plan = models.ForeignKey(
+        ProvisionPlan, null=True, blank=True, on_delete=models.PROTECT, related_name="obligations"
+    )
+    facility = models.ForeignKey(
+        ProcessingFacility,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="obligations",
+    )
     kind = models.CharField(_("kind"), max_length=30, choices=ObligationKind.choices)
     recipient = models.CharField(_("recipient"), max_length=30, choices=Recipient.choices)
     title = models.CharField(_("what to do"), max_length=300)
@@ -481,11 +494,32 @@ class Obligation(ClinicalRecord):
             models.CheckConstraint(
                 condition=Q(status__in=["open", "done"]), name="obligation_status_valid"
             ),
+            models.CheckConstraint(
+                condition=Q(plan__isnull=True) | Q(facility__isnull=True),
+                name="obligation_plan_or_facility",
+            ),
         ]
         indexes: ClassVar = [models.Index(fields=["organisation", "status", "due_date"])]
 
     def __str__(self) -> str:
         return f"{self.title} ({self.due_date})"
+
+    @property
+    def concerns_label(self) -> str:
+        """What the duty is about, for lists: the plan's title or the facility's name."""
+        if self.plan_id is not None:
+            return self.plan.title  # type: ignore[union-attr]
+        if self.facility_id is not None:
+            return self.facility.name  # type: ignore[union-attr]
+        return ""
+
+    @property
+    def concerns_url(self) -> str:
+        if self.plan_id is not None:
+            return reverse("regulatory:plan_detail", args=[self.plan.external_id])  # type: ignore[union-attr]
+        if self.facility_id is not None:
+            return reverse("regulatory:registry")
+        return ""
 
     def effective_status(self, today: dt.date | None = None) -> str:
         if self.status == self.Status.OPEN and self.due_date < (today or today_tokyo()):

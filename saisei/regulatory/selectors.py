@@ -149,7 +149,8 @@ def obligation_list(
     """Obligations, overdue first then by due date; filters combine (overdue OR due soon)."""
     day = today or today_tokyo()
     qs: Any = permissions.scope_obligations(
-        actor, Obligation.objects.select_related("plan").filter(voided_at__isnull=True)
+        actor,
+        Obligation.objects.select_related("plan", "facility").filter(voided_at__isnull=True),
     )
     if plan is not None:
         qs = qs.filter(plan=plan)
@@ -165,6 +166,44 @@ def obligation_list(
         qs = qs.due_within(due_within_days, day)
     # "open" sorts after "done" alphabetically, so descending puts open work first.
     return qs.order_by("-status", "due_date", "pk")
+
+
+def facility_report_rows(*, actor: User, today: dt.date | None = None) -> list[dict[str, Any]]:
+    """Each processing facility with its next open yearly-report obligation (two queries).
+
+    A facility with no authorisation start date is listed with ``unscheduled`` so the missing
+    fact is seen, never skipped.
+    """
+    from saisei.regulatory.models import ObligationKind, ProcessingFacility
+
+    day = today or today_tokyo()
+    facilities = list(
+        permissions.scope_obligations(
+            actor, ProcessingFacility.objects.filter(voided_at__isnull=True)
+        ).order_by("name")
+    )
+    nxt: dict[int, Obligation] = {}
+    for ob in obligation_list(actor=actor, status=Obligation.Status.OPEN).filter(
+        kind=ObligationKind.FACILITY_REPORT, facility__in=facilities
+    ):
+        if ob.facility_id is not None and ob.facility_id not in nxt:
+            nxt[ob.facility_id] = ob
+    rows = []
+    for f in facilities:
+        revoked = f.authorisation == ProcessingFacility.Authorisation.REVOKED
+        next_open = nxt.get(f.pk)
+        if revoked and next_open is None:
+            continue
+        rows.append(
+            {
+                "facility": f,
+                "obligation": next_open,
+                "unscheduled": f.valid_from is None and not revoked,
+                "not_started": f.valid_from is not None and f.valid_from > day,
+                "overdue": next_open is not None and next_open.due_date < day,
+            }
+        )
+    return rows
 
 
 def obligation_get(*, actor: User, external_id: Any) -> Obligation:

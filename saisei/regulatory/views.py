@@ -193,6 +193,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "overdue_count": sum(1 for r in rows if r["status"] == "overdue"),
             "today": today,
+            "facility_reports": selectors.facility_report_rows(
+                actor=staff_user(request), today=today
+            ),
             "can_view_obligations": permissions.can_view_obligations(staff_user(request)),
             "can_complete": permissions.can_complete_obligation(staff_user(request)),
         },
@@ -364,7 +367,7 @@ def obligation_done(request: HttpRequest, external_id: str) -> HttpResponse:
         except DomainError as exc:
             return render_form_error(request, "regulatory/obligation_done.html", context, exc, form)
         messages.success(request, _("Marked as done."))
-        return redirect("regulatory:plan_detail", external_id=obligation.plan.external_id)
+        return redirect(obligation.concerns_url or "regulatory:obligation_list")
     return render(request, "regulatory/obligation_done.html", {**context, "form": form})
 
 

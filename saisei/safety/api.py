@@ -200,6 +200,38 @@ def event_detail(request: HttpRequest, external_id: str) -> Any:
     return _event(request, external_id)
 
 
+class SeriousnessIn(Schema):
+    """The criteria to set (omitted ones stay) and when the new information became known."""
+
+    death: bool | None = None
+    life_threatening: bool | None = None
+    hospitalisation: bool | None = None
+    disability: bool | None = None
+    congenital_anomaly: bool | None = None
+    other_medically_important: bool | None = None
+    severity_grade: int | None = Field(None, ge=1, le=5)
+    known_at: dt.datetime | None = None
+
+
+@router.post(
+    "/safety/events/{external_id}/seriousness",
+    response={200: EventOut, **ERROR_RESPONSES},
+    summary="Change an event's seriousness; stricter clocks start from the day it became known",
+)
+def event_seriousness(request: HttpRequest, external_id: str, payload: SeriousnessIn) -> Any:
+    """Clocks already running stay where they are; new ones count from ``known_at`` (default now)."""
+    event = selectors.adverse_event_get(actor=_actor(request), external_id=external_id)
+    fields = payload.dict(exclude={"known_at"}, exclude_none=True)
+    if not fields:
+        raise ValidationFailed(
+            "invalid_input", "Name at least one seriousness criterion.", {"body": ["empty"]}
+        )
+    services.adverse_event_update(
+        actor=_actor(request), event=event, known_at=payload.known_at, **fields
+    )
+    return _event(request, external_id)
+
+
 @router.get(
     "/safety/events/{external_id}/report",
     response={200: dict, **ERROR_RESPONSES},

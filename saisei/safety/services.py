@@ -151,8 +151,14 @@ def _responsible_people(event: AdverseEvent) -> list[User]:
     return list(people.values())
 
 
-def _start_clocks(*, actor: User | None, event: AdverseEvent) -> list[Any]:
-    """Create the reporting obligations (committee, ministry, processing facility) for the event."""
+def _start_clocks(
+    *, actor: User | None, event: AdverseEvent, known_on: dt.date | None = None
+) -> list[Any]:
+    """Create the reporting obligations (committee, ministry, processing facility) for the event.
+
+    Counted from ``known_on`` (the day its current seriousness became known) or, at first
+    recording, the day staff became aware. Clocks already started are never moved or dropped.
+    """
     if event.plan is None:
         return []
     if not event.serious and not event.suspected:
@@ -164,7 +170,7 @@ def _start_clocks(*, actor: User | None, event: AdverseEvent) -> list[Any]:
         plan=event.plan,
         subject=(SUBJECT_TYPE, str(event.external_id)),
         seriousness=event.reporting_level,
-        aware_date=aware_date_tokyo(event.aware_at),
+        aware_date=known_on or aware_date_tokyo(event.aware_at),
     )
 
 
@@ -282,8 +288,51 @@ def adverse_event_record(
     raise AssertionError("unreachable")
 
 
-def adverse_event_update(*, actor: User, event: AdverseEvent, **fields: Any) -> AdverseEvent:
-    """Assess or correct an event; becoming more serious starts the stricter clocks at once."""
+# Clock strictness of each reporting level: 7-day > 15-day > 60-day batch (Reg. Art. 35).
+LEVEL_RANK: dict[str, int] = {
+    "death": 2,
+    "life_threatening": 2,
+    "hospitalisation": 1,
+    "disability": 1,
+    "congenital_anomaly": 1,
+    "other_serious": 1,
+    "non_serious": 0,
+}
+
+
+def _known_on(event: AdverseEvent, known_at: dt.datetime | None) -> dt.date:
+    """The day (in Japan) the new seriousness became known: not in the future, not before the event."""
+    now = timezone.now()
+    known_at = known_at or now
+    if known_at.tzinfo is None:
+        raise ValidationFailed(
+            "naive_datetime",
+            _("Times must include a time zone."),
+            {"known_at": [_("Times must include a time zone.")]},
+        )
+    if known_at > now:
+        raise ValidationFailed(
+            "adverse_event.known_in_future",
+            _("The day the new information became known cannot be in the future."),
+            {"known_at": [_("In the future.")]},
+        )
+    if known_at < event.aware_at:
+        raise ValidationFailed(
+            "adverse_event.known_before_aware",
+            _("The new information cannot be known before the event itself was known."),
+            {"known_at": [_("Before the event was known.")]},
+        )
+    return aware_date_tokyo(known_at)
+
+
+def adverse_event_update(
+    *, actor: User, event: AdverseEvent, known_at: dt.datetime | None = None, **fields: Any
+) -> AdverseEvent:
+    """Assess or correct an event; becoming more serious starts the stricter clocks at once.
+
+    The new clocks count from ``known_at`` (default now): the day the upgrade became known,
+    not the day the event was first recorded. The clocks already running stay as they are.
+    """
     if not permissions.can_record_adverse_event(actor):
         raise Forbidden()
     if event.organisation_id != actor.organisation_id:
@@ -296,7 +345,10 @@ def adverse_event_update(*, actor: User, event: AdverseEvent, **fields: Any) -> 
     values = {name: getattr(event, name) for name in EDITABLE_FIELDS}
     values.update(fields)
     _validate(values)
+    known_on = _known_on(event, known_at)
     before = {k: str(getattr(event, k)) for k in fields}
+    level_before = event.reporting_level
+    reportable_before = event.serious or event.suspected
     with transaction.atomic():
         for key, value in fields.items():
             setattr(event, key, value)
@@ -304,13 +356,22 @@ def adverse_event_update(*, actor: User, event: AdverseEvent, **fields: Any) -> 
         if permissions.can_assess_adverse_event(actor):
             event.assessed_by = actor
         event.save()
-        obligations = _start_clocks(actor=actor, event=event)
+        upgraded = LEVEL_RANK[event.reporting_level] > LEVEL_RANK[level_before] or (
+            (event.serious or event.suspected) and not reportable_before
+        )
+        obligations = _start_clocks(actor=actor, event=event, known_on=known_on) if upgraded else []
         audit_record(
             actor=actor,
             organisation=_org(actor),
             action="adverse_event.update",
             subject=event,
-            changes={"before": before, "after": {k: str(v) for k, v in fields.items()}},
+            changes={
+                "before": before,
+                "after": {k: str(v) for k, v in fields.items()},
+                "reporting_level": [level_before, event.reporting_level],
+                "known_on": known_on if upgraded else None,
+                "obligations": [f"{o.rule_id} {o.due_date}" for o in obligations],
+            },
         )
         _alert(event, obligations)
     return event

@@ -159,6 +159,25 @@ class SubmissionForm(forms.Form):
     obligation = forms.ChoiceField(label=_("Obligation it answers"), required=False, choices=())
 
 
+class SeriousnessForm(forms.Form):
+    """Re-assess seriousness; stricter clocks count from the day the new facts became known."""
+
+    death = forms.BooleanField(label=_("Death"), required=False)
+    life_threatening = forms.BooleanField(label=_("Life-threatening"), required=False)
+    hospitalisation = forms.BooleanField(label=_("Hospitalisation or longer stay"), required=False)
+    disability = forms.BooleanField(label=_("Disability or incapacity"), required=False)
+    congenital_anomaly = forms.BooleanField(label=_("Congenital anomaly"), required=False)
+    other_medically_important = forms.BooleanField(
+        label=_("Other medically important event"), required=False
+    )
+    severity_grade = forms.IntegerField(label=_("Severity grade"), min_value=1, max_value=5)
+    known_at = forms.DateTimeField(
+        label=_("When the clinic learned this"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("New reporting deadlines count from this day; deadlines already running stay."),
+    )
+
+
 class TriageForm(EventFieldsForm):
     decision = forms.ChoiceField(
         label=_("Decision"),
@@ -326,6 +345,14 @@ def _event_context(request: HttpRequest, event: AdverseEvent, **extra: Any) -> d
         ),
         "submissions": list(selectors.submission_list(actor=_actor(request), event=event)),
         "follow_up_form": extra.pop("follow_up_form", None) or FollowUpForm(),
+        "seriousness_form": extra.pop("seriousness_form", None)
+        or SeriousnessForm(
+            initial={
+                **{name: getattr(event, name) for name in services.CRITERIA},
+                "severity_grade": event.severity_grade,
+                "known_at": timezone.localtime(timezone=selectors.TOKYO).strftime("%Y-%m-%dT%H:%M"),
+            }
+        ),
         "submission_form": sub_form,
         "can_record": permissions.can_record_adverse_event(_actor(request)),
         "can_submit": permissions.can_record_submission(_actor(request)),
@@ -369,6 +396,27 @@ def follow_up_add(request: HttpRequest, external_id: Any) -> HttpResponse:
         _event_context(request, event, follow_up_form=form),
         status=400,
     )
+
+
+@web
+@require_POST
+def seriousness_update(request: HttpRequest, external_id: Any) -> HttpResponse:
+    """Re-assess seriousness; an upgrade starts the stricter clocks from the day it became known."""
+    _require_view(request)
+    event = selectors.adverse_event_get(actor=_actor(request), external_id=external_id)
+    form = SeriousnessForm(request.POST)
+    context = _event_context(request, event, seriousness_form=form)
+    if not form.is_valid():
+        return render(request, "safety/event_detail.html", context, status=400)
+    data = dict(form.cleaned_data)
+    known_at = data.pop("known_at")
+    if timezone.is_naive(known_at):
+        known_at = timezone.make_aware(known_at, selectors.TOKYO)
+    try:
+        services.adverse_event_update(actor=_actor(request), event=event, known_at=known_at, **data)
+    except DomainError as exc:
+        return render_form_error(request, "safety/event_detail.html", context, exc, form)
+    return redirect("safety:event_detail", external_id=external_id)
 
 
 @web

@@ -42,6 +42,7 @@ __all__ = [
     "change_notice_due",
     "class1_first_provision_day",
     "discontinuation_notice_due",
+    "facility_report_periods",
     "is_administrative_holiday",
     "periodic_report_periods",
     "reporting_clock",
@@ -102,6 +103,13 @@ class DeadlineConfig:
     truncate_final_period: bool = True
     # Class I provision restriction period (§2); ⚠ whether MHLW may shorten it was not confirmed.
     class1_waiting_days: int = 90
+    # ⚠ The processing facility's yearly report on its manufacturing (別紙様式第8): no deadline
+    # or period was found. Until counsel confirms them, each year runs from the day the
+    # facility's licence, notification or accreditation took effect, and the report is due this
+    # many days after the year ends (the plan report's 90 days, by analogy, not by source).
+    facility_report_days: int = 90
+    # Set to a month (e.g. 4 for April) if the report turns out to follow the fiscal year.
+    facility_report_fiscal_year_start_month: int | None = None
 
 
 @dataclass(frozen=True)
@@ -120,7 +128,16 @@ SRC_AE_MINISTRY = "ASRM Art. 18; Enforcement Regulation Art. 36 (別紙様式第
 SRC_AE_FACILITY = (
     "Enforcement Regulation Art. 35 (notice to the cell processor, as committees summarise it)"
 )
-SRC_PERIODIC = "ASRM Art. 20–21 (別紙様式第3); Civil Code Art. 143"
+SRC_PERIODIC = (
+    "ASRM Art. 20–21 (別紙様式第3): yearly, counted from the day the plan was submitted "
+    "(提出した日; https://crm.npo-hifu.net/定期報告 ; "
+    "https://hiro-clinic.or.jp/saisei/procedure/?lang=en); Civil Code Art. 143"
+)
+SRC_FACILITY_REPORT = (
+    "ASRM Ch. IV, periodic report of a manufacturer of specified processed cells "
+    "(特定細胞加工物製造状況定期報告, 別紙様式第8; https://crm.npo-hifu.net/定期報告); "
+    "⚠ article, period and deadline not verified: configurable house default"
+)
 SRC_MINOR_CHANGE = "ASRM Art. 5(3) (様式第3)"
 SRC_DISCONTINUATION = "ASRM Art. 6 (様式第4)"
 
@@ -181,6 +198,15 @@ DEADLINE_RULES: dict[str, DeadlineRule] = {
                 "File the yearly periodic report, with the committee's opinion, even if no patient was treated."
             ),
             SRC_PERIODIC,
+        ),
+        DeadlineRule(
+            "FACILITY-YEARLY-REPORT",
+            Recipient.MINISTRY,
+            None,
+            gettext_noop(
+                "File the processing facility's yearly report on its manufacturing (別紙様式第8)."
+            ),
+            SRC_FACILITY_REPORT,
         ),
         DeadlineRule(
             "MINOR-CHANGE-NOTICE",
@@ -397,23 +423,34 @@ def _year_end(commencement: date, years: int) -> date:
     return matching - timedelta(days=1)
 
 
-def periodic_report_periods(
-    *, accepted_date: date, until: date, config: DeadlineConfig | None = None
+def _yearly_periods(
+    *,
+    commencement: date,
+    until: date,
+    days: int,
+    rule: str,
+    source: str,
+    recipient: Recipient,
+    config: DeadlineConfig,
+    fiscal_start_month: int | None = None,
 ) -> list[ReportingPeriod]:
-    """The yearly periods from plan acceptance to ``until`` (end of follow-up), each with its due date.
+    """Consecutive yearly periods from ``commencement`` to ``until``, each due ``days`` after it ends.
 
-    A report is due for every period even when no patient was treated (ASRM Art. 20–21).
+    Years run by the calendar from the commencement (Civil Code Art. 143), or, with
+    ``fiscal_start_month``, end the day before each fiscal year starts (the first one is short).
     """
-    cfg = config or DeadlineConfig()
-    commencement = accepted_date if cfg.anchor_day_is_day_one else accepted_date + timedelta(days=1)
-    rule = DEADLINE_RULES["PERIODIC-REPORT"]
-    assert rule.days is not None
     periods: list[ReportingPeriod] = []
     start = commencement
     index = 1
     while start <= until:
-        end = _year_end(commencement, index)
-        truncated = cfg.truncate_final_period and end > until
+        if fiscal_start_month is None:
+            end = _year_end(commencement, index)
+        else:
+            next_start = date(start.year, fiscal_start_month, 1)
+            if next_start <= start:
+                next_start = date(start.year + 1, fiscal_start_month, 1)
+            end = next_start - timedelta(days=1)
+        truncated = config.truncate_final_period and end > until
         if truncated:
             end = until
         periods.append(
@@ -421,13 +458,74 @@ def periodic_report_periods(
                 index=index,
                 start=start,
                 end=end,
-                due_date=add_days(end, rule.days, recipient=rule.recipient, config=cfg),
+                due_date=add_days(end, days, recipient=recipient, config=config),
+                rule=rule,
+                source=source,
                 truncated=truncated,
             )
         )
         start = end + timedelta(days=1)
         index += 1
     return periods
+
+
+def periodic_report_periods(
+    *, submitted_date: date, until: date, config: DeadlineConfig | None = None
+) -> list[ReportingPeriod]:
+    """The yearly periods from the plan's submission to ``until`` (end of follow-up), with due dates.
+
+    Counted from the day the plan was submitted to the authority (提出した日), not from its
+    acceptance, so a slow acceptance never pushes a report late. A report is due for every
+    period even when no patient was treated (ASRM Art. 20–21).
+    """
+    cfg = config or DeadlineConfig()
+    rule = DEADLINE_RULES["PERIODIC-REPORT"]
+    assert rule.days is not None
+    commencement = (
+        submitted_date if cfg.anchor_day_is_day_one else submitted_date + timedelta(days=1)
+    )
+    return _yearly_periods(
+        commencement=commencement,
+        until=until,
+        days=rule.days,
+        rule=rule.id,
+        source=rule.source,
+        recipient=rule.recipient,
+        config=cfg,
+    )
+
+
+def facility_report_periods(
+    *, authorised_from: date, until: date, config: DeadlineConfig | None = None
+) -> list[ReportingPeriod]:
+    """The processing facility's yearly manufacturing-report periods (別紙様式第8), with due dates.
+
+    ⚠ Period and deadline are configuration (``facility_report_days``, and the fiscal-year
+    option): the facts behind them were not found. A facility in its first year already has
+    its first period, which ends on the first anniversary of its authorisation.
+    """
+    cfg = config or DeadlineConfig()
+    rule = DEADLINE_RULES["FACILITY-YEARLY-REPORT"]
+    if cfg.facility_report_days < 1:
+        raise DomainError("deadline.invalid_days", gettext("A deadline must be at least one day."))
+    month = cfg.facility_report_fiscal_year_start_month
+    if month is not None and not 1 <= month <= 12:
+        raise DomainError(
+            "deadline.invalid_month", gettext("The fiscal year must start in a month from 1 to 12.")
+        )
+    commencement = (
+        authorised_from if cfg.anchor_day_is_day_one else authorised_from + timedelta(days=1)
+    )
+    return _yearly_periods(
+        commencement=commencement,
+        until=until,
+        days=cfg.facility_report_days,
+        rule=rule.id,
+        source=rule.source,
+        recipient=rule.recipient,
+        config=cfg,
+        fiscal_start_month=cfg.facility_report_fiscal_year_start_month,
+    )
 
 
 def change_notice_due(*, change_date: date, config: DeadlineConfig | None = None) -> list[Due]:

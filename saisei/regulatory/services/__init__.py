@@ -2,6 +2,7 @@
 
 from saisei.regulatory.services.gate import gate_check, gate_facts_load, gate_require
 from saisei.regulatory.services.obligations import (
+    facility_obligations_refresh,
     obligation_mark_done,
     obligation_reminders_send,
     obligation_void,
@@ -31,6 +32,7 @@ from saisei.regulatory.services.reports import (
 __all__ = [
     "committee_create",
     "facility_create",
+    "facility_obligations_refresh",
     "facility_update_authorisation",
     "gate_check",
     "gate_facts_load",

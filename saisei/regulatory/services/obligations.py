@@ -21,6 +21,7 @@ from saisei.regulatory import config, permissions
 from saisei.regulatory.models import (
     Obligation,
     ObligationKind,
+    ProcessingFacility,
     ProvisionPlan,
     today_tokyo,
 )
@@ -30,6 +31,7 @@ from saisei.regulatory.rules import (
     Seriousness,
     change_notice_due,
     discontinuation_notice_due,
+    facility_report_periods,
     periodic_report_periods,
     reporting_clock,
     sixty_day_window,
@@ -45,6 +47,7 @@ KIND_BY_RULE: dict[str, str] = {
     "AE-COMMITTEE-60D-BATCH": ObligationKind.AE_BATCH,
     "AE-FACILITY-PROMPT": ObligationKind.PROCESSOR_NOTICE,
     "PERIODIC-REPORT": ObligationKind.PERIODIC_REPORT,
+    "FACILITY-YEARLY-REPORT": ObligationKind.FACILITY_REPORT,
     "MINOR-CHANGE-NOTICE": ObligationKind.MINOR_CHANGE,
     "MINOR-CHANGE-COMMITTEE": ObligationKind.MINOR_CHANGE,
     "DISCONTINUATION-NOTICE": ObligationKind.DISCONTINUATION,
@@ -86,7 +89,7 @@ def _english(rule_id: str) -> str:
 
 def _upsert(
     *,
-    plan: ProvisionPlan,
+    plan: ProvisionPlan | None,
     rule_id: str,
     recipient: str,
     due_date: dt.date,
@@ -94,11 +97,20 @@ def _upsert(
     subject: tuple[str, str],
     trigger_date: dt.date | None,
     period: tuple[dt.date, dt.date] | None = None,
+    facility: ProcessingFacility | None = None,
+    follow_moves: bool = True,
 ) -> tuple[Obligation, bool]:
-    """Create the obligation for (rule, subject) once; an open one follows a moved due date."""
+    """Create the obligation for (rule, subject) once.
+
+    With ``follow_moves`` an open one follows a moved due date (a period shortened when
+    follow-up ends); without it, an existing obligation is never touched (a reporting clock,
+    once started, stays where it started).
+    """
+    owner = plan if plan is not None else facility
+    assert owner is not None  # every caller names the plan or the facility
     subject_type, subject_id = subject
     existing = Obligation.objects.filter(
-        organisation_id=plan.organisation_id,
+        organisation_id=owner.organisation_id,
         rule_id=rule_id,
         subject_type=subject_type,
         subject_id=subject_id,
@@ -107,15 +119,16 @@ def _upsert(
         moved = existing.due_date != due_date or (
             period is not None and (existing.period_start, existing.period_end) != period
         )
-        if moved and existing.status == Obligation.Status.OPEN:
+        if follow_moves and moved and existing.status == Obligation.Status.OPEN:
             existing.due_date = due_date
             if period is not None:
                 existing.period_start, existing.period_end = period
             existing.save(update_fields=["due_date", "period_start", "period_end", "updated_at"])
         return existing, False
     obligation = Obligation.objects.create(
-        organisation_id=plan.organisation_id,
+        organisation_id=owner.organisation_id,
         plan=plan,
+        facility=facility,
         kind=KIND_BY_RULE.get(rule_id, ObligationKind.ADVERSE_EVENT),
         recipient=recipient,
         title=_english(rule_id),
@@ -132,7 +145,11 @@ def _upsert(
 
 
 def _record_created(
-    *, actor: User | None, plan: ProvisionPlan, created: list[Obligation], cause: str
+    *,
+    actor: User | None,
+    plan: ProvisionPlan | ProcessingFacility,
+    created: list[Obligation],
+    cause: str,
 ) -> None:
     if created:
         audit_record(
@@ -185,17 +202,20 @@ def periodic_obligations_refresh(
 ) -> list[Obligation]:
     """Make sure every yearly period that has started has its report obligation (ASRM Art. 20–21).
 
-    Periods run from the first acceptance and continue after discontinuation until follow-up
-    ends; a year with no patient still needs its report.
+    Periods run from the day the plan was first submitted to the authority (提出した日; where
+    the records hold an earlier acceptance date, from that, so a report is never late), once the
+    plan has been accepted, and continue after discontinuation until follow-up ends; a year
+    with no patient still needs its report.
     """
     day = today or today_tokyo()
-    if plan.first_accepted_date is None or plan.first_accepted_date > day:
+    if plan.first_accepted_date is None:
+        return []
+    anchor = min(d for d in (plan.first_submitted_date, plan.first_accepted_date) if d)
+    if anchor > day:
         return []
     cfg = config.deadline_config()
     until = plan.follow_up_end_date or (day + dt.timedelta(days=367))
-    periods = periodic_report_periods(
-        accepted_date=plan.first_accepted_date, until=until, config=cfg
-    )
+    periods = periodic_report_periods(submitted_date=anchor, until=until, config=cfg)
     horizon = min(day, until)
     out: list[Obligation] = []
     created: list[Obligation] = []
@@ -217,6 +237,54 @@ def periodic_obligations_refresh(
             if is_new:
                 created.append(obligation)
         _record_created(actor=actor, plan=plan, created=created, cause="periodic_report")
+    return out
+
+
+def facility_obligations_refresh(
+    *, actor: User | None, facility: ProcessingFacility, today: dt.date | None = None
+) -> list[Obligation]:
+    """Give an authorised processing facility its yearly manufacturing-report obligations.
+
+    Every period that has started gets its obligation, the running one included, so a facility
+    in its first year already shows the report due after its first anniversary. When the
+    authorisation ends (``valid_until``) the last period stops there and its report is still
+    due; a revoked facility with no end date gets no new periods, and none already created is
+    ever removed. A facility with no start date cannot be scheduled: the dashboard lists it
+    (``selectors.facility_report_rows``) instead of silently leaving it out.
+    """
+    day = today or today_tokyo()
+    start = facility.valid_from
+    if start is None or start > day or facility.voided_at is not None:
+        return []
+    revoked = facility.authorisation == ProcessingFacility.Authorisation.REVOKED
+    if revoked and facility.valid_until is None:
+        return []
+    horizon_end = day + dt.timedelta(days=367)
+    until = min(facility.valid_until, horizon_end) if facility.valid_until else horizon_end
+    periods = facility_report_periods(
+        authorised_from=start, until=until, config=config.deadline_config()
+    )
+    out: list[Obligation] = []
+    created: list[Obligation] = []
+    with transaction.atomic():
+        for period in periods:
+            if period.start > min(day, until):
+                break
+            obligation, is_new = _upsert(
+                plan=None,
+                facility=facility,
+                rule_id=period.rule,
+                recipient=DEADLINE_RULES[period.rule].recipient.value,
+                due_date=period.due_date,
+                source=period.source,
+                subject=("regulatory.facility_period", f"{facility.external_id}:{period.index}"),
+                trigger_date=period.end,
+                period=(period.start, period.end),
+            )
+            out.append(obligation)
+            if is_new:
+                created.append(obligation)
+        _record_created(actor=actor, plan=facility, created=created, cause="facility_report")
     return out
 
 
@@ -281,8 +349,10 @@ def obligations_for_adverse_event(
 ) -> list[Obligation]:
     """Create the committee, ministry and processor reports an adverse event triggers (ASRM Art. 17–18).
 
-    Non-serious events share one obligation per 60-day window counted from the plan's first
-    filing; calling again for the same event returns the same obligations.
+    Counted from ``aware_date``: the day the event, or the seriousness that raised it, became
+    known. Non-serious events share one obligation per 60-day window counted from the plan's
+    first filing. A clock that already exists for the event is never moved or dropped: calling
+    again (after an upgrade) only adds the clocks of rules not yet started.
     """
     if actor is not None and actor.organisation_id != plan.organisation_id:
         raise NotFound()
@@ -321,6 +391,7 @@ def obligations_for_adverse_event(
                 period=(
                     (window.start, window.end) if due.rule == "AE-COMMITTEE-60D-BATCH" else None
                 ),
+                follow_moves=False,
             )
             out.append(obligation)
             if is_new:
@@ -441,7 +512,7 @@ def obligation_reminders_send(*, today: dt.date | None = None) -> int:
     due = list(
         Obligation.objects.open()
         .filter(due_date__lte=horizon)
-        .select_related("plan")
+        .select_related("plan", "facility")
         .order_by("due_date", "pk")
     )
     recipients = reminder_recipients({o.organisation_id for o in due})
@@ -463,8 +534,8 @@ def obligation_reminders_send(*, today: dt.date | None = None) -> int:
         created = notify(
             users=recipients.get(obligation.organisation_id, []),
             subject=subject.format(title=title, due=obligation.due_date.isoformat()),
-            body=f"{obligation.plan.title}\n{obligation.source}",
-            link=f"/regulatory/plans/{obligation.plan.external_id}/",
+            body=f"{obligation.concerns_label}\n{obligation.source}",
+            link=obligation.concerns_url,
             level=level,
             dedupe_key=key,
         )
@@ -473,11 +544,14 @@ def obligation_reminders_send(*, today: dt.date | None = None) -> int:
 
 
 def obligations_refresh_all(*, today: dt.date | None = None) -> int:
-    """Daily: add the periodic-report obligations of periods that have just started."""
+    """Daily: add the periodic-report obligations of plans and facilities whose period started."""
     count = 0
     plans = ProvisionPlan.objects.filter(
         first_accepted_date__isnull=False, closed_date__isnull=True, voided_at__isnull=True
     )
     for plan in plans:
         count += len(periodic_obligations_refresh(actor=None, plan=plan, today=today))
+    facilities = ProcessingFacility.objects.filter(valid_from__isnull=False, voided_at__isnull=True)
+    for facility in facilities:
+        count += len(facility_obligations_refresh(actor=None, facility=facility, today=today))
     return count

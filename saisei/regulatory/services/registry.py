@@ -19,6 +19,7 @@ from saisei.regulatory.models import (
     Physician,
     ProcessingFacility,
 )
+from saisei.regulatory.services.obligations import facility_obligations_refresh
 
 
 def _require_manager(actor: User) -> None:
@@ -149,12 +150,20 @@ def facility_create(
         valid_until=valid_until,
         country=country,
     )
-    return _save(
-        obj,
-        actor=actor,
-        action="facility.create",
-        changes={"name": name, "authorisation": authorisation, "facility_number": facility_number},
-    )
+    with transaction.atomic():
+        _save(
+            obj,
+            actor=actor,
+            action="facility.create",
+            changes={
+                "name": name,
+                "authorisation": authorisation,
+                "facility_number": facility_number,
+            },
+        )
+        # The facility's own yearly report starts with its authorisation.
+        facility_obligations_refresh(actor=actor, facility=obj)
+    return obj
 
 
 def facility_update_authorisation(
@@ -184,20 +193,23 @@ def facility_update_authorisation(
     facility.authorisation = authorisation
     facility.valid_from = valid_from
     facility.valid_until = valid_until
-    return _save(
-        facility,
-        actor=actor,
-        action="facility.authorisation_update",
-        changes={
-            "before": before,
-            "after": {
-                "authorisation": authorisation,
-                "valid_from": valid_from,
-                "valid_until": valid_until,
+    with transaction.atomic():
+        _save(
+            facility,
+            actor=actor,
+            action="facility.authorisation_update",
+            changes={
+                "before": before,
+                "after": {
+                    "authorisation": authorisation,
+                    "valid_from": valid_from,
+                    "valid_until": valid_until,
+                },
+                "reason": reason,
             },
-            "reason": reason,
-        },
-    )
+        )
+        facility_obligations_refresh(actor=actor, facility=facility)
+    return facility
 
 
 def physician_create(

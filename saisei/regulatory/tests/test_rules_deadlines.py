@@ -234,9 +234,9 @@ def test_windows_may_start_the_day_after_submission_if_configured():
 # --- periodic reports ------------------------------------------------------------------------
 
 
-def test_periodic_reports_run_yearly_from_acceptance_and_are_due_ninety_days_after_each_year():
+def test_periodic_reports_run_yearly_from_submission_and_are_due_ninety_days_after_each_year():
     """Required every year even if no patient was treated: nothing about patients is an input."""
-    periods = periodic_report_periods(accepted_date=date(2025, 4, 1), until=date(2027, 3, 31))
+    periods = periodic_report_periods(submitted_date=date(2025, 4, 1), until=date(2027, 3, 31))
     assert [(p.start, p.end, p.due_date) for p in periods] == [
         (date(2025, 4, 1), date(2026, 3, 31), date(2026, 6, 29)),
         (date(2026, 4, 1), date(2027, 3, 31), date(2027, 6, 29)),
@@ -244,8 +244,8 @@ def test_periodic_reports_run_yearly_from_acceptance_and_are_due_ninety_days_aft
     assert all(p.rule == "PERIODIC-REPORT" and "Art. 20" in p.source for p in periods)
 
 
-def test_acceptance_on_feb_29_ends_every_year_on_feb_28():
-    periods = periodic_report_periods(accepted_date=date(2024, 2, 29), until=date(2029, 2, 28))
+def test_submission_on_feb_29_ends_every_year_on_feb_28():
+    periods = periodic_report_periods(submitted_date=date(2024, 2, 29), until=date(2029, 2, 28))
     assert [(p.start, p.end) for p in periods] == [
         (date(2024, 2, 29), date(2025, 2, 28)),
         (date(2025, 3, 1), date(2026, 2, 28)),
@@ -256,26 +256,26 @@ def test_acceptance_on_feb_29_ends_every_year_on_feb_28():
     assert periods[0].due_date == date(2025, 5, 29)
 
 
-def test_acceptance_on_a_month_end():
-    period = periodic_report_periods(accepted_date=date(2025, 1, 31), until=date(2026, 1, 30))[0]
+def test_submission_on_a_month_end():
+    period = periodic_report_periods(submitted_date=date(2025, 1, 31), until=date(2026, 1, 30))[0]
     assert (period.end, period.due_date) == (date(2026, 1, 30), date(2026, 4, 30))
 
 
 def test_the_last_period_stops_when_follow_up_ends():
-    periods = periodic_report_periods(accepted_date=date(2025, 4, 1), until=date(2026, 9, 15))
+    periods = periodic_report_periods(submitted_date=date(2025, 4, 1), until=date(2026, 9, 15))
     assert periods[-1].start == date(2026, 4, 1)
     assert periods[-1].end == date(2026, 9, 15) and periods[-1].truncated
     assert periods[-1].due_date == date(2026, 12, 14)
     full = periodic_report_periods(
-        accepted_date=date(2025, 4, 1),
+        submitted_date=date(2025, 4, 1),
         until=date(2026, 9, 15),
         config=DeadlineConfig(truncate_final_period=False),
     )
     assert full[-1].end == date(2027, 3, 31)
 
 
-def test_no_periods_before_acceptance():
-    assert periodic_report_periods(accepted_date=date(2025, 4, 1), until=date(2025, 3, 31)) == []
+def test_no_periods_before_submission():
+    assert periodic_report_periods(submitted_date=date(2025, 4, 1), until=date(2025, 3, 31)) == []
 
 
 # --- notices and the Class I wait -----------------------------------------------------------
@@ -355,9 +355,9 @@ def test_a_window_contains_its_event_and_windows_tile_without_gaps(submitted, ga
     years=st.integers(min_value=0, max_value=12),
     extra=st.integers(min_value=0, max_value=365),
 )
-def test_periodic_periods_tile_from_acceptance_to_the_end_of_follow_up(accepted, years, extra):
+def test_periodic_periods_tile_from_submission_to_the_end_of_follow_up(accepted, years, extra):
     until = accepted + timedelta(days=365 * years + extra)
-    periods = periodic_report_periods(accepted_date=accepted, until=until)
+    periods = periodic_report_periods(submitted_date=accepted, until=until)
     assert periods[0].start == accepted
     assert periods[-1].end == until
     for before, after in pairwise(periods):
