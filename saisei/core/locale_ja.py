@@ -90,6 +90,8 @@ JA = {
     "Your role does not allow this page. Ask your organisation administrator if you need it.": "あなたの役割ではこのページを表示できません。必要な場合は組織管理者にお問い合わせください。",
     "Times printed on documents must carry a time zone.": "文書に印字する時刻にはタイムゾーンが必要です。",
     "Page %(page)d of %(total)d": "%(page)d / %(total)d ページ",
+    "The current code from your authenticator app, if you use two-factor sign-in.": "2段階認証を使っている場合は、認証アプリに表示されている現在のコード。",
+    "The authentication code is missing, wrong or already used. Enter the current code from your authenticator app.": "認証コードが入力されていないか、正しくないか、すでに使用されています。認証アプリに表示されている現在のコードを入力してください。",
 }
 
 # Short English words mean different things on different screens; these settle the

@@ -515,4 +515,10 @@ JA: dict[str, str] = {
     "Container labels": "容器ラベル",
     "%(a)s applied, %(d)s destroyed": "貼付 %(a)s 枚、廃棄 %(d)s 枚",
     "Labels for this container were printed before; give the reason for the reprint.": "この容器のラベルは印刷済みです。再印刷の理由を入力してください。",
+    "Why the lot is rejected": "ロットを不合格とする理由",
+    "Rejection is final: every dose of the lot is recalled and can never be given. Give the reason and sign with your password and your authentication code.": "不合格の判定は取り消せません。ロットのすべての製剤が回収され、投与できなくなります。理由を記入し、パスワードと認証コードで署名してください。",
+    "Lot %(lot)s rejected.": "ロット %(lot)s を不合格としました。",
+    "Reject…": "不合格にする…",
+    "Reject lot %(n)s": "ロット %(n)s を不合格にする",
+    "Sign and reject": "署名して不合格にする",
 }

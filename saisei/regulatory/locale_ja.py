@@ -448,6 +448,22 @@ WEB_JA: dict[str, str] = {
     "Edit draft": "案を編集",
     "Save": "保存",
     "Add": "追加",
+    "administrative contact (事務担当者)": "事務担当者",
+    "contact telephone": "連絡先電話番号",
+    "contact e-mail": "連絡先メールアドレス",
+    "Administrator (管理者)": "管理者",
+    "Some values are not valid.": "正しくない値があります。",
+    "Only administrative details change by a minor change; anything about the treatment itself needs a non-minor change reviewed by the committee.": "軽微な変更で変えられるのは事務的な事項だけです。治療そのものに関わる変更は、委員会の審査を受ける軽微でない変更が必要です。",
+    "Processing facilities: yearly manufacturing report": "細胞培養加工施設：製造状況の年次定期報告",
+    "Each authorised processing facility files a yearly report on its manufacturing (別紙様式第8). The period and deadline used here are a configurable default: the law's own were not verified.": "許可・届出・認定を受けた細胞培養加工施設は、製造状況について年1回定期報告（別紙様式第8）を提出します。ここで使う対象期間と期限は設定で変えられる初期値で、法令上の期間と期限は確認できていません。",
+    "The date the facility's authorisation took effect is not recorded; record it in the registry.": "施設の許可・届出の効力発生日が記録されていません。登録簿に記録してください。",
+    "Authorisation starts on %(day)s; the first report period starts then.": "許可・届出の効力は %(day)s に始まり、最初の報告対象期間もその日から始まります。",
+    "Processing facility's yearly report": "細胞培養加工施設の年次定期報告",
+    "Plan or facility": "計画または施設",
+    "Cannot be scheduled": "期限を決められません",
+    "Due %(due)s for the period %(start)s – %(end)s.": "対象期間 %(start)s〜%(end)s の報告期限は %(due)s です。",
+    "No report open.": "未提出の報告はありません。",
+    "No processing facility registered.": "細胞培養加工施設は登録されていません。",
 }
 
 # What scripts/i18n.py collects: the rule layer's messages and the web layer's.

@@ -260,4 +260,11 @@ JA: dict[str, str] = {
     "Started": "開始日",
     "Save decision": "判断を保存",
     "Back": "戻る",
+    "When the clinic learned this": "クリニックがこれを知った日時",
+    "New reporting deadlines count from this day; deadlines already running stay.": "新しい報告期限はこの日から数えます。すでに進行中の期限はそのまま残ります。",
+    "The day the new information became known cannot be in the future.": "新しい情報を知った日時を未来にすることはできません。",
+    "The new information cannot be known before the event itself was known.": "新しい情報を、疾病等そのものを知るより前に知ることはできません。",
+    "Before the event was known.": "疾病等を知った日時より前です。",
+    "Re-assess seriousness": "重篤性を再評価する",
+    "Save seriousness": "重篤性を保存",
 }

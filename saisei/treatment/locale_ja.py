@@ -182,4 +182,5 @@ JA: dict[str, str] = {
     "Start bedside check": "ベッドサイド確認を開始",
     "No infusions are planned today.": "本日予定の投与はありません。",
     "Given today": "本日投与済み",
+    "Second person's authentication code": "第二確認者の認証コード",
 }
