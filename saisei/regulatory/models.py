@@ -215,8 +215,9 @@ class ProvisionPlan(ClinicalRecord):
         _("status"), max_length=30, choices=PlanState.choices, default=PlanState.DRAFT
     )
     risk_class = models.PositiveSmallIntegerField(_("risk class"))
-    # Anchors of the deadline rules: the first filing starts the 60-day AE windows, the first
-    # acceptance starts the yearly periodic-report periods (facts sheet §4–5).
+    # Anchors of the deadline rules: the first filing (提出した日) starts both the 60-day AE
+    # windows (Reg. Art. 35) and the yearly periodic-report periods (ASRM Art. 20–21); the
+    # first acceptance only marks that the periods run.
     first_submitted_date = models.DateField(_("first submitted"), null=True, blank=True)
     first_accepted_date = models.DateField(_("first accepted"), null=True, blank=True)
     discontinued_date = models.DateField(_("discontinued"), null=True, blank=True)
