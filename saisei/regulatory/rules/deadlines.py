@@ -89,19 +89,19 @@ class DeadlineConfig:
     roll_forward_recipients: frozenset[Recipient] = frozenset()
     # Extra closed days (e.g. a committee's own closure) honoured when rolling forward.
     extra_closed_days: frozenset[date] = frozenset()
-    # ⚠ §4: believed, not read, that the 7/15-day categories also go to the Minister (Reg. Art. 36).
+    # ⚠ Believed, not read, that the 7/15-day categories also go to the Minister (Reg. Art. 36).
     report_adverse_events_to_ministry: bool = True
-    # ⚠ §4: "verify whether Class III differs"; drop 3 here if counsel confirms it does.
+    # ⚠ Whether Class III differs was not verified; drop 3 here if counsel confirms it does.
     ministry_report_risk_classes: frozenset[int] = frozenset({1, 2, 3})
     # The processor must be told "promptly"; no number of days is given, so this is a house target.
     processing_facility_notice_days: int = 3
-    # ⚠ §3: the sheet does not say when the committee must be told of a minor change/discontinuation.
+    # ⚠ No source found for when the committee must be told of a minor change/discontinuation.
     committee_notice_days: int = 10
     # The 60-day batches and yearly periods count the anchor date as day 1 (起算して).
     anchor_day_is_day_one: bool = True
-    # When provision stops, the last periodic report covers only up to ``until`` (§5).
+    # When provision stops, the last periodic report covers only up to ``until`` (ASRM Art. 20–21).
     truncate_final_period: bool = True
-    # Class I provision restriction period (§2); ⚠ whether MHLW may shorten it was not confirmed.
+    # Class I provision restriction period (ASRM Art. 8–10); ⚠ whether MHLW may shorten it was not confirmed.
     class1_waiting_days: int = 90
     # ⚠ The processing facility's yearly report on its manufacturing (別紙様式第8): no deadline
     # or period was found. Until counsel confirms them, each year runs from the day the

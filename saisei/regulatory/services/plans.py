@@ -594,7 +594,7 @@ def _supersede_previous(*, actor: User | None, version: PlanVersion, effective: 
 def plan_follow_up_end_set(
     *, actor: User, plan: ProvisionPlan, follow_up_end_date: dt.date
 ) -> ProvisionPlan:
-    """Record when follow-up of treated patients ends; periodic reports run until then (Facts §3)."""
+    """Record when follow-up of treated patients ends; periodic reports run until then (ASRM Art. 6)."""
     _require_change(actor, plan)
     with transaction.atomic():
         plan.follow_up_end_date = follow_up_end_date
