@@ -34,7 +34,7 @@ def _obligations_due(user: Any) -> list[WorkItem]:
             WorkItem(
                 title=rule_text(ob.rule_id, ob.title),
                 url=reverse("regulatory:obligation_done", args=[ob.external_id]),
-                detail=ob.plan.title,
+                detail=ob.plan.title if ob.plan is not None else gettext("No provision plan"),
                 due=(gettext("Overdue since {date}") if overdue else "{date}").format(
                     date=ob.due_date.isoformat()
                 ),

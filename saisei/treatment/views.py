@@ -103,6 +103,12 @@ class AdministrationForm(VitalsMixin):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
     )
+    cells_given = forms.IntegerField(
+        label=_("Cells given"),
+        required=False,
+        min_value=1,
+        help_text=_("Leave empty when the whole bag is given; its cell count is then used."),
+    )
     rate_ml_per_hour = forms.FloatField(
         label=_("Infusion rate (mL/h)"), required=False, min_value=0.1
     )
@@ -114,6 +120,7 @@ class AdministrationForm(VitalsMixin):
         "physician",
         "second_person",
         "second_person_password",
+        "cells_given",
         "rate_ml_per_hour",
         "premedication",
     )
@@ -263,6 +270,7 @@ def administer(request: HttpRequest, verification_id: Any) -> HttpResponse:
             second_person=form.cleaned_data["second_person"],
             second_person_password=form.cleaned_data["second_person_password"],
             physician=form.cleaned_data["physician"],
+            cells_given=form.cleaned_data.get("cells_given"),
             rate_ml_per_hour=form.cleaned_data.get("rate_ml_per_hour"),
             premedication=form.cleaned_data.get("premedication") or "",
             vitals_before=form.vitals() or None,

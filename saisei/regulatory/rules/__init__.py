@@ -35,6 +35,7 @@ from .gate import (
     Act,
     ConsentFacts,
     FacilityFacts,
+    FactConflict,
     Finding,
     GateConfig,
     GateFacts,
@@ -42,6 +43,12 @@ from .gate import (
     GateResult,
     OverdueObligation,
     evaluate_gate,
+)
+from .indications import (
+    DEFAULT_INDICATIONS,
+    Indication,
+    indication_code,
+    indication_codes_in,
 )
 from .lifecycle import (
     TRANSITIONS,
@@ -57,6 +64,7 @@ from .lifecycle import (
 __all__ = [
     "CLASSIFICATION_RULES",
     "DEADLINE_RULES",
+    "DEFAULT_INDICATIONS",
     "GATE_RULES",
     "TRANSITIONS",
     "Act",
@@ -71,11 +79,13 @@ __all__ = [
     "Due",
     "Effect",
     "FacilityFacts",
+    "FactConflict",
     "Finding",
     "GateConfig",
     "GateFacts",
     "GateRequest",
     "GateResult",
+    "Indication",
     "OverdueObligation",
     "PlanFacts",
     "PlanState",
@@ -93,6 +103,8 @@ __all__ = [
     "classify",
     "discontinuation_notice_due",
     "evaluate_gate",
+    "indication_code",
+    "indication_codes_in",
     "periodic_report_periods",
     "reporting_clock",
     "sixty_day_window",

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from saisei.core.audit import audit_record
 from saisei.core.errors import Forbidden, NotFound, ValidationFailed
-from saisei.core.models import Role, User
+from saisei.core.models import Organisation, Role, User
 from saisei.regulatory import config, permissions
 from saisei.regulatory.models import (
     Obligation,
@@ -86,7 +86,7 @@ def _english(rule_id: str) -> str:
 
 def _upsert(
     *,
-    plan: ProvisionPlan,
+    plan: ProvisionPlan | None,
     rule_id: str,
     recipient: str,
     due_date: dt.date,
@@ -94,11 +94,13 @@ def _upsert(
     subject: tuple[str, str],
     trigger_date: dt.date | None,
     period: tuple[dt.date, dt.date] | None = None,
+    organisation: Organisation | None = None,
 ) -> tuple[Obligation, bool]:
     """Create the obligation for (rule, subject) once; an open one follows a moved due date."""
     subject_type, subject_id = subject
+    organisation_id = organisation.pk if organisation is not None else plan.organisation_id  # type: ignore[union-attr]
     existing = Obligation.objects.filter(
-        organisation_id=plan.organisation_id,
+        organisation_id=organisation_id,
         rule_id=rule_id,
         subject_type=subject_type,
         subject_id=subject_id,
@@ -114,7 +116,7 @@ def _upsert(
             existing.save(update_fields=["due_date", "period_start", "period_end", "updated_at"])
         return existing, False
     obligation = Obligation.objects.create(
-        organisation_id=plan.organisation_id,
+        organisation_id=organisation_id,
         plan=plan,
         kind=KIND_BY_RULE.get(rule_id, ObligationKind.ADVERSE_EVENT),
         recipient=recipient,
@@ -132,14 +134,19 @@ def _upsert(
 
 
 def _record_created(
-    *, actor: User | None, plan: ProvisionPlan, created: list[Obligation], cause: str
+    *,
+    actor: User | None,
+    plan: ProvisionPlan | None,
+    created: list[Obligation],
+    cause: str,
+    organisation: Organisation | None = None,
 ) -> None:
     if created:
         audit_record(
             actor=actor,
-            organisation=plan.organisation,
+            organisation=organisation or plan.organisation,  # type: ignore[union-attr]
             action="obligation.create",
-            subject=plan,
+            subject=plan if plan is not None else created[0],
             changes={
                 "cause": cause,
                 "obligations": [
@@ -274,31 +281,42 @@ def end_of_provision_obligation(
 def obligations_for_adverse_event(
     *,
     actor: User | None,
-    plan: ProvisionPlan,
+    plan: ProvisionPlan | None,
     subject: tuple[str, str],
     seriousness: str,
     aware_date: dt.date,
+    organisation: Organisation | None = None,
 ) -> list[Obligation]:
     """Create the committee, ministry and processor reports an adverse event triggers (ASRM Art. 17–18).
 
     Non-serious events share one obligation per 60-day window counted from the plan's first
     filing; calling again for the same event returns the same obligations.
+
+    An event that no plan covers still owes its reports (``plan`` None, ``organisation`` given):
+    the risk class is unknown, so the ministry reports are included, and with no filing date to
+    count windows from (no plan, or a plan never filed), the 60-day batch report is due as if its
+    window closed on the day staff became aware (the earliest any plan could make it due).
     """
-    if actor is not None and actor.organisation_id != plan.organisation_id:
-        raise NotFound()
-    anchor = plan.first_submitted_date
-    if anchor is None:
+    if plan is None and organisation is None:
         raise ValidationFailed(
-            "plan.not_submitted",
-            _("This plan was never filed, so no reporting clock can run for it."),
+            "obligation.organisation_required",
+            _("Name the organisation the reports are owed by."),
         )
+    org_id = plan.organisation_id if plan is not None else organisation.pk  # type: ignore[union-attr]
+    if actor is not None and actor.organisation_id != org_id:
+        raise NotFound()
     cfg = config.deadline_config()
+    anchor = plan.first_submitted_date if plan is not None else None
+    if anchor is None or anchor > aware_date:
+        # No filing date to count from (no plan, or one never filed): the window that ends on
+        # the aware date, whose report falls due earliest.
+        anchor = aware_date - dt.timedelta(days=59 if cfg.anchor_day_is_day_one else 60)
     dues = reporting_clock(
         seriousness=seriousness,
         aware_date=aware_date,
         plan_submitted_date=anchor,
         config=cfg,
-        risk_class=plan.risk_class,
+        risk_class=plan.risk_class if plan is not None else None,
     )
     out: list[Obligation] = []
     created: list[Obligation] = []
@@ -309,7 +327,8 @@ def obligations_for_adverse_event(
                 window = sixty_day_window(
                     plan_submitted_date=anchor, event_date=aware_date, config=cfg
                 )
-                target = ("regulatory.ae_batch_window", f"{plan.external_id}:{window.index}")
+                if plan is not None:  # shared by the plan's events of the window
+                    target = ("regulatory.ae_batch_window", f"{plan.external_id}:{window.index}")
             obligation, is_new = _upsert(
                 plan=plan,
                 rule_id=due.rule,
@@ -321,6 +340,7 @@ def obligations_for_adverse_event(
                 period=(
                     (window.start, window.end) if due.rule == "AE-COMMITTEE-60D-BATCH" else None
                 ),
+                organisation=organisation,
             )
             out.append(obligation)
             if is_new:
@@ -330,6 +350,7 @@ def obligations_for_adverse_event(
             plan=plan,
             created=created,
             cause=f"adverse_event:{Seriousness(seriousness).value}:{subject[0]}:{subject[1]}",
+            organisation=organisation,
         )
     return out
 
@@ -428,6 +449,12 @@ def reminder_recipients(organisation_ids: Iterable[int]) -> dict[int, list[User]
     return out
 
 
+def _plan_title(obligation: Obligation) -> str:
+    if obligation.plan is not None:
+        return str(obligation.plan.title)
+    return str(_("No provision plan covers this event"))
+
+
 def obligation_reminders_send(*, today: dt.date | None = None) -> int:
     """Remind compliance staff at each lead time before a due date, and daily once overdue.
 
@@ -463,8 +490,12 @@ def obligation_reminders_send(*, today: dt.date | None = None) -> int:
         created = notify(
             users=recipients.get(obligation.organisation_id, []),
             subject=subject.format(title=title, due=obligation.due_date.isoformat()),
-            body=f"{obligation.plan.title}\n{obligation.source}",
-            link=f"/regulatory/plans/{obligation.plan.external_id}/",
+            body=f"{_plan_title(obligation)}\n{obligation.source}",
+            link=(
+                f"/regulatory/plans/{obligation.plan.external_id}/"
+                if obligation.plan is not None
+                else "/regulatory/obligations/"
+            ),
             level=level,
             dedupe_key=key,
         )
