@@ -454,7 +454,6 @@ WEB_JA: dict[str, str] = {
     "Add": "追加",
     "processing facility": "細胞培養加工施設",
     "indication": "適応",
-    "cell source": "細胞の由来",
     "route": "投与経路",
     "Unknown act. Allowed: %(acts)s.": "行為が正しくありません。使える値: %(acts)s。",
     "The compliance gate refused this act.": "法令チェックにより、この行為は認められませんでした。",

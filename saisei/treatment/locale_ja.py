@@ -185,6 +185,5 @@ JA: dict[str, str] = {
     "Infusion %(number)d of %(dose)s": "%(dose)s による第%(number)d回投与",
     "Infusion %(number)d has already been given; it cannot be given again.": "第%(number)d回の投与はすでに行われているため、再度行うことはできません。",
     "already given": "投与済み",
-    "Cells given": "投与した細胞数",
     "Leave empty when the whole bag is given; its cell count is then used.": "バッグ全量を投与する場合は空欄にしてください。バッグの細胞数が使われます。",
 }
