@@ -284,6 +284,7 @@ def test_a_patient_without_a_coded_diagnosis_is_flagged(
     patient = PatientFactory(organisation=org, diagnosis_text="Mild cognitive impairment")
     html = web_for(physician).get(f"/journey/patients/{patient.external_id}/").content.decode()
     assert "Not coded yet" in html and "Record the diagnosis" in html
+    assert "Mild cognitive impairment" in html
 
 
 def test_a_physician_records_the_diagnosis_through_the_form(

@@ -69,7 +69,7 @@ class GateRefused(ValidationFailed):
 
     def form_errors(self) -> list[tuple[str | None, str]]:
         return [
-            (None, _("%(message)s (%(source)s)") % {"message": f.message, "source": f.source})
+            (None, _("%(message)s — %(source)s") % {"message": f.message, "source": f.source})
             for f in self.result.findings
             if f.severity == "block"
         ]
