@@ -453,9 +453,12 @@ def load(ctx: DemoContext) -> None:
         _release(ctx, fresh, conditional=True)
 
     _environment(ctx, culture)
-    refused = _refused_harvests(ctx)
+    _refused_harvests(ctx)
+    from saisei.regulatory.models import GateRefusal
+
+    refused = GateRefusal.objects.filter(organisation=ctx.org, act="harvest").count()
     ctx.stdout.write(
         f"  processing: {Lot.objects.filter(organisation=ctx.org).count()} lots, "
         f"{len(ctx.extra['doses'])} released doses for {main}; "
-        f"{refused} harvest(s) refused by the compliance gate\n"
+        f"{refused} harvest(s) on the compliance gate's refusal list\n"
     )
