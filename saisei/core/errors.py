@@ -16,6 +16,14 @@ class DomainError(Exception):
         self.message = message
         self.fields = fields or {}
 
+    def form_errors(self) -> list[tuple[str | None, str]]:
+        """How a web form shows the refusal: (field or None for the top of the form, message)."""
+        out: list[tuple[str | None, str]] = []
+        for field, msgs in self.fields.items():
+            for msg in msgs if isinstance(msgs, list | tuple) else [msgs]:
+                out.append((field, str(msg)))
+        return out or [(None, str(self.message))]
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "error": {

@@ -234,11 +234,8 @@ def render_form_error(
 ) -> HttpResponse:
     """Show a service refusal on a form: field errors on their fields, the rest at the top."""
     if form is not None:
-        for field, msgs in exc.fields.items():
-            for msg in msgs if isinstance(msgs, list | tuple) else [msgs]:
-                form.add_error(field if field in form.fields else None, str(msg))
-        if not exc.fields:
-            form.add_error(None, str(exc.message))
+        for field, msg in exc.form_errors():
+            form.add_error(field if field in form.fields else None, msg)
     context = {**context, "form": form, "error": exc}
     return render(
         request, template, context, status=400 if exc.status_code < 500 else exc.status_code

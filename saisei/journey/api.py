@@ -200,6 +200,9 @@ class PatientOut(Schema):
     email: str
     status: str
     home_physician_name: str
+    diagnosis_code: str
+    diagnosis_text: str
+    diagnosis_source: str
 
 
 class PatientDetailOut(PatientOut):
@@ -238,6 +241,29 @@ def patient_create(request: AuthedRequest, payload: PatientIn) -> Status:
 
 @router.get("/journey/patients/{external_id}", response={200: PatientDetailOut, **ERROR_RESPONSES})
 def patient_get(request: AuthedRequest, external_id: str) -> Any:
+    return selectors.patient_get(actor=request.user, external_id=external_id)
+
+
+class DiagnosisIn(Schema):
+    code: str = Field(..., min_length=1, max_length=40, description="Indication code or ICD-10")
+    text: str = Field("", max_length=300)
+    reason: str = Field("", max_length=500)
+
+
+@router.post(
+    "/journey/patients/{external_id}/diagnosis",
+    response={200: PatientDetailOut, **ERROR_RESPONSES},
+)
+def patient_diagnosis(request: AuthedRequest, external_id: str, payload: DiagnosisIn) -> Any:
+    """A physician records or corrects the patient's coded diagnosis (checked by the gate)."""
+    patient = selectors.patient_get(actor=request.user, external_id=external_id)
+    services.patient_diagnosis_set(
+        actor=request.user,
+        patient=patient,
+        code=payload.code,
+        text=payload.text,
+        reason=payload.reason,
+    )
     return selectors.patient_get(actor=request.user, external_id=external_id)
 
 
@@ -616,6 +642,7 @@ class CourseIn(Schema):
     package: uuid.UUID
     harvest_date: dt.date
     physician: uuid.UUID | None = None
+    facility: uuid.UUID | None = None
 
 
 @router.get("/journey/courses", response={200: Page[CourseOut], **ERROR_RESPONSES})
@@ -630,7 +657,7 @@ def course_list(request: AuthedRequest, filters: Query[PatientFilter]) -> dict[s
 
 @router.post("/journey/courses", response={201: CourseOut, **ERROR_RESPONSES})
 def course_create(request: AuthedRequest, payload: CourseIn) -> Status:
-    from saisei.regulatory.models import Physician
+    from saisei.regulatory.models import Physician, ProcessingFacility
 
     from .models import TreatmentPackage
 
@@ -644,12 +671,18 @@ def course_create(request: AuthedRequest, payload: CourseIn) -> Status:
         if payload.physician
         else None
     )
+    facility = (
+        get_scoped(perms.scope_journey(actor, ProcessingFacility.objects.all()), payload.facility)
+        if payload.facility
+        else None
+    )
     course = services.course_instantiate(
         actor=actor,
         patient=patient,
         package=package,
         harvest_date=payload.harvest_date,
         physician=physician,
+        facility=facility,
     )
     return Status(201, selectors.course_get(actor=actor, external_id=course.external_id))
 

@@ -302,6 +302,17 @@ def load(ctx: DemoContext) -> None:
             password=DEMO_PASSWORD,
         )
 
+    if patient.diagnosis_source != Patient.DiagnosisSource.PHYSICIAN:
+        # The family reported it; the physician confirms the coded diagnosis the gate checks.
+        services.patient_diagnosis_set(
+            actor=physician,
+            patient=patient,
+            code="G30",
+            text="Alzheimer's disease, amyloid PET positive; MMSE 22, CDR 1 (mild dementia)",
+            reason="Confirmed at the pre-screening review",
+        )
+        patient.refresh_from_db()
+
     if not Quote.objects.filter(patient=patient).exists():
         quote = services.quote_create(
             actor=coordinator,
@@ -379,12 +390,14 @@ def load(ctx: DemoContext) -> None:
             package=package,
             harvest_date=harvest,
             physician=doctor,
+            facility=ctx.extra.get("facility"),
             visit_dates=dates,
         )
         itinerary.course = course
         itinerary.save(update_fields=["course", "updated_at"])
         services.course_schedule(actor=coordinator, course=course)
-        for step in course.steps.filter(kind__in=["consultation", "harvest", "culture"]).order_by(
+        # The harvest step closes when processing's demo records the harvest under the plan.
+        for step in course.steps.filter(kind__in=["consultation", "culture"]).order_by(
             "planned_date"
         ):
             if step.status == "scheduled" and step.planned_date and step.planned_date <= ctx.today:
@@ -411,6 +424,7 @@ def load(ctx: DemoContext) -> None:
 
     ctx.extra["patient"] = patient
     ctx.extra["course"] = course
+    ctx.extra["consent_docs"] = docs
     ctx.extra["quote"] = patient.quotes.order_by("-version").first()
     ctx.extra["package_alz"] = package
     ctx.stdout.write(

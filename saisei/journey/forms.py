@@ -332,16 +332,47 @@ class CourseForm(forms.Form):
     physician: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
         label=_("Responsible physician"), queryset=None, required=False
     )  # type: ignore[arg-type]
+    facility: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        label=_("Cell processing facility"),
+        queryset=None,
+        required=False,
+        help_text=_("The compliance gate checks it against the plan before steps are scheduled."),
+    )  # type: ignore[arg-type]
     use_itinerary = forms.BooleanField(
         label=_("Take visit dates from the current itinerary"), required=False, initial=True
     )
 
     def __init__(
-        self, *args: Any, packages: Any = None, physicians: Any = None, **kwargs: Any
+        self,
+        *args: Any,
+        packages: Any = None,
+        physicians: Any = None,
+        facilities: Any = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["package"].queryset = packages  # type: ignore[attr-defined]
         self.fields["physician"].queryset = physicians  # type: ignore[attr-defined]
+        self.fields["facility"].queryset = facilities  # type: ignore[attr-defined]
+
+
+class DiagnosisForm(forms.Form):
+    """A physician records the patient's coded diagnosis, which the compliance gate checks."""
+
+    code = forms.ChoiceField(label=_("Diagnosis (coded, ICD-10)"))
+    text = forms.CharField(
+        label=_("Diagnosis in words (as reported or confirmed)"), max_length=300, required=False
+    )
+    reason = forms.CharField(
+        label=_("Reason for the change"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Required when a recorded diagnosis is corrected."),
+    )
+
+    def __init__(self, *args: Any, choices: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["code"].choices = [("", "—"), *choices]  # type: ignore[attr-defined]
 
 
 class ItineraryForm(forms.Form):

@@ -53,6 +53,11 @@ def can_decide_prescreen(user: Any) -> bool:
     return _has(user, (Role.PHYSICIAN,))
 
 
+def can_set_diagnosis(user: Any) -> bool:
+    """The coded diagnosis is a medical statement the compliance gate relies on: physicians only."""
+    return _has(user, (Role.PHYSICIAN,))
+
+
 def can_manage_quote(user: Any) -> bool:
     return _has(user, COORDINATION)
 

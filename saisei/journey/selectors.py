@@ -53,6 +53,16 @@ def consent_status_for_gate(
     return "valid"
 
 
+def patient_indication_for_gate(*, patient_id: int) -> str:
+    """The patient's coded diagnosis for the compliance gate ("" when none is on record)."""
+    return (
+        Patient.objects.filter(pk=patient_id, voided_at__isnull=True)
+        .values_list("diagnosis_code", flat=True)
+        .first()
+        or ""
+    )
+
+
 def patient_has_withdrawn(*, patient_id: int, at: dt.datetime | None = None) -> bool:
     """True when the patient's latest consent (any plan version) is withdrawn: stop further steps."""
     at = at or timezone.now()
@@ -153,7 +163,7 @@ def course_list(*, actor: User, patient: Patient | None = None) -> QuerySet[Trea
     qs = scope_journey(actor, TreatmentCourse.objects.filter(voided_at__isnull=True))
     if patient is not None:
         qs = qs.filter(patient=patient)
-    return qs.select_related("patient", "plan", "physician").prefetch_related(
+    return qs.select_related("patient", "plan", "physician", "facility").prefetch_related(
         Prefetch("steps", queryset=CourseStep.objects.filter(voided_at__isnull=True))
     )
 

@@ -28,6 +28,11 @@ urlpatterns = [
     path("patients/new/", staff.patient_new, name="patient_new"),
     path("patients/<uuid:external_id>/", staff.patient_detail, name="patient_detail"),
     path("patients/<uuid:external_id>/prescreen/", staff.prescreen_new, name="prescreen_new"),
+    path(
+        "patients/<uuid:external_id>/diagnosis/",
+        staff.patient_diagnosis,
+        name="patient_diagnosis",
+    ),
     path("patients/<uuid:external_id>/quotes/new/", staff.quote_new, name="quote_new"),
     path("patients/<uuid:external_id>/consent/", staff.consent_new, name="consent_new"),
     path("patients/<uuid:external_id>/course/", staff.course_new, name="course_new"),

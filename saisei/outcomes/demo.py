@@ -180,6 +180,10 @@ def _cohort_patient(ctx: DemoContext, row: tuple[Any, ...], package: Any, doctor
             language=language,
             country="Japan" if language == "ja" else "Singapore",
         )
+    if not patient.diagnosis_code:
+        patient = journey.patient_diagnosis_set(
+            actor=physician, patient=patient, code="G30", text="Alzheimer's disease, mild"
+        )
     plan = package.plan
     if not Prescreen.objects.filter(patient=patient, plan=plan).exists():
         ps = journey.prescreen_record(
@@ -220,6 +224,7 @@ def _cohort_patient(ctx: DemoContext, row: tuple[Any, ...], package: Any, doctor
             package=package,
             harvest_date=ctx.today - dt.timedelta(days=days_ago),
             physician=doctor,
+            facility=ctx.extra.get("facility"),
         )
     return course
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -149,6 +149,22 @@ def _plan(actor: Any, external_id: Any) -> Any:
     return get_scoped(scope_to_org(actor, ProvisionPlan.objects.all()), external_id)
 
 
+def _physician(actor: Any, external_id: Any) -> Any:
+    if not external_id:
+        return None
+    from saisei.regulatory.models import Physician
+
+    return get_scoped(scope_to_org(actor, Physician.objects.all()), external_id)
+
+
+def _facility(actor: Any, external_id: Any) -> Any:
+    if not external_id:
+        return None
+    from saisei.regulatory.models import ProcessingFacility
+
+    return get_scoped(scope_to_org(actor, ProcessingFacility.objects.all()), external_id)
+
+
 def _require_view(actor: Any) -> None:
     if not permissions.can_view_processing(actor):
         raise Forbidden()
@@ -158,9 +174,15 @@ def _require_view(actor: Any) -> None:
 
 
 class DonationIn(Schema):
+    """A harvest. The compliance gate checks plan, performing physician, facility, cell source and
+    the patient's diagnosis; anything left out is refused with the gate's rule (422)."""
+
     patient: uuid.UUID
     site: uuid.UUID
     plan: uuid.UUID | None = None
+    physician: uuid.UUID | None = Field(None, description="The physician who performs the harvest")
+    facility: uuid.UUID | None = Field(None, description="The cell processing facility")
+    cell_source: Literal["autologous", "allogeneic", "xenogeneic"] | None = None
     harvest_site: str = Field(..., max_length=100)
     tissue_weight_g: float
     container: str = Field(..., max_length=200)
@@ -188,10 +210,26 @@ class DonationOut(Schema):
     transport_conditions: str
     infection_markers: dict[str, str]
     markers_missing: list[str]
+    plan: uuid.UUID | None
+    physician: uuid.UUID | None
+    facility: uuid.UUID | None
+    cell_source: str
 
     @staticmethod
     def resolve_patient(obj: Any) -> uuid.UUID:
         return obj.patient.external_id
+
+    @staticmethod
+    def resolve_plan(obj: Any) -> uuid.UUID | None:
+        return obj.plan.external_id if obj.plan_id else None
+
+    @staticmethod
+    def resolve_physician(obj: Any) -> uuid.UUID | None:
+        return obj.physician.external_id if obj.physician_id else None
+
+    @staticmethod
+    def resolve_facility(obj: Any) -> uuid.UUID | None:
+        return obj.facility.external_id if obj.facility_id else None
 
     @staticmethod
     def resolve_patient_code(obj: Any) -> str:
@@ -211,6 +249,9 @@ def donation_create(request: HttpRequest, payload: DonationIn) -> Status:
         patient=_patient(actor, payload.patient),
         site=_site(actor, payload.site),
         plan=_plan(actor, payload.plan),
+        physician=_physician(actor, payload.physician),
+        facility=_facility(actor, payload.facility),
+        cell_source=payload.cell_source or "",
         harvest_site=payload.harvest_site,
         tissue_weight_g=payload.tissue_weight_g,
         container=payload.container,

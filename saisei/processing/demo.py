@@ -1,6 +1,10 @@
 """Demo data for processing: lots at every stage, one quarantined lot, open deviations, and
 released doses ready for the demo course's infusions (shared as ``ctx.extra["doses"]``).
 
+Every harvest is under the Alzheimer plan in force, performed by its listed physician for a
+consenting patient with a coded diagnosis; the two harvests the gate refuses appear only as
+refusals on the gate's list.
+
 Built through the services and idempotent: each demo donation carries a ``demo:<key>`` note
 and is looked up by it before anything is created.
 """
@@ -39,57 +43,126 @@ def _at(ctx: DemoContext, days_ago: int, hour: int = 10) -> dt.datetime:
     return min(moment, timezone.now() - dt.timedelta(minutes=10))
 
 
-def _patient(ctx: DemoContext, key: str) -> Any:
+def _patient(ctx: DemoContext, key: str, *, harvest_days_ago: int) -> Any:
+    """The demo patient for ``key``, enrolled with a physician-coded diagnosis and, before the
+    harvest, written consent to the plan in force (the gate checks both)."""
     from saisei.journey.models import Patient
+    from saisei.journey.services import consent_give, patient_diagnosis_set, patient_enrol
 
     if key == "main" and ctx.extra.get("patient") is not None:
         return ctx.extra["patient"]
     family, given, dob, sex, language, weight = PATIENTS[key]
-    found = Patient.objects.filter(
+    patient = Patient.objects.filter(
         organisation=ctx.org, family_name=family, given_name=given, date_of_birth=dob
     ).first()
-    if found:
-        return found
-    from saisei.journey.services import patient_enrol
-
-    return patient_enrol(
-        actor=ctx.user(Role.COORDINATOR),
-        family_name=family,
-        given_name=given,
-        date_of_birth=dob,
-        sex=sex,
-        language=language,
-        weight_kg=weight,
-    )
-
-
-def _donation(ctx: DemoContext, key: str, patient: Any, days_ago: int) -> Donation:
-    existing = Donation.objects.filter(organisation=ctx.org, notes=f"demo:{key}").first()
-    if existing:
-        return existing
+    if patient is None:
+        patient = patient_enrol(
+            actor=ctx.user(Role.COORDINATOR),
+            family_name=family,
+            given_name=given,
+            date_of_birth=dob,
+            sex=sex,
+            language=language,
+            weight_kg=weight,
+        )
     physician = ctx.user(Role.PHYSICIAN)
+    if not patient.diagnosis_code:
+        patient = patient_diagnosis_set(
+            actor=physician,
+            patient=patient,
+            code="G30",
+            text="Alzheimer's disease (amyloid-positive), mild dementia",
+        )
+    document = (ctx.extra.get("consent_docs") or {}).get("en")
+    if document is not None and not patient.consents.exists():
+        consent_give(
+            actor=physician,
+            patient=patient,
+            document=document,
+            given_by="patient",
+            signer_name=f"{given} {family}",
+            signer_confirms=True,
+            password=DEMO_PASSWORD,
+            paper_signed_at=_at(ctx, harvest_days_ago + 3),
+        )
+    return patient
+
+
+def _harvest(ctx: DemoContext, patient: Any, days_ago: int, notes: str) -> dict[str, Any]:
+    """What a harvest under the Alzheimer plan records; the nurse records, Dr. Sato performs."""
     markers = dict.fromkeys(services.markers_status(donation=Donation())["missing"], "negative")
-    common = {
-        "actor": physician,
+    return {
+        "actor": ctx.user(Role.NURSE),
         "patient": patient,
         "site": ctx.clinic,
+        "plan": ctx.extra["plan_alz"],
+        "physician": ctx.extra["physician"],
+        "facility": ctx.extra["facility"],
+        "cell_source": "autologous",
         "harvest_site": "abdomen (lipoaspiration)",
         "tissue_weight_g": 22.0,
         "container": "sterile 250 mL bottle, sealed bag",
         "collected_at": _at(ctx, days_ago, 9),
         "transport_conditions": "2–8 °C insulated box with data logger",
         "infection_markers": markers,
-        "notes": f"demo:{key}",
+        "notes": notes,
     }
-    plan = ctx.extra.get("plan_alz") if key == "main" else None
-    if plan is not None:
-        try:
-            return services.donation_record(plan=plan, **common)
-        except DomainError as exc:
-            ctx.stdout.write(
-                f"  processing: gate refused the demo harvest ({exc.code}); recorded without plan\n"
+
+
+def _donation(ctx: DemoContext, key: str, days_ago: int) -> Donation:
+    existing = Donation.objects.filter(organisation=ctx.org, notes=f"demo:{key}").first()
+    if existing:
+        return existing
+    patient = _patient(ctx, key, harvest_days_ago=days_ago)
+    # Every demo harvest is under the plan in force and passes the compliance gate; a refusal
+    # here is a bug in the demo story, so it is raised, never recorded another way.
+    return services.donation_record(**_harvest(ctx, patient, days_ago, f"demo:{key}"))
+
+
+def _refused_harvests(ctx: DemoContext) -> int:
+    """Harvests the gate refused, kept as refusals: the story's near-misses, never records."""
+    from saisei.journey.models import Inquiry, Patient
+    from saisei.journey.services import patient_enrol
+    from saisei.regulatory.models import GateRefusal
+
+    refused = 0
+    # An inquiry reporting only "mild cognitive impairment" was enrolled; nobody has coded the
+    # diagnosis or taken consent yet, and a harvest was booked too early.
+    inquiry = Inquiry.objects.filter(
+        organisation=ctx.org, contact_email="anna.k@example.invalid"
+    ).first()
+    if inquiry is not None:
+        patient = Patient.objects.filter(organisation=ctx.org, inquiry=inquiry).first()
+        if patient is None:
+            patient = patient_enrol(
+                actor=ctx.user(Role.COORDINATOR),
+                family_name="Kowalski",
+                given_name="Boris",
+                date_of_birth=dt.date(1956, 8, 19),
+                sex="male",
+                language="en",
+                inquiry=inquiry,
+                country="Poland",
             )
-    return services.donation_record(**common)
+        known = GateRefusal.objects.filter(organisation=ctx.org, patient_code=patient.patient_code)
+        if not known.exists():
+            try:
+                services.donation_record(**_harvest(ctx, patient, 1, "demo:refused-mci"))
+            except DomainError:
+                refused += 1
+    # A harvest attempted under the Class I stroke plan, still inside its 90-day wait.
+    stroke = ctx.extra.get("plan_class1")
+    fresh = Patient.objects.filter(organisation=ctx.org, family_name=PATIENTS["fresh"][0]).first()
+    if stroke is not None and fresh is not None:
+        done = GateRefusal.objects.filter(organisation=ctx.org, plan=stroke).exists()
+        if not done:
+            try:
+                services.donation_record(
+                    **{**_harvest(ctx, fresh, 2, "demo:refused-class1"), "plan": stroke}
+                )
+            except DomainError:
+                refused += 1
+    return refused
 
 
 def _tissue_custody(ctx: DemoContext, donation: Donation, *, days_ago: int) -> None:
@@ -323,10 +396,14 @@ def _environment(ctx: DemoContext, lot: Lot) -> None:
 
 def load(ctx: DemoContext) -> None:
     tech = ctx.user(Role.CPC_TECHNICIAN)
+    if ctx.extra.get("plan_alz") is None or ctx.extra.get("consent_docs") is None:
+        # No plan in force, no harvest: the demo does not record cells outside a plan.
+        ctx.stdout.write("  processing: no Alzheimer plan in force; nothing harvested\n")
+        return
 
     # Released lot for the main demo patient: doses ready for the course's infusions.
-    main = _patient(ctx, "main")
-    lot = _lot(ctx, _donation(ctx, "main", main, 40), days_ago=40, doses=MAIN_DOSES)
+    lot = _lot(ctx, _donation(ctx, "main", 40), days_ago=40, doses=MAIN_DOSES)
+    main = lot.donation.patient
     if lot.status == Lot.Status.IN_CULTURE:
         _tissue_custody(ctx, lot.donation, days_ago=40)
         _culture(ctx, lot, days_ago=40, harvest_cells=5.4e8)
@@ -353,38 +430,37 @@ def load(ctx: DemoContext) -> None:
     )
 
     # In culture: due soon.
-    culture = _lot(
-        ctx, _donation(ctx, "culture", _patient(ctx, "culture"), 12), days_ago=12, doses=3
-    )
+    culture = _lot(ctx, _donation(ctx, "culture", 12), days_ago=12, doses=3)
     if culture.status == Lot.Status.IN_CULTURE and not culture.steps.exists():
         _culture(ctx, culture, days_ago=12, harvest_cells=None)
 
     # Waiting for QC: sterility culture still running.
-    qc = _lot(ctx, _donation(ctx, "qc", _patient(ctx, "qc"), 31), days_ago=31, doses=3)
+    qc = _lot(ctx, _donation(ctx, "qc", 31), days_ago=31, doses=3)
     if qc.status == Lot.Status.IN_CULTURE:
         _culture(ctx, qc, days_ago=31, harvest_cells=3.3e8)
         _divide_and_qc(ctx, qc, pending=(specs.STERILITY,))
 
     # Quarantined: endotoxin out of specification opened a deviation automatically.
-    bad = _lot(
-        ctx, _donation(ctx, "quarantine", _patient(ctx, "quarantine"), 35), days_ago=35, doses=3
-    )
+    bad = _lot(ctx, _donation(ctx, "quarantine", 35), days_ago=35, doses=3)
     if bad.status == Lot.Status.IN_CULTURE:
         _culture(ctx, bad, days_ago=35, harvest_cells=3.2e8)
         limit = services.lot_specifications(lot=bad).get(specs.ENDOTOXIN).limit or 1
         _divide_and_qc(ctx, bad, override={specs.ENDOTOXIN: round(limit * 1.6, 1)})
 
     # Fresh product, conditionally released while the 14-day culture runs.
-    fresh = _lot(
-        ctx, _donation(ctx, "fresh", _patient(ctx, "fresh"), 30), days_ago=30, doses=2, fresh=True
-    )
+    fresh = _lot(ctx, _donation(ctx, "fresh", 30), days_ago=30, doses=2, fresh=True)
     if fresh.status == Lot.Status.IN_CULTURE:
         _culture(ctx, fresh, days_ago=30, harvest_cells=2.2e8)
         _divide_and_qc(ctx, fresh, pending=(specs.STERILITY,))
         _release(ctx, fresh, conditional=True)
 
     _environment(ctx, culture)
+    _refused_harvests(ctx)
+    from saisei.regulatory.models import GateRefusal
+
+    refused = GateRefusal.objects.filter(organisation=ctx.org, act="harvest").count()
     ctx.stdout.write(
         f"  processing: {Lot.objects.filter(organisation=ctx.org).count()} lots, "
-        f"{len(ctx.extra['doses'])} released doses for {main}\n"
+        f"{len(ctx.extra['doses'])} released doses for {main}; "
+        f"{refused} harvest(s) on the compliance gate's refusal list\n"
     )

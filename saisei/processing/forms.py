@@ -9,7 +9,8 @@ from saisei.core.forms import otp_field
 from saisei.core.models import Site
 from saisei.journey.models import Patient
 from saisei.processing.models import CultureStep, CustodyEvent, Deviation, Lot
-from saisei.regulatory.models import ProvisionPlan
+from saisei.processing.models.donation import CELL_SOURCES
+from saisei.regulatory.models import Physician, ProcessingFacility, ProvisionPlan
 
 SCAN_ATTRS = {
     "class": "scan",
@@ -186,9 +187,16 @@ class DonationForm(forms.Form):
     """Harvest record: patient, plan, where and how the tissue was collected, donor tests."""
 
     patient = forms.ModelChoiceField(label=_("Patient"), queryset=Patient.objects.none())
-    plan = forms.ModelChoiceField(
-        label=_("Provision plan"), queryset=ProvisionPlan.objects.none(), required=False
+    plan = forms.ModelChoiceField(label=_("Provision plan"), queryset=ProvisionPlan.objects.none())
+    physician = forms.ModelChoiceField(
+        label=_("Performing physician"),
+        queryset=Physician.objects.none(),
+        help_text=_("The physician who performs the harvest; must be listed in the plan."),
     )
+    facility = forms.ModelChoiceField(
+        label=_("Cell processing facility"), queryset=ProcessingFacility.objects.none()
+    )
+    cell_source = forms.ChoiceField(label=_("Cell source"), choices=[("", "—"), *CELL_SOURCES])
     site = forms.ModelChoiceField(label=_("Collection site"), queryset=Site.objects.none())
     harvest_site = forms.CharField(label=_("Body site"), max_length=100, initial=_("abdomen"))
     tissue_weight_g = forms.DecimalField(
@@ -202,10 +210,22 @@ class DonationForm(forms.Form):
         label=_("Transport conditions"), max_length=300, required=False
     )
 
-    def __init__(self, *args, patients=None, plans=None, sites=None, markers=(), **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(  # type: ignore[no-untyped-def]
+        self,
+        *args,
+        patients=None,
+        plans=None,
+        sites=None,
+        physicians=None,
+        facilities=None,
+        markers=(),
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.fields["patient"].queryset = patients  # type: ignore[attr-defined]
         self.fields["plan"].queryset = plans  # type: ignore[attr-defined]
+        self.fields["physician"].queryset = physicians  # type: ignore[attr-defined]
+        self.fields["facility"].queryset = facilities  # type: ignore[attr-defined]
         self.fields["site"].queryset = sites  # type: ignore[attr-defined]
         for code, name in markers:
             self.fields[f"marker_{code}"] = forms.ChoiceField(

@@ -521,4 +521,12 @@ JA: dict[str, str] = {
     "Reject…": "不合格にする…",
     "Reject lot %(n)s": "ロット %(n)s を不合格にする",
     "Sign and reject": "署名して不合格にする",
+    "The physician who performs the harvest; must be listed in the plan.": "採取を実施する医師です。計画に記載されている必要があります。",
+    "Autologous (the patient's own cells)": "自己（患者さん本人の細胞）",
+    "Allogeneic (another person's cells)": "同種（他の人の細胞）",
+    "Xenogeneic (animal cells)": "異種（動物の細胞）",
+    "A dose is marked given only by recording its administration at the bedside.": "製剤が投与済みになるのは、ベッドサイドで投与を記録したときだけです。",
+    "The compliance gate did not allow this administration.": "法令チェックはこの投与を認めませんでした。",
+    "Harvest for %(patient)s at %(site)s": "%(patient)s の採取（%(site)s）",
+    "The DIN and the patient's chain-of-identity identifier are assigned when you save. The compliance gate must allow the harvest first: a provision plan in force that day, the performing physician and the processing facility listed in it, the cell source and the patient's diagnosis covered by it, and valid consent. A refused harvest is not recorded; the refusal is kept on the gate's list.": "保存すると DIN と患者さんの識別子（CoI）が割り当てられます。その前に法令チェックが採取を認める必要があります。当日有効な提供計画があり、実施する医師と細胞培養加工施設がその計画に記載され、細胞の由来と患者さんの診断が計画の対象で、有効な同意があることです。認められなかった採取は記録されず、その旨が法令チェックの一覧に残ります。",
 }

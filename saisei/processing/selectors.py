@@ -63,7 +63,12 @@ def scanned_ids(*, scan_text: str) -> ScannedIds:
 
 
 def donation_list(*, actor: User) -> QuerySet[Donation]:
-    return scope_processing(actor, Donation.objects.select_related("patient", "site", "collector"))
+    return scope_processing(
+        actor,
+        Donation.objects.select_related(
+            "patient", "site", "collector", "plan", "physician", "facility"
+        ),
+    )
 
 
 def donation_get(*, actor: User, external_id: Any) -> Donation:

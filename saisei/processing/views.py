@@ -523,7 +523,7 @@ def _donation_form(request: HttpRequest, data: Any = None) -> forms.DonationForm
     from saisei.core.models import Site
     from saisei.core.permissions import scope_to_org
     from saisei.journey.models import Patient
-    from saisei.regulatory.models import ProvisionPlan
+    from saisei.regulatory.models import Physician, ProcessingFacility, ProvisionPlan
 
     user = _user(request)
     return forms.DonationForm(
@@ -531,6 +531,8 @@ def _donation_form(request: HttpRequest, data: Any = None) -> forms.DonationForm
         patients=scope_to_org(user, Patient.objects.filter(voided_at__isnull=True)),
         plans=scope_to_org(user, ProvisionPlan.objects.filter(voided_at__isnull=True)),
         sites=scope_to_org(user, Site.objects.all()),
+        physicians=scope_to_org(user, Physician.objects.filter(voided_at__isnull=True)),
+        facilities=scope_to_org(user, ProcessingFacility.objects.filter(voided_at__isnull=True)),
         markers=_marker_fields(),
     )
 
@@ -548,6 +550,9 @@ def donation_new(request: HttpRequest) -> HttpResponse:
                 actor=_user(request),
                 patient=data["patient"],
                 plan=data["plan"],
+                physician=data["physician"],
+                facility=data["facility"],
+                cell_source=data["cell_source"],
                 site=data["site"],
                 harvest_site=data["harvest_site"],
                 tissue_weight_g=data["tissue_weight_g"],

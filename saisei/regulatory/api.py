@@ -105,6 +105,10 @@ def reporting_clock_preview(request: HttpRequest, payload: ReportingClockIn) -> 
 
 
 class ComplianceCheckIn(Schema):
+    """The act to check. A fact left out is read from the records (the patient's diagnosis, the
+    donation's cell source and facility, the dose's route and cell count), never from the plan;
+    if no record holds it, the check refuses with that fact's rule."""
+
     act: Literal["harvest", "administration"]
     institution_id: uuid.UUID
     physician_id: uuid.UUID
@@ -117,6 +121,8 @@ class ComplianceCheckIn(Schema):
     administration_number: int | None = None
     facility_id: uuid.UUID | None = None
     indication: str | None = None
+    donation_id: uuid.UUID | None = None
+    dose_id: uuid.UUID | None = None
 
 
 class FindingOut(Schema):
@@ -135,11 +141,29 @@ class ComplianceCheckOut(Schema):
 
 
 def _patient(actor: Any, external_id: uuid.UUID) -> Any:
-    try:
-        from saisei.journey.models import Patient
-    except ImportError:  # journey not installed yet: nobody can be checked
-        raise NotFound() from None
+    from saisei.journey.models import Patient
+
     return get_scoped(Patient.objects.filter(organisation_id=actor.organisation_id), external_id)
+
+
+def _donation(actor: Any, external_id: uuid.UUID | None) -> Any:
+    if external_id is None:
+        return None
+    from saisei.processing.models import Donation
+
+    qs = Donation.objects.filter(organisation_id=actor.organisation_id).select_related("facility")
+    return get_scoped(qs, external_id)
+
+
+def _dose(actor: Any, external_id: uuid.UUID | None) -> Any:
+    if external_id is None:
+        return None
+    from saisei.processing.models import Dose
+
+    qs = Dose.objects.filter(organisation_id=actor.organisation_id).select_related(
+        "lot__donation__facility"
+    )
+    return get_scoped(qs, external_id)
 
 
 def _institution(actor: Any, external_id: uuid.UUID) -> Any:
@@ -175,11 +199,51 @@ def compliance_check(request: HttpRequest, payload: ComplianceCheckIn) -> dict:
         cell_source=payload.cell_source,
         facility=facility,
         indication=payload.indication,
+        donation=_donation(actor, payload.donation_id),
+        dose=_dose(actor, payload.dose_id),
     )
     day = result.act_date
     versions = list(plan.versions.all())
     version = selectors.version_in_force(versions, day=day)
     return {**result.as_dict(), "plan_version": version.external_id if version else None}
+
+
+class GateRefusalOut(Schema):
+    external_id: uuid.UUID
+    act: str
+    plan: uuid.UUID | None
+    plan_number: str
+    physician_name: str
+    patient_code: str
+    subject: str
+    attempted_at: dt.datetime
+    rules: list[str]
+    findings: list[FindingOut]
+
+    @staticmethod
+    def resolve_plan(obj: Any) -> uuid.UUID | None:
+        return obj.plan.external_id if obj.plan is not None else None
+
+    @staticmethod
+    def resolve_plan_number(obj: Any) -> str:
+        return obj.plan.plan_number if obj.plan is not None else ""
+
+
+class RefusalFilter(Schema):
+    act: str = ""
+    limit: int = 50
+    offset: int = 0
+
+
+@router.get("/compliance/refusals", response={200: Page[GateRefusalOut], **ERROR_RESPONSES})
+def compliance_refusals(request: HttpRequest, filters: Query[RefusalFilter]) -> dict:
+    """Acts the compliance gate refused, newest first, with every finding and its source."""
+    actor = staff_user(request)
+    return paginate(
+        selectors.gate_refusal_list(actor=actor, act=filters.act),
+        limit=filters.limit,
+        offset=filters.offset,
+    )
 
 
 # --- registry ----------------------------------------------------------------------------
@@ -508,7 +572,7 @@ class ObligationOut(Schema):
     @staticmethod
     def resolve_plan(obj: Any) -> dict | None:
         if obj.plan is None:
-            return None
+            return None  # a facility's duty, or an adverse event that no plan covers
         return {"external_id": obj.plan.external_id, "name": obj.plan.title}
 
     @staticmethod

@@ -2,7 +2,8 @@
 
 Items the facts sheet marks uncertain are data here, never constants: a deployment may set
 ``SAISEI_REGULATORY_DEADLINES`` (keyword arguments of ``rules.DeadlineConfig``) and
-``SAISEI_REGULATORY_REMINDER_DAYS`` (lead times in days before a due date).
+``SAISEI_REGULATORY_REMINDER_DAYS`` (lead times in days before a due date) and
+``SAISEI_INDICATIONS`` (extra coded indications: dicts with code, icd10, label and terms).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from django.conf import settings
 
 from saisei.regulatory.rules import DeadlineConfig, GateConfig
+from saisei.regulatory.rules.indications import DEFAULT_INDICATIONS, Indication
 
 # Reminders a month, a week, two days and on the day before a deadline; overdue ones daily.
 DEFAULT_REMINDER_DAYS: tuple[int, ...] = (30, 7, 2, 0)
@@ -42,3 +44,18 @@ def end_of_provision_days() -> int:
     return int(
         getattr(settings, "SAISEI_REGULATORY_END_OF_PROVISION_DAYS", DEFAULT_END_OF_PROVISION_DAYS)
     )
+
+
+def indication_vocabulary() -> tuple[Indication, ...]:
+    """The coded indications: the cited default table plus a deployment's own rows."""
+    extra = getattr(settings, "SAISEI_INDICATIONS", None) or ()
+    rows = {row.code: row for row in DEFAULT_INDICATIONS}
+    for item in extra:
+        row = Indication(
+            code=str(item["code"]),
+            icd10=str(item["icd10"]),
+            label=str(item["label"]),
+            terms=tuple(str(t) for t in item.get("terms", ())),
+        )
+        rows[row.code] = row
+    return tuple(rows.values())

@@ -448,7 +448,9 @@ class Obligation(ClinicalRecord):
         DONE = "done", _("Done")
 
     # An obligation belongs to a plan, or to a processing facility for the facility's own duties
-    # (its yearly manufacturing report); never to both.
+    # (its yearly manufacturing report); never to both. Neither only for a patient's adverse
+    # event that no plan covers: its reports are still owed (ASRM Art. 17-18), and the missing
+    # plan is itself the finding to explain.
     plan = models.ForeignKey(
         ProvisionPlan, null=True, blank=True, on_delete=models.PROTECT, related_name="obligations"
     )
@@ -512,7 +514,7 @@ class Obligation(ClinicalRecord):
             return self.plan.title  # type: ignore[union-attr]
         if self.facility_id is not None:
             return self.facility.name  # type: ignore[union-attr]
-        return ""
+        return str(_("No provision plan covers this event"))
 
     @property
     def concerns_url(self) -> str:
@@ -576,3 +578,43 @@ class PeriodicReport(ClinicalRecord):
 
     def __str__(self) -> str:
         return f"{self.plan} #{self.period_index}"
+
+
+# --- compliance gate -----------------------------------------------------------------------
+
+
+class GateRefusal(ClinicalRecord):
+    """An act the compliance gate refused, kept as evidence that the rule held (DESIGN invariant 1).
+
+    Written by ``services.gate_require`` whenever a harvest or an administration is refused, so
+    a refused attempt is shown as a refusal, never recorded as the act. The patient is named by
+    code because the patient lives in a higher app (journey).
+    """
+
+    act = models.CharField(_("act"), max_length=30)
+    plan = models.ForeignKey(
+        ProvisionPlan,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="gate_refusals",
+    )
+    physician = models.ForeignKey(
+        Physician, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    physician_name = models.CharField(_("performing physician"), max_length=200, blank=True)
+    patient_code = models.CharField(_("patient"), max_length=40, blank=True)
+    subject = models.CharField(_("what was attempted"), max_length=200, blank=True)
+    attempted_at = models.DateTimeField(_("time of the act"))
+    findings = models.JSONField(default=list)
+    rules = models.JSONField(default=list)
+    recorded_by = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering: ClassVar = ["-attempted_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.act} {self.patient_code} {self.attempted_at:%Y-%m-%d}"

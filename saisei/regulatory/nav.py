@@ -15,4 +15,10 @@ ITEMS = [
     ),
     NavItem(_("Obligations"), "regulatory:obligation_list", COMPLIANCE, order=22),
     NavItem(_("Registry"), "regulatory:registry", COMPLIANCE, order=23),
+    NavItem(
+        _("Gate refusals"),
+        "regulatory:gate_refusal_list",
+        frozenset({*COMPLIANCE, Role.QA_MANAGER, Role.PHYSICIAN}),
+        order=24,
+    ),
 ]

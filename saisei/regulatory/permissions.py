@@ -43,6 +43,11 @@ def can_complete_obligation(user: User) -> bool:
     return is_staff_user(user) and user.has_role(*WRITE_ROLES)
 
 
+def can_view_gate_refusals(user: User) -> bool:
+    """Refused acts are read by the people who answer for the plan and the product."""
+    return is_staff_user(user) and user.has_role(*OBLIGATION_READ_ROLES)
+
+
 def lifecycle_roles(user: User) -> set[str]:
     """Map staff roles to the roles the plan lifecycle table names."""
     roles: set[str] = set()
@@ -61,5 +66,11 @@ def scope_regulatory(user: User, qs: QuerySet) -> QuerySet:
 
 def scope_obligations(user: User, qs: QuerySet) -> QuerySet:
     if not can_view_obligations(user):
+        return qs.none()
+    return scope_to_org(user, qs)
+
+
+def scope_gate_refusals(user: User, qs: QuerySet) -> QuerySet:
+    if not can_view_gate_refusals(user):
         return qs.none()
     return scope_to_org(user, qs)

@@ -12,6 +12,7 @@ from saisei.core.selectors import get_scoped
 from saisei.regulatory import permissions
 from saisei.regulatory.models import (
     CertifiedCommittee,
+    GateRefusal,
     MedicalInstitution,
     Obligation,
     Physician,
@@ -250,3 +251,14 @@ def version_diff(old: PlanVersion | None, new: PlanVersion) -> list[dict[str, An
                 }
             )
     return rows
+
+
+def gate_refusal_list(*, actor: User, act: str = "") -> QuerySet[GateRefusal]:
+    """Acts the compliance gate refused, newest first (constant queries per page)."""
+    qs = permissions.scope_gate_refusals(
+        actor,
+        GateRefusal.objects.filter(voided_at__isnull=True).select_related("plan", "recorded_by"),
+    )
+    if act:
+        qs = qs.filter(act=act)
+    return qs.order_by("-attempted_at", "-pk")

@@ -37,6 +37,7 @@ urlpatterns: list = [
     ),
     path("obligations/", views.obligation_list, name="obligation_list"),
     path("obligations/<uuid:external_id>/done/", views.obligation_done, name="obligation_done"),
+    path("gate-refusals/", views.gate_refusal_list, name="gate_refusal_list"),
     path("registry/", views.registry, name="registry"),
     path("registry/add/<str:kind>/", views.registry_add, name="registry_add"),
 ]

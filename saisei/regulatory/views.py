@@ -797,3 +797,42 @@ def registry_add(request: HttpRequest, kind: str) -> HttpResponse:
         return redirect("regulatory:registry")
     status = 400 if request.method == "POST" else 200
     return render(request, "regulatory/plan_form.html", context, status=status)
+
+
+ACT_LABELS: dict[str, Any] = {
+    "harvest": _("Harvest of cells for processing"),
+    "administration": _("Administration (infusion)"),
+}
+
+
+@web
+def gate_refusal_list(request: HttpRequest) -> HttpResponse:
+    """Acts the compliance gate refused: the evidence that no act happened outside a plan."""
+    actor = staff_user(request)
+    if not permissions.can_view_gate_refusals(actor):
+        raise Forbidden()
+    act = request.GET.get("act") or ""
+    page = Paginator(selectors.gate_refusal_list(actor=actor, act=act), 50).get_page(
+        request.GET.get("page")
+    )
+    language = get_language() or "en"
+    rows = [
+        {
+            "refusal": r,
+            "act_label": ACT_LABELS.get(r.act, r.act),
+            "blocking": [
+                {
+                    **f,
+                    "message": f.get("message_ja") if language.startswith("ja") else f["message"],
+                }
+                for f in r.findings
+                if f.get("severity") == "block"
+            ],
+        }
+        for r in page.object_list
+    ]
+    return render(
+        request,
+        "regulatory/gate_refusal_list.html",
+        {"page": page, "rows": rows, "act": act, "acts": list(ACT_LABELS.items())},
+    )

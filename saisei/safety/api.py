@@ -84,6 +84,13 @@ class EventOut(Schema):
     status: str
     lot: str | None
     clocks: list[ClockOut]
+    warnings: list[str]
+
+    @staticmethod
+    def resolve_warnings(obj: AdverseEvent) -> list[str]:
+        from saisei.safety.services import no_plan_warning
+
+        return [no_plan_warning(obj)] if obj.plan_id is None else []
 
     @staticmethod
     def resolve_lot(obj: AdverseEvent) -> str | None:

@@ -267,4 +267,6 @@ JA: dict[str, str] = {
     "Before the event was known.": "疾病等を知った日時より前です。",
     "Re-assess seriousness": "重篤性を再評価する",
     "Save seriousness": "重篤性を保存",
+    "No provision plan covers patient %(patient)s. The reports of this event are still owed, on the strictest deadlines; find out how the patient was treated outside a plan and tell the committee.": "患者 %(patient)s を対象とする提供計画がありません。この事象の報告義務はなくならず、最も厳しい期限が適用されます。計画外で治療された経緯を調べ、委員会に伝えてください。",
+    "Adverse event %(number)s: no provision plan covers the patient": "疾病等 %(number)s：この患者さんを対象とする提供計画がありません",
 }

@@ -73,12 +73,17 @@ def aware_date_tokyo(aware_at: dt.datetime) -> dt.date:
     return aware_at.astimezone(TOKYO).date()
 
 
-def _plan_for(*, patient: Any, administration: Any, plan: Any) -> Any:
+def _plan_for(*, patient: Any, administration: Any, plan: Any, dose: Any = None) -> Any:
+    """The plan the event happened under, from the records: the administration, the dose's
+    donation, the patient's latest course, then the patient's latest harvest."""
     if plan is not None:
         return plan
     if administration is not None:
         return administration.plan
+    if dose is not None and dose.lot.donation.plan_id is not None:
+        return dose.lot.donation.plan
     from saisei.journey.models import TreatmentCourse
+    from saisei.processing.models import Donation
 
     course = (
         TreatmentCourse.objects.filter(patient=patient, voided_at__isnull=True)
@@ -86,7 +91,15 @@ def _plan_for(*, patient: Any, administration: Any, plan: Any) -> Any:
         .order_by("-created_at")
         .first()
     )
-    return course.plan if course is not None else None
+    if course is not None:
+        return course.plan
+    donation = (
+        Donation.objects.filter(patient=patient, voided_at__isnull=True, plan__isnull=False)
+        .select_related("plan")
+        .order_by("-collected_at")
+        .first()
+    )
+    return donation.plan if donation is not None else None
 
 
 def _next_number(organisation_id: int, year: int) -> str:
@@ -158,19 +171,54 @@ def _start_clocks(
 
     Counted from ``known_on`` (the day its current seriousness became known) or, at first
     recording, the day staff became aware. Clocks already started are never moved or dropped.
+    A missing plan never drops them: the reports are still owed (ASRM Art. 17–18) on the
+    strictest clock, and the people responsible are warned that no plan covers the patient.
     """
-    if event.plan is None:
-        return []
     if not event.serious and not event.suspected:
         return []  # a non-serious event not suspected of coming from the treatment is not reported
     from saisei.regulatory.services import obligations_for_adverse_event
 
-    return obligations_for_adverse_event(
+    obligations = obligations_for_adverse_event(
         actor=actor,
         plan=event.plan,
+        organisation=event.organisation,
         subject=(SUBJECT_TYPE, str(event.external_id)),
         seriousness=event.reporting_level,
         aware_date=known_on or aware_date_tokyo(event.aware_at),
+    )
+    if event.plan is None:
+        _warn_no_plan(event)
+    return obligations
+
+
+def no_plan_warning(event: AdverseEvent) -> str:
+    """What staff are told when no provision plan covers the patient of an event."""
+    return str(
+        _(
+            "No provision plan covers patient %(patient)s. The reports of this event are still "
+            "owed, on the strictest deadlines; find out how the patient was treated outside a "
+            "plan and tell the committee."
+        )
+        % {"patient": event.patient.patient_code}
+    )
+
+
+def _warn_no_plan(event: AdverseEvent) -> None:
+    from saisei.core.selectors import staff_with_role
+
+    users = {
+        u.pk: u
+        for role in (Role.COMPLIANCE_OFFICER, Role.ORG_ADMIN)
+        for u in staff_with_role(organisation=event.organisation, role=role)
+    }
+    notify(
+        users=list(users.values()),
+        subject=_("Adverse event %(number)s: no provision plan covers the patient")
+        % {"number": event.number},
+        body=no_plan_warning(event),
+        link=f"/safety/events/{event.external_id}/",
+        level="danger",
+        dedupe_key=f"ae:{event.external_id}:no_plan",
     )
 
 
@@ -245,7 +293,7 @@ def adverse_event_record(
         dose = dose or administration.dose
     if dose is not None:
         lot = lot or dose.lot
-    plan = _plan_for(patient=patient, administration=administration, plan=plan)
+    plan = _plan_for(patient=patient, administration=administration, plan=plan, dose=dose)
     assessing = permissions.can_assess_adverse_event(actor)
     for attempt in range(3):
         try:

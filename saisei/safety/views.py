@@ -334,6 +334,7 @@ def _event_context(request: HttpRequest, event: AdverseEvent, **extra: Any) -> d
     sub_form.fields["obligation"].choices = choices  # type: ignore[union-attr]
     return {
         "event": event,
+        "no_plan_warning": services.no_plan_warning(event) if event.plan_id is None else "",
         "criteria": [
             str(getattr(AdverseEvent._meta.get_field(name), "verbose_name", name))
             for name in event.seriousness_criteria

@@ -183,4 +183,8 @@ JA: dict[str, str] = {
     "No infusions are planned today.": "本日予定の投与はありません。",
     "Given today": "本日投与済み",
     "Second person's authentication code": "第二確認者の認証コード",
+    "Infusion %(number)d of %(dose)s": "%(dose)s による第%(number)d回投与",
+    "Infusion %(number)d has already been given; it cannot be given again.": "第%(number)d回の投与はすでに行われているため、再度行うことはできません。",
+    "already given": "投与済み",
+    "Leave empty when the whole bag is given; its cell count is then used.": "バッグ全量を投与する場合は空欄にしてください。バッグの細胞数が使われます。",
 }

@@ -147,27 +147,42 @@ def _physician_for(*, actor: User, step: Any) -> Any:
     return physician
 
 
+def _institution_of(physician: Any) -> Any:
+    """Where the act takes place: the performing physician's institution in the registry."""
+    from saisei.regulatory.models import Physician
+
+    if isinstance(physician, Physician):
+        return physician.institution
+    record = Physician.objects.filter(user=physician, voided_at__isnull=True).first()
+    return record.institution if record is not None else None
+
+
 def _gate(
     *, actor: User, patient: Any, step: Any, dose: Any, route: str, at: dt.datetime
 ) -> tuple[bool | None, tuple[str, ...], dict[str, Any]]:
-    """Ask the regulatory compliance gate whether this administration may happen now."""
+    """Ask the compliance gate whether this administration may happen now.
+
+    The facts come from the records: the bag's cell count, lot route, donation cell source and
+    processing facility; the patient's diagnosis. The nurse's stated route is checked against
+    the lot's. The plan's own values are only what these facts are judged against.
+    """
     if patient is None or step is None:
         return None, (), {}
     from saisei.regulatory.services import gate_check
 
-    plan = step.course.plan
+    physician = _physician_for(actor=actor, step=step)
     result = gate_check(
         actor=actor,
         act="administration",
-        institution=plan.institution,
-        physician=_physician_for(actor=actor, step=step),
+        institution=_institution_of(physician),
+        physician=physician,
         patient=patient,
-        plan=plan,
-        route=route,
-        dose_cells=int(dose.cell_count) if dose is not None else step.planned_dose_cells,
+        plan=step.course.plan,
+        route=route or None,
+        dose_cells=None if dose is not None else step.planned_dose_cells,
         administration_number=step.number,
         at=at,
-        facility=dose.lot.donation.facility if dose is not None else None,
+        dose=dose,
     )
     blocking = tuple(str(f.message) for f in result.findings if f.severity == "block")
     return bool(result.allowed), blocking, _json(result.as_dict())
@@ -368,8 +383,13 @@ def administration_record(
 ) -> Administration:
     """Record that the verified dose is being given, and mark the dose administered exactly once.
 
-    Concurrent attempts on the same bag (two tablets) serialise on the dose row; the loser gets
-    ``Conflict(code="dose_already_administered")`` (HTTP 409).
+    The compliance gate decides with the named performing physician (listed on the plan version
+    in force), the cells actually given (within the plan's dose range), the route, and the
+    processing facility that made the bag (listed and authorised); a refusal is
+    ``GateRefused`` (422) and is kept as evidence. Concurrent attempts on the same bag (two
+    tablets) serialise on the dose row; the loser gets ``Conflict(code="dose_already_administered")``
+    (409). Administrations of one patient serialise on the patient row, so the plan's maximum
+    number of administrations cannot be raced past.
     """
     if not permissions.can_record_administration(actor):
         raise Forbidden()
@@ -435,7 +455,92 @@ def administration_record(
     )
     from saisei.processing.models import Dose
 
+    step = verification.course_step
+    if step is None or verification.patient is None:
+        raise Conflict("course_step_required", _("The check has no course step."))
+    bag = Dose.objects.select_related("lot__donation__facility").get(pk=verification.dose_id)
+    cells = int(cells_given) if cells_given else int(bag.cell_count)
+    gate_args = {
+        "actor": actor,
+        "act": "administration",
+        "institution": _institution_of(physician),
+        "physician": physician,
+        "patient": verification.patient,
+        "plan": step.course.plan,
+        "route": verification.route or None,
+        "dose_cells": cells,
+        "administration_number": step.number,
+        "at": started_at,
+        "dose": bag,
+        "subject": _("Infusion %(number)d of %(dose)s")
+        % {"number": step.number, "dose": f"{bag.din} {bag.product_code}"},
+    }
+    from saisei.regulatory.services import GateRefused, gate_refusal_record, gate_require
+
+    # Checked once before anything is locked (a refusal is kept as evidence), and again under
+    # the patient's lock below, where concurrent administrations are counted one at a time.
+    gate_require(**gate_args)
+    try:
+        return _administration_write(
+            actor=actor,
+            verification=verification,
+            physician=physician,
+            nurse=nurse,
+            second_person=second_person,
+            cells=cells,
+            volume_ml=volume_ml,
+            rate_ml_per_hour=rate_ml_per_hour,
+            started_at=started_at,
+            ended_at=ended_at,
+            premedication=premedication,
+            observations=observations,
+            vitals_before=vitals_before,
+            signature=signature,
+            gate_args=gate_args,
+            now=now,
+            cfg=cfg,
+        )
+    except GateRefused as exc:
+        args = {k: v for k, v in gate_args.items() if k in ("actor", "act", "plan", "patient")}
+        gate_refusal_record(
+            **args,
+            physician=physician,
+            at=started_at,
+            result=exc.result,
+            subject=str(gate_args["subject"]),
+        )
+        raise
+
+
+def _administration_write(
+    *,
+    actor: User,
+    verification: BedsideVerification,
+    physician: User,
+    nurse: User | None,
+    second_person: User | None,
+    cells: int,
+    volume_ml: float | None,
+    rate_ml_per_hour: float | None,
+    started_at: dt.datetime,
+    ended_at: dt.datetime | None,
+    premedication: str,
+    observations: str,
+    vitals_before: dict[str, Any] | None,
+    signature: dict[str, Any],
+    gate_args: dict[str, Any],
+    now: dt.datetime,
+    cfg: BedsideConfig,
+) -> Administration:
+    """Write the administration under locks: the patient (counts), then the bag (single use)."""
+    from saisei.journey.models import Patient
+    from saisei.processing.models import Dose
+    from saisei.regulatory.services import GateRefused, gate_check
+
     with transaction.atomic():
+        # One administration at a time per patient: the plan's limit on the number of
+        # administrations is counted under this lock, so two bags cannot race past it.
+        Patient.objects.select_for_update().filter(pk=verification.patient_id).first()
         # Lock the bag: concurrent attempts wait here and then see it given.
         dose = (
             Dose.objects.select_for_update()
@@ -466,10 +571,18 @@ def administration_record(
                 raise Conflict(f"bedside_{result.code}", result.message)
         patient = verification.patient
         step = verification.course_step
-        if step is None or patient is None:
-            raise Conflict("course_step_required", _("The check has no course step."))
+        assert patient is not None and step is not None  # administration_record checked both
+        if Administration.objects.filter(course_step=step, voided_at__isnull=True).exists():
+            raise Conflict(
+                "step_already_administered",
+                _("Infusion %(number)d has already been given; it cannot be given again.")
+                % {"number": step.number},
+                {"course_step": [_("already given")]},
+            )
+        gate = gate_check(**{k: v for k, v in gate_args.items() if k != "subject"})
+        if not gate.allowed:
+            raise GateRefused(gate)
         plan_id = step.course.plan_id
-        cells = int(cells_given) if cells_given else int(dose.cell_count)
         volume = float(volume_ml) if volume_ml else float(dose.volume_ml)
         weight = patient.weight_kg
         try:
@@ -502,7 +615,7 @@ def administration_record(
                     recorded_by=actor,
                     second_person=second_person,
                     second_person_confirmed_at=now,
-                    gate_result=verification.gate_result,
+                    gate_result=_json(gate.as_dict()),
                 )
         except IntegrityError:
             raise _refuse_already_given(dose) from None
@@ -547,12 +660,7 @@ def _mark_dose_administered(*, actor: User, dose: Any, administration: Administr
     """Move the bag to 'administered' through processing's dose lifecycle (conditional update)."""
     from saisei.processing.services import dose_administer
 
-    dose_administer(
-        actor=actor,
-        dose=dose,
-        administration_ref=str(administration.external_id),
-        at=administration.started_at,
-    )
+    dose_administer(actor=actor, administration=administration)
 
 
 def administration_complete(

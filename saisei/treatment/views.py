@@ -105,6 +105,12 @@ class AdministrationForm(VitalsMixin):
         widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
     )
     second_person_otp = otp_field(_("Second person's authentication code"))
+    cells_given = forms.IntegerField(
+        label=_("Cells given"),
+        required=False,
+        min_value=1,
+        help_text=_("Leave empty when the whole bag is given; its cell count is then used."),
+    )
     rate_ml_per_hour = forms.FloatField(
         label=_("Infusion rate (mL/h)"), required=False, min_value=0.1
     )
@@ -117,6 +123,7 @@ class AdministrationForm(VitalsMixin):
         "second_person",
         "second_person_password",
         "second_person_otp",
+        "cells_given",
         "rate_ml_per_hour",
         "premedication",
     )
@@ -267,6 +274,7 @@ def administer(request: HttpRequest, verification_id: Any) -> HttpResponse:
             second_person_password=form.cleaned_data["second_person_password"],
             second_person_otp=form.cleaned_data["second_person_otp"] or None,
             physician=form.cleaned_data["physician"],
+            cells_given=form.cleaned_data.get("cells_given"),
             rate_ml_per_hour=form.cleaned_data.get("rate_ml_per_hour"),
             premedication=form.cleaned_data.get("premedication") or "",
             vitals_before=form.vitals() or None,

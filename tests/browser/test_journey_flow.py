@@ -34,8 +34,10 @@ def _setup() -> dict[str, Any]:
     today = timezone.localdate()
     org = OrganisationFactory(slug="sakura", name="Sakura Clinic")
     staff = UserFactory(organisation=org, username="kenji", roles=["coordinator", "physician"])
-    doctor = PhysicianFactory(organisation=org, user=staff, name="Dr. Kenji Sato")
     institution = InstitutionFactory(organisation=org, name="Sakura Clinic Tokyo")
+    doctor = PhysicianFactory(
+        organisation=org, user=staff, name="Dr. Kenji Sato", institution=institution
+    )
     plan = PlanFactory(
         organisation=org, institution=institution, plan_number="PB3260042", status="in_force"
     )
@@ -224,6 +226,7 @@ def test_inquiry_to_accepted_quote_signed_consent_and_scheduled_course(
     page.goto(patient_url)
     page.click("text=Start treatment course")
     page.select_option("#id_package", index=1)
+    page.select_option("#id_facility", index=1)  # the CPC the gate checks against the plan
     page.click("main button[type=submit]")
     page.wait_for_selector("#course-status")
     screenshot(page, "journey-course-scheduled")

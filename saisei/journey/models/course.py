@@ -79,6 +79,17 @@ class TreatmentCourse(ClinicalRecord):
     physician = models.ForeignKey(
         "regulatory.Physician", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The cell processing facility that will process this patient's cells; the gate checks it
+    # against the plan when steps are scheduled (ASRM Art. 4(1)). Empty means not yet chosen,
+    # and the gate then refuses to schedule harvest and infusions.
+    facility = models.ForeignKey(
+        "regulatory.ProcessingFacility",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("processing facility"),
+    )
     package = models.JSONField(default=dict)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PLANNED)
     stopped_at = models.DateTimeField(null=True, blank=True)

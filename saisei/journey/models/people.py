@@ -34,6 +34,10 @@ class Patient(ClinicalRecord):
         FINISHED = "finished", _("Finished")
         WITHDRAWN = "withdrawn", _("Withdrawn")
 
+    class DiagnosisSource(models.TextChoices):
+        INQUIRY = "inquiry", _("Taken from the family's inquiry")
+        PHYSICIAN = "physician", _("Recorded by a physician")
+
     patient_code = models.CharField(_("patient code"), max_length=20)
     family_name = models.CharField(_("family name"), max_length=100)
     given_name = models.CharField(_("given name"), max_length=100)
@@ -51,6 +55,13 @@ class Patient(ClinicalRecord):
     address = models.TextField(_("address"), blank=True)
     home_physician_name = models.CharField(_("home physician"), max_length=200, blank=True)
     home_physician_contact = models.TextField(_("home physician contact"), blank=True)
+    # The coded diagnosis the compliance gate checks against a plan's indication (ASRM Art. 13);
+    # codes come from regulatory's indication table (ICD-10 categories). Empty: not on record.
+    diagnosis_code = models.CharField(_("diagnosis (coded)"), max_length=40, blank=True)
+    diagnosis_text = models.CharField(_("diagnosis as reported"), max_length=300, blank=True)
+    diagnosis_source = models.CharField(
+        _("diagnosis recorded from"), max_length=20, choices=DiagnosisSource.choices, blank=True
+    )
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.PROSPECTIVE
     )

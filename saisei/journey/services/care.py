@@ -824,13 +824,22 @@ def course_instantiate(
     package: TreatmentPackage,
     harvest_date: dt.date,
     physician: Any = None,
+    facility: Any = None,
     visit_dates: dict[tuple[str, int], dt.date] | None = None,
 ) -> TreatmentCourse:
     """Create a course from the plan's package: consultation, harvest, culture, N infusions at the
-    interval and follow-up assessments. Dates come from the itinerary when one is given."""
+    interval and follow-up assessments. Dates come from the itinerary when one is given.
+
+    ``physician`` performs the harvest and infusions and ``facility`` processes the cells; the
+    gate checks both against the plan when the course is scheduled."""
     require(perms.can_manage_course, actor, patient)
     if package.organisation_id != patient.organisation_id:
         raise ValidationFailed("package_not_found", _("Unknown package."))
+    for name, obj in (("physician", physician), ("facility", facility)):
+        if obj is not None and obj.organisation_id != patient.organisation_id:
+            raise ValidationFailed(
+                f"{name}_not_found", _("Unknown %(what)s.") % {"what": name}, {name: ["?"]}
+            )
     decided = (
         Prescreen.objects.filter(patient=patient, plan=package.plan, voided_at__isnull=True)
         .exclude(decision="")
@@ -874,6 +883,7 @@ def course_instantiate(
             patient=patient,
             plan=package.plan,
             physician=physician,
+            facility=facility,
             package={
                 "code": package.code,
                 "name": package.name,
@@ -915,66 +925,44 @@ GATED_KINDS = {"harvest": "harvest", "infusion": "administration"}
 def step_gate_check(
     *, actor: User, step: CourseStep, at: dt.datetime | None = None
 ) -> dict[str, Any]:
-    """Ask the compliance gate whether this harvest or infusion may happen (DESIGN invariant 1)."""
+    """Ask the compliance gate whether this planned harvest or infusion may happen (DESIGN
+    invariant 1), with the facts the course records: its performing physician, its processing
+    facility, the step's planned route and dose, and the patient's coded diagnosis. The cells
+    a course harvests are the patient's own, given back to the patient, so its cell source is
+    autologous. A fact the course does not hold is left out, and the gate refuses."""
+    from saisei.regulatory.services import gate_check
+
     course = step.course
     day = step.planned_date or timezone.localdate()
     when = at or dt.datetime.combine(day, dt.time(10, 0), tzinfo=TOKYO)
     act = GATED_KINDS[step.kind]
-    try:
-        from saisei.regulatory.services import gate_check as regulatory_gate
-    except ImportError:  # the regulatory gate service is optional while apps are assembled
-        regulatory_gate = None  # type: ignore[assignment]
-    if regulatory_gate is not None:
-        result = regulatory_gate(
-            actor=actor,
-            act=act,
-            institution=course.plan.institution,
-            physician=course.physician,
-            patient=course.patient,
-            plan=course.plan,
-            route=step.route or None,
-            dose_cells=step.planned_dose_cells,
-            administration_number=step.number if step.kind == "infusion" else None,
-            at=when,
-        )
-        data = result.as_dict()
-        data["act_date"] = str(data.get("act_date"))
-        if at is None and step.kind == "infusion":
-            # Scheduled ahead, infusion n cannot yet follow n-1 recorded administrations; the
-            # sequence is checked again when the infusion happens (treatment app).
-            data["findings"] = [
-                f for f in data["findings"] if f["rule"] != "GATE-ADMINISTRATION-SEQUENCE"
-            ]
-            data["allowed"] = not any(f["severity"] == "block" for f in data["findings"])
-        return data
-    # Until the regulatory gate service exists: the two facts journey can check itself.
-    from ..selectors import consent_status_for_gate
-
-    findings = []
-    version = plan_version_in_force(plan=course.plan, day=when.date())
-    if version is None:
-        findings.append(
-            {
-                "rule": "plan_in_force",
-                "severity": "block",
-                "message": "The plan is not in force.",
-                "source": "ASRM Art. 4(1)",
-            }
-        )
-    else:
-        status = consent_status_for_gate(
-            patient_id=course.patient_id, plan_version_id=version.pk, at=when
-        )
-        if status != "valid":
-            findings.append(
-                {
-                    "rule": "consent_valid",
-                    "severity": "block",
-                    "message": f"Consent is {status}.",
-                    "source": "ASRM Art. 14",
-                }
-            )
-    return {"allowed": not findings, "act_date": when.date().isoformat(), "findings": findings}
+    physician = course.physician
+    result = gate_check(
+        actor=actor,
+        act=act,
+        # The act takes place where the performing physician practises (their registry entry);
+        # the plan's own institution is what that place is checked against.
+        institution=physician.institution if physician is not None else None,
+        physician=physician,
+        patient=course.patient,
+        plan=course.plan,
+        route=step.route or None,
+        dose_cells=step.planned_dose_cells,
+        administration_number=step.number if step.kind == "infusion" else None,
+        at=when,
+        cell_source="autologous" if course.steps.filter(kind="harvest").exists() else None,
+        facility=course.facility,
+    )
+    data = result.as_dict()
+    data["act_date"] = str(data.get("act_date"))
+    if at is None and step.kind == "infusion":
+        # Scheduled ahead, infusion n cannot yet follow n-1 recorded administrations; the
+        # sequence is checked again when the infusion happens (treatment app).
+        data["findings"] = [
+            f for f in data["findings"] if f["rule"] != "GATE-ADMINISTRATION-SEQUENCE"
+        ]
+        data["allowed"] = not any(f["severity"] == "block" for f in data["findings"])
+    return data
 
 
 def course_schedule(*, actor: User, course: TreatmentCourse) -> TreatmentCourse:
@@ -1016,10 +1004,21 @@ def course_schedule(*, actor: User, course: TreatmentCourse) -> TreatmentCourse:
     return course
 
 
+RECORDED_BY = {
+    "harvest": _("A harvest step is done when the harvest is recorded (with its DIN)."),
+    "infusion": _("An infusion step is done when its administration is recorded at the bedside."),
+}
+
+
 def course_step_complete(
     *, actor: User, step: CourseStep, at: dt.datetime | None = None
 ) -> CourseStep:
-    """Record that a step happened; a harvest or infusion passes the gate again at that moment."""
+    """Record that a consultation, culture or assessment step happened.
+
+    Harvest and infusion steps are the gated acts themselves: they close only when the act is
+    recorded (``donation_record`` in processing, ``administration_record`` in treatment), each of
+    which passes the compliance gate; this service never marks them done on its own.
+    """
     require(perms.can_manage_course, actor, step)
     at = at or timezone.now()
     if step.status not in ("scheduled", "planned"):
@@ -1031,26 +1030,11 @@ def course_step_complete(
     if patient_has_withdrawn(patient_id=step.course.patient_id, at=at):
         raise Conflict("consent_withdrawn", _("Consent was withdrawn; no further steps."))
     if step.kind in GATED_KINDS:
-        result = step_gate_check(actor=actor, step=step, at=at)
-        step.gate_checked_at = timezone.now()
-        step.gate_result = result
-        if not result["allowed"]:
-            # Keep the refusal on the step (it is evidence), then refuse the act.
-            with transaction.atomic():
-                step.status = CourseStep.Status.BLOCKED
-                step.save()
-                audit_record(
-                    actor=actor,
-                    organisation=step.organisation,
-                    action="course_step.gate_refused",
-                    subject=step,
-                    changes={"rules": [f["rule"] for f in result["findings"]]},
-                )
-            raise Conflict(
-                "compliance_gate_refused",
-                _("The compliance gate refused this step."),
-                {"rules": [f["rule"] for f in result["findings"] if f["severity"] == "block"]},
-            )
+        raise Conflict(
+            "step_needs_record",
+            RECORDED_BY[step.kind],
+            {"step": [RECORDED_BY[step.kind]]},
+        )
     return _step_mark_done(actor=actor, step=step, at=at)
 
 
@@ -1081,36 +1065,44 @@ def course_step_record_administration(
 ) -> CourseStep:
     """Mark an infusion step done because a scan-verified administration was recorded.
 
-    The bedside verification already passed the compliance gate for this act (DESIGN invariant
-    1); running it again here would count the administration just recorded against the plan's
-    maximum, so the step takes the bedside result as its evidence instead.
+    Called only by treatment's ``administration_record``, which has just passed the compliance
+    gate for this act (DESIGN invariant 1) inside the same transaction; the administration's
+    reference is the step's evidence.
     """
+    if step.kind != CourseStep.Kind.INFUSION:
+        raise Conflict("step_not_infusion", _("Only an infusion step takes an administration."))
     if step.status == CourseStep.Status.DONE:
         return step
     return _step_mark_done(
         actor=actor, step=step, at=at, evidence={"administration": administration_ref}
     )
-    with transaction.atomic():
-        step.status = CourseStep.Status.DONE
-        step.done_at = at
-        step.save()
-        course = step.course
-        if course.status == TreatmentCourse.Status.SCHEDULED:
-            course.status = TreatmentCourse.Status.IN_PROGRESS
-            course.save(update_fields=["status", "updated_at"])
-        audit_record(
-            actor=actor,
-            organisation=step.organisation,
-            action="course_step.complete",
-            subject=step,
-            changes={
-                "kind": step.kind,
-                "number": step.number,
-                "at": at,
-                "administration": administration_ref,
-            },
+
+
+def course_step_record_harvest(
+    *, actor: User, patient: Patient, plan: Any, donation_ref: str, at: dt.datetime
+) -> CourseStep | None:
+    """Close the patient's open harvest step under this plan because the harvest was recorded.
+
+    Called only by processing's ``donation_record`` after the compliance gate passed for the
+    harvest; a harvest outside any course leaves no step to close.
+    """
+    step = (
+        CourseStep.objects.select_for_update()
+        .filter(
+            course__patient=patient,
+            course__plan=plan,
+            course__status__in=["planned", "scheduled", "in_progress"],
+            kind=CourseStep.Kind.HARVEST,
+            status__in=["planned", "scheduled", "blocked"],
+            voided_at__isnull=True,
         )
-    return step
+        .select_related("course")
+        .order_by("planned_date", "pk")
+        .first()
+    )
+    if step is None:
+        return None
+    return _step_mark_done(actor=actor, step=step, at=at, evidence={"donation": donation_ref})
 
 
 # --- itinerary ------------------------------------------------------------------------------

@@ -345,6 +345,11 @@ def patient_enrol(
         "status",
         "external_id",
         "enrolled_by",
+        # The coded diagnosis is taken from the inquiry here, and set by a physician later
+        # (patient_diagnosis_set), never typed in by whoever enrols.
+        "diagnosis_code",
+        "diagnosis_text",
+        "diagnosis_source",
     }
     unknown = set(fields) - allowed
     if unknown:
@@ -364,6 +369,7 @@ def patient_enrol(
                         language=language,
                         inquiry=inquiry,
                         enrolled_by=actor,
+                        **_diagnosis_from_inquiry(inquiry),
                         **fields,
                     )
                 break
@@ -394,7 +400,69 @@ def patient_enrol(
                 "patient_code": patient.patient_code,
                 "inquiry": inquiry.reference if inquiry else None,
                 "proxy": bool(proxy and proxy.get("name")),
+                "diagnosis_code": patient.diagnosis_code,
             },
+        )
+    return patient
+
+
+def _diagnosis_from_inquiry(inquiry: Inquiry | None) -> dict[str, str]:
+    """The inquiry's reported diagnosis, coded when it names exactly one indication."""
+    if inquiry is None or not inquiry.diagnosis.strip():
+        return {}
+    from saisei.regulatory.config import indication_vocabulary
+    from saisei.regulatory.rules import indication_code
+
+    code = indication_code(inquiry.diagnosis, indication_vocabulary()) or ""
+    return {
+        "diagnosis_text": inquiry.diagnosis.strip()[:300],
+        "diagnosis_code": code,
+        "diagnosis_source": Patient.DiagnosisSource.INQUIRY if code else "",
+    }
+
+
+def patient_diagnosis_set(
+    *, actor: User, patient: Patient, code: str, text: str = "", reason: str = ""
+) -> Patient:
+    """A physician records or corrects the patient's coded diagnosis (the gate checks it).
+
+    The code must be one of the coded indications (ICD-10 categories); changing an existing
+    one needs a reason, and both are kept in the audit ledger and the row history.
+    """
+    require(perms.can_set_diagnosis, actor, patient)
+    from saisei.regulatory.config import indication_vocabulary
+    from saisei.regulatory.rules import indication_code
+
+    coded = indication_code(code, indication_vocabulary())
+    if coded is None:
+        raise ValidationFailed(
+            "diagnosis_unknown",
+            _("Choose a diagnosis from the list of coded indications."),
+            {"code": [_("Not a coded indication.")]},
+        )
+    changing = bool(patient.diagnosis_code) and patient.diagnosis_code != coded
+    if changing and not reason.strip():
+        raise ValidationFailed(
+            "reason_required",
+            _("Say why the recorded diagnosis changes."),
+            {"reason": [_("Required when a diagnosis is corrected.")]},
+        )
+    with transaction.atomic():
+        patient = Patient.objects.select_for_update().get(pk=patient.pk)
+        before = {"code": patient.diagnosis_code, "source": patient.diagnosis_source}
+        patient.diagnosis_code = coded
+        patient.diagnosis_text = (text.strip() or patient.diagnosis_text)[:300]
+        patient.diagnosis_source = Patient.DiagnosisSource.PHYSICIAN
+        patient.save(
+            update_fields=["diagnosis_code", "diagnosis_text", "diagnosis_source", "updated_at"]
+        )
+        audit_record(
+            actor=actor,
+            organisation=patient.organisation,
+            action="patient.diagnosis_set",
+            subject=patient,
+            changes={"before": before, "after": {"code": coded, "text": patient.diagnosis_text}},
+            reason=reason.strip(),
         )
     return patient
 

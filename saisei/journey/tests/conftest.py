@@ -39,17 +39,27 @@ def physician(org: Any, make_user: Any) -> Any:
 
 
 @pytest.fixture
-def doctor(org: Any, physician: Any) -> Any:
-    """The regulatory Physician record of the physician user."""
-    return PhysicianFactory(organisation=org, user=physician, name="Dr. Sato")
+def institution(org: Any) -> Any:
+    return InstitutionFactory(organisation=org, name="Clinic A Tokyo", name_ja="クリニックA東京")
 
 
 @pytest.fixture
-def plan(org: Any, doctor: Any) -> Any:
-    today = timezone.localdate()
-    institution = InstitutionFactory(
-        organisation=org, name="Clinic A Tokyo", name_ja="クリニックA東京"
+def doctor(org: Any, physician: Any, institution: Any) -> Any:
+    """The regulatory Physician record of the physician user, practising at the plan's clinic."""
+    return PhysicianFactory(
+        organisation=org, user=physician, name="Dr. Sato", institution=institution
     )
+
+
+@pytest.fixture
+def facility(org: Any) -> Any:
+    """The cell processing facility the plan lists."""
+    return FacilityFactory(organisation=org, facility_number="FC3260007")
+
+
+@pytest.fixture
+def plan(org: Any, doctor: Any, institution: Any, facility: Any) -> Any:
+    today = timezone.localdate()
     plan = PlanFactory(
         organisation=org, institution=institution, plan_number="PB3260001", status="in_force"
     )
@@ -62,7 +72,7 @@ def plan(org: Any, doctor: Any) -> Any:
         committee=CommitteeFactory(organisation=org),
     )
     version.physicians.add(doctor)
-    version.facilities.add(FacilityFactory(organisation=org, facility_number="FC3260007"))
+    version.facilities.add(facility)
     return plan
 
 
@@ -110,7 +120,9 @@ def price_list(plan: Any, coordinator: Any) -> Any:
 
 @pytest.fixture
 def patient(org: Any) -> Any:
-    return PatientFactory(organisation=org, language="ja", currency="USD")
+    return PatientFactory(
+        organisation=org, language="ja", currency="USD", diagnosis_code="alzheimers_disease"
+    )
 
 
 ELIGIBLE_ANSWERS = {

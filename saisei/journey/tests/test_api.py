@@ -159,6 +159,7 @@ def test_consent_and_course_api(
     coordinator: Any,
     physician: Any,
     doctor: Any,
+    facility: Any,
     patient: Any,
     package: Any,
     eligible: Any,
@@ -185,6 +186,7 @@ def test_consent_and_course_api(
             "package": str(package.external_id),
             "harvest_date": (timezone.localdate() + dt.timedelta(days=14)).isoformat(),
             "physician": str(doctor.external_id),
+            "facility": str(facility.external_id),
         },
     )
     assert res.status_code == 201, res.content
@@ -193,6 +195,63 @@ def test_consent_and_course_api(
     assert res.status_code == 200
     assert res.json()["status"] == "scheduled", res.json()["steps"]
     assert client.get("/journey/courses", patient=str(patient.external_id)).json()["count"] == 1
+
+
+def test_a_course_without_a_facility_or_physician_is_not_scheduled_by_the_api(
+    api_for: Any,
+    coordinator: Any,
+    physician: Any,
+    patient: Any,
+    package: Any,
+    eligible: Any,
+    consent_doc: Any,
+) -> None:
+    """The gate never takes the plan's own facility or the scheduler as the performer."""
+    from saisei.journey import services
+
+    services.consent_give(
+        actor=physician,
+        patient=patient,
+        document=consent_doc,
+        given_by="patient",
+        signer_name="Ming Lee",
+        signer_confirms=True,
+        password=PASSWORD,
+    )
+    client = api_for(coordinator)
+    res = client.post(
+        "/journey/courses",
+        {
+            "patient": str(patient.external_id),
+            "package": str(package.external_id),
+            "harvest_date": (timezone.localdate() + dt.timedelta(days=14)).isoformat(),
+        },
+    )
+    assert res.status_code == 201, res.content
+    res = client.post(f"/journey/courses/{res.json()['external_id']}/schedule")
+    out = res.json()
+    assert out["status"] == "planned"
+    harvest = next(s for s in out["steps"] if s["kind"] == "harvest")
+    assert harvest["status"] == "blocked"
+    rules = {f["rule"] for f in harvest["gate_result"]["findings"]}
+    assert {"GATE-PHYSICIAN-UNKNOWN", "GATE-CPC-UNKNOWN"} <= rules
+
+
+def test_only_a_physician_records_the_coded_diagnosis_through_the_api(
+    api_for: Any, coordinator: Any, physician: Any, patient: Any
+) -> None:
+    url = f"/journey/patients/{patient.external_id}/diagnosis"
+    res = api_for(coordinator).post(url, {"code": "G20"})
+    assert res.status_code == 403
+    res = api_for(physician).post(url, {"code": "G20"})
+    assert res.status_code == 422  # changing a recorded diagnosis needs a reason
+    assert res.json()["error"]["fields"]["reason"]
+    res = api_for(physician).post(url, {"code": "G20", "reason": "neurologist's letter"})
+    assert res.status_code == 200, res.content
+    assert res.json()["diagnosis_code"] == "parkinsons_disease"
+    assert res.json()["diagnosis_source"] == "physician"
+    res = api_for(physician).post(url, {"code": "not a disease", "reason": "x"})
+    assert res.status_code == 422 and res.json()["error"]["code"] == "diagnosis_unknown"
 
 
 def test_consent_wrong_password_is_422(

@@ -175,6 +175,79 @@ def test_enrol_from_inquiry_with_proxy(org: Any, coordinator: Any) -> None:
     assert patient.proxies.get().name == "Wei Chen"
     inquiry.refresh_from_db()
     assert inquiry.status == "prescreening"
+    # The reported diagnosis is coded at enrolment (ICD-10 G30), and says where it came from.
+    assert patient.diagnosis_code == "alzheimers_disease"
+    assert patient.diagnosis_source == "inquiry"
+    assert patient.diagnosis_text == "Alzheimer's disease"
+
+
+@pytest.mark.parametrize(
+    ("reported", "code"),
+    [
+        ("アルツハイマー型認知症", "alzheimers_disease"),
+        ("阿尔茨海默病", "alzheimers_disease"),
+        ("Mild cognitive impairment", ""),  # no aetiology: a physician must code it
+        ("Alzheimer's or Parkinson's, not sure", ""),  # two diseases: never guessed
+    ],
+)
+def test_enrolment_codes_the_reported_diagnosis_only_when_it_names_one_disease(
+    org: Any, coordinator: Any, reported: str, code: str
+) -> None:
+    inquiry = submit(org, data={**INQUIRY, "diagnosis": reported})
+    patient = services.patient_enrol(
+        actor=coordinator,
+        family_name="Chen",
+        given_name="Li",
+        date_of_birth=dt.date(1952, 1, 2),
+        sex="female",
+        language="zh-hans",
+        inquiry=inquiry,
+    )
+    assert patient.diagnosis_code == code
+    assert patient.diagnosis_text == reported
+
+
+def test_whoever_enrols_cannot_type_in_a_coded_diagnosis(org: Any, coordinator: Any) -> None:
+    with pytest.raises(ValidationFailed) as exc:
+        services.patient_enrol(
+            actor=coordinator,
+            family_name="Chen",
+            given_name="Li",
+            date_of_birth=dt.date(1952, 1, 2),
+            sex="female",
+            language="en",
+            diagnosis_code="alzheimers_disease",
+        )
+    assert exc.value.code == "unknown_fields"
+
+
+@pytest.mark.parametrize("role", ["coordinator", "nurse", "org_admin", "compliance_officer"])
+def test_only_a_physician_sets_the_coded_diagnosis(
+    org: Any, make_user: Any, patient: Any, role: str
+) -> None:
+    with pytest.raises((Forbidden, NotFound)):
+        services.patient_diagnosis_set(
+            actor=make_user(role, org), patient=patient, code="G20", reason="x"
+        )
+
+
+def test_a_physician_corrects_the_diagnosis_with_a_reason_in_the_ledger(
+    patient: Any, physician: Any
+) -> None:
+    with pytest.raises(ValidationFailed) as exc:
+        services.patient_diagnosis_set(actor=physician, patient=patient, code="G20")
+    assert exc.value.code == "reason_required"
+    services.patient_diagnosis_set(
+        actor=physician, patient=patient, code="G20", text="PD, H&Y 2", reason="referral letter"
+    )
+    patient.refresh_from_db()
+    assert (patient.diagnosis_code, patient.diagnosis_source) == ("parkinsons_disease", "physician")
+    entry = AuditEntry.objects.filter(action="patient.diagnosis_set").get()
+    assert entry.reason == "referral letter"
+    assert entry.changes["before"]["code"] == "alzheimers_disease"
+    with pytest.raises(ValidationFailed) as exc:
+        services.patient_diagnosis_set(actor=physician, patient=patient, code="gout", reason="x")
+    assert exc.value.code == "diagnosis_unknown"
 
 
 def test_prescreen_gives_reasons_and_physician_signs(
@@ -441,6 +514,7 @@ def test_course_needs_eligible_decision(patient: Any, package: Any, coordinator:
 
 def test_course_steps_from_package_and_gate_when_scheduled(
     doctor: Any,
+    facility: Any,
     patient: Any,
     package: Any,
     coordinator: Any,
@@ -450,7 +524,12 @@ def test_course_steps_from_package_and_gate_when_scheduled(
 ) -> None:
     harvest = timezone.localdate() + dt.timedelta(days=20)
     course = services.course_instantiate(
-        actor=coordinator, patient=patient, package=package, harvest_date=harvest, physician=doctor
+        actor=coordinator,
+        patient=patient,
+        package=package,
+        harvest_date=harvest,
+        physician=doctor,
+        facility=facility,
     )
     steps = list(course.steps.order_by("planned_date", "kind"))
     kinds = [(s.kind, s.number) for s in steps]
@@ -561,8 +640,64 @@ def test_visa_checklist_keeps_what_was_sent_when(patient: Any, coordinator: Any)
     assert g.registration_number == "A-123"
 
 
-def test_step_is_gated_again_when_it_happens(
+def _scheduled_course(
+    coordinator: Any, physician: Any, patient: Any, package: Any, doctor: Any, facility: Any, doc
+) -> Any:
+    services.consent_give(
+        actor=physician,
+        patient=patient,
+        document=doc,
+        given_by="patient",
+        signer_name="Ming Lee",
+        signer_confirms=True,
+        password=PASSWORD,
+    )
+    course = services.course_instantiate(
+        actor=coordinator,
+        patient=patient,
+        package=package,
+        harvest_date=timezone.localdate() + dt.timedelta(days=10),
+        physician=doctor,
+        facility=facility,
+    )
+    services.course_schedule(actor=coordinator, course=course)
+    course.refresh_from_db()
+    assert course.status == "scheduled", [s.gate_result for s in course.steps.all()]
+    return course
+
+
+@pytest.mark.parametrize("kind", ["harvest", "infusion"])
+@pytest.mark.parametrize("role", ["physician", "coordinator"])
+def test_a_gated_step_is_never_marked_done_without_its_record(
     doctor: Any,
+    facility: Any,
+    patient: Any,
+    package: Any,
+    coordinator: Any,
+    physician: Any,
+    eligible: Any,
+    consent_doc: Any,
+    kind: str,
+    role: str,
+) -> None:
+    """A harvest closes with its donation, an infusion with its administration; nothing else."""
+    course = _scheduled_course(
+        coordinator, physician, patient, package, doctor, facility, consent_doc
+    )
+    step = course.steps.filter(kind=kind).order_by("number").first()
+    actor = physician if role == "physician" else coordinator
+    with pytest.raises(Conflict) as exc:
+        services.course_step_complete(actor=actor, step=step, at=timezone.now())
+    assert exc.value.code == "step_needs_record"
+    step.refresh_from_db()
+    assert step.status == "scheduled"
+    consultation = course.steps.get(kind="consultation")
+    assert services.course_step_complete(actor=actor, step=consultation).status == "done"
+
+
+def test_an_administration_closes_only_an_infusion_step(
+    doctor: Any,
+    facility: Any,
     patient: Any,
     package: Any,
     coordinator: Any,
@@ -570,39 +705,48 @@ def test_step_is_gated_again_when_it_happens(
     eligible: Any,
     consent_doc: Any,
 ) -> None:
-    consent = services.consent_give(
-        actor=physician,
-        patient=patient,
-        document=consent_doc,
-        given_by="patient",
-        signer_name="Ming Lee",
-        signer_confirms=True,
-        password=PASSWORD,
+    course = _scheduled_course(
+        coordinator, physician, patient, package, doctor, facility, consent_doc
     )
-    harvest_day = timezone.localdate() + dt.timedelta(days=10)
-    course = services.course_instantiate(
-        actor=coordinator,
-        patient=patient,
-        package=package,
-        harvest_date=harvest_day,
-        physician=doctor,
+    with pytest.raises(Conflict) as exc:
+        services.course_step_record_administration(
+            actor=physician,
+            step=course.steps.get(kind="harvest"),
+            administration_ref="x",
+            at=timezone.now(),
+        )
+    assert exc.value.code == "step_not_infusion"
+
+
+def test_scheduling_refuses_what_the_gate_refuses_and_withdrawal_stops_everything(
+    doctor: Any,
+    facility: Any,
+    patient: Any,
+    package: Any,
+    coordinator: Any,
+    physician: Any,
+    eligible: Any,
+    consent_doc: Any,
+) -> None:
+    course = _scheduled_course(
+        coordinator, physician, patient, package, doctor, facility, consent_doc
     )
-    services.course_schedule(actor=coordinator, course=course)
-    harvest = course.steps.get(kind="harvest")
-    # The plan is suspended before the harvest day: the gate refuses on the day.
+    # The plan is suspended before the harvest day: scheduling again blocks every gated step.
     course.plan.status = "suspended"
     course.plan.save()
     course.plan.versions.update(state="suspended")
-    with pytest.raises(Conflict) as exc:
-        services.course_step_complete(actor=physician, step=harvest, at=timezone.now())
-    assert exc.value.code == "compliance_gate_refused"
-    harvest.refresh_from_db()
+    course.status = "planned"
+    course.save()
+    course.steps.filter(kind__in=["harvest", "infusion"]).update(status="planned")
+    services.course_schedule(actor=coordinator, course=course)
+    harvest = course.steps.get(kind="harvest")
     assert harvest.status == "blocked"
-    # Withdrawal stops every further step.
+    assert "GATE-PLAN-SUSPENDED" in [f["rule"] for f in harvest.gate_result["findings"]]
+    consent = patient.consents.get()
     services.consent_withdraw(actor=coordinator, consent=consent, reason="changed mind")
-    infusion = course.steps.get(kind="infusion", number=1)
-    with pytest.raises(Conflict):
-        services.course_step_complete(actor=physician, step=infusion)
+    with pytest.raises(Conflict) as exc:
+        services.course_schedule(actor=coordinator, course=course)
+    assert exc.value.code == "consent_withdrawn"
 
 
 def test_paper_consent_cannot_be_dated_in_future(

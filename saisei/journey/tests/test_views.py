@@ -265,3 +265,79 @@ def test_replan_from_itinerary_page_shows_changes(
     assert res.status_code == 302
     page = client.get(url).content.decode()
     assert 'id="itinerary-changes"' in page
+
+
+# --- coded diagnosis and the course's facts the gate checks ---------------------------------
+
+
+def test_the_patient_page_shows_the_coded_diagnosis_and_its_source(
+    coordinator: Any, web_for: Any, patient: Any
+) -> None:
+    html = web_for(coordinator).get(f"/journey/patients/{patient.external_id}/").content.decode()
+    assert "Alzheimer&#x27;s disease (ICD-10 G30)" in html
+    assert "Correct the diagnosis" not in html  # a coordinator cannot change it
+
+
+def test_a_patient_without_a_coded_diagnosis_is_flagged(
+    org: Any, physician: Any, web_for: Any
+) -> None:
+    patient = PatientFactory(organisation=org, diagnosis_text="Mild cognitive impairment")
+    html = web_for(physician).get(f"/journey/patients/{patient.external_id}/").content.decode()
+    assert "Not coded yet" in html and "Record the diagnosis" in html
+    assert "Mild cognitive impairment" in html
+
+
+def test_a_physician_records_the_diagnosis_through_the_form(
+    physician: Any, coordinator: Any, web_for: Any, patient: Any
+) -> None:
+    url = f"/journey/patients/{patient.external_id}/diagnosis/"
+    assert web_for(coordinator).get(url).status_code == 403
+    assert web_for(coordinator).post(url, {"code": "parkinsons_disease"}).status_code == 403
+    client = web_for(physician)
+    assert client.get(url).status_code == 200
+    res = client.post(url, {"code": "parkinsons_disease", "text": "PD"})
+    assert res.status_code == 400  # a correction needs a reason, shown on the form
+    assert "Required when a diagnosis is corrected." in res.content.decode()
+    res = client.post(url, {"code": "parkinsons_disease", "text": "PD", "reason": "letter"})
+    assert res.status_code == 302
+    patient.refresh_from_db()
+    assert patient.diagnosis_code == "parkinsons_disease"
+
+
+def test_the_course_form_names_the_facility_the_gate_checks(
+    coordinator: Any,
+    physician: Any,
+    web_for: Any,
+    patient: Any,
+    package: Any,
+    eligible: Any,
+    doctor: Any,
+    facility: Any,
+    consent_doc: Any,
+) -> None:
+    from saisei.journey.models import TreatmentCourse
+    from saisei.journey.tests.conftest import PASSWORD
+
+    services.consent_give(
+        actor=physician,
+        patient=patient,
+        document=consent_doc,
+        given_by="patient",
+        signer_name="Ming Lee",
+        signer_confirms=True,
+        password=PASSWORD,
+    )
+    res = web_for(coordinator).post(
+        f"/journey/patients/{patient.external_id}/course/",
+        {
+            "package": package.pk,
+            "harvest_date": (timezone.localdate() + dt.timedelta(days=14)).isoformat(),
+            "physician": doctor.pk,
+            "facility": facility.pk,
+        },
+    )
+    assert res.status_code == 302, res.content.decode()[:2000]
+    course = TreatmentCourse.objects.get()
+    assert course.facility == facility and course.status == "scheduled"
+    html = web_for(coordinator).get(res["Location"]).content.decode()
+    assert facility.name in html

@@ -262,7 +262,53 @@ def patient_detail(request: AuthedRequest, external_id: str) -> HttpResponse:
             "proxies": patient.proxies.filter(voided_at__isnull=True),
             "can_decide": perms.can_decide_prescreen(request.user),
             "can_consent": perms.can_take_consent(request.user),
+            "can_set_diagnosis": perms.can_set_diagnosis(request.user),
+            "diagnosis_label": diagnosis_label(patient.diagnosis_code),
         },
+    )
+
+
+def diagnosis_label(code: str) -> str:
+    """The coded diagnosis as people read it: its name and ICD-10 category, never the code."""
+    from saisei.regulatory.config import indication_vocabulary
+
+    row = next((i for i in indication_vocabulary() if i.code == code), None)
+    if row is None:
+        return code
+    return f"{_(row.label)} (ICD-10 {row.icd10})"
+
+
+@staff_view
+def patient_diagnosis(request: AuthedRequest, external_id: str) -> HttpResponse:
+    """A physician records or corrects the coded diagnosis the compliance gate checks."""
+    from saisei.regulatory.config import indication_vocabulary
+
+    patient = selectors.patient_get(actor=request.user, external_id=external_id)
+    if not perms.can_set_diagnosis(request.user):
+        return _forbidden(request)
+    choices = [(i.code, f"{_(i.label)} (ICD-10 {i.icd10})") for i in indication_vocabulary()]
+    form = f.DiagnosisForm(
+        request.POST or None,
+        choices=choices,
+        initial={"code": patient.diagnosis_code, "text": patient.diagnosis_text},
+    )
+    ctx = {"form": form, "patient": patient}
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            services.patient_diagnosis_set(
+                actor=request.user,
+                patient=patient,
+                code=d["code"],
+                text=d["text"],
+                reason=d["reason"],
+            )
+        except DomainError as exc:
+            return render_form_error(request, "journey/patient_diagnosis.html", ctx, exc, form)
+        messages.success(request, _("Diagnosis recorded."))
+        return redirect("journey:patient_detail", external_id=patient.external_id)
+    return render(
+        request, "journey/patient_diagnosis.html", ctx, status=400 if form.errors else 200
     )
 
 
@@ -491,13 +537,16 @@ def consent_withdraw(request: AuthedRequest, external_id: str) -> HttpResponse:
 
 @staff_view
 def course_new(request: AuthedRequest, external_id: str) -> HttpResponse:
-    from saisei.regulatory.models import Physician
+    from saisei.regulatory.models import Physician, ProcessingFacility
 
     patient = selectors.patient_get(actor=request.user, external_id=external_id)
     packages = perms.scope_journey(
         request.user, TreatmentPackage.objects.filter(is_active=True, voided_at__isnull=True)
     )
     physicians = perms.scope_journey(request.user, Physician.objects.filter(voided_at__isnull=True))
+    facilities = perms.scope_journey(
+        request.user, ProcessingFacility.objects.filter(voided_at__isnull=True)
+    )
     itinerary = selectors.itinerary_current(patient=patient)
     visits = {}
     if itinerary is not None:
@@ -509,7 +558,11 @@ def course_new(request: AuthedRequest, external_id: str) -> HttpResponse:
     if own:
         initial["physician"] = own.pk
     form = f.CourseForm(
-        request.POST or None, packages=packages, physicians=physicians, initial=initial
+        request.POST or None,
+        packages=packages,
+        physicians=physicians,
+        facilities=facilities,
+        initial=initial,
     )
     ctx = {"form": form, "patient": patient, "itinerary": itinerary}
     if request.method == "POST" and form.is_valid():
@@ -521,6 +574,7 @@ def course_new(request: AuthedRequest, external_id: str) -> HttpResponse:
                 package=d["package"],
                 harvest_date=d["harvest_date"],
                 physician=d.get("physician"),
+                facility=d.get("facility"),
                 visit_dates=visits if d.get("use_itinerary") else None,
             )
             services.course_schedule(actor=request.user, course=course)

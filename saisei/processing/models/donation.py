@@ -31,6 +31,13 @@ class NumberSequence(models.Model):
         return f"{self.key}/{self.year}: {self.last}"
 
 
+CELL_SOURCES = [
+    ("autologous", _("Autologous (the patient's own cells)")),
+    ("allogeneic", _("Allogeneic (another person's cells)")),
+    ("xenogeneic", _("Xenogeneic (animal cells)")),
+]
+
+
 class Donation(ClinicalRecord):
     """One adipose-tissue harvest from a patient, identified by its DIN.
 
@@ -55,6 +62,21 @@ class Donation(ClinicalRecord):
         related_name="donations",
         null=True,
         blank=True,
+    )
+    # The physician who performs the harvest (listed in the plan, checked by the compliance gate),
+    # who need not be the person recording it (ASRM Art. 4(1); 様式第1の2 item 2).
+    physician = models.ForeignKey(
+        "regulatory.Physician",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("performing physician"),
+    )
+    # Where the cells come from relative to the person who will receive them (ASRM Art. 2;
+    # the plan's cell source): the gate compares it with the plan.
+    cell_source = models.CharField(
+        _("cell source"), max_length=20, choices=CELL_SOURCES, blank=True
     )
     din = models.CharField(_("DIN"), max_length=13, unique=True)
     din_flags = models.CharField(max_length=2, default="00")

@@ -202,18 +202,39 @@ def dose_thaw(
     return dose
 
 
-def dose_administer(
-    *, actor: User, dose: Dose, administration_ref: str, at: dt.datetime | None = None
-) -> Dose:
-    """Mark a dose administered, once: a conditional update plus a unique administration link
-    make a second, concurrent attempt fail (DESIGN invariant 3)."""
+def dose_administer(*, actor: User, administration: Any) -> Dose:
+    """Mark the bag of a recorded administration as given, once (DESIGN invariants 1 and 3).
+
+    There is no way to give a dose here: the act is treatment's ``administration_record``, which
+    passes the bedside checks and the compliance gate and then calls this inside its
+    transaction. This only moves the bag's state, and refuses unless ``administration`` is a
+    stored administration of this very bag that the gate allowed. A conditional update plus
+    the unique administration reference make a second, concurrent attempt fail.
+    """
     require(permissions.can_thaw_dose(actor))
-    require_same_org(actor, dose)
-    when = aware(at, field="at")
-    if not str(administration_ref or "").strip():
-        raise ValidationFailed("administration_ref", _("Link the administration record."), {})
+    dose_id = getattr(administration, "dose_id", None)
+    stored = (
+        administration is not None
+        and administration.pk is not None
+        and type(administration).objects.filter(pk=administration.pk, dose_id=dose_id).exists()
+    )
+    if not stored or dose_id is None:
+        raise Conflict(
+            "administration_required",
+            _("A dose is marked given only by recording its administration at the bedside."),
+            {},
+        )
+    if (administration.gate_result or {}).get("allowed") is not True:
+        raise Conflict(
+            "compliance_gate_refused",
+            _("The compliance gate did not allow this administration."),
+            {},
+        )
+    when = aware(administration.started_at, field="started_at")
+    reference = str(administration.external_id)
     with transaction.atomic():
-        current = Dose.objects.select_related("lot").get(pk=dose.pk)
+        current = Dose.objects.select_related("lot").get(pk=dose_id)
+        require_same_org(actor, current)
         if current.status == Dose.Status.ADMINISTERED:
             raise Conflict("dose_already_administered", _("This dose has already been given."), {})
         lifecycle.check_transition(
@@ -221,10 +242,10 @@ def dose_administer(
         )
         try:
             with transaction.atomic():
-                updated = Dose.objects.filter(pk=dose.pk, status=Dose.Status.THAWED).update(
+                updated = Dose.objects.filter(pk=dose_id, status=Dose.Status.THAWED).update(
                     status=Dose.Status.ADMINISTERED,
                     administered_at=when,
-                    administration_ref=str(administration_ref)[:64],
+                    administration_ref=reference[:64],
                     updated_at=timezone.now(),
                 )
         except IntegrityError:

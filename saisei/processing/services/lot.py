@@ -40,34 +40,34 @@ def _gate(
     plan: Any,
     physician: Any,
     facility: Any,
+    cell_source: str,
     site: Site,
     at: dt.datetime,
-) -> str:
-    """Ask the regulatory compliance gate whether this harvest may happen (DESIGN invariant 1).
+) -> None:
+    """The compliance gate must allow this harvest (DESIGN invariant 1), or nothing is recorded.
 
-    Without a plan the harvest is recorded as outside a plan ("no_plan" in the ledger), which the
-    clinic's own workflow must justify; with one, a refusal stops the harvest record.
+    The place of the act is the collection site, the physician the one who performs the harvest
+    (not whoever records it), and the indication the patient's coded diagnosis. A refusal is kept
+    by the gate as a ``GateRefusal`` and reaches the caller as ``GateRefused`` (422).
     """
-    if plan is None:
-        return "no_plan"
-    try:
-        from saisei.regulatory.services import gate_require
-    except ImportError:
-        return "gate_unavailable"
+    from saisei.regulatory.services import gate_require
+
     gate_require(
         actor=actor,
         act="harvest",
-        institution=getattr(plan, "institution", None) or site,
-        physician=physician or actor,
+        institution=site,
+        physician=physician,
         patient=patient,
         plan=plan,
         route=None,
         dose_cells=None,
         administration_number=None,
         at=at,
+        cell_source=cell_source,
         facility=facility,
+        subject=_("Harvest for %(patient)s at %(site)s")
+        % {"patient": getattr(patient, "patient_code", ""), "site": site.name},
     )
-    return "passed"
 
 
 def _markers(raw: dict[str, str] | None) -> dict[str, str]:
@@ -104,17 +104,20 @@ def donation_record(
     container: str,
     collected_at: dt.datetime | None = None,
     transport_conditions: str = "",
-    plan: Any = None,
-    physician: Any = None,
-    facility: Any = None,
+    plan: Any,
+    physician: Any,
+    facility: Any,
+    cell_source: str,
     infection_markers: dict[str, str] | None = None,
     collector: User | None = None,
     notes: str = "",
 ) -> Donation:
     """Record a harvest and assign its DIN and chain-of-identity identifier.
 
-    The compliance gate must pass for the plan (ASRM: harvest only under an accepted plan with
-    valid consent). The patient's CoI is reused for later harvests so one ID links everything.
+    The compliance gate must pass for the plan in force that day, the performing physician, the
+    processing facility, the cell source and the patient's diagnosis (ASRM Art. 4, 13, 14);
+    there is no path that records a harvest outside a plan. The patient's CoI is reused for
+    later harvests so one ID links everything.
     """
     from saisei.processing.isbt128 import build_coi, build_din
 
@@ -140,12 +143,16 @@ def donation_record(
         )
     at = aware(collected_at, field="collected_at")
     markers = _markers(infection_markers)
-    gate = _gate(
+    for obj in (plan, physician, facility):
+        if obj is not None:
+            require_same_org(actor, obj)
+    _gate(
         actor=actor,
         patient=patient,
         plan=plan,
         physician=physician,
         facility=facility,
+        cell_source=(cell_source or "").strip().lower(),
         site=site,
         at=at,
     )
@@ -167,6 +174,8 @@ def donation_record(
             patient=patient,
             plan=plan,
             facility=facility,
+            physician=physician,
+            cell_source=(cell_source or "").strip().lower(),
             din=din.din,
             din_flags=din.flags,
             coi=coi,
@@ -190,8 +199,17 @@ def donation_record(
                 "coi": coi,
                 "patient": str(patient.external_id),
                 "tissue_weight_g": str(weight),
-                "gate": gate,
+                "plan": plan.plan_number or plan.title,
+                "physician": str(physician),
+                "facility": str(facility),
+                "cell_source": donation.cell_source,
+                "gate": "passed",
             },
+        )
+        from saisei.journey.services import course_step_record_harvest
+
+        course_step_record_harvest(
+            actor=actor, patient=patient, plan=plan, donation_ref=donation.din, at=at
         )
     return donation
 

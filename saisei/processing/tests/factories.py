@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 from typing import Any
 
 from django.utils import timezone
@@ -28,6 +29,7 @@ def make_patient(org: Any, **kw: Any) -> Any:
         "sex": "female",
         "language": "en",
         "weight_kg": 60,
+        "diagnosis_code": "alzheimers_disease",
     }
     values.update(kw)
     return Patient.objects.create(**values)
@@ -37,11 +39,103 @@ def negative_markers() -> dict[str, str]:
     return dict.fromkeys(processing_config().required_markers, "negative")
 
 
-def make_donation(actor: Any, patient: Any, **kw: Any) -> Any:
-    site = kw.pop("site", None) or SiteFactory(
-        organisation=patient.organisation, kind="medical_institution"
+def plan_world(org: Any) -> SimpleNamespace:
+    """An Alzheimer plan in force for ``org`` with its clinic, listed physician and listed CPC.
+
+    Built once per organisation object (a test's ``org``) so every donation of a test shares it.
+    """
+    from saisei.regulatory import models as rm
+    from saisei.regulatory.tests.factories import (
+        FacilityFactory,
+        InstitutionFactory,
+        PhysicianFactory,
+        PlanFactory,
+        VersionFactory,
     )
+
+    cached = getattr(org, "_plan_world", None)
+    if cached is not None and rm.ProvisionPlan.objects.filter(pk=cached.plan.pk).exists():
+        return cached  # type: ignore[no-any-return]
+    existing = rm.ProvisionPlan.objects.filter(
+        organisation=org, plan_number=f"PB3{org.pk:06d}"
+    ).first()
+    if existing is not None:  # the same organisation loaded as another object
+        version = existing.versions.get(number=1)
+        world = SimpleNamespace(
+            site=existing.institution.site,
+            institution=existing.institution,
+            physician=version.physicians.get(),
+            facility=version.facilities.get(),
+            plan=existing,
+            version=version,
+        )
+        org._plan_world = world
+        return world
+    today = timezone.localdate()
+    site = SiteFactory(organisation=org, kind="medical_institution")
+    institution = InstitutionFactory(organisation=org, site=site)
+    physician = PhysicianFactory(organisation=org, institution=institution)
+    facility = FacilityFactory(organisation=org)
+    plan = PlanFactory(
+        organisation=org,
+        institution=institution,
+        status=rm.PlanState.IN_FORCE,
+        risk_class=2,
+        first_submitted_date=today - dt.timedelta(days=400),
+        first_accepted_date=today - dt.timedelta(days=390),
+        plan_number=f"PB3{org.pk:06d}",
+    )
+    version = VersionFactory(
+        plan=plan,
+        organisation=org,
+        number=1,
+        state=rm.PlanState.IN_FORCE,
+        submitted_date=today - dt.timedelta(days=400),
+        accepted_date=today - dt.timedelta(days=390),
+        in_force_from=today - dt.timedelta(days=390),
+    )
+    version.physicians.add(physician)
+    version.facilities.add(facility)
+    world = SimpleNamespace(
+        site=site,
+        institution=institution,
+        physician=physician,
+        facility=facility,
+        plan=plan,
+        version=version,
+    )
+    org._plan_world = world
+    return world
+
+
+def consent_to(world: SimpleNamespace, patient: Any, *, days_ago: int = 90) -> Any:
+    """The patient's written consent to the plan version (given before any harvest)."""
+    from saisei.journey.tests.factories import ConsentDocumentFactory, ConsentFactory
+
+    if not hasattr(world, "consent_document"):
+        world.consent_document = ConsentDocumentFactory(
+            plan_version=world.version, organisation=world.plan.organisation
+        )
+    existing = patient.consents.filter(plan_version=world.version).first()
+    return existing or ConsentFactory(
+        organisation=patient.organisation,
+        patient=patient,
+        document=world.consent_document,
+        plan_version=world.version,
+        signed_at=timezone.now() - dt.timedelta(days=days_ago),
+    )
+
+
+def make_donation(actor: Any, patient: Any, **kw: Any) -> Any:
+    """A harvest through the service, under the plan in force with everything the gate needs."""
+    world = plan_world(patient.organisation)
+    consent_to(world, patient)
     values: dict[str, Any] = {
+        "site": world.site,
+        "plan": world.plan,
+        "physician": world.physician,
+        "facility": world.facility,
+        "cell_source": "autologous",
         "harvest_site": "abdomen",
         "tissue_weight_g": 20,
         "container": "sterile 50 mL tube",
@@ -50,7 +144,56 @@ def make_donation(actor: Any, patient: Any, **kw: Any) -> Any:
         "infection_markers": negative_markers(),
     }
     values.update(kw)
-    return services.donation_record(actor=actor, patient=patient, site=site, **values)
+    return services.donation_record(actor=actor, patient=patient, **values)
+
+
+def give(dose: Any, *, nurse: Any) -> Any:
+    """A dose given at the bedside: the treatment records it (bedside check, gate, two people);
+    this stands in for that record so processing tests can follow the bag afterwards."""
+    return services.dose_administer(actor=nurse, administration=administration_for(dose, nurse))
+
+
+def administration_for(dose: Any, nurse: Any) -> Any:
+    """The administration record treatment would have stored for ``dose`` (gate allowed)."""
+    from saisei.core.tests.factories import UserFactory
+    from saisei.treatment.models import Administration, BedsideVerification
+
+    org = dose.organisation
+    second = UserFactory(organisation=org, roles=["nurse"])
+    physician = dose.lot.donation.physician.user
+    now = timezone.now()
+    verification = BedsideVerification.objects.create(
+        organisation=org,
+        patient_scan=dose.patient.patient_code,
+        product_scans=[f"{dose.din} {dose.product_code}"],
+        route=dose.lot.route,
+        patient=dose.patient,
+        dose=dose,
+        checks=[],
+        passed=True,
+        gate_result={"allowed": True, "findings": []},
+        performed_by=nurse,
+        performed_at=now,
+    )
+    administration = Administration.objects.create(
+        organisation=org,
+        dose=dose,
+        verification=verification,
+        patient=dose.patient,
+        plan=dose.lot.donation.plan,
+        number=1,
+        route=dose.lot.route,
+        cells_given=int(dose.cell_count),
+        volume_ml=dose.volume_ml,
+        started_at=now,
+        physician=physician,
+        nurse=nurse,
+        recorded_by=nurse,
+        second_person=second,
+        second_person_confirmed_at=now,
+        gate_result={"allowed": True, "findings": []},
+    )
+    return administration
 
 
 def make_lot(actor: Any, patient: Any, **kw: Any) -> Any:

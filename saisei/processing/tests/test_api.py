@@ -10,10 +10,12 @@ from saisei.core.tests.factories import TEST_PASSWORD, SiteFactory
 from saisei.processing import services, specs
 from saisei.processing.models import NearMiss
 from saisei.processing.tests.factories import (
+    consent_to,
     harvest,
     make_lot,
     make_patient,
     negative_markers,
+    plan_world,
     record_all,
 )
 
@@ -30,12 +32,17 @@ def _qc_lot(tech: Any, patient: Any) -> Any:
 
 def test_donation_then_lot_through_the_api(tech: Any, patient: Any, api_for: Any) -> None:
     api = api_for(tech)
-    site = SiteFactory(organisation=tech.organisation)
+    world = plan_world(patient.organisation)
+    consent_to(world, patient)
     res = api.post(
         "/processing/donations",
         {
             "patient": str(patient.external_id),
-            "site": str(site.external_id),
+            "site": str(world.site.external_id),
+            "plan": str(world.plan.external_id),
+            "physician": str(world.physician.external_id),
+            "facility": str(world.facility.external_id),
+            "cell_source": "autologous",
             "harvest_site": "abdomen",
             "tissue_weight_g": 22.5,
             "container": "50 mL tube",
@@ -44,6 +51,8 @@ def test_donation_then_lot_through_the_api(tech: Any, patient: Any, api_for: Any
     )
     assert res.status_code == 201, res.content
     donation = res.json()
+    assert donation["physician"] == str(world.physician.external_id)
+    assert donation["cell_source"] == "autologous"
     assert len(donation["din"]) == 13 and donation["markers_missing"] == []
     res = api.post(
         "/processing/lots",

@@ -12,7 +12,13 @@ from saisei.core.errors import Conflict
 from saisei.core.tests.factories import TEST_PASSWORD
 from saisei.processing import services
 from saisei.processing.models import Dose, Release
-from saisei.processing.tests.factories import harvest, make_lot, make_patient, record_all
+from saisei.processing.tests.factories import (
+    administration_for,
+    harvest,
+    make_lot,
+    make_patient,
+    record_all,
+)
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
@@ -67,12 +73,9 @@ def test_concurrent_administrations_give_a_dose_once(org: Any, make_user: Any) -
     nurse = make_user("nurse", org)
     dose = Dose.objects.get(lot=lot)
     services.dose_thaw(actor=nurse, dose=dose, viability_pct=90)
-    counter = iter(range(100))
+    administration = administration_for(dose, nurse)
     results, errors = _race(
-        4,
-        lambda: services.dose_administer(
-            actor=nurse, dose=dose, administration_ref=f"ADM-{next(counter)}"
-        ),
+        4, lambda: services.dose_administer(actor=nurse, administration=administration)
     )
     assert len(results) == 1
     assert all(isinstance(e, Conflict) for e in errors), errors

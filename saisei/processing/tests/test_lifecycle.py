@@ -9,7 +9,7 @@ import pytest
 from saisei.core.tests.factories import TEST_PASSWORD
 from saisei.processing import lifecycle, services, specs
 from saisei.processing.models import Dose, Lot
-from saisei.processing.tests.factories import harvest, make_lot, record_all
+from saisei.processing.tests.factories import give, harvest, make_lot, record_all
 
 
 @pytest.mark.parametrize("table", [lifecycle.LOT_TRANSITIONS, lifecycle.DOSE_TRANSITIONS])
@@ -50,14 +50,14 @@ def test_positive_culture_follow_up_through_api_and_web(
     )
     given = lot.doses.order_by("sequence").first()
     services.dose_thaw(actor=nurse, dose=given, viability_pct=90)
-    services.dose_administer(actor=nurse, dose=given, administration_ref="ADM-77")
+    ref = give(given, nurse=nurse).administration_ref
     services.qc_result_record(actor=tech, lot=lot, test_code=specs.STERILITY, value="growth")
 
     api = api_for(physician)
     alerts = api.get("/processing/culture-alerts").json()
     assert alerts["count"] == 1
     alert = alerts["items"][0]
-    assert alert["doses_given"][0]["administration_ref"] == "ADM-77"
+    assert alert["doses_given"][0]["administration_ref"] == ref
     res = api.post(
         f"/processing/culture-alerts/{alert['external_id']}/follow-up", {"follow_up": ""}
     )

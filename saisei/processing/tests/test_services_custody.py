@@ -10,7 +10,7 @@ from saisei.core.errors import Conflict, ValidationFailed
 from saisei.core.tests.factories import TEST_PASSWORD
 from saisei.processing import selectors, services
 from saisei.processing.models import CustodyEvent, Dose, LabelPrint, NearMiss
-from saisei.processing.tests.factories import harvest, make_lot, make_patient, record_all
+from saisei.processing.tests.factories import give, harvest, make_lot, make_patient, record_all
 
 pytestmark = pytest.mark.django_db
 
@@ -208,10 +208,34 @@ def test_chain_of_custody_report_shows_breaks(tech: Any, qa: Any, patient: Any) 
 def test_a_dose_is_administered_only_once(tech: Any, qa: Any, nurse: Any, patient: Any) -> None:
     dose = _released_doses(tech, qa, patient)[0]
     services.dose_thaw(actor=nurse, dose=dose, viability_pct=85)
-    services.dose_administer(actor=nurse, dose=dose, administration_ref="ADM-9")
+    given = give(dose, nurse=nurse)
+    assert given.status == "administered" and given.administration_ref
     with pytest.raises(Conflict) as exc:
-        services.dose_administer(actor=nurse, dose=dose, administration_ref="ADM-10")
+        services.dose_administer(actor=nurse, administration=dose.administration)
     assert exc.value.code == "dose_already_administered"
+
+
+def test_a_dose_is_marked_given_only_through_an_administration_the_gate_allowed(
+    tech: Any, qa: Any, nurse: Any, patient: Any
+) -> None:
+    """dose_administer is not a way to give a dose: it needs a stored, gate-allowed record."""
+    from saisei.treatment.models import Administration
+
+    dose = _released_doses(tech, qa, patient)[0]
+    services.dose_thaw(actor=nurse, dose=dose, viability_pct=85)
+    with pytest.raises(Conflict) as exc:
+        services.dose_administer(actor=nurse, administration=None)
+    assert exc.value.code == "administration_required"
+    with pytest.raises(Conflict) as exc:
+        services.dose_administer(actor=nurse, administration=Administration(dose=dose))
+    assert exc.value.code == "administration_required"
+    give(dose, nurse=nurse)
+    refused = Administration.objects.get(dose=dose)
+    Administration.objects.filter(pk=refused.pk).update(gate_result={"allowed": False})
+    refused.refresh_from_db()
+    with pytest.raises(Conflict) as exc:
+        services.dose_administer(actor=nurse, administration=refused)
+    assert exc.value.code == "compliance_gate_refused"
 
 
 def test_low_post_thaw_viability_blocks_administration(
@@ -220,7 +244,7 @@ def test_low_post_thaw_viability_blocks_administration(
     dose = _released_doses(tech, qa, patient)[0]
     services.dose_thaw(actor=nurse, dose=dose, viability_pct=55)
     with pytest.raises(Conflict):
-        services.dose_administer(actor=nurse, dose=dose, administration_ref="ADM-11")
+        give(dose, nurse=nurse)
     assert dose.lot.deviations.filter(source="oos").exists()
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from saisei.core.tests.factories import TEST_PASSWORD
 from saisei.processing import services, specs
@@ -192,19 +194,24 @@ def test_deviation_screens(tech: Any, qa: Any, web_for: Any) -> None:
 def test_harvest_record_screen_assigns_a_din_and_starts_a_lot(
     tech: Any, physician: Any, patient: Any, web_for: Any
 ) -> None:
-    from saisei.core.tests.factories import SiteFactory
     from saisei.processing.models import Donation
-    from saisei.processing.tests.factories import negative_markers
+    from saisei.processing.tests.factories import consent_to, negative_markers, plan_world
 
-    site = SiteFactory(organisation=physician.organisation)
+    world = plan_world(physician.organisation)
+    consent_to(world, patient)
     client = web_for(physician)
     assert client.get("/processing/donations/new/").status_code == 200
+    collected = timezone.localtime() - dt.timedelta(days=2)
     form = {
         "patient": patient.pk,
-        "site": site.pk,
+        "site": world.site.pk,
+        "plan": world.plan.pk,
+        "physician": world.physician.pk,
+        "facility": world.facility.pk,
+        "cell_source": "autologous",
         "harvest_site": "abdomen",
         "tissue_weight_g": "18.5",
-        "collected_at": "2026-01-10T09:30",
+        "collected_at": collected.strftime("%Y-%m-%dT%H:%M"),
         "container": "250 mL bottle",
         **{f"marker_{k}": v for k, v in negative_markers().items() if k != "syphilis"},
     }

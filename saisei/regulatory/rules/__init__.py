@@ -37,6 +37,7 @@ from .gate import (
     Act,
     ConsentFacts,
     FacilityFacts,
+    FactConflict,
     Finding,
     GateConfig,
     GateFacts,
@@ -44,6 +45,12 @@ from .gate import (
     GateResult,
     OverdueObligation,
     evaluate_gate,
+)
+from .indications import (
+    DEFAULT_INDICATIONS,
+    Indication,
+    indication_code,
+    indication_codes_in,
 )
 from .lifecycle import (
     TRANSITION_LABELS,
@@ -61,6 +68,7 @@ from .lifecycle import (
 __all__ = [
     "CLASSIFICATION_RULES",
     "DEADLINE_RULES",
+    "DEFAULT_INDICATIONS",
     "GATE_RULES",
     "MINOR_CHANGE_FIELDS",
     "TRANSITIONS",
@@ -77,11 +85,13 @@ __all__ = [
     "Due",
     "Effect",
     "FacilityFacts",
+    "FactConflict",
     "Finding",
     "GateConfig",
     "GateFacts",
     "GateRequest",
     "GateResult",
+    "Indication",
     "MinorField",
     "OverdueObligation",
     "PlanFacts",
@@ -101,6 +111,8 @@ __all__ = [
     "discontinuation_notice_due",
     "evaluate_gate",
     "facility_report_periods",
+    "indication_code",
+    "indication_codes_in",
     "non_minor_fields",
     "periodic_report_periods",
     "reporting_clock",

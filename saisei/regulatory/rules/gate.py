@@ -21,6 +21,7 @@ from .gate_facts import (
     Act,
     ConsentFacts,
     FacilityFacts,
+    FactConflict,
     Finding,
     GateConfig,
     GateFacts,
@@ -36,6 +37,7 @@ __all__ = [
     "Act",
     "ConsentFacts",
     "FacilityFacts",
+    "FactConflict",
     "Finding",
     "GateConfig",
     "GateFacts",
@@ -259,14 +261,59 @@ def plan_change_ordered(ctx: Context) -> Violation | None:
 
 
 @rule(
+    "GATE-PHYSICIAN-UNKNOWN",
+    severity="block",
+    msgid=gettext_noop(
+        "No performing physician is named for this act, so it cannot be checked against the plan."
+    ),
+    source=SRC_PHYSICIAN,
+)
+def physician_unknown(ctx: Context) -> Violation | None:
+    """The act must name the physician who performs it; the person recording it is not assumed."""
+    return Violation() if ctx.request.physician_id is None else None
+
+
+@rule(
     "GATE-PHYSICIAN-NOT-LISTED",
     severity="block",
     msgid=gettext_noop("This physician is not listed in the plan."),
     source=SRC_PHYSICIAN,
 )
 def physician_not_listed(ctx: Context) -> Violation | None:
-    """Only physicians named in the plan may perform its acts."""
-    return None if ctx.request.physician_id in ctx.facts.listed_physician_ids else Violation()
+    """Only physicians named in the plan version in force may perform its acts."""
+    physician = ctx.request.physician_id
+    if physician is None or physician in ctx.facts.listed_physician_ids:
+        return None  # GATE-PHYSICIAN-UNKNOWN explains a missing one
+    return Violation()
+
+
+@rule(
+    "GATE-FACT-CONFLICTS-RECORD",
+    severity="block",
+    msgid=gettext_noop("What the request states contradicts the record: {conflicts}."),
+    source=SRC_CONTENT,
+)
+def fact_conflicts_record(ctx: Context) -> Violation | None:
+    """A stated fact may not overrule the record it describes (a lot made for IV is given IV)."""
+    conflicts = ctx.request.conflicts
+    if not conflicts:
+        return None
+    text = "; ".join(f"{c.field} '{c.stated}' ≠ '{c.recorded}'" for c in conflicts)
+    return Violation({"conflicts": text})
+
+
+@rule(
+    "GATE-CELL-SOURCE-UNKNOWN",
+    severity="block",
+    msgid=gettext_noop(
+        "The cell source is not stated and no record shows it, so it cannot be checked "
+        "against the plan."
+    ),
+    source=SRC_CONTENT,
+)
+def cell_source_unknown(ctx: Context) -> Violation | None:
+    """Without a stated or recorded cell source the gate cannot prove the act is the planned one."""
+    return Violation() if not ctx.request.cell_source else None
 
 
 @rule(
@@ -277,23 +324,59 @@ def physician_not_listed(ctx: Context) -> Violation | None:
 )
 def cell_source_not_in_plan(ctx: Context) -> Violation | None:
     """The cells must come from the source the plan and its class were reviewed for."""
-    if ctx.request.cell_source in ctx.facts.allowed_cell_sources:
+    source = ctx.request.cell_source
+    if not source or source in ctx.facts.allowed_cell_sources:
         return None
-    return Violation({"cell_source": ctx.request.cell_source})
+    return Violation({"cell_source": source})
+
+
+@rule(
+    "GATE-INDICATION-UNKNOWN",
+    severity="block",
+    msgid=gettext_noop(
+        "The patient's diagnosis is not on record, so the indication cannot be checked "
+        "against the plan. A physician records it on the patient's page."
+    ),
+    source=SRC_CONTENT,
+)
+def indication_unknown(ctx: Context) -> Violation | None:
+    """The indication comes from the patient's coded diagnosis; without it the gate refuses."""
+    return Violation() if not ctx.request.indication else None
 
 
 @rule(
     "GATE-INDICATION-NOT-IN-PLAN",
     severity="block",
-    msgid=gettext_noop("The indication '{indication}' is not one the plan covers."),
+    msgid=gettext_noop(
+        "The indication '{indication}' is not one the plan covers (the plan targets: {target})."
+    ),
     source=SRC_CONTENT,
 )
 def indication_not_in_plan(ctx: Context) -> Violation | None:
     """The patient's disease must be an indication the plan describes."""
     indication = ctx.request.indication
-    if indication is not None and indication in ctx.facts.allowed_indications:
+    if not indication or indication in ctx.facts.allowed_indications:
         return None
-    return Violation({"indication": indication or "—"})
+    return Violation(
+        {
+            "indication": ctx.request.indication_label or indication,
+            "target": ctx.facts.target_disease or "—",
+        }
+    )
+
+
+@rule(
+    "GATE-ROUTE-UNKNOWN",
+    severity="block",
+    msgid=gettext_noop(
+        "The route is not stated and no record shows it, so it cannot be checked against the plan."
+    ),
+    source=SRC_CONTENT,
+    acts=frozenset({Act.ADMINISTRATION}),
+)
+def route_unknown(ctx: Context) -> Violation | None:
+    """The route comes from the request or the dose's lot; without either the gate refuses."""
+    return Violation() if not ctx.request.route else None
 
 
 @rule(
@@ -306,7 +389,23 @@ def indication_not_in_plan(ctx: Context) -> Violation | None:
 def route_not_in_plan(ctx: Context) -> Violation | None:
     """The route (e.g. IV or intrathecal) must be one the plan describes."""
     route = ctx.request.route
-    return None if route in ctx.facts.allowed_routes else Violation({"route": route or "—"})
+    if not route or route in ctx.facts.allowed_routes:
+        return None
+    return Violation({"route": route})
+
+
+@rule(
+    "GATE-DOSE-UNKNOWN",
+    severity="block",
+    msgid=gettext_noop(
+        "No dose is stated and no record shows one, so it cannot be checked against the plan."
+    ),
+    source=SRC_CONTENT,
+    acts=frozenset({Act.ADMINISTRATION}),
+)
+def dose_unknown(ctx: Context) -> Violation | None:
+    """The dose comes from the request or the bag's cell count; without either the gate refuses."""
+    return Violation() if ctx.request.dose_cells is None else None
 
 
 @rule(
@@ -327,9 +426,7 @@ def dose_outside_plan(ctx: Context) -> Violation | None:
         "max": _cells(f.dose_max_cells),
     }
     if dose is None:
-        return Violation(
-            params, gettext_noop("No dose was given, so it cannot be checked against the plan.")
-        )
+        return None  # GATE-DOSE-UNKNOWN explains it
     if f.dose_min_cells is None and f.dose_max_cells is None:
         return Violation(
             params,
@@ -389,6 +486,20 @@ def _listed_facility(ctx: Context) -> FacilityFacts | None:
 
 
 @rule(
+    "GATE-CPC-UNKNOWN",
+    severity="block",
+    msgid=gettext_noop(
+        "No cell processing facility is named and no record shows one, so it cannot be "
+        "checked against the plan."
+    ),
+    source=SRC_CPC_LISTED,
+)
+def cpc_unknown(ctx: Context) -> Violation | None:
+    """The facility comes from the request, the donation or the dose's lot; never from the plan."""
+    return Violation() if ctx.request.facility_id is None else None
+
+
+@rule(
     "GATE-CPC-NOT-LISTED",
     severity="block",
     msgid=gettext_noop("The cell processing facility is not listed in the plan."),
@@ -396,6 +507,8 @@ def _listed_facility(ctx: Context) -> FacilityFacts | None:
 )
 def cpc_not_listed(ctx: Context) -> Violation | None:
     """Cells may be processed only by a facility the plan names."""
+    if ctx.request.facility_id is None:
+        return None  # GATE-CPC-UNKNOWN explains it
     return None if _listed_facility(ctx) is not None else Violation()
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "Act",
     "ConsentFacts",
     "FacilityFacts",
+    "FactConflict",
     "Finding",
     "GateConfig",
     "GateFacts",
@@ -36,21 +37,37 @@ class Act(StrEnum):
 
 
 @dataclass(frozen=True)
+class FactConflict:
+    """A fact the caller stated that contradicts the record (e.g. route IV on an intrathecal lot)."""
+
+    field: str
+    stated: str
+    recorded: str
+
+
+@dataclass(frozen=True)
 class GateRequest:
-    """The proposed act, as the caller states it."""
+    """The proposed act: each fact as stated by the caller or, when omitted, as the records hold it.
+
+    ``None`` means neither the caller nor any record could say; the rule for that fact refuses.
+    The plan's own values are never used to fill a fact in (they are what the fact is judged
+    against).
+    """
 
     act: Act
     at: datetime
     institution_id: int
-    physician_id: int
+    physician_id: int | None
     patient_id: int
     plan_version_id: int
-    cell_source: str
+    cell_source: str | None
     facility_id: int | None
-    indication: str | None = None
+    indication: str | None = None  # a code from the indication table (or unmatched text)
+    indication_label: str | None = None  # how messages show it (label and ICD-10 code)
     route: str | None = None
     dose_cells: int | None = None
     administration_number: int | None = None
+    conflicts: tuple[FactConflict, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,7 +111,8 @@ class GateFacts:
     in_force_until: date | None = None
     listed_physician_ids: frozenset[int] = frozenset()
     allowed_cell_sources: frozenset[str] = frozenset()
-    allowed_indications: frozenset[str] = frozenset()
+    allowed_indications: frozenset[str] = frozenset()  # indication codes the plan's text names
+    target_disease: str = ""  # the plan's own wording, for messages
     allowed_routes: frozenset[str] = frozenset()
     dose_min_cells: int | None = None
     dose_max_cells: int | None = None

@@ -1,6 +1,13 @@
 """Regulatory writes and the compliance gate; the public names other apps import live here."""
 
-from saisei.regulatory.services.gate import gate_check, gate_facts_load, gate_require
+from saisei.regulatory.services.gate import (
+    GateRefused,
+    gate_check,
+    gate_facts_load,
+    gate_records,
+    gate_refusal_record,
+    gate_require,
+)
 from saisei.regulatory.services.obligations import (
     facility_obligations_refresh,
     obligation_mark_done,
@@ -30,12 +37,15 @@ from saisei.regulatory.services.reports import (
 )
 
 __all__ = [
+    "GateRefused",
     "committee_create",
     "facility_create",
     "facility_obligations_refresh",
     "facility_update_authorisation",
     "gate_check",
     "gate_facts_load",
+    "gate_records",
+    "gate_refusal_record",
     "gate_require",
     "institution_create",
     "obligation_mark_done",

@@ -1,22 +1,32 @@
 """The compliance gate as a service: load the facts in constant queries, run the rule table.
 
-Other apps call ``gate_check`` before scheduling and ``gate_require`` at the bedside. Consent
-and administrations live in higher apps (journey, treatment); they are asked through their
-selectors, imported inside the function so the dependency direction stays core ← regulatory.
+One gate for every act (DESIGN invariant 1): the harvest (processing), the bedside check and the
+administration (treatment) and course scheduling (journey) all call ``gate_check`` or
+``gate_require``. Consent, diagnosis and administrations live in higher apps; they are asked
+through those apps' selectors, imported inside the function so the dependency direction stays
+core ← regulatory. If a selector cannot answer, the import fails and so does the act.
+
+Facts the caller leaves out are taken from the records (the patient's coded diagnosis, the
+donation's cell source and facility, the dose's route and cell count), never from the plan being
+checked; a fact no record holds is left unknown, and its rule refuses.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
+from django.db import transaction
 from django.utils.translation import gettext as _
 
-from saisei.core.errors import Conflict, NotFound, ValidationFailed
-from saisei.core.models import Site, User
+from saisei.core.audit import audit_record
+from saisei.core.errors import NotFound, ValidationFailed
+from saisei.core.models import Organisation, Site, User
 from saisei.regulatory import config
 from saisei.regulatory.models import (
     TOKYO,
+    GateRefusal,
     MedicalInstitution,
     Obligation,
     Physician,
@@ -34,21 +44,43 @@ from saisei.regulatory.rules import (
     OverdueObligation,
     evaluate_gate,
 )
+from saisei.regulatory.rules.gate_facts import FactConflict
+from saisei.regulatory.rules.indications import indication_code, indication_codes_in, normalise
 from saisei.regulatory.selectors import version_in_force
 
 NO_MATCH = -1  # an id no row has: the rule then reports "not listed" / "not covered"
 
 
+class GateRefused(ValidationFailed):
+    """The compliance gate refused the act (HTTP 422, code ``compliance_gate_refused``).
+
+    ``fields`` maps each blocking rule id to ``[message, legal source]``, so an API client sees
+    every reason and its citation; a web form shows them as form errors.
+    """
+
+    def __init__(self, result: GateResult) -> None:
+        blocking = [f for f in result.findings if f.severity == "block"]
+        super().__init__(
+            "compliance_gate_refused",
+            " ".join(f.message for f in blocking) or _("The compliance gate refused this act."),
+            {f.rule: [f.message, f.source] for f in blocking},
+        )
+        self.result = result
+
+    def form_errors(self) -> list[tuple[str | None, str]]:
+        return [
+            (None, _("%(message)s — %(source)s") % {"message": f.message, "source": f.source})
+            for f in self.result.findings
+            if f.severity == "block"
+        ]
+
+
 def _consent_status(*, patient_id: int | None, plan_version_id: int, at: dt.datetime) -> str:
-    """Ask journey for the consent status; fail closed when it cannot answer."""
+    """Ask journey for the consent status (ASRM Art. 14); no patient means no consent."""
     if patient_id is None:
         return "missing"
-    try:
-        from saisei.journey.selectors import consent_status_for_gate  # type: ignore[import-not-found]
-    except (ImportError, AttributeError):
-        # journey has not shipped its selector yet: with no evidence of consent the gate
-        # must refuse (ASRM Art. 14), never assume consent.
-        return "missing"
+    from saisei.journey.selectors import consent_status_for_gate
+
     return str(
         consent_status_for_gate(patient_id=patient_id, plan_version_id=plan_version_id, at=at)
     )
@@ -58,17 +90,18 @@ def _administrations_given(*, patient_id: int | None, plan_id: int) -> int:
     """Ask treatment how many administrations this patient had under the plan."""
     if patient_id is None:
         return 0
-    try:
-        from saisei.treatment.selectors import administrations_given  # type: ignore[import-not-found]
-    except (ImportError, AttributeError):
-        # treatment has not shipped its selector yet; 0 keeps the count rule honest for the
-        # first administration and the number the caller states is still checked against the limit.
-        return 0
+    from saisei.treatment.selectors import administrations_given
+
     return int(administrations_given(patient_id=patient_id, plan_id=plan_id))
 
 
-def _norm(text: str | None) -> str:
-    return " ".join((text or "").split()).casefold()
+def _patient_indication(*, patient_id: int | None) -> str:
+    """Ask journey for the patient's coded diagnosis ("" when none is on record)."""
+    if patient_id is None:
+        return ""
+    from saisei.journey.selectors import patient_indication_for_gate
+
+    return str(patient_indication_for_gate(patient_id=patient_id) or "")
 
 
 def _pk(obj: Any) -> int | None:
@@ -119,7 +152,10 @@ def gate_facts_load(
         in_force_until=version.in_force_until,
         listed_physician_ids=frozenset(p.pk for p in version.physicians.all()),
         allowed_cell_sources=frozenset({version.cell_origin}),
-        allowed_indications=frozenset({_norm(version.target_disease)}),
+        allowed_indications=indication_codes_in(
+            version.target_disease, config.indication_vocabulary()
+        ),
+        target_disease=version.target_disease,
         allowed_routes=frozenset(version.routes or []),
         dose_min_cells=version.dose_min_cells,
         dose_max_cells=version.dose_max_cells,
@@ -151,26 +187,16 @@ def _institution_id(institution: Any, version: PlanVersion | None) -> int:
     return _pk(institution) or NO_MATCH
 
 
-def _physician_id(physician: Any, version: PlanVersion | None) -> int:
+def _physician_id(physician: Any, version: PlanVersion | None) -> int | None:
+    """The listed physician performing the act; None when the caller names nobody."""
+    if physician is None:
+        return None
     if isinstance(physician, Physician):
         return physician.pk
     if isinstance(physician, User):
         listed = version.physicians.all() if version is not None else []
         return next((p.pk for p in listed if p.user_id == physician.pk), NO_MATCH)
     return _pk(physician) or NO_MATCH
-
-
-def _facility_id(facility: Any, version: PlanVersion | None, day: dt.date) -> int | None:
-    if facility is not None:
-        return _pk(facility)
-    if version is None:
-        return None
-    # No facility named (e.g. the bedside caller): judge the plan's own listed facilities,
-    # preferring one authorised that day so a valid alternative is not reported as a failure.
-    listed = sorted(version.facilities.all(), key=lambda f: f.pk)
-    valid = [f for f in listed if f.authorised_on(day)]
-    pool = valid or listed
-    return pool[0].pk if pool else None
 
 
 def _check_scope(actor: User | None, *objs: Any) -> None:
@@ -180,6 +206,48 @@ def _check_scope(actor: User | None, *objs: Any) -> None:
         org = getattr(obj, "organisation_id", None)
         if org is not None and org != actor.organisation_id:
             raise NotFound()
+
+
+@dataclass(frozen=True)
+class Records:
+    """What the records say about the act, independent of what the caller states."""
+
+    indication: str | None = None
+    cell_source: str | None = None
+    route: str | None = None
+    dose_cells: int | None = None
+    facility: ProcessingFacility | None = None
+
+
+def gate_records(*, patient_id: int | None, donation: Any = None, dose: Any = None) -> Records:
+    """Read the facts of record: the patient's diagnosis, the donation's and the dose's facts."""
+    source = dose.lot.donation if dose is not None else donation
+    return Records(
+        indication=_patient_indication(patient_id=patient_id) or None,
+        cell_source=(getattr(source, "cell_source", "") or None) if source is not None else None,
+        route=(dose.lot.route or None) if dose is not None else None,
+        dose_cells=int(dose.cell_count) if dose is not None else None,
+        facility=getattr(source, "facility", None) if source is not None else None,
+    )
+
+
+def _merge(
+    field: str, stated: Any, recorded: Any, conflicts: list[FactConflict], *, shown: Any = None
+) -> Any:
+    """The stated value when given (checked against the record), else the recorded one."""
+    if stated is None:
+        return recorded
+    if recorded is not None and stated != recorded:
+        stated_text, recorded_text = shown if shown is not None else (stated, recorded)
+        conflicts.append(FactConflict(field, str(stated_text), str(recorded_text)))
+    return stated
+
+
+def _indication_label(code: str | None) -> str | None:
+    if code is None:
+        return None
+    row = next((i for i in config.indication_vocabulary() if i.code == code), None)
+    return f"{_(row.label)} (ICD-10 {row.icd10})" if row is not None else code
 
 
 def gate_check(
@@ -197,18 +265,22 @@ def gate_check(
     cell_source: str | None = None,
     facility: ProcessingFacility | None = None,
     indication: str | None = None,
+    donation: Any = None,
+    dose: Any = None,
 ) -> GateResult:
-    """May this harvest or administration happen under the plan at ``at``? Never raises a refusal.
+    """May this act happen under the plan at ``at``? Never raises a refusal.
 
     Uses the plan version in force on that date (Tokyo); returns ``allowed`` and every
     blocking or warning finding with rule id, message (English and Japanese) and legal source.
+    ``donation`` and ``dose`` name the records the act is about; facts the caller omits are
+    read from them and from the patient's record.
     """
     try:
         act_value = Act(act)
     except ValueError:
         raise ValidationFailed(
             "gate.invalid_act",
-            _("Unknown act. Allowed: harvest, administration."),
+            _("Unknown act. Allowed: %(acts)s.") % {"acts": ", ".join(a.value for a in Act)},
             {"act": [str(act)]},
         ) from None
     if at.tzinfo is None:
@@ -217,10 +289,36 @@ def gate_check(
             _("The time of the act must include a time zone."),
             {"at": [_("The time of the act must include a time zone.")]},
         )
-    _check_scope(actor, institution, physician, patient, plan, facility)
+    _check_scope(actor, institution, physician, patient, plan, facility, donation, dose)
     patient_id = _pk(patient)
     facts, version = gate_facts_load(plan=plan, patient_id=patient_id, at=at)
-    day = at.astimezone(TOKYO).date()
+    records = gate_records(patient_id=patient_id, donation=donation, dose=dose)
+    vocabulary = config.indication_vocabulary()
+    conflicts: list[FactConflict] = []
+    stated_indication = None
+    if indication is not None and indication.strip():
+        stated_indication = indication_code(indication, vocabulary) or normalise(indication)
+    indication_used = _merge(
+        _("indication"),
+        stated_indication,
+        records.indication,
+        conflicts,
+        shown=(
+            (_indication_label(stated_indication), _indication_label(records.indication))
+            if stated_indication is not None and records.indication is not None
+            else None
+        ),
+    )
+    stated_source = (cell_source or "").strip().lower() or None
+    stated_route = (route or "").strip().lower() or None
+    recorded_facility = records.facility
+    facility_used = _merge(
+        _("processing facility"),
+        facility,
+        recorded_facility,
+        conflicts,
+        shown=(facility, recorded_facility),
+    )
     request = GateRequest(
         act=act_value,
         at=at,
@@ -228,16 +326,16 @@ def gate_check(
         physician_id=_physician_id(physician, version),
         patient_id=patient_id if patient_id is not None else NO_MATCH,
         plan_version_id=version.pk if version is not None else NO_MATCH,
-        cell_source=cell_source or (version.cell_origin if version is not None else ""),
-        facility_id=_facility_id(facility, version, day),
-        # Journey keeps no diagnosis on the patient yet, so a caller that names none attests
-        # the plan's own indication (like cell_source); the API and forms pass it explicitly.
-        indication=_norm(indication)
-        if indication is not None
-        else (_norm(version.target_disease) if version is not None else None),
-        route=(route or "").strip().lower() or None,
-        dose_cells=dose_cells,
+        cell_source=_merge(_("cell source"), stated_source, records.cell_source, conflicts),
+        facility_id=_pk(facility_used),
+        indication=indication_used,
+        indication_label=_indication_label(indication_used),
+        route=_merge(_("route"), stated_route, records.route, conflicts),
+        # The amount given may differ from the bag's count (a partial infusion); what is
+        # stated is judged, and the bag's count stands in only when nothing is stated.
+        dose_cells=dose_cells if dose_cells is not None else records.dose_cells,
         administration_number=administration_number,
+        conflicts=tuple(conflicts),
     )
     return evaluate_gate(request, facts, config=config.gate_config())
 
@@ -257,8 +355,15 @@ def gate_require(
     cell_source: str | None = None,
     facility: ProcessingFacility | None = None,
     indication: str | None = None,
+    donation: Any = None,
+    dose: Any = None,
+    subject: str = "",
 ) -> GateResult:
-    """Same as ``gate_check`` but raise ``Conflict(compliance_gate_refused)`` when not allowed."""
+    """Same as ``gate_check`` but refuse with ``GateRefused`` (422) when not allowed.
+
+    The refusal is kept as a ``GateRefusal`` (evidence that the rule held); call this before
+    opening the transaction that would record the act, so a rollback does not take it away.
+    """
     result = gate_check(
         actor=actor,
         act=act,
@@ -273,12 +378,68 @@ def gate_require(
         cell_source=cell_source,
         facility=facility,
         indication=indication,
+        donation=donation,
+        dose=dose,
     )
     if not result.allowed:
-        blocking = [f for f in result.findings if f.severity == "block"]
-        raise Conflict(
-            "compliance_gate_refused",
-            " ".join(f.message for f in blocking),
-            {"rules": [f.rule for f in blocking]},
+        refusal = GateRefused(result)
+        gate_refusal_record(
+            actor=actor,
+            act=act,
+            plan=plan,
+            physician=physician,
+            patient=patient,
+            at=at,
+            result=result,
+            subject=subject,
         )
+        raise refusal
     return result
+
+
+def gate_refusal_record(
+    *,
+    actor: User | None,
+    act: str,
+    plan: ProvisionPlan | PlanVersion | None,
+    physician: Any,
+    patient: Any,
+    at: dt.datetime,
+    result: GateResult,
+    subject: str = "",
+) -> GateRefusal | None:
+    """Keep a refused act as evidence: what was tried, when, by whom, and every finding."""
+    organisation = _organisation(actor, plan, patient)
+    if organisation is None:
+        return None
+    plan_obj = plan.plan if isinstance(plan, PlanVersion) else plan
+    with transaction.atomic():
+        refusal = GateRefusal.objects.create(
+            organisation=organisation,
+            act=str(act),
+            plan=plan_obj,
+            physician=physician if isinstance(physician, Physician) else None,
+            physician_name=str(physician) if physician is not None else "",
+            patient_code=str(getattr(patient, "patient_code", "") or ""),
+            subject=subject[:200],
+            attempted_at=at,
+            findings=[{**f.as_dict(), "severity": f.severity} for f in result.findings],
+            rules=[f.rule for f in result.findings if f.severity == "block"],
+            recorded_by=actor,
+        )
+        audit_record(
+            actor=actor,
+            organisation=organisation,
+            action="gate.refuse",
+            subject=refusal,
+            changes={"act": act, "rules": refusal.rules, "subject": refusal.subject},
+        )
+    return refusal
+
+
+def _organisation(actor: User | None, plan: Any, patient: Any) -> Organisation | None:
+    for obj in (actor, plan, patient):
+        org = getattr(obj, "organisation", None)
+        if org is not None:
+            return org  # type: ignore[no-any-return]
+    return None

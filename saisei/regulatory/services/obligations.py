@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from saisei.core.audit import audit_record
 from saisei.core.errors import Forbidden, NotFound, ValidationFailed
-from saisei.core.models import Role, User
+from saisei.core.models import Organisation, Role, User
 from saisei.regulatory import config, permissions
 from saisei.regulatory.models import (
     Obligation,
@@ -99,6 +99,7 @@ def _upsert(
     period: tuple[dt.date, dt.date] | None = None,
     facility: ProcessingFacility | None = None,
     follow_moves: bool = True,
+    organisation: Organisation | None = None,
 ) -> tuple[Obligation, bool]:
     """Create the obligation for (rule, subject) once.
 
@@ -107,10 +108,15 @@ def _upsert(
     once started, stays where it started).
     """
     owner = plan if plan is not None else facility
-    assert owner is not None  # every caller names the plan or the facility
+    if owner is None and organisation is None:
+        raise ValidationFailed(
+            "obligation.organisation_required",
+            _("Name the organisation the reports are owed by."),
+        )
     subject_type, subject_id = subject
+    organisation_id = owner.organisation_id if owner is not None else organisation.pk  # type: ignore[union-attr]
     existing = Obligation.objects.filter(
-        organisation_id=owner.organisation_id,
+        organisation_id=organisation_id,
         rule_id=rule_id,
         subject_type=subject_type,
         subject_id=subject_id,
@@ -126,7 +132,7 @@ def _upsert(
             existing.save(update_fields=["due_date", "period_start", "period_end", "updated_at"])
         return existing, False
     obligation = Obligation.objects.create(
-        organisation_id=owner.organisation_id,
+        organisation_id=organisation_id,
         plan=plan,
         facility=facility,
         kind=KIND_BY_RULE.get(rule_id, ObligationKind.ADVERSE_EVENT),
@@ -147,16 +153,17 @@ def _upsert(
 def _record_created(
     *,
     actor: User | None,
-    plan: ProvisionPlan | ProcessingFacility,
+    plan: ProvisionPlan | ProcessingFacility | None,
     created: list[Obligation],
     cause: str,
+    organisation: Organisation | None = None,
 ) -> None:
     if created:
         audit_record(
             actor=actor,
-            organisation=plan.organisation,
+            organisation=organisation or plan.organisation,  # type: ignore[union-attr]
             action="obligation.create",
-            subject=plan,
+            subject=plan if plan is not None else created[0],
             changes={
                 "cause": cause,
                 "obligations": [
@@ -342,10 +349,11 @@ def end_of_provision_obligation(
 def obligations_for_adverse_event(
     *,
     actor: User | None,
-    plan: ProvisionPlan,
+    plan: ProvisionPlan | None,
     subject: tuple[str, str],
     seriousness: str,
     aware_date: dt.date,
+    organisation: Organisation | None = None,
 ) -> list[Obligation]:
     """Create the committee, ministry and processor reports an adverse event triggers (ASRM Art. 17–18).
 
@@ -353,22 +361,32 @@ def obligations_for_adverse_event(
     known. Non-serious events share one obligation per 60-day window counted from the plan's
     first filing. A clock that already exists for the event is never moved or dropped: calling
     again (after an upgrade) only adds the clocks of rules not yet started.
+
+    An event that no plan covers still owes its reports (``plan`` None, ``organisation`` given):
+    the risk class is unknown, so the ministry reports are included, and with no filing date to
+    count windows from (no plan, or a plan never filed), the 60-day batch report is due as if its
+    window closed on the day staff became aware (the earliest any plan could make it due).
     """
-    if actor is not None and actor.organisation_id != plan.organisation_id:
-        raise NotFound()
-    anchor = plan.first_submitted_date
-    if anchor is None:
+    if plan is None and organisation is None:
         raise ValidationFailed(
-            "plan.not_submitted",
-            _("This plan was never filed, so no reporting clock can run for it."),
+            "obligation.organisation_required",
+            _("Name the organisation the reports are owed by."),
         )
+    org_id = plan.organisation_id if plan is not None else organisation.pk  # type: ignore[union-attr]
+    if actor is not None and actor.organisation_id != org_id:
+        raise NotFound()
     cfg = config.deadline_config()
+    anchor = plan.first_submitted_date if plan is not None else None
+    if anchor is None or anchor > aware_date:
+        # No filing date to count from (no plan, or one never filed): the window that ends on
+        # the aware date, whose report falls due earliest.
+        anchor = aware_date - dt.timedelta(days=59 if cfg.anchor_day_is_day_one else 60)
     dues = reporting_clock(
         seriousness=seriousness,
         aware_date=aware_date,
         plan_submitted_date=anchor,
         config=cfg,
-        risk_class=plan.risk_class,
+        risk_class=plan.risk_class if plan is not None else None,
     )
     out: list[Obligation] = []
     created: list[Obligation] = []
@@ -379,7 +397,8 @@ def obligations_for_adverse_event(
                 window = sixty_day_window(
                     plan_submitted_date=anchor, event_date=aware_date, config=cfg
                 )
-                target = ("regulatory.ae_batch_window", f"{plan.external_id}:{window.index}")
+                if plan is not None:  # shared by the plan's events of the window
+                    target = ("regulatory.ae_batch_window", f"{plan.external_id}:{window.index}")
             obligation, is_new = _upsert(
                 plan=plan,
                 rule_id=due.rule,
@@ -392,6 +411,7 @@ def obligations_for_adverse_event(
                     (window.start, window.end) if due.rule == "AE-COMMITTEE-60D-BATCH" else None
                 ),
                 follow_moves=False,
+                organisation=organisation,
             )
             out.append(obligation)
             if is_new:
@@ -401,6 +421,7 @@ def obligations_for_adverse_event(
             plan=plan,
             created=created,
             cause=f"adverse_event:{Seriousness(seriousness).value}:{subject[0]}:{subject[1]}",
+            organisation=organisation,
         )
     return out
 
@@ -535,7 +556,7 @@ def obligation_reminders_send(*, today: dt.date | None = None) -> int:
             users=recipients.get(obligation.organisation_id, []),
             subject=subject.format(title=title, due=obligation.due_date.isoformat()),
             body=f"{obligation.concerns_label}\n{obligation.source}",
-            link=obligation.concerns_url,
+            link=obligation.concerns_url or "/regulatory/obligations/",
             level=level,
             dedupe_key=key,
         )

@@ -25,11 +25,15 @@ def admin(make_user: Any, org: Any) -> Any:
 
 @pytest.fixture
 def registry(org: Any) -> dict[str, Any]:
+    from saisei.journey.tests.factories import PatientFactory
+
     return {
         "institution": InstitutionFactory(organisation=org),
         "committee": CommitteeFactory(organisation=org),
         "facility": FacilityFactory(organisation=org),
         "physician": PhysicianFactory(organisation=org),
+        # A patient whose record carries the coded diagnosis the gate checks.
+        "patient": PatientFactory(organisation=org, diagnosis_code="alzheimers_disease"),
     }
 
 

@@ -165,11 +165,9 @@ def test_registry_lists(api_for, officer, registry):
 
 
 def test_compliance_check_with_external_ids(api_for, officer, registry, org, monkeypatch):
-    from saisei.journey.models import Patient
-
     monkeypatch.setattr("saisei.regulatory.services.gate._consent_status", lambda **kw: "valid")
     plan = plan_in_force(officer, registry)
-    patient = _patient(Patient, org)
+    patient = registry["patient"]
     body = {
         "act": "administration",
         "institution_id": str(registry["institution"].external_id),
@@ -179,6 +177,8 @@ def test_compliance_check_with_external_ids(api_for, officer, registry, org, mon
         "route": "intrathecal",
         "dose_cells": 200000000,
         "administration_number": 1,
+        "cell_source": "autologous",
+        "facility_id": str(registry["facility"].external_id),
         "at": f"{TODAY.isoformat()}T10:00:00+09:00",
     }
     r = api_for(officer).post("/compliance/check", body)
@@ -191,21 +191,6 @@ def test_compliance_check_with_external_ids(api_for, officer, registry, org, mon
     assert r.json()["allowed"] is True
     r = api_for(officer).post("/compliance/check", {**body, "at": f"{TODAY.isoformat()}T10:00:00"})
     assert r.status_code == 422
-
-
-def _patient(Patient, org):
-    fields = {f.name for f in Patient._meta.get_fields()}
-    kw = {"organisation": org}
-    for name, value in (
-        ("patient_code", "P-0001"),
-        ("family_name", "Test"),
-        ("given_name", "Patient"),
-        ("date_of_birth", dt.date(1950, 1, 1)),
-        ("sex", "female"),
-    ):
-        if name in fields:
-            kw[name] = value
-    return Patient.objects.create(**kw)
 
 
 def test_obligations_for_ae_are_available_to_safety(officer, registry):

@@ -61,12 +61,14 @@ def _gate(registry: dict[str, Any], plan: Any, **kw: Any) -> Any:
         "act": "administration",
         "institution": registry["institution"],
         "physician": registry["physician"],
-        "patient": 4242,
+        "patient": registry["patient"],
         "plan": plan,
         "route": "iv",
         "dose_cells": 200_000_000,
         "administration_number": 1,
         "at": NOW,
+        "cell_source": "autologous",
+        "facility": registry["facility"],
     }
     args.update(kw)
     return services.gate_check(**args)

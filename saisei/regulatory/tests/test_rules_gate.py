@@ -174,13 +174,14 @@ def test_donor_cells_under_an_autologous_plan_are_blocked():
     assert "allogeneic_cord" in finding.message_ja
 
 
-@pytest.mark.parametrize("indication", ["chronic_pain", None])
-def test_an_indication_the_plan_does_not_cover_is_blocked(indication):
+@pytest.mark.parametrize(
+    ("indication", "rule"),
+    [("chronic_pain", "GATE-INDICATION-NOT-IN-PLAN"), (None, "GATE-INDICATION-UNKNOWN")],
+)
+def test_an_indication_the_plan_does_not_cover_or_unknown_is_blocked(indication, rule):
     result = evaluate(replace(REQUEST, indication=indication))
-    assert_blocked_by(result, "GATE-INDICATION-NOT-IN-PLAN")
-    assert_blocked_by(
-        evaluate_gate(replace(HARVEST, indication=indication), FACTS), "GATE-INDICATION-NOT-IN-PLAN"
-    )
+    assert_blocked_by(result, rule)
+    assert_blocked_by(evaluate_gate(replace(HARVEST, indication=indication), FACTS), rule)
 
 
 def test_a_plan_whose_class_is_unknown_gets_the_class_1_wait():
@@ -199,13 +200,18 @@ def test_a_route_outside_the_plan_is_blocked():
     assert_blocked_by(evaluate(replace(REQUEST, route="intra_articular")), "GATE-ROUTE-NOT-IN-PLAN")
 
 
-@pytest.mark.parametrize("dose", [149_999_999, 250_000_001, None])
-def test_a_dose_outside_the_plan_range_or_missing_is_blocked(dose):
+@pytest.mark.parametrize("dose", [149_999_999, 250_000_001])
+def test_a_dose_outside_the_plan_range_is_blocked(dose):
     finding = assert_blocked_by(
         evaluate(replace(REQUEST, dose_cells=dose)), "GATE-DOSE-OUTSIDE-PLAN"
     )
-    if dose:
-        assert f"{dose:,}" in finding.message
+    assert f"{dose:,}" in finding.message
+
+
+def test_a_missing_dose_is_blocked_by_its_own_rule():
+    result = evaluate(replace(REQUEST, dose_cells=None))
+    assert_blocked_by(result, "GATE-DOSE-UNKNOWN")
+    assert "GATE-DOSE-OUTSIDE-PLAN" not in result.rule_ids
 
 
 def test_dose_bounds_are_inclusive():
@@ -232,9 +238,34 @@ def test_a_number_out_of_sequence_only_warns():
 
 def test_a_processing_facility_not_listed_in_the_plan_is_blocked():
     assert_blocked_by(evaluate(replace(REQUEST, facility_id=8)), "GATE-CPC-NOT-LISTED")
-    assert_blocked_by(
-        evaluate_gate(replace(HARVEST, facility_id=None), FACTS), "GATE-CPC-NOT-LISTED"
+    assert_blocked_by(evaluate_gate(replace(HARVEST, facility_id=None), FACTS), "GATE-CPC-UNKNOWN")
+
+
+@pytest.mark.parametrize(
+    ("field", "rule"),
+    [
+        ("physician_id", "GATE-PHYSICIAN-UNKNOWN"),
+        ("cell_source", "GATE-CELL-SOURCE-UNKNOWN"),
+        ("indication", "GATE-INDICATION-UNKNOWN"),
+        ("route", "GATE-ROUTE-UNKNOWN"),
+        ("dose_cells", "GATE-DOSE-UNKNOWN"),
+        ("facility_id", "GATE-CPC-UNKNOWN"),
+    ],
+)
+def test_a_fact_nobody_could_state_is_refused_with_its_own_rule(field, rule):
+    result = evaluate(replace(REQUEST, **{field: None}))
+    assert not result.allowed
+    assert [f.rule for f in result.findings if f.severity == "block"] == [rule]
+
+
+def test_a_stated_fact_that_contradicts_the_record_is_blocked():
+    from saisei.regulatory.rules import FactConflict
+
+    conflict = FactConflict("route", "iv", "intrathecal")
+    finding = assert_blocked_by(
+        evaluate(replace(REQUEST, conflicts=(conflict,))), "GATE-FACT-CONFLICTS-RECORD"
     )
+    assert "'iv'" in finding.message and "'intrathecal'" in finding.message
 
 
 @pytest.mark.parametrize(
@@ -307,6 +338,13 @@ def test_every_rule_has_a_stable_unique_id_a_source_and_japanese_wording():
     ids = [r.id for r in GATE_RULES]
     assert len(ids) == len(set(ids))
     assert set(ids) == {
+        "GATE-PHYSICIAN-UNKNOWN",
+        "GATE-FACT-CONFLICTS-RECORD",
+        "GATE-CELL-SOURCE-UNKNOWN",
+        "GATE-INDICATION-UNKNOWN",
+        "GATE-ROUTE-UNKNOWN",
+        "GATE-DOSE-UNKNOWN",
+        "GATE-CPC-UNKNOWN",
         "GATE-PLAN-MISSING",
         "GATE-INSTITUTION-NOT-COVERED",
         "GATE-PLAN-NOT-ACCEPTED",

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from saisei.core.errors import Conflict, NotFound
+from saisei.core.errors import NotFound
 from saisei.regulatory import services
-from saisei.regulatory.models import TOKYO, today_tokyo
+from saisei.regulatory.models import TOKYO, GateRefusal, today_tokyo
 from saisei.regulatory.tests.factories import (
     FacilityFactory,
     InstitutionFactory,
@@ -23,24 +23,10 @@ pytestmark = pytest.mark.django_db
 TODAY = today_tokyo()
 D = dt.timedelta
 NOW = dt.datetime.combine(TODAY, dt.time(10, 0), tzinfo=TOKYO)
-PATIENT = 4242
 
 
 def check(registry, plan, **kw):
-    args = {
-        "actor": None,
-        "act": "administration",
-        "institution": registry["institution"],
-        "physician": registry["physician"],
-        "patient": PATIENT,
-        "plan": plan,
-        "route": "iv",
-        "dose_cells": 200_000_000,
-        "administration_number": 1,
-        "at": NOW,
-    }
-    args.update(kw)
-    return services.gate_check(**args)
+    return services.gate_check(**{**_args(registry, plan), **kw})
 
 
 def blocking(result):
@@ -137,19 +123,63 @@ def test_cell_source_not_in_plan(registry, plan):
 
 
 def test_indication_not_in_plan(registry, plan):
+    """The patient's diagnosis (knee OA) is not what the plan targets (Alzheimer's)."""
+    patient = registry["patient"]
+    patient.diagnosis_code = "knee_osteoarthritis"
+    patient.save()
+    result = check(registry, plan)
+    assert blocking(result) == {"GATE-INDICATION-NOT-IN-PLAN"}
+    message = next(f.message for f in result.findings if f.rule == "GATE-INDICATION-NOT-IN-PLAN")
+    assert (
+        "Osteoarthritis of the knee (ICD-10 M17)" in message
+        and "knee_osteoarthritis" not in message
+    )
+
+
+def test_a_stated_indication_is_checked_against_the_record_and_the_plan(registry, plan):
     assert blocking(check(registry, plan, indication="Knee osteoarthritis")) == {
-        "GATE-INDICATION-NOT-IN-PLAN"
+        "GATE-FACT-CONFLICTS-RECORD",
+        "GATE-INDICATION-NOT-IN-PLAN",
     }
     assert check(registry, plan, indication="alzheimer's  disease").allowed
+    assert check(registry, plan, indication="G30.1").allowed
+
+
+def test_indication_unknown_when_the_patient_has_no_coded_diagnosis(registry, plan):
+    patient = registry["patient"]
+    patient.diagnosis_code = ""
+    patient.save()
+    assert blocking(check(registry, plan)) == {"GATE-INDICATION-UNKNOWN"}
+
+
+def test_physician_unknown_when_none_is_named(registry, plan):
+    assert blocking(check(registry, plan, physician=None)) == {"GATE-PHYSICIAN-UNKNOWN"}
+
+
+def test_cell_source_unknown_when_not_stated_and_not_recorded(registry, plan):
+    assert blocking(check(registry, plan, cell_source=None)) == {"GATE-CELL-SOURCE-UNKNOWN"}
+
+
+def test_route_unknown_when_not_stated_and_not_recorded(registry, plan):
+    assert blocking(check(registry, plan, route=None)) == {"GATE-ROUTE-UNKNOWN"}
+
+
+def test_cpc_unknown_when_not_named_and_not_recorded(registry, plan):
+    """The plan's own facility is never taken for the act's."""
+    assert blocking(check(registry, plan, facility=None)) == {"GATE-CPC-UNKNOWN"}
 
 
 def test_route_not_in_plan(registry, plan):
     assert blocking(check(registry, plan, route="intrathecal")) == {"GATE-ROUTE-NOT-IN-PLAN"}
 
 
-@pytest.mark.parametrize("dose", [99_999_999, 300_000_001, None])
+@pytest.mark.parametrize("dose", [99_999_999, 300_000_001])
 def test_dose_outside_plan(registry, plan, dose):
     assert blocking(check(registry, plan, dose_cells=dose)) == {"GATE-DOSE-OUTSIDE-PLAN"}
+
+
+def test_dose_unknown_when_not_stated_and_no_bag_is_named(registry, plan):
+    assert blocking(check(registry, plan, dose_cells=None)) == {"GATE-DOSE-UNKNOWN"}
 
 
 def test_administration_limit(registry, plan):
@@ -180,11 +210,12 @@ def test_cpc_authorisation_expired(officer, registry, plan):
     assert blocking(check(registry, plan)) == {"GATE-CPC-NOT-AUTHORISED"}
 
 
-def test_consent_fails_closed_when_journey_cannot_answer(officer, registry, monkeypatch):
-    monkeypatch.setitem(sys.modules, "saisei.journey.selectors", None)
+def test_the_gate_does_not_answer_when_journey_cannot(officer, registry, monkeypatch):
+    """No fallback: if journey's consent selector is missing the check fails, it never guesses."""
     plan = plan_in_force(officer, registry)
-    result = check(registry, plan)
-    assert blocking(result) == {"GATE-CONSENT-NOT-VALID"}
+    monkeypatch.setitem(sys.modules, "saisei.journey.selectors", None)
+    with pytest.raises(ImportError):
+        check(registry, plan)
 
 
 @pytest.mark.parametrize("status", ["missing", "withdrawn"])
@@ -203,12 +234,19 @@ def test_overdue_periodic_report_warns_but_allows(registry, plan):
     assert [f.rule for f in result.findings] == ["GATE-PERIODIC-REPORT-OVERDUE"]
 
 
-def test_gate_require_raises_conflict_with_rule_ids(registry, plan):
-    with pytest.raises(Conflict) as exc:
+def test_gate_require_refuses_with_422_and_every_finding_and_keeps_the_refusal(registry, plan):
+    with pytest.raises(services.GateRefused) as exc:
         services.gate_require(**{**_args(registry, plan), "route": "intrathecal"})
+    assert exc.value.status_code == 422
     assert exc.value.code == "compliance_gate_refused"
-    assert exc.value.fields == {"rules": ["GATE-ROUTE-NOT-IN-PLAN"]}
+    message, source = exc.value.fields["GATE-ROUTE-NOT-IN-PLAN"]
+    assert "intrathecal" in message and "ASRM Art. 13" in source
+    assert list(exc.value.fields) == ["GATE-ROUTE-NOT-IN-PLAN"]
+    refusal = GateRefusal.objects.get()
+    assert refusal.rules == ["GATE-ROUTE-NOT-IN-PLAN"]
+    assert refusal.plan == plan and refusal.patient_code == registry["patient"].patient_code
     assert services.gate_require(**_args(registry, plan)).allowed
+    assert GateRefusal.objects.count() == 1
 
 
 def test_other_organisation_plan_is_not_found(registry, plan, make_user, other_org):
@@ -217,7 +255,7 @@ def test_other_organisation_plan_is_not_found(registry, plan, make_user, other_o
 
 
 def test_gate_uses_a_constant_number_of_queries(registry, plan, django_assert_max_num_queries):
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(6):
         check(registry, plan)
 
 
@@ -227,21 +265,25 @@ def _args(registry, plan):
         "act": "administration",
         "institution": registry["institution"],
         "physician": registry["physician"],
-        "patient": PATIENT,
+        "patient": registry["patient"],
         "plan": plan,
         "route": "iv",
         "dose_cells": 200_000_000,
         "administration_number": 1,
         "at": NOW,
+        "cell_source": "autologous",
+        "facility": registry["facility"],
     }
 
 
-def test_administrations_fall_back_to_zero_when_treatment_cannot_answer(monkeypatch):
+def test_the_gate_does_not_answer_when_treatment_cannot_count(registry, plan, monkeypatch):
+    """No fallback: without treatment's count the gate raises, and the act does not happen."""
     from saisei.regulatory.services import gate
 
-    monkeypatch.undo()
+    monkeypatch.undo()  # the autouse stand-in for treatment's count
     monkeypatch.setitem(sys.modules, "saisei.treatment.selectors", None)
-    assert gate._administrations_given(patient_id=1, plan_id=1) == 0
+    with pytest.raises(ImportError):
+        gate._administrations_given(patient_id=1, plan_id=1)
 
 
 def test_other_overdue_report_warns_but_allows(registry, plan):
@@ -254,6 +296,13 @@ def test_other_overdue_report_warns_but_allows(registry, plan):
 
 
 COVERED_HERE = {
+    "GATE-PHYSICIAN-UNKNOWN",
+    "GATE-FACT-CONFLICTS-RECORD",
+    "GATE-CELL-SOURCE-UNKNOWN",
+    "GATE-INDICATION-UNKNOWN",
+    "GATE-ROUTE-UNKNOWN",
+    "GATE-DOSE-UNKNOWN",
+    "GATE-CPC-UNKNOWN",
     "GATE-PLAN-MISSING",
     "GATE-INSTITUTION-NOT-COVERED",
     "GATE-PLAN-NOT-ACCEPTED",

@@ -208,3 +208,42 @@ def test_deadlines_to_the_ministry_can_roll_past_closed_days(officer, plan, sett
     due = {o.recipient: o.due_date for o in obs}
     assert due["committee"] == saturday + D(7)
     assert due["ministry"] == saturday + D(9)  # moved to Monday
+
+
+def test_an_event_under_a_plan_never_filed_still_owes_its_reports(officer, registry):
+    """A missing filing date never drops an event's reports: the strictest window applies."""
+    from .conftest import make_plan
+
+    draft = make_plan(officer, registry)
+    aware = today_tokyo()
+    obs = services.obligations_for_adverse_event(
+        actor=officer,
+        plan=draft,
+        subject=("safety.adverseevent", "draft-1"),
+        seriousness="non_serious",
+        aware_date=aware,
+    )
+    batch = next(o for o in obs if o.rule_id == "AE-COMMITTEE-60D-BATCH")
+    assert batch.period_end == aware and batch.plan == draft
+
+
+def test_reports_with_no_plan_need_the_organisation_and_list_without_a_plan(officer, org, api_for):
+    with pytest.raises(DomainError):
+        services.obligations_for_adverse_event(
+            actor=officer,
+            plan=None,
+            subject=("safety.adverseevent", "x"),
+            seriousness="death",
+            aware_date=today_tokyo(),
+        )
+    obs = services.obligations_for_adverse_event(
+        actor=officer,
+        plan=None,
+        organisation=org,
+        subject=("safety.adverseevent", "x"),
+        seriousness="death",
+        aware_date=today_tokyo(),
+    )
+    assert {o.recipient for o in obs} == {"committee", "ministry", "processing_facility"}
+    items = api_for(officer).get("/regulatory/obligations").json()["items"]
+    assert items and all(i["plan"] is None for i in items)

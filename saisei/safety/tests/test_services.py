@@ -302,3 +302,87 @@ def test_report_data_and_pdf_in_both_languages(world, given):
     for lang in ("ja", "en"):
         pdf = reports.adverse_event_report_pdf(event=event, language=lang)
         assert pdf.startswith(b"%PDF")
+
+
+# --- an event that no plan covers --------------------------------------------------------------
+
+
+@pytest.fixture
+def planless(org):
+    """A patient no plan covers: no course, no harvest, no administration."""
+    from saisei.journey.tests.factories import PatientFactory
+
+    return PatientFactory(organisation=org)
+
+
+def test_a_serious_event_with_no_plan_still_owes_every_report_with_a_warning(
+    world, planless, officer
+):
+    aware = last_friday_evening()
+    event = services.adverse_event_record(
+        actor=world.physician_user,
+        patient=planless,
+        term="Sepsis",
+        onset_date=aware.date(),
+        severity_grade=4,
+        aware_at=aware,
+        life_threatening=True,
+    )
+    assert event.plan is None
+    obligations = Obligation.objects.filter(subject_id=str(event.external_id))
+    dues = {o.recipient: o.due_date for o in obligations}
+    # Unknown risk class: the ministry report is included; the days are the 7-day ones.
+    assert dues["committee"] == aware.date() + dt.timedelta(days=7)
+    assert dues["ministry"] == aware.date() + dt.timedelta(days=7)
+    assert "processing_facility" in dues
+    assert all(
+        o.plan_id is None and o.organisation_id == planless.organisation_id for o in obligations
+    )
+    warning = Notification.objects.get(user=officer, subject__contains="no provision plan")
+    assert planless.patient_code in warning.body
+    assert "still owed" in services.no_plan_warning(event)
+
+
+def test_a_suspected_event_with_no_plan_is_due_on_the_strictest_batch_clock(world, planless):
+    today = timezone.localdate(timezone=TOKYO)
+    event = services.adverse_event_record(
+        actor=world.physician_user,
+        patient=planless,
+        term="Fever",
+        onset_date=today,
+        severity_grade=1,
+        related_cells="possible",
+    )
+    batch = Obligation.objects.get(
+        subject_id=str(event.external_id), rule_id="AE-COMMITTEE-60D-BATCH"
+    )
+    # The window closes on the day staff became aware; any plan's window would close later.
+    assert batch.period_end == today and batch.due_date <= today + dt.timedelta(days=14)
+    assert batch.plan is None
+
+
+def test_an_event_of_a_patient_harvested_under_a_plan_finds_that_plan(world):
+    """No course needed: the harvest's plan is the plan the event happened under."""
+    from saisei.journey.models import TreatmentCourse
+
+    TreatmentCourse.objects.filter(pk=world.course.pk).update(voided_at=timezone.now())
+    event = record(world, hospitalisation=True, severity_grade=3)
+    assert event.plan == world.plan
+
+
+def test_the_api_and_page_show_the_no_plan_warning(world, planless, api_for, web_for):
+    event = services.adverse_event_record(
+        actor=world.physician_user,
+        patient=planless,
+        term="Sepsis",
+        onset_date=timezone.localdate(timezone=TOKYO),
+        severity_grade=4,
+        hospitalisation=True,
+    )
+    res = api_for(world.physician_user).get(f"/safety/events/{event.external_id}")
+    assert res.status_code == 200, res.content
+    out = res.json()
+    assert out["warnings"] and planless.patient_code in out["warnings"][0]
+    assert {c["recipient"] for c in out["clocks"]} >= {"committee", "ministry"}
+    page = web_for(world.physician_user).get(f"/safety/events/{event.external_id}/")
+    assert "no-plan-warning" in page.content.decode()

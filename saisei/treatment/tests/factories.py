@@ -96,7 +96,12 @@ def _patient_world(
         base.facility,
         base.site,
     )
-    patient = PatientFactory(organisation=org, weight_kg=weight_kg, status="enrolled")
+    patient = PatientFactory(
+        organisation=org,
+        weight_kg=weight_kg,
+        status="enrolled",
+        diagnosis_code="alzheimers_disease",
+    )
     if not hasattr(base, "consent_document"):
         base.consent_document = ConsentDocumentFactory(plan_version=version, organisation=org)
     consent = ConsentFactory(
@@ -107,7 +112,12 @@ def _patient_world(
         signed_at=timezone.now() - dt.timedelta(days=30),
     )
     course = jm.TreatmentCourse.objects.create(
-        organisation=org, patient=patient, plan=plan, physician=physician, status="in_progress"
+        organisation=org,
+        patient=patient,
+        plan=plan,
+        physician=physician,
+        facility=facility,
+        status="in_progress",
     )
     steps = [
         jm.CourseStep.objects.create(
@@ -130,6 +140,8 @@ def _patient_world(
         patient=patient,
         plan=plan,
         facility=facility,
+        physician=physician,
+        cell_source="autologous",
         din=din.din,
         coi=coi.content,
         site=site,
