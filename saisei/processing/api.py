@@ -149,6 +149,16 @@ def _plan(actor: Any, external_id: Any) -> Any:
     return get_scoped(scope_to_org(actor, ProvisionPlan.objects.all()), external_id)
 
 
+def _course(actor: Any, external_id: Any) -> Any:
+    if not external_id:
+        return None
+    from saisei.journey.models import TreatmentCourse
+
+    return get_scoped(
+        scope_to_org(actor, TreatmentCourse.objects.filter(voided_at__isnull=True)), external_id
+    )
+
+
 def _require_view(actor: Any) -> None:
     if not permissions.can_view_processing(actor):
         raise Forbidden()
@@ -159,6 +169,9 @@ def _require_view(actor: Any) -> None:
 
 class DonationIn(Schema):
     patient: uuid.UUID
+    course: uuid.UUID | None = Field(
+        None, description="the treatment course the harvest is for (required; 422 without it)"
+    )
     site: uuid.UUID
     plan: uuid.UUID | None = None
     harvest_site: str = Field(..., max_length=100)
@@ -179,6 +192,7 @@ class DonationOut(Schema):
     din: str
     din_flags: str
     coi: str
+    course: uuid.UUID | None
     patient: uuid.UUID
     patient_code: str
     harvest_site: str
@@ -198,6 +212,10 @@ class DonationOut(Schema):
         return obj.patient.patient_code
 
     @staticmethod
+    def resolve_course(obj: Any) -> uuid.UUID | None:
+        return obj.course.external_id if obj.course_id else None
+
+    @staticmethod
     def resolve_markers_missing(obj: Any) -> list[str]:
         status = services.markers_status(donation=obj)
         return status["missing"] + status["pending"]
@@ -209,6 +227,7 @@ def donation_create(request: HttpRequest, payload: DonationIn) -> Status:
     donation = services.donation_record(
         actor=actor,
         patient=_patient(actor, payload.patient),
+        course=_course(actor, payload.course),
         site=_site(actor, payload.site),
         plan=_plan(actor, payload.plan),
         harvest_site=payload.harvest_site,
@@ -225,6 +244,25 @@ def donation_create(request: HttpRequest, payload: DonationIn) -> Status:
 @router.get("/processing/donations/{external_id}", response={200: DonationOut, **ERROR_RESPONSES})
 def donation_detail(request: HttpRequest, external_id: str) -> Any:
     return selectors.donation_get(actor=_user(request), external_id=external_id)
+
+
+class CourseBindIn(Schema):
+    course: uuid.UUID
+    reason: str = Field(..., max_length=1000)
+
+
+@router.post(
+    "/processing/donations/{external_id}/course",
+    response={200: DonationOut, **ERROR_RESPONSES},
+    summary="Bind a harvest recorded before course binding to its treatment course (QA)",
+)
+def donation_course_bind(request: HttpRequest, external_id: str, payload: CourseBindIn) -> Any:
+    actor = _user(request)
+    donation = selectors.donation_get(actor=actor, external_id=external_id)
+    course = _course(actor, payload.course)
+    return services.donation_course_bind(
+        actor=actor, donation=donation, course=course, reason=payload.reason
+    )
 
 
 @router.post(

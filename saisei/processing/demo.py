@@ -63,7 +63,99 @@ def _patient(ctx: DemoContext, key: str) -> Any:
     )
 
 
-def _donation(ctx: DemoContext, key: str, patient: Any, days_ago: int) -> Donation:
+PRESCREEN_ANSWERS: dict[str, Any] = {
+    "diagnosis_confirmed": True,
+    "diagnosis_basis": "amyloid_pet",
+    "scores": {"mmse": "22", "cdr_global": "1"},
+    "can_consent": True,
+    "legal_proxy": False,
+    "contraindications": dict.fromkeys(
+        (
+            "active_malignancy",
+            "active_infection",
+            "anticoagulation_cannot_pause",
+            "pregnancy",
+            "severe_cardiopulmonary_disease",
+        ),
+        False,
+    ),
+    "infection_tests": dict.fromkeys(("hbv", "hcv", "hiv", "syphilis", "htlv1"), "negative"),
+    "age": 74,
+}
+
+
+def _consent(ctx: DemoContext, patient: Any, plan: Any, days_ago: int) -> None:
+    """Written consent to the Alzheimer plan, signed on paper ``days_ago``."""
+    from saisei.journey import services as journey
+    from saisei.journey.models import ConsentDocument
+
+    if patient.consents.filter(withdrawn_at__isnull=True, voided_at__isnull=True).exists():
+        return
+    document = (
+        ConsentDocument.objects.filter(
+            plan_version__plan=plan, language="en", is_current=True, voided_at__isnull=True
+        )
+        .order_by("-effective_from")
+        .first()
+    )
+    if document is None:
+        raise DomainError("demo_no_consent_document", "The journey demo made no consent form.")
+    journey.consent_give(
+        actor=ctx.user(Role.PHYSICIAN),
+        patient=patient,
+        document=document,
+        given_by="patient",
+        signer_name=patient.display_name,
+        signer_confirms=True,
+        password=DEMO_PASSWORD,
+        paper_signed_at=_at(ctx, days_ago, 11),
+    )
+
+
+def _course(ctx: DemoContext, key: str, patient: Any, days_ago: int) -> Any:
+    """The treatment course a demo harvest is for: the journey demo's for the main patient,
+    otherwise the patient's open course on the Alzheimer plan, enrolled here when missing."""
+    from saisei.journey import services as journey
+    from saisei.journey.models import Prescreen, TreatmentCourse
+    from saisei.regulatory.models import Physician
+
+    if key == "main" and ctx.extra.get("course") is not None:
+        return ctx.extra["course"]
+    plan, package = ctx.extra.get("plan_alz"), ctx.extra.get("package_alz")
+    if plan is None or package is None:
+        raise DomainError("demo_no_plan", "The Alzheimer plan and package are needed.")
+    course = (
+        TreatmentCourse.objects.filter(patient=patient, plan=plan, voided_at__isnull=True)
+        .exclude(status__in=["stopped", "completed"])
+        .first()
+    )
+    if course is not None:
+        return course
+    coordinator, physician = ctx.user(Role.COORDINATOR), ctx.user(Role.PHYSICIAN)
+    if not Prescreen.objects.filter(patient=patient, plan=plan).exists():
+        ps = journey.prescreen_record(
+            actor=coordinator, patient=patient, plan=plan, answers=PRESCREEN_ANSWERS
+        )
+        journey.prescreen_decide(
+            actor=physician,
+            prescreen_obj=ps,
+            decision="eligible",
+            note="Mild Alzheimer's disease; amyloid PET positive.",
+            password=DEMO_PASSWORD,
+        )
+    _consent(ctx, patient, plan, days_ago + 5)
+    return journey.course_instantiate(
+        actor=coordinator,
+        patient=patient,
+        package=package,
+        harvest_date=ctx.today - dt.timedelta(days=days_ago),
+        physician=Physician.objects.filter(user=physician).first(),
+    )
+
+
+def _donation(
+    ctx: DemoContext, key: str, patient: Any, days_ago: int, course: Any = None
+) -> Donation:
     existing = Donation.objects.filter(organisation=ctx.org, notes=f"demo:{key}").first()
     if existing:
         return existing
@@ -72,6 +164,7 @@ def _donation(ctx: DemoContext, key: str, patient: Any, days_ago: int) -> Donati
     common = {
         "actor": physician,
         "patient": patient,
+        "course": course or _course(ctx, key, patient, days_ago),
         "site": ctx.clinic,
         "harvest_site": "abdomen (lipoaspiration)",
         "tissue_weight_g": 22.0,
@@ -81,15 +174,35 @@ def _donation(ctx: DemoContext, key: str, patient: Any, days_ago: int) -> Donati
         "infection_markers": markers,
         "notes": f"demo:{key}",
     }
-    plan = ctx.extra.get("plan_alz") if key == "main" else None
-    if plan is not None:
-        try:
-            return services.donation_record(plan=plan, **common)
-        except DomainError as exc:
-            ctx.stdout.write(
-                f"  processing: gate refused the demo harvest ({exc.code}); recorded without plan\n"
-            )
     return services.donation_record(**common)
+
+
+def _first_course_of_fresh(ctx: DemoContext, patient: Any) -> Donation:
+    """Margaret Smith's first course: harvested, grown and released, then stopped when the
+    family withdrew consent. Her new course (re-consented) has its own harvest and its own
+    chain-of-identity identifier, so these bags can never verify for it."""
+    from saisei.journey import services as journey
+    from saisei.journey.models import Consent
+
+    existing = Donation.objects.filter(organisation=ctx.org, notes="demo:fresh_first").first()
+    if existing:
+        return existing
+    course = _course(ctx, "fresh_first", patient, 80)
+    donation = _donation(ctx, "fresh_first", patient, 80, course=course)
+    lot = _lot(ctx, donation, days_ago=80, doses=2)
+    _culture(ctx, lot, days_ago=80, harvest_cells=2.3e8)
+    _divide_and_qc(ctx, lot)
+    _store(ctx, lot, "LN2-2")
+    _release(ctx, lot)
+    consent = Consent.objects.filter(patient=patient, withdrawn_at__isnull=True).first()
+    if consent is not None:
+        journey.consent_withdraw(
+            actor=ctx.user(Role.PHYSICIAN),
+            consent=consent,
+            reason="The family paused treatment after a bereavement.",
+            at=_at(ctx, 60, 10),
+        )
+    return donation
 
 
 def _tissue_custody(ctx: DemoContext, donation: Donation, *, days_ago: int) -> None:
@@ -363,7 +476,8 @@ def load(ctx: DemoContext) -> None:
         _culture(ctx, qc, days_ago=31, harvest_cells=3.3e8)
         _divide_and_qc(ctx, qc, pending=(specs.STERILITY,))
 
-    # Quarantined: endotoxin out of specification opened a deviation automatically.
+    # Quarantined: endotoxin out of specification opened a deviation automatically. The course
+    # goes on with a repeat harvest, which shares the course's chain-of-identity identifier.
     bad = _lot(
         ctx, _donation(ctx, "quarantine", _patient(ctx, "quarantine"), 35), days_ago=35, doses=3
     )
@@ -371,8 +485,14 @@ def load(ctx: DemoContext) -> None:
         _culture(ctx, bad, days_ago=35, harvest_cells=3.2e8)
         limit = services.lot_specifications(lot=bad).get(specs.ENDOTOXIN).limit or 1
         _divide_and_qc(ctx, bad, override={specs.ENDOTOXIN: round(limit * 1.6, 1)})
+    repeat = _donation(
+        ctx, "quarantine_repeat", bad.donation.patient, 6, course=bad.donation.course
+    )
+    _lot(ctx, repeat, days_ago=6, doses=3)
 
-    # Fresh product, conditionally released while the 14-day culture runs.
+    # Fresh product, conditionally released while the 14-day culture runs, for a patient on her
+    # second course; her first course's bags stay in the freezer under their own identifier.
+    first_course = _first_course_of_fresh(ctx, _patient(ctx, "fresh"))
     fresh = _lot(
         ctx, _donation(ctx, "fresh", _patient(ctx, "fresh"), 30), days_ago=30, doses=2, fresh=True
     )
@@ -382,6 +502,7 @@ def load(ctx: DemoContext) -> None:
         _release(ctx, fresh, conditional=True)
 
     _environment(ctx, culture)
+    ctx.extra["second_course_patient"] = first_course.patient
     ctx.stdout.write(
         f"  processing: {Lot.objects.filter(organisation=ctx.org).count()} lots, "
         f"{len(ctx.extra['doses'])} released doses for {main}\n"

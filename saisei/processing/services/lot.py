@@ -28,6 +28,7 @@ from saisei.processing.models import (
 )
 from saisei.processing.rules import MARKER_RESULTS, processing_config
 
+from . import identity
 from .common import aware, next_number, require, require_same_org, staff
 
 # --- donation ------------------------------------------------------------------------------------
@@ -110,11 +111,14 @@ def donation_record(
     infection_markers: dict[str, str] | None = None,
     collector: User | None = None,
     notes: str = "",
+    course: Any = None,
 ) -> Donation:
-    """Record a harvest and assign its DIN and chain-of-identity identifier.
+    """Record a harvest for one treatment course and assign its DIN and chain-of-identity id.
 
     The compliance gate must pass for the plan (ASRM: harvest only under an accepted plan with
-    valid consent). The patient's CoI is reused for later harvests so one ID links everything.
+    valid consent). The CoI belongs to the course (ISBT 128 ST-028, one identifier per therapy
+    event): the course's first harvest issues it, a repeat harvest for the same course shares it,
+    and a new course gets a new one.
     """
     from saisei.processing.isbt128 import build_coi, build_din
 
@@ -138,6 +142,8 @@ def donation_record(
             _("Record the body site and the container."),
             {"harvest_site" if not harvest_site.strip() else "container": [_("Required.")]},
         )
+    course = identity.harvest_course(patient=patient, course=course, plan=plan)
+    plan = plan or course.plan
     at = aware(collected_at, field="collected_at")
     markers = _markers(infection_markers)
     gate = _gate(
@@ -156,15 +162,15 @@ def donation_record(
         din = build_din(
             facility_id=config.facility_id, year=year, sequence=sequence, check_flags=True
         )
-        earlier = Donation.objects.filter(patient=patient).exclude(coi="").order_by("pk").first()
-        coi = (
-            earlier.coi
-            if earlier
-            else build_coi(facility_id=config.facility_id, year=year, sequence=sequence).content
-        )
+        coi = identity.course_identity_issue(
+            course=course,
+            patient=patient,
+            new_coi=build_coi(facility_id=config.facility_id, year=year, sequence=sequence).content,
+        ).coi
         donation = Donation.objects.create(
             organisation=patient.organisation,
             patient=patient,
+            course=course,
             plan=plan,
             facility=facility,
             din=din.din,
@@ -188,6 +194,7 @@ def donation_record(
             changes={
                 "din": donation.din,
                 "coi": coi,
+                "course": str(course.external_id),
                 "patient": str(patient.external_id),
                 "tissue_weight_g": str(weight),
                 "gate": gate,
@@ -350,7 +357,7 @@ def lot_create(
             allow_conditional_release=allow_conditional_release,
             started_on=started_on or timezone.localdate(),
             pdc=config.pdc,
-            collection_type=config.collection_type,
+            collection_type=identity.donation_collection_type(donation=donation),
         )
         lot_specifications(lot=lot)  # refuses an impossible specification before saving
         lot.forecast = _forecast(lot, donation)

@@ -37,11 +37,76 @@ def negative_markers() -> dict[str, str]:
     return dict.fromkeys(processing_config().required_markers, "negative")
 
 
-def make_donation(actor: Any, patient: Any, **kw: Any) -> Any:
-    site = kw.pop("site", None) or SiteFactory(
-        organisation=patient.organisation, kind="medical_institution"
+def make_course(patient: Any, *, cell_origin: str = "autologous", plan: Any = None) -> Any:
+    """A course for ``patient`` under a plan in force (a new plan unless ``plan`` is given), with
+    the patient's consent, so the compliance gate allows the harvest."""
+    from saisei.journey import models as jm
+    from saisei.journey.tests.factories import ConsentDocumentFactory, ConsentFactory
+    from saisei.regulatory import models as rm
+    from saisei.regulatory.tests.factories import (
+        FacilityFactory,
+        InstitutionFactory,
+        PhysicianFactory,
+        PlanFactory,
+        VersionFactory,
     )
+
+    org = patient.organisation
+    today = timezone.localdate()
+    if plan is None:
+        site = SiteFactory(organisation=org, kind="medical_institution")
+        institution = InstitutionFactory(organisation=org, site=site)
+        plan = PlanFactory(
+            organisation=org,
+            institution=institution,
+            status=rm.PlanState.IN_FORCE,
+            risk_class=1 if cell_origin == "allogeneic" else 2,
+            first_submitted_date=today - dt.timedelta(days=200),
+            first_accepted_date=today - dt.timedelta(days=190),
+        )
+        version = VersionFactory(
+            plan=plan,
+            organisation=org,
+            number=1,
+            state=rm.PlanState.IN_FORCE,
+            cell_origin=cell_origin,
+            declared_risk_class=plan.risk_class,
+            computed_risk_class=plan.risk_class,
+            submitted_date=today - dt.timedelta(days=200),
+            accepted_date=today - dt.timedelta(days=190),
+            in_force_from=today - dt.timedelta(days=100),
+        )
+        version.physicians.add(PhysicianFactory(organisation=org, institution=institution))
+        version.facilities.add(FacilityFactory(organisation=org))
+    version = plan.versions.order_by("-number").first()
+    if version is not None:
+        document = ConsentDocumentFactory(plan_version=version, organisation=org)
+        ConsentFactory(
+            organisation=org,
+            patient=patient,
+            document=document,
+            plan_version=version,
+            signed_at=timezone.now() - dt.timedelta(days=60),
+        )
+    return jm.TreatmentCourse.objects.create(
+        organisation=org,
+        patient=patient,
+        plan=plan,
+        physician=version.physicians.first() if version is not None else None,
+        status="in_progress",
+    )
+
+
+def make_donation(actor: Any, patient: Any, **kw: Any) -> Any:
+    course = kw.pop("course", None) or make_course(
+        patient, cell_origin=kw.pop("cell_origin", "autologous")
+    )
+    version = course.plan.versions.order_by("-number").first()
+    site = kw.pop("site", None) or course.plan.institution.site
     values: dict[str, Any] = {
+        "course": course,
+        "physician": course.physician,
+        "facility": version.facilities.first() if version is not None else None,
         "harvest_site": "abdomen",
         "tissue_weight_g": 20,
         "container": "sterile 50 mL tube",

@@ -11,6 +11,7 @@ from saisei.processing import services, specs
 from saisei.processing.models import NearMiss
 from saisei.processing.tests.factories import (
     harvest,
+    make_course,
     make_lot,
     make_patient,
     negative_markers,
@@ -29,13 +30,14 @@ def _qc_lot(tech: Any, patient: Any) -> Any:
 
 
 def test_donation_then_lot_through_the_api(tech: Any, patient: Any, api_for: Any) -> None:
-    api = api_for(tech)
-    site = SiteFactory(organisation=tech.organisation)
+    course = make_course(patient)
+    api = api_for(course.physician.user)
     res = api.post(
         "/processing/donations",
         {
             "patient": str(patient.external_id),
-            "site": str(site.external_id),
+            "course": str(course.external_id),
+            "site": str(course.plan.institution.site.external_id),
             "harvest_site": "abdomen",
             "tissue_weight_g": 22.5,
             "container": "50 mL tube",
@@ -45,6 +47,8 @@ def test_donation_then_lot_through_the_api(tech: Any, patient: Any, api_for: Any
     assert res.status_code == 201, res.content
     donation = res.json()
     assert len(donation["din"]) == 13 and donation["markers_missing"] == []
+    assert donation["course"] == str(course.external_id)
+    api = api_for(tech)
     res = api.post(
         "/processing/lots",
         {"donation": donation["external_id"], "planned_doses": 3, "cells_per_dose": 1e8},

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from saisei.core.tests.factories import TEST_PASSWORD
 from saisei.processing import services, specs
@@ -192,19 +194,19 @@ def test_deviation_screens(tech: Any, qa: Any, web_for: Any) -> None:
 def test_harvest_record_screen_assigns_a_din_and_starts_a_lot(
     tech: Any, physician: Any, patient: Any, web_for: Any
 ) -> None:
-    from saisei.core.tests.factories import SiteFactory
     from saisei.processing.models import Donation
-    from saisei.processing.tests.factories import negative_markers
+    from saisei.processing.tests.factories import make_course, negative_markers
 
-    site = SiteFactory(organisation=physician.organisation)
-    client = web_for(physician)
+    course = make_course(patient)
+    client = web_for(course.physician.user)
     assert client.get("/processing/donations/new/").status_code == 200
     form = {
         "patient": patient.pk,
-        "site": site.pk,
+        "course": course.pk,
+        "site": course.plan.institution.site.pk,
         "harvest_site": "abdomen",
         "tissue_weight_g": "18.5",
-        "collected_at": "2026-01-10T09:30",
+        "collected_at": f"{timezone.localdate() - dt.timedelta(days=5):%Y-%m-%d}T09:30",
         "container": "250 mL bottle",
         **{f"marker_{k}": v for k, v in negative_markers().items() if k != "syphilis"},
     }
