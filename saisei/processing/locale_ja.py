@@ -543,4 +543,7 @@ JA: dict[str, str] = {
     "The course's chain-of-identity identifier goes on every label; a repeat harvest for the same course shares it.": "コースのチェーン・オブ・アイデンティティ識別子はすべてのラベルに印刷されます。同じコースの再採取も同じ識別子を使います。",
     "The container's chain-of-identity identifier belongs to another patient or another treatment course.": "容器のチェーン・オブ・アイデンティティ識別子は、別の患者または別の治療コースのものです。",
     "Treatment course": "治療コース",
+    "treatment course": "治療コース",
+    "chain of identity": "チェーン・オブ・アイデンティティ",
+    "chains of identity": "チェーン・オブ・アイデンティティ",
 }
