@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -61,6 +63,43 @@ def patient_indication_for_gate(*, patient_id: int) -> str:
         .first()
         or ""
     )
+
+
+@dataclass(frozen=True)
+class RecordedStage:
+    """The disease stage recorded for a patient: the pre-screen that staged them, and how."""
+
+    patient_id: int
+    stage: str  # a journey.prescreen.STAGES code, e.g. "mci", "mild", "moderate"
+    scheme: str  # the staging scheme's name, e.g. "CDR global score"
+    recorded_on: dt.date
+
+
+def patient_recorded_stages(*, patient_ids: Iterable[int]) -> dict[int, RecordedStage]:
+    """Each patient's stage from their latest pre-screen that recorded one (cross-app contract).
+
+    A pre-screen without a test score has no stage; a patient with none is simply absent, and
+    callers must then make no stage-dependent claim. One query whatever the number of patients.
+    """
+    ids = list(patient_ids)
+    out: dict[int, RecordedStage] = {}
+    if not ids:
+        return out
+    rows = (
+        Prescreen.objects.filter(patient_id__in=ids, voided_at__isnull=True)
+        .exclude(stage="")
+        .order_by("patient_id", "-created_at", "-pk")
+        .values_list("patient_id", "stage", "staging_scheme", "created_at")
+    )
+    for patient_id, stage, scheme, created in rows:
+        if patient_id not in out:
+            out[patient_id] = RecordedStage(
+                patient_id=patient_id,
+                stage=stage,
+                scheme=scheme,
+                recorded_on=timezone.localdate(created),
+            )
+    return out
 
 
 def patient_has_withdrawn(*, patient_id: int, at: dt.datetime | None = None) -> bool:

@@ -2,12 +2,13 @@
 
 The pure layer decides what a change means (``trajectory.read_trajectory``) and fits the cohort
 (``cohort.fit_cohort``); this module only gathers the rows, with every enrolled patient of a plan
-counted, dropouts and missed visits included (facts/outcomes.md §4).
+counted, dropouts and missed visits included (dropouts are rarely random).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,13 @@ from django.utils.translation import gettext_lazy as _
 from saisei.outcomes.cohort import CohortFit, fit_cohort
 from saisei.outcomes.instruments import INSTRUMENTS, measure_info
 from saisei.outcomes.models import Assessment, AssessmentSchedule, ScheduledAssessment
-from saisei.outcomes.reference import find_reference
+from saisei.outcomes.reference import (
+    STAGES,
+    ReferenceRow,
+    StageBasis,
+    find_reference,
+    stage_basis,
+)
 from saisei.outcomes.selectors import ReferenceSet, reference_set
 from saisei.outcomes.trajectory import Reading, months_between, read_trajectory
 
@@ -55,9 +62,29 @@ class MeasureTrajectory:
 @dataclass
 class PatientOutcomes:
     patient: Any
-    stage: str
+    basis: StageBasis
     baseline_until: dt.date | None
     trajectories: list[MeasureTrajectory] = field(default_factory=list)
+
+    @property
+    def stage(self) -> str | None:
+        """The natural-history stage the scores are compared with; None: no comparison."""
+        return self.basis.stage
+
+
+def recorded_stages(patient_ids: list[int]) -> dict[int, Any]:
+    """The stage journey recorded for each patient (its selector; no model import across apps)."""
+    from saisei.journey.selectors import patient_recorded_stages
+
+    return patient_recorded_stages(patient_ids=patient_ids)
+
+
+def patient_stage_basis(*, patient: Any, schedule: Any = None) -> StageBasis:
+    """The stage a patient is compared with: the course's chosen stage, else the recorded one."""
+    return stage_basis(
+        chosen=schedule.stage if schedule is not None else "",
+        recorded=recorded_stages([patient.pk]).get(patient.pk),
+    )
 
 
 def _first_infusion(course: Any) -> dt.date | None:
@@ -86,7 +113,8 @@ def patient_observations(*, patient: Any) -> dict[str, list[tuple[dt.date, float
 def patient_outcomes(
     *, patient: Any, refs: ReferenceSet | None = None, horizon_months: float = 12.0
 ) -> PatientOutcomes:
-    """Readings for each measure: baseline is every score up to the first infusion (averaged)."""
+    """Readings for each measure: baseline is every score up to the first infusion (averaged),
+    compared with the natural history of the patient's own stage, or with none when unknown."""
     schedule = (
         AssessmentSchedule.objects.filter(patient=patient, voided_at__isnull=True)
         .select_related("course")
@@ -94,10 +122,11 @@ def patient_outcomes(
         .order_by("-created_at")
         .first()
     )
-    stage = schedule.stage if schedule else "mild_ad"
+    basis = patient_stage_basis(patient=patient, schedule=schedule)
+    stage = basis.stage
     baseline_until = _first_infusion(schedule.course) if schedule else None
     refs = refs or reference_set(organisation=patient.organisation_id)
-    result = PatientOutcomes(patient=patient, stage=stage, baseline_until=baseline_until)
+    result = PatientOutcomes(patient=patient, basis=basis, baseline_until=baseline_until)
     observations = patient_observations(patient=patient)
     for measure in _measure_order(set(observations)):
         obs = observations[measure]
@@ -156,7 +185,7 @@ class CohortPatient:
 class Cohort:
     plan: Any
     measure: str
-    stage: str
+    stage: str | None  # the one stage every patient with scores shares; None when mixed/unknown
     patients: list[CohortPatient]
     rows: list[dict[str, Any]]
     fit: CohortFit
@@ -164,6 +193,8 @@ class Cohort:
     dropout_reasons: dict[str, int]
     ae_summary: dict[str, Any] | None
     today: dt.date
+    # Patients with scores per compared stage ("" = unknown): what the reference was built from.
+    stage_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def n_enrolled(self) -> int:
@@ -275,8 +306,14 @@ def cohort(*, plan: Any, measure: str, today: dt.date, until: dt.date | None = N
             course__in=[c.pk for c in courses], voided_at__isnull=True
         )
     }
-    stage_counts = Counter(s.stage for s in schedules.values())
-    stage = stage_counts.most_common(1)[0][0] if stage_counts else "mild_ad"
+    recorded = recorded_stages(patient_ids)
+    basis = {
+        c.pk: stage_basis(
+            chosen=schedules[c.pk].stage if c.pk in schedules else "",
+            recorded=recorded.get(c.patient_id),
+        )
+        for c in courses
+    }
     cutoff = until or today
     scores: dict[int, list[tuple[dt.date, float]]] = defaultdict(list)
     for pid, on, measures in (
@@ -319,10 +356,14 @@ def cohort(*, plan: Any, measure: str, today: dt.date, until: dt.date | None = N
                 for on, value in obs
             )
     refs = reference_set(organisation=plan.organisation_id)
-    reference = find_reference(measure=measure, stage=stage, rows=refs.reference_rows)
+    stage_counts = Counter(basis[c.pk].stage or "" for c in courses if scores.get(c.patient_id))
+    stage, reference, stage_warnings = cohort_reference(
+        measure=measure, stage_counts=stage_counts, rows=refs.reference_rows
+    )
     fit = fit_cohort(
         rows=rows, enrolled=[c.patient.patient_code for c in courses], reference=reference
     )
+    fit.warnings.extend(stage_warnings)
     assessed_days: dict[int, list[dt.date]] = defaultdict(list)
     for pid, on in Assessment.objects.filter(
         patient_id__in=patient_ids, voided_at__isnull=True, assessed_on__lte=cutoff
@@ -375,7 +416,68 @@ def cohort(*, plan: Any, measure: str, today: dt.date, until: dt.date | None = N
         dropout_reasons=dict(reasons),
         ae_summary=ae_summary(patient_ids=patient_ids),
         today=today,
+        stage_counts=dict(stage_counts),
     )
+
+
+COHORT_STAGE_NOTES: dict[str, Any] = {
+    "stage_unknown": _(
+        "The stage of illness is not recorded for some patients with scores, so the cohort is "
+        "not compared with an expected course without treatment."
+    ),
+    "no_reference_for_stage": _(
+        "No expected course without treatment is set for the stage of some patients, so the "
+        "cohort is not compared with one."
+    ),
+    "mixed_stages": _(
+        "The patients are at different stages: the expected change is the average of each "
+        "stage's expected change, weighted by the number of patients at that stage."
+    ),
+}
+
+
+def cohort_reference(
+    *, measure: str, stage_counts: Counter[str], rows: Any
+) -> tuple[str | None, ReferenceRow | None, list[str]]:
+    """The natural history a cohort's slope is compared with, built from its patients' stages.
+
+    One stage: that stage's row. Several known stages: the mean of their rows weighted by the
+    number of patients with scores at each (the expected mean slope of exactly this mix), flagged
+    "mixed_stages". Any patient of unknown stage, or a stage without a row: no reference at all
+    ("stage_unknown" / "no_reference_for_stage"), never a default stage.
+    """
+    if not stage_counts:
+        return None, None, []
+    if stage_counts.get(""):
+        return None, None, ["stage_unknown"]
+    found: dict[str, ReferenceRow] = {}
+    for st in stage_counts:
+        row = find_reference(measure=measure, stage=st, rows=rows)
+        if row is None:
+            return None, None, ["no_reference_for_stage"]
+        found[st] = row
+    if len(found) == 1:
+        (stage, only), *_ = found.items()
+        return stage, only, []
+    n = sum(stage_counts.values())
+    mean = sum(found[st].annual_change * k for st, k in stage_counts.items()) / n
+    # Spread of a mixture: within-stage variance plus the spread of the stage means.
+    var = sum(
+        k * (found[st].sd ** 2 + (found[st].annual_change - mean) ** 2)
+        for st, k in stage_counts.items()
+    )
+    parts = "; ".join(
+        f"{k} × {STAGES[st]}: {found[st].source}" for st, k in sorted(stage_counts.items())
+    )
+    mixed = ReferenceRow(
+        measure=measure,
+        stage="mixed",
+        annual_change=mean,
+        sd=math.sqrt(var / n),
+        source=f"Patient-weighted mean of the stage references ({parts})",
+        uncertain=any(row.uncertain for row in found.values()),
+    )
+    return None, mixed, ["mixed_stages"]
 
 
 def periodic_report_outcome_section(

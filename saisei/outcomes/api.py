@@ -247,7 +247,9 @@ class ScheduleIn(Schema):
 class ScheduleOut(Schema):
     id: str
     course: str
-    stage: str
+    stage: str = Field(
+        ..., description="the physician's choice for the course; '' follows the recorded stage"
+    )
     follow_up_months: list[int]
     visits: list[VisitOut]
 
@@ -287,6 +289,35 @@ def schedule_create(request: HttpRequest, payload: ScheduleIn) -> Any:
             "visits": [_visit_out(v, today) for v in visits],
         },
     )
+
+
+class ScheduleStageIn(Schema):
+    stage: str = Field(
+        ..., max_length=30, description="a natural-history stage, or '' to follow the record"
+    )
+    reason: str = Field(..., max_length=1000)
+
+
+class ScheduleStageOut(Schema):
+    id: str
+    stage: str
+    stage_basis: str
+
+
+@router.post(
+    "/outcomes/schedules/{external_id}/stage",
+    response={200: ScheduleStageOut, **ERROR_RESPONSES},
+    summary="Choose the natural history a course is compared with (physician, with a reason)",
+)
+def schedule_stage(request: HttpRequest, external_id: str, payload: ScheduleStageIn) -> Any:
+    from saisei.outcomes.analysis import patient_stage_basis
+
+    s = selectors.schedule_get(actor=_user(request), external_id=external_id)
+    s = services.schedule_stage_set(
+        actor=_user(request), schedule=s, stage=payload.stage, reason=payload.reason
+    )
+    basis = patient_stage_basis(patient=s.patient, schedule=s)
+    return {"id": str(s.external_id), "stage": s.stage, "stage_basis": str(basis.explanation)}
 
 
 class BiomarkerIn(Schema):
@@ -380,7 +411,10 @@ class CaveatOut(Schema):
 
 class TrajectoryOut(Schema):
     measure: str
-    stage: str
+    stage: str | None = Field(
+        ..., description="natural-history stage compared with; null when the stage is unknown"
+    )
+    stage_basis: str = Field(..., description="where the stage came from, or why there is none")
     category: str
     text: str
     caveats: list[CaveatOut]
@@ -408,12 +442,14 @@ def trajectories(request: HttpRequest, external_id: str) -> Any:
 
     patient = _patient(request, external_id)
     out = []
-    for t in patient_outcomes(patient=patient).trajectories:
+    outcomes = patient_outcomes(patient=patient)
+    for t in outcomes.trajectories:
         r = t.reading
         out.append(
             {
                 "measure": t.measure,
                 "stage": r.stage,
+                "stage_basis": str(outcomes.basis.explanation),
                 "category": str(r.category),
                 "text": str(r.text),
                 "caveats": [{"code": c.code, "text": str(c.text)} for c in r.caveats],
@@ -447,7 +483,12 @@ class CohortVisitOut(Schema):
 class CohortOut(Schema):
     plan: str
     measure: str
-    stage: str
+    stage: str | None = Field(
+        ..., description="the one stage all patients with scores share; null when mixed or unknown"
+    )
+    stage_counts: dict[str, int] = Field(
+        ..., description="patients with scores per compared stage; '' = stage not recorded"
+    )
     n_enrolled: int
     n_dropped_out: int
     n_with_scores: int
@@ -491,6 +532,7 @@ def cohort_get(request: HttpRequest, external_id: str, measure: str = "CDR-SB") 
         "plan": str(plan.external_id),
         "measure": measure,
         "stage": c.stage,
+        "stage_counts": c.stage_counts,
         "n_enrolled": c.n_enrolled,
         "n_dropped_out": c.n_dropped_out,
         "n_with_scores": f.n_patients,

@@ -1,7 +1,7 @@
 """Cohort analysis over every treated patient of a plan: slope per year and follow-up completeness.
 
 No selection: every enrolled patient counts, including those with only a baseline score, and the
-completeness table shows dropouts and missed visits next to the slope (facts/outcomes.md §4).
+completeness table shows dropouts and missed visits next to the slope.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
 """Demo data for outcomes: references, rater credentials, the demo patient's baseline, and a small
 synthetic cohort on the demo plan with dropouts and missed visits, so the cohort page has content.
+Two cohort patients were staged MCI at pre-screening and are compared with the MCI natural
+history; one was never staged (no test score yet) and gets no expected course at all.
 
 Idempotent: patients are looked up by name and date of birth, schedules by course, assessments
 by visit; everything is created through services. Scores are synthetic (seeded), never real data.
@@ -25,7 +27,19 @@ from saisei.outcomes.models import (
 
 LICENSED = ("MMSE", "CDR", "MOCA", "NPI-Q")
 
-# (given name, family name, year of birth, sex, language, days since harvest, fate)
+# Pre-screen scores per profile: the stage journey records, which picks the natural history.
+PRESCREEN_SCORES: dict[str, dict[str, str]] = {
+    "mild": {"mmse": "22", "cdr_global": "1"},
+    "mci": {"cdr_global": "0.5", "cdr_sb": "2.5"},
+    "unstaged": {},  # referred on documents only; no test score recorded yet
+}
+# Synthetic starting scores and yearly change per profile (MCI declines more slowly).
+PROFILE_SCORES: dict[str, tuple[list[int], list[float], float, float]] = {
+    "mild": ([20, 21, 22, 23, 24, 25], [3.0, 3.5, 4.0, 4.5, 5.0, 6.0], -2.0, 1.4),
+    "mci": ([26, 27, 28], [1.0, 1.5, 2.0, 2.5], -1.0, 0.6),
+}
+
+# (given name, family name, year of birth, sex, language, days since harvest, fate[, profile])
 COHORT = [
     ("Hiroko", "Demo-Abe", 1948, "female", "ja", 560, "complete"),
     ("Kenta", "Demo-Baba", 1951, "male", "ja", 530, "complete"),
@@ -38,7 +52,15 @@ COHORT = [
     ("Ahmed", "Demo-Iqbal", 1950, "male", "en", 280, "missed_3m"),
     ("Li", "Demo-Jin", 1954, "female", "zh-hans", 220, "complete"),
     ("Noriko", "Demo-Kato", 1945, "female", "ja", 160, "complete"),
+    ("Aiko", "Demo-Mori", 1955, "female", "ja", 400, "complete", "mci"),
+    ("David", "Demo-Nash", 1952, "male", "en", 300, "complete", "mci"),
+    ("Peter", "Demo-Lund", 1950, "male", "en", 20, "complete", "unstaged"),
 ]
+
+
+def _profile(row: tuple[Any, ...]) -> str:
+    return row[7] if len(row) > 7 else "mild"
+
 
 DROPOUTS = {
     "dropout_care": (200, "Moved into residential care; family stopped travelling to Japan."),
@@ -105,7 +127,7 @@ def _main_patient(ctx: DemoContext, patient: Any, course: Any) -> None:
     physician = ctx.user(Role.PHYSICIAN)
     schedule = AssessmentSchedule.objects.filter(course=course).first()
     if schedule is None:
-        schedule = services.schedule_create(actor=physician, course=course, stage="mild_ad")
+        schedule = services.schedule_create(actor=physician, course=course)
     baseline = schedule.visits.filter(kind="baseline").first()
     on = min(baseline.due_date, ctx.today) if baseline else ctx.today - dt.timedelta(days=45)
     screening = on - dt.timedelta(days=30)
@@ -163,7 +185,7 @@ def _cohort_patient(ctx: DemoContext, row: tuple[Any, ...], package: Any, doctor
     from saisei.journey import services as journey
     from saisei.journey.models import Patient, Prescreen, TreatmentCourse
 
-    given, family, year, sex, language, days_ago, _fate = row
+    given, family, year, sex, language, days_ago = row[:6]
     coordinator = ctx.user(Role.COORDINATOR)
     physician = ctx.user(Role.PHYSICIAN)
     dob = dt.date(year, 4, 1)
@@ -193,7 +215,7 @@ def _cohort_patient(ctx: DemoContext, row: tuple[Any, ...], package: Any, doctor
             answers={
                 "diagnosis_confirmed": True,
                 "diagnosis_basis": "amyloid_pet",
-                "scores": {"mmse": "22", "cdr_global": "1"},
+                "scores": PRESCREEN_SCORES[_profile(row)],
                 "can_consent": True,
                 "legal_proxy": False,
                 "contraindications": {
@@ -213,7 +235,9 @@ def _cohort_patient(ctx: DemoContext, row: tuple[Any, ...], package: Any, doctor
             actor=physician,
             prescreen_obj=ps,
             decision="eligible",
-            note="Synthetic demo patient.",
+            note="Synthetic demo patient."
+            if _profile(row) != "unstaged"
+            else "Synthetic demo patient; amyloid PET positive, scores to be taken at the clinic.",
             password=DEMO_PASSWORD,
         )
     course = TreatmentCourse.objects.filter(patient=patient, plan=plan).first()
@@ -231,16 +255,18 @@ def _cohort_patient(ctx: DemoContext, row: tuple[Any, ...], package: Any, doctor
 
 def _fill_cohort_course(ctx: DemoContext, index: int, row: tuple[Any, ...], course: Any) -> None:
     physician, nurse = ctx.user(Role.PHYSICIAN), ctx.user(Role.NURSE)
-    fate = row[-1]
+    fate, profile = row[6], _profile(row)
     schedule = AssessmentSchedule.objects.filter(course=course).first()
     if schedule is None:
-        schedule = services.schedule_create(actor=physician, course=course, stage="mild_ad")
+        # No stage given: the course follows the stage the pre-screen recorded (none: unstaged).
+        schedule = services.schedule_create(actor=physician, course=course)
+    if profile == "unstaged":
+        _unstaged_diary(ctx, course.patient, schedule)
+        return
     rng = random.Random(1000 + index)
-    base = {
-        "mmse": rng.choice([20, 21, 22, 23, 24, 25]),
-        "cdr": rng.choice([3.0, 3.5, 4.0, 4.5, 5.0, 6.0]),
-    }
-    slopes = {"mmse": rng.gauss(-2.0, 1.3), "cdr": rng.gauss(1.4, 0.8)}
+    mmse_choices, cdr_choices, mmse_slope, cdr_slope = PROFILE_SCORES[profile]
+    base = {"mmse": rng.choice(mmse_choices), "cdr": rng.choice(cdr_choices)}
+    slopes = {"mmse": rng.gauss(mmse_slope, 1.3), "cdr": rng.gauss(cdr_slope, 0.8)}
     visits = list(schedule.visits.order_by("due_date"))
     start = visits[0].due_date
     dropout = DROPOUTS.get(fate)
@@ -269,6 +295,29 @@ def _fill_cohort_course(ctx: DemoContext, index: int, row: tuple[Any, ...], cour
     if dropout and end_on and schedule.follow_up_ended_on is None and end_on <= ctx.today:
         services.schedule_end_follow_up(
             actor=physician, schedule=schedule, ended_on=end_on, reason=dropout[1]
+        )
+
+
+def _unstaged_diary(ctx: DemoContext, patient: Any, schedule: AssessmentSchedule) -> None:
+    """Two caregiver diary entries: the page shows them with no expected course, and says why."""
+    if Assessment.objects.filter(patient=patient, instrument="DIARY").exists():
+        return
+    first = schedule.visits.order_by("due_date").first()
+    start = min(first.due_date, ctx.today) if first else ctx.today - dt.timedelta(days=14)
+    for days, sleep in ((0, 2), (14, 1)):
+        on = min(start + dt.timedelta(days=days), ctx.today)
+        services.diary_submit(
+            patient=patient,
+            values={
+                "sleep": sleep,
+                "agitation": 1,
+                "evening_confusion": 1,
+                "recognition": 0,
+                "engagement": 1,
+            },
+            answered_by="Anna Lund (wife)",
+            language="en",
+            assessed_on=on,
         )
 
 

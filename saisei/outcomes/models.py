@@ -156,11 +156,14 @@ class AssessmentSchedule(ClinicalRecord):
     patient = models.ForeignKey(
         "journey.Patient", on_delete=models.PROTECT, related_name="assessment_schedules"
     )
+    # The physician's choice of natural history for this course; blank follows the patient's
+    # recorded stage (journey pre-screen), and with none recorded nothing is compared.
     stage = models.CharField(
         _("stage used for the expected course"),
         max_length=20,
         choices=STAGE_CHOICES,
-        default="mild_ad",
+        blank=True,
+        default="",
     )
     baseline_days_before_harvest = models.PositiveSmallIntegerField(
         _("baseline: days before harvest"), default=7

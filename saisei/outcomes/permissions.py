@@ -48,6 +48,11 @@ def can_manage_schedule(user: Any) -> bool:
     return _has(user, (*CLINICAL_ADMIN, Role.COORDINATOR))
 
 
+def can_choose_stage(user: Any) -> bool:
+    """Which natural history a patient is compared with is a clinical judgement: physicians."""
+    return _has(user, (Role.PHYSICIAN,))
+
+
 def can_manage_references(user: Any) -> bool:
     """Natural-history references, MCIDs and biomarker definitions are clinical configuration."""
     return _has(user, CLINICAL_ADMIN)

@@ -1,6 +1,8 @@
 """Natural-history references: expected annual change without treatment, its spread, and MCIDs.
 
-The defaults come from facts/outcomes.md §3.3–3.4 and are data the clinic can edit (the Django
+The defaults are rounded from published natural-history anchors (Mayo Clinic Study of Aging, ADNI,
+CERAD, the CLARITY-AD and TRAILBLAZER-ALZ 2 placebo arms; MCIDs from the NACC analysis of Andrews
+et al. 2019) and are data the clinic can edit (the Django
 layer stores its own rows and passes them in). Where the sheet gives a range, the default takes
 the end that makes a benefit *harder* to claim: the smallest expected decline. Rows the sheet
 marks uncertain carry ``uncertain=True`` and the readings say so.
@@ -19,14 +21,120 @@ from django.utils.translation import gettext_lazy as _
 from saisei.core.errors import ValidationFailed
 from saisei.outcomes.instruments import measure_info
 
-FACTS = "facts/outcomes.md"
-
 STAGES: dict[str, Any] = {
     "mci_ad": _("Mild cognitive impairment due to Alzheimer's disease"),
     "early_ad": _("Early Alzheimer's disease (MCI or mild dementia)"),
     "mild_ad": _("Mild Alzheimer's dementia"),
     "moderate_ad": _("Moderate Alzheimer's dementia"),
 }
+
+
+@dataclass(frozen=True)
+class StageMapping:
+    """Which natural-history stage a recorded (pre-screen) stage is compared with, and why."""
+
+    recorded: str  # a journey pre-screen stage code
+    stage: str  # a key of STAGES
+    source: str
+
+
+# A recorded stage without a row here (no cognitive impairment, severe dementia, or an MMSE above
+# the mild range that cannot tell MCI from normal) has no natural-history reference: such a
+# patient gets no expected band, never the mild-dementia one.
+STAGE_FROM_RECORDED: dict[str, StageMapping] = {
+    m.recorded: m
+    for m in (
+        StageMapping(
+            "mci",
+            "mci_ad",
+            "CDR global 0.5, CDR-SB 0.5–4.0 (O'Bryant et al., Arch Neurol 2008) or FAST 3",
+        ),
+        StageMapping(
+            "mild",
+            "mild_ad",
+            "CDR global 1, CDR-SB 4.5–9.0 (O'Bryant 2008), FAST 4 or MMSE 21–26 (NICE TA217)",
+        ),
+        StageMapping(
+            "moderate",
+            "moderate_ad",
+            "CDR global 2, CDR-SB 9.5–15.5 (O'Bryant 2008), FAST 5 or MMSE 15–20 (NICE TA217)",
+        ),
+        StageMapping(
+            "moderately_severe",
+            "moderate_ad",
+            "MMSE 10–14 lies inside NICE TA217's moderate range (10–20)",
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class StageBasis:
+    """The stage a patient's scores are compared with, where it came from, and why none if so.
+
+    ``stage`` is None when no comparison may be made: the stage was never recorded, or the
+    recorded stage has no natural-history reference. Never filled in with a default.
+    """
+
+    stage: str | None
+    origin: str  # "course" (chosen by the physician) | "prescreen" | "none"
+    recorded: str = ""
+    scheme: str = ""
+    recorded_on: Any = None
+
+    @property
+    def explanation(self) -> Any:
+        if self.origin == "course" and self.stage:
+            return _("Stage chosen by the doctor for this treatment course: %(stage)s.") % {
+                "stage": STAGES[self.stage]
+            }
+        if self.origin == "prescreen" and self.stage:
+            return _("Stage recorded at the pre-screening on %(date)s (%(scheme)s): %(stage)s.") % {
+                "date": self.recorded_on,
+                "scheme": self.scheme,
+                "stage": STAGES[self.stage],
+            }
+        if self.recorded:
+            return _(
+                "The stage recorded at the pre-screening (%(recorded)s) has no expected course "
+                "without treatment in the reference table, so the scores are not compared with "
+                "one."
+            ) % {"recorded": RECORDED_STAGE_LABELS.get(self.recorded, self.recorded)}
+        return _(
+            "The stage of the illness has not been recorded, so the scores are not compared "
+            "with an expected course without treatment. The doctor can record it at the "
+            "pre-screening or for the treatment course."
+        )
+
+
+RECORDED_STAGE_LABELS: dict[str, Any] = {
+    "unimpaired": _("no cognitive impairment"),
+    "mci": _("very mild or questionable impairment (MCI range)"),
+    "mild": _("mild dementia"),
+    "moderate": _("moderate dementia"),
+    "moderately_severe": _("moderately severe dementia"),
+    "severe": _("severe dementia"),
+    "above_mild_range": _("above the mild-dementia range (cannot stage further)"),
+}
+
+
+def stage_basis(*, chosen: str = "", recorded: Any = None) -> StageBasis:
+    """The comparison stage: the physician's choice for the course, else the recorded stage
+    mapped through STAGE_FROM_RECORDED, else none (``recorded`` is a journey RecordedStage)."""
+    if chosen:
+        if chosen not in STAGES:
+            return StageBasis(stage=None, origin="none")
+        return StageBasis(stage=chosen, origin="course")
+    if recorded is None:
+        return StageBasis(stage=None, origin="none")
+    mapping = STAGE_FROM_RECORDED.get(recorded.stage)
+    return StageBasis(
+        stage=mapping.stage if mapping else None,
+        origin="prescreen" if mapping else "none",
+        recorded=recorded.stage,
+        scheme=recorded.scheme,
+        recorded_on=recorded.recorded_on,
+    )
 
 
 @dataclass(frozen=True)
@@ -67,13 +175,13 @@ class McidRow:
     uncertain: bool = False
 
 
-_MCSA = "Mayo Clinic Study of Aging, AAN 2025 abstract (facts §3.2): https://index.mirasmart.com/AAN2025/PDFfiles/AAN2025-004640.html"
-_CLARITY = "CLARITY-AD placebo, CDR-SB +1.66 over 18 months (facts §3.1): https://www.pathway.md/studies/clarity-ad-recTq7cu4CChfHOXR"
-_ADNI = "ADNI-1 12-month change (facts §3.2): https://pmc.ncbi.nlm.nih.gov/articles/PMC2809036"
-_CERAD = "CERAD probable AD, MMSE −3.4/yr (facts §3.2): https://alzheimers.boomja.com/mobile/ITEM-Variability-in-annual-Mini-Mental-State-Examination-score-in-patients-with-probable-Alzheimer-disease-113137.html"
-_PLACEBO_26WK = "Placebo arms, moderate AD decline 84% larger than mild (facts §3.2): https://pubmed.ncbi.nlm.nih.gov/11723368"
-_RULE_SD = "facts §3.3 rule of thumb: individual SD of annual change ≈ mean change [ASSUMPTION; replace with ADNI/NACC fits]"
-_ANDREWS = "NACC anchor-based MCID, larger at more severe stages (facts §3.4): https://www.ncbi.nlm.nih.gov/pubmed/31417957"
+_MCSA = "Mayo Clinic Study of Aging, AAN 2025 abstract: https://index.mirasmart.com/AAN2025/PDFfiles/AAN2025-004640.html"
+_CLARITY = "CLARITY-AD placebo, CDR-SB +1.66 over 18 months: https://www.pathway.md/studies/clarity-ad-recTq7cu4CChfHOXR"
+_ADNI = "ADNI-1 12-month change: https://pmc.ncbi.nlm.nih.gov/articles/PMC2809036"
+_CERAD = "CERAD probable AD, MMSE −3.4/yr: https://alzheimers.boomja.com/mobile/ITEM-Variability-in-annual-Mini-Mental-State-Examination-score-in-patients-with-probable-Alzheimer-disease-113137.html"
+_PLACEBO_26WK = "Placebo arms, moderate AD decline 84% larger than mild: https://pubmed.ncbi.nlm.nih.gov/11723368"
+_RULE_SD = "rule of thumb from the published cohorts: individual SD of annual change ≈ mean change [ASSUMPTION; replace with ADNI/NACC fits]"
+_ANDREWS = "NACC anchor-based MCID, larger at more severe stages: https://www.ncbi.nlm.nih.gov/pubmed/31417957"
 
 DEFAULT_REFERENCE_ROWS: tuple[ReferenceRow, ...] = (
     # CDR-SB (higher = worse): positive change is decline.
@@ -83,7 +191,7 @@ DEFAULT_REFERENCE_ROWS: tuple[ReferenceRow, ...] = (
         0.5,
         0.8,
         _MCSA,
-        "Sheet range +0.5 to +1.0; MCSA is probably an underestimate for established MCI.",
+        "Published range +0.5 to +1.0; MCSA is probably an underestimate for established MCI.",
     ),
     ReferenceRow(
         "CDR-SB",
@@ -91,15 +199,16 @@ DEFAULT_REFERENCE_ROWS: tuple[ReferenceRow, ...] = (
         1.1,
         1.1,
         f"{_CLARITY}; SD: {_RULE_SD}",
-        "Sheet range +1.1 to +1.6 (CLARITY-AD, TRAILBLAZER-ALZ 2).",
+        "Published range +1.1 to +1.6 (CLARITY-AD, TRAILBLAZER-ALZ 2).",
     ),
     ReferenceRow(
         "CDR-SB",
         "mild_ad",
         1.5,
         1.5,
-        f"facts §3.3; SD: {_RULE_SD}",
-        "Sheet range +1.5 to +2.",
+        f"Saisei default between the early-AD placebo slopes ({_CLARITY}) and the ADNI and "
+        f"CERAD mild-dementia anchors ({_ADNI}); SD: {_RULE_SD}",
+        "Default range +1.5 to +2.",
         uncertain=True,
     ),
     ReferenceRow(
@@ -107,8 +216,8 @@ DEFAULT_REFERENCE_ROWS: tuple[ReferenceRow, ...] = (
         "moderate_ad",
         2.0,
         2.0,
-        f"facts §3.3; SD: {_RULE_SD}",
-        "Sheet says about +2 or more.",
+        f"Saisei default above the mild-dementia rate ({_PLACEBO_26WK}); SD: {_RULE_SD}",
+        "About +2 or more.",
         uncertain=True,
     ),
     # MMSE (higher = better): negative change is decline.
@@ -118,8 +227,9 @@ DEFAULT_REFERENCE_ROWS: tuple[ReferenceRow, ...] = (
         "early_ad",
         -1.5,
         1.5,
-        f"facts §3.3; SD: {_RULE_SD}",
-        "Sheet range −1.5 to −2; no sourced placebo slope.",
+        f"Saisei default between the MCI ({_MCSA}) and mild-dementia ({_CERAD}) rates; "
+        f"SD: {_RULE_SD}",
+        "Default range −1.5 to −2; no sourced placebo slope.",
         uncertain=True,
     ),
     ReferenceRow(
@@ -127,16 +237,16 @@ DEFAULT_REFERENCE_ROWS: tuple[ReferenceRow, ...] = (
         "mild_ad",
         -2.0,
         2.8,
-        f"{_CERAD}; facts §3.3",
-        "Sheet range −2 to −3.4; individual SD about 2.8 or more.",
+        _CERAD,
+        "Published range −2 to −3.4; individual SD about 2.8 or more.",
     ),
     ReferenceRow(
         "MMSE",
         "moderate_ad",
         -3.0,
         3.0,
-        f"facts §3.3 (weak secondary source); SD: {_RULE_SD}",
-        "Sheet range −3 to −4.",
+        f"Saisei default scaled from the mild-dementia rate ({_PLACEBO_26WK}); SD: {_RULE_SD}",
+        "Published range −3 to −4.",
         uncertain=True,
     ),
     # ADAS-Cog (higher = worse). ADNI did not state 11 vs 13 items in the excerpt.
@@ -178,19 +288,19 @@ DEFAULT_SEM_ROWS: tuple[MeasurementErrorRow, ...] = (
         uncertain=True,
     ),
     MeasurementErrorRow(
-        "ADAS-COG11", 3.7, "ADNI mild AD, SEM 3.7 (facts §3.4): https://www.pubmed.gov/22019547/"
+        "ADAS-COG11", 3.7, "ADNI mild AD, SEM 3.7: https://www.pubmed.gov/22019547/"
     ),
     MeasurementErrorRow(
         "ADAS-COG13",
         3.7,
-        "ADNI mild AD, SEM 3.7 (facts §3.4): https://www.pubmed.gov/22019547/",
+        "ADNI mild AD, SEM 3.7: https://www.pubmed.gov/22019547/",
         "Version not stated in source.",
         uncertain=True,
     ),
     MeasurementErrorRow(
         "CDR-SB",
         0.7,
-        "[ASSUMPTION] no SEM in facts sheet; chosen so retest noise ≈ 1 point, the change used as 'clinical decline' (facts §3.4)",
+        "[ASSUMPTION] no published SEM found; chosen so retest noise ≈ 1 point, the change used as 'clinical decline' (https://pmc.ncbi.nlm.nih.gov/articles/PMC2581771)",
         uncertain=True,
     ),
 )
@@ -281,7 +391,7 @@ DEFAULT_MCID_ROWS: tuple[McidRow, ...] = (
         3.0,
         3.0,
         3.8,
-        "ADNI mild AD, anchor-based 3.1–3.8, ½ SD 3.2 (facts §3.4): https://www.pubmed.gov/22019547/",
+        "ADNI mild AD, anchor-based 3.1–3.8, ½ SD 3.2: https://www.pubmed.gov/22019547/",
         "For decline; no MCID for improvement was established.",
     ),
     McidRow(
@@ -290,7 +400,7 @@ DEFAULT_MCID_ROWS: tuple[McidRow, ...] = (
         3.0,
         3.0,
         3.8,
-        "ADNI mild AD (facts §3.4): https://www.pubmed.gov/22019547/",
+        "ADNI mild AD: https://www.pubmed.gov/22019547/",
         "Version not stated; for decline only.",
         uncertain=True,
     ),

@@ -27,6 +27,7 @@ T: dict[str, Any] = {
     "patient": _("Patient"),
     "prepared": _("Prepared on"),
     "stage": _("Stage used for the expected course"),
+    "stage_unknown": _("Not known: no comparison with the course expected without treatment"),
     "intro": _(
         "This report shows the test scores measured at the clinic over time. Each chart also shows "
         "how scores usually change over the same time in people with the same stage of illness who "
@@ -105,7 +106,9 @@ def family_report_pdf(*, outcomes: PatientOutcomes, language: str, clinic_name: 
                     [_t("prepared", language), timezone.localdate().isoformat()],
                     [
                         _t("stage", language),
-                        tr(STAGES.get(outcomes.stage, outcomes.stage), language),
+                        tr(STAGES[outcomes.stage], language)
+                        if outcomes.stage
+                        else _t("stage_unknown", language),
                     ],
                 ],
                 header=False,
@@ -113,6 +116,7 @@ def family_report_pdf(*, outcomes: PatientOutcomes, language: str, clinic_name: 
             ),
             Spacer(1, 4 * mm),
             Paragraph(escape(_t("intro", language)), styles["body"]),
+            Paragraph(escape(str(outcomes.basis.explanation)), styles["body"]),
             Spacer(1, 3 * mm),
             Paragraph(escape(_t("limits_heading", language)), styles["heading"]),
             Paragraph(escape(_t("limits", language)), styles["body"]),

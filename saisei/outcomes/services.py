@@ -47,14 +47,6 @@ from saisei.outcomes.selectors import credential_for, reference_set
 DAYS_PER_MONTH = 365.25 / 12
 TOKYO = dt.timezone(dt.timedelta(hours=9))
 
-# Journey's pre-screen stages mapped onto the reference table's stages (facts §2, §3.3).
-PRESCREEN_STAGE_MAP: dict[str, str] = {
-    "mci": "mci_ad",
-    "mild": "mild_ad",
-    "moderate": "moderate_ad",
-    "moderately_severe": "moderate_ad",
-}
-
 
 def _require(check: Callable[[Any], bool], actor: Any, obj: Any = None) -> None:
     """403 without the role; 404 for another organisation's object (they look unknown)."""
@@ -296,20 +288,6 @@ def _planned_visits(
     return out
 
 
-def _stage_from_prescreen(course: Any) -> str | None:
-    try:
-        from saisei.journey.models import Prescreen
-    except ImportError:  # pragma: no cover - journey always present
-        return None
-    pre = (
-        Prescreen.objects.filter(patient_id=course.patient_id, voided_at__isnull=True)
-        .exclude(stage="")
-        .order_by("-created_at")
-        .first()
-    )
-    return PRESCREEN_STAGE_MAP.get(pre.stage) if pre else None
-
-
 def _validate_offsets(follow_up_months: list[Any], instruments: list[str]) -> None:
     errors: dict[str, list[Any]] = {}
     try:
@@ -344,7 +322,12 @@ def schedule_create(
     window_days: int = 14,
 ) -> AssessmentSchedule:
     """Plan the outcome visits of a treatment course: baseline before harvest, before each infusion,
-    and 3/6/12 months (configurable) after the last infusion."""
+    and 3/6/12 months (configurable) after the last infusion.
+
+    ``stage`` is the physician's choice of natural history for this course; left empty, the
+    patient's recorded stage is used, and with none recorded no comparison is made (never a
+    default stage).
+    """
     _require(perms.can_manage_schedule, actor, course)
     if AssessmentSchedule.objects.filter(course=course).exists():
         raise Conflict(
@@ -357,8 +340,10 @@ def schedule_create(
     )
     insts = list(instruments if instruments is not None else DEFAULT_INSTRUMENTS)
     _validate_offsets(months, insts)
-    chosen_stage = stage or _stage_from_prescreen(course) or "mild_ad"
-    if chosen_stage not in ref.STAGES:
+    chosen_stage = stage or ""
+    if chosen_stage and not perms.can_choose_stage(actor):
+        raise Forbidden()
+    if chosen_stage and chosen_stage not in ref.STAGES:
         raise ValidationFailed(
             "outcomes.unknown_stage",
             _("Unknown disease stage."),
@@ -400,6 +385,40 @@ def schedule_create(
             action="assessment_schedule.create",
             subject=schedule,
             changes={"visits": len(planned), "stage": chosen_stage, "follow_up_months": months},
+        )
+    return schedule
+
+
+def schedule_stage_set(
+    *, actor: User, schedule: AssessmentSchedule, stage: str, reason: str
+) -> AssessmentSchedule:
+    """Choose the natural history a course is compared with, or ``""`` to follow the patient's
+    recorded stage; the reason is kept in the ledger because it changes every reading."""
+    _require(perms.can_choose_stage, actor, schedule)
+    if stage and stage not in ref.STAGES:
+        raise ValidationFailed(
+            "outcomes.unknown_stage",
+            _("Unknown disease stage."),
+            {"stage": [_("Unknown disease stage.")]},
+        )
+    if not reason.strip():
+        raise ValidationFailed(
+            "reason_required",
+            _("Say why the stage changes."),
+            {"reason": [_("Required.")]},
+        )
+    with transaction.atomic():
+        schedule = AssessmentSchedule.objects.select_for_update().get(pk=schedule.pk)
+        before = schedule.stage
+        schedule.stage = stage
+        schedule.save(update_fields=["stage", "updated_at"])
+        audit_record(
+            actor=actor,
+            organisation=schedule.organisation,
+            action="assessment_schedule.stage_set",
+            subject=schedule,
+            changes={"before": before, "stage": stage},
+            reason=reason.strip(),
         )
     return schedule
 

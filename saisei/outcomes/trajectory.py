@@ -2,7 +2,8 @@
 
 DESIGN invariant 8: a patient-facing statement never claims more than the evidence. So the reading
 never says "improved" unless the change beats measurement noise and the MCID, never credits the
-treatment, and always lists the reasons a change can mislead (facts/outcomes.md §3.3, §4).
+treatment, and always lists the reasons a change can mislead (practice effects, regression to the
+mean, measurement noise, informant bias).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from saisei.outcomes.reference import (
 )
 
 DAYS_PER_MONTH = 365.25 / 12
-# CERAD: individual MMSE slopes are unreliable under about 3 years (facts §3.2, §4). For other
+# CERAD: individual MMSE slopes are unreliable under about 3 years (CERAD, n=372). For other
 # measures a year is the least over which an annual expectation means anything [ASSUMPTION].
 DEFAULT_RELIABLE_FOLLOW_UP_MONTHS: Mapping[str, float] = {"MMSE": 36.0}
 FALLBACK_RELIABLE_FOLLOW_UP_MONTHS = 12.0
@@ -43,6 +44,7 @@ FALLBACK_RELIABLE_FOLLOW_UP_MONTHS = 12.0
 
 class Category(StrEnum):
     INSUFFICIENT_DATA = "insufficient_data"
+    STAGE_UNKNOWN = "stage_unknown"
     NO_REFERENCE = "no_reference"
     WITHIN_EXPECTED = "within_expected"
     LESS_DECLINE_WITHIN_VARIATION = "less_decline_within_variation"
@@ -62,6 +64,9 @@ FAVOURABLE = frozenset(
 HEADLINES: dict[Category, Any] = {
     Category.INSUFFICIENT_DATA: _(
         "There are not enough assessments over time yet to judge a change."
+    ),
+    Category.STAGE_UNKNOWN: _(
+        "The stage of the illness is not known, so these scores are not compared with a course expected without treatment. Without that comparison a change over time cannot be judged."
     ),
     Category.NO_REFERENCE: _(
         "No expected course without treatment is set for this measure and stage, so the change cannot be compared with it."
@@ -143,7 +148,7 @@ class Reading:
     """Plain-language reading of one measure for one patient, with the numbers behind it."""
 
     measure: str
-    stage: str
+    stage: str | None  # None: the stage is unknown, so nothing is compared with natural history
     category: Category
     text: Any
     caveats: list[Caveat] = field(default_factory=list)
@@ -169,12 +174,12 @@ class Reading:
 
 
 # Measures behind the usual marketing claims (sleep, agitation, sundowning, recognising family):
-# none was a primary or confirmed outcome in MSC trials (facts/outcomes.md §6).
+# none was a primary or confirmed outcome in published MSC trials for Alzheimer's disease.
 MARKETED_CLAIM_MEASURES = frozenset({"DIARY", "NPI-Q-SEVERITY", "NPI-Q-DISTRESS", "NPI"})
 
 
 def _sustained_reversal(obs: Sequence[tuple[date, float]]) -> bool:
-    """FAST: the last two ratings both sit below a stage already reached (facts §1.1, ordinality)."""
+    """FAST: the last two ratings both sit below a stage already reached (FAST is ordinal, Reisberg 1988)."""
     if len(obs) < 3:
         return False
     peak = max(s for _d, s in obs[:-2])
@@ -255,7 +260,7 @@ def _path(
 def read_trajectory(
     *,
     measure: str,
-    stage: str,
+    stage: str | None,
     observations: Sequence[tuple[date, float]],
     baseline_until: date | None = None,
     reference_rows: Sequence[ReferenceRow] = DEFAULT_REFERENCE_ROWS,
@@ -271,7 +276,8 @@ def read_trajectory(
     None), which reduces regression to the mean. "Improved" requires the gain to exceed both the
     reliable-change threshold (1.96·√2·SEM) and the MCID; "declined more" requires the loss to
     exceed both the prediction band and that threshold; "declined less than expected" needs a
-    shortfall of at least the MCID.
+    shortfall of at least the MCID. With ``stage`` None (unknown) nothing is compared: no
+    expected course, no band, no MCID, and the reading says why.
     """
     info = measure_info(measure)
     obs = _check_observations(measure, observations)
@@ -316,10 +322,10 @@ def read_trajectory(
         len(base_obs),
     )
     sem_row = find_sem(measure=measure, rows=sem_rows)
-    mcid_row = find_mcid(measure=measure, stage=stage, rows=mcid_rows)
-    row = find_reference(measure=measure, stage=stage, rows=reference_rows)
+    mcid_row = find_mcid(measure=measure, stage=stage, rows=mcid_rows) if stage else None
+    row = find_reference(measure=measure, stage=stage, rows=reference_rows) if stage else None
     sem = sem_row.sem if sem_row else 0.0
-    if sem_row is None:
+    if sem_row is None and stage is not None:  # with no stage there is no range to be too narrow
         caveats.append("no_measurement_error")
     noise = reliable_change(sem=sem) * math.sqrt(0.5 + 0.5 / len(base_obs))
     reading.noise_threshold = noise
@@ -331,7 +337,9 @@ def read_trajectory(
     months = months_between(reading.baseline_date, latest_date)
     reading.latest, reading.latest_date, reading.months = latest, latest_date, months
     until = max(months, horizon_months or 0.0)
-    if row is not None:
+    if stage is None:
+        reading.category = Category.STAGE_UNKNOWN
+    if row is not None and stage is not None:
         reading.source = row.source
         if row.uncertain:
             caveats.append("reference_uncertain")
@@ -356,6 +364,8 @@ def read_trajectory(
     decline = worse * (latest - baseline)  # > 0: moved in the direction of worse
     if abs(decline) < noise:
         caveats.append("measurement_noise")
+    if stage is None:
+        return finish()  # STAGE_UNKNOWN: nothing to compare with
     if row is None:
         reading.category = Category.NO_REFERENCE
         return finish()

@@ -19,6 +19,7 @@ urlpatterns = [
     path("visits/<uuid:external_id>/missed/", views.visit_missed, name="visit_missed"),
     path("courses/<uuid:external_id>/schedule/", views.schedule_create, name="schedule_create"),
     path("schedules/<uuid:external_id>/end/", views.schedule_end, name="schedule_end"),
+    path("schedules/<uuid:external_id>/stage/", views.schedule_stage, name="schedule_stage"),
     path("cohorts/", views.cohort_index, name="cohort_index"),
     path("cohorts/<uuid:external_id>/", views.cohort_page, name="cohort"),
     path("cohorts/<uuid:external_id>/plot.png", views.cohort_image, name="cohort_png"),

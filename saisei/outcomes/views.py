@@ -112,8 +112,10 @@ def patient_page(request: HttpRequest, external_id: Any) -> HttpResponse:
         {
             "patient": patient,
             "outcomes": outcomes,
-            "stage_label": STAGES.get(outcomes.stage, outcomes.stage),
+            "basis": outcomes.basis,
+            "stage_label": STAGES[outcomes.stage] if outcomes.stage else "",
             "stages": list(STAGES.items()),
+            "can_choose_stage": perms.can_choose_stage(request.user),
             "assessments": selectors.assessment_list(
                 actor=_user(request),
                 patient=patient,
@@ -269,6 +271,25 @@ def schedule_end(request: HttpRequest, external_id: Any) -> HttpResponse:
 
 
 @login_required
+@require_POST
+@_web
+def schedule_stage(request: HttpRequest, external_id: Any) -> HttpResponse:
+    """The physician chooses the natural history for a course, or lets it follow the record."""
+    s = selectors.schedule_get(actor=_user(request), external_id=external_id)
+    try:
+        services.schedule_stage_set(
+            actor=_user(request),
+            schedule=s,
+            stage=request.POST.get("stage", ""),
+            reason=request.POST.get("reason", ""),
+        )
+        messages.success(request, _("Stage used for the expected course saved."))
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+    return redirect("outcomes:patient", external_id=s.patient.external_id)
+
+
+@login_required
 @_web
 def biomarker_new(request: HttpRequest, external_id: Any) -> HttpResponse:
     patient = _patient(request, external_id)
@@ -354,7 +375,16 @@ def cohort_page(request: HttpRequest, external_id: Any) -> HttpResponse:
             "measure": measure,
             "measure_name": measure_info(measure).instrument.name,
             "measures": analysis.COHORT_MEASURES,
-            "stage_label": STAGES.get(c.stage, c.stage),
+            "stage_label": STAGES[c.stage] if c.stage else "",
+            "stage_counts": [
+                (STAGES[st] if st else _("stage not recorded"), n)
+                for st, n in sorted(c.stage_counts.items())
+            ],
+            "stage_notes": [
+                analysis.COHORT_STAGE_NOTES[w]
+                for w in c.fit.warnings
+                if w in analysis.COHORT_STAGE_NOTES
+            ],
             "completeness_pct": round(c.completeness * 100) if c.completeness is not None else None,
         },
     )

@@ -165,6 +165,16 @@ def _facility(actor: Any, external_id: Any) -> Any:
     return get_scoped(scope_to_org(actor, ProcessingFacility.objects.all()), external_id)
 
 
+def _course(actor: Any, external_id: Any) -> Any:
+    if not external_id:
+        return None
+    from saisei.journey.models import TreatmentCourse
+
+    return get_scoped(
+        scope_to_org(actor, TreatmentCourse.objects.filter(voided_at__isnull=True)), external_id
+    )
+
+
 def _require_view(actor: Any) -> None:
     if not permissions.can_view_processing(actor):
         raise Forbidden()
@@ -174,10 +184,14 @@ def _require_view(actor: Any) -> None:
 
 
 class DonationIn(Schema):
-    """A harvest. The compliance gate checks plan, performing physician, facility, cell source and
-    the patient's diagnosis; anything left out is refused with the gate's rule (422)."""
+    """A harvest for one treatment course, whose plan it runs under (a stated plan must be the
+    course's). The compliance gate checks that plan, the performing physician, facility, cell
+    source and the patient's diagnosis; anything left out is refused with the gate's rule (422)."""
 
     patient: uuid.UUID
+    course: uuid.UUID | None = Field(
+        None, description="the treatment course the harvest is for (required; 422 without it)"
+    )
     site: uuid.UUID
     plan: uuid.UUID | None = None
     physician: uuid.UUID | None = Field(None, description="The physician who performs the harvest")
@@ -201,6 +215,7 @@ class DonationOut(Schema):
     din: str
     din_flags: str
     coi: str
+    course: uuid.UUID | None
     patient: uuid.UUID
     patient_code: str
     harvest_site: str
@@ -236,6 +251,10 @@ class DonationOut(Schema):
         return obj.patient.patient_code
 
     @staticmethod
+    def resolve_course(obj: Any) -> uuid.UUID | None:
+        return obj.course.external_id if obj.course_id else None
+
+    @staticmethod
     def resolve_markers_missing(obj: Any) -> list[str]:
         status = services.markers_status(donation=obj)
         return status["missing"] + status["pending"]
@@ -247,6 +266,7 @@ def donation_create(request: HttpRequest, payload: DonationIn) -> Status:
     donation = services.donation_record(
         actor=actor,
         patient=_patient(actor, payload.patient),
+        course=_course(actor, payload.course),
         site=_site(actor, payload.site),
         plan=_plan(actor, payload.plan),
         physician=_physician(actor, payload.physician),
@@ -266,6 +286,25 @@ def donation_create(request: HttpRequest, payload: DonationIn) -> Status:
 @router.get("/processing/donations/{external_id}", response={200: DonationOut, **ERROR_RESPONSES})
 def donation_detail(request: HttpRequest, external_id: str) -> Any:
     return selectors.donation_get(actor=_user(request), external_id=external_id)
+
+
+class CourseBindIn(Schema):
+    course: uuid.UUID
+    reason: str = Field(..., max_length=1000)
+
+
+@router.post(
+    "/processing/donations/{external_id}/course",
+    response={200: DonationOut, **ERROR_RESPONSES},
+    summary="Bind a harvest recorded before course binding to its treatment course (QA)",
+)
+def donation_course_bind(request: HttpRequest, external_id: str, payload: CourseBindIn) -> Any:
+    actor = _user(request)
+    donation = selectors.donation_get(actor=actor, external_id=external_id)
+    course = _course(actor, payload.course)
+    return services.donation_course_bind(
+        actor=actor, donation=donation, course=course, reason=payload.reason
+    )
 
 
 @router.post(

@@ -35,6 +35,7 @@ PATIENTS = {
     "qc": ("Nguyen", "Thi Lan", dt.date(1955, 9, 21), "female", "en", 52),
     "quarantine": ("Tanaka", "Hiroshi", dt.date(1947, 11, 30), "male", "ja", 66),
     "fresh": ("Smith", "Margaret", dt.date(1951, 4, 8), "female", "en", 63),
+    "stroke": ("Park", "Ji-ho", dt.date(1958, 10, 2), "male", "en", 74),
 }
 
 
@@ -45,7 +46,8 @@ def _at(ctx: DemoContext, days_ago: int, hour: int = 10) -> dt.datetime:
 
 def _patient(ctx: DemoContext, key: str, *, harvest_days_ago: int) -> Any:
     """The demo patient for ``key``, enrolled with a physician-coded diagnosis and, before the
-    harvest, written consent to the plan in force (the gate checks both)."""
+    harvest, written consent to the plan in force (the gate checks both). A patient whose
+    consent was withdrawn consents again before a new course's harvest."""
     from saisei.journey.models import Patient
     from saisei.journey.services import consent_give, patient_diagnosis_set, patient_enrol
 
@@ -74,7 +76,8 @@ def _patient(ctx: DemoContext, key: str, *, harvest_days_ago: int) -> Any:
             text="Alzheimer's disease (amyloid-positive), mild dementia",
         )
     document = (ctx.extra.get("consent_docs") or {}).get("en")
-    if document is not None and not patient.consents.exists():
+    active = patient.consents.filter(withdrawn_at__isnull=True, voided_at__isnull=True)
+    if document is not None and not active.exists():
         consent_give(
             actor=physician,
             patient=patient,
@@ -88,14 +91,95 @@ def _patient(ctx: DemoContext, key: str, *, harvest_days_ago: int) -> Any:
     return patient
 
 
-def _harvest(ctx: DemoContext, patient: Any, days_ago: int, notes: str) -> dict[str, Any]:
-    """What a harvest under the Alzheimer plan records; the nurse records, Dr. Sato performs."""
+PRESCREEN_ANSWERS: dict[str, Any] = {
+    "diagnosis_confirmed": True,
+    "diagnosis_basis": "amyloid_pet",
+    "scores": {"mmse": "22", "cdr_global": "1"},
+    "can_consent": True,
+    "legal_proxy": False,
+    "contraindications": dict.fromkeys(
+        (
+            "active_malignancy",
+            "active_infection",
+            "anticoagulation_cannot_pause",
+            "pregnancy",
+            "severe_cardiopulmonary_disease",
+        ),
+        False,
+    ),
+    "infection_tests": dict.fromkeys(("hbv", "hcv", "hiv", "syphilis", "htlv1"), "negative"),
+    "age": 74,
+}
+
+
+def _open_course(
+    ctx: DemoContext,
+    patient: Any,
+    package: Any,
+    days_ago: int,
+    *,
+    answers: dict[str, Any] | None = None,
+    note: str = "Mild Alzheimer's disease; amyloid PET positive.",
+) -> Any:
+    """The patient's open course on the package's plan, opened here (pre-screen decided by the
+    physician, the plan's physician and CPC named) when missing."""
+    from saisei.journey import services as journey
+    from saisei.journey.models import Prescreen, TreatmentCourse
+
+    course = (
+        TreatmentCourse.objects.filter(patient=patient, plan=package.plan, voided_at__isnull=True)
+        .exclude(status__in=["stopped", "completed"])
+        .first()
+    )
+    if course is not None:
+        return course
+    coordinator, physician = ctx.user(Role.COORDINATOR), ctx.user(Role.PHYSICIAN)
+    if not Prescreen.objects.filter(patient=patient, plan=package.plan).exists():
+        ps = journey.prescreen_record(
+            actor=coordinator,
+            patient=patient,
+            plan=package.plan,
+            answers=answers or PRESCREEN_ANSWERS,
+        )
+        journey.prescreen_decide(
+            actor=physician,
+            prescreen_obj=ps,
+            decision="eligible",
+            note=note,
+            password=DEMO_PASSWORD,
+        )
+    return journey.course_instantiate(
+        actor=coordinator,
+        patient=patient,
+        package=package,
+        harvest_date=ctx.today - dt.timedelta(days=days_ago),
+        physician=ctx.extra["physician"],
+        facility=ctx.extra["facility"],
+    )
+
+
+def _course(ctx: DemoContext, key: str, patient: Any, days_ago: int) -> Any:
+    """The treatment course a demo harvest is for: the journey demo's for the main patient,
+    otherwise the patient's open course on the Alzheimer plan, opened here when missing."""
+    if key == "main" and ctx.extra.get("course") is not None:
+        return ctx.extra["course"]
+    package = ctx.extra.get("package_alz")
+    if package is None:
+        raise DomainError("demo_no_package", "The Alzheimer plan's package is needed.")
+    return _open_course(ctx, patient, package, days_ago)
+
+
+def _harvest(
+    ctx: DemoContext, patient: Any, course: Any, days_ago: int, notes: str
+) -> dict[str, Any]:
+    """What a harvest for ``course`` records (its plan is the course's); the nurse records,
+    Dr. Sato performs, the plan's CPC processes."""
     markers = dict.fromkeys(services.markers_status(donation=Donation())["missing"], "negative")
     return {
         "actor": ctx.user(Role.NURSE),
         "patient": patient,
+        "course": course,
         "site": ctx.clinic,
-        "plan": ctx.extra["plan_alz"],
         "physician": ctx.extra["physician"],
         "facility": ctx.extra["facility"],
         "cell_source": "autologous",
@@ -109,14 +193,17 @@ def _harvest(ctx: DemoContext, patient: Any, days_ago: int, notes: str) -> dict[
     }
 
 
-def _donation(ctx: DemoContext, key: str, days_ago: int) -> Donation:
+def _donation(ctx: DemoContext, key: str, days_ago: int, course: Any = None) -> Donation:
     existing = Donation.objects.filter(organisation=ctx.org, notes=f"demo:{key}").first()
     if existing:
         return existing
-    patient = _patient(ctx, key, harvest_days_ago=days_ago)
-    # Every demo harvest is under the plan in force and passes the compliance gate; a refusal
-    # here is a bug in the demo story, so it is raised, never recorded another way.
-    return services.donation_record(**_harvest(ctx, patient, days_ago, f"demo:{key}"))
+    patient = (
+        course.patient if course is not None else _patient(ctx, key, harvest_days_ago=days_ago)
+    )
+    course = course or _course(ctx, key, patient, days_ago)
+    # Every demo harvest is for a course under the plan in force and passes the compliance gate;
+    # a refusal here is a bug in the demo story, so it is raised, never recorded another way.
+    return services.donation_record(**_harvest(ctx, patient, course, days_ago, f"demo:{key}"))
 
 
 def _refused_harvests(ctx: DemoContext) -> int:
@@ -126,12 +213,14 @@ def _refused_harvests(ctx: DemoContext) -> int:
     from saisei.regulatory.models import GateRefusal
 
     refused = 0
-    # An inquiry reporting only "mild cognitive impairment" was enrolled; nobody has coded the
-    # diagnosis or taken consent yet, and a harvest was booked too early.
+    # An inquiry reporting only "mild cognitive impairment" was enrolled and a course opened from
+    # the pre-screen; nobody has coded the diagnosis or taken consent yet, and the harvest was
+    # booked too early.
     inquiry = Inquiry.objects.filter(
         organisation=ctx.org, contact_email="anna.k@example.invalid"
     ).first()
-    if inquiry is not None:
+    package = ctx.extra.get("package_alz")
+    if inquiry is not None and package is not None:
         patient = Patient.objects.filter(organisation=ctx.org, inquiry=inquiry).first()
         if patient is None:
             patient = patient_enrol(
@@ -146,23 +235,137 @@ def _refused_harvests(ctx: DemoContext) -> int:
             )
         known = GateRefusal.objects.filter(organisation=ctx.org, patient_code=patient.patient_code)
         if not known.exists():
+            course = _open_course(
+                ctx,
+                patient,
+                package,
+                1,
+                answers={**PRESCREEN_ANSWERS, "scores": {"mmse": "26", "cdr_global": "0.5"}},
+                note="Memory complaints; Alzheimer's disease to be confirmed before the harvest.",
+            )
             try:
-                services.donation_record(**_harvest(ctx, patient, 1, "demo:refused-mci"))
+                services.donation_record(**_harvest(ctx, patient, course, 1, "demo:refused-mci"))
             except DomainError:
                 refused += 1
-    # A harvest attempted under the Class I stroke plan, still inside its 90-day wait.
+    # A harvest attempted for a course under the Class I stroke plan, still inside its 90-day
+    # wait.
     stroke = ctx.extra.get("plan_class1")
-    fresh = Patient.objects.filter(organisation=ctx.org, family_name=PATIENTS["fresh"][0]).first()
-    if stroke is not None and fresh is not None:
-        done = GateRefusal.objects.filter(organisation=ctx.org, plan=stroke).exists()
-        if not done:
-            try:
-                services.donation_record(
-                    **{**_harvest(ctx, fresh, 2, "demo:refused-class1"), "plan": stroke}
-                )
-            except DomainError:
-                refused += 1
+    if (
+        stroke is not None
+        and not GateRefusal.objects.filter(organisation=ctx.org, plan=stroke).exists()
+    ):
+        patient, course = _stroke_course(ctx, stroke)
+        try:
+            services.donation_record(
+                **{
+                    **_harvest(ctx, patient, course, 2, "demo:refused-class1"),
+                    "cell_source": "allogeneic",
+                    "harvest_site": "umbilical cord (donor)",
+                }
+            )
+        except DomainError:
+            refused += 1
     return refused
+
+
+def _stroke_course(ctx: DemoContext, plan: Any) -> tuple[Any, Any]:
+    """A stroke patient, consented and pre-screened, with a course on the Class I plan."""
+    from saisei.journey import services as journey
+    from saisei.journey.models import ConsentDocument, Patient, TreatmentPackage
+
+    physician, coordinator = ctx.user(Role.PHYSICIAN), ctx.user(Role.COORDINATOR)
+    family, given, dob, sex, language, weight = PATIENTS["stroke"]
+    patient = Patient.objects.filter(
+        organisation=ctx.org, family_name=family, given_name=given, date_of_birth=dob
+    ).first() or journey.patient_enrol(
+        actor=coordinator,
+        family_name=family,
+        given_name=given,
+        date_of_birth=dob,
+        sex=sex,
+        language=language,
+        weight_kg=weight,
+    )
+    if not patient.diagnosis_code:
+        patient = journey.patient_diagnosis_set(
+            actor=physician, patient=patient, code="I63", text="Ischaemic stroke, 14 months ago"
+        )
+    version = plan.versions.order_by("-number").first()
+    document = ConsentDocument.objects.filter(
+        plan_version=version, language="en", version="1.0"
+    ).first() or journey.consent_document_create(
+        actor=physician,
+        plan_version=version,
+        language="en",
+        version="1.0",
+        title="Explanation and consent: donor umbilical-cord MSC for chronic ischaemic stroke",
+        body=(
+            "What the treatment is (one intravenous infusion of donor umbilical-cord stem "
+            "cells), what it may and may not do, its risks, and your right to stop at any time."
+        ),
+        effective_from=ctx.today - dt.timedelta(days=20),
+    )
+    if not patient.consents.filter(withdrawn_at__isnull=True, voided_at__isnull=True).exists():
+        journey.consent_give(
+            actor=physician,
+            patient=patient,
+            document=document,
+            given_by="patient",
+            signer_name=f"{given} {family}",
+            signer_confirms=True,
+            password=DEMO_PASSWORD,
+            paper_signed_at=_at(ctx, 5),
+        )
+    package = TreatmentPackage.objects.filter(plan=plan, code="STROKE-IV-1").first()
+    if package is None:
+        package = journey.package_create(
+            actor=coordinator,
+            plan=plan,
+            code="STROKE-IV-1",
+            name="Donor umbilical-cord MSC, one intravenous infusion",
+            infusions=1,
+            interval_days=28,
+            culture_days=21,
+            dose_cells=version.dose_min_cells or 50_000_000,
+            route="iv",
+            follow_up_months=[3, 6, 12],
+        )
+    course = _open_course(
+        ctx,
+        patient,
+        package,
+        2,
+        note="Chronic ischaemic stroke, stable for over a year.",
+    )
+    return patient, course
+
+
+def _first_course_of_fresh(ctx: DemoContext, patient: Any) -> Donation:
+    """Margaret Smith's first course: harvested, grown and released, then stopped when the
+    family withdrew consent. Her new course (re-consented) has its own harvest and its own
+    chain-of-identity identifier, so these bags can never verify for it."""
+    from saisei.journey import services as journey
+    from saisei.journey.models import Consent
+
+    existing = Donation.objects.filter(organisation=ctx.org, notes="demo:fresh_first").first()
+    if existing:
+        return existing
+    course = _course(ctx, "fresh_first", patient, 80)
+    donation = _donation(ctx, "fresh_first", 80, course=course)
+    lot = _lot(ctx, donation, days_ago=80, doses=2)
+    _culture(ctx, lot, days_ago=80, harvest_cells=2.3e8)
+    _divide_and_qc(ctx, lot)
+    _store(ctx, lot, "LN2-2")
+    _release(ctx, lot)
+    consent = Consent.objects.filter(patient=patient, withdrawn_at__isnull=True).first()
+    if consent is not None:
+        journey.consent_withdraw(
+            actor=ctx.user(Role.PHYSICIAN),
+            consent=consent,
+            reason="The family paused treatment after a bereavement.",
+            at=_at(ctx, 60, 10),
+        )
+    return donation
 
 
 def _tissue_custody(ctx: DemoContext, donation: Donation, *, days_ago: int) -> None:
@@ -440,14 +643,19 @@ def load(ctx: DemoContext) -> None:
         _culture(ctx, qc, days_ago=31, harvest_cells=3.3e8)
         _divide_and_qc(ctx, qc, pending=(specs.STERILITY,))
 
-    # Quarantined: endotoxin out of specification opened a deviation automatically.
+    # Quarantined: endotoxin out of specification opened a deviation automatically. The course
+    # goes on with a repeat harvest, which shares the course's chain-of-identity identifier.
     bad = _lot(ctx, _donation(ctx, "quarantine", 35), days_ago=35, doses=3)
     if bad.status == Lot.Status.IN_CULTURE:
         _culture(ctx, bad, days_ago=35, harvest_cells=3.2e8)
         limit = services.lot_specifications(lot=bad).get(specs.ENDOTOXIN).limit or 1
         _divide_and_qc(ctx, bad, override={specs.ENDOTOXIN: round(limit * 1.6, 1)})
+    repeat = _donation(ctx, "quarantine_repeat", 6, course=bad.donation.course)
+    _lot(ctx, repeat, days_ago=6, doses=3)
 
-    # Fresh product, conditionally released while the 14-day culture runs.
+    # Fresh product, conditionally released while the 14-day culture runs, for a patient on her
+    # second course; her first course's bags stay in the freezer under their own identifier.
+    first_course = _first_course_of_fresh(ctx, _patient(ctx, "fresh", harvest_days_ago=80))
     fresh = _lot(ctx, _donation(ctx, "fresh", 30), days_ago=30, doses=2, fresh=True)
     if fresh.status == Lot.Status.IN_CULTURE:
         _culture(ctx, fresh, days_ago=30, harvest_cells=2.2e8)
@@ -455,6 +663,7 @@ def load(ctx: DemoContext) -> None:
         _release(ctx, fresh, conditional=True)
 
     _environment(ctx, culture)
+    ctx.extra["second_course_patient"] = first_course.patient
     _refused_harvests(ctx)
     from saisei.regulatory.models import GateRefusal
 

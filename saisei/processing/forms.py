@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from saisei.core.forms import otp_field
 from saisei.core.models import Site
-from saisei.journey.models import Patient
+from saisei.journey.models import Patient, TreatmentCourse
 from saisei.processing.models import CultureStep, CustodyEvent, Deviation, Lot
 from saisei.processing.models.donation import CELL_SOURCES
 from saisei.regulatory.models import Physician, ProcessingFacility, ProvisionPlan
@@ -183,11 +183,34 @@ MARKER_CHOICES = [
 ]
 
 
+class CourseChoiceField(forms.ModelChoiceField):
+    """A treatment course as people tell courses apart: patient, plan and when it was set up."""
+
+    def label_from_instance(self, obj):  # type: ignore[no-untyped-def]
+        return f"{obj.patient.patient_code} · {obj.plan.title} · {obj.created_at:%Y-%m-%d}"
+
+
 class DonationForm(forms.Form):
-    """Harvest record: patient, plan, where and how the tissue was collected, donor tests."""
+    """Harvest record: patient, the treatment course it is for, where and how the tissue was
+    collected, donor tests."""
 
     patient = forms.ModelChoiceField(label=_("Patient"), queryset=Patient.objects.none())
-    plan = forms.ModelChoiceField(label=_("Provision plan"), queryset=ProvisionPlan.objects.none())
+    course = CourseChoiceField(
+        label=_("Treatment course"),
+        queryset=TreatmentCourse.objects.none(),
+        help_text=_(
+            "The course's chain-of-identity identifier goes on every label; a repeat harvest for "
+            "the same course shares it."
+        ),
+    )
+    plan = forms.ModelChoiceField(
+        label=_("Provision plan"),
+        queryset=ProvisionPlan.objects.none(),
+        required=False,
+        help_text=_(
+            "Leave empty to use the course's plan; a plan you choose must be the course's."
+        ),
+    )
     physician = forms.ModelChoiceField(
         label=_("Performing physician"),
         queryset=Physician.objects.none(),
@@ -214,6 +237,7 @@ class DonationForm(forms.Form):
         self,
         *args,
         patients=None,
+        courses=None,
         plans=None,
         sites=None,
         physicians=None,
@@ -223,6 +247,7 @@ class DonationForm(forms.Form):
     ):
         super().__init__(*args, **kwargs)
         self.fields["patient"].queryset = patients  # type: ignore[attr-defined]
+        self.fields["course"].queryset = courses  # type: ignore[attr-defined]
         self.fields["plan"].queryset = plans  # type: ignore[attr-defined]
         self.fields["physician"].queryset = physicians  # type: ignore[attr-defined]
         self.fields["facility"].queryset = facilities  # type: ignore[attr-defined]
@@ -238,6 +263,17 @@ class DonationForm(forms.Form):
             for k, v in self.cleaned_data.items()
             if k.startswith("marker_") and v
         }
+
+
+class CourseBindForm(forms.Form):
+    """QA binds a harvest recorded before courses were required to its treatment course."""
+
+    course = CourseChoiceField(label=_("Treatment course"), queryset=TreatmentCourse.objects.none())
+    reason = forms.CharField(label=_("Reason"), max_length=1000)
+
+    def __init__(self, *args, courses=None, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["course"].queryset = courses  # type: ignore[attr-defined]
 
 
 class MarkersForm(forms.Form):

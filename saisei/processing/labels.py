@@ -1,6 +1,6 @@
 """Product labels and patient wristbands as PDF, with bar codes a scanner can verify.
 
-A product label follows the usual ISBT 128 quadrant layout (facts manufacturing §1.7): DIN top
+A product label follows the usual ISBT 128 quadrant layout (ST-001 §7, ST-004): DIN top
 left, product code bottom left, expiry bottom right, and a Data Matrix carrying the same
 structures as a compound message (DS023). The ISBT 128 strings come ready-formatted from
 ``saisei.processing.isbt128``; this module draws them and refuses a label whose printed text and
@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,24 +30,44 @@ from saisei.core.errors import ValidationFailed
 from saisei.core.pdf import JAPANESE_FONT, MONO_FONT_BOLD, register_fonts
 
 DEFAULT_TZ = "Asia/Tokyo"
-LABEL_100 = (100.0, 100.0)  # final CT label, 100 × 100 mm in quadrants (facts §1.7)
+LABEL_100 = (100.0, 100.0)  # final CT label, 100 × 100 mm in quadrants (ST-001 §7)
 WRISTBAND = (250.0, 25.0)
 MAX_COPIES = 50
 _PRINTABLE = re.compile(r"^[\x21-\x7e]+$")
 
 
 @dataclass(frozen=True)
+class UseStatement:
+    """The intended-use statement printed beside the patient identifiers, in English and Japanese."""
+
+    en: str
+    ja: str
+
+
+# One statement per ISBT 128 collection type (ST-001 Table 7 [RT008]) the programme labels; the
+# code comes from the plan's cell source (processing.rules.COLLECTION_TYPE_BY_CELL_SOURCE). A code
+# without a statement is refused, so a label never claims the wrong kind of use. The autologous
+# wording follows 21 CFR 1271.90(c) [U: verify] and the Japanese wording the programme requested.
+DEFAULT_USE_STATEMENTS: Mapping[str, UseStatement] = MappingProxyType(
+    {
+        "1": UseStatement("FOR AUTOLOGOUS USE ONLY", "自己使用限定"),
+        "V": UseStatement("ALLOGENEIC DONOR CELLS", "同種（他家）細胞"),
+    }
+)
+
+
+@dataclass(frozen=True)
 class LabelWording:
     """Fixed label text in English and Japanese.
 
-    Label wording is controlled content (FACT-JACIE label version control, facts §2.1), so it is
-    configured and versioned with the label template rather than taken from a translation
-    catalogue that could change it silently. The autologous statement follows 21 CFR 1271.90(c)
-    [U: verify] and the Japanese wording the programme requested.
+    Label wording is controlled content (FACT-JACIE label version control), so it is configured
+    and versioned with the label template rather than taken from a translation catalogue that
+    could change it silently.
     """
 
-    autologous_en: str = "FOR AUTOLOGOUS USE ONLY"
-    autologous_ja: str = "自己使用限定"
+    use_statements: Mapping[str, UseStatement] = field(
+        default_factory=lambda: DEFAULT_USE_STATEMENTS
+    )
     din_caption: str = "DIN / 製造番号"
     product_caption: str = "PRODUCT / 製品コード"
     division_caption: str = "Division"
@@ -103,6 +124,16 @@ class ProductLabel:
             start += size
         return " ".join(groups)
 
+    @property
+    def collection_type(self) -> str | None:
+        """The collection type of a cellular-therapy product code (`t`, its sixth character)."""
+        from saisei.processing.isbt128.config import DEFAULT_CONFIG
+        from saisei.processing.isbt128.product import decode_product_code
+
+        decoded = decode_product_code(self.product_code, offset=0, config=DEFAULT_CONFIG)
+        value = decoded.fields.get("collection_type")
+        return value if isinstance(value, str) else None
+
     def structures(self) -> list[str]:
         """The data structures the Data Matrix carries, in label order."""
         items = [self.din_data, self.product_code_data, self.expiry_data]
@@ -117,8 +148,13 @@ class ProductLabel:
         return f"=+{len(items):02d}000" + "".join(items)
 
 
-def _label_errors(label: ProductLabel, tz: ZoneInfo) -> dict[str, Any]:
+def _label_errors(label: ProductLabel, tz: ZoneInfo, wording: LabelWording) -> dict[str, Any]:
     errors: dict[str, Any] = {}
+    if label.collection_type not in wording.use_statements:
+        errors["collection_type"] = _(
+            "No intended-use statement is set for this product's collection type, so the label "
+            "cannot say who the cells are for."
+        )
     if not re.fullmatch(r"[A-Z0-9]{13}", label.din):
         errors["din"] = _("The DIN must be 13 characters (letters and digits).")
     if len(label.check_character) != 1 or not re.fullmatch(r"[0-9A-Z*]", label.check_character):
@@ -396,12 +432,13 @@ def _draw_product_label(
         _caption(canvas, wording.coi_caption, x=4 * u, y=56.5 * u)
         _boxed(canvas, label.coi_text, label.coi_check_character, x=4 * u, y=53 * u, size=8)
 
-    # Top right: autologous statement and patient identifiers.
+    # Top right: the intended-use statement of the collection type, and patient identifiers.
+    statement = wording.use_statements[label.collection_type or ""]
     canvas.setLineWidth(1.2)
     canvas.rect(53 * u, 78 * u, 44 * u, 18 * u, stroke=1, fill=0)
     _fit_text(
         canvas,
-        wording.autologous_en,
+        statement.en,
         x=55 * u,
         y=89.5 * u,
         font=JAPANESE_FONT,
@@ -410,7 +447,7 @@ def _draw_product_label(
     )
     _fit_text(
         canvas,
-        wording.autologous_ja,
+        statement.ja,
         x=55 * u,
         y=81 * u,
         font=JAPANESE_FONT,
@@ -489,7 +526,8 @@ def render_label_pdf(
     """
     register_fonts()
     tz = ZoneInfo(timezone)
-    errors = _label_errors(label, tz)
+    wording = wording or LabelWording()
+    errors = _label_errors(label, tz, wording)
     errors.update(
         _layout_errors(copies=copies, size_mm=size_mm, printer_dpi=printer_dpi, minimum=75.0)
     )
@@ -515,7 +553,7 @@ def render_label_pdf(
         _draw_product_label(
             canvas,
             label,
-            wording=wording or LabelWording(),
+            wording=wording,
             patient_fields=patient_fields,
             tz=tz,
             dpi=printer_dpi,

@@ -39,13 +39,43 @@ MARKER_RESULTS = ("negative", "positive", "pending")
 
 
 @dataclass(frozen=True)
+class CellSourceCollectionType:
+    """Which ISBT 128 collection type a plan's cell source is labelled with, and why."""
+
+    cell_source: str  # a value of regulatory.CellOrigin (the plan version's cell source)
+    collection_type: str  # the `t` character of a cellular-therapy product code
+    source: str
+
+
+_RT008 = "ISBT 128 ST-001 §2.4.3, Table 7 [RT008] (collection type of a cellular-therapy product)"
+
+# The plan's cell source decides the collection type printed in every product code (DS003) and
+# the intended-use statement beside it. Xenogeneic cells have no row: ISBT 128 identifies medical
+# products of human origin (ST-002 terminology), so there is no code to print and the label is
+# refused. A site may map a source to another code of the same kind (e.g. `X`, autologous with a
+# biohazard), never to one of the other kind (see collection_type_for_cell_source).
+COLLECTION_TYPE_BY_CELL_SOURCE: dict[str, CellSourceCollectionType] = {
+    row.cell_source: row
+    for row in (
+        CellSourceCollectionType(
+            "autologous", "1", f"{_RT008}: code 1, for autologous use only; 21 CFR 1271.90(c)"
+        ),
+        CellSourceCollectionType(
+            "allogeneic", "V", f"{_RT008}: code V, volunteer allogeneic donation (the default)"
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
 class ProcessingConfig:
     """Per-site processing configuration.
 
     - facility_id / pdc: the CPC's ICCBBA Facility Identification Number and the Product
       Description Code of its MSC(AT) product; licensed data (ST-001 §1), so supplied by the site.
       The defaults are placeholders for demonstration only.
-    - collection_type: ``1`` = for autologous use only (ST-001 Table 7 [RT008]).
+    - collection_types_by_cell_source: the ISBT 128 collection type for each plan cell source
+      (defaults in COLLECTION_TYPE_BY_CELL_SOURCE); a missing source refuses the label.
     - required_markers: donor tests required negative before processing.
     - transport limits: °C range a transport leg must stay within (FACT CM10 leaves it to the SOP).
     - tissue_pdc: product description code printed on the tissue container (licensed, site-supplied).
@@ -56,7 +86,11 @@ class ProcessingConfig:
 
     facility_id: str = "A9999"
     pdc: str = "S9999"
-    collection_type: str = "1"
+    collection_types_by_cell_source: dict[str, str] = field(
+        default_factory=lambda: {
+            k: v.collection_type for k, v in COLLECTION_TYPE_BY_CELL_SOURCE.items()
+        }
+    )
     required_markers: tuple[str, ...] = tuple(m.code for m in DEFAULT_INFECTION_MARKERS)
     transport_min_c: float = 2.0
     transport_max_c: float = 8.0

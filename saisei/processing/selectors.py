@@ -12,6 +12,7 @@ from django.utils import timezone
 from saisei.core.models import User
 from saisei.core.selectors import get_scoped
 from saisei.processing.models import (
+    ChainOfIdentity,
     CultureAlert,
     CultureStep,
     CustodyEvent,
@@ -66,7 +67,7 @@ def donation_list(*, actor: User) -> QuerySet[Donation]:
     return scope_processing(
         actor,
         Donation.objects.select_related(
-            "patient", "site", "collector", "plan", "physician", "facility"
+            "patient", "site", "collector", "plan", "physician", "facility", "course"
         ),
     )
 
@@ -173,6 +174,26 @@ def dose_for_scan(*, actor: User, scan_text: str) -> Dose | None:
         return qs.filter(product_code=ids.product_code).first()
     doses = list(qs[:2])
     return doses[0] if len(doses) == 1 else None
+
+
+def course_identity_map(*, course_ids: list[int]) -> dict[int, str]:
+    """Course id -> its chain-of-identity identifier, for the courses that have one."""
+    return dict(
+        ChainOfIdentity.objects.filter(
+            course_id__in=course_ids, voided_at__isnull=True
+        ).values_list("course_id", "coi")
+    )
+
+
+def identity_for_coi(*, organisation_id: int | None, coi: str) -> ChainOfIdentity | None:
+    """The treatment course (and patient) a scanned chain-of-identity identifier names."""
+    return (
+        ChainOfIdentity.objects.filter(
+            organisation_id=organisation_id, coi=coi, voided_at__isnull=True
+        )
+        .select_related("patient", "course")
+        .first()
+    )
 
 
 def custody_list(*, actor: User, dose: Dose | None = None) -> QuerySet[CustodyEvent]:

@@ -12,6 +12,11 @@ urlpatterns = [
     path("donations/<str:external_id>/labels/", views.donation_labels, name="donation_labels"),
     path("donations/<str:external_id>/lot/", views.donation_start_lot, name="donation_start_lot"),
     path(
+        "donations/<str:external_id>/course/",
+        views.donation_bind_course,
+        name="donation_bind_course",
+    ),
+    path(
         "donations/<str:external_id>/handover/", views.donation_handover, name="donation_handover"
     ),
     path("lots/<str:external_id>/", views.lot_detail, name="lot_detail"),

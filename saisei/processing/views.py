@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from saisei.core.errors import DomainError, NotFound
+from saisei.core.models import Role
 from saisei.core.permissions import staff_user
 from saisei.core.views import render_form_error
 from saisei.processing import forms, permissions, selectors, services, specs
@@ -519,6 +520,18 @@ def _marker_fields() -> list[tuple[str, Any]]:
     return [(code, marker_name(code)) for code in processing_config().required_markers]
 
 
+def _open_courses(user: Any, patient: Any = None) -> Any:
+    from saisei.core.permissions import scope_to_org
+    from saisei.journey.models import TreatmentCourse
+
+    qs = TreatmentCourse.objects.filter(voided_at__isnull=True).exclude(
+        status__in=["completed", "stopped"]
+    )
+    if patient is not None:
+        qs = qs.filter(patient=patient)
+    return scope_to_org(user, qs.select_related("patient", "plan").order_by("-created_at"))
+
+
 def _donation_form(request: HttpRequest, data: Any = None) -> forms.DonationForm:
     from saisei.core.models import Site
     from saisei.core.permissions import scope_to_org
@@ -529,6 +542,7 @@ def _donation_form(request: HttpRequest, data: Any = None) -> forms.DonationForm
     return forms.DonationForm(
         data,
         patients=scope_to_org(user, Patient.objects.filter(voided_at__isnull=True)),
+        courses=_open_courses(user),
         plans=scope_to_org(user, ProvisionPlan.objects.filter(voided_at__isnull=True)),
         sites=scope_to_org(user, Site.objects.all()),
         physicians=scope_to_org(user, Physician.objects.filter(voided_at__isnull=True)),
@@ -549,6 +563,7 @@ def donation_new(request: HttpRequest) -> HttpResponse:
             donation = services.donation_record(
                 actor=_user(request),
                 patient=data["patient"],
+                course=data["course"],
                 plan=data["plan"],
                 physician=data["physician"],
                 facility=data["facility"],
@@ -605,6 +620,12 @@ def _donation_context(request: HttpRequest, donation: Any, **extra: Any) -> dict
         "labels": list(donation.labels.filter(voided_at__isnull=True)),
         "handover_form": extra.pop("handover_form", None)
         or forms.DonationHandoverForm(initial=_donation_handover_initial(request, donation)),
+        "bind_form": extra.pop("bind_form", None)
+        or (
+            forms.CourseBindForm(courses=_open_courses(_user(request), donation.patient))
+            if donation.course_id is None and _user(request).has_role(Role.QA_MANAGER)
+            else None
+        ),
         **extra,
     }
 
@@ -632,6 +653,31 @@ def donation_markers(request: HttpRequest, external_id: str) -> HttpResponse:
             return render_form_error(request, "processing/donation_detail.html", ctx, exc, form)
         messages.success(request, _("Marker results saved."))
     return redirect("processing:donation_detail", external_id=donation.external_id)
+
+
+@login_required
+@require_POST
+def donation_bind_course(request: HttpRequest, external_id: str) -> HttpResponse:
+    """QA binds a harvest recorded before courses were required to its course."""
+    donation = _get(selectors.donation_get, actor=_user(request), external_id=external_id)
+    form = forms.CourseBindForm(
+        request.POST, courses=_open_courses(_user(request), donation.patient)
+    )
+    if form.is_valid():
+        try:
+            services.donation_course_bind(
+                actor=_user(request),
+                donation=donation,
+                course=form.cleaned_data["course"],
+                reason=form.cleaned_data["reason"],
+            )
+        except DomainError as exc:
+            ctx = _donation_context(request, donation, bind_form=form)
+            return render_form_error(request, "processing/donation_detail.html", ctx, exc, form)
+        messages.success(request, _("Donation bound to its treatment course."))
+        return redirect("processing:donation_detail", external_id=donation.external_id)
+    ctx = _donation_context(request, donation, bind_form=form)
+    return render(request, "processing/donation_detail.html", ctx, status=400)
 
 
 @login_required

@@ -138,6 +138,23 @@ def version_in_force(versions: list[PlanVersion], *, day: dt.date) -> PlanVersio
     return max(pool, key=lambda v: v.number) if pool else None
 
 
+def plan_version_covering(*, plan: ProvisionPlan, day: dt.date) -> PlanVersion | None:
+    """The accepted version whose in-force interval covered ``day``, or None (no fallback).
+
+    For facts fixed on that day, such as the cell source a harvest was collected under; unlike
+    ``version_in_force`` it never answers with a version that was not in force then.
+    """
+    covering = [
+        v
+        for v in plan.versions.filter(voided_at__isnull=True, in_force_from__isnull=False)
+        if v.in_force_from is not None
+        and v.in_force_from <= day
+        and (v.in_force_until is None or day <= v.in_force_until)
+        and v.state in ACCEPTED_STATES
+    ]
+    return max(covering, key=lambda v: v.number) if covering else None
+
+
 def obligation_list(
     *,
     actor: User,

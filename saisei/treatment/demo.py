@@ -1,5 +1,6 @@
-"""Demo data for treatment: a scan-verified, completed first infusion for the demo course, and
-one refused scan (another patient's bag) recorded as a near-miss.
+"""Demo data for treatment: a scan-verified, completed first infusion for the demo course, one
+refused scan (another patient's bag) recorded as a near-miss, and one refused scan of a bag from
+the same patient's earlier treatment course (its chain-of-identity identifier is not this course's).
 
 Built through the services and idempotent: a course step already given, or a refused check
 already recorded for it, is left alone. Shares ``ctx.extra["administration"]``.
@@ -53,7 +54,50 @@ def _thaw(ctx: DemoContext, dose: Any, at: dt.datetime) -> Any:
     )
 
 
+def _earlier_course_bag_refused(ctx: DemoContext) -> None:
+    """At the first infusion of Margaret Smith's second course, a bag of her first course is
+    scanned: same patient, same infusion number, another course, so the check refuses it."""
+    from saisei.journey.models import TreatmentCourse
+    from saisei.processing.models import Dose
+
+    patient = ctx.extra.get("second_course_patient")
+    if patient is None:
+        return
+    course = (
+        TreatmentCourse.objects.filter(patient=patient, voided_at__isnull=True)
+        .exclude(status__in=["stopped", "completed"])
+        .first()
+    )
+    step = (
+        course.steps.filter(kind="infusion", number=1, voided_at__isnull=True).first()
+        if course is not None
+        else None
+    )
+    if step is None or BedsideVerification.objects.filter(course_step=step).exists():
+        return
+    bag = (
+        Dose.objects.filter(patient=patient, sequence=1)
+        .exclude(lot__donation__course=course)
+        .select_related("lot", "lot__donation")
+        .first()
+    )
+    if bag is None:
+        return
+    verification = services.bedside_verify(
+        actor=ctx.user(Role.NURSE),
+        patient_scan=patient.patient_code,
+        product_scans=[_label(bag)],
+        course_step=step,
+        route=step.route or "iv",
+    )
+    failed = ", ".join(c["code"] for c in verification.checks if not c["passed"])
+    ctx.stdout.write(
+        f"  treatment: a bag of {patient}'s earlier course refused at her new course ({failed})\n"
+    )
+
+
 def load(ctx: DemoContext) -> None:
+    _earlier_course_bag_refused(ctx)
     doses = list(ctx.extra.get("doses") or [])
     patient = ctx.extra.get("patient") or (doses[0].patient if doses else None)
     if patient is None:

@@ -187,4 +187,11 @@ JA: dict[str, str] = {
     "Infusion %(number)d has already been given; it cannot be given again.": "第%(number)d回の投与はすでに行われているため、再度行うことはできません。",
     "already given": "投与済み",
     "Leave empty when the whole bag is given; its cell count is then used.": "バッグ全量を投与する場合は空欄にしてください。バッグの細胞数が使われます。",
+    "The treatment course cannot be compared until bag and course step are known.": "バッグとコースのステップが特定されるまで、治療コースを照合できません。",
+    "This bag's donation is not bound to a treatment course, so its identity cannot be proven. Do not give it.": "このバッグの採取は治療コースに結び付けられていないため、同一性を証明できません。投与しないでください。",
+    "This bag was made for another treatment course of this patient. Do not give it.": "このバッグはこの患者の別の治療コースのために作られたものです。投与しないでください。",
+    "No chain-of-identity identifier has been issued for this treatment course.": "この治療コースにはチェーン・オブ・アイデンティティ識別子が発行されていません。",
+    "The bag's chain-of-identity identifier is not this course's. Do not give it.": "このバッグのチェーン・オブ・アイデンティティ識別子はこのコースのものではありません。投与しないでください。",
+    "The wristband's chain-of-identity identifier is not this course's.": "リストバンドのチェーン・オブ・アイデンティティ識別子はこのコースのものではありません。",
+    "The bag was made for this treatment course (%(coi)s).": "このバッグはこの治療コースのために作られました（%(coi)s）。",
 }

@@ -17,6 +17,10 @@ SRC_IDENTITY = (
     "FACT-JACIE clinical standards (recipient and product identity checked before "
     "administration); ISBT 128 ST-028 (chain-of-identity identifier); DESIGN invariant 2"
 )
+SRC_COURSE_IDENTITY = (
+    "ISBT 128 ST-028 (one chain-of-identity identifier per therapy event, here the treatment "
+    "course); DESIGN invariant 2"
+)
 SRC_RELEASE = "ASRM Ordinance manufacturing control (release by QA); DESIGN invariant 4"
 SRC_USE_BY = "facts manufacturing §3.2 (post-thaw viability and use-by time)"
 SRC_ONCE = "DESIGN invariant 3 (a dose is administered at most once)"
@@ -45,6 +49,7 @@ class DoseFacts:
     donation_patient_id: int | None
     coi: str
     donation_coi: str
+    course_id: int | None  # the treatment course the bag's donation was collected for
     status: str
     lot_status: str
     lot_number: str
@@ -66,6 +71,8 @@ class StepFacts:
     route: str
     planned_dose_cells: int | None
     patient_id: int
+    course_id: int
+    course_coi: str  # the course's chain-of-identity identifier; "" while none is issued
 
 
 @dataclass(frozen=True)
@@ -153,6 +160,45 @@ def check_same_patient(f: BedsideFacts) -> CheckResult:
     if f.step is not None and f.step.patient_id != f.patient_id:
         return _fail(code, _("The course step belongs to another patient."))
     return _ok(code, _("Patient, donation and bag match along the chain of identity."))
+
+
+def check_same_course(f: BedsideFacts) -> CheckResult:
+    """The bag must be made for this treatment course and carry the course's chain-of-identity
+    identifier, so a dose of one course never passes for another course of the same patient."""
+    code = "same_course"
+    dose, step = _dose(f), f.step
+    if dose is None or step is None:
+        return _fail(
+            code, _("The treatment course cannot be compared until bag and course step are known.")
+        )
+    if dose.course_id is None:
+        return _fail(
+            code,
+            _(
+                "This bag's donation is not bound to a treatment course, so its identity cannot "
+                "be proven. Do not give it."
+            ),
+        )
+    if dose.course_id != step.course_id:
+        return _fail(
+            code,
+            _("This bag was made for another treatment course of this patient. Do not give it."),
+        )
+    if not step.course_coi:
+        return _fail(
+            code, _("No chain-of-identity identifier has been issued for this treatment course.")
+        )
+    if dose.coi != step.course_coi or dose.donation_coi != step.course_coi:
+        return _fail(
+            code,
+            _("The bag's chain-of-identity identifier is not this course's. Do not give it."),
+        )
+    if f.wristband_coi and f.wristband_coi != step.course_coi:
+        return _fail(code, _("The wristband's chain-of-identity identifier is not this course's."))
+    return _ok(
+        code,
+        _("The bag was made for this treatment course (%(coi)s).") % {"coi": step.course_coi},
+    )
 
 
 def check_dose_released(f: BedsideFacts) -> CheckResult:
@@ -266,6 +312,7 @@ BEDSIDE_RULES: tuple[BedsideRule, ...] = (
     BedsideRule("patient_identified", SRC_IDENTITY, check_patient_identified),
     BedsideRule("dose_identified", SRC_IDENTITY, check_dose_identified),
     BedsideRule("same_patient", SRC_IDENTITY, check_same_patient),
+    BedsideRule("same_course", SRC_COURSE_IDENTITY, check_same_course),
     BedsideRule("dose_released", SRC_RELEASE, check_dose_released),
     BedsideRule("within_use_by", SRC_USE_BY, check_within_use_by),
     BedsideRule("not_administered", SRC_ONCE, check_not_administered),

@@ -58,10 +58,9 @@ def bedside_config() -> BedsideConfig:
 
 
 def _resolve_patient(*, actor: User, scan: str) -> tuple[Any, str | None]:
-    """The patient a wristband names (patient code, or the CoI of one of their donations)."""
+    """The patient a wristband names (patient code, or the CoI of one of their courses)."""
     from saisei.journey.models import Patient
-    from saisei.processing.models import Donation
-    from saisei.processing.selectors import scanned_ids
+    from saisei.processing.selectors import identity_for_coi, scanned_ids
 
     text = (scan or "").strip()
     if not text:
@@ -78,12 +77,8 @@ def _resolve_patient(*, actor: User, scan: str) -> tuple[Any, str | None]:
                 break
     by_coi = None
     if coi:
-        donation = (
-            Donation.objects.filter(organisation_id=actor.organisation_id, coi=coi)
-            .select_related("patient")
-            .first()
-        )
-        by_coi = donation.patient if donation is not None else None
+        found = identity_for_coi(organisation_id=actor.organisation_id, coi=coi)
+        by_coi = found.patient if found is not None else None
     if by_code is not None and by_coi is not None and by_code.pk != by_coi.pk:
         return None, coi  # a wristband naming two people identifies no one
     return by_code or by_coi, coi
@@ -115,6 +110,7 @@ def _dose_facts(dose: Any) -> DoseFacts:
         donation_patient_id=donation.patient_id if donation else None,
         coi=dose.coi or "",
         donation_coi=(donation.coi if donation else "") or "",
+        course_id=donation.course_id if donation else None,
         status=dose.status,
         lot_status=dose.lot.status,
         lot_number=dose.lot.number,
@@ -129,6 +125,8 @@ def _dose_facts(dose: Any) -> DoseFacts:
 
 
 def _step_facts(step: Any) -> StepFacts:
+    from saisei.processing.selectors import course_identity_map
+
     return StepFacts(
         id=step.pk,
         kind=step.kind,
@@ -137,6 +135,8 @@ def _step_facts(step: Any) -> StepFacts:
         route=step.route or "",
         planned_dose_cells=step.planned_dose_cells,
         patient_id=step.course.patient_id,
+        course_id=step.course_id,
+        course_coi=course_identity_map(course_ids=[step.course_id]).get(step.course_id, ""),
     )
 
 

@@ -1079,18 +1079,18 @@ def course_step_record_administration(
 
 
 def course_step_record_harvest(
-    *, actor: User, patient: Patient, plan: Any, donation_ref: str, at: dt.datetime
+    *, actor: User, course: TreatmentCourse, donation_ref: str, at: dt.datetime
 ) -> CourseStep | None:
-    """Close the patient's open harvest step under this plan because the harvest was recorded.
+    """Close the course's open harvest step because its harvest was recorded.
 
     Called only by processing's ``donation_record`` after the compliance gate passed for the
-    harvest; a harvest outside any course leaves no step to close.
+    harvest of this course; a course with no open harvest step (a repeat harvest) has none to
+    close.
     """
     step = (
         CourseStep.objects.select_for_update()
         .filter(
-            course__patient=patient,
-            course__plan=plan,
+            course=course,
             course__status__in=["planned", "scheduled", "in_progress"],
             kind=CourseStep.Kind.HARVEST,
             status__in=["planned", "scheduled", "blocked"],

@@ -187,7 +187,12 @@ def test_biomarker_api(api_for: Any, rater: Any, org: Any, course: Any) -> None:
 def test_trajectory_api_never_calls_a_sub_noise_gain_improved(
     api_for: Any, rater: Any, course: Any
 ) -> None:
+    from saisei.journey.models import Prescreen
+
     p = course.patient
+    Prescreen.objects.create(
+        organisation=p.organisation, patient=p, plan=course.plan, outcome="eligible", stage="mild"
+    )
     services.assessment_record(
         actor=rater,
         patient=p,

@@ -24,7 +24,7 @@ def test_answers_expected_band_mcid_and_source_from_defaults(api: Any) -> None:
     assert body["expected"] == pytest.approx(5.5)
     assert body["lower"] < body["expected"] < body["upper"]
     assert body["mcid"] == 1.5
-    assert "facts" in body["source"]
+    assert "ADNI" in body["source"] and "facts" not in body["source"]
 
 
 def test_uses_the_clinics_edited_reference_row(api: Any, org: Any) -> None:

@@ -142,8 +142,13 @@ def test_stage_comes_from_the_prescreen_when_known(physician: Any, course: Any) 
         plan=course.plan,
         outcome="eligible",
         stage="mci",
+        staging_scheme="CDR global score",
     )
-    assert services.schedule_create(actor=physician, course=course).stage == "mci_ad"
+    schedule = services.schedule_create(actor=physician, course=course)
+    assert schedule.stage == ""  # follows the recorded stage rather than copying a guess
+    from saisei.outcomes.analysis import patient_outcomes
+
+    assert patient_outcomes(patient=course.patient).stage == "mci_ad"
 
 
 # --- assessments ----------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 Split by aggregate (house style: past ~400 lines a models module becomes a package).
 """
 
-from .donation import Donation, NumberSequence
+from .donation import ChainOfIdentity, Donation, NumberSequence
 from .dose import CustodyEvent, Dose, LabelPrint, NearMiss
 from .lot import (
     CultureAlert,
@@ -16,6 +16,7 @@ from .lot import (
 )
 
 __all__ = [
+    "ChainOfIdentity",
     "CultureAlert",
     "CultureStep",
     "CustodyEvent",

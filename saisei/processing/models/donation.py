@@ -38,12 +38,44 @@ CELL_SOURCES = [
 ]
 
 
-class Donation(ClinicalRecord):
-    """One adipose-tissue harvest from a patient, identified by its DIN.
+class ChainOfIdentity(ClinicalRecord):
+    """The chain-of-identity (CoI) identifier of one treatment course (ISBT 128 DS040, ST-028).
 
-    Fields follow the collection-side traceability list in facts manufacturing §2.2 (collection
-    establishment, DIN, date, autologous use, tissue, donor tests) and ASRM Ordinance records of
-    cell collection.
+    ST-028 ties one CoI identifier to one therapy event and lets it link several donations
+    (DINs); here the therapy event is the journey's treatment course. So every harvest for the
+    course, a repeat harvest after a failed culture included, carries this identifier, and a new
+    course gets a new one (docs/decisions/0007-chain-of-identity-per-course.md). The two unique
+    constraints make the database refuse a course with two identifiers or an identifier shared
+    by two courses.
+    """
+
+    course = models.OneToOneField(
+        "journey.TreatmentCourse",
+        on_delete=models.PROTECT,
+        related_name="chain_of_identity",
+        verbose_name=_("treatment course"),
+    )
+    patient = models.ForeignKey("journey.Patient", on_delete=models.PROTECT, related_name="+")
+    coi = models.CharField(_("chain of identity identifier"), max_length=15, unique=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering: ClassVar = ["coi"]
+        verbose_name = _("chain of identity")
+        verbose_name_plural = _("chains of identity")
+
+    def __str__(self) -> str:
+        return self.coi
+
+
+class Donation(ClinicalRecord):
+    """One adipose-tissue harvest from a patient, identified by its DIN, for one treatment course.
+
+    Fields follow the collection-side traceability data that ATMP rules list (collection
+    establishment, DIN, date, autologous or allogeneic use, tissue, donor tests; e.g. French CSP
+    R5121-201-5) and the ASRM Ordinance records of cell collection. ``coi`` is the course's
+    chain-of-identity identifier (``ChainOfIdentity``), copied here so scans find the donation.
     """
 
     patient = models.ForeignKey(
@@ -77,6 +109,16 @@ class Donation(ClinicalRecord):
     # the plan's cell source): the gate compares it with the plan.
     cell_source = models.CharField(
         _("cell source"), max_length=20, choices=CELL_SOURCES, blank=True
+    )
+    # Null only for harvests recorded before donations were bound to courses and that the data
+    # migration could not place; such a donation fails every identity check until QA binds it.
+    course = models.ForeignKey(
+        "journey.TreatmentCourse",
+        on_delete=models.PROTECT,
+        related_name="donations",
+        null=True,
+        blank=True,
+        verbose_name=_("treatment course"),
     )
     din = models.CharField(_("DIN"), max_length=13, unique=True)
     din_flags = models.CharField(max_length=2, default="00")

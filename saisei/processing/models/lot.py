@@ -48,7 +48,9 @@ class Lot(ClinicalRecord):
     due_on = models.DateField(_("harvest due"), null=True, blank=True)
     forecast = models.JSONField(default=dict, blank=True)
     pdc = models.CharField(_("product description code"), max_length=5)
-    collection_type = models.CharField(max_length=1, default="1")
+    # ISBT 128 collection type (ST-001 Table 7 [RT008]) mapped from the plan's cell source when the
+    # lot starts (processing.rules.COLLECTION_TYPE_BY_CELL_SOURCE); never a site-wide constant.
+    collection_type = models.CharField(_("collection type"), max_length=1)
     status_reason = models.TextField(blank=True)
 
     history = HistoricalRecords()

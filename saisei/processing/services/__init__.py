@@ -13,6 +13,13 @@ from .dose import (
     label_print,
     label_reconcile,
 )
+from .identity import (
+    collection_type_for_cell_source,
+    donation_collection_type,
+    donation_course_bind,
+    donation_course_coi,
+    dose_course_coi,
+)
 from .lot import (
     culture_alert_follow_up,
     culture_step_record,
@@ -36,16 +43,21 @@ from .lot import (
 
 __all__ = [
     "chain_of_custody",
+    "collection_type_for_cell_source",
     "culture_alert_follow_up",
     "culture_step_record",
     "custody_handover",
     "deviation_open",
     "deviation_update",
+    "donation_collection_type",
+    "donation_course_bind",
+    "donation_course_coi",
     "donation_label",
     "donation_label_print",
     "donation_markers_record",
     "donation_record",
     "dose_administer",
+    "dose_course_coi",
     "dose_cryopreserve",
     "dose_discard",
     "dose_divide",

@@ -22,6 +22,7 @@ from saisei.processing.rules import processing_config
 from saisei.processing.selectors import scanned_ids
 
 from .common import aware, require, require_same_org, staff
+from .identity import donation_course_coi, dose_course_coi
 
 TRANSPORT_STAGES = frozenset({CustodyEvent.Stage.TRANSPORT, CustodyEvent.Stage.SHIPMENT})
 # Dose status move each hand-over implies (None: recorded without a status change).
@@ -134,10 +135,12 @@ def _limits(*, stage: str, dose: Dose | None) -> tuple[float | None, float | Non
 
 
 def _expected(dose: Dose | None, donation: Donation | None) -> dict[str, str]:
+    """What the container must carry; the CoI is its treatment course's (refused if unproven)."""
     if dose is not None:
-        return {"din": dose.din, "coi": dose.coi, "product_code": dose.product_code}
+        coi = dose_course_coi(dose=dose)
+        return {"din": dose.din, "coi": coi, "product_code": dose.product_code}
     assert donation is not None
-    return {"din": donation.din, "coi": donation.coi}
+    return {"din": donation.din, "coi": donation_course_coi(donation=donation)}
 
 
 def identity_check(*, expected: dict[str, str], scan_text: str) -> tuple[bool, str, dict[str, Any]]:
@@ -161,7 +164,10 @@ def identity_check(*, expected: dict[str, str], scan_text: str) -> tuple[bool, s
 
 REASON_TEXT = {
     "din_mismatch": _l("The container's DIN belongs to another donation."),
-    "coi_mismatch": _l("The container's chain-of-identity identifier belongs to another patient."),
+    "coi_mismatch": _l(
+        "The container's chain-of-identity identifier belongs to another patient or another "
+        "treatment course."
+    ),
     "product_code_mismatch": _l("The container is another bag of this donation."),
 }
 

@@ -16,6 +16,7 @@ from saisei.processing import lifecycle, permissions, specs
 from saisei.processing.models import Deviation, Donation, Dose, LabelPrint, Lot, QCResult
 from saisei.processing.rules import processing_config
 
+from . import identity
 from .common import aware, require, require_same_org
 
 DIVIDABLE = (Lot.Status.IN_CULTURE, Lot.Status.QC_PENDING)
@@ -54,6 +55,8 @@ def dose_divide(*, actor: User, lot: Lot, bags: list[dict[str, Any]]) -> list[Do
         start = lot.doses.count()
         if start + len(cleaned) > 26:
             raise Conflict("too_many_bags", _("A lot has at most 26 bags."), {})
+        coi = identity.donation_course_coi(donation=lot.donation)
+        _require_collection_type(found=lot.collection_type, donation=lot.donation)
         doses = []
         for offset, (cells, volume) in enumerate(cleaned, start=1):
             number = start + offset
@@ -68,7 +71,7 @@ def dose_divide(*, actor: User, lot: Lot, bags: list[dict[str, Any]]) -> list[Do
                     lot=lot,
                     patient=lot.donation.patient,
                     din=lot.donation.din,
-                    coi=lot.donation.coi,
+                    coi=coi,
                     product_code=product.code,
                     division=product.division,
                     sequence=number,
@@ -288,18 +291,36 @@ def dose_discard(*, actor: User, dose: Dose, reason: str) -> Dose:
 # --- labels ------------------------------------------------------------------------------------
 
 
+def _require_collection_type(*, found: str, donation: Donation) -> None:
+    """The collection type on record must be the one the plan's cell source maps to."""
+    expected = identity.donation_collection_type(donation=donation)
+    if found != expected:
+        raise Conflict(
+            "collection_type_mismatch",
+            _(
+                "The product code carries collection type %(found)s, but the plan's cell source "
+                "calls for %(expected)s. Nothing can be labelled until QA resolves it."
+            )
+            % {"found": found or "—", "expected": expected},
+        )
+
+
+def _course_coi(content: str) -> Any:
+    from saisei.processing.isbt128 import build_coi
+
+    return build_coi(facility_id=content[2:7], year=int(content[7:9]), sequence=content[9:15])
+
+
 def dose_label(*, dose: Dose) -> Any:
-    """The ISBT 128 product label content for a dose bag."""
-    from saisei.processing.isbt128 import (
-        build_coi,
-        expiration_barcode_data,
-        parse_din,
-    )
+    """The ISBT 128 product label content for a dose bag: its course's CoI, and the collection
+    type its plan's cell source calls for (refused when either cannot be proven)."""
+    from saisei.processing.isbt128 import expiration_barcode_data, parse_din
     from saisei.processing.labels import PatientIdentifiers, ProductLabel
 
     donation = dose.lot.donation
     din = parse_din(text=f"={donation.din}{donation.din_flags}")
-    coi = build_coi(facility_id=dose.coi[2:7], year=int(dose.coi[7:9]), sequence=dose.coi[9:15])
+    coi = _course_coi(identity.dose_course_coi(dose=dose))
+    _require_collection_type(found=dose.product_code[5:6], donation=donation)
     expires = dose.expires_at or (
         timezone.now() + dt.timedelta(days=processing_config().dose_shelf_life_days)
     )
@@ -383,21 +404,18 @@ def label_print(
 
 
 def donation_label(*, donation: Donation) -> Any:
-    """The tissue container label: DIN, the tissue product code (undivided), process-by time, CoI."""
-    from saisei.processing.isbt128 import (
-        build_coi,
-        build_product_code,
-        expiration_barcode_data,
-        parse_din,
-    )
+    """The tissue container label: DIN, the tissue product code (undivided) with the collection
+    type of the plan's cell source, process-by time, and the course's CoI."""
+    from saisei.processing.isbt128 import build_product_code, expiration_barcode_data, parse_din
     from saisei.processing.labels import PatientIdentifiers, ProductLabel
 
     config = processing_config()
     din = parse_din(text=f"={donation.din}{donation.din_flags}")
-    coi = build_coi(
-        facility_id=donation.coi[2:7], year=int(donation.coi[7:9]), sequence=donation.coi[9:15]
+    coi = _course_coi(identity.donation_course_coi(donation=donation))
+    product = build_product_code(
+        pdc=config.tissue_pdc,
+        collection_type=identity.donation_collection_type(donation=donation),
     )
-    product = build_product_code(pdc=config.tissue_pdc, collection_type=config.collection_type)
     expires = donation.collected_at + dt.timedelta(hours=config.tissue_use_within_hours)
     patient = donation.patient
     return ProductLabel(

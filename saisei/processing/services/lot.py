@@ -28,6 +28,7 @@ from saisei.processing.models import (
 )
 from saisei.processing.rules import MARKER_RESULTS, processing_config
 
+from . import identity
 from .common import aware, next_number, require, require_same_org, staff
 
 # --- donation ------------------------------------------------------------------------------------
@@ -104,7 +105,8 @@ def donation_record(
     container: str,
     collected_at: dt.datetime | None = None,
     transport_conditions: str = "",
-    plan: Any,
+    course: Any = None,
+    plan: Any = None,
     physician: Any,
     facility: Any,
     cell_source: str,
@@ -112,12 +114,15 @@ def donation_record(
     collector: User | None = None,
     notes: str = "",
 ) -> Donation:
-    """Record a harvest and assign its DIN and chain-of-identity identifier.
+    """Record a harvest for one treatment course and assign its DIN and chain-of-identity id.
 
-    The compliance gate must pass for the plan in force that day, the performing physician, the
-    processing facility, the cell source and the patient's diagnosis (ASRM Art. 4, 13, 14);
-    there is no path that records a harvest outside a plan. The patient's CoI is reused for
-    later harvests so one ID links everything.
+    The course names the plan: an omitted ``plan`` is the course's, a stated one must be it. The
+    compliance gate must then pass for the plan version in force that day, the performing
+    physician (a separate argument, not whoever records it), the processing facility, the cell
+    source and the patient's diagnosis (ASRM Art. 4, 13, 14); there is no path that records a
+    harvest outside a plan. The CoI belongs to the course (ISBT 128 ST-028, one identifier per
+    therapy event): the course's first harvest issues it, a repeat harvest for the same course
+    shares it, and a new course gets a new one. The harvest closes that course's harvest step.
     """
     from saisei.processing.isbt128 import build_coi, build_din
 
@@ -141,6 +146,8 @@ def donation_record(
             _("Record the body site and the container."),
             {"harvest_site" if not harvest_site.strip() else "container": [_("Required.")]},
         )
+    course = identity.harvest_course(patient=patient, course=course, plan=plan)
+    plan = course.plan
     at = aware(collected_at, field="collected_at")
     markers = _markers(infection_markers)
     for obj in (plan, physician, facility):
@@ -163,15 +170,15 @@ def donation_record(
         din = build_din(
             facility_id=config.facility_id, year=year, sequence=sequence, check_flags=True
         )
-        earlier = Donation.objects.filter(patient=patient).exclude(coi="").order_by("pk").first()
-        coi = (
-            earlier.coi
-            if earlier
-            else build_coi(facility_id=config.facility_id, year=year, sequence=sequence).content
-        )
+        coi = identity.course_identity_issue(
+            course=course,
+            patient=patient,
+            new_coi=build_coi(facility_id=config.facility_id, year=year, sequence=sequence).content,
+        ).coi
         donation = Donation.objects.create(
             organisation=patient.organisation,
             patient=patient,
+            course=course,
             plan=plan,
             facility=facility,
             physician=physician,
@@ -197,6 +204,7 @@ def donation_record(
             changes={
                 "din": donation.din,
                 "coi": coi,
+                "course": str(course.external_id),
                 "patient": str(patient.external_id),
                 "tissue_weight_g": str(weight),
                 "plan": plan.plan_number or plan.title,
@@ -208,9 +216,7 @@ def donation_record(
         )
         from saisei.journey.services import course_step_record_harvest
 
-        course_step_record_harvest(
-            actor=actor, patient=patient, plan=plan, donation_ref=donation.din, at=at
-        )
+        course_step_record_harvest(actor=actor, course=course, donation_ref=donation.din, at=at)
     return donation
 
 
@@ -368,7 +374,7 @@ def lot_create(
             allow_conditional_release=allow_conditional_release,
             started_on=started_on or timezone.localdate(),
             pdc=config.pdc,
-            collection_type=config.collection_type,
+            collection_type=identity.donation_collection_type(donation=donation),
         )
         lot_specifications(lot=lot)  # refuses an impossible specification before saving
         lot.forecast = _forecast(lot, donation)

@@ -39,10 +39,13 @@ def negative_markers() -> dict[str, str]:
     return dict.fromkeys(processing_config().required_markers, "negative")
 
 
-def plan_world(org: Any) -> SimpleNamespace:
-    """An Alzheimer plan in force for ``org`` with its clinic, listed physician and listed CPC.
+def plan_world(
+    org: Any, *, cell_origin: str = "autologous", fresh: bool = False
+) -> SimpleNamespace:
+    """A plan in force for ``org`` with its clinic, listed physician and listed CPC.
 
-    Built once per organisation object (a test's ``org``) so every donation of a test shares it.
+    The autologous Alzheimer plan is built once per organisation object (a test's ``org``) so
+    every donation of a test shares it; ``fresh`` (or another cell origin) builds a new plan.
     """
     from saisei.regulatory import models as rm
     from saisei.regulatory.tests.factories import (
@@ -53,43 +56,49 @@ def plan_world(org: Any) -> SimpleNamespace:
         VersionFactory,
     )
 
-    cached = getattr(org, "_plan_world", None)
-    if cached is not None and rm.ProvisionPlan.objects.filter(pk=cached.plan.pk).exists():
-        return cached  # type: ignore[no-any-return]
-    existing = rm.ProvisionPlan.objects.filter(
-        organisation=org, plan_number=f"PB3{org.pk:06d}"
-    ).first()
-    if existing is not None:  # the same organisation loaded as another object
-        version = existing.versions.get(number=1)
-        world = SimpleNamespace(
-            site=existing.institution.site,
-            institution=existing.institution,
-            physician=version.physicians.get(),
-            facility=version.facilities.get(),
-            plan=existing,
-            version=version,
-        )
-        org._plan_world = world
-        return world
+    shared = not fresh and cell_origin == "autologous"
+    if shared:
+        cached = getattr(org, "_plan_world", None)
+        if cached is not None and rm.ProvisionPlan.objects.filter(pk=cached.plan.pk).exists():
+            return cached  # type: ignore[no-any-return]
+        existing = rm.ProvisionPlan.objects.filter(
+            organisation=org, plan_number=f"PB3{org.pk:06d}"
+        ).first()
+        if existing is not None:  # the same organisation loaded as another object
+            version = existing.versions.get(number=1)
+            world = SimpleNamespace(
+                site=existing.institution.site,
+                institution=existing.institution,
+                physician=version.physicians.get(),
+                facility=version.facilities.get(),
+                plan=existing,
+                version=version,
+            )
+            org._plan_world = world
+            return world
     today = timezone.localdate()
     site = SiteFactory(organisation=org, kind="medical_institution")
     institution = InstitutionFactory(organisation=org, site=site)
     physician = PhysicianFactory(organisation=org, institution=institution)
     facility = FacilityFactory(organisation=org)
+    risk_class = 1 if cell_origin == "allogeneic" else 2
     plan = PlanFactory(
         organisation=org,
         institution=institution,
         status=rm.PlanState.IN_FORCE,
-        risk_class=2,
+        risk_class=risk_class,
         first_submitted_date=today - dt.timedelta(days=400),
         first_accepted_date=today - dt.timedelta(days=390),
-        plan_number=f"PB3{org.pk:06d}",
+        plan_number=f"PB3{org.pk:06d}" if shared else "",
     )
     version = VersionFactory(
         plan=plan,
         organisation=org,
         number=1,
         state=rm.PlanState.IN_FORCE,
+        cell_origin=cell_origin,
+        declared_risk_class=risk_class,
+        computed_risk_class=risk_class,
         submitted_date=today - dt.timedelta(days=400),
         accepted_date=today - dt.timedelta(days=390),
         in_force_from=today - dt.timedelta(days=390),
@@ -104,20 +113,26 @@ def plan_world(org: Any) -> SimpleNamespace:
         plan=plan,
         version=version,
     )
-    org._plan_world = world
+    if shared:
+        org._plan_world = world
     return world
 
 
 def consent_to(world: SimpleNamespace, patient: Any, *, days_ago: int = 90) -> Any:
     """The patient's written consent to the plan version (given before any harvest)."""
+    from saisei.journey.models import ConsentDocument
     from saisei.journey.tests.factories import ConsentDocumentFactory, ConsentFactory
 
+    existing = patient.consents.filter(plan_version=world.version).first()
+    if existing is not None:
+        return existing
     if not hasattr(world, "consent_document"):
-        world.consent_document = ConsentDocumentFactory(
+        world.consent_document = ConsentDocument.objects.filter(
+            plan_version=world.version
+        ).first() or ConsentDocumentFactory(
             plan_version=world.version, organisation=world.plan.organisation
         )
-    existing = patient.consents.filter(plan_version=world.version).first()
-    return existing or ConsentFactory(
+    return ConsentFactory(
         organisation=patient.organisation,
         patient=patient,
         document=world.consent_document,
@@ -126,16 +141,64 @@ def consent_to(world: SimpleNamespace, patient: Any, *, days_ago: int = 90) -> A
     )
 
 
+def world_of(plan: Any) -> SimpleNamespace:
+    """The clinic, physician and CPC listed on ``plan``'s latest version."""
+    version = plan.versions.order_by("-number").first()
+    return SimpleNamespace(
+        site=plan.institution.site,
+        institution=plan.institution,
+        physician=version.physicians.first() if version is not None else None,
+        facility=version.facilities.first() if version is not None else None,
+        plan=plan,
+        version=version,
+    )
+
+
+def make_course(
+    patient: Any,
+    *,
+    cell_origin: str = "autologous",
+    plan: Any = None,
+    fresh: bool = False,
+    consent: bool = True,
+) -> Any:
+    """A course for ``patient`` under a plan in force (the organisation's shared autologous plan
+    unless ``plan``, ``fresh`` or another cell origin is asked for), with the patient's consent
+    (unless ``consent=False``), its physician and its processing facility, so the compliance gate
+    allows the harvest."""
+    from saisei.journey import models as jm
+
+    org = patient.organisation
+    world = (
+        world_of(plan)
+        if plan is not None
+        else plan_world(org, cell_origin=cell_origin, fresh=fresh)
+    )
+    if consent and world.version is not None:
+        consent_to(world, patient, days_ago=60)
+    return jm.TreatmentCourse.objects.create(
+        organisation=org,
+        patient=patient,
+        plan=world.plan,
+        physician=world.physician,
+        facility=world.facility,
+        status="in_progress",
+    )
+
+
 def make_donation(actor: Any, patient: Any, **kw: Any) -> Any:
-    """A harvest through the service, under the plan in force with everything the gate needs."""
-    world = plan_world(patient.organisation)
-    consent_to(world, patient)
+    """A harvest through the service for a course (a new one unless ``course`` is given) under
+    the plan in force, naming the plan's physician, its CPC and its cell source for the gate."""
+    course = kw.pop("course", None) or make_course(
+        patient, cell_origin=kw.pop("cell_origin", "autologous")
+    )
+    world = world_of(course.plan)
     values: dict[str, Any] = {
+        "course": course,
         "site": world.site,
-        "plan": world.plan,
         "physician": world.physician,
-        "facility": world.facility,
-        "cell_source": "autologous",
+        "facility": course.facility or world.facility,
+        "cell_source": world.version.cell_origin if world.version is not None else "",
         "harvest_site": "abdomen",
         "tissue_weight_g": 20,
         "container": "sterile 50 mL tube",

@@ -10,8 +10,8 @@ from saisei.core.tests.factories import TEST_PASSWORD, SiteFactory
 from saisei.processing import services, specs
 from saisei.processing.models import NearMiss
 from saisei.processing.tests.factories import (
-    consent_to,
     harvest,
+    make_course,
     make_lot,
     make_patient,
     negative_markers,
@@ -31,15 +31,15 @@ def _qc_lot(tech: Any, patient: Any) -> Any:
 
 
 def test_donation_then_lot_through_the_api(tech: Any, patient: Any, api_for: Any) -> None:
-    api = api_for(tech)
+    course = make_course(patient)
     world = plan_world(patient.organisation)
-    consent_to(world, patient)
+    api = api_for(tech)
     res = api.post(
         "/processing/donations",
         {
             "patient": str(patient.external_id),
+            "course": str(course.external_id),
             "site": str(world.site.external_id),
-            "plan": str(world.plan.external_id),
             "physician": str(world.physician.external_id),
             "facility": str(world.facility.external_id),
             "cell_source": "autologous",
@@ -54,6 +54,7 @@ def test_donation_then_lot_through_the_api(tech: Any, patient: Any, api_for: Any
     assert donation["physician"] == str(world.physician.external_id)
     assert donation["cell_source"] == "autologous"
     assert len(donation["din"]) == 13 and donation["markers_missing"] == []
+    assert donation["course"] == str(course.external_id)
     res = api.post(
         "/processing/lots",
         {"donation": donation["external_id"], "planned_doses": 3, "cells_per_dose": 1e8},

@@ -81,3 +81,21 @@ def test_concurrent_administrations_give_a_dose_once(org: Any, make_user: Any) -
     assert all(isinstance(e, Conflict) for e in errors), errors
     dose.refresh_from_db()
     assert dose.status == Dose.Status.ADMINISTERED
+
+
+def test_concurrent_first_harvests_of_one_course_share_one_identifier(
+    org: Any, make_user: Any
+) -> None:
+    from saisei.processing.models import ChainOfIdentity, Donation
+    from saisei.processing.tests.factories import make_course, make_donation
+
+    tech = make_user("cpc_technician", org)
+    patient = make_patient(org)
+    course = make_course(patient)
+    results, errors = _race(4, lambda: make_donation(tech, patient, course=course))
+    assert not errors, errors
+    assert len(results) == 4
+    assert ChainOfIdentity.objects.filter(course=course).count() == 1
+    coi = ChainOfIdentity.objects.get(course=course).coi
+    assert set(Donation.objects.filter(course=course).values_list("coi", flat=True)) == {coi}
+    assert len(set(Donation.objects.values_list("din", flat=True))) == 4

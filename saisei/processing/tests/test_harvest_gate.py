@@ -12,6 +12,7 @@ from django.utils import timezone
 from saisei.processing.models import Donation
 from saisei.processing.tests.factories import (
     consent_to,
+    make_course,
     make_patient,
     negative_markers,
     plan_world,
@@ -35,9 +36,20 @@ def ready(world: Any, patient: Any) -> Any:
     return world
 
 
+def course_of(world: Any, patient: Any) -> Any:
+    """The patient's open course under the world's plan (consent is given separately)."""
+    from saisei.journey.models import TreatmentCourse
+
+    found = TreatmentCourse.objects.filter(
+        patient=patient, plan=world.plan, status__in=["planned", "scheduled", "in_progress"]
+    ).first()
+    return found or make_course(patient, plan=world.plan, consent=False)
+
+
 def body(world: Any, patient: Any, **changes: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "patient": str(patient.external_id),
+        "course": str(course_of(world, patient).external_id),
         "site": str(world.site.external_id),
         "plan": str(world.plan.external_id),
         "physician": str(world.physician.external_id),
@@ -78,7 +90,6 @@ def _revoked(world: Any) -> Any:
 
 
 CASES = {
-    "no plan": ({"plan": None}, "GATE-PLAN-MISSING"),
     "no performing physician": ({"physician": None}, "GATE-PHYSICIAN-UNKNOWN"),
     "physician not listed": (
         {"physician": lambda w: str(_unlisted_physician(w).external_id)},
@@ -146,12 +157,51 @@ def test_a_plan_not_yet_in_force_on_the_day_of_the_harvest_is_refused(
     refused(res, "GATE-PLAN-NOT-IN-FORCE")
 
 
-def test_a_draft_plan_is_refused(api_for: Any, make_user: Any, org: Any, ready: Any, patient: Any):
+def test_a_course_under_a_draft_plan_is_refused(
+    api_for: Any, make_user: Any, org: Any, ready: Any, patient: Any
+) -> None:
     draft = PlanFactory(organisation=org, institution=ready.institution)
+    course = make_course(patient, plan=draft, consent=False)
     res = api_for(make_user("nurse", org)).post(
-        "/processing/donations", body(ready, patient, plan=str(draft.external_id))
+        "/processing/donations",
+        body(ready, patient, course=str(course.external_id), plan=None),
     )
     refused(res, "GATE-PLAN-MISSING")
+
+
+@pytest.mark.parametrize("role", RECORDERS)
+def test_an_omitted_plan_is_the_courses_and_the_gate_checks_it(
+    api_for: Any, make_user: Any, org: Any, ready: Any, patient: Any, role: str
+) -> None:
+    res = api_for(make_user(role, org)).post(
+        "/processing/donations", body(ready, patient, plan=None)
+    )
+    assert res.status_code == 201, res.content
+    assert Donation.objects.get().plan == ready.plan
+
+
+def test_a_stated_plan_other_than_the_courses_is_refused(
+    api_for: Any, make_user: Any, org: Any, ready: Any, patient: Any
+) -> None:
+    other = plan_world(org, fresh=True)
+    consent_to(other, patient)
+    res = api_for(make_user("nurse", org)).post(
+        "/processing/donations", body(ready, patient, plan=str(other.plan.external_id))
+    )
+    assert res.status_code == 422, res.content
+    assert res.json()["error"]["code"] == "course_other_plan"
+    assert not Donation.objects.exists()
+
+
+def test_no_course_and_no_plan_is_refused_before_anything_is_recorded(
+    api_for: Any, make_user: Any, org: Any, ready: Any, patient: Any
+) -> None:
+    data = body(ready, patient, plan=None)
+    data.pop("course")
+    res = api_for(make_user("nurse", org)).post("/processing/donations", data)
+    assert res.status_code == 422, res.content
+    assert res.json()["error"]["code"] == "course_required"
+    assert not Donation.objects.exists()
 
 
 def test_without_consent_the_harvest_is_refused(
@@ -203,6 +253,10 @@ def test_the_harvest_closes_the_courses_harvest_step(
 ) -> None:
     from saisei.journey.models import CourseStep, TreatmentCourse
 
+    other = make_course(patient, plan=ready.plan)  # another open course: its step stays open
+    other_step = CourseStep.objects.create(
+        organisation=org, course=other, kind="harvest", status="scheduled"
+    )
     course = TreatmentCourse.objects.create(
         organisation=org,
         patient=patient,
@@ -214,11 +268,15 @@ def test_the_harvest_closes_the_courses_harvest_step(
     step = CourseStep.objects.create(
         organisation=org, course=course, kind="harvest", status="scheduled"
     )
-    res = api_for(make_user("nurse", org)).post("/processing/donations", body(ready, patient))
+    res = api_for(make_user("nurse", org)).post(
+        "/processing/donations", body(ready, patient, course=str(course.external_id))
+    )
     assert res.status_code == 201
     step.refresh_from_db()
     course.refresh_from_db()
+    other_step.refresh_from_db()
     assert step.status == "done" and course.status == "in_progress"
+    assert other_step.status == "scheduled"  # the harvest was for the other course
 
 
 # --- the web form --------------------------------------------------------------------------
@@ -227,6 +285,7 @@ def test_the_harvest_closes_the_courses_harvest_step(
 def form(world: Any, patient: Any, **changes: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "patient": patient.pk,
+        "course": course_of(world, patient).pk,
         "site": world.site.pk,
         "plan": world.plan.pk,
         "physician": world.physician.pk,
@@ -258,7 +317,7 @@ def test_the_web_form_shows_the_gates_refusal_as_a_form_error(
     assert GateRefusal.objects.get().rules == ["GATE-PHYSICIAN-NOT-LISTED"]
 
 
-@pytest.mark.parametrize("field", ["plan", "physician", "facility", "cell_source"])
+@pytest.mark.parametrize("field", ["course", "physician", "facility", "cell_source"])
 def test_the_web_form_requires_every_fact_the_gate_checks(
     web_for: Any, make_user: Any, org: Any, ready: Any, patient: Any, field: str
 ) -> None:

@@ -14,6 +14,7 @@ from saisei.processing.models import Deviation, Dose, Lot, Release
 from saisei.processing.tests.factories import (
     give,
     harvest,
+    make_course,
     make_donation,
     make_lot,
     make_patient,
@@ -42,9 +43,11 @@ def test_donation_gets_a_din_with_check_flags_and_a_coi(tech: Any, patient: Any)
     donation = make_donation(tech, patient)
     assert len(donation.din) == 13
     assert parse_scan(f"={donation.din}{donation.din_flags}").valid
-    second = make_donation(tech, patient)
-    assert second.din != donation.din
-    assert second.coi == donation.coi  # one chain-of-identity id per patient
+    repeat = make_donation(tech, patient, course=donation.course)
+    assert repeat.din != donation.din
+    assert repeat.coi == donation.coi  # one chain-of-identity id per treatment course
+    next_course = make_donation(tech, patient)
+    assert next_course.coi != donation.coi  # a new course gets a new one
 
 
 def test_processing_refused_until_every_required_marker_is_negative(
@@ -316,3 +319,17 @@ def test_other_organisation_cannot_touch_the_lot(
     with pytest.raises(Forbidden):
         services.culture_step_record(actor=outsider, lot=lot, kind="feed")
     assert make_patient(other_org)
+
+
+def test_harvest_under_a_plan_not_in_force_is_refused_by_the_compliance_gate(
+    tech: Any, patient: Any
+) -> None:
+    from saisei.processing.models import Donation
+    from saisei.regulatory.tests.factories import PlanFactory
+
+    plan = PlanFactory(organisation=patient.organisation)  # draft: never accepted
+    course = make_course(patient, plan=plan)
+    with pytest.raises(ValidationFailed) as exc:
+        make_donation(tech, patient, course=course, plan=plan)
+    assert exc.value.code == "compliance_gate_refused"
+    assert not Donation.objects.exists()

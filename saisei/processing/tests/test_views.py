@@ -195,17 +195,17 @@ def test_harvest_record_screen_assigns_a_din_and_starts_a_lot(
     tech: Any, physician: Any, patient: Any, web_for: Any
 ) -> None:
     from saisei.processing.models import Donation
-    from saisei.processing.tests.factories import consent_to, negative_markers, plan_world
+    from saisei.processing.tests.factories import make_course, negative_markers, plan_world
 
     world = plan_world(physician.organisation)
-    consent_to(world, patient)
+    course = make_course(patient)
     client = web_for(physician)
     assert client.get("/processing/donations/new/").status_code == 200
     collected = timezone.localtime() - dt.timedelta(days=2)
     form = {
         "patient": patient.pk,
+        "course": course.pk,
         "site": world.site.pk,
-        "plan": world.plan.pk,
         "physician": world.physician.pk,
         "facility": world.facility.pk,
         "cell_source": "autologous",

@@ -89,13 +89,7 @@ def make_world(
 def _patient_world(
     org: Any, *, base: SimpleNamespace, doses: int, weight_kg: float, today: dt.date
 ) -> SimpleNamespace:
-    plan, version, physician, facility, site = (
-        base.plan,
-        base.version,
-        base.physician,
-        base.facility,
-        base.site,
-    )
+    version = base.version
     patient = PatientFactory(
         organisation=org,
         weight_kg=weight_kg,
@@ -111,6 +105,51 @@ def _patient_world(
         plan_version=version,
         signed_at=timezone.now() - dt.timedelta(days=30),
     )
+    made = _course_and_doses(org, base=base, patient=patient, doses=doses, weight_kg=weight_kg)
+    shared = {
+        k: getattr(base, k)
+        for k in [
+            "org",
+            "site",
+            "institution",
+            "physician",
+            "physician_user",
+            "nurse",
+            "nurse2",
+            "facility",
+            "plan",
+            "version",
+        ]
+    }
+    shared["consent_document"] = base.consent_document
+    return SimpleNamespace(
+        **shared,
+        patient=patient,
+        consent=consent,
+        **made,
+        wristband=patient.patient_code,
+    )
+
+
+def add_course(world: SimpleNamespace, *, doses: int = 3) -> SimpleNamespace:
+    """A further treatment course of the same patient, with its own harvest, lot and doses."""
+    made = _course_and_doses(
+        world.org,
+        base=world,
+        patient=world.patient,
+        doses=doses,
+        weight_kg=float(world.patient.weight_kg),
+    )
+    return SimpleNamespace(**{**vars(world), **made})
+
+
+def _course_and_doses(
+    org: Any, *, base: SimpleNamespace, patient: Any, doses: int, weight_kg: float
+) -> dict[str, Any]:
+    """A course with scheduled infusions, its chain-of-identity id, a donation, a released lot
+    and its doses (dose 1 thawed)."""
+    today = timezone.localdate()
+    plan, physician, facility, site = base.plan, base.physician, base.facility, base.site
     course = jm.TreatmentCourse.objects.create(
         organisation=org,
         patient=patient,
@@ -135,9 +174,13 @@ def _patient_world(
     number = next(_seq)
     din = build_din(facility_id="A9999", year=2026, sequence=number)
     coi = build_coi(facility_id="A9999", year=2026, sequence=number)
+    pm.ChainOfIdentity.objects.create(
+        organisation=org, course=course, patient=patient, coi=coi.content
+    )
     donation = pm.Donation.objects.create(
         organisation=org,
         patient=patient,
+        course=course,
         plan=plan,
         facility=facility,
         physician=physician,
@@ -190,35 +233,16 @@ def _patient_world(
             )
         )
         labels.append(din.barcode_data + product.barcode_data)
-    shared = {
-        k: getattr(base, k)
-        for k in [
-            "org",
-            "site",
-            "institution",
-            "physician",
-            "physician_user",
-            "nurse",
-            "nurse2",
-            "facility",
-            "plan",
-            "version",
-        ]
+    return {
+        "course": course,
+        "steps": steps,
+        "donation": donation,
+        "lot": lot,
+        "doses": dose_rows,
+        "labels": labels,
+        "coi": coi.content,
+        "wristband_coi": coi.barcode_data,
     }
-    shared["consent_document"] = base.consent_document
-    return SimpleNamespace(
-        **shared,
-        patient=patient,
-        consent=consent,
-        course=course,
-        steps=steps,
-        donation=donation,
-        lot=lot,
-        doses=dose_rows,
-        labels=labels,
-        wristband=patient.patient_code,
-        wristband_coi=coi.barcode_data,
-    )
 
 
 def thaw(dose: Any, *, minutes_ago: int = 10, use_by_hours: float = 4) -> Any:

@@ -29,6 +29,7 @@ def dose(**kw) -> DoseFacts:
         "donation_patient_id": 1,
         "coi": "CHA999926000001",
         "donation_coi": "CHA999926000001",
+        "course_id": 7,
         "status": "thawed",
         "lot_status": "released",
         "lot_number": "L1",
@@ -44,6 +45,22 @@ def dose(**kw) -> DoseFacts:
     return DoseFacts(**base)
 
 
+def step(**kw) -> StepFacts:
+    base = {
+        "id": 1,
+        "kind": "infusion",
+        "number": 1,
+        "status": "scheduled",
+        "route": "iv",
+        "planned_dose_cells": 200_000_000,
+        "patient_id": 1,
+        "course_id": 7,
+        "course_coi": "CHA999926000001",
+    }
+    base.update(kw)
+    return StepFacts(**base)
+
+
 def facts(**kw) -> BedsideFacts:
     base = {
         "at": NOW,
@@ -53,7 +70,7 @@ def facts(**kw) -> BedsideFacts:
         "wristband_coi": None,
         "doses": (dose(),),
         "unresolved_scans": (),
-        "step": StepFacts(1, "infusion", 1, "scheduled", "iv", 200_000_000, 1),
+        "step": step(),
         "gate_allowed": True,
     }
     base.update(kw)
@@ -77,7 +94,7 @@ def test_same_patient_passes_only_when_every_link_names_one_patient(
     f = facts(
         patient_id=wrist,
         doses=(dose(patient_id=dose_patient, donation_patient_id=donation_patient),),
-        step=StepFacts(1, "infusion", 1, "scheduled", "iv", 200_000_000, step_patient),
+        step=step(patient_id=step_patient),
     )
     same = wrist == dose_patient == donation_patient == step_patient
     assert check_same_patient(f).passed is same

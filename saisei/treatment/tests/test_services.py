@@ -52,6 +52,7 @@ def test_the_right_bag_for_the_right_patient_passes_every_check(world):
         "patient_identified",
         "dose_identified",
         "same_patient",
+        "same_course",
         "dose_released",
         "within_use_by",
         "not_administered",
