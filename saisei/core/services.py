@@ -289,6 +289,10 @@ class Signature:
         }
 
 
+SIGNATURE_NOT_ENROLLED = gettext_lazy(
+    "Your role signs with two factors and you have not set up your authenticator app. "
+    "Set up two-factor authentication before signing."
+)
 SIGNATURE_OTP_REFUSAL = gettext_lazy(
     "The authentication code is missing, wrong or already used. "
     "Enter the current code from your authenticator app."
@@ -315,6 +319,14 @@ def signature_verify(
             "signature_password_invalid",
             _("The password is not correct."),
             {"password": [_("The password is not correct.")]},
+        )
+    # A role that must sign with two factors (QA, administrators) cannot sign on the password
+    # alone because its holder has not enrolled yet: the signature would lack a required factor.
+    if actor.two_factor_required and not actor.two_factor_enabled:
+        raise ValidationFailed(
+            "signature_two_factor_not_enrolled",
+            SIGNATURE_NOT_ENROLLED,
+            {"otp": [SIGNATURE_NOT_ENROLLED]},
         )
     # Every factor the signer is enrolled in, whatever the channel: a missing code is refused
     # exactly like a wrong or a reused one (same code, message and field).

@@ -237,6 +237,6 @@ def render_form_error(
         for field, msg in exc.form_errors():
             form.add_error(field if field in form.fields else None, msg)
     context = {**context, "form": form, "error": exc}
-    return render(
-        request, template, context, status=400 if exc.status_code < 500 else exc.status_code
-    )
+    # A permission refusal stays a 403 on the page as in the API; other refusals are form errors.
+    status = exc.status_code if exc.status_code == 403 or exc.status_code >= 500 else 400
+    return render(request, template, context, status=status)

@@ -13,7 +13,8 @@ from typing import Any, Literal
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
-from pydantic import Field
+from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from saisei.core.api_support import ERROR_RESPONSES, Page, paginate
 from saisei.core.errors import Forbidden, NotFound
@@ -556,6 +557,14 @@ def lot_readiness(request: HttpRequest, external_id: str) -> dict[str, Any]:
     }
 
 
+@router.get("/processing/lots/{external_id}/release-check", response={200: dict, **ERROR_RESPONSES})
+def lot_release_check(request: HttpRequest, external_id: str) -> dict[str, Any]:
+    """What would stop QA releasing the lot now: the batch record and the compliance gate."""
+    lot = selectors.lot_get(actor=_user(request), external_id=external_id)
+    check = services.lot_release_check(actor=_user(request), lot=lot)
+    return {**check.as_dict(), "readiness": services.lot_readiness(lot=lot).as_dict()}
+
+
 @router.post("/processing/lots/{external_id}/submit-qc", response={200: LotOut, **ERROR_RESPONSES})
 def lot_submit_qc(request: HttpRequest, external_id: str) -> Any:
     lot = selectors.lot_get(actor=_user(request), external_id=external_id)
@@ -667,6 +676,7 @@ class DoseOut(Schema):
     post_thaw_viability_pct: float | None
     use_by: dt.datetime | None
     administered_at: dt.datetime | None
+    status_reason: str
 
     @staticmethod
     def resolve_lot(obj: Any) -> str:
@@ -748,10 +758,112 @@ def dose_thaw(request: HttpRequest, external_id: str, payload: ThawIn) -> Any:
     return services.dose_thaw(actor=_user(request), dose=dose, **payload.dict())
 
 
+class DiscardIn(Schema):
+    reason: str = Field(..., min_length=1, max_length=1000)
+    # For a released dose: another CPC technician or QA member confirms with their password.
+    second_person: str | None = Field(None, max_length=150, description="username")
+    second_person_password: str = Field("", max_length=200)
+    second_person_otp: str | None = Field(None, max_length=12)
+
+
+def second_person_lookup(actor: Any, username: str | None) -> Any:
+    """The colleague a username names in the actor's organisation (None when not given)."""
+    from saisei.core.errors import ValidationFailed
+    from saisei.core.models import User
+
+    if not username:
+        return None
+    user = User.objects.filter(
+        organisation_id=actor.organisation_id, username=username, is_active=True
+    ).first()
+    if user is None:
+        raise ValidationFailed(
+            "second_person_unknown",
+            _("No active colleague with this username."),
+            {"second_person": [_("Unknown user.")]},
+        )
+    return user
+
+
 @router.post("/processing/doses/{external_id}/discard", response={200: DoseOut, **ERROR_RESPONSES})
-def dose_discard(request: HttpRequest, external_id: str, payload: ReasonIn) -> Any:
+def dose_discard(request: HttpRequest, external_id: str, payload: DiscardIn) -> Any:
+    """Destroy a bag (CPC or QA); a released one needs a second person's password."""
+    actor = _user(request)
+    dose = selectors.dose_get(actor=actor, external_id=external_id)
+    return services.dose_discard(
+        actor=actor,
+        dose=dose,
+        reason=payload.reason,
+        second_person=second_person_lookup(actor, payload.second_person),
+        second_person_password=payload.second_person_password,
+        second_person_otp=payload.second_person_otp,
+    )
+
+
+@router.post(
+    "/processing/doses/{external_id}/report-unusable", response={200: DoseOut, **ERROR_RESPONSES}
+)
+def dose_report_unusable(request: HttpRequest, external_id: str, payload: ReasonIn) -> Any:
+    """Take a bag out of use at once; it stays on hold until QA decides."""
     dose = selectors.dose_get(actor=_user(request), external_id=external_id)
-    return services.dose_discard(actor=_user(request), dose=dose, reason=payload.reason)
+    services.dose_report_unusable(actor=_user(request), dose=dose, reason=payload.reason)
+    return selectors.dose_get(actor=_user(request), external_id=external_id)
+
+
+@router.post(
+    "/processing/doses/{external_id}/lift-hold", response={200: DoseOut, **ERROR_RESPONSES}
+)
+def dose_lift_hold(request: HttpRequest, external_id: str, payload: ReasonIn) -> Any:
+    """QA returns a held bag to use, with the reason."""
+    dose = selectors.dose_get(actor=_user(request), external_id=external_id)
+    services.dose_hold_lift(actor=_user(request), dose=dose, reason=payload.reason)
+    return selectors.dose_get(actor=_user(request), external_id=external_id)
+
+
+class HoldOut(Schema):
+    external_id: uuid.UUID
+    dose: uuid.UUID
+    dose_label: str
+    lot: str
+    kind: str
+    reason: str
+    source_ref: str
+    previous_status: str
+    placed_by: str
+    placed_at: dt.datetime
+    lifted_by: str | None
+    lifted_at: dt.datetime | None
+    lift_reason: str
+
+    @staticmethod
+    def resolve_dose(obj: Any) -> uuid.UUID:
+        return obj.dose.external_id
+
+    @staticmethod
+    def resolve_dose_label(obj: Any) -> str:
+        return f"{obj.dose.din} {obj.dose.product_code}"
+
+    @staticmethod
+    def resolve_lot(obj: Any) -> str:
+        return obj.dose.lot.number
+
+    @staticmethod
+    def resolve_placed_by(obj: Any) -> str:
+        return obj.placed_by.username
+
+    @staticmethod
+    def resolve_lifted_by(obj: Any) -> str | None:
+        return obj.lifted_by.username if obj.lifted_by_id else None
+
+
+@router.get("/processing/holds", response={200: Page[HoldOut], **ERROR_RESPONSES})
+def hold_list(
+    request: HttpRequest, active: bool = True, limit: int = 50, offset: int = 0
+) -> dict[str, Any]:
+    """Doses on hold (or every hold, with ``active=false``), newest first."""
+    _require_view(_user(request))
+    qs = selectors.hold_list(actor=_user(request), active_only=active)
+    return paginate(qs, limit=limit, offset=offset)
 
 
 class LabelIn(Schema):
@@ -955,30 +1067,65 @@ def deviation_patch(request: HttpRequest, external_id: str, payload: DeviationUp
 
 
 class EnvironmentIn(Schema):
+    """A reading: its limits and unit come from the room's approved programme, never the client."""
+
     site: uuid.UUID
-    location: str = Field(..., max_length=100)
-    parameter: str = Field(..., max_length=100)
-    value: float
-    alert_limit: float
-    action_limit: float
-    unit: str = Field("", max_length=30)
+    room: str = Field(..., min_length=1, max_length=100)
+    location: str = Field(..., min_length=1, max_length=100, description="sampling point")
+    parameter: str = Field(..., max_length=20)
+    value: float = Field(..., ge=0)
     sampled_at: dt.datetime | None = None
     lot: uuid.UUID | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_typed_limits(cls, data: Any) -> Any:
+        raw = getattr(data, "_obj", data)  # ninja hands the body over wrapped
+        typed = [
+            k for k in ("alert_limit", "action_limit", "unit") if isinstance(raw, dict) and k in raw
+        ]
+        if typed:
+            raise PydanticCustomError(
+                "typed_limits",
+                "Limits and units come from the room's approved monitoring programme; "
+                "do not send {fields}.",
+                {"fields": ", ".join(typed)},
+            )
+        return data
 
 
 class EnvironmentOut(Schema):
     external_id: uuid.UUID
+    room: str
     location: str
     parameter: str
+    unit: str
     value: float
     alert_limit: float
     action_limit: float
     level: str
+    sampled_at: dt.datetime
+    programme: uuid.UUID | None
+    programme_version: int | None
     deviation: str | None
 
     @staticmethod
     def resolve_deviation(obj: Any) -> str | None:
         return obj.deviation.number if obj.deviation_id else None
+
+    @staticmethod
+    def resolve_programme(obj: Any) -> uuid.UUID | None:
+        return obj.programme.external_id if obj.programme_id else None
+
+    @staticmethod
+    def resolve_programme_version(obj: Any) -> int | None:
+        return obj.programme.version if obj.programme_id else None
+
+
+@router.get("/processing/environment", response={200: Page[EnvironmentOut], **ERROR_RESPONSES})
+def environment_list(request: HttpRequest, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    _require_view(_user(request))
+    return paginate(selectors.environment_list(actor=_user(request)), limit=limit, offset=offset)
 
 
 @router.post("/processing/environment", response={201: EnvironmentOut, **ERROR_RESPONSES})
@@ -989,6 +1136,121 @@ def environment_create(request: HttpRequest, payload: EnvironmentIn) -> Status:
     data.pop("lot")
     data["site"] = _site(actor, payload.site)
     return Status(201, services.environmental_result_record(actor=actor, lot=lot, **data))
+
+
+class LimitIn(Schema):
+    parameter: str = Field(..., max_length=20)
+    alert_limit: float = Field(..., ge=0)
+    action_limit: float = Field(..., ge=0)
+
+
+class ProgrammeIn(Schema):
+    site: uuid.UUID
+    room: str = Field(..., min_length=1, max_length=100)
+    grade: str = Field(..., max_length=1)
+    effective_from: dt.date
+    source: str = Field(..., min_length=1, max_length=2000)
+    notes: str = Field("", max_length=2000)
+    limits: list[LimitIn] = Field(..., min_length=1, max_length=20)
+
+
+class LimitOut(Schema):
+    parameter: str
+    parameter_label: str
+    unit: str
+    alert_limit: float
+    action_limit: float
+
+    @staticmethod
+    def resolve_parameter_label(obj: Any) -> str:
+        return str(obj.get_parameter_display())
+
+    @staticmethod
+    def resolve_unit(obj: Any) -> str:
+        from saisei.processing.rules import EM_UNITS
+
+        return EM_UNITS.get(obj.parameter, "")
+
+
+class ProgrammeOut(Schema):
+    external_id: uuid.UUID
+    site: str
+    room: str
+    grade: str
+    version: int
+    status: str
+    effective_from: dt.date
+    source: str
+    prepared_by: str
+    approved_by: str | None
+    approved_at: dt.datetime | None
+    limits: list[LimitOut]
+
+    @staticmethod
+    def resolve_site(obj: Any) -> str:
+        return obj.site.name
+
+    @staticmethod
+    def resolve_prepared_by(obj: Any) -> str:
+        return obj.prepared_by.username
+
+    @staticmethod
+    def resolve_approved_by(obj: Any) -> str | None:
+        return obj.approved_by.username if obj.approved_by_id else None
+
+    @staticmethod
+    def resolve_limits(obj: Any) -> list[Any]:
+        return list(obj.limits.all())
+
+
+@router.get(
+    "/processing/environment/programmes", response={200: Page[ProgrammeOut], **ERROR_RESPONSES}
+)
+def programme_list(request: HttpRequest, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    """Monitoring programme versions per room, newest version first, with their limits."""
+    _require_view(_user(request))
+    return paginate(selectors.programme_list(actor=_user(request)), limit=limit, offset=offset)
+
+
+@router.post("/processing/environment/programmes", response={201: ProgrammeOut, **ERROR_RESPONSES})
+def programme_prepare(request: HttpRequest, payload: ProgrammeIn) -> Status:
+    """Draft the next version of a room's programme (it judges nothing until QA approves it)."""
+    actor = _user(request)
+    programme = services.monitoring_programme_prepare(
+        actor=actor,
+        site=_site(actor, payload.site),
+        room=payload.room,
+        grade=payload.grade,
+        effective_from=payload.effective_from,
+        source=payload.source,
+        notes=payload.notes,
+        limits=[row.dict() for row in payload.limits],
+    )
+    return Status(201, selectors.programme_get(actor=actor, external_id=programme.external_id))
+
+
+class ApproveIn(Schema):
+    password: str = Field(..., max_length=200)
+    meaning: str = Field(services.environment.APPROVAL_MEANING, max_length=300)
+    otp: str | None = Field(None, max_length=12)
+
+
+@router.post(
+    "/processing/environment/programmes/{external_id}/approve",
+    response={200: ProgrammeOut, **ERROR_RESPONSES},
+)
+def programme_approve(request: HttpRequest, external_id: str, payload: ApproveIn) -> Any:
+    """QA approves a draft by e-signature (not the person who prepared it)."""
+    actor = _user(request)
+    programme = selectors.programme_get(actor=actor, external_id=external_id)
+    services.monitoring_programme_approve(
+        actor=actor,
+        programme=programme,
+        password=payload.password,
+        meaning=payload.meaning,
+        otp=payload.otp,
+    )
+    return selectors.programme_get(actor=actor, external_id=external_id)
 
 
 class NearMissOut(Schema):

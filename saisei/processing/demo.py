@@ -1,9 +1,11 @@
-"""Demo data for processing: lots at every stage, one quarantined lot, open deviations, and
-released doses ready for the demo course's infusions (shared as ``ctx.extra["doses"]``).
+"""Demo data for processing: lots at every stage under the plan in force, one quarantined lot, a
+clean lot awaiting QA release and one whose release was refused, the environmental-monitoring
+programme of each cleanroom with its readings, and released doses ready for the demo course's
+infusions (shared as ``ctx.extra["doses"]``).
 
-Every harvest is under the Alzheimer plan in force, performed by its listed physician for a
-consenting patient with a coded diagnosis; the two harvests the gate refuses appear only as
-refusals on the gate's list.
+Every harvest is for a treatment course under the Alzheimer plan in force, performed by its
+listed physician for a consenting patient with a coded diagnosis; the two harvests the gate
+refuses appear only as refusals on the gate's list.
 
 Built through the services and idempotent: each demo donation carries a ``demo:<key>`` note
 and is looked up by it before anything is created.
@@ -36,6 +38,8 @@ PATIENTS = {
     "quarantine": ("Tanaka", "Hiroshi", dt.date(1947, 11, 30), "male", "ja", 66),
     "fresh": ("Smith", "Margaret", dt.date(1951, 4, 8), "female", "en", 63),
     "stroke": ("Park", "Ji-ho", dt.date(1958, 10, 2), "male", "en", 74),
+    "awaiting": ("Kim", "Soo-ah", dt.date(1953, 1, 17), "female", "en", 55),
+    "blocked": ("Garcia", "Luis", dt.date(1950, 8, 2), "male", "en", 74),
 }
 
 
@@ -555,46 +559,170 @@ def _release(ctx: DemoContext, lot: Lot, *, conditional: bool = False) -> None:
     )
 
 
-def _environment(ctx: DemoContext, lot: Lot) -> None:
+EM_SOURCE = (
+    "PIC/S GMP Guide PE 009-17 Annex 1 (2022): Table 5 (total particles, in operation) and "
+    "Table 6 (viable action limits); alert limits set by the facility from its trend review"
+)
+EM_ROOMS: list[tuple[str, str, list[tuple[str, float, float]]]] = [
+    (
+        "Safety cabinet 1",
+        "A",
+        [
+            ("particles_0_5", 2000, 3520),
+            ("particles_5_0", 20, 29),
+            ("air_viable", 0, 0),
+            ("settle_plate", 0, 0),
+            ("glove_print", 0, 0),
+        ],
+    ),
+    (
+        "Processing room 2",
+        "B",
+        [
+            ("particles_0_5", 200_000, 352_000),
+            ("particles_5_0", 1500, 2930),
+            ("air_viable", 5, 10),
+            ("settle_plate", 3, 5),
+            ("contact_plate", 3, 5),
+            ("glove_print", 3, 5),
+        ],
+    ),
+    (
+        "Gowning room",
+        "C",
+        [
+            ("particles_0_5", 2_000_000, 3_520_000),
+            ("particles_5_0", 15_000, 29_300),
+            ("air_viable", 50, 100),
+            ("settle_plate", 25, 50),
+            ("contact_plate", 13, 25),
+        ],
+    ),
+]
+
+
+def _limits(rows: list[tuple[str, float, float]]) -> list[dict[str, Any]]:
+    return [{"parameter": p, "alert_limit": a, "action_limit": b} for p, a, b in rows]
+
+
+def _programmes(ctx: DemoContext) -> None:
+    """The monitoring programme of each cleanroom, prepared by the CPC and approved by QA; a
+    second version of room 2 with tighter alert limits waits for QA's signature."""
+    from saisei.processing.models import MonitoringProgramme
+
+    if MonitoringProgramme.objects.filter(organisation=ctx.org).exists():
+        return
+    tech, qa = ctx.user(Role.CPC_TECHNICIAN), ctx.user(Role.QA_MANAGER)
+    for room, grade, rows in EM_ROOMS:
+        draft = services.monitoring_programme_prepare(
+            actor=tech,
+            site=ctx.cpc,
+            room=room,
+            grade=grade,
+            effective_from=ctx.today - dt.timedelta(days=120),
+            source=EM_SOURCE,
+            limits=_limits(rows),
+        )
+        services.monitoring_programme_approve(
+            actor=qa, programme=draft, password=DEMO_PASSWORD, otp=ctx.otp(qa)
+        )
+    services.monitoring_programme_prepare(
+        actor=tech,
+        site=ctx.cpc,
+        room="Processing room 2",
+        grade="B",
+        effective_from=ctx.today + dt.timedelta(days=14),
+        source=EM_SOURCE + "; alert limits lowered after the Q3 trend review",
+        limits=_limits(
+            [
+                ("particles_0_5", 150_000, 352_000),
+                ("particles_5_0", 1000, 2930),
+                ("air_viable", 3, 10),
+                ("settle_plate", 2, 5),
+                ("contact_plate", 2, 5),
+                ("glove_print", 2, 5),
+            ]
+        ),
+    )
+
+
+def _close(ctx: DemoContext, deviation: Any, investigation: str, impact: str, capa: str) -> None:
+    services.deviation_update(
+        actor=ctx.user(Role.CPC_TECHNICIAN),
+        deviation=deviation,
+        investigation=investigation,
+        impact=impact,
+        capa=capa,
+        status="investigating",
+    )
+    services.deviation_update(actor=ctx.user(Role.QA_MANAGER), deviation=deviation, status="closed")
+
+
+def _environment(ctx: DemoContext) -> None:
+    """Readings judged by the programmes: most within limits, one alert and one action-level
+    excursion, each investigated and closed by QA (so lots made meanwhile may be released)."""
     if EnvironmentalResult.objects.filter(organisation=ctx.org).exists():
         return
     tech = ctx.user(Role.CPC_TECHNICIAN)
-    record = services.environmental_result_record
-    record(
-        actor=tech,
-        site=ctx.cpc,
-        location="Grade A safety cabinet 1",
-        parameter="settle plate (CFU/4 h)",
-        value=0,
-        alert_limit=0.5,
-        action_limit=1,
-        lot=lot,
-        sampled_at=_at(ctx, 3),
+
+    def read(room: str, point: str, parameter: str, value: float, days: int, hour: int) -> Any:
+        return services.environmental_result_record(
+            actor=tech,
+            site=ctx.cpc,
+            room=room,
+            location=point,
+            parameter=parameter,
+            value=value,
+            sampled_at=_at(ctx, days, hour),
+        )
+
+    for days in (9, 6, 3):
+        read("Safety cabinet 1", "work surface", "settle_plate", 0, days, 15)
+        read("Safety cabinet 1", "work surface", "particles_0_5", 610, days, 11)
+        read("Processing room 2", "centre, bench height", "air_viable", 2, days, 11)
+    read("Gowning room", "bench", "contact_plate", 6, 5, 16)
+    alert = read("Processing room 2", "near the pass-through", "particles_0_5", 240_000, 8, 14)
+    _close(
+        ctx,
+        alert.deviation,
+        "Pass-through door interlock left open during a transfer; repeat counts normal.",
+        "No lot was open in the room at the time; no product impact.",
+        "Interlock alarm re-enabled; operators reminded at the morning briefing.",
     )
-    record(
-        actor=tech,
-        site=ctx.cpc,
-        location="Grade B room 2",
-        parameter="particles ≥0.5 µm per m³",
-        value=2400,
-        alert_limit=2000,
-        action_limit=3520,
-        unit="/m³",
-        lot=lot,
-        sampled_at=_at(ctx, 2),
+    action = read("Processing room 2", "centre, bench height", "air_viable", 14, 4, 10)
+    _close(
+        ctx,
+        action.deviation,
+        "Organism identified as Micrococcus (skin flora); an operator's gown was torn at the cuff.",
+        "All lots in process were handled in closed systems inside the grade A cabinet, whose "
+        "readings stayed at no growth; no product impact.",
+        "Gowning procedure re-trained; gown supplier lot checked; extra sampling for two weeks.",
     )
-    record(
-        actor=tech,
-        site=ctx.cpc,
-        location="Grade B room 2",
-        parameter="active air sample (CFU/m³)",
-        value=14,
-        alert_limit=5,
-        action_limit=10,
-        unit="CFU/m³",
-        lot=lot,
-        sampled_at=_at(ctx, 1),
-    )
+
+
+def _refused_release(ctx: DemoContext, lot: Lot) -> None:
+    """QA tried to release a lot with an open deviation: the refusal is on record, not a release."""
+    from saisei.core.models import AuditEntry
+
+    if AuditEntry.objects.filter(
+        action="lot.release_refused", subject_id=str(lot.external_id)
+    ).exists():
+        return
+    if not lot.deviations.exclude(status="closed").exists():
+        services.deviation_open(
+            actor=ctx.user(Role.CPC_TECHNICIAN),
+            lot=lot,
+            source="other",
+            severity="major",
+            title="CO₂ alarm on incubator 2 during passage 2",
+            description="CO₂ fell to 3.1 % for about 40 minutes overnight; investigation opened.",
+        )
+    try:
+        _release(ctx, lot)
+    except DomainError as exc:
+        ctx.stdout.write(
+            f"  processing: release of {lot.number} refused ({exc.code}), as it must\n"
+        )
 
 
 def load(ctx: DemoContext) -> None:
@@ -603,6 +731,8 @@ def load(ctx: DemoContext) -> None:
         # No plan in force, no harvest: the demo does not record cells outside a plan.
         ctx.stdout.write("  processing: no Alzheimer plan in force; nothing harvested\n")
         return
+    _programmes(ctx)
+    _environment(ctx)
 
     # Released lot for the main demo patient: doses ready for the course's infusions.
     lot = _lot(ctx, _donation(ctx, "main", 40), days_ago=40, doses=MAIN_DOSES)
@@ -662,14 +792,30 @@ def load(ctx: DemoContext) -> None:
         _divide_and_qc(ctx, fresh, pending=(specs.STERILITY,))
         _release(ctx, fresh, conditional=True)
 
-    _environment(ctx, culture)
     ctx.extra["second_course_patient"] = first_course.patient
+
+    # Clean and complete: waiting for QA to sign the release (try it as qa_manager).
+    awaiting = _lot(ctx, _donation(ctx, "awaiting", 29), days_ago=29, doses=3)
+    if awaiting.status == Lot.Status.IN_CULTURE:
+        _culture(ctx, awaiting, days_ago=29, harvest_cells=3.4e8)
+        _divide_and_qc(ctx, awaiting)
+
+    # Complete too, but an open deviation: QA's release attempt was refused and recorded.
+    blocked = _lot(ctx, _donation(ctx, "blocked", 33), days_ago=33, doses=3)
+    if blocked.status == Lot.Status.IN_CULTURE:
+        _culture(ctx, blocked, days_ago=33, harvest_cells=3.6e8)
+        _divide_and_qc(ctx, blocked)
+    blocked.refresh_from_db()
+    if blocked.status == Lot.Status.QC_PENDING:
+        _refused_release(ctx, blocked)
+
     _refused_harvests(ctx)
     from saisei.regulatory.models import GateRefusal
 
     refused = GateRefusal.objects.filter(organisation=ctx.org, act="harvest").count()
+    held = Dose.objects.filter(lot=lot, status=Dose.Status.ON_HOLD).count()
     ctx.stdout.write(
         f"  processing: {Lot.objects.filter(organisation=ctx.org).count()} lots, "
-        f"{len(ctx.extra['doses'])} released doses for {main}; "
+        f"{len(ctx.extra['doses'])} released and {held} held doses for {main}; "
         f"{refused} harvest(s) on the compliance gate's refusal list\n"
     )

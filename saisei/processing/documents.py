@@ -100,8 +100,8 @@ def batch_record_pdf(*, record: dict[str, Any], readiness: Any, spec_rows: list[
             + [
                 [
                     _dt(e.sampled_at),
-                    e.location,
-                    e.parameter,
+                    " · ".join(x for x in (e.room, e.location) if x),
+                    str(e.get_parameter_display()),
                     f"{e.value} {e.unit}".strip(),
                     f"{e.alert_limit} / {e.action_limit}",
                     str(e.get_level_display())

@@ -6,10 +6,18 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from saisei.core.forms import otp_field
-from saisei.core.models import Site
+from saisei.core.models import Site, User
 from saisei.journey.models import Patient, TreatmentCourse
-from saisei.processing.models import CultureStep, CustodyEvent, Deviation, Lot
+from saisei.processing.models import (
+    CleanlinessGrade,
+    CultureStep,
+    CustodyEvent,
+    Deviation,
+    EnvironmentalParameter,
+    Lot,
+)
 from saisei.processing.models.donation import CELL_SOURCES
+from saisei.processing.rules import EM_UNITS
 from saisei.regulatory.models import Physician, ProcessingFacility, ProvisionPlan
 
 SCAN_ATTRS = {
@@ -330,20 +338,136 @@ class DonationHandoverForm(forms.Form):
 
 
 class EnvironmentForm(forms.Form):
-    """One environmental-monitoring reading with the facility's alert and action limits."""
+    """One environmental-monitoring reading; the limits come from the room's approved programme."""
 
-    site = forms.ModelChoiceField(label=_("Facility"), queryset=Site.objects.none())
-    location = forms.CharField(label=_("Location"), max_length=100)
-    parameter = forms.CharField(label=_("Parameter"), max_length=100)
-    unit = forms.CharField(label=_("Unit"), max_length=30, required=False)
-    value = forms.FloatField(label=_("Value"))
-    alert_limit = forms.FloatField(label=_("Alert limit"))
-    action_limit = forms.FloatField(label=_("Action limit"))
+    programme = forms.ChoiceField(label=_("Cleanroom"))
+    location = forms.CharField(
+        label=_("Sampling point"),
+        max_length=100,
+        help_text=_("Where in the room, e.g. safety cabinet 1 work surface."),
+    )
+    parameter = forms.ChoiceField(label=_("Parameter"), choices=EnvironmentalParameter.choices)
+    value = forms.FloatField(label=_("Value"), min_value=0)
+    sampled_at = forms.DateTimeField(
+        label=_("Sampled at"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text=_("Leave empty for now."),
+    )
     lot = forms.ModelChoiceField(
         label=_("Lot in process"), queryset=Lot.objects.none(), required=False
     )
 
-    def __init__(self, *args, sites=None, lots=None, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args, programmes=(), lots=None, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["programme"].choices = [  # type: ignore[attr-defined]
+            (str(p.external_id), f"{p.room} · {p.get_grade_display()} · {p.site.name}")
+            for p in programmes
+        ]
+        self.fields["lot"].queryset = lots  # type: ignore[attr-defined]
+
+
+class ProgrammeForm(forms.Form):
+    """A new version of a cleanroom's monitoring programme: grade, limits and their source."""
+
+    site = forms.ModelChoiceField(label=_("Facility"), queryset=Site.objects.none())
+    room = forms.CharField(label=_("Room"), max_length=100)
+    grade = forms.ChoiceField(label=_("Cleanliness grade"), choices=CleanlinessGrade.choices)
+    effective_from = forms.DateField(
+        label=_("In force from"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    source = forms.CharField(
+        label=_("Source of the limits"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("The standard and table, and the trend review behind the alert limits."),
+    )
+    notes = forms.CharField(
+        label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, sites=None, **kwargs):  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         self.fields["site"].queryset = sites  # type: ignore[attr-defined]
-        self.fields["lot"].queryset = lots  # type: ignore[attr-defined]
+        for code, label in EnvironmentalParameter.choices:
+            unit = EM_UNITS[code]
+            self.fields[f"alert_{code}"] = forms.FloatField(
+                label=_("%(parameter)s: alert limit (%(unit)s)")
+                % {"parameter": label, "unit": unit},
+                min_value=0,
+                required=False,
+            )
+            self.fields[f"action_{code}"] = forms.FloatField(
+                label=_("%(parameter)s: action limit (%(unit)s)")
+                % {"parameter": label, "unit": unit},
+                min_value=0,
+                required=False,
+            )
+
+    def clean(self) -> dict:  # type: ignore[type-arg]
+        data = super().clean() or {}
+        limits = []
+        for code, _label in EnvironmentalParameter.choices:
+            alert, action = data.get(f"alert_{code}"), data.get(f"action_{code}")
+            if alert is None and action is None:
+                continue
+            if alert is None or action is None:
+                self.add_error(
+                    f"alert_{code}" if alert is None else f"action_{code}",
+                    _("Give both the alert and the action limit, or neither."),
+                )
+                continue
+            limits.append({"parameter": code, "alert_limit": alert, "action_limit": action})
+        if not limits and not self.errors:
+            raise forms.ValidationError(_("Give the limits of at least one parameter."))
+        data["limits"] = limits
+        return data
+
+
+class SignatureForm(forms.Form):
+    """An approval by electronic signature: password, current code, stated meaning."""
+
+    meaning = forms.CharField(
+        label=_("Meaning of your signature"),
+        max_length=300,
+        initial=_("I approve this environmental-monitoring programme and its limits."),
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    otp = otp_field()
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"), max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class DiscardForm(forms.Form):
+    """Destroy a bag: the reason and, for a released dose, a second person's confirmation."""
+
+    reason = forms.CharField(
+        label=_("Why the dose is discarded"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    second_person = forms.ModelChoiceField(
+        label=_("Second person (CPC or QA)"),
+        queryset=User.objects.none(),
+        required=False,
+        help_text=_("Required for a released dose: a colleague confirms with their own password."),
+    )
+    second_person_password = forms.CharField(
+        label=_("Second person's password"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+    )
+    second_person_otp = otp_field(_("Second person's authentication code"))
+
+    def __init__(self, *args, colleagues=None, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["second_person"].queryset = colleagues  # type: ignore[attr-defined]

@@ -127,7 +127,12 @@ LOT_TRANSITIONS: tuple[Transition, ...] = (
 
 # --- Dose --------------------------------------------------------------------------------------
 
+# States in which a bag may still move along the chain of custody.
 DOSE_USABLE = frozenset({"quarantine", "released", "shipped", "received", "thawed"})
+# States in which QA has released the bag for use.
+DOSE_RELEASED = frozenset({"released", "shipped", "received", "thawed"})
+# Every state in which the bag still exists unused (held bags move nowhere, but can be discarded).
+DOSE_IN_STOCK = DOSE_USABLE | {"on_hold"}
 
 
 def _dose_lot_released(dose: Any, ctx: dict[str, Any]) -> Any:
@@ -170,6 +175,17 @@ def _dose_administrable(dose: Any, ctx: dict[str, Any]) -> Any:
     return None
 
 
+def _dose_hold_liftable(dose: Any, ctx: dict[str, Any]) -> Any:
+    """QA lifts a hold with a reason; a bag goes back into use only while its lot is still
+    released (a lot quarantined or rejected meanwhile keeps it out of use)."""
+    refusal = _reason_given(dose, ctx)
+    if refusal:
+        return refusal
+    if ctx.get("previous_status") in DOSE_RELEASED:
+        return _dose_lot_released(dose, ctx)
+    return None
+
+
 DOSE_TRANSITIONS: tuple[Transition, ...] = (
     Transition("release", frozenset({"quarantine"}), "released", _dose_lot_released),
     Transition("ship", frozenset({"released"}), "shipped", _dose_lot_still_released),
@@ -182,8 +198,11 @@ DOSE_TRANSITIONS: tuple[Transition, ...] = (
         "quarantine",
         _reason_given,
     ),
-    Transition("discard", DOSE_USABLE, "discarded", _reason_given),
-    Transition("recall", DOSE_USABLE, "recalled", _reason_given),
+    Transition("place_on_hold", DOSE_USABLE, "on_hold", _reason_given),
+    # The target is nominal: the service returns the bag to the status it had when held.
+    Transition("lift_hold", frozenset({"on_hold"}), "released", _dose_hold_liftable),
+    Transition("discard", DOSE_IN_STOCK, "discarded", _reason_given),
+    Transition("recall", DOSE_IN_STOCK, "recalled", _reason_given),
 )
 
 

@@ -119,3 +119,60 @@ def marker_name(code: str) -> Any:
         if marker.code == code:
             return marker.name
     return code
+
+
+# --- environmental monitoring --------------------------------------------------------------------
+
+# One unit per parameter, so a reading is never typed with its own unit.
+EM_UNITS: dict[str, str] = {
+    "particles_0_5": "/m³",
+    "particles_5_0": "/m³",
+    "air_viable": "CFU/m³",
+    "settle_plate": "CFU/4 h",
+    "contact_plate": "CFU/plate",
+    "glove_print": "CFU/glove",
+}
+
+
+# --- release of a clean lot ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReleaseRule:
+    """A condition of the lot's own record that must hold before QA may release it.
+
+    The plan, the facility's authorisation and consent are the compliance gate's act "release"
+    (``regulatory.rules.gate``); these rules cover the batch record the gate does not see.
+    """
+
+    id: str
+    source: str
+    description: Any
+
+
+RELEASE_OPEN_DEVIATION = ReleaseRule(
+    "RELEASE-OPEN-DEVIATION",
+    "ASRM Enforcement Regulation Art. 99–100 (manufacturing and quality control: deviation "
+    "control and release control); PIC/S GMP Part I ch. 1 (deviations investigated before "
+    "certification)",
+    _("No deviation of the lot or of its donation is still open."),
+)
+RELEASE_EM_EXCURSION = ReleaseRule(
+    "RELEASE-EM-EXCURSION-OPEN",
+    "ASRM Enforcement Regulation Art. 97 and 100 (hygiene and quality control); PIC/S GMP "
+    "Annex 1 (2022) ch. 9 (excursions investigated; monitoring results reviewed for release)",
+    _(
+        "Every environmental-monitoring excursion during the lot's manufacture has a closed "
+        "investigation."
+    ),
+)
+RELEASE_FACILITY_NAMED = ReleaseRule(
+    "RELEASE-FACILITY-UNKNOWN",
+    "ASRM Art. 4(1) and Ch. IV (the processing facility is named in the plan and authorised)",
+    _("The donation names the processing facility that made the lot."),
+)
+RELEASE_RULES: tuple[ReleaseRule, ...] = (
+    RELEASE_OPEN_DEVIATION,
+    RELEASE_EM_EXCURSION,
+    RELEASE_FACILITY_NAMED,
+)

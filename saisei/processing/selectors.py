@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from saisei.core.models import User
@@ -19,9 +19,12 @@ from saisei.processing.models import (
     Deviation,
     Donation,
     Dose,
+    DoseHold,
     EnvironmentalResult,
     LabelPrint,
     Lot,
+    MonitoringLimit,
+    MonitoringProgramme,
     NearMiss,
     QCResult,
 )
@@ -106,11 +109,18 @@ def lot_batch_record(*, lot: Lot) -> dict[str, Any]:
             .select_related("performed_by")
             .order_by("performed_at", "pk")
         ),
-        "environment": list(
-            lot.environment.filter(voided_at__isnull=True).select_related("deviation")
-        ),
+        "environment": list(lot_environment(lot=lot).select_related("deviation", "programme")),
         "qc": list(lot.qc_results.filter(voided_at__isnull=True).select_related("recorded_by")),
-        "deviations": list(lot.deviations.filter(voided_at__isnull=True)),
+        "deviations": list(
+            Deviation.objects.filter(
+                Q(lot=lot) | Q(donation_id=lot.donation_id), voided_at__isnull=True
+            ).order_by("opened_at", "pk")
+        ),
+        "holds": list(
+            DoseHold.objects.filter(dose__lot=lot, voided_at__isnull=True)
+            .select_related("dose", "placed_by", "lifted_by")
+            .order_by("-placed_at", "-pk")
+        ),
         "release": getattr(lot, "release", None) if hasattr(lot, "release") else None,
         "doses": list(lot.doses.filter(voided_at__isnull=True)),
         "alerts": list(lot.culture_alerts.all()),
@@ -120,6 +130,29 @@ def lot_batch_record(*, lot: Lot) -> dict[str, Any]:
             )
         ),
     }
+
+
+def lot_environment(*, lot: Lot, until: dt.datetime | None = None) -> QuerySet[EnvironmentalResult]:
+    """The environmental record of a lot's manufacture: readings linked to it, and every reading
+    in its processing facility from the tissue's arrival (or the lot's start) until ``until``.
+
+    Without a facility site on record every site of the organisation counts (the cautious side).
+    """
+    from zoneinfo import ZoneInfo
+
+    start = dt.datetime.combine(lot.started_on, dt.time.min, ZoneInfo("Asia/Tokyo"))
+    received = lot.donation.received_at
+    if received is not None:
+        start = min(start, received)
+    during = Q(sampled_at__gte=start)
+    if until is not None:
+        during &= Q(sampled_at__lte=until)
+    facility = lot.donation.facility
+    if facility is not None and facility.site_id is not None:
+        during &= Q(site_id=facility.site_id)
+    return EnvironmentalResult.objects.filter(
+        Q(lot=lot) | during, organisation_id=lot.organisation_id, voided_at__isnull=True
+    ).order_by("sampled_at", "pk")
 
 
 def qc_results_current(*, lot: Lot) -> dict[str, QCResult]:
@@ -207,8 +240,60 @@ def custody_list(*, actor: User, dose: Dose | None = None) -> QuerySet[CustodyEv
 
 def environment_list(*, actor: User) -> QuerySet[EnvironmentalResult]:
     return scope_processing(
-        actor, EnvironmentalResult.objects.select_related("site", "lot", "deviation")
+        actor,
+        EnvironmentalResult.objects.select_related("site", "lot", "deviation", "programme"),
     ).filter(voided_at__isnull=True)
+
+
+def programme_list(*, actor: User) -> QuerySet[MonitoringProgramme]:
+    """Every programme version with its limits (two queries whatever the number of versions)."""
+    return (
+        scope_processing(
+            actor,
+            MonitoringProgramme.objects.select_related("site", "prepared_by", "approved_by"),
+        )
+        .filter(voided_at__isnull=True)
+        .prefetch_related(
+            Prefetch(
+                "limits",
+                queryset=MonitoringLimit.objects.filter(voided_at__isnull=True).order_by(
+                    "parameter"
+                ),
+            )
+        )
+        .order_by("site__name", "room", "-version")
+    )
+
+
+def programme_get(*, actor: User, external_id: Any) -> MonitoringProgramme:
+    return get_scoped(programme_list(actor=actor), external_id)
+
+
+def programmes_in_force(*, actor: User, day: dt.date | None = None) -> list[MonitoringProgramme]:
+    """The approved version in force today for each room (latest start on or before the day)."""
+    day = day or timezone.localdate()
+    current: dict[tuple[int, str], MonitoringProgramme] = {}
+    for programme in programme_list(actor=actor).filter(
+        status=MonitoringProgramme.Status.APPROVED, effective_from__lte=day
+    ):
+        key = (programme.site_id, programme.room)
+        best = current.get(key)
+        if best is None or (programme.effective_from, programme.version) > (
+            best.effective_from,
+            best.version,
+        ):
+            current[key] = programme
+    return sorted(current.values(), key=lambda p: (p.site.name, p.room))
+
+
+def hold_list(*, actor: User, active_only: bool = True) -> QuerySet[DoseHold]:
+    qs = scope_processing(
+        actor,
+        DoseHold.objects.select_related(
+            "dose", "dose__lot", "dose__patient", "placed_by", "lifted_by"
+        ),
+    ).filter(voided_at__isnull=True)
+    return qs.filter(lifted_at__isnull=True) if active_only else qs
 
 
 def culture_alert_list(*, actor: User) -> QuerySet[CultureAlert]:

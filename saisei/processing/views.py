@@ -21,7 +21,7 @@ from saisei.core.errors import DomainError, NotFound
 from saisei.core.models import Role
 from saisei.core.permissions import staff_user
 from saisei.core.views import render_form_error
-from saisei.processing import forms, permissions, selectors, services, specs
+from saisei.processing import forms, lifecycle, permissions, selectors, services, specs
 from saisei.processing.models import Dose, Lot
 
 _user = staff_user  # the signed-in staff user (login is required)
@@ -73,7 +73,21 @@ def _lot_context(request: HttpRequest, lot: Lot, **extra: Any) -> dict[str, Any]
         "reconciliation": selectors.label_reconciliation(actor=_user(request), lot=lot),
         "can_record": permissions.can_record_culture(_user(request)),
         "can_release": permissions.can_release_lot(_user(request)),
+        "release_check": (
+            services.lot_release_check(actor=_user(request), lot=lot)
+            if lot.status == Lot.Status.QC_PENDING
+            else None
+        ),
         "follow_up_form": forms.FollowUpForm(),
+        "quarantine_form": extra.pop("quarantine_form", None)
+        or forms.ReasonForm(prefix="quarantine"),
+        "lift_form": extra.pop("lift_form", None) or forms.ReasonForm(prefix="lift"),
+        "can_quarantine": permissions.can_quarantine_lot(_user(request))
+        and lot.status in ("in_culture", "qc_pending", "released", "conditionally_released"),
+        "can_lift": permissions.can_lift_lot_quarantine(_user(request))
+        and lot.status == Lot.Status.QUARANTINED,
+        "can_reject": permissions.can_reject_lot(_user(request))
+        and lot.status != Lot.Status.REJECTED,
         **extra,
     }
 
@@ -156,7 +170,12 @@ def lot_release(request: HttpRequest, external_id: str) -> HttpResponse:
     if not permissions.can_release_lot(_user(request)):
         return _forbidden(request)
     form = forms.ReleaseForm(request.POST or None)
-    context = {"lot": lot, "readiness": services.lot_readiness(lot=lot), "form": form}
+    context = {
+        "lot": lot,
+        "readiness": services.lot_readiness(lot=lot),
+        "check": services.lot_release_check(actor=_user(request), lot=lot),
+        "form": form,
+    }
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -176,13 +195,57 @@ def lot_release(request: HttpRequest, external_id: str) -> HttpResponse:
     return render(request, "processing/release.html", context, status=400 if form.errors else 200)
 
 
+def _lot_reason_action(
+    request: HttpRequest, external_id: str, prefix: str, call: Callable[..., Any], done: str
+) -> HttpResponse:
+    lot = _get(selectors.lot_get, actor=_user(request), external_id=external_id)
+    form = forms.ReasonForm(request.POST, prefix=prefix)
+    if form.is_valid():
+        try:
+            call(actor=_user(request), lot=lot, reason=form.cleaned_data["reason"])
+        except DomainError as exc:
+            return render_form_error(
+                request,
+                "processing/lot_detail.html",
+                _lot_context(request, lot, **{f"{prefix}_form": form}),
+                exc,
+                form,
+            )
+        messages.success(request, done)
+        return redirect("processing:lot_detail", external_id=lot.external_id)
+    return render(
+        request,
+        "processing/lot_detail.html",
+        _lot_context(request, lot, **{f"{prefix}_form": form}),
+        status=400,
+    )
+
+
+@login_required
+@require_POST
+def lot_quarantine(request: HttpRequest, external_id: str) -> HttpResponse:
+    """Stop a lot: its doses leave use until QA lifts the quarantine."""
+    return _lot_reason_action(
+        request, external_id, "quarantine", services.lot_quarantine, _("Lot quarantined.")
+    )
+
+
+@login_required
+@require_POST
+def lot_lift_quarantine(request: HttpRequest, external_id: str) -> HttpResponse:
+    """QA returns a quarantined lot to QC once its deviations are closed."""
+    return _lot_reason_action(
+        request, external_id, "lift", services.lot_quarantine_lift, _("Quarantine lifted.")
+    )
+
+
 @login_required
 def lot_reject(request: HttpRequest, external_id: str) -> HttpResponse:
     """QA rejects a lot by electronic signature (reason, password and code)."""
     if not _can_view(request):
         return _forbidden(request)
     lot = _get(selectors.lot_get, actor=_user(request), external_id=external_id)
-    if not permissions.can_release_lot(_user(request)):
+    if not permissions.can_reject_lot(_user(request)):
         return _forbidden(request)
     form = forms.RejectForm(request.POST or None)
     context = {"lot": lot, "form": form}
@@ -250,8 +313,35 @@ def _dose_context(request: HttpRequest, dose: Dose, **extra: Any) -> dict[str, A
         "store_form": extra.pop("store_form", None) or forms.StoreForm(),
         "label_form": extra.pop("label_form", None) or forms.LabelForm(),
         "near_misses": list(dose.near_misses.all()[:20]),
+        "holds": list(dose.holds.filter(voided_at__isnull=True).select_related("placed_by")),
+        "discard_form": extra.pop("discard_form", None) or _discard_form(request),
+        "unusable_form": extra.pop("unusable_form", None) or forms.ReasonForm(prefix="unusable"),
+        "lift_form": extra.pop("lift_form", None) or forms.ReasonForm(prefix="lift"),
+        "can_discard": permissions.can_discard_dose(_user(request))
+        and dose.status in lifecycle.DOSE_IN_STOCK,
+        "can_report": permissions.can_report_dose_unusable(_user(request))
+        and dose.status in lifecycle.DOSE_USABLE,
+        "can_lift": permissions.can_lift_dose_hold(_user(request))
+        and dose.status == Dose.Status.ON_HOLD,
         **extra,
     }
+
+
+def _discard_form(request: HttpRequest, data: Any = None) -> forms.DiscardForm:
+    from saisei.core.models import Role, User
+
+    user = _user(request)
+    colleagues = (
+        User.objects.filter(
+            organisation=user.organisation,
+            is_active=True,
+            role_grants__role__in=(Role.CPC_TECHNICIAN, Role.QA_MANAGER),
+        )
+        .exclude(pk=user.pk)
+        .distinct()
+        .order_by("username")
+    )
+    return forms.DiscardForm(data, colleagues=colleagues)
 
 
 @login_required
@@ -360,6 +450,93 @@ def label_reconcile(request: HttpRequest, external_id: str) -> HttpResponse:
     else:
         messages.error(request, _("Enter the labels applied and destroyed."))
     return redirect("processing:dose_detail", external_id=label.dose.external_id)
+
+
+def _dose_refusal(
+    request: HttpRequest, dose: Dose, exc: DomainError, key: str, form: Any
+) -> HttpResponse:
+    return render_form_error(
+        request,
+        "processing/dose_detail.html",
+        _dose_context(request, dose, **{key: form}),
+        exc,
+        form,
+    )
+
+
+@login_required
+@require_POST
+def dose_discard(request: HttpRequest, external_id: str) -> HttpResponse:
+    """Destroy a bag: CPC or QA only, with a reason and, for a released one, a second person."""
+    dose = _get(selectors.dose_get, actor=_user(request), external_id=external_id)
+    form = _discard_form(request, request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.dose_discard(
+                actor=_user(request),
+                dose=dose,
+                reason=data["reason"],
+                second_person=data["second_person"],
+                second_person_password=data["second_person_password"],
+                second_person_otp=data["second_person_otp"] or None,
+            )
+        except DomainError as exc:
+            return _dose_refusal(request, dose, exc, "discard_form", form)
+        messages.success(request, _("Dose discarded."))
+        return redirect("processing:dose_detail", external_id=dose.external_id)
+    return render(
+        request,
+        "processing/dose_detail.html",
+        _dose_context(request, dose, discard_form=form),
+        status=400,
+    )
+
+
+@login_required
+@require_POST
+def dose_report_unusable(request: HttpRequest, external_id: str) -> HttpResponse:
+    """A clinician takes a bag out of use; QA decides what happens to it."""
+    dose = _get(selectors.dose_get, actor=_user(request), external_id=external_id)
+    form = forms.ReasonForm(request.POST, prefix="unusable")
+    if form.is_valid():
+        try:
+            services.dose_report_unusable(
+                actor=_user(request), dose=dose, reason=form.cleaned_data["reason"]
+            )
+        except DomainError as exc:
+            return _dose_refusal(request, dose, exc, "unusable_form", form)
+        messages.warning(request, _("The dose is on hold; QA has been told."))
+        return redirect("processing:dose_detail", external_id=dose.external_id)
+    return render(
+        request,
+        "processing/dose_detail.html",
+        _dose_context(request, dose, unusable_form=form),
+        status=400,
+    )
+
+
+@login_required
+@require_POST
+def dose_lift_hold(request: HttpRequest, external_id: str) -> HttpResponse:
+    """QA returns a held bag to use, with a reason."""
+    dose = _get(selectors.dose_get, actor=_user(request), external_id=external_id)
+    form = forms.ReasonForm(request.POST, prefix="lift")
+    if form.is_valid():
+        try:
+            services.dose_hold_lift(
+                actor=_user(request), dose=dose, reason=form.cleaned_data["reason"]
+            )
+        except DomainError as exc:
+            return _dose_refusal(request, dose, exc, "lift_form", form)
+        messages.success(request, _("Hold lifted."))
+        return redirect("processing:dose_detail", external_id=dose.external_id)
+    return render(
+        request,
+        "processing/dose_detail.html",
+        _dose_context(request, dose, lift_form=form),
+        status=400,
+    )
 
 
 # The hand-over a bag in this status usually goes through next, to prefill the scan screen.
@@ -505,6 +682,8 @@ def culture_alert_follow_up(request: HttpRequest, external_id: str) -> HttpRespo
             services.culture_alert_follow_up(actor=_user(request), alert=alert, **form.cleaned_data)
             messages.success(request, _("Follow-up recorded."))
         except DomainError as exc:
+            if exc.status_code == 403:
+                return _forbidden(request)
             messages.error(request, str(exc.message))
     else:
         messages.error(request, _("Describe the follow-up."))
@@ -760,42 +939,144 @@ def dose_custody_pdf(request: HttpRequest, external_id: str) -> HttpResponse:
     return response
 
 
+def _environment_form(request: HttpRequest, data: Any = None) -> forms.EnvironmentForm:
+    user = _user(request)
+    return forms.EnvironmentForm(
+        data,
+        programmes=selectors.programmes_in_force(actor=user),
+        lots=selectors.lot_list(actor=user, status=Lot.Status.IN_CULTURE),
+    )
+
+
 @login_required
 def environment(request: HttpRequest) -> HttpResponse:
-    """Environmental monitoring: recent readings and a form; an action breach opens a deviation."""
+    """Environmental monitoring: the programmes in force, recent readings, and a reading form.
+
+    The limits of a reading come from its room's approved programme; any excursion opens a
+    deviation that must be closed before a lot made meanwhile can be released.
+    """
     if not _can_view(request):
         return _forbidden(request)
+    user = _user(request)
+    form = _environment_form(request, request.POST or None)
+    in_force = selectors.programmes_in_force(actor=user)
+    context: dict[str, Any] = {
+        "form": form,
+        "programmes": in_force,
+        "readings": selectors.environment_list(actor=user)[:100],
+        "can_record": permissions.can_record_environment(user),
+    }
+    if request.method == "POST":
+        if not permissions.can_record_environment(user):
+            return _forbidden(request)
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            programme = next(p for p in in_force if str(p.external_id) == data.pop("programme"))
+            try:
+                result = services.environmental_result_record(
+                    actor=user, site=programme.site, room=programme.room, **data
+                )
+            except DomainError as exc:
+                return render_form_error(request, "processing/environment.html", context, exc, form)
+            if result.deviation:
+                messages.warning(
+                    request,
+                    _("%(level)s: deviation %(number)s was opened for the investigation.")
+                    % {"level": result.get_level_display(), "number": result.deviation.number},
+                )
+            else:
+                messages.success(request, _("Reading recorded."))
+            return redirect("processing:environment")
+    return render(
+        request, "processing/environment.html", context, status=400 if form.errors else 200
+    )
+
+
+def _cpc_sites(request: HttpRequest) -> Any:
     from saisei.core.models import Site
     from saisei.core.permissions import scope_to_org
 
-    user = _user(request)
-    form = forms.EnvironmentForm(
-        request.POST or None,
-        sites=scope_to_org(user, Site.objects.filter(kind=Site.Kind.CELL_PROCESSING_FACILITY)),
-        lots=selectors.lot_list(actor=user, status=Lot.Status.IN_CULTURE),
+    return scope_to_org(
+        _user(request), Site.objects.filter(kind=Site.Kind.CELL_PROCESSING_FACILITY)
     )
-    readings = selectors.environment_list(actor=user)[:100]
+
+
+@login_required
+def programmes(request: HttpRequest) -> HttpResponse:
+    """Every version of every room's monitoring programme, and a form to draft the next one."""
+    if not _can_view(request):
+        return _forbidden(request)
+    user = _user(request)
+    form = forms.ProgrammeForm(request.POST or None, sites=_cpc_sites(request))
     context = {
         "form": form,
-        "readings": readings,
-        "can_record": permissions.can_record_culture(user),
+        "programmes": list(selectors.programme_list(actor=user)),
+        "can_prepare": permissions.can_record_environment(user),
     }
-    if request.method == "POST" and form.is_valid():
-        try:
-            result = services.environmental_result_record(actor=user, **form.cleaned_data)
-        except DomainError as exc:
-            return render_form_error(request, "processing/environment.html", context, exc, form)
-        if result.deviation:
-            messages.warning(
+    if request.method == "POST":
+        if not permissions.can_record_environment(user):
+            return _forbidden(request)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                programme = services.monitoring_programme_prepare(
+                    actor=user,
+                    site=data["site"],
+                    room=data["room"],
+                    grade=data["grade"],
+                    effective_from=data["effective_from"],
+                    source=data["source"],
+                    notes=data["notes"],
+                    limits=data["limits"],
+                )
+            except DomainError as exc:
+                return render_form_error(request, "processing/programmes.html", context, exc, form)
+            messages.success(
                 request,
-                _("Action limit exceeded: deviation %(number)s was opened.")
-                % {"number": result.deviation.number},
+                _("Version %(v)s of %(room)s saved as a draft; QA must approve it.")
+                % {"v": programme.version, "room": programme.room},
             )
-        else:
-            messages.success(request, _("Reading recorded."))
-        return redirect("processing:environment")
+            return redirect("processing:programme_detail", external_id=programme.external_id)
     return render(
-        request, "processing/environment.html", context, status=400 if form.errors else 200
+        request, "processing/programmes.html", context, status=400 if form.errors else 200
+    )
+
+
+@login_required
+def programme_detail(request: HttpRequest, external_id: str) -> HttpResponse:
+    """One programme version with its limits; QA approves a draft here by e-signature."""
+    if not _can_view(request):
+        return _forbidden(request)
+    user = _user(request)
+    programme = _get(selectors.programme_get, actor=user, external_id=external_id)
+    form = forms.SignatureForm(request.POST or None)
+    context = {
+        "programme": programme,
+        "form": form,
+        "can_approve": permissions.can_approve_environment_programme(user)
+        and programme.status == "draft",
+    }
+    if request.method == "POST":
+        if not permissions.can_approve_environment_programme(user):
+            return _forbidden(request)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.monitoring_programme_approve(
+                    actor=user,
+                    programme=programme,
+                    password=data["password"],
+                    meaning=data["meaning"],
+                    otp=data["otp"] or None,
+                )
+            except DomainError as exc:
+                return render_form_error(
+                    request, "processing/programme_detail.html", context, exc, form
+                )
+            messages.success(request, _("Programme approved."))
+            return redirect("processing:programme_detail", external_id=programme.external_id)
+    return render(
+        request, "processing/programme_detail.html", context, status=400 if form.errors else 200
     )
 
 

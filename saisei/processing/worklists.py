@@ -47,6 +47,32 @@ def _deviations(user: Any) -> list[WorkItem]:
     ]
 
 
+def _holds(user: Any) -> list[WorkItem]:
+    return [
+        WorkItem(
+            title=f"{h.dose.din} {h.dose.product_code} ({h.dose.patient.patient_code})",
+            url=reverse("processing:dose_detail", args=[h.dose.external_id]),
+            detail=f"{h.get_kind_display()} · {h.source_ref}".strip(" ·"),
+            level="danger",
+        )
+        for h in selectors.hold_list(actor=user)[:20]
+    ]
+
+
+def _programmes_to_approve(user: Any) -> list[WorkItem]:
+    return [
+        WorkItem(
+            title=f"{p.room} v{p.version} ({p.get_grade_display()})",
+            url=reverse("processing:programme_detail", args=[p.external_id]),
+            detail=str(_("prepared by %(who)s") % {"who": p.prepared_by}),
+            level="warn",
+        )
+        for p in selectors.programme_list(actor=user)
+        .filter(status="draft")
+        .prefetch_related(None)[:20]
+    ]
+
+
 WORKLISTS = [
     Worklist(
         key="processing_due",
@@ -71,5 +97,21 @@ WORKLISTS = [
         items=_deviations,
         empty_text=_("No open deviations."),
         order=32,
+    ),
+    Worklist(
+        key="processing_holds",
+        title=_("Doses on hold for QA"),
+        roles=frozenset({Role.QA_MANAGER}),
+        items=_holds,
+        empty_text=_("No dose is on hold."),
+        order=33,
+    ),
+    Worklist(
+        key="processing_programmes",
+        title=_("Monitoring programmes to approve"),
+        roles=frozenset({Role.QA_MANAGER}),
+        items=_programmes_to_approve,
+        empty_text=_("No programme version is waiting."),
+        order=34,
     ),
 ]

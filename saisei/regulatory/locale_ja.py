@@ -282,7 +282,9 @@ WEB_JA: dict[str, str] = {
     "No data source is connected for this section.": "この項目のデータ元が接続されていません。",
     "Committee reviewed on {date}: {opinion}": "委員会の審査日 {date}：{opinion}",
     # service messages
-    "Unknown act. Allowed: harvest, administration.": "行為の種類が正しくありません。使える値：harvest、administration",
+    "Unknown act. Allowed: harvest, release, administration.": (
+        "行為の種類が正しくありません。使える値：harvest、release、administration"
+    ),
     "File the end-of-provision notice now that follow-up has ended.": "経過観察が終わったので、提供終了の届出を提出してください。",
     "This plan was never filed, so no reporting clock can run for it.": "この計画は提出されていないため、報告期限を計算できません。",
     "This obligation is already marked done.": "この報告義務はすでに完了になっています。",

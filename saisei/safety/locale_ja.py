@@ -269,4 +269,10 @@ JA: dict[str, str] = {
     "Save seriousness": "重篤性を保存",
     "No provision plan covers patient %(patient)s. The reports of this event are still owed, on the strictest deadlines; find out how the patient was treated outside a plan and tell the committee.": "患者 %(patient)s を対象とする提供計画がありません。この事象の報告義務はなくならず、最も厳しい期限が適用されます。計画外で治療された経緯を調べ、委員会に伝えてください。",
     "Adverse event %(number)s: no provision plan covers the patient": "疾病等 %(number)s：この患者さんを対象とする提供計画がありません",
+    "where it was when held": "保留時の保管場所",
+    "Only a physician may lower the grade, remove a seriousness criterion or change the causality assessment.": "グレードの引き下げ、重篤性の基準の削除、因果関係の評価の変更は医師のみが行えます。",
+    "A serious event put every unused dose of this lot on hold at once: none can be handed over, thawed or given until QA lifts its hold with a reason.": "重篤な事象のため、このロットの未使用の製剤はすべて直ちに保留になりました。QAが理由を付して保留を解除するまで、引き渡し、解凍、投与はできません。",
+    "Tell the processing facility and the physicians of these doses. Should the event become serious, its unused doses are put on hold at once.": "細胞培養加工施設とこれらの製剤の担当医に伝えてください。事象が重篤になった場合、未使用の製剤は直ちに保留になります。",
+    "Lot %(lot)s has %(count)d other doses; %(held)d unused ones were put on hold until QA assesses them.": "ロット %(lot)s には他に %(count)d 件の製剤があり、未使用の %(held)d 件をQAの評価まで保留にしました。",
+    "Serious adverse event %(number)s (%(term)s) after a dose of this lot": "このロットの製剤投与後の重篤な有害事象 %(number)s（%(term)s）",
 }

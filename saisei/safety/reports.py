@@ -130,6 +130,8 @@ def lot_impact(*, event: AdverseEvent) -> list[dict[str, Any]]:
             where = _("At the clinic")
         elif d.status == "administered":
             where = _("Given on %(date)s") % {"date": _local(d.administered_at)}
+        elif d.status == "on_hold":
+            where = d.storage_location or _("where it was when held")
         else:
             where = d.get_status_display()
         out.append(

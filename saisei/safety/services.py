@@ -222,8 +222,26 @@ def _warn_no_plan(event: AdverseEvent) -> None:
     )
 
 
-def _alert(event: AdverseEvent, obligations: list[Any]) -> None:
-    """Tell the responsible people now; with a lot, the CPC too, and how many other doses exist."""
+def _hold_lot(*, actor: User, event: AdverseEvent) -> list[Any]:
+    """A serious event linked to a lot holds every other unused dose of that lot at once, until
+    QA lifts each hold with a reason (ASRM Art. 17–18: the processing facility acts on it)."""
+    if event.lot is None or not event.serious:
+        return []
+    from saisei.processing.services import doses_hold_for_adverse_event
+
+    return doses_hold_for_adverse_event(
+        actor=actor,
+        lot=event.lot,
+        reason=_("Serious adverse event %(number)s (%(term)s) after a dose of this lot")
+        % {"number": event.number, "term": event.term},
+        source_ref=event.number,
+        source_link=f"/safety/events/{event.external_id}/",
+        exclude_dose_id=event.dose_id,
+    )
+
+
+def _alert(event: AdverseEvent, obligations: list[Any], held: list[Any] | None = None) -> None:
+    """Tell the responsible people now; with a lot, the CPC too, and which doses are on hold."""
     if not event.serious:
         return
     dues = ", ".join(f"{o.get_recipient_display()} {o.due_date:%Y-%m-%d}" for o in obligations)
@@ -237,10 +255,10 @@ def _alert(event: AdverseEvent, obligations: list[Any]) -> None:
         from saisei.safety.reports import lot_impact
 
         others = lot_impact(event=event)
-        body += " " + _("Lot %(lot)s has %(count)d other doses; hold them until assessed.") % {
-            "lot": event.lot.number,
-            "count": len(others),
-        }
+        body += " " + _(
+            "Lot %(lot)s has %(count)d other doses; %(held)d unused ones were put on hold until "
+            "QA assesses them."
+        ) % {"lot": event.lot.number, "count": len(others), "held": len(held or [])}
         known = {u.pk for u in users}
         users += [
             u
@@ -313,6 +331,9 @@ def adverse_event_record(
                     assessed_by=actor if assessing else None,
                     **{k: v for k, v in values.items() if v is not None},
                 )
+                # Lock the lot's doses before anything writes the audit chain: every path that
+                # moves a dose locks the dose first, then the chain head (no deadlock).
+                held = _hold_lot(actor=actor, event=event)
                 obligations = _start_clocks(actor=actor, event=event)
                 audit_record(
                     actor=actor,
@@ -326,9 +347,10 @@ def adverse_event_record(
                         "grade": event.severity_grade,
                         "serious": event.seriousness_criteria,
                         "obligations": [f"{o.rule_id} {o.due_date}" for o in obligations],
+                        "doses_held": [str(h.dose.external_id) for h in held],
                     },
                 )
-                _alert(event, obligations)
+                _alert(event, obligations, held)
             return event
         except IntegrityError:
             if attempt == 2:
@@ -373,6 +395,30 @@ def _known_on(event: AdverseEvent, known_at: dt.datetime | None) -> dt.date:
     return aware_date_tokyo(known_at)
 
 
+def _require_assessor_for(*, actor: User, event: AdverseEvent, fields: dict[str, Any]) -> None:
+    """Lowering the grade, clearing a seriousness criterion or changing causality is the
+    physician's assessment; anyone who records events may make an event more serious."""
+    if permissions.can_assess_adverse_event(actor):
+        return
+    loosened = [
+        name
+        for name in fields
+        if (name in CRITERIA and getattr(event, name) and not fields[name])
+        or (name == "severity_grade" and int(fields[name]) < int(event.severity_grade))
+        or (
+            name in ("related_harvest", "related_cells", "related_administration")
+            and fields[name] != getattr(event, name)
+        )
+    ]
+    if loosened:
+        raise Forbidden(
+            _(
+                "Only a physician may lower the grade, remove a seriousness criterion or change "
+                "the causality assessment."
+            )
+        )
+
+
 def adverse_event_update(
     *, actor: User, event: AdverseEvent, known_at: dt.datetime | None = None, **fields: Any
 ) -> AdverseEvent:
@@ -393,10 +439,12 @@ def adverse_event_update(
     values = {name: getattr(event, name) for name in EDITABLE_FIELDS}
     values.update(fields)
     _validate(values)
+    _require_assessor_for(actor=actor, event=event, fields=fields)
     known_on = _known_on(event, known_at)
     before = {k: str(getattr(event, k)) for k in fields}
     level_before = event.reporting_level
     reportable_before = event.serious or event.suspected
+    was_serious = event.serious
     with transaction.atomic():
         for key, value in fields.items():
             setattr(event, key, value)
@@ -408,6 +456,8 @@ def adverse_event_update(
             (event.serious or event.suspected) and not reportable_before
         )
         obligations = _start_clocks(actor=actor, event=event, known_on=known_on) if upgraded else []
+        # Becoming serious holds the rest of the event's lot at once.
+        held = _hold_lot(actor=actor, event=event) if not was_serious else []
         audit_record(
             actor=actor,
             organisation=_org(actor),
@@ -419,9 +469,10 @@ def adverse_event_update(
                 "reporting_level": [level_before, event.reporting_level],
                 "known_on": known_on if upgraded else None,
                 "obligations": [f"{o.rule_id} {o.due_date}" for o in obligations],
+                "doses_held": [str(h.dose.external_id) for h in held],
             },
         )
-        _alert(event, obligations)
+        _alert(event, obligations, held)
     return event
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.db.models import QuerySet
 
 from saisei.core.models import Role, User
-from saisei.core.permissions import is_read_only, is_staff_user, scope_to_org
+from saisei.core.permissions import is_staff_user, scope_to_org
+from saisei.core.roles import action, allowed
 
 # Clinicians give infusions; oversight roles read the record (committee reviewers read only).
 CLINICAL_ROLES = (Role.PHYSICIAN, Role.NURSE)
@@ -18,6 +21,30 @@ READ_ROLES = (
     Role.COMMITTEE_REVIEWER,
 )
 
+_action = partial(action, app="treatment")
+
+BEDSIDE_VERIFY = _action(
+    "bedside.verify",
+    label="Scan the wristband and the bag at the bedside",
+    roles=CLINICAL_ROLES,
+    why="The recipient's and the product's identity are checked by the clinicians giving it "
+    "(FACT-JACIE clinical standards; ISBT 128 ST-028).",
+)
+ADMINISTRATION_RECORD = _action(
+    "administration.record",
+    label="Record an infusion (marks the dose given, once); close it; record vital signs",
+    roles=CLINICAL_ROLES,
+    why="The physician or nurse who gives the dose records it; a dose is given once (DESIGN "
+    "invariant 3).",
+    destructive=True,
+)
+SECOND_PERSON = _action(
+    "administration.second_person",
+    label="Confirm the bedside check as the second person (own password)",
+    roles=CLINICAL_ROLES,
+    why="The two-person check at the bedside is done by two clinicians.",
+)
+
 
 def can_view_treatment(user: User) -> bool:
     return is_staff_user(user) and user.has_role(*READ_ROLES)
@@ -25,16 +52,16 @@ def can_view_treatment(user: User) -> bool:
 
 def can_verify_bedside(user: User) -> bool:
     """Bedside scans are done by the nurse or physician at the bedside."""
-    return is_staff_user(user) and user.has_role(*CLINICAL_ROLES) and not is_read_only(user)
+    return allowed(user, BEDSIDE_VERIFY)
 
 
 def can_record_administration(user: User) -> bool:
-    return can_verify_bedside(user)
+    return allowed(user, ADMINISTRATION_RECORD)
 
 
 def can_confirm_second_person(user: User) -> bool:
     """The second person of the two-person check is also a clinician."""
-    return can_verify_bedside(user)
+    return allowed(user, SECOND_PERSON)
 
 
 def scope_treatment(user: User, qs: QuerySet) -> QuerySet:

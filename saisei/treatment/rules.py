@@ -28,7 +28,7 @@ SRC_COURSE = "ASRM Art. 13 (provide as described in the plan); the patient's tre
 SRC_GATE = "ASRM Art. 4, 13, 14 (plan in force, physician listed, route, consent); invariant 1"
 
 RELEASED_LOT_STATES = frozenset({"released", "conditionally_released"})
-BLOCKED_DOSE_STATES = frozenset({"quarantine", "recalled", "discarded"})
+BLOCKED_DOSE_STATES = frozenset({"quarantine", "recalled", "discarded", "on_hold"})
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,7 @@ class DoseFacts:
     use_by: dt.datetime | None
     expires_at: dt.datetime | None
     administered: bool
+    status_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,12 @@ def check_dose_released(f: BedsideFacts) -> CheckResult:
         return _fail(code, _("No bag identified."))
     if dose.status == "recalled":
         return _fail(code, _("This dose has been recalled. Do not give it."))
+    if dose.status == "on_hold":
+        return _fail(
+            code,
+            _("This dose is on hold for QA (%(reason)s). Do not give it.")
+            % {"reason": dose.status_reason or "—"},
+        )
     if dose.status in BLOCKED_DOSE_STATES:
         return _fail(
             code, _("This dose is %(status)s and may not be given.") % {"status": dose.status}

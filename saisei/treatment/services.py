@@ -121,6 +121,7 @@ def _dose_facts(dose: Any) -> DoseFacts:
         use_by=dose.use_by,
         expires_at=dose.expires_at,
         administered=Administration.objects.filter(dose_id=dose.pk).exists(),
+        status_reason=dose.status_reason or "",
     )
 
 
@@ -221,22 +222,35 @@ def bedside_verify(
     gate_allowed, gate_messages, gate_result = _gate(
         actor=actor, patient=patient, step=course_step, dose=dose, route=route, at=at
     )
-    facts = BedsideFacts(
-        at=at,
-        route=route,
-        patient_id=patient.pk if patient is not None else None,
-        patient_label=str(patient) if patient is not None else "",
-        wristband_coi=wristband_coi,
-        doses=tuple(_dose_facts(d) for d in doses),
-        unresolved_scans=tuple(unresolved),
-        step=_step_facts(course_step) if course_step is not None else None,
-        gate_allowed=gate_allowed,
-        gate_messages=gate_messages,
-        config=bedside_config(),
-    )
-    results = evaluate_bedside(facts)
-    passed = all(r.passed for r in results)
+    from saisei.processing.models import Dose
+
     with transaction.atomic():
+        # Judge the bags as they are under a row lock: a hold or recall that commits first is
+        # seen here, and one that comes later waits until this check is stored.
+        locked = {
+            d.pk: d
+            for d in Dose.objects.select_for_update()
+            .select_related("lot", "lot__donation")
+            .filter(pk__in=[d.pk for d in doses])
+            .order_by("pk")
+        }
+        doses = [locked[d.pk] for d in doses]
+        dose = doses[0] if len(doses) == 1 else None
+        facts = BedsideFacts(
+            at=at,
+            route=route,
+            patient_id=patient.pk if patient is not None else None,
+            patient_label=str(patient) if patient is not None else "",
+            wristband_coi=wristband_coi,
+            doses=tuple(_dose_facts(d) for d in doses),
+            unresolved_scans=tuple(unresolved),
+            step=_step_facts(course_step) if course_step is not None else None,
+            gate_allowed=gate_allowed,
+            gate_messages=gate_messages,
+            config=bedside_config(),
+        )
+        results = evaluate_bedside(facts)
+        passed = all(r.passed for r in results)
         near_miss = None
         if not passed:
             near_miss = _record_near_miss(

@@ -95,6 +95,30 @@ def test_a_user_without_two_factor_signs_with_the_password(org: Any, make_user: 
     services.signature_verify(actor=user, password=TEST_PASSWORD, meaning="I sign")
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["qa_manager", "org_admin"])
+def test_a_role_that_requires_two_factors_cannot_sign_before_enrolling(
+    org: Any, make_user: Any, role: str
+) -> None:
+    """QA and administrators sign with two factors: not enrolled yet is not a way round it."""
+    user = make_user(role, org)
+    assert user.two_factor_required and not user.two_factor_enabled
+    for otp in (None, "", "123456"):
+        with pytest.raises(ValidationFailed) as exc:
+            services.signature_verify(actor=user, password=TEST_PASSWORD, meaning="I sign", otp=otp)
+        assert exc.value.code == "signature_two_factor_not_enrolled"
+        assert list(exc.value.as_dict()["error"]["fields"]) == ["otp"]
+    # A started but unconfirmed enrolment is not a factor either.
+    services.totp_begin(user=user)
+    with pytest.raises(ValidationFailed):
+        services.signature_verify(actor=user, password=TEST_PASSWORD, meaning="I sign")
+    # Enrolled, the current code signs.
+    enrol(user)
+    services.signature_verify(
+        actor=user, password=TEST_PASSWORD, meaning="I sign", otp=fresh_code(user)
+    )
+
+
 def _login(client: Client, user: Any) -> None:
     res = client.post("/accounts/login/", {"username": user.username, "password": TEST_PASSWORD})
     assert res["Location"].startswith("/accounts/2fa/")

@@ -1,15 +1,22 @@
-"""processing tables: donations, lots and their culture record, QC and release, doses, custody.
+"""processing tables: donations, lots and their culture record, environmental monitoring, QC and
+release, doses and their holds, custody.
 
 Split by aggregate (house style: past ~400 lines a models module becomes a package).
 """
 
 from .donation import ChainOfIdentity, Donation, NumberSequence
-from .dose import CustodyEvent, Dose, LabelPrint, NearMiss
+from .dose import CustodyEvent, Dose, DoseHold, LabelPrint, NearMiss
+from .environment import (
+    CleanlinessGrade,
+    EnvironmentalParameter,
+    EnvironmentalResult,
+    MonitoringLimit,
+    MonitoringProgramme,
+)
 from .lot import (
     CultureAlert,
     CultureStep,
     Deviation,
-    EnvironmentalResult,
     Lot,
     QCResult,
     Release,
@@ -17,15 +24,20 @@ from .lot import (
 
 __all__ = [
     "ChainOfIdentity",
+    "CleanlinessGrade",
     "CultureAlert",
     "CultureStep",
     "CustodyEvent",
     "Deviation",
     "Donation",
     "Dose",
+    "DoseHold",
+    "EnvironmentalParameter",
     "EnvironmentalResult",
     "LabelPrint",
     "Lot",
+    "MonitoringLimit",
+    "MonitoringProgramme",
     "NearMiss",
     "NumberSequence",
     "QCResult",

@@ -28,6 +28,9 @@ class Dose(ClinicalRecord):
         ADMINISTERED = "administered", _("Administered")
         DISCARDED = "discarded", _("Discarded")
         RECALLED = "recalled", _("Recalled")
+        # Taken out of use after release until QA decides (a serious adverse event in the lot,
+        # or a clinician's report that the bag is unusable); see ``DoseHold``.
+        ON_HOLD = "on_hold", _("On hold for QA")
 
     lot = models.ForeignKey("processing.Lot", on_delete=models.PROTECT, related_name="doses")
     patient = models.ForeignKey("journey.Patient", on_delete=models.PROTECT, related_name="doses")
@@ -53,6 +56,8 @@ class Dose(ClinicalRecord):
     # Reference of the administration record (treatment app); unique so a dose is given once.
     administration_ref = models.CharField(max_length=64, null=True, blank=True, unique=True)
     status_reason = models.TextField(blank=True)
+    # Who discarded the bag and who confirmed it (second person's signature for a released dose).
+    discard_record = models.JSONField(default=dict, blank=True)
 
     history = HistoricalRecords()
 
@@ -72,7 +77,8 @@ class Dose(ClinicalRecord):
             ),
             models.UniqueConstraint(
                 fields=["freezer", "rack", "position"],
-                condition=models.Q(status__in=["quarantine", "released"]) & ~models.Q(freezer=""),
+                condition=models.Q(status__in=["quarantine", "released", "on_hold"])
+                & ~models.Q(freezer=""),
                 name="dose_unique_storage_position",
             ),
         ]
@@ -84,6 +90,59 @@ class Dose(ClinicalRecord):
     def storage_location(self) -> str:
         parts = [p for p in (self.freezer, self.rack, self.position) if p]
         return " / ".join(parts)
+
+
+class DoseHold(ClinicalRecord):
+    """A bag taken out of use after release until QA lifts the hold with a reason.
+
+    Placed at once on every other dose of a lot when a serious adverse event is linked to it
+    (ASRM Art. 17–18: the processing facility is told and acts; GMP quality-defect handling), or
+    when a clinician reports the bag unusable. At most one hold is active per dose; the dose's
+    status is ``on_hold`` exactly while it is, and lifting returns it to ``previous_status``.
+    """
+
+    class Kind(models.TextChoices):
+        ADVERSE_EVENT = "adverse_event", _("Serious adverse event in the lot")
+        UNUSABLE = "unusable", _("Reported unusable")
+
+    dose = models.ForeignKey(Dose, on_delete=models.PROTECT, related_name="holds")
+    kind = models.CharField(_("why"), max_length=20, choices=Kind.choices)
+    reason = models.TextField(_("reason"))
+    # The adverse event that caused it, as people read it (safety is a higher app: no key).
+    source_ref = models.CharField(_("reference"), max_length=100, blank=True)
+    source_link = models.CharField(max_length=200, blank=True)
+    previous_status = models.CharField(max_length=20)
+    placed_by = models.ForeignKey("core.User", on_delete=models.PROTECT, related_name="+")
+    placed_at = models.DateTimeField(_("placed at"))
+    lifted_by = models.ForeignKey(
+        "core.User", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    lifted_at = models.DateTimeField(_("lifted at"), null=True, blank=True)
+    lift_reason = models.TextField(_("reason for lifting"), blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering: ClassVar = ["-placed_at", "-pk"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["dose"],
+                condition=models.Q(lifted_at__isnull=True),
+                name="dosehold_one_active",
+            ),
+            models.CheckConstraint(condition=~models.Q(reason=""), name="dosehold_has_reason"),
+            models.CheckConstraint(
+                condition=models.Q(lifted_at__isnull=True) | ~models.Q(lift_reason=""),
+                name="dosehold_lift_justified",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dose} hold ({self.kind})"
+
+    @property
+    def active(self) -> bool:
+        return self.lifted_at is None
 
 
 class LabelPrint(ClinicalRecord):

@@ -1,4 +1,4 @@
-"""Lots and their batch record: culture steps, environmental monitoring, deviations, QC, release."""
+"""Lots and their batch record: culture steps, deviations, QC, release."""
 
 from __future__ import annotations
 
@@ -141,6 +141,15 @@ class Deviation(ClinicalRecord):
     lot = models.ForeignKey(
         Lot, on_delete=models.PROTECT, related_name="deviations", null=True, blank=True
     )
+    # A deviation about the starting tissue (e.g. a transport excursion) before any lot exists;
+    # it holds every lot made from that donation until closed.
+    donation = models.ForeignKey(
+        "processing.Donation",
+        on_delete=models.PROTECT,
+        related_name="deviations",
+        null=True,
+        blank=True,
+    )
     source = models.CharField(_("source"), max_length=20, choices=Source.choices)
     severity = models.CharField(
         _("severity"), max_length=10, choices=Severity.choices, default=Severity.MAJOR
@@ -178,51 +187,6 @@ class Deviation(ClinicalRecord):
 
     def __str__(self) -> str:
         return f"{self.number} {self.title}"
-
-
-class EnvironmentalResult(ClinicalRecord):
-    """One environmental-monitoring reading judged against its alert and action limits.
-
-    Limits are the facility's own (GMP Annex 1 style grades); an action-limit breach opens a
-    deviation automatically.
-    """
-
-    class Level(models.TextChoices):
-        WITHIN = "within", _("Within limits")
-        ALERT = "alert", _("Alert limit exceeded")
-        ACTION = "action", _("Action limit exceeded")
-
-    site = models.ForeignKey("core.Site", on_delete=models.PROTECT, related_name="+")
-    lot = models.ForeignKey(
-        Lot, on_delete=models.PROTECT, related_name="environment", null=True, blank=True
-    )
-    location = models.CharField(_("location"), max_length=100)
-    parameter = models.CharField(_("parameter"), max_length=100)
-    unit = models.CharField(_("unit"), max_length=30, blank=True)
-    value = models.FloatField(_("value"))
-    alert_limit = models.FloatField(_("alert limit"))
-    action_limit = models.FloatField(_("action limit"))
-    level = models.CharField(max_length=10, choices=Level.choices)
-    sampled_at = models.DateTimeField(_("sampled at"))
-    recorded_by = models.ForeignKey("core.User", on_delete=models.PROTECT, related_name="+")
-    deviation = models.ForeignKey(
-        Deviation, on_delete=models.PROTECT, related_name="+", null=True, blank=True
-    )
-
-    history = HistoricalRecords()
-
-    class Meta:
-        ordering: ClassVar = ["-sampled_at"]
-        constraints: ClassVar = [
-            models.CheckConstraint(
-                condition=models.Q(action_limit__gte=models.F("alert_limit")),
-                name="env_action_above_alert",
-            ),
-            models.CheckConstraint(
-                condition=~models.Q(level="action") | models.Q(deviation__isnull=False),
-                name="env_action_has_deviation",
-            ),
-        ]
 
 
 class QCResult(ClinicalRecord):

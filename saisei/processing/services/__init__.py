@@ -13,6 +13,13 @@ from .dose import (
     label_print,
     label_reconcile,
 )
+from .environment import (
+    environmental_result_record,
+    monitoring_programme_approve,
+    monitoring_programme_prepare,
+    programme_in_force,
+)
+from .hold import dose_hold_lift, dose_report_unusable, doses_hold_for_adverse_event
 from .identity import (
     collection_type_for_cell_source,
     donation_collection_type,
@@ -27,21 +34,28 @@ from .lot import (
     deviation_update,
     donation_markers_record,
     donation_record,
-    environmental_result_record,
     lot_create,
     lot_quarantine,
     lot_quarantine_lift,
     lot_readiness,
     lot_reforecast,
     lot_reject,
-    lot_release,
     lot_specifications,
     lot_submit_qc,
     markers_status,
     qc_result_record,
 )
+from .release import (
+    ReleaseCheck,
+    ReleaseFinding,
+    lot_clean_findings,
+    lot_release,
+    lot_release_check,
+)
 
 __all__ = [
+    "ReleaseCheck",
+    "ReleaseFinding",
     "chain_of_custody",
     "collection_type_for_cell_source",
     "culture_alert_follow_up",
@@ -61,11 +75,15 @@ __all__ = [
     "dose_cryopreserve",
     "dose_discard",
     "dose_divide",
+    "dose_hold_lift",
     "dose_label",
+    "dose_report_unusable",
     "dose_thaw",
+    "doses_hold_for_adverse_event",
     "environmental_result_record",
     "label_print",
     "label_reconcile",
+    "lot_clean_findings",
     "lot_create",
     "lot_quarantine",
     "lot_quarantine_lift",
@@ -73,10 +91,14 @@ __all__ = [
     "lot_reforecast",
     "lot_reject",
     "lot_release",
+    "lot_release_check",
     "lot_specifications",
     "lot_submit_qc",
     "markers_status",
+    "monitoring_programme_approve",
+    "monitoring_programme_prepare",
     "near_miss_record",
     "parse_logger_csv",
+    "programme_in_force",
     "qc_result_record",
 ]

@@ -33,6 +33,10 @@ STAGE_DOSE_TRANSITION: dict[str, str | None] = {
     CustodyEvent.Stage.CLINIC_RECEIPT: "receive",
     CustodyEvent.Stage.BEDSIDE: None,
 }
+# A bag reaches the bedside only once QA released it (a quarantined bag stays at the CPC).
+STAGE_DOSE_STATUSES: dict[str, frozenset[str]] = {
+    CustodyEvent.Stage.BEDSIDE: lifecycle.DOSE_RELEASED,
+}
 MAX_LOGGER_ROWS = 100_000
 
 
@@ -172,6 +176,21 @@ REASON_TEXT = {
 }
 
 
+def _require_movable(dose: Dose, stage: str) -> None:
+    """A held, recalled, discarded or given bag moves nowhere; the bedside takes released bags."""
+    allowed = STAGE_DOSE_STATUSES.get(stage, lifecycle.DOSE_USABLE)
+    if dose.status not in allowed:
+        raise Conflict(
+            "dose_blocked",
+            _("This dose is %(status)s and may not be handed over (%(stage)s).")
+            % {
+                "status": dose.get_status_display(),
+                "stage": CustodyEvent.Stage(stage).label,
+            },
+            {"dose": [str(dose.get_status_display())]},
+        )
+
+
 def custody_handover(
     *,
     actor: User,
@@ -212,12 +231,8 @@ def custody_handover(
                 {name: [_("This field is required.")]},
             )
     at = aware(occurred_at, field="occurred_at")
-    if dose is not None and dose.status not in lifecycle.DOSE_USABLE:
-        raise Conflict(
-            "dose_blocked",
-            _("This dose is %(status)s and may not be handed over.")
-            % {"status": dose.get_status_display()},
-        )
+    if dose is not None:
+        _require_movable(dose, stage)
 
     expected = _expected(dose, donation)
     ok, reason, found = identity_check(expected=expected, scan_text=scan_text)
@@ -278,7 +293,9 @@ def custody_handover(
 
     with transaction.atomic():
         if dose is not None:
+            # Re-read under the row lock: a hold or recall committed since the check above wins.
             dose = Dose.objects.select_for_update().get(pk=dose.pk)
+            _require_movable(dose, stage)
             move = STAGE_DOSE_TRANSITION.get(stage)
             if move:
                 transition = lifecycle.check_transition(
@@ -315,6 +332,7 @@ def custody_handover(
                 actor=actor,
                 organisation=subject.organisation,  # type: ignore[union-attr]
                 lot=dose.lot if dose is not None else None,
+                donation=donation,
                 source=Deviation.Source.CUSTODY,
                 title=_("Temperature excursion during %(stage)s")
                 % {"stage": event.get_stage_display()},

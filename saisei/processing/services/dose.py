@@ -12,8 +12,17 @@ from django.utils.translation import gettext as _
 from saisei.core.audit import audit_record
 from saisei.core.errors import Conflict, ValidationFailed
 from saisei.core.models import User
+from saisei.core.services import signature_verify
 from saisei.processing import lifecycle, permissions, specs
-from saisei.processing.models import Deviation, Donation, Dose, LabelPrint, Lot, QCResult
+from saisei.processing.models import (
+    Deviation,
+    Donation,
+    Dose,
+    LabelPrint,
+    Lot,
+    QCResult,
+    Release,
+)
 from saisei.processing.rules import processing_config
 
 from . import identity
@@ -266,24 +275,117 @@ def dose_administer(*, actor: User, administration: Any) -> Dose:
     return current
 
 
-def dose_discard(*, actor: User, dose: Dose, reason: str) -> Dose:
-    """Discard a dose that can no longer be used (expired, damaged, failed post-thaw)."""
-    require(permissions.can_thaw_dose(actor))
+DISCARD_CONFIRM_MEANING = "Second-person check: I confirm this released dose is to be destroyed"
+
+
+def _was_released(dose: Dose) -> bool:
+    """A dose counts as released once QA released its lot, whatever happened since."""
+    return (
+        dose.status in lifecycle.DOSE_RELEASED
+        or Release.objects.filter(lot_id=dose.lot_id).exists()
+    )
+
+
+def _discard_confirmation(
+    *, actor: User, second_person: User | None, password: str, otp: str | None
+) -> dict[str, Any]:
+    """Another CPC technician or QA member of the organisation confirms with their own password."""
+    if second_person is None:
+        raise ValidationFailed(
+            "second_person_required",
+            _("A released dose is discarded only with a second person's confirmation."),
+            {"second_person": [_("Required.")]},
+        )
+    if second_person.pk == actor.pk:
+        raise ValidationFailed(
+            "second_person_same",
+            _("The second person must be someone other than you."),
+            {"second_person": [_("Choose another staff member.")]},
+        )
+    if (
+        second_person.organisation_id != actor.organisation_id
+        or not second_person.is_active
+        or not permissions.can_discard_dose(second_person)
+    ):
+        raise ValidationFailed(
+            "second_person_not_allowed",
+            _("The second person must be a CPC technician or QA member of this organisation."),
+            {"second_person": [_("Not allowed to confirm a discard.")]},
+        )
+    try:
+        signature = signature_verify(
+            actor=second_person, password=password, meaning=DISCARD_CONFIRM_MEANING, otp=otp
+        )
+    except ValidationFailed as exc:
+        # Name the second person's fields, so the form marks the right boxes.
+        raise ValidationFailed(
+            exc.code,
+            exc.message,
+            {f"second_person_{k}": v for k, v in exc.fields.items()},
+        ) from None
+    return signature.as_dict()
+
+
+def dose_discard(
+    *,
+    actor: User,
+    dose: Dose,
+    reason: str,
+    second_person: User | None = None,
+    second_person_password: str = "",
+    second_person_otp: str | None = None,
+) -> Dose:
+    """Destroy a bag: only the processing side (CPC or QA), always with a reason, and for a
+    released dose with a second person's confirmation (DESIGN invariant 4).
+
+    Clinicians who find a bag unusable report it (``dose_report_unusable``) instead.
+    """
+    from .hold import end_active_hold
+
+    require(permissions.can_discard_dose(actor))
     require_same_org(actor, dose)
+    text = str(reason or "").strip()
+    if not text:
+        raise ValidationFailed(
+            "reason_required",
+            _("Give the reason the dose is discarded."),
+            {"reason": [_("A reason is required.")]},
+        )
+    released = _was_released(dose)
+    confirmation = (
+        _discard_confirmation(
+            actor=actor,
+            second_person=second_person,
+            password=second_person_password,
+            otp=second_person_otp,
+        )
+        if released
+        else None
+    )
     with transaction.atomic():
         dose = Dose.objects.select_for_update().get(pk=dose.pk)
         lifecycle.check_transition(
-            table=lifecycle.DOSE_TRANSITIONS, obj=dose, name="discard", ctx={"reason": reason}
+            table=lifecycle.DOSE_TRANSITIONS, obj=dose, name="discard", ctx={"reason": text}
         )
+        previous = dose.status
+        if previous == Dose.Status.ON_HOLD:
+            end_active_hold(actor=actor, dose=dose, reason=_("Discarded: %(r)s") % {"r": text})
         dose.status = Dose.Status.DISCARDED
-        dose.status_reason = reason.strip()
-        dose.save(update_fields=["status", "status_reason", "updated_at"])
+        dose.status_reason = text
+        dose.discard_record = {
+            "by": actor.username,
+            "at": timezone.now().isoformat(),
+            "released": released,
+            "second_person": confirmation,
+        }
+        dose.save(update_fields=["status", "status_reason", "discard_record", "updated_at"])
         audit_record(
             actor=actor,
             organisation=dose.organisation,
             action="dose.discard",
             subject=dose,
-            reason=reason,
+            changes={"from": previous, "released": released, "second_person": confirmation},
+            reason=text,
         )
     return dose
 
@@ -446,7 +548,7 @@ def donation_label_print(
     """Print tissue container labels at collection and count them; reprints need a reason."""
     from saisei.processing.labels import render_label_pdf
 
-    require(permissions.can_print_label(actor) or permissions.can_record_donation(actor))
+    require(permissions.can_print_donation_label(actor))
     require_same_org(actor, donation)
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 50:
         raise ValidationFailed(
@@ -500,8 +602,9 @@ def donation_label_print(
 def label_reconcile(*, actor: User, label: LabelPrint, applied: int, destroyed: int) -> LabelPrint:
     """Account for every printed label: applied to the bag or destroyed."""
     require(
-        permissions.can_print_label(actor)
-        or (label.donation_id is not None and permissions.can_record_donation(actor))
+        permissions.can_print_donation_label(actor)
+        if label.donation_id is not None
+        else permissions.can_print_label(actor)
     )
     require_same_org(actor, label)
     if applied < 0 or destroyed < 0 or applied + destroyed > label.count:

@@ -6,12 +6,12 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from saisei.core.audit import audit_record
-from saisei.core.errors import Conflict, DomainError, ValidationFailed
+from saisei.core.errors import Conflict, DomainError, Forbidden, ValidationFailed
 from saisei.core.models import Organisation, Role, Site, User
 from saisei.core.services import notify, signature_verify
 from saisei.processing import lifecycle, permissions, specs
@@ -21,7 +21,6 @@ from saisei.processing.models import (
     Deviation,
     Donation,
     Dose,
-    EnvironmentalResult,
     Lot,
     QCResult,
     Release,
@@ -224,7 +223,7 @@ def donation_markers_record(
     *, actor: User, donation: Donation, results: dict[str, str]
 ) -> Donation:
     """Add or correct infection-marker results; a correction of a final result needs QA."""
-    require(permissions.can_record_donation(actor))
+    require(permissions.can_record_markers(actor))
     require_same_org(actor, donation)
     new = _markers(results)
     with transaction.atomic():
@@ -233,11 +232,11 @@ def donation_markers_record(
         changed_final = [
             m for m, v in new.items() if before.get(m) not in (None, "pending") and before[m] != v
         ]
-        if changed_final and not actor.has_role(Role.QA_MANAGER):
-            raise Conflict(
-                "marker_final",
-                _("A final marker result can only be corrected by QA."),
-                {m: [_("Already final.")] for m in changed_final},
+        if changed_final and not permissions.can_correct_markers(actor):
+            raise Forbidden(
+                _("A final marker result can only be corrected by QA: %(markers)s")
+                % {"markers": ", ".join(changed_final)},
+                code="marker_final",
             )
         donation.infection_markers = {**before, **new}
         donation.save(update_fields=["infection_markers", "updated_at"])
@@ -508,7 +507,7 @@ def culture_step_record(
     return step
 
 
-# --- deviations and environment ----------------------------------------------------------------
+# --- deviations ---------------------------------------------------------------------------------
 
 
 def deviation_open(
@@ -518,6 +517,7 @@ def deviation_open(
     source: str,
     organisation: Organisation | None = None,
     lot: Lot | None = None,
+    donation: Donation | None = None,
     description: str = "",
     severity: str = Deviation.Severity.MAJOR,
 ) -> Deviation:
@@ -542,6 +542,7 @@ def deviation_open(
             organisation=org,
             number=f"DEV-{timezone.localtime(now).year}-{number:04d}",
             lot=lot,
+            donation=donation or (lot.donation if lot is not None else None),
             source=source,
             severity=severity,
             title=str(title)[:300],
@@ -558,6 +559,7 @@ def deviation_open(
                 "number": deviation.number,
                 "source": source,
                 "lot": lot.number if lot else None,
+                "donation": deviation.donation.din if deviation.donation else None,
             },
         )
         notify(
@@ -611,8 +613,8 @@ def deviation_update(
                     {"status": [status]},
                 )
             if status == Deviation.Status.CLOSED:
-                if not actor.has_role(Role.QA_MANAGER):
-                    raise Conflict("qa_closes", _("Only QA can close a deviation."), {})
+                if not permissions.can_close_deviation(actor):
+                    raise Forbidden(_("Only QA can close a deviation."), code="qa_closes")
                 missing = [
                     n for n in ("investigation", "impact", "capa") if not getattr(deviation, n)
                 ]
@@ -634,82 +636,6 @@ def deviation_update(
             changes={"before": before, "status": deviation.status},
         )
     return deviation
-
-
-def environmental_result_record(
-    *,
-    actor: User,
-    site: Site,
-    location: str,
-    parameter: str,
-    value: float,
-    alert_limit: float,
-    action_limit: float,
-    sampled_at: dt.datetime | None = None,
-    unit: str = "",
-    lot: Lot | None = None,
-) -> EnvironmentalResult:
-    """Judge an environmental reading; an action-limit breach opens a deviation automatically."""
-    require(permissions.can_record_culture(actor))
-    if site.organisation_id != actor.organisation_id:
-        raise ValidationFailed("site_unknown", _("Unknown site."), {"site": [_("Unknown site.")]})
-    if lot is not None:
-        require_same_org(actor, lot)
-    number = _number_or_none(value, field="value")
-    alert = _number_or_none(alert_limit, field="alert_limit")
-    action = _number_or_none(action_limit, field="action_limit")
-    if number is None or alert is None or action is None:
-        raise ValidationFailed("value_required", _("Enter the value and both limits."), {})
-    if action < alert:
-        raise ValidationFailed(
-            "limits_order",
-            _("The action limit must not be below the alert limit."),
-            {"action_limit": [_("Must be at least the alert limit.")]},
-        )
-    level = (
-        EnvironmentalResult.Level.ACTION
-        if number > action
-        else EnvironmentalResult.Level.ALERT
-        if number > alert
-        else EnvironmentalResult.Level.WITHIN
-    )
-    at = aware(sampled_at, field="sampled_at")
-    with transaction.atomic():
-        deviation = None
-        if level == EnvironmentalResult.Level.ACTION:
-            deviation = deviation_open(
-                actor=actor,
-                organisation=site.organisation,
-                lot=lot,
-                source=Deviation.Source.ENVIRONMENTAL,
-                title=_("Action limit exceeded: %(parameter)s at %(location)s")
-                % {"parameter": parameter, "location": location},
-                description=_("%(value)s %(unit)s against an action limit of %(limit)s.")
-                % {"value": number, "unit": unit, "limit": action},
-            )
-        result = EnvironmentalResult.objects.create(
-            organisation=site.organisation,
-            site=site,
-            lot=lot,
-            location=location.strip(),
-            parameter=parameter.strip(),
-            unit=unit,
-            value=number,
-            alert_limit=alert,
-            action_limit=action,
-            level=level,
-            sampled_at=at,
-            recorded_by=actor,
-            deviation=deviation,
-        )
-        audit_record(
-            actor=actor,
-            organisation=site.organisation,
-            action="environment.record",
-            subject=result,
-            changes={"parameter": parameter, "value": number, "level": level},
-        )
-    return result
 
 
 # --- QC, quarantine, release ---------------------------------------------------------------------
@@ -824,11 +750,17 @@ def qc_result_record(
 
 
 def _block_doses(*, actor: User | None, lot: Lot, status: str, reason: str) -> list[Dose]:
-    """Take every dose of the lot out of use; administered doses are left as they are."""
+    """Take every dose of the lot out of use; administered doses are left as they are.
+
+    A recall reaches held bags too; a quarantine leaves a hold in place, so lifting the lot's
+    quarantine and releasing it again never releases a bag QA has not cleared.
+    """
     blocked = []
     target = "recalled" if status == "recalled" else "quarantine"
-    for dose in Dose.objects.select_for_update().filter(lot=lot, status__in=lifecycle.DOSE_USABLE):
-        if target == "quarantine" and dose.status == "quarantine":
+    for dose in Dose.objects.select_for_update().filter(
+        lot=lot, status__in=lifecycle.DOSE_IN_STOCK
+    ):
+        if target == "quarantine" and dose.status in ("quarantine", "on_hold"):
             continue
         previous = dose.status
         lifecycle.check_transition(
@@ -837,6 +769,10 @@ def _block_doses(*, actor: User | None, lot: Lot, status: str, reason: str) -> l
             name="recall" if target == "recalled" else "hold",
             ctx={"reason": reason},
         )
+        if previous == Dose.Status.ON_HOLD:
+            from .hold import end_active_hold
+
+            end_active_hold(actor=actor, dose=dose, reason=reason)
         dose.status = target
         dose.status_reason = reason
         dose.save(update_fields=["status", "status_reason", "updated_at"])
@@ -911,7 +847,7 @@ def _culture_positive(*, actor: User, lot: Lot, organism: str) -> CultureAlert:
 
 def culture_alert_follow_up(*, actor: User, alert: CultureAlert, follow_up: str) -> CultureAlert:
     """Record what happened to the doses already given (patients contacted, treatment, outcome)."""
-    require(permissions.can_release_lot(actor) or actor.has_role(Role.PHYSICIAN))
+    require(permissions.can_follow_up_culture_alert(actor))
     require_same_org(actor, alert)
     if not follow_up.strip():
         raise ValidationFailed(
@@ -944,7 +880,7 @@ def lot_submit_qc(*, actor: User, lot: Lot) -> Lot:
 
 
 def lot_quarantine(*, actor: User, lot: Lot, reason: str) -> Lot:
-    require(permissions.can_manage_deviation(actor))
+    require(permissions.can_quarantine_lot(actor))
     require_same_org(actor, lot)
     with transaction.atomic():
         lot = Lot.objects.select_for_update().get(pk=lot.pk)
@@ -962,7 +898,7 @@ def lot_quarantine(*, actor: User, lot: Lot, reason: str) -> Lot:
 
 def lot_quarantine_lift(*, actor: User, lot: Lot, reason: str) -> Lot:
     """QA returns a quarantined lot to QC once its deviations are closed."""
-    require(permissions.can_release_lot(actor))
+    require(permissions.can_lift_lot_quarantine(actor))
     require_same_org(actor, lot)
     with transaction.atomic():
         lot = Lot.objects.select_for_update().get(pk=lot.pk)
@@ -986,7 +922,7 @@ def lot_reject(*, actor: User, lot: Lot, reason: str, password: str, otp: str | 
     Signed like a release (DESIGN invariant 4): the signer re-authenticates with every factor
     they are enrolled in, and the signature is kept in the ledger entry.
     """
-    require(permissions.can_release_lot(actor))
+    require(permissions.can_reject_lot(actor))
     require_same_org(actor, lot)
     signature = signature_verify(actor=actor, password=password, meaning=REJECT_MEANING, otp=otp)
     with transaction.atomic():
@@ -1002,65 +938,3 @@ def lot_reject(*, actor: User, lot: Lot, reason: str, password: str, otp: str | 
             changes={"lot": lot.number, "signature": signature.as_dict()},
         )
     return lot
-
-
-def lot_release(
-    *,
-    actor: User,
-    lot: Lot,
-    password: str,
-    meaning: str,
-    conditional: bool = False,
-    justification: str = "",
-    otp: str | None = None,
-) -> Release:
-    """QA releases the lot by electronic signature; the database allows one release per lot.
-
-    Full release needs every required test passed; conditional release is for fresh product while
-    only the sterility culture runs (DESIGN invariant 4; facts manufacturing §3.2).
-    """
-    require(permissions.can_release_lot(actor))
-    require_same_org(actor, lot)
-    signature = signature_verify(actor=actor, password=password, meaning=meaning, otp=otp)
-    try:
-        with transaction.atomic():
-            lot = Lot.objects.select_for_update().get(pk=lot.pk)
-            if Release.objects.filter(lot=lot).exists():
-                raise Conflict("already_released", _("This lot has already been released."), {})
-            readiness = lot_readiness(lot=lot)
-            name = "release_conditional" if conditional else "release"
-            _move_lot(lot, name, {"readiness": readiness, "justification": justification})
-            release = Release.objects.create(
-                organisation=lot.organisation,
-                lot=lot,
-                kind=Release.Kind.CONDITIONAL if conditional else Release.Kind.FULL,
-                signed_by=actor,
-                signed_at=signature.signed_at,
-                meaning=signature.meaning[:300],
-                signature=signature.as_dict(),
-                justification=justification.strip(),
-                readiness=readiness.as_dict(),
-            )
-            for dose in Dose.objects.select_for_update().filter(
-                lot=lot, status=Dose.Status.QUARANTINE
-            ):
-                lifecycle.check_transition(
-                    table=lifecycle.DOSE_TRANSITIONS, obj=dose, name="release"
-                )
-                dose.status = Dose.Status.RELEASED
-                dose.save(update_fields=["status", "updated_at"])
-            audit_record(
-                actor=actor,
-                organisation=lot.organisation,
-                action="lot.release",
-                subject=release,
-                changes={
-                    "lot": lot.number,
-                    "kind": release.kind,
-                    "signature": signature.as_dict(),
-                    "justification": release.justification,
-                },
-            )
-    except IntegrityError:
-        raise Conflict("already_released", _("This lot has already been released."), {}) from None
-    return release

@@ -34,6 +34,9 @@ _LEVELS = {
     "recalled": "danger",
     "discarded": "danger",
     "blocked": "danger",
+    "on_hold": "danger",
+    "draft": "warn",
+    "approved": "ok",
 }
 
 
@@ -57,3 +60,20 @@ def cells(value: Any) -> str:
     mantissa = number / 10**exponent
     sup = str(exponent).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
     return f"{mantissa:.2g} × 10{sup}"
+
+
+@register.filter
+def em_unit(parameter: Any) -> str:
+    """The one unit of an environmental-monitoring parameter."""
+    from saisei.processing.rules import EM_UNITS
+
+    return EM_UNITS.get(str(parameter), "")
+
+
+@register.filter
+def num(value: Any) -> str:
+    """A measured value as people read it: thousands grouped, at most two decimals."""
+    if value in (None, ""):
+        return "—"
+    text = f"{float(value):,.2f}".rstrip("0").rstrip(".")
+    return text

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from saisei.core.tests.esign import signed
 from saisei.core.tests.factories import SiteFactory
 from saisei.processing import services, specs
 from saisei.processing.rules import processing_config
@@ -47,6 +48,7 @@ def plan_world(
     The autologous Alzheimer plan is built once per organisation object (a test's ``org``) so
     every donation of a test shares it; ``fresh`` (or another cell origin) builds a new plan.
     """
+    from saisei.core.models import Site
     from saisei.regulatory import models as rm
     from saisei.regulatory.tests.factories import (
         FacilityFactory,
@@ -62,25 +64,28 @@ def plan_world(
         if cached is not None and rm.ProvisionPlan.objects.filter(pk=cached.plan.pk).exists():
             return cached  # type: ignore[no-any-return]
         existing = rm.ProvisionPlan.objects.filter(
-            organisation=org, plan_number=f"PB3{org.pk:06d}"
+            organisation=org, plan_number=f"PB9{org.pk:06d}"
         ).first()
         if existing is not None:  # the same organisation loaded as another object
             version = existing.versions.get(number=1)
+            facility = version.facilities.get()
             world = SimpleNamespace(
                 site=existing.institution.site,
                 institution=existing.institution,
                 physician=version.physicians.get(),
-                facility=version.facilities.get(),
+                facility=facility,
+                cpc=facility.site,
                 plan=existing,
                 version=version,
             )
             org._plan_world = world
             return world
     today = timezone.localdate()
-    site = SiteFactory(organisation=org, kind="medical_institution")
+    site = SiteFactory(organisation=org, kind=Site.Kind.MEDICAL_INSTITUTION)
+    cpc = SiteFactory(organisation=org, kind=Site.Kind.CELL_PROCESSING_FACILITY)
     institution = InstitutionFactory(organisation=org, site=site)
     physician = PhysicianFactory(organisation=org, institution=institution)
-    facility = FacilityFactory(organisation=org)
+    facility = FacilityFactory(organisation=org, site=cpc)
     risk_class = 1 if cell_origin == "allogeneic" else 2
     plan = PlanFactory(
         organisation=org,
@@ -89,7 +94,7 @@ def plan_world(
         risk_class=risk_class,
         first_submitted_date=today - dt.timedelta(days=400),
         first_accepted_date=today - dt.timedelta(days=390),
-        plan_number=f"PB3{org.pk:06d}" if shared else "",
+        plan_number=f"PB9{org.pk:06d}" if shared else "",
     )
     version = VersionFactory(
         plan=plan,
@@ -102,6 +107,9 @@ def plan_world(
         submitted_date=today - dt.timedelta(days=400),
         accepted_date=today - dt.timedelta(days=390),
         in_force_from=today - dt.timedelta(days=390),
+        routes=["iv", "intrathecal"],
+        dose_min_cells=50_000_000,
+        dose_max_cells=300_000_000,
     )
     version.physicians.add(physician)
     version.facilities.add(facility)
@@ -110,6 +118,7 @@ def plan_world(
         institution=institution,
         physician=physician,
         facility=facility,
+        cpc=cpc,
         plan=plan,
         version=version,
     )
@@ -141,14 +150,23 @@ def consent_to(world: SimpleNamespace, patient: Any, *, days_ago: int = 90) -> A
     )
 
 
+def give_consent(patient: Any, version: Any, *, days_ago: int = 60) -> Any:
+    """Written consent of the patient for the plan version (ASRM Art. 14), signed days ago."""
+    return consent_to(
+        SimpleNamespace(version=version, plan=version.plan), patient, days_ago=days_ago
+    )
+
+
 def world_of(plan: Any) -> SimpleNamespace:
     """The clinic, physician and CPC listed on ``plan``'s latest version."""
     version = plan.versions.order_by("-number").first()
+    facility = version.facilities.first() if version is not None else None
     return SimpleNamespace(
         site=plan.institution.site,
         institution=plan.institution,
         physician=version.physicians.first() if version is not None else None,
-        facility=version.facilities.first() if version is not None else None,
+        facility=facility,
+        cpc=facility.site if facility is not None else None,
         plan=plan,
         version=version,
     )
@@ -314,3 +332,50 @@ def record_all(
         services.qc_result_record(
             actor=actor, lot=lot, test_code=code, value=value, pending=code in pending
         )
+
+
+GRADE_B_LIMITS = [
+    {"parameter": "air_viable", "alert_limit": 5, "action_limit": 10},
+    {"parameter": "settle_plate", "alert_limit": 3, "action_limit": 5},
+    {"parameter": "particles_0_5", "alert_limit": 200_000, "action_limit": 352_000},
+]
+SOURCE = "PIC/S GMP Annex 1 (2022) Tables 5 and 6 (grade B, in operation); alerts from trend data"
+
+
+def approved_programme(
+    *,
+    preparer: Any,
+    approver: Any,
+    site: Any,
+    room: str = "Processing room 1",
+    grade: str = "B",
+    limits: list[dict[str, Any]] | None = None,
+    effective_from: dt.date | None = None,
+) -> Any:
+    """A room's monitoring programme, prepared by the CPC and approved by QA (e-signature)."""
+
+    programme = services.monitoring_programme_prepare(
+        actor=preparer,
+        site=site,
+        room=room,
+        grade=grade,
+        effective_from=effective_from or timezone.localdate() - dt.timedelta(days=365),
+        source=SOURCE,
+        limits=limits or GRADE_B_LIMITS,
+    )
+    return services.monitoring_programme_approve(
+        actor=approver, programme=programme, **signed(approver)
+    )
+
+
+def released_lot(tech: Any, qa: Any, patient: Any, *, bags: int = 3) -> Any:
+    """A lot under the plan in force, harvested, divided into bags, QC passed and released."""
+
+    lot = make_lot(tech, patient, planned_doses=bags)
+    harvest(tech, lot)
+    services.dose_divide(actor=tech, lot=lot, bags=[{"cell_count": 1e8, "volume_ml": 50}] * bags)
+    services.lot_submit_qc(actor=tech, lot=lot)
+    record_all(tech, lot)
+    services.lot_release(actor=qa, lot=lot, **signed(qa), meaning="release")
+    lot.refresh_from_db()
+    return lot

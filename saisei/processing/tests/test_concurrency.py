@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 
 from saisei.core.errors import Conflict
-from saisei.core.tests.factories import TEST_PASSWORD
+from saisei.core.tests.esign import signed
 from saisei.processing import services
 from saisei.processing.models import Dose, Release
 from saisei.processing.tests.factories import (
@@ -60,7 +60,7 @@ def test_concurrent_release_attempts_produce_one_release(org: Any, make_user: An
     _, qa, lot = _ready(org, make_user)
     results, errors = _race(
         4,
-        lambda: services.lot_release(actor=qa, lot=lot, password=TEST_PASSWORD, meaning="release"),
+        lambda: services.lot_release(actor=qa, lot=lot, **signed(qa), meaning="release"),
     )
     assert len(results) == 1
     assert all(isinstance(e, Conflict) for e in errors), errors
@@ -69,7 +69,7 @@ def test_concurrent_release_attempts_produce_one_release(org: Any, make_user: An
 
 def test_concurrent_administrations_give_a_dose_once(org: Any, make_user: Any) -> None:
     _, qa, lot = _ready(org, make_user)
-    services.lot_release(actor=qa, lot=lot, password=TEST_PASSWORD, meaning="release")
+    services.lot_release(actor=qa, lot=lot, **signed(qa), meaning="release")
     nurse = make_user("nurse", org)
     dose = Dose.objects.get(lot=lot)
     services.dose_thaw(actor=nurse, dose=dose, viability_pct=90)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from saisei.core.models import AuditEntry
-from saisei.core.tests.esign import CHANNELS, api_post, check_every_factor, enrol, web_post
+from saisei.core.tests.esign import CHANNELS, api_post, check_every_factor, enrol, signed, web_post
 from saisei.core.tests.factories import TEST_PASSWORD
 from saisei.processing import services, specs
 from saisei.processing.models import Lot, Release
@@ -55,6 +55,23 @@ def test_release_needs_password_and_a_current_code(
         channel,
         done=lambda: Release.objects.filter(lot=lot, kind=Release.Kind.FULL).exists(),
     )
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_unenrolled_qa_cannot_release(channel: str, tech: Any, qa: Any, patient: Any) -> None:
+    """QA must sign with two factors: not having enrolled yet does not make the password enough."""
+    assert qa.two_factor_required and not qa.two_factor_enabled
+    lot = _qc_lot(tech, patient)
+    record_all(tech, lot)
+    out = _release_signer(lot, qa, {})(channel, None)
+    if channel == "web":
+        assert out.status == 400
+        assert "Set up two-factor authentication before signing." in out.body
+    else:
+        assert out.status == 422, out.body
+        assert out.error is not None and out.error["code"] == "signature_two_factor_not_enrolled"
+        assert list(out.error["fields"]) == ["otp"]
+    assert not Release.objects.filter(lot=lot).exists()
 
 
 @pytest.mark.parametrize("channel", CHANNELS)
@@ -122,5 +139,5 @@ def test_a_signer_not_enrolled_signs_with_the_password(tech: Any, qa: Any, patie
     """Factors are the ones the signer is enrolled in; the code is not asked of others."""
     lot = _qc_lot(tech, patient)
     record_all(tech, lot)
-    services.lot_release(actor=qa, lot=lot, password=TEST_PASSWORD, meaning=MEANING)
+    services.lot_release(actor=qa, lot=lot, **signed(qa), meaning=MEANING)
     assert Release.objects.filter(lot=lot).exists()

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from saisei.core.tests.factories import TEST_PASSWORD
+from saisei.core.tests.esign import signed
 from saisei.processing import lifecycle, services, specs
 from saisei.processing.models import Dose, Lot
 from saisei.processing.tests.factories import give, harvest, make_lot, record_all
@@ -43,7 +43,7 @@ def test_positive_culture_follow_up_through_api_and_web(
     services.lot_release(
         actor=qa,
         lot=lot,
-        password=TEST_PASSWORD,
+        **signed(qa),
         meaning="release",
         conditional=True,
         justification="fresh",

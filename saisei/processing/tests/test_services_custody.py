@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from saisei.core.errors import Conflict, ValidationFailed
-from saisei.core.tests.factories import TEST_PASSWORD
+from saisei.core.tests.esign import signed
 from saisei.processing import selectors, services
 from saisei.processing.models import CustodyEvent, Dose, LabelPrint, NearMiss
 from saisei.processing.tests.factories import give, harvest, make_lot, make_patient, record_all
@@ -25,7 +25,7 @@ def _released_doses(tech: Any, qa: Any, patient: Any) -> list[Dose]:
     )
     services.lot_submit_qc(actor=tech, lot=lot)
     record_all(tech, lot)
-    services.lot_release(actor=qa, lot=lot, password=TEST_PASSWORD, meaning="release")
+    services.lot_release(actor=qa, lot=lot, **signed(qa), meaning="release")
     for i, dose in enumerate(doses):
         services.dose_cryopreserve(
             actor=tech, dose=dose, freezer="LN2-1", rack="R1", position=f"{lot.pk}-{i}"

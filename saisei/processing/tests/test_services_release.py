@@ -8,7 +8,7 @@ import pytest
 
 from saisei.core.errors import Conflict, Forbidden, ValidationFailed
 from saisei.core.models import AuditEntry, Notification
-from saisei.core.tests.factories import TEST_PASSWORD
+from saisei.core.tests.esign import signed
 from saisei.processing import services, specs
 from saisei.processing.models import Deviation, Dose, Lot, Release
 from saisei.processing.tests.factories import (
@@ -81,7 +81,7 @@ def test_a_lot_with_all_tests_passed_is_released_by_qa_signature(
 ) -> None:
     lot = _ready_lot(tech, patient)
     record_all(tech, lot)
-    release = services.lot_release(actor=qa, lot=lot, password=TEST_PASSWORD, meaning=MEANING)
+    release = services.lot_release(actor=qa, lot=lot, **signed(qa), meaning=MEANING)
     lot.refresh_from_db()
     assert lot.status == Lot.Status.RELEASED
     assert release.signature["user"] == qa.username
@@ -98,7 +98,7 @@ def test_a_lot_missing_any_required_test_cannot_be_released(
     lot = _ready_lot(tech, patient)
     record_all(tech, lot, skip=(code,))
     with pytest.raises(Conflict) as exc:
-        services.lot_release(actor=qa, lot=lot, password=TEST_PASSWORD, meaning=MEANING)
+        services.lot_release(actor=qa, lot=lot, **signed(qa), meaning=MEANING)
     assert exc.value.code == "release_refused"
     assert not Release.objects.filter(lot=lot).exists()
 
@@ -121,7 +121,7 @@ def test_a_failed_required_test_quarantines_the_lot_opens_a_deviation_and_blocks
     assert lot.status == Lot.Status.QUARANTINED
     assert Deviation.objects.filter(lot=lot, source="oos").exists()
     with pytest.raises(Conflict):
-        services.lot_release(actor=qa, lot=lot, password=TEST_PASSWORD, meaning=MEANING)
+        services.lot_release(actor=qa, lot=lot, **signed(qa), meaning=MEANING)
 
 
 def test_endotoxin_limit_switches_with_route(tech: Any, patient: Any) -> None:
@@ -136,7 +136,7 @@ def test_only_qa_releases(tech: Any, patient: Any) -> None:
     lot = _ready_lot(tech, patient)
     record_all(tech, lot)
     with pytest.raises(Forbidden):
-        services.lot_release(actor=tech, lot=lot, password=TEST_PASSWORD, meaning=MEANING)
+        services.lot_release(actor=tech, lot=lot, **signed(tech), meaning=MEANING)
 
 
 def test_release_needs_the_password_and_a_meaning(tech: Any, qa: Any, patient: Any) -> None:
@@ -146,15 +146,15 @@ def test_release_needs_the_password_and_a_meaning(tech: Any, qa: Any, patient: A
         services.lot_release(actor=qa, lot=lot, password="wrong", meaning=MEANING)
     assert exc.value.code == "signature_password_invalid"
     with pytest.raises(ValidationFailed):
-        services.lot_release(actor=qa, lot=lot, password=TEST_PASSWORD, meaning=" ")
+        services.lot_release(actor=qa, lot=lot, **signed(qa), meaning=" ")
 
 
 def test_second_release_of_the_same_lot_is_refused(tech: Any, qa: Any, patient: Any) -> None:
     lot = _ready_lot(tech, patient)
     record_all(tech, lot)
-    services.lot_release(actor=qa, lot=lot, password=TEST_PASSWORD, meaning=MEANING)
+    services.lot_release(actor=qa, lot=lot, **signed(qa), meaning=MEANING)
     with pytest.raises(Conflict):
-        services.lot_release(actor=qa, lot=lot, password=TEST_PASSWORD, meaning=MEANING)
+        services.lot_release(actor=qa, lot=lot, **signed(qa), meaning=MEANING)
     assert Release.objects.filter(lot=lot).count() == 1
 
 
@@ -164,7 +164,7 @@ def _conditional_lot(tech: Any, qa: Any, patient: Any) -> Lot:
     services.lot_release(
         actor=qa,
         lot=lot,
-        password=TEST_PASSWORD,
+        **signed(qa),
         meaning=MEANING,
         conditional=True,
         justification="Fresh product; infusion scheduled before the 14-day culture ends.",
@@ -183,9 +183,7 @@ def test_conditional_release_needs_a_justification(tech: Any, qa: Any, patient: 
     lot = _ready_lot(tech, patient, allow_conditional_release=True)
     record_all(tech, lot, pending=(specs.STERILITY,))
     with pytest.raises(Conflict):
-        services.lot_release(
-            actor=qa, lot=lot, password=TEST_PASSWORD, meaning=MEANING, conditional=True
-        )
+        services.lot_release(actor=qa, lot=lot, **signed(qa), meaning=MEANING, conditional=True)
 
 
 def test_conditional_release_refused_for_a_product_that_does_not_allow_it(
@@ -197,7 +195,7 @@ def test_conditional_release_refused_for_a_product_that_does_not_allow_it(
         services.lot_release(
             actor=qa,
             lot=lot,
-            password=TEST_PASSWORD,
+            **signed(qa),
             meaning=MEANING,
             conditional=True,
             justification="x",
@@ -264,34 +262,6 @@ def test_quarantined_lot_returns_to_qc_only_after_deviation_closed(
     )
     lot = services.lot_quarantine_lift(actor=qa, lot=lot, reason="Investigation closed")
     assert lot.status == Lot.Status.QC_PENDING
-
-
-def test_environmental_action_breach_opens_a_deviation(tech: Any, patient: Any) -> None:
-    lot = make_lot(tech, patient)
-    site = lot.donation.site
-    alert = services.environmental_result_record(
-        actor=tech,
-        site=site,
-        location="Grade A hood",
-        parameter="settle plate",
-        value=1,
-        alert_limit=0.5,
-        action_limit=1,
-        lot=lot,
-    )
-    assert alert.level == "alert" and alert.deviation is None
-    breach = services.environmental_result_record(
-        actor=tech,
-        site=site,
-        location="Grade A hood",
-        parameter="settle plate",
-        value=3,
-        alert_limit=0.5,
-        action_limit=1,
-        lot=lot,
-    )
-    assert breach.level == "action"
-    assert breach.deviation.source == "environmental"
 
 
 def test_culture_record_closes_when_lot_goes_to_qc(tech: Any, patient: Any) -> None:

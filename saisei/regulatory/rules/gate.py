@@ -1,4 +1,4 @@
-"""Compliance gate: may this harvest or administration happen under the plan, today?
+"""Compliance gate: may this harvest, release or administration happen under the plan, today?
 
 Design invariant 1: no treatment act happens unless every blocking rule passes. The Django
 selector loads a ``GateFacts`` snapshot in a constant number of queries; ``evaluate_gate`` is
@@ -61,6 +61,14 @@ SRC_CPC_AUTH = "ASRM Art. 12 and Ch. IV Art. 35–54 (licence, notification or a
 SRC_CONSENT = "ASRM Art. 14 (explanation and written consent); Enforcement Regulation"
 SRC_PERIODIC = "ASRM Art. 20–21 (periodic reports)"
 SRC_AE = "ASRM Art. 17–18 (adverse-event reports)"
+
+# Acts done by a physician on the patient: who does it and for which disease are checked there.
+# A QA release certifies the product and the plan it is made under, so it skips those two rules
+# (they were checked at harvest and are checked again at the bedside).
+CLINICAL_ACTS = frozenset({Act.HARVEST, Act.ADMINISTRATION})
+# Acts on the product: its route and dose per bag must be ones the plan describes (the lot is
+# specified and tested for a route, e.g. the endotoxin limit; ASRM Art. 13).
+PRODUCT_ACTS = frozenset({Act.RELEASE, Act.ADMINISTRATION})
 
 ACCEPTED_STATES = frozenset(
     {
@@ -267,6 +275,7 @@ def plan_change_ordered(ctx: Context) -> Violation | None:
         "No performing physician is named for this act, so it cannot be checked against the plan."
     ),
     source=SRC_PHYSICIAN,
+    acts=CLINICAL_ACTS,
 )
 def physician_unknown(ctx: Context) -> Violation | None:
     """The act must name the physician who performs it; the person recording it is not assumed."""
@@ -278,6 +287,7 @@ def physician_unknown(ctx: Context) -> Violation | None:
     severity="block",
     msgid=gettext_noop("This physician is not listed in the plan."),
     source=SRC_PHYSICIAN,
+    acts=CLINICAL_ACTS,
 )
 def physician_not_listed(ctx: Context) -> Violation | None:
     """Only physicians named in the plan version in force may perform its acts."""
@@ -338,6 +348,7 @@ def cell_source_not_in_plan(ctx: Context) -> Violation | None:
         "against the plan. A physician records it on the patient's page."
     ),
     source=SRC_CONTENT,
+    acts=CLINICAL_ACTS,
 )
 def indication_unknown(ctx: Context) -> Violation | None:
     """The indication comes from the patient's coded diagnosis; without it the gate refuses."""
@@ -351,6 +362,7 @@ def indication_unknown(ctx: Context) -> Violation | None:
         "The indication '{indication}' is not one the plan covers (the plan targets: {target})."
     ),
     source=SRC_CONTENT,
+    acts=CLINICAL_ACTS,
 )
 def indication_not_in_plan(ctx: Context) -> Violation | None:
     """The patient's disease must be an indication the plan describes."""
@@ -372,7 +384,7 @@ def indication_not_in_plan(ctx: Context) -> Violation | None:
         "The route is not stated and no record shows it, so it cannot be checked against the plan."
     ),
     source=SRC_CONTENT,
-    acts=frozenset({Act.ADMINISTRATION}),
+    acts=PRODUCT_ACTS,
 )
 def route_unknown(ctx: Context) -> Violation | None:
     """The route comes from the request or the dose's lot; without either the gate refuses."""
@@ -384,7 +396,7 @@ def route_unknown(ctx: Context) -> Violation | None:
     severity="block",
     msgid=gettext_noop("The route '{route}' is not allowed by the plan."),
     source=SRC_CONTENT,
-    acts=frozenset({Act.ADMINISTRATION}),
+    acts=PRODUCT_ACTS,
 )
 def route_not_in_plan(ctx: Context) -> Violation | None:
     """The route (e.g. IV or intrathecal) must be one the plan describes."""
@@ -401,7 +413,7 @@ def route_not_in_plan(ctx: Context) -> Violation | None:
         "No dose is stated and no record shows one, so it cannot be checked against the plan."
     ),
     source=SRC_CONTENT,
-    acts=frozenset({Act.ADMINISTRATION}),
+    acts=PRODUCT_ACTS,
 )
 def dose_unknown(ctx: Context) -> Violation | None:
     """The dose comes from the request or the bag's cell count; without either the gate refuses."""
@@ -415,7 +427,7 @@ def dose_unknown(ctx: Context) -> Violation | None:
         "The dose of {dose} cells is outside the plan's range ({min} to {max} cells)."
     ),
     source=SRC_CONTENT,
-    acts=frozenset({Act.ADMINISTRATION}),
+    acts=PRODUCT_ACTS,
 )
 def dose_outside_plan(ctx: Context) -> Violation | None:
     """The dose must lie within the range the plan describes."""

@@ -33,6 +33,7 @@ Severity = Literal["block", "warn"]
 
 class Act(StrEnum):
     HARVEST = "harvest"  # harvest of cells for processing
+    RELEASE = "release"  # QA's release of a lot made from a donation under the plan
     ADMINISTRATION = "administration"
 
 

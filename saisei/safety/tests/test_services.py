@@ -176,16 +176,18 @@ def test_event_numbers_are_sequential_per_year(world):
     assert a.number.endswith("0001") and b.number.endswith("0002")
 
 
-def test_a_serious_event_linked_to_a_lot_shows_every_other_dose_and_where_it_is(
+def test_a_serious_event_linked_to_a_lot_holds_every_other_dose_and_shows_where_it_is(
     world, given, make_user, org
 ):
     cpc = make_user("cpc_technician", org)
     event = record(world, administration=given, death=True, severity_grade=5)
-    alert = Notification.objects.get(user=cpc, subject__contains=event.number)
-    assert "2 other doses" in alert.body
+    alert = Notification.objects.get(user=cpc, subject__startswith="Serious adverse event")
+    assert "2 other doses; 2 unused ones were put on hold" in alert.body
+    hold = Notification.objects.get(user=cpc, subject__contains="are on hold after")
+    assert event.number in hold.subject
     impact = reports.lot_impact(event=event)
     assert [d["sequence"] for d in impact] == [2, 3]
-    assert all(d["status"] == "released" for d in impact)
+    assert all(d["status"] == "on_hold" for d in impact)
     assert all(d["where"] for d in impact)
 
 
