@@ -34,7 +34,11 @@ for i in range(int(sys.argv[1])):
 
 
 def _env(data_dir: Path, database_url: str | None) -> dict[str, str]:
-    env = {**os.environ, "SAISEI_DATA_DIR": str(data_dir), "DJANGO_SETTINGS_MODULE": "saisei.settings"}
+    env = {
+        **os.environ,
+        "SAISEI_DATA_DIR": str(data_dir),
+        "DJANGO_SETTINGS_MODULE": "saisei.settings",
+    }
     env.pop("DATABASE_URL", None)
     if database_url:
         env["DATABASE_URL"] = database_url
