@@ -713,4 +713,6 @@ JA: dict[str, str] = {
     "No dose is on hold.": "保留中の製剤はありません。",
     "Monitoring programmes to approve": "承認待ちのモニタリング計画",
     "No programme version is waiting.": "承認待ちの計画はありません。",
+    "Send to QC": "品質試験へ回す",
+    "Release conditionally": "条件付きで出荷判定する",
 }

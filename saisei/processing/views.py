@@ -21,7 +21,8 @@ from saisei.core.errors import DomainError, NotFound
 from saisei.core.models import Role
 from saisei.core.permissions import staff_user
 from saisei.core.views import render_form_error
-from saisei.processing import forms, lifecycle, permissions, selectors, services, specs
+from saisei.processing import forms, permissions, selectors, services, specs
+from saisei.processing.lifecycles import DOSE_IN_STOCK, DOSE_USABLE
 from saisei.processing.models import Dose, Lot
 
 _user = staff_user  # the signed-in staff user (login is required)
@@ -318,9 +319,9 @@ def _dose_context(request: HttpRequest, dose: Dose, **extra: Any) -> dict[str, A
         "unusable_form": extra.pop("unusable_form", None) or forms.ReasonForm(prefix="unusable"),
         "lift_form": extra.pop("lift_form", None) or forms.ReasonForm(prefix="lift"),
         "can_discard": permissions.can_discard_dose(_user(request))
-        and dose.status in lifecycle.DOSE_IN_STOCK,
+        and dose.status in DOSE_IN_STOCK,
         "can_report": permissions.can_report_dose_unusable(_user(request))
-        and dose.status in lifecycle.DOSE_USABLE,
+        and dose.status in DOSE_USABLE,
         "can_lift": permissions.can_lift_dose_hold(_user(request))
         and dose.status == Dose.Status.ON_HOLD,
         **extra,

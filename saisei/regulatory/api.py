@@ -15,9 +15,10 @@ from saisei.core.errors import Forbidden, NotFound, ValidationFailed
 from saisei.core.permissions import can_use_calculators, staff_user
 from saisei.core.selectors import get_scoped
 from saisei.regulatory import config, selectors, services
+from saisei.regulatory.lifecycles import PLAN
 from saisei.regulatory.models import Obligation, PlanState, PlanVersion, ProvisionPlan
 from saisei.regulatory.permissions import lifecycle_roles
-from saisei.regulatory.rules import TRANSITIONS, classify, reporting_clock
+from saisei.regulatory.rules import classify, reporting_clock
 from saisei.regulatory.services.obligations import rule_text
 
 router = Router(tags=["regulatory"])
@@ -515,7 +516,7 @@ def _version_for(plan: ProvisionPlan, name: str, version_id: Any) -> PlanVersion
         if found is None:
             raise NotFound()
         return found
-    transition = TRANSITIONS.get(name)
+    transition = PLAN.get(name)
     if transition is not None:
         for v in versions:
             if v.state in transition.sources:

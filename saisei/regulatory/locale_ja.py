@@ -76,13 +76,10 @@ MESSAGES_JA: dict[str, str] = {
     "This Class I plan cannot come into force before {first_day} (90-day waiting period).": "この第一種の計画は {first_day} より前には有効になりません（90日間の提供制限期間）。",
     "The suspension has not been lifted.": "提供の停止はまだ解除されていません。",
     "The new version of the plan is not in force yet, so this version stays in force.": "新しい版の計画がまだ有効になっていないため、この版が引き続き有効です。",
-    "'{transition}' is not possible while the plan is '{state}'.": "計画の状態が「{state}」のため、「{transition}」はできません。",
     "The plan has no risk class yet.": "計画のリスク区分がまだ決まっていません。",
     "The plan's risk class has not been computed from the cell facts.": "細胞の情報からリスク区分がまだ判定されていません。",
     "Follow-up of treated patients has not finished.": "提供を受けた患者さんの経過観察がまだ終わっていません。",
     "{count} reporting obligation(s) are still open.": "未完了の報告義務が {count} 件あります。",
-    "Your role may not perform '{transition}'.": "あなたの役割では「{transition}」を実行できません。",
-    "Unknown plan transition '{name}'.": "計画の操作「{name}」は存在しません。",
     # Plan steps, step dates and minor changes (rules/lifecycle.py, rules/changes.py)
     "Send to the committee for review": "委員会に審査を依頼する",
     "Record favourable committee opinion": "委員会の「適当」の意見を記録する",

@@ -8,7 +8,6 @@ from django.db.models import QuerySet
 
 from saisei.core.models import Role, User
 from saisei.core.permissions import is_staff_user, scope_to_org
-from saisei.regulatory.rules import Role as LifecycleRole
 
 # Plans and obligations are run by the compliance office; the organisation administrator
 # stands in for the institution's administrator (管理者), who alone may discontinue.
@@ -49,13 +48,8 @@ def can_view_gate_refusals(user: User) -> bool:
 
 
 def lifecycle_roles(user: User) -> set[str]:
-    """Map staff roles to the roles the plan lifecycle table names."""
-    roles: set[str] = set()
-    if user.has_role(Role.COMPLIANCE_OFFICER):
-        roles.add(LifecycleRole.COMPLIANCE_OFFICER)
-    if user.has_role(Role.ORG_ADMIN):
-        roles |= {LifecycleRole.ADMINISTRATOR, LifecycleRole.COMPLIANCE_OFFICER}
-    return roles
+    """The user's roles that record plan steps in the lifecycle table (``lifecycles.PLAN``)."""
+    return set(user.roles) & {Role.COMPLIANCE_OFFICER, Role.ORG_ADMIN}
 
 
 def scope_regulatory(user: User, qs: QuerySet) -> QuerySet:

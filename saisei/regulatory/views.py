@@ -22,6 +22,7 @@ from saisei.core.errors import DomainError, Forbidden, NotFound
 from saisei.core.permissions import staff_user
 from saisei.core.views import render_form_error
 from saisei.regulatory import config, permissions, selectors, services
+from saisei.regulatory.lifecycles import PLAN
 from saisei.regulatory.models import (
     CellOrigin,
     CellType,
@@ -35,16 +36,12 @@ from saisei.regulatory.models import (
 )
 from saisei.regulatory.rules import (
     MINOR_CHANGE_FIELDS,
-    TRANSITIONS,
     class1_first_provision_day,
 )
-from saisei.regulatory.rules import TRANSITION_LABELS as RULE_TRANSITION_LABELS
 from saisei.regulatory.services.obligations import rule_text
 
-# Labels are msgids in the rule layer (refusals name the steps too); translated here, lazily.
-TRANSITION_LABELS: dict[str, Any] = {
-    name: _(label) for name, label in RULE_TRANSITION_LABELS.items()
-}
+# What each step is called on screens: the label in the lifecycle table.
+TRANSITION_LABELS: dict[str, Any] = {t.name: t.label for t in PLAN.transitions}
 
 STATUS_LEVEL = {
     PlanState.IN_FORCE: "ok",
@@ -115,7 +112,7 @@ class TransitionForm(forms.Form):
 
     def __init__(self, *args: Any, plan: ProvisionPlan, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["name"].choices = [(n, TRANSITION_LABELS.get(n, n)) for n in TRANSITIONS]
+        self.fields["name"].choices = [(t.name, t.label) for t in PLAN.transitions]
         versions = list(plan.versions.all())
         self.fields["version"].choices = [
             (str(v.external_id), f"v{v.number} · {v.get_state_display()}")

@@ -15,7 +15,7 @@ class Dose(ClinicalRecord):
     """One bag divided from a lot, identified by DIN + product code with its division.
 
     ISBT 128 ST-001 §2.4.3 (product divisions keep the DIN); the status follows the dose lifecycle
-    in ``processing.lifecycle``. Administered at most once (DESIGN invariant 3): the database
+    in ``processing.lifecycles``. Administered at most once (DESIGN invariant 3): the database
     allows one administration reference per dose and the service updates conditionally.
     """
 

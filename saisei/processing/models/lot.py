@@ -14,7 +14,7 @@ from saisei.core.models import ClinicalRecord
 class Lot(ClinicalRecord):
     """One manufacturing lot of cultured adipose MSC made from one donation.
 
-    Its status follows the lot lifecycle in ``processing.lifecycle`` (ASRM Ordinance manufacturing
+    Its status follows the lot lifecycle in ``processing.lifecycles`` (ASRM Ordinance manufacturing
     records; release rules in facts manufacturing §3.2).
     """
 

@@ -16,7 +16,8 @@ from saisei.core.audit import audit_record
 from saisei.core.errors import Conflict, ValidationFailed
 from saisei.core.models import Organisation, Role, User
 from saisei.core.services import notify
-from saisei.processing import lifecycle, permissions
+from saisei.processing import permissions
+from saisei.processing.lifecycles import DOSE, DOSE_RELEASED, DOSE_USABLE
 from saisei.processing.models import CustodyEvent, Deviation, Donation, Dose, NearMiss
 from saisei.processing.rules import processing_config
 from saisei.processing.selectors import scanned_ids
@@ -35,7 +36,7 @@ STAGE_DOSE_TRANSITION: dict[str, str | None] = {
 }
 # A bag reaches the bedside only once QA released it (a quarantined bag stays at the CPC).
 STAGE_DOSE_STATUSES: dict[str, frozenset[str]] = {
-    CustodyEvent.Stage.BEDSIDE: lifecycle.DOSE_RELEASED,
+    CustodyEvent.Stage.BEDSIDE: DOSE_RELEASED,
 }
 MAX_LOGGER_ROWS = 100_000
 
@@ -178,7 +179,7 @@ REASON_TEXT = {
 
 def _require_movable(dose: Dose, stage: str) -> None:
     """A held, recalled, discarded or given bag moves nowhere; the bedside takes released bags."""
-    allowed = STAGE_DOSE_STATUSES.get(stage, lifecycle.DOSE_USABLE)
+    allowed = STAGE_DOSE_STATUSES.get(stage, DOSE_USABLE)
     if dose.status not in allowed:
         raise Conflict(
             "dose_blocked",
@@ -298,9 +299,7 @@ def custody_handover(
             _require_movable(dose, stage)
             move = STAGE_DOSE_TRANSITION.get(stage)
             if move:
-                transition = lifecycle.check_transition(
-                    table=lifecycle.DOSE_TRANSITIONS, obj=dose, name=move
-                )
+                transition = DOSE.check(dose, move)
                 dose.status = transition.target
                 dose.save(update_fields=["status", "updated_at"])
         event = CustodyEvent.objects.create(

@@ -13,7 +13,8 @@ from saisei.core.audit import audit_record
 from saisei.core.errors import Conflict, ValidationFailed
 from saisei.core.models import User
 from saisei.core.services import signature_verify
-from saisei.processing import lifecycle, permissions, specs
+from saisei.processing import permissions, specs
+from saisei.processing.lifecycles import DOSE, DOSE_RELEASED
 from saisei.processing.models import (
     Deviation,
     Donation,
@@ -169,10 +170,9 @@ def dose_thaw(
     evaluation = specs.evaluate(spec=spec, value=viability_pct)
     with transaction.atomic():
         dose = Dose.objects.select_for_update().select_related("lot").get(pk=dose.pk)
-        lifecycle.check_transition(
-            table=lifecycle.DOSE_TRANSITIONS,
-            obj=dose,
-            name="thaw",
+        DOSE.check(
+            dose,
+            "thaw",
             ctx={"viability": viability_pct, "at": at},
         )
         dose.status = Dose.Status.THAWED
@@ -249,9 +249,7 @@ def dose_administer(*, actor: User, administration: Any) -> Dose:
         require_same_org(actor, current)
         if current.status == Dose.Status.ADMINISTERED:
             raise Conflict("dose_already_administered", _("This dose has already been given."), {})
-        lifecycle.check_transition(
-            table=lifecycle.DOSE_TRANSITIONS, obj=current, name="administer", ctx={"at": when}
-        )
+        DOSE.check(current, "administer", ctx={"at": when})
         try:
             with transaction.atomic():
                 updated = Dose.objects.filter(pk=dose_id, status=Dose.Status.THAWED).update(
@@ -280,10 +278,7 @@ DISCARD_CONFIRM_MEANING = "Second-person check: I confirm this released dose is 
 
 def _was_released(dose: Dose) -> bool:
     """A dose counts as released once QA released its lot, whatever happened since."""
-    return (
-        dose.status in lifecycle.DOSE_RELEASED
-        or Release.objects.filter(lot_id=dose.lot_id).exists()
-    )
+    return dose.status in DOSE_RELEASED or Release.objects.filter(lot_id=dose.lot_id).exists()
 
 
 def _discard_confirmation(
@@ -364,9 +359,7 @@ def dose_discard(
     )
     with transaction.atomic():
         dose = Dose.objects.select_for_update().get(pk=dose.pk)
-        lifecycle.check_transition(
-            table=lifecycle.DOSE_TRANSITIONS, obj=dose, name="discard", ctx={"reason": text}
-        )
+        DOSE.check(dose, "discard", ctx={"reason": text})
         previous = dose.status
         if previous == Dose.Status.ON_HOLD:
             end_active_hold(actor=actor, dose=dose, reason=_("Discarded: %(r)s") % {"r": text})

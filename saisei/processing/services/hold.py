@@ -18,7 +18,8 @@ from saisei.core.audit import audit_record
 from saisei.core.errors import Conflict, ValidationFailed
 from saisei.core.models import Role, User
 from saisei.core.services import notify
-from saisei.processing import lifecycle, permissions
+from saisei.processing import permissions
+from saisei.processing.lifecycles import DOSE, DOSE_USABLE
 from saisei.processing.models import Dose, DoseHold, Lot
 
 from .common import require, require_same_org, staff
@@ -44,9 +45,7 @@ def _place(
 ) -> DoseHold:
     """Hold one locked dose (the caller locked it with select_for_update)."""
     previous = dose.status
-    lifecycle.check_transition(
-        table=lifecycle.DOSE_TRANSITIONS, obj=dose, name="place_on_hold", ctx={"reason": reason}
-    )
+    DOSE.check(dose, "place_on_hold", ctx={"reason": reason})
     hold = DoseHold.objects.create(
         organisation_id=dose.organisation_id,
         dose=dose,
@@ -100,7 +99,7 @@ def doses_hold_for_adverse_event(
     with transaction.atomic():
         doses = (
             Dose.objects.select_for_update()
-            .filter(lot=lot, status__in=lifecycle.DOSE_USABLE, voided_at__isnull=True)
+            .filter(lot=lot, status__in=DOSE_USABLE, voided_at__isnull=True)
             .order_by("pk")
         )
         if exclude_dose_id is not None:
@@ -162,10 +161,9 @@ def dose_hold_lift(*, actor: User, dose: Dose, reason: str) -> Dose:
         hold = DoseHold.objects.filter(dose=dose, lifted_at__isnull=True).first()
         if hold is None or dose.status != Dose.Status.ON_HOLD:
             raise Conflict("dose_not_on_hold", _("This dose is not on hold."))
-        lifecycle.check_transition(
-            table=lifecycle.DOSE_TRANSITIONS,
-            obj=dose,
-            name="lift_hold",
+        DOSE.check(
+            dose,
+            "lift_hold",
             ctx={"reason": text, "previous_status": hold.previous_status},
         )
         now = timezone.now()

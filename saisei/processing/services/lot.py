@@ -14,7 +14,8 @@ from saisei.core.audit import audit_record
 from saisei.core.errors import Conflict, DomainError, Forbidden, ValidationFailed
 from saisei.core.models import Organisation, Role, Site, User
 from saisei.core.services import notify, signature_verify
-from saisei.processing import lifecycle, permissions, specs
+from saisei.processing import permissions, specs
+from saisei.processing.lifecycles import DEVIATION, DEVIATION_MOVE_TO, DOSE, DOSE_IN_STOCK, LOT
 from saisei.processing.models import (
     CultureAlert,
     CultureStep,
@@ -573,18 +574,6 @@ def deviation_open(
     return deviation
 
 
-DEVIATION_FLOW: dict[str, set[str]] = {
-    Deviation.Status.OPEN: {
-        Deviation.Status.INVESTIGATING,
-        Deviation.Status.CAPA,
-        Deviation.Status.CLOSED,
-    },
-    Deviation.Status.INVESTIGATING: {Deviation.Status.CAPA, Deviation.Status.CLOSED},
-    Deviation.Status.CAPA: {Deviation.Status.CLOSED},
-    Deviation.Status.CLOSED: set(),
-}
-
-
 def deviation_update(
     *,
     actor: User,
@@ -606,24 +595,8 @@ def deviation_update(
             if value is not None:
                 setattr(deviation, name, value.strip())
         if status and status != deviation.status:
-            if status not in DEVIATION_FLOW.get(deviation.status, set()):
-                raise Conflict(
-                    "invalid_transition",
-                    _("That status change is not allowed."),
-                    {"status": [status]},
-                )
+            DEVIATION.check(deviation, DEVIATION_MOVE_TO.get(status, status), actor=actor)
             if status == Deviation.Status.CLOSED:
-                if not permissions.can_close_deviation(actor):
-                    raise Forbidden(_("Only QA can close a deviation."), code="qa_closes")
-                missing = [
-                    n for n in ("investigation", "impact", "capa") if not getattr(deviation, n)
-                ]
-                if missing:
-                    raise ValidationFailed(
-                        "deviation_incomplete",
-                        _("Document the investigation, impact and CAPA before closing."),
-                        {n: [_("Required to close.")] for n in missing},
-                    )
                 deviation.closed_at = timezone.now()
                 deviation.closed_by = actor
             deviation.status = status
@@ -642,9 +615,7 @@ def deviation_update(
 
 
 def _move_lot(lot: Lot, name: str, ctx: dict[str, Any] | None = None, reason: str = "") -> None:
-    transition = lifecycle.check_transition(
-        table=lifecycle.LOT_TRANSITIONS, obj=lot, name=name, ctx={"reason": reason, **(ctx or {})}
-    )
+    transition = LOT.check(lot, name, ctx={"reason": reason, **(ctx or {})})
     lot.status = transition.target
     if reason:
         lot.status_reason = reason
@@ -757,16 +728,13 @@ def _block_doses(*, actor: User | None, lot: Lot, status: str, reason: str) -> l
     """
     blocked = []
     target = "recalled" if status == "recalled" else "quarantine"
-    for dose in Dose.objects.select_for_update().filter(
-        lot=lot, status__in=lifecycle.DOSE_IN_STOCK
-    ):
+    for dose in Dose.objects.select_for_update().filter(lot=lot, status__in=DOSE_IN_STOCK):
         if target == "quarantine" and dose.status in ("quarantine", "on_hold"):
             continue
         previous = dose.status
-        lifecycle.check_transition(
-            table=lifecycle.DOSE_TRANSITIONS,
-            obj=dose,
-            name="recall" if target == "recalled" else "hold",
+        DOSE.check(
+            dose,
+            "recall" if target == "recalled" else "hold",
             ctx={"reason": reason},
         )
         if previous == Dose.Status.ON_HOLD:

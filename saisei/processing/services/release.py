@@ -23,7 +23,8 @@ from saisei.core.audit import audit_record
 from saisei.core.errors import Conflict, DomainError
 from saisei.core.models import User
 from saisei.core.services import signature_verify
-from saisei.processing import lifecycle, permissions, rules
+from saisei.processing import permissions, rules
+from saisei.processing.lifecycles import DOSE, LOT
 from saisei.processing.models import Deviation, Dose, EnvironmentalResult, Lot, Release
 from saisei.processing.selectors import lot_environment
 
@@ -237,9 +238,7 @@ def lot_release(
             name = "release_conditional" if conditional else "release"
             move = {"readiness": readiness, "justification": justification}
             # The QC guard first: a lot still in culture or short of results says so.
-            lifecycle.check_transition(
-                table=lifecycle.LOT_TRANSITIONS, obj=lot, name=name, ctx=move
-            )
+            LOT.check(lot, name, ctx=move)
             findings = lot_clean_findings(lot=lot, at=signature.signed_at)
             if findings:
                 raise Conflict(
@@ -266,9 +265,7 @@ def lot_release(
             for dose in Dose.objects.select_for_update().filter(
                 lot=lot, status=Dose.Status.QUARANTINE
             ):
-                lifecycle.check_transition(
-                    table=lifecycle.DOSE_TRANSITIONS, obj=dose, name="release"
-                )
+                DOSE.check(dose, "release")
                 dose.status = Dose.Status.RELEASED
                 dose.save(update_fields=["status", "updated_at"])
             audit_record(

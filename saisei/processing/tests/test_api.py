@@ -218,7 +218,7 @@ def test_deviation_lifecycle_via_api(tech: Any, qa: Any, api_for: Any) -> None:
     assert api.get("/processing/deviations", open=True).json()["count"] == 1
     res = api.patch(f"/processing/deviations/{ext}", {"status": "closed"})
     assert res.status_code == 403  # only QA closes a deviation
-    assert res.json()["error"]["code"] == "qa_closes"
+    assert res.json()["error"]["code"] == "forbidden"  # unified role refusal (issue 11)
     res = api_for(qa).patch(
         f"/processing/deviations/{ext}",
         {

@@ -7,28 +7,27 @@ from typing import Any
 import pytest
 
 from saisei.core.tests.esign import signed
-from saisei.processing import lifecycle, services, specs
-from saisei.processing.models import Dose, Lot
+from saisei.core.workflow import Lifecycle
+from saisei.processing import services, specs
+from saisei.processing.lifecycles import DEVIATION, DOSE, LOT
 from saisei.processing.tests.factories import give, harvest, make_lot, record_all
 
 
-@pytest.mark.parametrize("table", [lifecycle.LOT_TRANSITIONS, lifecycle.DOSE_TRANSITIONS])
-def test_every_transition_names_a_documented_guard_and_real_states(table: Any) -> None:
-    statuses = (
-        set(Lot.Status.values) if table is lifecycle.LOT_TRANSITIONS else set(Dose.Status.values)
-    )
-    for t in table:
+@pytest.mark.parametrize("table", [LOT, DOSE, DEVIATION])
+def test_every_transition_names_a_documented_guard_and_real_states(table: Lifecycle) -> None:
+    statuses = {value for value, _label in table.states}
+    for t in table.transitions:
         assert t.guard.__doc__, t.name
         assert t.sources <= statuses and t.target in statuses, t.name
 
 
 def test_administered_and_discarded_doses_are_final() -> None:
     for final in ("administered", "discarded", "recalled"):
-        assert not [t for t in lifecycle.DOSE_TRANSITIONS if final in t.sources]
+        assert not [t for t in DOSE.transitions if final in t.sources]
 
 
 def test_rejected_lots_are_final() -> None:
-    assert not [t for t in lifecycle.LOT_TRANSITIONS if "rejected" in t.sources]
+    assert not [t for t in LOT.transitions if "rejected" in t.sources]
 
 
 @pytest.mark.django_db

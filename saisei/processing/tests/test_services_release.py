@@ -250,8 +250,9 @@ def test_quarantined_lot_returns_to_qc_only_after_deviation_closed(
     with pytest.raises(Conflict):
         services.lot_quarantine_lift(actor=qa, lot=lot, reason="retest")
     deviation = lot.deviations.get()
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(Conflict) as refused:  # a guard refusal: 409 (was 422 before issue 11)
         services.deviation_update(actor=qa, deviation=deviation, status="closed")
+    assert refused.value.code == "deviation_incomplete"
     services.deviation_update(
         actor=qa,
         deviation=deviation,

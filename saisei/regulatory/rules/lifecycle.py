@@ -1,4 +1,7 @@
-"""Lifecycle of one provision-plan version, declared as a table of guarded transitions.
+"""The rules a provision-plan version's steps obey: states, facts, one pure guard per rule.
+
+The transition table itself is ``saisei.regulatory.lifecycles.PLAN`` on core's workflow engine;
+the guards here judge ``PlanFacts`` only, so they are tested without a database.
 
 A non-minor change is a new plan version that runs this lifecycle from ``draft`` while the
 previous version stays ``in_force``; when the new version comes into force (after a new 90-day
@@ -9,7 +12,7 @@ creates a 10-day notice obligation and may touch only the administrative fields 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -18,20 +21,13 @@ from django.utils.translation import gettext, gettext_noop
 
 from .changes import MINOR_CHANGE_FIELDS, non_minor_fields
 from .classification import check_declared_class
-from .common import DomainError, Forbidden, Refusal, ValidationFailed, render
+from .common import DomainError, Refusal
 from .deadlines import DeadlineConfig, class1_first_provision_day
 
 __all__ = [
-    "TRANSITIONS",
     "TRANSITION_LABELS",
-    "Effect",
     "PlanFacts",
     "PlanState",
-    "Role",
-    "Transition",
-    "available_transitions",
-    "check_transition",
-    "get_transition",
     "step_date_refusal",
 ]
 
@@ -50,21 +46,6 @@ class PlanState(StrEnum):
     SUPERSEDED = "superseded"
     DISCONTINUED = "discontinued"
     CLOSED = "closed"
-
-
-class Role(StrEnum):
-    COMPLIANCE_OFFICER = "compliance_officer"
-    ADMINISTRATOR = "administrator"
-
-
-class Effect(StrEnum):
-    """Side effects the service must carry out after the transition."""
-
-    MINOR_CHANGE_NOTICE = "minor_change_notice"  # obligations from change_notice_due
-    NEW_VERSION_DRAFT = "new_version_draft"  # copy the plan into a new draft version
-    DISCONTINUATION_NOTICE = "discontinuation_notice"  # obligations from discontinuation_notice_due
-    END_OF_PROVISION_NOTICE = "end_of_provision_notice"  # 別紙様式第9の2, Reg. Art. 31-2
-    START_PERIODIC_REPORTS = "start_periodic_reports"  # obligations from periodic_report_periods
 
 
 @dataclass(frozen=True)
@@ -87,11 +68,6 @@ class PlanFacts:
 
 
 Guard = Callable[[PlanFacts], Refusal | None]
-
-
-def no_guard(facts: PlanFacts) -> Refusal | None:
-    """Always allowed: recording a decision someone else (committee, authority, institution) took."""
-    return None
 
 
 def documents_complete(facts: PlanFacts) -> Refusal | None:
@@ -244,148 +220,6 @@ def follow_up_finished(facts: PlanFacts) -> Refusal | None:
     return None
 
 
-@dataclass(frozen=True)
-class Transition:
-    name: str
-    sources: frozenset[PlanState]
-    target: PlanState
-    guard: Guard
-    roles: frozenset[Role]
-    effects: tuple[Effect, ...] = ()
-
-    @property
-    def source_citation(self) -> str:
-        return (self.guard.__doc__ or "").strip()
-
-
-S = PlanState
-OFFICE = frozenset({Role.COMPLIANCE_OFFICER, Role.ADMINISTRATOR})
-ADMIN = frozenset({Role.ADMINISTRATOR})
-
-TRANSITIONS: dict[str, Transition] = {
-    t.name: t
-    for t in (
-        Transition(
-            "submit_for_review",
-            frozenset({S.DRAFT}),
-            S.COMMITTEE_REVIEW,
-            documents_complete,
-            OFFICE,
-        ),
-        Transition(
-            "record_favourable_opinion",
-            frozenset({S.COMMITTEE_REVIEW}),
-            S.OPINION_FAVOURABLE,
-            committee_qualified,
-            OFFICE,
-        ),
-        Transition(
-            "record_changes_requested",
-            frozenset({S.COMMITTEE_REVIEW}),
-            S.CHANGES_REQUESTED,
-            no_guard,
-            OFFICE,
-        ),
-        Transition(
-            "record_unfavourable_opinion",
-            frozenset({S.COMMITTEE_REVIEW}),
-            S.OPINION_UNFAVOURABLE,
-            no_guard,
-            OFFICE,
-        ),
-        Transition(
-            "revise",
-            frozenset({S.CHANGES_REQUESTED, S.OPINION_UNFAVOURABLE}),
-            S.DRAFT,
-            no_guard,
-            OFFICE,
-        ),
-        Transition(
-            "submit_to_authority",
-            frozenset({S.OPINION_FAVOURABLE}),
-            S.SUBMITTED,
-            ready_to_file,
-            OFFICE,
-        ),
-        Transition(
-            "record_acceptance",
-            frozenset({S.SUBMITTED}),
-            S.ACCEPTED,
-            plan_number_assigned,
-            OFFICE,
-            (Effect.START_PERIODIC_REPORTS,),
-        ),
-        Transition(
-            "bring_into_force", frozenset({S.ACCEPTED}), S.IN_FORCE, waiting_period_over, OFFICE
-        ),
-        Transition(
-            "record_change_order",
-            frozenset({S.SUBMITTED, S.ACCEPTED, S.IN_FORCE}),
-            S.CHANGE_ORDERED,
-            no_guard,
-            OFFICE,
-        ),
-        Transition(
-            "revise_after_change_order",
-            frozenset({S.CHANGE_ORDERED}),
-            S.COMMITTEE_REVIEW,
-            documents_complete,
-            OFFICE,
-        ),
-        Transition("suspend", frozenset({S.IN_FORCE}), S.SUSPENDED, no_guard, OFFICE),
-        Transition("resume", frozenset({S.SUSPENDED}), S.IN_FORCE, suspension_lifted, OFFICE),
-        Transition(
-            "record_minor_change",
-            frozenset({S.IN_FORCE}),
-            S.IN_FORCE,
-            only_administrative_changes,
-            OFFICE,
-            (Effect.MINOR_CHANGE_NOTICE,),
-        ),
-        Transition(
-            "start_major_change",
-            frozenset({S.IN_FORCE}),
-            S.IN_FORCE,
-            no_guard,
-            OFFICE,
-            (Effect.NEW_VERSION_DRAFT,),
-        ),
-        Transition("supersede", frozenset({S.IN_FORCE}), S.SUPERSEDED, successor_in_force, OFFICE),
-        Transition(
-            "discontinue",
-            frozenset({S.ACCEPTED, S.IN_FORCE, S.SUSPENDED, S.CHANGE_ORDERED}),
-            S.DISCONTINUED,
-            no_guard,
-            ADMIN,
-            (Effect.DISCONTINUATION_NOTICE,),
-        ),
-        Transition(
-            "withdraw",
-            frozenset(
-                {
-                    S.DRAFT,
-                    S.COMMITTEE_REVIEW,
-                    S.CHANGES_REQUESTED,
-                    S.OPINION_UNFAVOURABLE,
-                    S.OPINION_FAVOURABLE,
-                }
-            ),
-            S.CLOSED,
-            no_guard,
-            OFFICE,
-        ),
-        Transition(
-            "close",
-            frozenset({S.DISCONTINUED}),
-            S.CLOSED,
-            follow_up_finished,
-            OFFICE,
-            (Effect.END_OF_PROVISION_NOTICE,),
-        ),
-    )
-}
-
-
 # What each step is called on screens and in refusals (msgids; translated where shown).
 TRANSITION_LABELS: dict[str, str] = {
     "submit_for_review": gettext_noop("Send to the committee for review"),
@@ -435,72 +269,3 @@ def step_date_refusal(
             fields=("effective_date",),
         )
     return None
-
-
-def get_transition(name: str) -> Transition:
-    """Look a transition up by name, refusing unknown names with a stable code."""
-    try:
-        return TRANSITIONS[name]
-    except KeyError:
-        raise DomainError(
-            "plan.unknown_transition",
-            gettext("Unknown plan transition '{name}'.").format(name=name),
-        ) from None
-
-
-def _state(value: PlanState | str) -> PlanState:
-    try:
-        return PlanState(value)
-    except ValueError:
-        raise DomainError(
-            "plan.unknown_state",
-            gettext("Unknown plan state '{state}'.").format(state=value),
-        ) from None
-
-
-def _refuse_state(transition: Transition, state: PlanState) -> ValidationFailed:
-    message, _ja = render(
-        gettext_noop("'{transition}' is not possible while the plan is '{state}'."),
-        {"transition": transition.name, "state": state.value},
-    )
-    return ValidationFailed("plan.transition_not_allowed_from_state", message)
-
-
-def check_transition(
-    name: str,
-    state: PlanState | str,
-    facts: PlanFacts,
-    *,
-    roles: Collection[str] | None = None,
-) -> Transition:
-    """Raise a domain error with a stable code if the transition may not happen; else return it.
-
-    ``roles`` are the actor's roles; pass None to skip the role check (e.g. a scheduled task).
-    """
-    transition = get_transition(name)
-    current = _state(state)
-    if current not in transition.sources:
-        raise _refuse_state(transition, current)
-    if roles is not None and not transition.roles.intersection(roles):
-        raise Forbidden(
-            gettext("Your role may not perform '{transition}'.").format(transition=name),
-            code="plan.role_not_allowed",
-        )
-    refusal = transition.guard(facts)
-    if refusal is not None:
-        raise refusal.error()
-    return transition
-
-
-def available_transitions(
-    state: PlanState | str, facts: PlanFacts, *, roles: Collection[str] | None = None
-) -> list[str]:
-    """Names of the transitions that would pass now, for the buttons the UI offers."""
-    current = _state(state)
-    return [
-        t.name
-        for t in TRANSITIONS.values()
-        if current in t.sources
-        and (roles is None or t.roles.intersection(roles))
-        and t.guard(facts) is None
-    ]

@@ -18,6 +18,7 @@ from saisei.core.audit import audit_record
 from saisei.core.errors import Forbidden, NotFound, ValidationFailed
 from saisei.core.models import Organisation, Role, User
 from saisei.regulatory import config, permissions
+from saisei.regulatory.lifecycles import OBLIGATION
 from saisei.regulatory.models import (
     Obligation,
     ObligationKind,
@@ -438,10 +439,7 @@ def obligation_mark_done(
         raise NotFound()
     if not permissions.can_complete_obligation(actor):
         raise Forbidden()
-    if obligation.status == Obligation.Status.DONE:
-        raise ValidationFailed(
-            "obligation.already_done", _("This obligation is already marked done.")
-        )
+    OBLIGATION.check(obligation, "complete", actor=actor)
     if not evidence or not evidence.strip():
         raise ValidationFailed(
             "obligation.evidence_required",
@@ -455,30 +453,31 @@ def obligation_mark_done(
             {"submitted_date": [_("The submission date cannot be in the future.")]},
         )
     with transaction.atomic():
-        obligation.status = Obligation.Status.DONE
-        obligation.done_at = timezone.now()
-        obligation.done_by = actor
-        obligation.submitted_date = submitted_date
-        obligation.evidence = evidence.strip()
-        obligation.save()
-        report = getattr(obligation, "periodic_report", None) if obligation.pk else None
-        if report is not None and report.submitted_date is None:
-            report.submitted_date = submitted_date
-            report.status = report.Status.SUBMITTED
-            report.save(update_fields=["submitted_date", "status", "updated_at"])
-        audit_record(
+        obligation = OBLIGATION.apply(
+            obligation,
+            "complete",
             actor=actor,
-            organisation=actor.organisation,
-            action="obligation.complete",
-            subject=obligation,
+            updates={
+                "done_at": timezone.now(),
+                "done_by": actor,
+                "submitted_date": submitted_date,
+                "evidence": evidence.strip(),
+            },
+            audit_action="obligation.complete",
             changes={
                 "rule": obligation.rule_id,
                 "due_date": obligation.due_date,
                 "submitted_date": submitted_date,
                 "late": submitted_date > obligation.due_date,
-                "evidence": obligation.evidence,
+                "evidence": evidence.strip(),
             },
         )
+        report = getattr(obligation, "periodic_report", None)
+        if report is not None and report.submitted_date is None:
+            # Filed outside the report screen: the report is filed with its obligation.
+            report.submitted_date = submitted_date
+            report.status = report.Status.SUBMITTED
+            report.save(update_fields=["submitted_date", "status", "updated_at"])
     return obligation
 
 

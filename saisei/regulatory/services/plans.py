@@ -1,6 +1,6 @@
 """Provision plans: create, edit a draft version, and move versions through the lifecycle table.
 
-Every step goes through ``rules.check_transition`` (one guard per transition, with its legal
+Every step goes through ``lifecycles.PLAN.check`` (one guard per transition, with its legal
 source) and is logged as a ``PlanTransition`` with the date it took effect, plus a ledger entry.
 """
 
@@ -15,10 +15,11 @@ from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext as _
 
 from saisei.core.audit import audit_record
-from saisei.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from saisei.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from saisei.core.models import User
 from saisei.core.permissions import org_id_of
 from saisei.regulatory import config, permissions
+from saisei.regulatory.lifecycles import PLAN
 from saisei.regulatory.models import (
     CertifiedCommittee,
     MedicalInstitution,
@@ -32,9 +33,7 @@ from saisei.regulatory.models import (
     today_tokyo,
 )
 from saisei.regulatory.rules import (
-    Effect,
     PlanFacts,
-    check_transition,
     classify,
     step_date_refusal,
 )
@@ -394,8 +393,7 @@ def _plan_transition(
         follow_up_finished=follow_up_finished,
         changed_fields=changed,
     )
-    roles = permissions.lifecycle_roles(actor) if actor is not None else None
-    transition = check_transition(name, version.state, facts, roles=roles)
+    transition = PLAN.check(version, name, actor=actor, ctx={"facts": facts})
     if name == "start_major_change" and (
         PlanVersion.objects.filter(plan=plan, number__gt=version.number)
         .exclude(state__in=[PlanState.CLOSED, PlanState.SUPERSEDED])
@@ -446,25 +444,25 @@ def _plan_transition(
                 changes=diff,
             )
             subject = ("regulatory.plantransition", str(log.external_id))
-            for effect in transition.effects:
-                if effect is Effect.START_PERIODIC_REPORTS:
-                    obligation_services.periodic_obligations_refresh(
-                        actor=actor, plan=plan, today=today
-                    )
-                elif effect is Effect.MINOR_CHANGE_NOTICE:
-                    obligation_services.minor_change_obligations(
-                        actor=actor, plan=plan, change_date=effective, subject=subject
-                    )
-                elif effect is Effect.DISCONTINUATION_NOTICE:
-                    obligation_services.discontinuation_obligations(
-                        actor=actor, plan=plan, discontinued_date=effective, subject=subject
-                    )
-                elif effect is Effect.END_OF_PROVISION_NOTICE:
-                    obligation_services.end_of_provision_obligation(
-                        actor=actor, plan=plan, closed_date=effective, subject=subject
-                    )
-                elif effect is Effect.NEW_VERSION_DRAFT:
-                    result = _copy_as_draft(version, summary=reason)
+            # The effects each step's row in the lifecycle table names.
+            if name == "record_acceptance":
+                obligation_services.periodic_obligations_refresh(
+                    actor=actor, plan=plan, today=today
+                )
+            elif name == "record_minor_change":
+                obligation_services.minor_change_obligations(
+                    actor=actor, plan=plan, change_date=effective, subject=subject
+                )
+            elif name == "discontinue":
+                obligation_services.discontinuation_obligations(
+                    actor=actor, plan=plan, discontinued_date=effective, subject=subject
+                )
+            elif name == "close":
+                obligation_services.end_of_provision_obligation(
+                    actor=actor, plan=plan, closed_date=effective, subject=subject
+                )
+            elif name == "start_major_change":
+                result = _copy_as_draft(version, summary=reason)
             if name == "bring_into_force":
                 _supersede_previous(actor=actor, version=version, effective=effective)
             if name == "discontinue":
@@ -486,7 +484,7 @@ def _plan_transition(
                     "plan": str(plan.external_id),
                     "version": version.number,
                     "from": from_state,
-                    "to": transition.target.value,
+                    "to": transition.target,
                     "effective_date": effective,
                     "changes": diff,
                 },
@@ -573,7 +571,7 @@ def _supersede_previous(*, actor: User | None, version: PlanVersion, effective: 
     )
     for old in older:
         facts = PlanFacts(today=effective, successor_in_force=True)
-        check_transition("supersede", old.state, facts, roles=None)
+        PLAN.check(old, "supersede", ctx={"facts": facts})
         from_state = old.state
         old.state = PlanState.SUPERSEDED
         old.in_force_until = max(old.in_force_from or effective, effective - dt.timedelta(days=1))
@@ -615,8 +613,6 @@ def plan_next_steps(*, actor: User, version: PlanVersion) -> list[str]:
 
     A resumption is listed as possible because the person recording it confirms the lifting.
     """
-    from saisei.regulatory.rules import available_transitions
-
     if version.state in (PlanState.CLOSED, PlanState.SUPERSEDED):
         return []
     plan = version.plan
@@ -629,5 +625,11 @@ def plan_next_steps(*, actor: User, version: PlanVersion) -> list[str]:
         suspension_lifted=True,
         follow_up_finished=end is not None and end <= today,
     )
-    roles = permissions.lifecycle_roles(actor)
-    return available_transitions(version.state, facts, roles=roles)
+    steps = []
+    for transition in PLAN.available(version, actor):
+        try:
+            PLAN.check(version, transition.name, actor=actor, ctx={"facts": facts})
+        except DomainError:
+            continue
+        steps.append(transition.name)
+    return steps

@@ -12,6 +12,7 @@ from saisei.core.audit import audit_record
 from saisei.core.errors import Forbidden, NotFound, ValidationFailed
 from saisei.core.models import User
 from saisei.regulatory import permissions
+from saisei.regulatory.lifecycles import PERIODIC_REPORT
 from saisei.regulatory.models import Obligation, PeriodicReport, ProvisionPlan, today_tokyo
 from saisei.regulatory.services.obligations import obligation_mark_done
 
@@ -44,34 +45,43 @@ def periodic_report_assemble(
             _("This plan has no periodic-report period with that number yet."),
         )
     report = PeriodicReport.objects.filter(plan=plan, period_index=period_index).first()
-    if report is not None and report.status == PeriodicReport.Status.SUBMITTED:
-        raise ValidationFailed(
-            "periodic_report.already_submitted",
-            _("This report was already submitted; its data can no longer change."),
-        )
+    if report is not None:
+        PERIODIC_REPORT.check(report, "assemble", actor=actor)
     data = assemble_data(plan=plan, start=obligation.period_start, end=obligation.period_end)
     with transaction.atomic():
+        values = {
+            "obligation": obligation,
+            "period_start": obligation.period_start,
+            "period_end": obligation.period_end,
+            "due_date": obligation.due_date,
+            "data": data,
+            "assembled_at": timezone.now(),
+        }
+        changes = {"plan": str(plan.external_id), "period_index": period_index}
         if report is None:
-            report = PeriodicReport(
-                organisation_id=plan.organisation_id,
-                plan=plan,
-                period_index=period_index,
+            report = PeriodicReport.objects.create(
+                organisation_id=plan.organisation_id, plan=plan, period_index=period_index, **values
             )
-        report.obligation = obligation
-        report.period_start = obligation.period_start
-        report.period_end = obligation.period_end
-        report.due_date = obligation.due_date
-        report.data = data
-        report.assembled_at = timezone.now()
-        report.save()
-        audit_record(
+            audit_record(
+                actor=actor,
+                organisation=actor.organisation,
+                action="periodic_report.assemble",
+                subject=report,
+                changes=changes,
+            )
+            return report
+        # New data needs a new review: reassembling drops the committee's review of the old data
+        # (it stays on the audit ledger), so the report cannot be filed until it is reviewed again.
+        if report.committee_review_date is not None:
+            changes["review_dropped"] = str(report.committee_review_date)
+        return PERIODIC_REPORT.apply(
+            report,
+            "assemble",
             actor=actor,
-            organisation=actor.organisation,
-            action="periodic_report.assemble",
-            subject=report,
-            changes={"plan": str(plan.external_id), "period_index": period_index},
+            updates={**values, "committee_review_date": None, "committee_opinion": ""},
+            audit_action="periodic_report.assemble",
+            changes=changes,
         )
-    return report
 
 
 def periodic_report_record_review(
@@ -85,24 +95,14 @@ def periodic_report_record_review(
             _("The date cannot be in the future."),
             {"review_date": [_("The date cannot be in the future.")]},
         )
-    if report.status == PeriodicReport.Status.SUBMITTED:
-        raise ValidationFailed(
-            "periodic_report.already_submitted",
-            _("This report was already submitted; its data can no longer change."),
-        )
-    with transaction.atomic():
-        report.committee_review_date = review_date
-        report.committee_opinion = opinion.strip()
-        report.status = PeriodicReport.Status.COMMITTEE_REVIEWED
-        report.save()
-        audit_record(
-            actor=actor,
-            organisation=actor.organisation,
-            action="periodic_report.review",
-            subject=report,
-            changes={"review_date": review_date, "opinion": report.committee_opinion},
-        )
-    return report
+    return PERIODIC_REPORT.apply(
+        report,
+        "record_review",
+        actor=actor,
+        updates={"committee_review_date": review_date, "committee_opinion": opinion.strip()},
+        audit_action="periodic_report.review",
+        changes={"review_date": review_date, "opinion": opinion.strip()},
+    )
 
 
 def periodic_report_record_submission(
@@ -110,17 +110,8 @@ def periodic_report_record_submission(
 ) -> PeriodicReport:
     """File the report with the committee's opinion attached; closes the periodic obligation."""
     _require(actor, report.plan)
-    if report.committee_review_date is None:
-        raise ValidationFailed(
-            "periodic_report.not_reviewed",
-            _("The committee must review the report before it is filed."),
-        )
-    if submitted_date < report.committee_review_date:
-        raise ValidationFailed(
-            "periodic_report.before_review",
-            _("The report cannot be filed before the committee reviewed it."),
-            {"submitted_date": [_("Earlier than the committee review.")]},
-        )
+    ctx = {"submitted_date": submitted_date}
+    PERIODIC_REPORT.check(report, "submit", actor=actor, ctx=ctx)
     with transaction.atomic():
         if report.obligation is not None and report.obligation.status == Obligation.Status.OPEN:
             obligation_mark_done(
@@ -130,14 +121,22 @@ def periodic_report_record_submission(
                 evidence=evidence,
             )
         report.refresh_from_db()
-        report.submitted_date = submitted_date
-        report.status = PeriodicReport.Status.SUBMITTED
-        report.save()
-        audit_record(
+        if report.status == PeriodicReport.Status.SUBMITTED:
+            # Marking the obligation done filed the report with it; record the filing's audit.
+            audit_record(
+                actor=actor,
+                organisation=actor.organisation,
+                action="periodic_report.submit",
+                subject=report,
+                changes={"submitted_date": submitted_date, "evidence": evidence},
+            )
+            return report
+        return PERIODIC_REPORT.apply(
+            report,
+            "submit",
             actor=actor,
-            organisation=actor.organisation,
-            action="periodic_report.submit",
-            subject=report,
+            ctx=ctx,
+            updates={"submitted_date": submitted_date},
+            audit_action="periodic_report.submit",
             changes={"submitted_date": submitted_date, "evidence": evidence},
         )
-    return report

@@ -103,8 +103,8 @@ def test_transition_refusal_says_why(api_for, officer, registry):
     r = api_for(officer).post(
         f"/regulatory/plans/{plan.external_id}/transition", {"name": "bring_into_force"}
     )
-    assert r.status_code == 422
-    assert r.json()["error"]["code"] == "plan.transition_not_allowed_from_state"
+    assert r.status_code == 409  # unified lifecycle refusal (issue 11)
+    assert r.json()["error"]["code"] == "invalid_transition"
     r = api_for(officer).post(
         f"/regulatory/plans/{plan.external_id}/transition", {"name": "submit_for_review"}
     )
@@ -143,7 +143,8 @@ def test_obligations_filters_and_mark_done(
         f"/regulatory/obligations/{overdue.external_id}/done",
         {"submitted_date": TODAY.isoformat(), "evidence": "again"},
     )
-    assert r.status_code == 422
+    assert r.status_code == 409  # unified lifecycle refusal (issue 11)
+    assert r.json()["error"]["code"] == "invalid_transition"
     assert Obligation.objects.filter(pk=overdue.pk).exists()
 
 

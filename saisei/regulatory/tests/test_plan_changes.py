@@ -122,7 +122,7 @@ def test_a_minor_change_widening_the_dose_is_refused_and_the_gate_is_unchanged(
             changes={"contact_email": "a@b.example", "dose_max_cells": 900_000_000},
         )
     assert exc.value.code == "plan.change_not_minor"
-    assert list(exc.value.fields) == ["dose_max_cells"]
+    assert set(exc.value.fields) == {"rule", "dose_max_cells"}
     assert "GATE-DOSE-OUTSIDE-PLAN" in _blocking(_gate(registry, plan, dose_cells=600_000_000))
     assert _v(plan).contact_email == ""  # nothing of the refused change was kept
 
@@ -151,7 +151,7 @@ def test_api_refuses_a_widening_minor_change_with_field_errors(
     res = client.post(
         path, {"name": "record_minor_change", "changes": {"dose_max_cells": 900_000_000}}
     )
-    assert res.status_code == 422
+    assert res.status_code == 409  # unified lifecycle refusal (issue 11)
     err = res.json()["error"]
     assert err["code"] == "plan.change_not_minor" and "dose_max_cells" in err["fields"]
     assert _v(plan).dose_max_cells == 300_000_000

@@ -50,7 +50,7 @@ def test_review_then_filing_closes_the_obligation(officer, plan):
         services.periodic_report_record_submission(
             actor=officer, report=report, submitted_date=TODAY, evidence="x"
         )
-    assert exc.value.code == "periodic_report.not_reviewed"
+    assert exc.value.code == "invalid_transition"  # unified lifecycle refusal (issue 11)
     services.periodic_report_record_review(
         actor=officer, report=report, review_date=TODAY - D(1), opinion="No objection"
     )
@@ -95,3 +95,36 @@ def test_report_pages(web_for, officer, plan):
         {"submitted_date": TODAY.isoformat(), "evidence": "x"},
     )
     assert r.status_code == 400  # not reviewed yet
+
+
+def test_a_reviewed_report_that_is_reassembled_needs_a_new_review(officer, plan, api_for):
+    """New data needs the committee's opinion on it: reassembly drops the old review."""
+    report = services.periodic_report_assemble(actor=officer, plan=plan, period_index=1)
+    services.periodic_report_record_review(
+        actor=officer, report=report, review_date=TODAY - D(2), opinion="No objection"
+    )
+    assert report.status == "committee_reviewed"
+    report = services.periodic_report_assemble(actor=officer, plan=plan, period_index=1)
+    assert report.status == "draft"
+    assert report.committee_review_date is None and report.committee_opinion == ""
+    with pytest.raises(DomainError) as exc:
+        services.periodic_report_record_submission(
+            actor=officer, report=report, submitted_date=TODAY, evidence="receipt 5"
+        )
+    assert exc.value.code == "invalid_transition" and exc.value.status_code == 409
+    assert Obligation.objects.get(pk=report.obligation_id).status == "open"
+    # Through the API the same: reassembled after review, the report shows as a draft again.
+    api = api_for(officer)
+    services.periodic_report_record_review(
+        actor=officer, report=report, review_date=TODAY - D(1), opinion="Still fine"
+    )
+    r = api.post(f"/regulatory/plans/{plan.external_id}/periodic-reports/1/assemble")
+    assert r.status_code == 200 and r.json()["status"] == "draft"
+    report.refresh_from_db()
+    services.periodic_report_record_review(
+        actor=officer, report=report, review_date=TODAY, opinion="Reviewed the new data"
+    )
+    services.periodic_report_record_submission(
+        actor=officer, report=report, submitted_date=TODAY, evidence="receipt 6"
+    )
+    assert report.status == "submitted"

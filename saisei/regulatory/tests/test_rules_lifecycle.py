@@ -3,23 +3,41 @@
 from collections import deque
 from dataclasses import replace
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 import pytest
 
 from saisei.core.errors import DomainError, Forbidden
-from saisei.regulatory.rules import (
-    TRANSITIONS,
-    Effect,
-    PlanFacts,
-    PlanState,
-    available_transitions,
-    check_transition,
-)
-from saisei.regulatory.rules.lifecycle import no_guard
+from saisei.core.workflow import no_rule
+from saisei.regulatory.lifecycles import PLAN
+from saisei.regulatory.rules import PlanFacts, PlanState
 
 TODAY = date(2025, 10, 1)
 OFFICER = ["compliance_officer"]
-ADMIN = ["administrator"]
+ADMIN = ["org_admin"]
+
+
+def check_transition(name, state, facts, roles=None):
+    """The plan table on the workflow engine, judged on facts alone (no database)."""
+    actor = None if roles is None else SimpleNamespace(roles=frozenset(roles))
+    return PLAN.check(SimpleNamespace(state=state), name, actor=actor, ctx={"facts": facts})
+
+
+def available_transitions(state, facts, roles=None):
+    actor = None if roles is None else SimpleNamespace(roles=frozenset(roles))
+    names = []
+    for t in PLAN.available(SimpleNamespace(state=state), actor):
+        try:
+            check_transition(t.name, state, facts, roles)
+        except DomainError:
+            continue
+        names.append(t.name)
+    return names
+
+
+def effects(name):
+    return PLAN.get(name).effects
+
 
 CLASS2 = PlanFacts(
     today=TODAY,
@@ -49,7 +67,7 @@ def test_a_class_2_plan_goes_from_draft_to_in_force_without_waiting():
         "bring_into_force",
     ):
         state = check_transition(name, state, CLASS2, roles=OFFICER).target
-    assert state is PlanState.IN_FORCE
+    assert state == PlanState.IN_FORCE
 
 
 def test_a_plan_with_incomplete_documents_cannot_go_to_the_committee():
@@ -79,7 +97,7 @@ def test_a_class_3_plan_may_be_reviewed_by_a_certified_committee():
     facts = replace(CLASS2, committee_kind="certified", risk_class=3, computed_risk_class=3)
     assert (
         check_transition("record_favourable_opinion", "committee_review", facts).target
-        is PlanState.OPINION_FAVOURABLE
+        == PlanState.OPINION_FAVOURABLE
     )
 
 
@@ -100,23 +118,21 @@ def test_a_plan_without_a_class_cannot_record_an_opinion():
     ],
 )
 def test_the_committee_may_ask_for_changes_or_give_an_unfavourable_opinion(name, target):
-    assert check_transition(name, "committee_review", CLASS2).target is target
+    assert check_transition(name, "committee_review", CLASS2).target == target
 
 
 @pytest.mark.parametrize("state", ["changes_requested", "opinion_unfavourable"])
 def test_after_changes_requested_or_an_unfavourable_opinion_the_plan_is_revised_as_a_draft(state):
-    assert check_transition("revise", state, CLASS2).target is PlanState.DRAFT
+    assert check_transition("revise", state, CLASS2).target == PlanState.DRAFT
 
 
 def test_a_plan_without_a_favourable_opinion_cannot_be_submitted():
-    refused(
-        "submit_to_authority", "changes_requested", CLASS2, "plan.transition_not_allowed_from_state"
-    )
+    refused("submit_to_authority", "changes_requested", CLASS2, "invalid_transition")
     refused(
         "submit_to_authority",
         "opinion_unfavourable",
         CLASS2,
-        "plan.transition_not_allowed_from_state",
+        "invalid_transition",
     )
 
 
@@ -150,8 +166,8 @@ def test_acceptance_needs_the_plan_number_and_submission_date():
         replace(CLASS2, submitted_date=None),
         "plan.plan_number_missing",
     )
-    transition = check_transition("record_acceptance", "submitted", CLASS2)
-    assert Effect.START_PERIODIC_REPORTS in transition.effects
+    check_transition("record_acceptance", "submitted", CLASS2)
+    assert "Periodic-report obligations" in effects("record_acceptance")
 
 
 def test_a_class_1_plan_cannot_come_into_force_before_ninety_days_from_filing():
@@ -167,18 +183,18 @@ def test_a_class_1_plan_cannot_come_into_force_before_ninety_days_from_filing():
     assert "2025-10-02" in str(error.message)
     assert "bring_into_force" not in available_transitions("accepted", facts)
     on_day = replace(facts, today=submitted + timedelta(days=90))
-    assert check_transition("bring_into_force", "accepted", on_day).target is PlanState.IN_FORCE
+    assert check_transition("bring_into_force", "accepted", on_day).target == PlanState.IN_FORCE
 
 
 @pytest.mark.parametrize("state", ["submitted", "accepted", "in_force"])
 def test_the_authority_may_order_a_change(state):
-    assert check_transition("record_change_order", state, CLASS2).target is PlanState.CHANGE_ORDERED
+    assert check_transition("record_change_order", state, CLASS2).target == PlanState.CHANGE_ORDERED
 
 
 def test_a_plan_under_a_change_order_returns_to_committee_review_once_revised():
     assert (
         check_transition("revise_after_change_order", "change_ordered", CLASS2).target
-        is PlanState.COMMITTEE_REVIEW
+        == PlanState.COMMITTEE_REVIEW
     )
     refused(
         "revise_after_change_order",
@@ -189,25 +205,25 @@ def test_a_plan_under_a_change_order_returns_to_committee_review_once_revised():
 
 
 def test_a_plan_in_force_can_be_suspended_and_resumes_only_once_the_suspension_is_lifted():
-    assert check_transition("suspend", "in_force", CLASS2).target is PlanState.SUSPENDED
+    assert check_transition("suspend", "in_force", CLASS2).target == PlanState.SUSPENDED
     refused("resume", "suspended", CLASS2, "plan.suspension_not_lifted")
     lifted = replace(CLASS2, suspension_lifted=True)
-    assert check_transition("resume", "suspended", lifted).target is PlanState.IN_FORCE
+    assert check_transition("resume", "suspended", lifted).target == PlanState.IN_FORCE
 
 
 def test_a_minor_change_keeps_the_plan_in_force_and_creates_a_ten_day_notice():
     transition = check_transition("record_minor_change", "in_force", CLASS2)
-    assert transition.target is PlanState.IN_FORCE
-    assert transition.effects == (Effect.MINOR_CHANGE_NOTICE,)
+    assert transition.target == PlanState.IN_FORCE
+    assert "notice" in effects("record_minor_change")
 
 
 def test_a_non_minor_change_opens_a_new_draft_while_this_version_stays_in_force():
     transition = check_transition("start_major_change", "in_force", CLASS2)
-    assert transition.target is PlanState.IN_FORCE
-    assert transition.effects == (Effect.NEW_VERSION_DRAFT,)
+    assert transition.target == PlanState.IN_FORCE
+    assert "new draft" in effects("start_major_change")
     refused("supersede", "in_force", CLASS2, "plan.successor_not_in_force")
     done = replace(CLASS2, successor_in_force=True)
-    assert check_transition("supersede", "in_force", done).target is PlanState.SUPERSEDED
+    assert check_transition("supersede", "in_force", done).target == PlanState.SUPERSEDED
 
 
 def test_a_class_1_change_version_waits_ninety_days_again():
@@ -220,14 +236,14 @@ def test_a_class_1_change_version_waits_ninety_days_again():
 @pytest.mark.parametrize("state", ["accepted", "in_force", "suspended", "change_ordered"])
 def test_the_administrator_may_discontinue_and_a_ten_day_notice_follows(state):
     transition = check_transition("discontinue", state, CLASS2, roles=ADMIN)
-    assert transition.target is PlanState.DISCONTINUED
-    assert transition.effects == (Effect.DISCONTINUATION_NOTICE,)
+    assert transition.target == PlanState.DISCONTINUED
+    assert "notice" in effects("discontinue")
 
 
 def test_a_compliance_officer_may_not_discontinue_a_plan():
     with pytest.raises(Forbidden) as err:
         check_transition("discontinue", "in_force", CLASS2, roles=OFFICER)
-    assert err.value.code == "plan.role_not_allowed"
+    assert err.value.code == "forbidden"
 
 
 def test_a_physician_may_not_move_a_plan_at_all():
@@ -236,8 +252,8 @@ def test_a_physician_may_not_move_a_plan_at_all():
 
 
 def test_a_plan_not_yet_submitted_may_be_withdrawn():
-    assert check_transition("withdraw", "draft", CLASS2).target is PlanState.CLOSED
-    refused("withdraw", "in_force", CLASS2, "plan.transition_not_allowed_from_state")
+    assert check_transition("withdraw", "draft", CLASS2).target == PlanState.CLOSED
+    refused("withdraw", "in_force", CLASS2, "invalid_transition")
 
 
 def test_a_discontinued_plan_closes_only_after_follow_up_and_all_reports():
@@ -247,20 +263,19 @@ def test_a_discontinued_plan_closes_only_after_follow_up_and_all_reports():
     assert "2" in str(error.message)
     done = replace(followed, open_obligations=0)
     transition = check_transition("close", "discontinued", done)
-    assert transition.target is PlanState.CLOSED
-    assert transition.effects == (Effect.END_OF_PROVISION_NOTICE,)
+    assert transition.target == PlanState.CLOSED
+    assert "End-of-provision" in effects("close")
 
 
 def test_a_closed_plan_cannot_come_back():
     assert available_transitions("closed", CLASS2) == []
-    refused("bring_into_force", "closed", CLASS2, "plan.transition_not_allowed_from_state")
+    refused("bring_into_force", "closed", CLASS2, "invalid_transition")
 
 
 def test_an_unknown_transition_or_state_is_refused():
-    refused("approve", "draft", CLASS2, "plan.unknown_transition")
-    refused("submit_for_review", "approved", CLASS2, "plan.unknown_state")
-    with pytest.raises(DomainError):
-        available_transitions("approved", CLASS2)
+    refused("approve", "draft", CLASS2, "invalid_transition")
+    refused("submit_for_review", "approved", CLASS2, "invalid_transition")
+    assert available_transitions("approved", CLASS2) == []
 
 
 def test_available_transitions_respect_roles_and_guards():
@@ -278,7 +293,7 @@ def test_every_state_is_reachable_from_draft():
     reached, queue = {PlanState.DRAFT}, deque([PlanState.DRAFT])
     while queue:
         state = queue.popleft()
-        for t in TRANSITIONS.values():
+        for t in PLAN.transitions:
             if state in t.sources and t.target not in reached:
                 reached.add(t.target)
                 queue.append(t.target)
@@ -286,9 +301,8 @@ def test_every_state_is_reachable_from_draft():
 
 
 def test_every_guard_states_its_rule_and_cites_its_source():
-    for transition in TRANSITIONS.values():
+    for transition in PLAN.transitions:
         assert transition.roles
-        if transition.guard is not no_guard:
-            assert any(s in transition.source_citation for s in ("ASRM", "Reg.", "e-再生医療")), (
-                transition.name
-            )
+        if transition.guard is not no_rule:
+            assert transition.rule, transition.name
+            assert transition.source.startswith("ASRM"), transition.name

@@ -249,7 +249,7 @@ def test_a_transition_from_the_wrong_state_is_refused_with_the_reason(officer, r
     v = _v(make_plan(officer, registry))
     with pytest.raises(DomainError) as exc:
         run(officer, v, "record_acceptance", plan_number="X")
-    assert exc.value.code == "plan.transition_not_allowed_from_state"
+    assert exc.value.code == "invalid_transition"  # unified lifecycle refusal (issue 11)
 
 
 def test_future_step_dates_are_refused(officer, registry):

@@ -75,7 +75,7 @@ def test_refused_transition_is_shown_on_the_form_with_the_reason(web_for, office
         {"name": "bring_into_force", "version": str(v.external_id)},
     )
     assert r.status_code == 400
-    assert "is not possible while the plan is" in r.content.decode()
+    assert "is not possible while the status is" in r.content.decode()
     assert not PlanTransition.objects.filter(plan=plan).exists()
 
 
