@@ -92,6 +92,8 @@ JA = {
     "Page %(page)d of %(total)d": "%(page)d / %(total)d ページ",
     "The current code from your authenticator app, if you use two-factor sign-in.": "2段階認証を使っている場合は、認証アプリに表示されている現在のコード。",
     "The authentication code is missing, wrong or already used. Enter the current code from your authenticator app.": "認証コードが入力されていないか、正しくないか、すでに使用されています。認証アプリに表示されている現在のコードを入力してください。",
+    "“%(move)s” is not possible while the status is %(state)s.": "現在の状態（%(state)s）では「%(move)s」はできません。",
+    "Your role may not do “%(move)s”.": "あなたの役割では「%(move)s」はできません。",
 }
 
 # Short English words mean different things on different screens; these settle the

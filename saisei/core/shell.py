@@ -65,6 +65,11 @@ def _collect(module_name: str, attr: str) -> list[Any]:
     return out
 
 
+def contributions(module_name: str, attr: str) -> list[Any]:
+    """What every Saisei app contributes to a registry: ``<app>.<module_name>.<attr>``."""
+    return _collect(module_name, attr)
+
+
 @cache
 def nav_items() -> list[NavItem]:
     return sorted(_collect("nav", "ITEMS"), key=lambda i: i.order)
