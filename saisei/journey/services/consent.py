@@ -15,11 +15,10 @@ from saisei.core.models import User
 from saisei.core.services import signature_verify
 
 from .. import permissions as perms
+from ..lifecycles import COURSE, COURSE_STEP, INQUIRY, follow
 from ..models import (
     Consent,
     ConsentDocument,
-    CourseStep,
-    Inquiry,
     LegalProxy,
     Patient,
     TreatmentCourse,
@@ -155,10 +154,8 @@ def consent_give(
             patient.status = Patient.Status.ENROLLED
             patient.save(update_fields=["status", "updated_at"])
         inquiry = patient.inquiry
-        if inquiry is not None and inquiry.status in ("prescreening", "quoted"):
-            inquiry.status = Inquiry.Status.ENROLLED
-            inquiry.status_changed_at = now
-            inquiry.save(update_fields=["status", "status_changed_at", "updated_at"])
+        if inquiry is not None:
+            follow(INQUIRY, inquiry, "enrol", actor=actor, updates={"status_changed_at": now})
         audit_record(
             actor=actor,
             organisation=patient.organisation,
@@ -197,13 +194,15 @@ def consent_withdraw(
             plan=consent.plan_version.plan,
             status__in=["planned", "scheduled", "in_progress"],
         ):
-            course.status = TreatmentCourse.Status.STOPPED
-            course.stopped_at = at
-            course.stop_reason = f"consent withdrawn: {reason.strip()}"
-            course.save()
+            COURSE.apply(
+                course,
+                "stop",
+                actor=actor,
+                updates={"stopped_at": at, "stop_reason": f"consent withdrawn: {reason.strip()}"},
+                reason=reason.strip(),
+            )
             for step in course.steps.filter(status__in=["planned", "scheduled", "blocked"]):
-                step.status = CourseStep.Status.CANCELLED
-                step.save(update_fields=["status", "updated_at"])
+                COURSE_STEP.apply(step, "cancel", actor=actor, reason=reason.strip())
             stopped.append(str(course.external_id))
         audit_record(
             actor=actor,

@@ -13,6 +13,7 @@ from saisei.core.audit import audit_record
 from saisei.core.models import User
 
 from .. import permissions as perms
+from ..lifecycles import COURSE, COURSE_STEP, follow
 from ..models import (
     CourseStep,
     Patient,
@@ -177,8 +178,7 @@ def course_schedule(*, actor: User, course: TreatmentCourse) -> TreatmentCourse:
     """Schedule every planned step; harvest and infusions are checked against the compliance gate
     for their planned date, and a refused step stays blocked with the gate's reasons."""
     require(perms.can_manage_course, actor, course)
-    if course.status not in ("planned", "scheduled"):
-        raise Conflict("course_not_schedulable", _("This course cannot be scheduled now."))
+    COURSE.check(course, "schedule", actor=actor)
     from ..selectors import patient_has_withdrawn
 
     if patient_has_withdrawn(patient_id=course.patient_id):
@@ -186,30 +186,37 @@ def course_schedule(*, actor: User, course: TreatmentCourse) -> TreatmentCourse:
     now = timezone.now()
     blocked = []
     with transaction.atomic():
-        for step in course.steps.filter(status__in=["planned", "blocked"]).order_by("planned_date"):
-            if step.kind in GATED_KINDS:
-                result = step_gate_check(actor=actor, step=step)
-                step.gate_checked_at = now
-                step.gate_result = result
-                step.status = (
-                    CourseStep.Status.SCHEDULED if result["allowed"] else CourseStep.Status.BLOCKED
-                )
-                if not result["allowed"]:
-                    blocked.append(f"{step.kind} {step.number}")
-            else:
-                step.status = CourseStep.Status.SCHEDULED
-            step.save()
-        if not blocked:
-            course.status = TreatmentCourse.Status.SCHEDULED
-            course.save(update_fields=["status", "updated_at"])
-        audit_record(
+        steps = course.steps.filter(status__in=["planned", "blocked"])
+        for step in steps.order_by("planned_date"):
+            if step.kind not in GATED_KINDS:
+                COURSE_STEP.apply(step, "schedule", actor=actor)
+                continue
+            result = step_gate_check(actor=actor, step=step)
+            COURSE_STEP.apply(
+                step,
+                "schedule" if result["allowed"] else "block",
+                actor=actor,
+                updates={"gate_checked_at": now, "gate_result": result},
+                changes={"allowed": result["allowed"]},
+            )
+            if not result["allowed"]:
+                blocked.append(f"{step.kind} {step.number}")
+        if blocked:
+            audit_record(
+                actor=actor,
+                organisation=course.organisation,
+                action="course.schedule",
+                subject=course,
+                changes={"blocked": blocked},
+            )
+            return course
+        return COURSE.apply(
+            course,
+            "schedule",
             actor=actor,
-            organisation=course.organisation,
-            action="course.schedule",
-            subject=course,
             changes={"blocked": blocked},
+            audit_action="course.schedule",
         )
-    return course
 
 
 RECORDED_BY = {
@@ -229,8 +236,7 @@ def course_step_complete(
     """
     require(perms.can_manage_course, actor, step)
     at = at or timezone.now()
-    if step.status not in ("scheduled", "planned"):
-        raise Conflict("step_not_open", _("This step is not open."))
+    COURSE_STEP.check(step, "complete", actor=actor)
     if step.course.status in ("stopped", "completed"):
         raise Conflict("course_closed", _("The course is closed."))
     from ..selectors import patient_has_withdrawn
@@ -243,28 +249,28 @@ def course_step_complete(
             RECORDED_BY[step.kind],
             {"step": [RECORDED_BY[step.kind]]},
         )
-    return _step_mark_done(actor=actor, step=step, at=at)
+    return _step_mark_done(actor=actor, step=step, at=at, move="complete")
 
 
 def _step_mark_done(
-    *, actor: User, step: CourseStep, at: dt.datetime, evidence: dict[str, Any] | None = None
+    *,
+    actor: User,
+    step: CourseStep,
+    at: dt.datetime,
+    move: str = "record_act",
+    evidence: dict[str, Any] | None = None,
 ) -> CourseStep:
     """Close a step, start the course if it was only scheduled, and record it in the ledger."""
     with transaction.atomic():
-        step.status = CourseStep.Status.DONE
-        step.done_at = at
-        step.save()
-        course = step.course
-        if course.status == TreatmentCourse.Status.SCHEDULED:
-            course.status = TreatmentCourse.Status.IN_PROGRESS
-            course.save(update_fields=["status", "updated_at"])
-        audit_record(
+        COURSE_STEP.apply(
+            step,
+            move,
             actor=actor,
-            organisation=step.organisation,
-            action="course_step.complete",
-            subject=step,
+            updates={"done_at": at},
             changes={"kind": step.kind, "number": step.number, "at": at, **(evidence or {})},
+            audit_action="course_step.complete",
         )
+        follow(COURSE, step.course, "start", actor=actor)
     return step
 
 

@@ -22,6 +22,7 @@ from saisei.core.models import Organisation, User
 
 from .. import permissions as perms
 from .. import rules
+from ..lifecycles import INQUIRY, follow, inquiry_move_to
 from ..models import (
     GuarantorRecord,
     Inquiry,
@@ -267,35 +268,21 @@ def inquiry_status_change(
 ) -> Inquiry:
     """Move an inquiry through the coordinator queue along the allowed transitions."""
     require(perms.can_manage_inquiry, actor, inquiry)
-    allowed = rules.INQUIRY_TRANSITIONS.get(inquiry.status, frozenset())
-    if status not in allowed:
-        raise Conflict(
-            "inquiry_transition_not_allowed",
-            _("An inquiry that is %(old)s cannot be moved to %(new)s.")
-            % {
-                "old": inquiry.get_status_display(),
-                "new": dict(Inquiry.Status.choices).get(status, status),
-            },
-            {"status": [_("Not allowed from the current status.")]},
-        )
-    with transaction.atomic():
-        old = inquiry.status
-        inquiry.status = status
-        inquiry.status_changed_at = timezone.now()
-        if note:
-            inquiry.coordinator_note = note
-        if assign_to is not None:
-            inquiry.assigned_to = assign_to
-        elif inquiry.assigned_to_id is None:
-            inquiry.assigned_to = actor
-        inquiry.save()
-        audit_record(
-            actor=actor,
-            organisation=inquiry.organisation,
-            action="inquiry.status_change",
-            subject=inquiry,
-            changes={"from": old, "to": status, "note": note},
-        )
+    updates: dict[str, Any] = {"status_changed_at": timezone.now()}
+    if note:
+        updates["coordinator_note"] = note
+    if assign_to is not None:
+        updates["assigned_to"] = assign_to
+    elif inquiry.assigned_to_id is None:
+        updates["assigned_to"] = actor
+    return INQUIRY.apply(
+        inquiry,
+        inquiry_move_to(inquiry.status, status),
+        actor=actor,
+        updates=updates,
+        changes={"note": note},
+        audit_action="inquiry.status_change",
+    )
     return inquiry
 
 
@@ -387,10 +374,14 @@ def patient_enrol(
                 email=proxy.get("email", ""),
                 phone=proxy.get("phone", ""),
             )
-        if inquiry is not None and inquiry.status in ("new", "in_review", "info_requested"):
-            inquiry.status = Inquiry.Status.PRESCREENING
-            inquiry.status_changed_at = timezone.now()
-            inquiry.save(update_fields=["status", "status_changed_at", "updated_at"])
+        if inquiry is not None:
+            follow(
+                INQUIRY,
+                inquiry,
+                "register_patient",
+                actor=actor,
+                updates={"status_changed_at": timezone.now()},
+            )
         audit_record(
             actor=actor,
             organisation=organisation,

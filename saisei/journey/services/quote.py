@@ -18,6 +18,7 @@ from saisei.core.models import Organisation, User
 from .. import permissions as perms
 from .. import pricing as calc
 from .. import rules
+from ..lifecycles import INQUIRY, QUOTE, follow
 from ..models import (
     Inquiry,
     Patient,
@@ -214,8 +215,7 @@ def quote_issue(*, actor: User, quote: Quote) -> Quote:
     """Issue a draft to the family; refused unless the plan is in force today. The disclosures
     (plan number, risk class, institution, facility, evidence and risks) are frozen at issue."""
     require(perms.can_manage_quote, actor, quote)
-    if quote.status != Quote.Status.DRAFT:
-        raise Conflict("quote_not_draft", _("Only a draft quote can be issued."))
+    QUOTE.check(quote, "issue", actor=actor)
     today = _today()
     version = _require_plan_in_force(quote.plan, today)
     if quote.valid_until < today:
@@ -250,31 +250,34 @@ def quote_issue(*, actor: User, quote: Quote) -> Quote:
         for old in Quote.objects.filter(
             organisation=quote.organisation, number=quote.number, status=Quote.Status.ISSUED
         ).exclude(pk=quote.pk):
-            old.status = Quote.Status.SUPERSEDED
-            old.save(update_fields=["status", "updated_at"])
-        quote.plan_version = version
-        quote.disclosures = disclosures
-        quote.status = Quote.Status.ISSUED
-        quote.issued_at = timezone.now()
-        quote.issued_by = actor
-        quote.save()
-        inquiry: Inquiry | None = quote.patient.inquiry
-        if inquiry is not None and inquiry.status == Inquiry.Status.PRESCREENING:
-            inquiry.status = Inquiry.Status.QUOTED
-            inquiry.status_changed_at = timezone.now()
-            inquiry.save(update_fields=["status", "status_changed_at", "updated_at"])
-        audit_record(
+            QUOTE.apply(old, "supersede", actor=actor, changes={"by_version": quote.version})
+        QUOTE.apply(
+            quote,
+            "issue",
             actor=actor,
-            organisation=quote.organisation,
-            action="quote.issue",
-            subject=quote,
+            updates={
+                "plan_version": version,
+                "disclosures": disclosures,
+                "issued_at": timezone.now(),
+                "issued_by": actor,
+            },
             changes={
                 "number": quote.number,
                 "version": quote.version,
                 "plan_version": version.number,
                 "total_jpy": quote.total_jpy,
             },
+            audit_action="quote.issue",
         )
+        inquiry: Inquiry | None = quote.patient.inquiry
+        if inquiry is not None:
+            follow(
+                INQUIRY,
+                inquiry,
+                "quote",
+                actor=actor,
+                updates={"status_changed_at": timezone.now()},
+            )
     return quote
 
 
@@ -301,12 +304,7 @@ def quote_accept(
             _("Type your full name and tick the box to accept the quote."),
             {"accepted_by_name": [_("Required.")], "agree": [_("Required.")]},
         )
-    if quote.status != Quote.Status.ISSUED:
-        raise Conflict(
-            "quote_not_open",
-            _("This quote can no longer be accepted (it is %(status)s).")
-            % {"status": quote.get_status_display()},
-        )
+    QUOTE.check(quote, "accept", actor=actor)
     today = _today()
     if quote.valid_until < today:
         raise Conflict(
@@ -316,25 +314,24 @@ def quote_accept(
         )
     _require_plan_in_force(quote.plan, today)
     now = timezone.now()
-    with transaction.atomic():
-        quote.status = Quote.Status.ACCEPTED
-        quote.accepted_at = now
-        quote.accepted_by_name = accepted_by_name.strip()
-        quote.acceptance_evidence = {
-            "via": "portal" if portal_access is not None else "staff",
-            "portal_access": str(portal_access.external_id) if portal_access else None,
-            "staff_user": actor.username if actor else None,
-            "ip": client_ip,
-            "total_jpy": quote.total_jpy,
-            "version": quote.version,
-            "at": now.isoformat(),
-        }
-        quote.save()
-        audit_record(
-            actor=actor,
-            organisation=quote.organisation,
-            action="quote.accept",
-            subject=quote,
-            changes={"by": quote.accepted_by_name, "via": quote.acceptance_evidence["via"]},
-        )
-    return quote
+    via = "portal" if portal_access is not None else "staff"
+    return QUOTE.apply(
+        quote,
+        "accept",
+        actor=actor,
+        updates={
+            "accepted_at": now,
+            "accepted_by_name": accepted_by_name.strip(),
+            "acceptance_evidence": {
+                "via": via,
+                "portal_access": str(portal_access.external_id) if portal_access else None,
+                "staff_user": actor.username if actor else None,
+                "ip": client_ip,
+                "total_jpy": quote.total_jpy,
+                "version": quote.version,
+                "at": now.isoformat(),
+            },
+        },
+        changes={"by": accepted_by_name.strip(), "via": via},
+        audit_action="quote.accept",
+    )
