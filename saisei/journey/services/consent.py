@@ -79,37 +79,19 @@ def consent_give(
     """Record written consent: the physician who explained re-authenticates and signs; the
     patient or legal proxy types their name and confirms (ASRM Art. 14)."""
     require(perms.can_take_consent, actor, patient)
-    if document.organisation_id != patient.organisation_id or document.voided_at:
-        raise ValidationFailed("document_not_found", _("Unknown consent document."))
-    if not document.is_current:
-        raise Conflict("document_not_current", _("This version of the document has been replaced."))
-    if given_by not in Consent.GivenBy.values:
-        raise ValidationFailed(
-            "invalid_given_by", _("Who gives consent?"), {"given_by": [given_by]}
-        )
-    if given_by == Consent.GivenBy.PROXY and (
-        proxy is None or proxy.patient_id != patient.pk or proxy.voided_at
-    ):
-        raise ValidationFailed(
-            "proxy_required",
-            _("Choose the legal proxy who gives consent."),
-            {"proxy": [_("Required.")]},
-        )
-    if not signer_confirms or not signer_name.strip():
-        raise ValidationFailed(
-            "signer_confirmation_required",
-            _("The person consenting must type their name and confirm."),
-            {"signer_name": [_("Required.")], "signer_confirms": [_("Required.")]},
-        )
+    now = timezone.now()
+    _check_consent_inputs(
+        patient=patient,
+        document=document,
+        given_by=given_by,
+        signer_name=signer_name,
+        signer_confirms=signer_confirms,
+        proxy=proxy,
+        paper_signed_at=paper_signed_at,
+        now=now,
+    )
     from ..selectors import consent_status_for_gate
 
-    now = timezone.now()
-    if paper_signed_at is not None and paper_signed_at > now:
-        raise ValidationFailed(
-            "signed_in_future",
-            _("A paper consent cannot be dated in the future."),
-            {"paper_signed_at": [_("In the future.")]},
-        )
     if (
         consent_status_for_gate(
             patient_id=patient.pk, plan_version_id=document.plan_version_id, at=now
@@ -135,27 +117,16 @@ def consent_give(
             signer_name=signer_name.strip(),
             signed_at=paper_signed_at or sig.signed_at,
             explained_by=actor,
-            signature_evidence={
-                "physician_signature": sig.as_dict(),
-                "document_sha256": digest,
-                "document_version": document.version,
-                "document_language": document.language,
-                "signer_typed_name": signer_name.strip(),
-                "signer_confirmed": True,
-                "method": (
-                    "paper form signed on the stated date, recorded and countersigned later"
-                    if paper_signed_at
-                    else "typed name, witnessed by the explaining physician"
-                ),
-                "recorded_at": now.isoformat(),
-            },
+            signature_evidence=_consent_evidence(
+                signature=sig.as_dict(),
+                document=document,
+                digest=digest,
+                signer_name=signer_name,
+                paper=paper_signed_at is not None,
+                now=now,
+            ),
         )
-        if patient.status == Patient.Status.PROSPECTIVE:
-            patient.status = Patient.Status.ENROLLED
-            patient.save(update_fields=["status", "updated_at"])
-        inquiry = patient.inquiry
-        if inquiry is not None:
-            follow(INQUIRY, inquiry, "enrol", actor=actor, updates={"status_changed_at": now})
+        _enrol_on_consent(actor=actor, patient=patient, now=now)
         audit_record(
             actor=actor,
             organisation=patient.organisation,
@@ -169,6 +140,87 @@ def consent_give(
             },
         )
     return consent
+
+
+def _check_consent_inputs(
+    *,
+    patient: Patient,
+    document: ConsentDocument,
+    given_by: str,
+    signer_name: str,
+    signer_confirms: bool,
+    proxy: LegalProxy | None,
+    paper_signed_at: dt.datetime | None,
+    now: dt.datetime,
+) -> None:
+    """Refuse an unknown or replaced document, an unknown signer role, a proxy consent without
+    the patient's legal proxy, a signer who has not typed their name and confirmed, and a
+    paper consent dated in the future."""
+    if document.organisation_id != patient.organisation_id or document.voided_at:
+        raise ValidationFailed("document_not_found", _("Unknown consent document."))
+    if not document.is_current:
+        raise Conflict("document_not_current", _("This version of the document has been replaced."))
+    if given_by not in Consent.GivenBy.values:
+        raise ValidationFailed(
+            "invalid_given_by", _("Who gives consent?"), {"given_by": [given_by]}
+        )
+    if given_by == Consent.GivenBy.PROXY and (
+        proxy is None or proxy.patient_id != patient.pk or proxy.voided_at
+    ):
+        raise ValidationFailed(
+            "proxy_required",
+            _("Choose the legal proxy who gives consent."),
+            {"proxy": [_("Required.")]},
+        )
+    if not signer_confirms or not signer_name.strip():
+        raise ValidationFailed(
+            "signer_confirmation_required",
+            _("The person consenting must type their name and confirm."),
+            {"signer_name": [_("Required.")], "signer_confirms": [_("Required.")]},
+        )
+    if paper_signed_at is not None and paper_signed_at > now:
+        raise ValidationFailed(
+            "signed_in_future",
+            _("A paper consent cannot be dated in the future."),
+            {"paper_signed_at": [_("In the future.")]},
+        )
+
+
+def _consent_evidence(
+    *,
+    signature: dict[str, Any],
+    document: ConsentDocument,
+    digest: str,
+    signer_name: str,
+    paper: bool,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """What the consent's signature rests on: the physician's signature, the exact document
+    (SHA-256, version, language), the signer's typed name and how it was signed."""
+    return {
+        "physician_signature": signature,
+        "document_sha256": digest,
+        "document_version": document.version,
+        "document_language": document.language,
+        "signer_typed_name": signer_name.strip(),
+        "signer_confirmed": True,
+        "method": (
+            "paper form signed on the stated date, recorded and countersigned later"
+            if paper
+            else "typed name, witnessed by the explaining physician"
+        ),
+        "recorded_at": now.isoformat(),
+    }
+
+
+def _enrol_on_consent(*, actor: User, patient: Patient, now: dt.datetime) -> None:
+    """Consent given enrols a prospective patient and moves their inquiry to enrolled."""
+    if patient.status == Patient.Status.PROSPECTIVE:
+        patient.status = Patient.Status.ENROLLED
+        patient.save(update_fields=["status", "updated_at"])
+    inquiry = patient.inquiry
+    if inquiry is not None:
+        follow(INQUIRY, inquiry, "enrol", actor=actor, updates={"status_changed_at": now})
 
 
 def consent_withdraw(

@@ -64,28 +64,7 @@ def course_instantiate(
         patient=patient, plan=package.plan, status__in=["planned", "scheduled", "in_progress"]
     ).exists():
         raise Conflict("course_exists", _("The patient already has an open course on this plan."))
-    dates = dict(visit_dates or {})
-    release = dates.get(("culture", 1), harvest_date + dt.timedelta(days=package.culture_days))
-    first_infusion = dates.get(("infusion", 1), release + dt.timedelta(days=1))
-    steps: list[tuple[str, int, dt.date, str, int | None]] = [
-        (
-            "consultation",
-            1,
-            dates.get(("consultation", 1), harvest_date - dt.timedelta(days=1)),
-            "",
-            None,
-        ),
-        ("harvest", 1, dates.get(("harvest", 1), harvest_date), "", None),
-        ("culture", 1, release, "", None),
-    ]
-    for n in range(1, package.infusions + 1):
-        default = first_infusion + dt.timedelta(days=package.interval_days * (n - 1))
-        steps.append(
-            ("infusion", n, dates.get(("infusion", n), default), package.route, package.dose_cells)
-        )
-    last = steps[-1][2]
-    for n, months in enumerate(package.follow_up_months or [], start=1):
-        steps.append(("assessment", n, last + dt.timedelta(days=round(30.44 * months)), "", None))
+    steps = _course_steps(package=package, harvest_date=harvest_date, visit_dates=visit_dates)
     with transaction.atomic():
         course = TreatmentCourse.objects.create(
             organisation=patient.organisation,
@@ -126,6 +105,40 @@ def course_instantiate(
             changes={"package": package.code, "harvest": harvest_date, "steps": len(steps)},
         )
     return course
+
+
+def _course_steps(
+    *,
+    package: TreatmentPackage,
+    harvest_date: dt.date,
+    visit_dates: dict[tuple[str, int], dt.date] | None,
+) -> list[tuple[str, int, dt.date, str, int | None]]:
+    """The course's steps as (kind, number, planned date, route, dose): consultation the day
+    before the harvest, culture until release, the infusions at the package's interval and the
+    follow-up assessments after the last one; a date the itinerary gives takes precedence."""
+    dates = dict(visit_dates or {})
+    release = dates.get(("culture", 1), harvest_date + dt.timedelta(days=package.culture_days))
+    first_infusion = dates.get(("infusion", 1), release + dt.timedelta(days=1))
+    steps: list[tuple[str, int, dt.date, str, int | None]] = [
+        (
+            "consultation",
+            1,
+            dates.get(("consultation", 1), harvest_date - dt.timedelta(days=1)),
+            "",
+            None,
+        ),
+        ("harvest", 1, dates.get(("harvest", 1), harvest_date), "", None),
+        ("culture", 1, release, "", None),
+    ]
+    for n in range(1, package.infusions + 1):
+        default = first_infusion + dt.timedelta(days=package.interval_days * (n - 1))
+        steps.append(
+            ("infusion", n, dates.get(("infusion", n), default), package.route, package.dose_cells)
+        )
+    last = steps[-1][2]
+    for n, months in enumerate(package.follow_up_months or [], start=1):
+        steps.append(("assessment", n, last + dt.timedelta(days=round(30.44 * months)), "", None))
+    return steps
 
 
 GATED_KINDS = {"harvest": "harvest", "infusion": "administration"}

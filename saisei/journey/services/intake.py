@@ -214,19 +214,7 @@ def inquiry_submit(
                     **values,
                 )
                 for f in files:
-                    digest = hashlib.sha256()
-                    for chunk in f.chunks():
-                        digest.update(chunk)
-                    f.seek(0)
-                    InquiryFile.objects.create(
-                        organisation=organisation,
-                        inquiry=inquiry,
-                        file=f,
-                        original_name=(f.name or "upload")[:255],
-                        content_type=f.content_type or "",
-                        size=f.size,
-                        sha256=digest.hexdigest(),
-                    )
+                    _inquiry_file_store(inquiry, f)
                 audit_record(
                     actor=None,
                     organisation=organisation,
@@ -243,6 +231,23 @@ def inquiry_submit(
         except IntegrityError:
             continue  # reference collision; draw again
     raise Conflict("reference_unavailable", _("Please try again."))
+
+
+def _inquiry_file_store(inquiry: Inquiry, f: UploadedFile) -> None:
+    """Keep one uploaded file with the inquiry, with its SHA-256 digest."""
+    digest = hashlib.sha256()
+    for chunk in f.chunks():
+        digest.update(chunk)
+    f.seek(0)
+    InquiryFile.objects.create(
+        organisation=inquiry.organisation,
+        inquiry=inquiry,
+        file=f,
+        original_name=(f.name or "upload")[:255],
+        content_type=f.content_type or "",
+        size=f.size,
+        sha256=digest.hexdigest(),
+    )
 
 
 def _send_inquiry_confirmation(inquiry: Inquiry) -> None:
@@ -325,22 +330,7 @@ def patient_enrol(
             _("The date of birth cannot be in the future."),
             {"date_of_birth": [_("The date of birth cannot be in the future.")]},
         )
-    allowed = {f.name for f in Patient._meta.get_fields()} - {
-        "id",
-        "organisation",
-        "patient_code",
-        "status",
-        "external_id",
-        "enrolled_by",
-        # The coded diagnosis is taken from the inquiry here, and set by a physician later
-        # (patient_diagnosis_set), never typed in by whoever enrols.
-        "diagnosis_code",
-        "diagnosis_text",
-        "diagnosis_source",
-    }
-    unknown = set(fields) - allowed
-    if unknown:
-        raise ValidationFailed("unknown_fields", _("Unknown fields."), {k: ["?"] for k in unknown})
+    _check_enrol_fields(fields)
     with transaction.atomic():
         for _attempt in range(5):
             code = _next_patient_code(organisation, timezone.localdate().year)
@@ -395,6 +385,26 @@ def patient_enrol(
             },
         )
     return patient
+
+
+def _check_enrol_fields(fields: dict[str, Any]) -> None:
+    """Refuse a field the patient record does not have or that enrolment does not set."""
+    allowed = {f.name for f in Patient._meta.get_fields()} - {
+        "id",
+        "organisation",
+        "patient_code",
+        "status",
+        "external_id",
+        "enrolled_by",
+        # The coded diagnosis is taken from the inquiry here, and set by a physician later
+        # (patient_diagnosis_set), never typed in by whoever enrols.
+        "diagnosis_code",
+        "diagnosis_text",
+        "diagnosis_source",
+    }
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationFailed("unknown_fields", _("Unknown fields."), {k: ["?"] for k in unknown})
 
 
 def _diagnosis_from_inquiry(inquiry: Inquiry | None) -> dict[str, str]:

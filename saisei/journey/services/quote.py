@@ -79,36 +79,16 @@ def quote_create(
 ) -> Quote:
     """Build a draft quote (or a new version of one) with every line itemised and totalled."""
     require(perms.can_manage_quote, actor, patient)
-    if (
-        plan.organisation_id != patient.organisation_id
-        or price_list.organisation_id != patient.organisation_id
-    ):
-        raise ValidationFailed("plan_not_found", _("Unknown plan or price list."))
-    if price_list.institution_id != plan.institution_id:
-        raise ValidationFailed(
-            "price_list_other_institution",
-            _("The price list belongs to another institution than the plan."),
-            {"price_list": [_("Another institution.")]},
-        )
     today = _today()
-    if not (price_list.valid_from <= today <= price_list.valid_until):
-        raise ValidationFailed(
-            "price_list_not_valid",
-            _("The price list is not valid today."),
-            {"price_list": [_("Not valid today.")]},
-        )
-    if commission_payer not in ("clinic", "patient"):
-        raise ValidationFailed("invalid_commission_payer", _("Who pays the commission?"))
+    _check_quote_inputs(
+        patient=patient,
+        plan=plan,
+        price_list=price_list,
+        commission_payer=commission_payer,
+        today=today,
+    )
     currency = (currency or patient.currency or "USD").upper()
-    fx = None
-    if fx_jpy_per_unit is not None:
-        if fx_date is None:
-            raise ValidationFailed(
-                "fx_date_required",
-                _("Give the date of the exchange rate."),
-                {"fx_date": [_("Required with a rate.")]},
-            )
-        fx = calc.FxRate(currency, Decimal(fx_jpy_per_unit), fx_date, fx_source or "—")
+    fx = _fx_rate(currency, fx_jpy_per_unit, fx_date, fx_source)
     result = calc.build_quote_lines(
         price_list=_pure_price_list(price_list),
         infusions=infusions,
@@ -125,27 +105,7 @@ def quote_create(
     policy = calc.RefundPolicy(**price_list.refund_rules) if price_list.refund_rules else None
     schedule = calc.refund_schedule(quote=result, policy=policy)
     with transaction.atomic():
-        if revises is not None:
-            if revises.patient_id != patient.pk:
-                raise ValidationFailed(
-                    "quote_other_patient", _("That quote is for another patient.")
-                )
-            number = revises.number
-            version = (
-                Quote.objects.filter(organisation=patient.organisation, number=number).aggregate(
-                    m=Max("version")
-                )["m"]
-                + 1
-            )
-        else:
-            count = Quote.objects.filter(
-                organisation=patient.organisation, version=1, created_at__year=today.year
-            ).count()
-            number = f"Q{today.year}-{count + 1:04d}"
-            while Quote.objects.filter(organisation=patient.organisation, number=number).exists():
-                count += 1
-                number = f"Q{today.year}-{count + 1:04d}"
-            version = 1
+        number, version = _quote_number(patient=patient, revises=revises, today=today)
         quote = Quote.objects.create(
             organisation=patient.organisation,
             number=number,
@@ -156,51 +116,17 @@ def quote_create(
             facilitator=facilitator,
             language=language or patient.language,
             infusions=infusions,
-            valid_until=valid_until
-            or min(
-                price_list.valid_until,
-                today + dt.timedelta(days=rules.QUOTE_VALIDITY_DAYS_DEFAULT),
-            ),
+            valid_until=valid_until or _default_validity(price_list, today),
             subtotal_jpy=result.subtotal,
             tax_jpy=result.tax,
             total_jpy=result.total_jpy,
             commission_payer=commission_payer,
             currency=currency,
-            fx_rate=fx.jpy_per_unit if fx else None,
-            fx_rate_date=fx.as_of if fx else None,
-            fx_source=fx.source if fx else "",
+            **_fx_fields(fx),
             converted_amount=result.converted.amount if result.converted else None,
-            refund_schedule=[
-                {
-                    **stored_message(s.label),
-                    "stage": s.code,
-                    "kept_jpy": s.kept_jpy,
-                    "fee_jpy": s.fee_jpy,
-                    "refundable_jpy": s.refundable_jpy,
-                }
-                for s in schedule
-            ],
+            refund_schedule=_stored_schedule(schedule),
         )
-        lines = [*result.lines, result.commission_line]
-        QuoteLine.objects.bulk_create(
-            [
-                QuoteLine(
-                    organisation=patient.organisation,
-                    quote=quote,
-                    position=i,
-                    kind=ln.category,
-                    code=ln.code,
-                    description=ln.label.render(language="en")[:300],
-                    quantity=ln.quantity,
-                    unit_price_jpy=ln.unit_price_jpy,
-                    amount_jpy=ln.amount_jpy,
-                    taxable=ln.taxable,
-                    included_in_total=ln.included_in_total,
-                    note=json.dumps(stored_message(ln.label), ensure_ascii=False)[:300],
-                )
-                for i, ln in enumerate(lines, start=1)
-            ]
-        )
+        _quote_lines_create(quote, [*result.lines, result.commission_line])
         audit_record(
             actor=actor,
             organisation=patient.organisation,
@@ -209,6 +135,122 @@ def quote_create(
             changes={"number": number, "version": version, "total_jpy": result.total_jpy},
         )
     return quote
+
+
+def _check_quote_inputs(
+    *, patient: Patient, plan: Any, price_list: PriceList, commission_payer: str, today: dt.date
+) -> None:
+    """Refuse a plan or price list of another organisation or institution, a price list not
+    valid today and an unknown commission payer."""
+    if (
+        plan.organisation_id != patient.organisation_id
+        or price_list.organisation_id != patient.organisation_id
+    ):
+        raise ValidationFailed("plan_not_found", _("Unknown plan or price list."))
+    if price_list.institution_id != plan.institution_id:
+        raise ValidationFailed(
+            "price_list_other_institution",
+            _("The price list belongs to another institution than the plan."),
+            {"price_list": [_("Another institution.")]},
+        )
+    if not (price_list.valid_from <= today <= price_list.valid_until):
+        raise ValidationFailed(
+            "price_list_not_valid",
+            _("The price list is not valid today."),
+            {"price_list": [_("Not valid today.")]},
+        )
+    if commission_payer not in ("clinic", "patient"):
+        raise ValidationFailed("invalid_commission_payer", _("Who pays the commission?"))
+
+
+def _fx_rate(
+    currency: str, fx_jpy_per_unit: Decimal | None, fx_date: dt.date | None, fx_source: str
+) -> calc.FxRate | None:
+    """The exchange rate the quote converts at, dated; none when no rate is given."""
+    if fx_jpy_per_unit is None:
+        return None
+    if fx_date is None:
+        raise ValidationFailed(
+            "fx_date_required",
+            _("Give the date of the exchange rate."),
+            {"fx_date": [_("Required with a rate.")]},
+        )
+    return calc.FxRate(currency, Decimal(fx_jpy_per_unit), fx_date, fx_source or "—")
+
+
+def _default_validity(price_list: PriceList, today: dt.date) -> dt.date:
+    """A quote is valid for the default number of days, never beyond its price list."""
+    return min(price_list.valid_until, today + dt.timedelta(days=rules.QUOTE_VALIDITY_DAYS_DEFAULT))
+
+
+def _fx_fields(fx: calc.FxRate | None) -> dict[str, Any]:
+    """The quote's exchange-rate fields: the rate, its date and its source, or none."""
+    return {
+        "fx_rate": fx.jpy_per_unit if fx else None,
+        "fx_rate_date": fx.as_of if fx else None,
+        "fx_source": fx.source if fx else "",
+    }
+
+
+def _quote_number(*, patient: Patient, revises: Quote | None, today: dt.date) -> tuple[str, int]:
+    """A new quote's number (Q<year>-NNNN, version 1), or the next version of a revised one."""
+    if revises is not None:
+        if revises.patient_id != patient.pk:
+            raise ValidationFailed("quote_other_patient", _("That quote is for another patient."))
+        number = revises.number
+        version = (
+            Quote.objects.filter(organisation=patient.organisation, number=number).aggregate(
+                m=Max("version")
+            )["m"]
+            + 1
+        )
+    else:
+        count = Quote.objects.filter(
+            organisation=patient.organisation, version=1, created_at__year=today.year
+        ).count()
+        number = f"Q{today.year}-{count + 1:04d}"
+        while Quote.objects.filter(organisation=patient.organisation, number=number).exists():
+            count += 1
+            number = f"Q{today.year}-{count + 1:04d}"
+        version = 1
+    return number, version
+
+
+def _stored_schedule(schedule: Any) -> list[dict[str, Any]]:
+    """The refund schedule as stored on the quote: each stage's message and amounts."""
+    return [
+        {
+            **stored_message(s.label),
+            "stage": s.code,
+            "kept_jpy": s.kept_jpy,
+            "fee_jpy": s.fee_jpy,
+            "refundable_jpy": s.refundable_jpy,
+        }
+        for s in schedule
+    ]
+
+
+def _quote_lines_create(quote: Quote, lines: list[Any]) -> None:
+    """Store the quote's lines in order, each with its message kept for any language."""
+    QuoteLine.objects.bulk_create(
+        [
+            QuoteLine(
+                organisation=quote.organisation,
+                quote=quote,
+                position=i,
+                kind=ln.category,
+                code=ln.code,
+                description=ln.label.render(language="en")[:300],
+                quantity=ln.quantity,
+                unit_price_jpy=ln.unit_price_jpy,
+                amount_jpy=ln.amount_jpy,
+                taxable=ln.taxable,
+                included_in_total=ln.included_in_total,
+                note=json.dumps(stored_message(ln.label), ensure_ascii=False)[:300],
+            )
+            for i, ln in enumerate(lines, start=1)
+        ]
+    )
 
 
 def quote_issue(*, actor: User, quote: Quote) -> Quote:
