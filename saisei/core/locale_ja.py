@@ -56,6 +56,7 @@ JA = {
     "Continue": "続ける",
     "Set up two-factor authentication": "二要素認証の設定",
     "Your role requires two-factor authentication before you can continue.": "あなたの役割では、続ける前に二要素認証の設定が必要です。",
+    "Your role signs with two factors and you have not set up your authenticator app. Set up two-factor authentication before signing.": "あなたの役割では二要素で署名しますが、認証アプリがまだ設定されていません。署名する前に二要素認証を設定してください。",
     "Two-factor authentication is on for your account.": "このアカウントでは二要素認証が有効です。",
     "Replace my authenticator": "認証アプリを変更する",
     "Scan this code with an authenticator app (for example one on your phone).": "認証アプリ（スマートフォンなど）でこのコードを読み取ってください。",
@@ -94,7 +95,6 @@ JA = {
     "The authentication code is missing, wrong or already used. Enter the current code from your authenticator app.": "認証コードが入力されていないか、正しくないか、すでに使用されています。認証アプリに表示されている現在のコードを入力してください。",
     "“%(move)s” is not possible while the status is %(state)s.": "現在の状態（%(state)s）では「%(move)s」はできません。",
     "Your role may not do “%(move)s”.": "あなたの役割では「%(move)s」はできません。",
-    "Your role signs with two factors and you have not set up your authenticator app. Set up two-factor authentication before signing.": "あなたの役割は二要素で署名します。認証アプリがまだ設定されていません。署名する前に二要素認証を設定してください。",
 }
 
 # Short English words mean different things on different screens; these settle the

@@ -18,6 +18,7 @@ from saisei.core.demo import DEMO_PASSWORD, DemoContext
 from saisei.core.models import Role
 
 from . import services
+from .lifecycles import inquiry_coordinator_targets
 from .models import (
     ConsentDocument,
     Inquiry,
@@ -247,12 +248,6 @@ def _main_patient(ctx: DemoContext, inquiry: Inquiry, coordinator: Any) -> Patie
     return patient
 
 
-def services_rules() -> Any:
-    from . import rules
-
-    return rules
-
-
 def load(ctx: DemoContext) -> None:
     plan = ctx.extra.get("plan_alz")
     coordinator = ctx.user(Role.COORDINATOR)
@@ -419,7 +414,7 @@ def load(ctx: DemoContext) -> None:
     main_inquiry = inquiries["wei.lin@example.invalid"]
     for status in ("in_review", "prescreening", "quoted", "enrolled"):
         main_inquiry.refresh_from_db()
-        if status in services_rules().INQUIRY_TRANSITIONS.get(main_inquiry.status, ()):
+        if status in inquiry_coordinator_targets(main_inquiry.status):
             services.inquiry_status_change(actor=coordinator, inquiry=main_inquiry, status=status)
 
     ctx.extra["patient"] = patient

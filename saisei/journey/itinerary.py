@@ -227,6 +227,12 @@ def _fail(code: str, constraint: str, msgid: str, **params: Any) -> ItineraryInf
 
 
 def _validate(req: ItineraryRequest) -> None:
+    _validate_numbers(req)
+    _validate_visits(req)
+
+
+def _validate_numbers(req: ItineraryRequest) -> None:
+    """Refuse negative durations, no infusion, an empty stay, window or infusion interval."""
     non_negative = (
         "qc_release_days",
         "interval_flex_days",
@@ -281,6 +287,11 @@ def _validate(req: ItineraryRequest) -> None:
                     "Infusions must be at least one day apart, even with the flexibility."
                 ),
             )
+
+
+def _validate_visits(req: ItineraryRequest) -> None:
+    """Refuse a forecast without its harvest, a reversed travel window and fixed visits that are
+    unknown, out of sequence or repeated."""
     if req.culture_ready_by is not None and not any(v.kind == "harvest" for v in req.fixed_visits):
         raise _fail(
             "itinerary.invalid",
@@ -1090,6 +1101,22 @@ def diff_itineraries(*, old: Itinerary, new: Itinerary) -> list[Message]:
                 new.release_date,
             )
         )
+    out += _visit_changes(old, new)
+    out += _trip_changes(old, new)
+    if old.total_nights != new.total_nights:
+        out.append(
+            Message(
+                "nights_changed",
+                gettext_noop("Nights in Japan changed from %(old)s to %(new)s."),
+                {"old": old.total_nights, "new": new.total_nights},
+            )
+        )
+    return out
+
+
+def _visit_changes(old: Itinerary, new: Itinerary) -> list[Message]:
+    """Each visit moved, added or removed between two plans, in course order."""
+    out: list[Message] = []
     old_v = {v.key: v for v in old.all_visits}
     new_v = {v.key: v for v in new.all_visits}
     order = {k: i for i, k in enumerate(VISIT_KINDS)}
@@ -1131,6 +1158,12 @@ def diff_itineraries(*, old: Itinerary, new: Itinerary) -> list[Message]:
                     before.date,
                 )
             )
+    return out
+
+
+def _trip_changes(old: Itinerary, new: Itinerary) -> list[Message]:
+    """A change in the number of trips, and each trip whose dates moved."""
+    out: list[Message] = []
     if len(old.trips) != len(new.trips):
         out.append(
             Message(
@@ -1158,14 +1191,6 @@ def diff_itineraries(*, old: Itinerary, new: Itinerary) -> list[Message]:
                     b.arrive,
                 )
             )
-    if old.total_nights != new.total_nights:
-        out.append(
-            Message(
-                "nights_changed",
-                gettext_noop("Nights in Japan changed from %(old)s to %(new)s."),
-                {"old": old.total_nights, "new": new.total_nights},
-            )
-        )
     return out
 
 

@@ -71,20 +71,6 @@ def portal_link_hours() -> int:
     return int(getattr(settings, "JOURNEY_PORTAL_LINK_HOURS", 72))
 
 
-# --- inquiry workflow -----------------------------------------------------------------------
-
-INQUIRY_TRANSITIONS: dict[str, frozenset[str]] = {
-    "new": frozenset({"in_review", "declined", "closed"}),
-    "in_review": frozenset({"info_requested", "prescreening", "declined", "closed"}),
-    "info_requested": frozenset({"in_review", "closed"}),
-    "prescreening": frozenset({"quoted", "enrolled", "declined", "closed"}),
-    "quoted": frozenset({"enrolled", "declined", "closed", "prescreening"}),
-    "enrolled": frozenset(),
-    "declined": frozenset({"in_review"}),
-    "closed": frozenset({"in_review"}),
-}
-
-
 # --- medical-stay visa ----------------------------------------------------------------------
 
 

@@ -275,4 +275,7 @@ JA: dict[str, str] = {
     "Tell the processing facility and the physicians of these doses. Should the event become serious, its unused doses are put on hold at once.": "細胞培養加工施設とこれらの製剤の担当医に伝えてください。事象が重篤になった場合、未使用の製剤は直ちに保留になります。",
     "Lot %(lot)s has %(count)d other doses; %(held)d unused ones were put on hold until QA assesses them.": "ロット %(lot)s には他に %(count)d 件の製剤があり、未使用の %(held)d 件をQAの評価まで保留にしました。",
     "Serious adverse event %(number)s (%(term)s) after a dose of this lot": "このロットの製剤投与後の重篤な有害事象 %(number)s（%(term)s）",
+    # Lifecycle (safety/lifecycles.py)
+    "Patient report": "患者からの報告",
+    "Close: not an adverse event": "終了：有害事象ではないとする",
 }

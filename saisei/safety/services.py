@@ -21,6 +21,7 @@ from saisei.core.errors import Conflict, Forbidden, ValidationFailed
 from saisei.core.models import Organisation, Role, User
 from saisei.core.services import notify
 from saisei.safety import permissions
+from saisei.safety.lifecycles import PATIENT_REPORT, TRIAGE_MOVES
 from saisei.safety.models import (
     SERIOUSNESS_FIELDS,
     AdverseEvent,
@@ -693,8 +694,8 @@ def patient_report_triage(
         )
     with transaction.atomic():
         locked = PatientReport.objects.select_for_update().get(pk=report.pk)
-        if locked.status != PatientReport.Status.NEW:
-            raise Conflict("triage.already_done", _("This report has already been triaged."))
+        move = TRIAGE_MOVES[decision]
+        PATIENT_REPORT.check(locked, move, actor=actor)
         event = None
         if decision == "adverse_event":
             fields = dict(event_fields or {})
@@ -714,17 +715,16 @@ def patient_report_triage(
                 description=fields.pop("description", "") or report.description,
                 **fields,
             )
-        locked.status = decision
-        locked.triage_note = note.strip()
-        locked.triaged_by = actor
-        locked.triaged_at = timezone.now()
-        locked.adverse_event = event
-        locked.save()
-        audit_record(
+        return PATIENT_REPORT.apply(
+            locked,
+            move,
             actor=actor,
-            organisation=_org(actor),
-            action="patient_report.triage",
-            subject=locked,
+            updates={
+                "triage_note": note.strip(),
+                "triaged_by": actor,
+                "triaged_at": timezone.now(),
+                "adverse_event": event,
+            },
             changes={"decision": decision, "event": event.number if event else None},
+            audit_action="patient_report.triage",
         )
-    return locked

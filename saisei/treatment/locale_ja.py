@@ -195,4 +195,8 @@ JA: dict[str, str] = {
     "The wristband's chain-of-identity identifier is not this course's.": "リストバンドのチェーン・オブ・アイデンティティ識別子はこのコースのものではありません。",
     "The bag was made for this treatment course (%(coi)s).": "このバッグはこの治療コースのために作られました（%(coi)s）。",
     "This dose is on hold for QA (%(reason)s). Do not give it.": "この製剤はQA判断待ちで保留中です（%(reason)s）。投与しないでください。",
+    # Lifecycle (treatment/lifecycles.py)
+    "Administration": "投与",
+    "Complete": "完了する",
+    "Stop early": "途中で中止する",
 }

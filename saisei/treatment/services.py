@@ -22,6 +22,7 @@ from saisei.core.errors import Conflict, Forbidden, ValidationFailed
 from saisei.core.models import Organisation, Role, User
 from saisei.core.services import signature_verify
 from saisei.treatment import permissions
+from saisei.treatment.lifecycles import ADMINISTRATION
 from saisei.treatment.models import Administration, BedsideVerification, Route, VitalSign
 from saisei.treatment.rules import (
     BedsideConfig,
@@ -691,8 +692,8 @@ def administration_complete(
         raise Forbidden()
     if administration.organisation_id != actor.organisation_id:
         raise Forbidden()
-    if administration.status != Administration.Status.IN_PROGRESS:
-        raise Conflict("administration_closed", _("This infusion record is already closed."))
+    move = "stop" if stopped else "complete"
+    ADMINISTRATION.check(administration, move, actor=actor)
     ended_at = ended_at or timezone.now()
     if ended_at < administration.started_at:
         raise ValidationFailed(
@@ -706,25 +707,18 @@ def administration_complete(
             _("Say why the infusion was stopped."),
             {"stop_reason": [_("Required.")]},
         )
-    with transaction.atomic():
-        administration.ended_at = ended_at
-        if observations:
-            administration.observations = "\n".join(
-                p for p in (administration.observations, observations) if p
-            )
-        administration.status = (
-            Administration.Status.STOPPED if stopped else Administration.Status.COMPLETED
-        )
-        administration.stop_reason = stop_reason
-        administration.save()
-        audit_record(
-            actor=actor,
-            organisation=_org(actor),
-            action="administration.complete",
-            subject=administration,
-            changes={"ended_at": ended_at.isoformat(), "status": administration.status},
-        )
-    return administration
+    return ADMINISTRATION.apply(
+        administration,
+        move,
+        actor=actor,
+        updates={
+            "ended_at": ended_at,
+            "observations": "\n".join(p for p in (administration.observations, observations) if p),
+            "stop_reason": stop_reason,
+        },
+        changes={"ended_at": ended_at.isoformat(), "status": "stopped" if stopped else "completed"},
+        audit_action="administration.complete",
+    )
 
 
 VITAL_FIELDS = (

@@ -26,28 +26,21 @@ __all__ = [
     "visa_document_update",
 ]
 
-from .care import (
-    consent_document_create,
-    consent_give,
-    consent_withdraw,
+from .consent import consent_document_create, consent_give, consent_withdraw
+from .course import (
     course_instantiate,
     course_schedule,
     course_step_complete,
     course_step_record_administration,
     course_step_record_harvest,
-    itinerary_plan,
-    itinerary_replan,
-    itinerary_save,
-    package_create,
-    plan_version_in_force,
-    prescreen_decide,
-    prescreen_record,
-    price_list_create,
-    quote_accept,
-    quote_create,
-    quote_issue,
     step_gate_check,
 )
+from .itinerary import itinerary_plan, itinerary_replan, itinerary_save
+from .package import package_create
+from .plan import plan_version_in_force
+from .prescreen import prescreen_decide, prescreen_record
+from .price_list import price_list_create
+from .quote import quote_accept, quote_create, quote_issue
 
 __all__ += [
     "consent_document_create",

@@ -7,7 +7,14 @@ from typing import Any
 
 from saisei.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
-__all__ = ["Conflict", "Forbidden", "NotFound", "ValidationFailed", "require"]
+__all__ = [
+    "Conflict",
+    "Forbidden",
+    "NotFound",
+    "ValidationFailed",
+    "require",
+    "stored_message",
+]
 
 
 def require(check: Callable[[Any], bool], actor: Any, obj: Any = None) -> None:
@@ -18,3 +25,14 @@ def require(check: Callable[[Any], bool], actor: Any, obj: Any = None) -> None:
         raise NotFound()
     if not check(actor):
         raise Forbidden()
+
+
+def stored_message(message: Any, *, severity: str = "") -> dict[str, Any]:
+    """Keep an explanation as msgid + parameters so it renders in any language later."""
+    params = message.as_dict(language="en").get("params", {})
+    out = {"code": message.code, "msgid": message.msgid, "params": params}
+    if getattr(message, "date", None):
+        out["date"] = message.date.isoformat()
+    if severity:
+        out["severity"] = severity
+    return out

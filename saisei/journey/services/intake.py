@@ -22,6 +22,7 @@ from saisei.core.models import Organisation, User
 
 from .. import permissions as perms
 from .. import rules
+from ..lifecycles import INQUIRY, follow, inquiry_move_to
 from ..models import (
     GuarantorRecord,
     Inquiry,
@@ -213,19 +214,7 @@ def inquiry_submit(
                     **values,
                 )
                 for f in files:
-                    digest = hashlib.sha256()
-                    for chunk in f.chunks():
-                        digest.update(chunk)
-                    f.seek(0)
-                    InquiryFile.objects.create(
-                        organisation=organisation,
-                        inquiry=inquiry,
-                        file=f,
-                        original_name=(f.name or "upload")[:255],
-                        content_type=f.content_type or "",
-                        size=f.size,
-                        sha256=digest.hexdigest(),
-                    )
+                    _inquiry_file_store(inquiry, f)
                 audit_record(
                     actor=None,
                     organisation=organisation,
@@ -242,6 +231,23 @@ def inquiry_submit(
         except IntegrityError:
             continue  # reference collision; draw again
     raise Conflict("reference_unavailable", _("Please try again."))
+
+
+def _inquiry_file_store(inquiry: Inquiry, f: UploadedFile) -> None:
+    """Keep one uploaded file with the inquiry, with its SHA-256 digest."""
+    digest = hashlib.sha256()
+    for chunk in f.chunks():
+        digest.update(chunk)
+    f.seek(0)
+    InquiryFile.objects.create(
+        organisation=inquiry.organisation,
+        inquiry=inquiry,
+        file=f,
+        original_name=(f.name or "upload")[:255],
+        content_type=f.content_type or "",
+        size=f.size,
+        sha256=digest.hexdigest(),
+    )
 
 
 def _send_inquiry_confirmation(inquiry: Inquiry) -> None:
@@ -267,35 +273,21 @@ def inquiry_status_change(
 ) -> Inquiry:
     """Move an inquiry through the coordinator queue along the allowed transitions."""
     require(perms.can_manage_inquiry, actor, inquiry)
-    allowed = rules.INQUIRY_TRANSITIONS.get(inquiry.status, frozenset())
-    if status not in allowed:
-        raise Conflict(
-            "inquiry_transition_not_allowed",
-            _("An inquiry that is %(old)s cannot be moved to %(new)s.")
-            % {
-                "old": inquiry.get_status_display(),
-                "new": dict(Inquiry.Status.choices).get(status, status),
-            },
-            {"status": [_("Not allowed from the current status.")]},
-        )
-    with transaction.atomic():
-        old = inquiry.status
-        inquiry.status = status
-        inquiry.status_changed_at = timezone.now()
-        if note:
-            inquiry.coordinator_note = note
-        if assign_to is not None:
-            inquiry.assigned_to = assign_to
-        elif inquiry.assigned_to_id is None:
-            inquiry.assigned_to = actor
-        inquiry.save()
-        audit_record(
-            actor=actor,
-            organisation=inquiry.organisation,
-            action="inquiry.status_change",
-            subject=inquiry,
-            changes={"from": old, "to": status, "note": note},
-        )
+    updates: dict[str, Any] = {"status_changed_at": timezone.now()}
+    if note:
+        updates["coordinator_note"] = note
+    if assign_to is not None:
+        updates["assigned_to"] = assign_to
+    elif inquiry.assigned_to_id is None:
+        updates["assigned_to"] = actor
+    return INQUIRY.apply(
+        inquiry,
+        inquiry_move_to(inquiry.status, status),
+        actor=actor,
+        updates=updates,
+        changes={"note": note},
+        audit_action="inquiry.status_change",
+    )
     return inquiry
 
 
@@ -338,22 +330,7 @@ def patient_enrol(
             _("The date of birth cannot be in the future."),
             {"date_of_birth": [_("The date of birth cannot be in the future.")]},
         )
-    allowed = {f.name for f in Patient._meta.get_fields()} - {
-        "id",
-        "organisation",
-        "patient_code",
-        "status",
-        "external_id",
-        "enrolled_by",
-        # The coded diagnosis is taken from the inquiry here, and set by a physician later
-        # (patient_diagnosis_set), never typed in by whoever enrols.
-        "diagnosis_code",
-        "diagnosis_text",
-        "diagnosis_source",
-    }
-    unknown = set(fields) - allowed
-    if unknown:
-        raise ValidationFailed("unknown_fields", _("Unknown fields."), {k: ["?"] for k in unknown})
+    _check_enrol_fields(fields)
     with transaction.atomic():
         for _attempt in range(5):
             code = _next_patient_code(organisation, timezone.localdate().year)
@@ -387,10 +364,14 @@ def patient_enrol(
                 email=proxy.get("email", ""),
                 phone=proxy.get("phone", ""),
             )
-        if inquiry is not None and inquiry.status in ("new", "in_review", "info_requested"):
-            inquiry.status = Inquiry.Status.PRESCREENING
-            inquiry.status_changed_at = timezone.now()
-            inquiry.save(update_fields=["status", "status_changed_at", "updated_at"])
+        if inquiry is not None:
+            follow(
+                INQUIRY,
+                inquiry,
+                "register_patient",
+                actor=actor,
+                updates={"status_changed_at": timezone.now()},
+            )
         audit_record(
             actor=actor,
             organisation=organisation,
@@ -404,6 +385,26 @@ def patient_enrol(
             },
         )
     return patient
+
+
+def _check_enrol_fields(fields: dict[str, Any]) -> None:
+    """Refuse a field the patient record does not have or that enrolment does not set."""
+    allowed = {f.name for f in Patient._meta.get_fields()} - {
+        "id",
+        "organisation",
+        "patient_code",
+        "status",
+        "external_id",
+        "enrolled_by",
+        # The coded diagnosis is taken from the inquiry here, and set by a physician later
+        # (patient_diagnosis_set), never typed in by whoever enrols.
+        "diagnosis_code",
+        "diagnosis_text",
+        "diagnosis_source",
+    }
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationFailed("unknown_fields", _("Unknown fields."), {k: ["?"] for k in unknown})
 
 
 def _diagnosis_from_inquiry(inquiry: Inquiry | None) -> dict[str, str]:

@@ -147,6 +147,9 @@ def test_quote_pdf_in_japanese_and_english(
         "external_id"
     ]
     assert client.post(f"/journey/quotes/{qid}/issue").status_code == 200
+    again = client.post(f"/journey/quotes/{qid}/issue")
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "invalid_transition"
     for lang in ("ja", "en"):
         res = client.get(f"/journey/quotes/{qid}/pdf", language=lang)
         assert res.status_code == 200
@@ -194,6 +197,12 @@ def test_consent_and_course_api(
     res = client.post(f"/journey/courses/{cid}/schedule")
     assert res.status_code == 200
     assert res.json()["status"] == "scheduled", res.json()["steps"]
+    services.consent_withdraw(
+        actor=physician, consent=patient.consents.get(), reason="The family changed its mind."
+    )
+    res = client.post(f"/journey/courses/{cid}/schedule")
+    assert res.status_code == 409
+    assert res.json()["error"]["code"] == "invalid_transition"
     assert client.get("/journey/courses", patient=str(patient.external_id)).json()["count"] == 1
 
 
@@ -285,6 +294,10 @@ def test_inquiry_queue_api(
     assert res.status_code == 200 and res.json()["status"] == "in_review"
     res = client.post(f"/journey/inquiries/{inquiry.external_id}/status", {"status": "enrolled"})
     assert res.status_code == 409
+    assert res.json()["error"]["code"] == "invalid_transition"
+    res = client.post(f"/journey/inquiries/{inquiry.external_id}/status", {"status": "nonsense"})
+    assert res.status_code == 409
+    assert res.json()["error"]["code"] == "invalid_transition"
     other = api_for(make_user("coordinator", other_org))
     assert other.get(f"/journey/inquiries/{inquiry.external_id}").status_code == 404
     _ = Decimal

@@ -25,6 +25,7 @@ from saisei.core.views import render_form_error
 from .. import forms as f
 from .. import permissions as perms
 from .. import rules, selectors, services
+from ..lifecycles import inquiry_coordinator_targets
 from ..models import (
     GuarantorRecord,
     Inquiry,
@@ -76,7 +77,7 @@ def inquiry_queue(request: AuthedRequest) -> HttpResponse:
 @staff_view
 def inquiry_detail(request: AuthedRequest, external_id: str) -> HttpResponse:
     inquiry = selectors.inquiry_get(actor=request.user, external_id=external_id)
-    allowed = sorted(rules.INQUIRY_TRANSITIONS.get(inquiry.status, ()))
+    allowed = inquiry_coordinator_targets(inquiry.status)
     form = f.InquiryStatusForm(request.POST or None)
     form.fields["status"].choices = [(c, lbl) for c, lbl in Inquiry.Status.choices if c in allowed]  # type: ignore[attr-defined]
     ctx = {"inquiry": inquiry, "form": form, "patients": inquiry.patients.all()}

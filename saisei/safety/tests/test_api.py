@@ -152,3 +152,4 @@ def test_triage_queue_and_decision(api_for, world):
         {"decision": "not_adverse_event", "note": "x"},
     )
     assert again.status_code == 409
+    assert again.json()["error"]["code"] == "invalid_transition"

@@ -101,6 +101,11 @@ def test_complete_and_vitals_endpoints(api_for, world):
     )
     assert res.status_code == 200
     assert res.json()["status"] == "completed"
+    again = client.post(
+        f"/treatment/administrations/{adm['id']}/complete", {"stopped": True, "stop_reason": "x"}
+    )
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "invalid_transition"
     bad = client.post(f"/treatment/administrations/{adm['id']}/vitals", {"phase": "later"})
     assert bad.status_code == 422
 
