@@ -116,6 +116,15 @@ def patient_has_withdrawn(*, patient_id: int, at: dt.datetime | None = None) -> 
 # --- inquiries ------------------------------------------------------------------------------
 
 
+def courses_on_plan(*, plan_id: int) -> list[TreatmentCourse]:
+    """Every live course on a provision plan with its patient, by patient code (cohort analysis)."""
+    return list(
+        TreatmentCourse.objects.filter(plan_id=plan_id, voided_at__isnull=True)
+        .select_related("patient")
+        .order_by("patient__patient_code")
+    )
+
+
 def inquiry_list(*, actor: User, status: str | None = None, q: str = "") -> QuerySet[Inquiry]:
     qs = scope_journey(actor, Inquiry.objects.filter(voided_at__isnull=True)).select_related(
         "assigned_to"
