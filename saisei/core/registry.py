@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 Row = tuple[str, Any]
 
@@ -90,3 +91,33 @@ class DailyJob:
 @cache
 def daily_jobs() -> list[DailyJob]:
     return sorted(collect("jobs", "DAILY_JOBS"), key=lambda j: (j.order, j.key))
+
+
+@dataclass(frozen=True)
+class GateFact:
+    """A fact the compliance gate (regulatory, ASRM Art. 4 and 14) asks of an app above it.
+
+    Contributed in ``<app>/gate_facts.py`` as ``GATE_FACTS``: the journey answers for consent,
+    diagnosis and patients, treatment for administrations given, processing for donations and doses.
+    """
+
+    name: str
+    answer: Callable[..., Any]
+
+
+@cache
+def _gate_facts() -> dict[str, Callable[..., Any]]:
+    facts: dict[str, Callable[..., Any]] = {}
+    for fact in collect("gate_facts", "GATE_FACTS"):
+        if fact.name in facts:
+            raise ImproperlyConfigured(f"gate fact {fact.name!r} contributed twice")
+        facts[fact.name] = fact.answer
+    return facts
+
+
+def gate_fact(name: str) -> Callable[..., Any]:
+    """The app's answer for ``name``; no app answering is a configuration error, never a yes."""
+    try:
+        return _gate_facts()[name]
+    except KeyError:
+        raise ImproperlyConfigured(f"no installed app answers the gate fact {name!r}") from None

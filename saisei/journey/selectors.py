@@ -75,6 +75,11 @@ class RecordedStage:
     recorded_on: dt.date
 
 
+def patient_for_gate(*, actor: User, external_id: Any) -> Patient:
+    """The patient a compliance check names, within the actor's organisation."""
+    return get_scoped(Patient.objects.filter(organisation_id=actor.organisation_id), external_id)
+
+
 def patient_recorded_stages(*, patient_ids: Iterable[int]) -> dict[int, RecordedStage]:
     """Each patient's stage from their latest pre-screen that recorded one (cross-app contract).
 
