@@ -7,14 +7,14 @@ that role's open work without core knowing the apps.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from django.conf import settings
 from django.urls import NoReverseMatch, reverse
+
+from saisei.core.registry import collect
 
 
 @dataclass(frozen=True)
@@ -50,34 +50,14 @@ class Worklist:
     order: int = 50
 
 
-def _collect(module_name: str, attr: str) -> list[Any]:
-    out: list[Any] = []
-    for app in settings.INSTALLED_APPS:
-        if not app.startswith("saisei."):
-            continue
-        try:
-            mod = importlib.import_module(f"{app}.{module_name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{app}.{module_name}":
-                raise
-            continue
-        out.extend(getattr(mod, attr, []))
-    return out
-
-
-def contributions(module_name: str, attr: str) -> list[Any]:
-    """What every Saisei app contributes to a registry: ``<app>.<module_name>.<attr>``."""
-    return _collect(module_name, attr)
-
-
 @cache
 def nav_items() -> list[NavItem]:
-    return sorted(_collect("nav", "ITEMS"), key=lambda i: i.order)
+    return sorted(collect("nav", "ITEMS"), key=lambda i: i.order)
 
 
 @cache
 def worklists() -> list[Worklist]:
-    return sorted(_collect("worklists", "WORKLISTS"), key=lambda w: w.order)
+    return sorted(collect("worklists", "WORKLISTS"), key=lambda w: w.order)
 
 
 def nav_for(user: Any) -> list[tuple[Any, str]]:

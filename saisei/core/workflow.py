@@ -32,7 +32,7 @@ from django.utils.translation import gettext_lazy as _
 from saisei.core.audit import audit_record
 from saisei.core.errors import Conflict, Forbidden
 from saisei.core.models import Role
-from saisei.core.shell import contributions
+from saisei.core.registry import collect
 
 Guard = Callable[[Any, dict[str, Any]], Any]
 
@@ -296,7 +296,7 @@ def _roles_text(roles: Iterable[str] | None) -> str:
 @cache
 def lifecycles() -> list[Lifecycle]:
     """Every app's lifecycles, in app order."""
-    return list(contributions("lifecycles", "LIFECYCLES"))
+    return list(collect("lifecycles", "LIFECYCLES"))
 
 
 def render_markdown(items: Iterable[Lifecycle] | None = None) -> str:

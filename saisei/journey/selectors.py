@@ -75,6 +75,11 @@ class RecordedStage:
     recorded_on: dt.date
 
 
+def patient_for_gate(*, actor: User, external_id: Any) -> Patient:
+    """The patient a compliance check names, within the actor's organisation."""
+    return get_scoped(Patient.objects.filter(organisation_id=actor.organisation_id), external_id)
+
+
 def patient_recorded_stages(*, patient_ids: Iterable[int]) -> dict[int, RecordedStage]:
     """Each patient's stage from their latest pre-screen that recorded one (cross-app contract).
 
@@ -114,6 +119,15 @@ def patient_has_withdrawn(*, patient_id: int, at: dt.datetime | None = None) -> 
 
 
 # --- inquiries ------------------------------------------------------------------------------
+
+
+def courses_on_plan(*, plan_id: int) -> list[TreatmentCourse]:
+    """Every live course on a provision plan with its patient, by patient code (cohort analysis)."""
+    return list(
+        TreatmentCourse.objects.filter(plan_id=plan_id, voided_at__isnull=True)
+        .select_related("patient")
+        .order_by("patient__patient_code")
+    )
 
 
 def inquiry_list(*, actor: User, status: str | None = None, q: str = "") -> QuerySet[Inquiry]:

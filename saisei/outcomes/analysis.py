@@ -15,6 +15,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from saisei.journey.selectors import courses_on_plan
 from saisei.outcomes.cohort import CohortFit, fit_cohort
 from saisei.outcomes.instruments import INSTRUMENTS, measure_info
 from saisei.outcomes.models import Assessment, AssessmentSchedule, ScheduledAssessment
@@ -27,6 +28,8 @@ from saisei.outcomes.reference import (
 )
 from saisei.outcomes.selectors import ReferenceSet, reference_set
 from saisei.outcomes.trajectory import Reading, months_between, read_trajectory
+from saisei.safety.selectors import adverse_event_summary
+from saisei.treatment.selectors import administrations_given
 
 REPORT_CAVEATS = (
     _("Single-arm, unblinded follow-up: changes cannot be attributed to the treatment."),
@@ -191,7 +194,7 @@ class Cohort:
     fit: CohortFit
     visits: list[VisitSlot]
     dropout_reasons: dict[str, int]
-    ae_summary: dict[str, Any] | None
+    ae_summary: dict[str, Any]
     today: dt.date
     # Patients with scores per compared stage ("" = unknown): what the reference was built from.
     stage_counts: dict[str, int] = field(default_factory=dict)
@@ -230,70 +233,13 @@ def _slot_order(key: tuple[str, int]) -> tuple[int, int]:
     return ({"baseline": 0, "pre_infusion": 1, "follow_up": 2}[key[0]], key[1])
 
 
-def _administrations_counter() -> Any:
-    """The treatment app's count of infusions given (cross-app contract), if that app is present."""
-    try:
-        from saisei.treatment.selectors import administrations_given
-    except ImportError:
-        return None
-    return lambda patient_id, plan_id: administrations_given(patient_id=patient_id, plan_id=plan_id)
-
-
 def _courses(plan: Any) -> list[Any]:
-    from saisei.journey.models import TreatmentCourse
-
-    return list(
-        TreatmentCourse.objects.filter(plan=plan, voided_at__isnull=True)
-        .select_related("patient")
-        .order_by("patient__patient_code")
-    )
+    return courses_on_plan(plan_id=plan.pk)
 
 
-SERIOUS_FLAGS = (
-    "death",
-    "life_threatening",
-    "hospitalisation",
-    "disability",
-    "congenital_anomaly",
-    "other_medically_important",
-)
-
-
-def ae_summary(*, patient_ids: list[int]) -> dict[str, Any] | None:
-    """Adverse events of the cohort's patients by seriousness and grade, when the safety app holds them."""
-    try:
-        from saisei.safety.models import AdverseEvent
-    except ImportError:
-        return None
-    try:
-        from django.db.models import Q
-
-        qs = AdverseEvent.objects.filter(patient_id__in=patient_ids, voided_at__isnull=True)
-        flags = [f for f in SERIOUS_FLAGS if _has_field(AdverseEvent, f)]
-        serious_q = Q()
-        for f in flags:
-            serious_q |= Q(**{f: True})
-        by_grade = (
-            dict(Counter(qs.values_list("severity_grade", flat=True)))
-            if _has_field(AdverseEvent, "severity_grade")
-            else {}
-        )
-        return {
-            "total": qs.count(),
-            "patients": qs.values("patient_id").distinct().count(),
-            "serious": qs.filter(serious_q).count() if flags else None,
-            "by_grade": {str(k): v for k, v in sorted(by_grade.items())},
-        }
-    except Exception:
-        return None
-
-
-def _has_field(model: Any, name: str) -> bool:
-    try:
-        model._meta.get_field(name)
-    except Exception:
-        return False
-    return True
+def ae_summary(*, patient_ids: list[int]) -> dict[str, Any]:
+    """Adverse events of the cohort's patients by seriousness and grade (safety's selector)."""
+    return adverse_event_summary(patient_ids=patient_ids)
 
 
 def cohort(*, plan: Any, measure: str, today: dt.date, until: dt.date | None = None) -> Cohort:
@@ -325,7 +271,6 @@ def cohort(*, plan: Any, measure: str, today: dt.date, until: dt.date | None = N
     ):
         if measures and measure in measures:
             scores[pid].append((on, float(measures[measure])))
-    given = _administrations_counter()
     patients: list[CohortPatient] = []
     rows: list[dict[str, Any]] = []
     for c in courses:
@@ -341,7 +286,7 @@ def cohort(*, plan: Any, measure: str, today: dt.date, until: dt.date | None = N
                 stopped=stopped,
                 stop_reason=reason if stopped else "",
                 n_scores=len(obs),
-                administrations=given(c.patient_id, plan.pk) if given else None,
+                administrations=administrations_given(patient_id=c.patient_id, plan_id=plan.pk),
             )
         )
         if obs:

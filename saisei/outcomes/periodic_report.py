@@ -1,4 +1,4 @@
-"""The outcome section of the plan's periodic report (regulatory's extension point, reports.py).
+"""The outcome section of the plan's periodic report (contributed through core's registry).
 
 Rows are (English msgid, value); values with parameters are dicts whose "count" is shown, so the
 regulatory renderer can translate the label. Numbers come from ``analysis.periodic_report_outcome_section``.
@@ -10,6 +10,7 @@ from typing import Any
 
 from django.utils.translation import gettext_noop
 
+from saisei.core.registry import ReportScope, ReportSection
 from saisei.outcomes.analysis import REPORT_CAVEATS, periodic_report_outcome_section
 
 
@@ -17,7 +18,7 @@ def _num(x: float | None) -> str:
     return "—" if x is None else f"{x:+.2f}"
 
 
-def build(scope: Any) -> list[tuple[str, Any]] | None:
+def build(scope: ReportScope) -> list[tuple[str, Any]] | None:
     """Every enrolled patient counts; slopes carry their interval and the reference beside them."""
     data = periodic_report_outcome_section(
         plan=scope.plan, period_start=scope.start, period_end=scope.end
@@ -73,12 +74,4 @@ def build(scope: Any) -> list[tuple[str, Any]] | None:
     return rows
 
 
-def _sections() -> list[Any]:
-    try:
-        from saisei.regulatory.reports import ReportSection
-    except ImportError:  # the regulatory report is optional for this app
-        return []
-    return [ReportSection("outcomes", gettext_noop("Outcome summary"), 50, build)]
-
-
-SECTIONS = _sections()
+SECTIONS = [ReportSection("outcomes", gettext_noop("Outcome summary"), 50, build)]

@@ -234,12 +234,3 @@ def patient_schedules(*, actor: User, patient: Any) -> QuerySet[AssessmentSchedu
             Prefetch("visits", queryset=ScheduledAssessment.objects.filter(voided_at__isnull=True))
         ),
     )
-
-
-def periodic_report_outcome_section(
-    *, plan: Any, period_start: dt.date, period_end: dt.date
-) -> dict[str, Any]:
-    """Outcome section for the plan's periodic report (regulatory calls this; see analysis.py)."""
-    from saisei.outcomes.analysis import periodic_report_outcome_section as build
-
-    return build(plan=plan, period_start=period_start, period_end=period_end)

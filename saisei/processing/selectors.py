@@ -79,6 +79,20 @@ def donation_get(*, actor: User, external_id: Any) -> Donation:
     return get_scoped(donation_list(actor=actor), external_id)
 
 
+def donation_for_gate(*, actor: User, external_id: Any) -> Donation:
+    """The donation a compliance check names, within the actor's organisation."""
+    qs = Donation.objects.filter(organisation_id=actor.organisation_id).select_related("facility")
+    return get_scoped(qs, external_id)
+
+
+def dose_for_gate(*, actor: User, external_id: Any) -> Dose:
+    """The dose a compliance check names, within the actor's organisation."""
+    qs = Dose.objects.filter(organisation_id=actor.organisation_id).select_related(
+        "lot__donation__facility"
+    )
+    return get_scoped(qs, external_id)
+
+
 def lot_list(*, actor: User, status: str | None = None) -> QuerySet[Lot]:
     qs = scope_processing(
         actor,

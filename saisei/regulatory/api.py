@@ -13,6 +13,7 @@ from pydantic import Field
 from saisei.core.api_support import ERROR_RESPONSES, Page, paginate
 from saisei.core.errors import Forbidden, NotFound, ValidationFailed
 from saisei.core.permissions import can_use_calculators, staff_user
+from saisei.core.registry import gate_fact
 from saisei.core.selectors import get_scoped
 from saisei.regulatory import config, selectors, services
 from saisei.regulatory.lifecycles import PLAN
@@ -142,29 +143,19 @@ class ComplianceCheckOut(Schema):
 
 
 def _patient(actor: Any, external_id: uuid.UUID) -> Any:
-    from saisei.journey.models import Patient
-
-    return get_scoped(Patient.objects.filter(organisation_id=actor.organisation_id), external_id)
+    return gate_fact("patient")(actor=actor, external_id=external_id)
 
 
 def _donation(actor: Any, external_id: uuid.UUID | None) -> Any:
     if external_id is None:
         return None
-    from saisei.processing.models import Donation
-
-    qs = Donation.objects.filter(organisation_id=actor.organisation_id).select_related("facility")
-    return get_scoped(qs, external_id)
+    return gate_fact("donation")(actor=actor, external_id=external_id)
 
 
 def _dose(actor: Any, external_id: uuid.UUID | None) -> Any:
     if external_id is None:
         return None
-    from saisei.processing.models import Dose
-
-    qs = Dose.objects.filter(organisation_id=actor.organisation_id).select_related(
-        "lot__donation__facility"
-    )
-    return get_scoped(qs, external_id)
+    return gate_fact("dose")(actor=actor, external_id=external_id)
 
 
 def _institution(actor: Any, external_id: uuid.UUID) -> Any:

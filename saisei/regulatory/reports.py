@@ -1,11 +1,10 @@
 """Periodic report (定期報告, 別紙様式第3) assembly: data sections from every app, and the PDF draft.
 
-Extension point: any app may add a module ``saisei/<app>/periodic_report.py`` defining
-``SECTIONS: list[ReportSection]`` (or call ``register_section``). Each section's ``build``
+Each app contributes its own section through core's registry: ``saisei/<app>/periodic_report.py``
+defines ``SECTIONS: list[ReportSection]`` (``saisei.core.registry``). A section's ``build``
 receives a ``ReportScope`` (plan and period) and returns rows of (label msgid, value), or None
-when it has nothing to say. The outcomes app is expected to add the outcome summary this way;
-until it does, the report states that no outcome summary is available. Labels are English
-msgids stored in the data snapshot, translated when the document is rendered.
+when it has nothing to say. Labels are English msgids stored in the data snapshot, translated
+when the document is rendered.
 
 ⚠ The facts sheet (§5) could not verify the report's contents; the sections below follow what
 it believes: patients treated, administrations, adverse events by seriousness and outcome, and
@@ -15,233 +14,18 @@ processing deviations, plus an evaluation the committee reviews.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from django.apps import apps
-from django.conf import settings
 from django.utils.translation import gettext_noop
 
-from saisei.regulatory.models import Obligation, PeriodicReport, PlanVersion, ProvisionPlan
+from saisei.core.registry import ReportScope, ReportSection, periodic_report_sections
+from saisei.regulatory.models import PeriodicReport, ProvisionPlan
 from saisei.regulatory.rules.common import japanese
-
-Row = tuple[str, Any]
-
-
-@dataclass(frozen=True)
-class ReportScope:
-    plan: ProvisionPlan
-    start: dt.date
-    end: dt.date
-
-    def datetime_range(self) -> tuple[dt.datetime, dt.datetime]:
-        from saisei.regulatory.models import TOKYO
-
-        start = dt.datetime.combine(self.start, dt.time.min, tzinfo=TOKYO)
-        end = dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time.min, tzinfo=TOKYO)
-        return start, end
-
-
-@dataclass(frozen=True)
-class ReportSection:
-    """One section of the periodic report; ``title`` is an English msgid."""
-
-    key: str
-    title: str
-    order: int
-    build: Callable[[ReportScope], list[Row] | None]
-
-
-_REGISTERED: list[ReportSection] = []
-
-
-def register_section(section: ReportSection) -> ReportSection:
-    """Add a section at run time (for apps that prefer ``AppConfig.ready`` to a module)."""
-    if all(s.key != section.key for s in _REGISTERED):
-        _REGISTERED.append(section)
-    return section
-
-
-def _model(label: str) -> Any | None:
-    try:
-        return apps.get_model(label)
-    except (LookupError, ValueError):
-        return None
-
-
-# --- built-in sections -------------------------------------------------------------------
-
-
-def _plan_section(scope: ReportScope) -> list[Row]:
-    plan = scope.plan
-    versions = [
-        v
-        for v in PlanVersion.objects.filter(plan=plan).select_related("committee")
-        if v.in_force_from is not None
-        and v.in_force_from <= scope.end
-        and (v.in_force_until is None or v.in_force_until >= scope.start)
-    ]
-    committee = next((v.committee.name for v in versions if v.committee), "—")
-    return [
-        (gettext_noop("Plan number"), plan.plan_number or "—"),
-        (gettext_noop("Treatment"), plan.title),
-        (gettext_noop("Risk class"), plan.risk_class),
-        (gettext_noop("Medical institution"), plan.institution.name),
-        (gettext_noop("Reviewing committee"), committee),
-        (
-            gettext_noop("Versions in force during the period"),
-            ", ".join(f"v{v.number}" for v in versions) or "—",
-        ),
-        (gettext_noop("Plan accepted on"), plan.first_accepted_date),
-    ]
-
-
-def _treatment_section(scope: ReportScope) -> list[Row] | None:
-    Administration = _model("treatment.Administration")
-    if Administration is None:
-        return None
-    start, end = scope.datetime_range()
-    qs = Administration.objects.filter(
-        plan=scope.plan, voided_at__isnull=True, started_at__gte=start, started_at__lt=end
-    )
-    return [
-        (gettext_noop("Patients treated"), qs.values("patient_id").distinct().count()),
-        (gettext_noop("Administrations"), qs.count()),
-    ]
-
-
-SERIOUSNESS_FLAGS = (
-    ("death", gettext_noop("Death")),
-    ("life_threatening", gettext_noop("Life-threatening")),
-    ("hospitalisation", gettext_noop("Hospitalisation or longer stay")),
-    ("disability", gettext_noop("Disability")),
-    ("congenital_anomaly", gettext_noop("Congenital anomaly")),
-    ("other_medically_important", gettext_noop("Other serious")),
-)
-
-
-def _safety_section(scope: ReportScope) -> list[Row] | None:
-    AdverseEvent = _model("safety.AdverseEvent")
-    if AdverseEvent is None:
-        return None
-    events = list(
-        AdverseEvent.objects.filter(
-            plan=scope.plan,
-            voided_at__isnull=True,
-            onset_date__gte=scope.start,
-            onset_date__lte=scope.end,
-        )
-    )
-    rows: list[Row] = [(gettext_noop("Adverse events (all)"), len(events))]
-    serious = 0
-    for flag, label in SERIOUSNESS_FLAGS:
-        n = sum(1 for e in events if getattr(e, flag, False))
-        serious += n
-        rows.append((label, n))
-    rows.append(
-        (
-            gettext_noop("Non-serious"),
-            sum(1 for e in events if not any(getattr(e, f, False) for f, _l in SERIOUSNESS_FLAGS)),
-        )
-    )
-    outcomes: dict[str, int] = {}
-    for e in events:
-        key = str(getattr(e, "outcome", "") or "unknown")
-        outcomes[key] = outcomes.get(key, 0) + 1
-    for key, n in sorted(outcomes.items()):
-        rows.append((gettext_noop("Outcome: {outcome}"), {"outcome": key, "count": n}))
-    return rows
-
-
-def _processing_section(scope: ReportScope) -> list[Row] | None:
-    Deviation = _model("processing.Deviation")
-    if Deviation is None:
-        return None
-    start, end = scope.datetime_range()
-    qs = Deviation.objects.filter(
-        lot__donation__plan=scope.plan,
-        voided_at__isnull=True,
-        opened_at__gte=start,
-        opened_at__lt=end,
-    )
-    by_severity: dict[str, int] = {}
-    for severity in qs.values_list("severity", flat=True):
-        by_severity[str(severity)] = by_severity.get(str(severity), 0) + 1
-    rows: list[Row] = [(gettext_noop("Processing deviations"), sum(by_severity.values()))]
-    for severity, n in sorted(by_severity.items()):
-        rows.append((gettext_noop("Severity: {severity}"), {"severity": severity, "count": n}))
-    return rows
-
-
-def _reports_filed_section(scope: ReportScope) -> list[Row]:
-    filed = Obligation.objects.filter(
-        plan=scope.plan,
-        kind__in=["adverse_event", "ae_batch"],
-        trigger_date__gte=scope.start,
-        trigger_date__lte=scope.end,
-        voided_at__isnull=True,
-    )
-    done = sum(1 for o in filed if o.status == Obligation.Status.DONE)
-    late = sum(
-        1
-        for o in filed
-        if o.status == Obligation.Status.DONE and o.submitted_date and o.submitted_date > o.due_date
-    )
-    return [
-        (gettext_noop("Adverse-event reports due in the period"), len(filed)),
-        (gettext_noop("Filed"), done),
-        (gettext_noop("Filed late"), late),
-    ]
-
-
-def _outcomes_placeholder(scope: ReportScope) -> list[Row]:
-    return [
-        (
-            gettext_noop("Outcome summary"),
-            gettext_noop("No outcome summary is available yet (outcomes module not connected)."),
-        )
-    ]
-
-
-BUILTIN_SECTIONS: tuple[ReportSection, ...] = (
-    ReportSection("plan", gettext_noop("Plan"), 10, _plan_section),
-    ReportSection(
-        "treatment", gettext_noop("Patients and administrations"), 20, _treatment_section
-    ),
-    ReportSection(
-        "safety", gettext_noop("Adverse events by seriousness and outcome"), 30, _safety_section
-    ),
-    ReportSection(
-        "reports_filed", gettext_noop("Adverse-event reporting"), 35, _reports_filed_section
-    ),
-    ReportSection("processing", gettext_noop("Cell processing"), 40, _processing_section),
-)
-OUTCOMES_PLACEHOLDER = ReportSection(
-    "outcomes", gettext_noop("Outcome summary"), 50, _outcomes_placeholder
-)
 
 
 def sections() -> list[ReportSection]:
-    """Built-in sections, then those other apps contribute; the outcomes placeholder yields."""
-    found: list[ReportSection] = [*BUILTIN_SECTIONS, *_REGISTERED]
-    for app in settings.INSTALLED_APPS:
-        if not app.startswith("saisei.") or app == "saisei.regulatory":
-            continue
-        try:
-            mod = importlib.import_module(f"{app}.periodic_report")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{app}.periodic_report":
-                raise
-            continue
-        found.extend(getattr(mod, "SECTIONS", []))
-    if all(s.key != "outcomes" for s in found):
-        found.append(OUTCOMES_PLACEHOLDER)
-    unique: dict[str, ReportSection] = {}
-    for s in found:
-        unique.setdefault(s.key, s)
-    return sorted(unique.values(), key=lambda s: s.order)
+    """The sections every app contributes, in report order."""
+    return periodic_report_sections()
 
 
 def _json_value(value: Any) -> Any:

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from saisei.core.models import User
 from saisei.core.selectors import get_scoped
-from saisei.safety.models import AdverseEvent, PatientReport, ReportSubmission
+from saisei.safety.models import (
+    SERIOUSNESS_FIELDS,
+    AdverseEvent,
+    PatientReport,
+    ReportSubmission,
+)
 from saisei.safety.permissions import scope_safety
 from saisei.safety.services import SUBJECT_TYPE
 
@@ -95,6 +100,21 @@ def adverse_event_list(
             q |= Q(**{name: True})
         qs = qs.filter(q)
     return qs
+
+
+def adverse_event_summary(*, patient_ids: list[int]) -> dict[str, Any]:
+    """Live adverse events of these patients: total, patients, serious, and counts by grade."""
+    qs = AdverseEvent.objects.filter(patient_id__in=patient_ids, voided_at__isnull=True)
+    serious = Q()
+    for name, _level in SERIOUSNESS_FIELDS:
+        serious |= Q(**{name: True})
+    by_grade = Counter(qs.values_list("severity_grade", flat=True))
+    return {
+        "total": qs.count(),
+        "patients": qs.values("patient_id").distinct().count(),
+        "serious": qs.filter(serious).count(),
+        "by_grade": {str(k): v for k, v in sorted(by_grade.items())},
+    }
 
 
 def adverse_event_get(*, actor: User, external_id: Any) -> AdverseEvent:

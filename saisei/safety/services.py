@@ -133,7 +133,7 @@ def _validate(values: dict[str, Any]) -> None:
     if values.get("outcome") and values["outcome"] not in Outcome.values:
         errors["outcome"] = [_("Unknown outcome.")]
     if values.get("vocabulary_code"):
-        from saisei.outcomes.vocabulary import get_term
+        from saisei.safety.vocabulary import get_term
 
         try:
             get_term(values["vocabulary_code"])

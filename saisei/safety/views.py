@@ -30,7 +30,7 @@ CRITERIA = services.CRITERIA
 
 
 def _vocabulary_choices() -> list[tuple[str, Any]]:
-    from saisei.outcomes.vocabulary import AE_TERMS
+    from saisei.safety.vocabulary import AE_TERMS
 
     return [("", _("— choose a term, or type one below —"))] + [
         (t.code, str(t.label)) for t in AE_TERMS
@@ -89,7 +89,7 @@ class EventFieldsForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if not data.get("term") and data.get("vocabulary_code"):
-            from saisei.outcomes.vocabulary import get_term
+            from saisei.safety.vocabulary import get_term
 
             data["term"] = str(get_term(data["vocabulary_code"]).label)
         if not data.get("term"):
@@ -197,7 +197,7 @@ class TriageForm(EventFieldsForm):
         data = forms.Form.clean(self) or {}
         if data.get("decision") == "adverse_event":
             if not data.get("term") and data.get("vocabulary_code"):
-                from saisei.outcomes.vocabulary import get_term
+                from saisei.safety.vocabulary import get_term
 
                 data["term"] = str(get_term(data["vocabulary_code"]).label)
             if not data.get("term"):

@@ -9,7 +9,7 @@ from saisei.outcomes.locale_ja import JA
 APP = Path(__file__).resolve().parent.parent
 TEMPLATES = APP.parent / "templates" / "outcomes"
 MODULES = [
-    "instruments", "reference", "trajectory", "cohort", "plots", "vocabulary",
+    "instruments", "reference", "trajectory", "cohort", "plots",
     "models", "services", "selectors", "analysis", "forms", "views", "reports",
     "nav", "worklists", "api", "periodic_report",
 ]  # fmt: skip

@@ -227,7 +227,7 @@ def test_clinic_report_renders(
 
 
 def test_periodic_report_section(physician: Any, org: Any) -> None:
-    from saisei.outcomes.selectors import periodic_report_outcome_section
+    from saisei.outcomes.analysis import periodic_report_outcome_section
 
     plan = _cohort(org, physician)
     section = periodic_report_outcome_section(

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from saisei.core.audit import audit_record
 from saisei.core.errors import NotFound, ValidationFailed
 from saisei.core.models import Organisation, Site, User
+from saisei.core.registry import gate_fact
 from saisei.regulatory import config
 from saisei.regulatory.models import (
     TOKYO,
@@ -79,10 +80,8 @@ def _consent_status(*, patient_id: int | None, plan_version_id: int, at: dt.date
     """Ask journey for the consent status (ASRM Art. 14); no patient means no consent."""
     if patient_id is None:
         return "missing"
-    from saisei.journey.selectors import consent_status_for_gate
-
     return str(
-        consent_status_for_gate(patient_id=patient_id, plan_version_id=plan_version_id, at=at)
+        gate_fact("consent_status")(patient_id=patient_id, plan_version_id=plan_version_id, at=at)
     )
 
 
@@ -90,18 +89,14 @@ def _administrations_given(*, patient_id: int | None, plan_id: int) -> int:
     """Ask treatment how many administrations this patient had under the plan."""
     if patient_id is None:
         return 0
-    from saisei.treatment.selectors import administrations_given
-
-    return int(administrations_given(patient_id=patient_id, plan_id=plan_id))
+    return int(gate_fact("administrations_given")(patient_id=patient_id, plan_id=plan_id))
 
 
 def _patient_indication(*, patient_id: int | None) -> str:
     """Ask journey for the patient's coded diagnosis ("" when none is on record)."""
     if patient_id is None:
         return ""
-    from saisei.journey.selectors import patient_indication_for_gate
-
-    return str(patient_indication_for_gate(patient_id=patient_id) or "")
+    return str(gate_fact("patient_indication")(patient_id=patient_id) or "")
 
 
 def _pk(obj: Any) -> int | None:

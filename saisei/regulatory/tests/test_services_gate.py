@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
 from saisei.core.errors import NotFound
 from saisei.regulatory import services
@@ -211,10 +211,13 @@ def test_cpc_authorisation_expired(officer, registry, plan):
 
 
 def test_the_gate_does_not_answer_when_journey_cannot(officer, registry, monkeypatch):
-    """No fallback: if journey's consent selector is missing the check fails, it never guesses."""
+    """No fallback: if no app answers for consent the check fails, it never guesses."""
+    from saisei.core import registry as app_registry
+
     plan = plan_in_force(officer, registry)
-    monkeypatch.setitem(sys.modules, "saisei.journey.selectors", None)
-    with pytest.raises(ImportError):
+    facts = {k: v for k, v in app_registry._gate_facts().items() if k != "consent_status"}
+    monkeypatch.setattr(app_registry, "_gate_facts", lambda: facts)
+    with pytest.raises(ImproperlyConfigured):
         check(registry, plan)
 
 
@@ -278,11 +281,13 @@ def _args(registry, plan):
 
 def test_the_gate_does_not_answer_when_treatment_cannot_count(registry, plan, monkeypatch):
     """No fallback: without treatment's count the gate raises, and the act does not happen."""
+    from saisei.core import registry as app_registry
     from saisei.regulatory.services import gate
 
     monkeypatch.undo()  # the autouse stand-in for treatment's count
-    monkeypatch.setitem(sys.modules, "saisei.treatment.selectors", None)
-    with pytest.raises(ImportError):
+    facts = {k: v for k, v in app_registry._gate_facts().items() if k != "administrations_given"}
+    monkeypatch.setattr(app_registry, "_gate_facts", lambda: facts)
+    with pytest.raises(ImproperlyConfigured):
         gate._administrations_given(patient_id=1, plan_id=1)
 
 

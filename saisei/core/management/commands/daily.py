@@ -1,5 +1,6 @@
 """Queue every app's daily work (deadline reminders, assessment reminders) for the worker.
 
+Each app lists its jobs in ``<app>/jobs.py`` (``DAILY_JOBS``, see ``saisei.core.registry``).
 Schedule once a day, e.g. cron ``15 6 * * * saisei daily``; ``saisei worker`` runs the queue.
 """
 
@@ -7,16 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management import call_command
 from django.core.management.base import BaseCommand
+
+from saisei.core.registry import daily_jobs
 
 
 class Command(BaseCommand):
-    help = "Queue the daily jobs: regulatory deadline reminders and outcome assessment reminders."
+    help = "Queue the daily jobs every app registers (e.g. deadline and assessment reminders)."
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        from saisei.outcomes.tasks import send_assessment_reminders
-
-        call_command("regulatory_daily", "--enqueue", stdout=self.stdout)
-        send_assessment_reminders.enqueue()
-        self.stdout.write("outcomes: assessment reminders queued")
+        for job in daily_jobs():
+            job.task.enqueue()
+            self.stdout.write(job.done)

@@ -3,7 +3,7 @@
 import pytest
 
 from saisei.core.errors import NotFound
-from saisei.outcomes.vocabulary import (
+from saisei.safety.vocabulary import (
     AE_TERMS,
     THROMBOEMBOLIC_CONTEXT_FIELDS,
     THROMBOEMBOLIC_TERMS,
