@@ -116,7 +116,7 @@ class EventFieldsForm(forms.Form):
 class EventForm(EventFieldsForm):
     patient: forms.ModelChoiceField = forms.ModelChoiceField(
         label=_("Patient"),
-        queryset=None,  # type: ignore[arg-type]
+        queryset=None,
     )
     aware_at = forms.DateTimeField(
         label=_("Clinic became aware at"),

@@ -441,5 +441,5 @@ def _organisation(actor: User | None, plan: Any, patient: Any) -> Organisation |
     for obj in (actor, plan, patient):
         org = getattr(obj, "organisation", None)
         if org is not None:
-            return org  # type: ignore[no-any-return]
+            return org
     return None
