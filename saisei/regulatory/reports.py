@@ -37,7 +37,7 @@ class ReportScope:
     end: dt.date
 
     def datetime_range(self) -> tuple[dt.datetime, dt.datetime]:
-        from saisei.regulatory.models import TOKYO
+        from saisei.core.timezones import TOKYO
 
         start = dt.datetime.combine(self.start, dt.time.min, tzinfo=TOKYO)
         end = dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time.min, tzinfo=TOKYO)

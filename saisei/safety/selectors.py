@@ -6,18 +6,16 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from saisei.core.models import User
 from saisei.core.selectors import get_scoped
+from saisei.core.timezones import TOKYO
 from saisei.safety.models import AdverseEvent, PatientReport, ReportSubmission
 from saisei.safety.permissions import scope_safety
 from saisei.safety.services import SUBJECT_TYPE
-
-TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from saisei.core.audit import audit_record
 from saisei.core.models import Organisation, User
 from saisei.core.services import signature_verify
+from saisei.core.timezones import TOKYO
 
 from .. import permissions as perms
 from .. import pricing as calc
@@ -39,8 +40,6 @@ from ..models import (
 )
 from ..prescreen import Criteria, PrescreenAnswers, prescreen
 from ._common import Conflict, Forbidden, ValidationFailed, require
-
-TOKYO = dt.timezone(dt.timedelta(hours=9))
 
 
 def _today() -> dt.date:

@@ -23,9 +23,9 @@ from django.utils.translation import gettext as _
 from saisei.core.audit import audit_record
 from saisei.core.errors import NotFound, ValidationFailed
 from saisei.core.models import Organisation, Site, User
+from saisei.core.timezones import TOKYO
 from saisei.regulatory import config
 from saisei.regulatory.models import (
-    TOKYO,
     GateRefusal,
     MedicalInstitution,
     Obligation,

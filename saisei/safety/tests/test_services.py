@@ -4,7 +4,6 @@ reports are never lost, and a lot's other doses are found."""
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -12,6 +11,7 @@ from django.utils import timezone
 from saisei.core.errors import Conflict, Forbidden, ValidationFailed
 from saisei.core.models import Notification
 from saisei.core.tests.factories import TEST_PASSWORD
+from saisei.core.timezones import TOKYO
 from saisei.regulatory.models import Obligation
 from saisei.safety import reports, selectors, services
 from saisei.safety.models import AdverseEvent, PatientReport
@@ -19,7 +19,6 @@ from saisei.treatment import services as treatment_services
 from saisei.treatment.tests.factories import make_world
 
 pytestmark = pytest.mark.django_db
-TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 def last_friday_evening() -> dt.datetime:
