@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.utils.translation import gettext_lazy as _
 
 from saisei.outcomes.cohort import CohortFit, fit_cohort
@@ -265,33 +266,30 @@ def ae_summary(*, patient_ids: list[int]) -> dict[str, Any] | None:
         from saisei.safety.models import AdverseEvent
     except ImportError:
         return None
-    try:
-        from django.db.models import Q
+    from django.db.models import Q
 
-        qs = AdverseEvent.objects.filter(patient_id__in=patient_ids, voided_at__isnull=True)
-        flags = [f for f in SERIOUS_FLAGS if _has_field(AdverseEvent, f)]
-        serious_q = Q()
-        for f in flags:
-            serious_q |= Q(**{f: True})
-        by_grade = (
-            dict(Counter(qs.values_list("severity_grade", flat=True)))
-            if _has_field(AdverseEvent, "severity_grade")
-            else {}
-        )
-        return {
-            "total": qs.count(),
-            "patients": qs.values("patient_id").distinct().count(),
-            "serious": qs.filter(serious_q).count() if flags else None,
-            "by_grade": {str(k): v for k, v in sorted(by_grade.items())},
-        }
-    except Exception:
-        return None
+    qs = AdverseEvent.objects.filter(patient_id__in=patient_ids, voided_at__isnull=True)
+    flags = [f for f in SERIOUS_FLAGS if _has_field(AdverseEvent, f)]
+    serious_q = Q()
+    for f in flags:
+        serious_q |= Q(**{f: True})
+    by_grade = (
+        dict(Counter(qs.values_list("severity_grade", flat=True)))
+        if _has_field(AdverseEvent, "severity_grade")
+        else {}
+    )
+    return {
+        "total": qs.count(),
+        "patients": qs.values("patient_id").distinct().count(),
+        "serious": qs.filter(serious_q).count() if flags else None,
+        "by_grade": {str(k): v for k, v in sorted(by_grade.items())},
+    }
 
 
 def _has_field(model: Any, name: str) -> bool:
     try:
         model._meta.get_field(name)
-    except Exception:
+    except FieldDoesNotExist:
         return False
     return True
 

@@ -40,7 +40,7 @@ def _race(*work: Callable[[], Any]) -> list[BaseException]:
             fn()
         except DomainError as exc:
             errors.append(exc)
-        except BaseException as exc:  # a crash is a failure, not a refusal
+        except BaseException as exc:  # noqa: BLE001 - a crash is a failure, not a refusal
             errors.append(exc)
         finally:
             connection.close()
