@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -47,6 +47,10 @@ from saisei.regulatory.rules import (
 from saisei.regulatory.rules.gate_facts import FactConflict
 from saisei.regulatory.rules.indications import indication_code, indication_codes_in, normalise
 from saisei.regulatory.selectors import version_in_force
+
+if TYPE_CHECKING:
+    from saisei.journey.models import Patient
+    from saisei.processing.models import Donation, Dose
 
 NO_MATCH = -1  # an id no row has: the rule then reports "not listed" / "not covered"
 
@@ -219,7 +223,9 @@ class Records:
     facility: ProcessingFacility | None = None
 
 
-def gate_records(*, patient_id: int | None, donation: Any = None, dose: Any = None) -> Records:
+def gate_records(
+    *, patient_id: int | None, donation: Donation | None = None, dose: Dose | None = None
+) -> Records:
     """Read the facts of record: the patient's diagnosis, the donation's and the dose's facts."""
     source = dose.lot.donation if dose is not None else donation
     return Records(
@@ -256,7 +262,7 @@ def gate_check(
     act: str,
     institution: MedicalInstitution | Site | None,
     physician: Physician | User | None,
-    patient: Any,
+    patient: Patient | None,
     plan: ProvisionPlan | PlanVersion | None,
     route: str | None,
     dose_cells: int | None,
@@ -265,8 +271,8 @@ def gate_check(
     cell_source: str | None = None,
     facility: ProcessingFacility | None = None,
     indication: str | None = None,
-    donation: Any = None,
-    dose: Any = None,
+    donation: Donation | None = None,
+    dose: Dose | None = None,
 ) -> GateResult:
     """May this act happen under the plan at ``at``? Never raises a refusal.
 
@@ -346,7 +352,7 @@ def gate_require(
     act: str,
     institution: MedicalInstitution | Site | None,
     physician: Physician | User | None,
-    patient: Any,
+    patient: Patient | None,
     plan: ProvisionPlan | PlanVersion | None,
     route: str | None,
     dose_cells: int | None,
@@ -355,8 +361,8 @@ def gate_require(
     cell_source: str | None = None,
     facility: ProcessingFacility | None = None,
     indication: str | None = None,
-    donation: Any = None,
-    dose: Any = None,
+    donation: Donation | None = None,
+    dose: Dose | None = None,
     subject: str = "",
 ) -> GateResult:
     """Same as ``gate_check`` but refuse with ``GateRefused`` (422) when not allowed.
@@ -403,7 +409,7 @@ def gate_refusal_record(
     act: str,
     plan: ProvisionPlan | PlanVersion | None,
     physician: Any,
-    patient: Any,
+    patient: Patient | None,
     at: dt.datetime,
     result: GateResult,
     subject: str = "",
@@ -437,7 +443,9 @@ def gate_refusal_record(
     return refusal
 
 
-def _organisation(actor: User | None, plan: Any, patient: Any) -> Organisation | None:
+def _organisation(
+    actor: User | None, plan: ProvisionPlan | PlanVersion | None, patient: Patient | None
+) -> Organisation | None:
     for obj in (actor, plan, patient):
         org = getattr(obj, "organisation", None)
         if org is not None:
