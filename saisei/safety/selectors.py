@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -16,6 +16,9 @@ from saisei.core.timezones import TOKYO
 from saisei.safety.models import AdverseEvent, PatientReport, ReportSubmission
 from saisei.safety.permissions import scope_safety
 from saisei.safety.services import SUBJECT_TYPE
+
+if TYPE_CHECKING:
+    from saisei.regulatory.models import Obligation
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ class Clock:
         }
 
 
-def clock_for(obligation: Any, *, now: dt.datetime | None = None) -> Clock:
+def clock_for(obligation: Obligation, *, now: dt.datetime | None = None) -> Clock:
     now = now or timezone.now()
     end = dt.datetime.combine(obligation.due_date + dt.timedelta(days=1), dt.time.min, TOKYO)
     remaining = end - now
