@@ -8,7 +8,7 @@ from saisei.api import api
 from saisei.core.middleware import json_error
 
 
-def api_not_found(request, *args, **kwargs):  # type: ignore[no-untyped-def]
+def api_not_found(request, *args, **kwargs):
     return json_error(404, "not_found", "No such API endpoint.")
 
 

@@ -42,7 +42,7 @@ class SiteOut(Schema):
     organisation: uuid.UUID
 
     @staticmethod
-    def resolve_organisation(obj) -> uuid.UUID:  # type: ignore[no-untyped-def]
+    def resolve_organisation(obj) -> uuid.UUID:
         return obj.organisation.external_id
 
 
@@ -61,7 +61,7 @@ class AuditEntryOut(Schema):
     entry_hash: str
 
     @staticmethod
-    def resolve_actor(obj) -> str:  # type: ignore[no-untyped-def]
+    def resolve_actor(obj) -> str:
         return obj.actor_label
 
 

@@ -1,4 +1,4 @@
-"""Form fields shared by every app's electronic-signature forms."""
+"""Form fields shared by every app: the e-signature code and typed access to bound fields."""
 
 from __future__ import annotations
 
@@ -24,3 +24,19 @@ def otp_field(label: Any = None) -> forms.CharField:
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "size": 8}
         ),
     )
+
+
+def choice_field(form: forms.BaseForm, name: str) -> forms.ChoiceField:
+    """A form's choice field, typed, so its choices can be set on the bound form."""
+    field = form.fields[name]
+    if not isinstance(field, forms.ChoiceField):
+        raise TypeError(f"{name} is not a choice field")
+    return field
+
+
+def model_choice_field(form: forms.BaseForm, name: str) -> forms.ModelChoiceField[Any]:
+    """A form's model-choice field, typed, so its queryset can be set on the bound form."""
+    field = form.fields[name]
+    if not isinstance(field, forms.ModelChoiceField):
+        raise TypeError(f"{name} is not a model-choice field")
+    return field

@@ -20,7 +20,7 @@ class HardDeleteRefused(Exception):
 
 
 class NoDeleteQuerySet(models.QuerySet):
-    def delete(self) -> Any:  # type: ignore[override]
+    def delete(self) -> Any:
         raise HardDeleteRefused(
             f"{self.model.__name__} records are never deleted; void them with a reason."
         )
@@ -261,7 +261,7 @@ class AuditEntry(models.Model):
         return f"#{self.seq} {self.action} {self.subject_type}:{self.subject_id}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
+        if not self._state.adding:
             raise HardDeleteRefused("Audit entries are append-only.")
         super().save(*args, **kwargs)
 

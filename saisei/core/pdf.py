@@ -173,7 +173,7 @@ def _xml(text: str) -> str:
 def has_glyph(char: str, font_name: str = JAPANESE_FONT) -> bool:
     """Whether the registered font can draw the character (else a box would print)."""
     register_fonts()
-    face = pdfmetrics.getFont(font_name).face  # type: ignore[attr-defined]
+    face = pdfmetrics.getFont(font_name).face
     return ord(char) in face.charToGlyph or char in "\n\t"
 
 

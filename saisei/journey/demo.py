@@ -10,12 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
 from saisei.core.demo import DEMO_PASSWORD, DemoContext
 from saisei.core.models import Role
+from saisei.core.timezones import TOKYO
 
 from . import services
 from .lifecycles import inquiry_coordinator_targets
@@ -29,8 +29,6 @@ from .models import (
     TreatmentCourse,
     TreatmentPackage,
 )
-
-TOKYO = ZoneInfo("Asia/Tokyo")
 
 # Same person the processing demo harvests from (its PATIENTS["main"]), so the stories meet.
 MAIN: dict[str, Any] = {

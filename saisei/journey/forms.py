@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from saisei.core.forms import otp_field
+from saisei.core.forms import choice_field, model_choice_field, otp_field
 
 from .models import Inquiry, Sex
 from .models.people import LANGUAGE_CHOICES
@@ -141,7 +141,7 @@ TEST_RESULTS = [("", _("Not done yet")), ("negative", _("Negative")), ("positive
 class PrescreenForm(forms.Form):
     plan: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
         label=_("Provision plan"), queryset=None
-    )  # type: ignore[arg-type]
+    )
     diagnosis_confirmed = forms.ChoiceField(
         label=_("Diagnosis confirmed?"), choices=YES_NO, required=False
     )
@@ -183,7 +183,7 @@ class PrescreenForm(forms.Form):
 
     def __init__(self, *args: Any, plans: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["plan"].queryset = plans  # type: ignore[attr-defined]
+        model_choice_field(self, "plan").queryset = plans
         for code, label in self.CONTRA:
             self.fields[f"ci_{code}"] = forms.ChoiceField(
                 label=label, choices=YES_NO, required=False
@@ -240,10 +240,10 @@ class PrescreenDecisionForm(SignForm):
 class QuoteForm(forms.Form):
     plan: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
         label=_("Provision plan"), queryset=None
-    )  # type: ignore[arg-type]
+    )
     price_list: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
         label=_("Price list"), queryset=None
-    )  # type: ignore[arg-type]
+    )
     infusions = forms.IntegerField(label=_("Infusions"), min_value=1, max_value=20, initial=4)
     follow_ups = forms.IntegerField(
         label=_("Follow-up visits"), min_value=0, max_value=20, initial=3
@@ -278,8 +278,8 @@ class QuoteForm(forms.Form):
         self, *args: Any, plans: Any = None, price_lists: Any = None, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["plan"].queryset = plans  # type: ignore[attr-defined]
-        self.fields["price_list"].queryset = price_lists  # type: ignore[attr-defined]
+        model_choice_field(self, "plan").queryset = plans
+        model_choice_field(self, "price_list").queryset = price_lists
 
 
 class AcceptForm(forms.Form):
@@ -295,14 +295,14 @@ class AcceptForm(forms.Form):
 class ConsentForm(SignForm):
     document: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
         label=_("Consent document"), queryset=None
-    )  # type: ignore[arg-type]
+    )
     given_by = forms.ChoiceField(
         label=_("Consent given by"),
         choices=[("patient", _("The patient")), ("proxy", _("A legal proxy"))],
     )
     proxy: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
         label=_("Legal proxy"), queryset=None, required=False
-    )  # type: ignore[arg-type]
+    )
     signer_name = forms.CharField(label=_("Name typed by the person consenting"), max_length=200)
     signer_confirms = forms.BooleanField(
         label=_("The person consenting has read the document, asked their questions and agrees."),
@@ -313,8 +313,8 @@ class ConsentForm(SignForm):
         self, *args: Any, documents: Any = None, proxies: Any = None, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["document"].queryset = documents  # type: ignore[attr-defined]
-        self.fields["proxy"].queryset = proxies  # type: ignore[attr-defined]
+        model_choice_field(self, "document").queryset = documents
+        model_choice_field(self, "proxy").queryset = proxies
         self.order_fields(
             ["document", "given_by", "proxy", "signer_name", "signer_confirms", "password", "otp"]
         )
@@ -327,17 +327,17 @@ class WithdrawForm(forms.Form):
 class CourseForm(forms.Form):
     package: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
         label=_("Treatment package"), queryset=None
-    )  # type: ignore[arg-type]
+    )
     harvest_date = forms.DateField(label=_("Harvest date"), widget=DATE)
     physician: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
         label=_("Responsible physician"), queryset=None, required=False
-    )  # type: ignore[arg-type]
+    )
     facility: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
         label=_("Cell processing facility"),
         queryset=None,
         required=False,
         help_text=_("The compliance gate checks it against the plan before steps are scheduled."),
-    )  # type: ignore[arg-type]
+    )
     use_itinerary = forms.BooleanField(
         label=_("Take visit dates from the current itinerary"), required=False, initial=True
     )
@@ -351,9 +351,9 @@ class CourseForm(forms.Form):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["package"].queryset = packages  # type: ignore[attr-defined]
-        self.fields["physician"].queryset = physicians  # type: ignore[attr-defined]
-        self.fields["facility"].queryset = facilities  # type: ignore[attr-defined]
+        model_choice_field(self, "package").queryset = packages
+        model_choice_field(self, "physician").queryset = physicians
+        model_choice_field(self, "facility").queryset = facilities
 
 
 class DiagnosisForm(forms.Form):
@@ -372,7 +372,7 @@ class DiagnosisForm(forms.Form):
 
     def __init__(self, *args: Any, choices: Any = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["code"].choices = [("", "—"), *choices]  # type: ignore[attr-defined]
+        choice_field(self, "code").choices = [("", "—"), *choices]
 
 
 class ItineraryForm(forms.Form):

@@ -11,7 +11,7 @@ import datetime as dt
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext_lazy as _
 
@@ -30,6 +30,10 @@ from saisei.outcomes.selectors import ReferenceSet, reference_set
 from saisei.outcomes.trajectory import Reading, months_between, read_trajectory
 from saisei.safety.selectors import adverse_event_summary
 from saisei.treatment.selectors import administrations_given
+
+if TYPE_CHECKING:
+    from saisei.journey.models import Patient, TreatmentCourse
+    from saisei.regulatory.models import ProvisionPlan
 
 REPORT_CAVEATS = (
     _("Single-arm, unblinded follow-up: changes cannot be attributed to the treatment."),
@@ -64,7 +68,7 @@ class MeasureTrajectory:
 
 @dataclass
 class PatientOutcomes:
-    patient: Any
+    patient: Patient
     basis: StageBasis
     baseline_until: dt.date | None
     trajectories: list[MeasureTrajectory] = field(default_factory=list)
@@ -82,7 +86,9 @@ def recorded_stages(patient_ids: list[int]) -> dict[int, Any]:
     return patient_recorded_stages(patient_ids=patient_ids)
 
 
-def patient_stage_basis(*, patient: Any, schedule: Any = None) -> StageBasis:
+def patient_stage_basis(
+    *, patient: Patient, schedule: AssessmentSchedule | None = None
+) -> StageBasis:
     """The stage a patient is compared with: the course's chosen stage, else the recorded one."""
     return stage_basis(
         chosen=schedule.stage if schedule is not None else "",
@@ -90,7 +96,7 @@ def patient_stage_basis(*, patient: Any, schedule: Any = None) -> StageBasis:
     )
 
 
-def _first_infusion(course: Any) -> dt.date | None:
+def _first_infusion(course: TreatmentCourse) -> dt.date | None:
     dates = [
         s.planned_date
         for s in course.steps.all()
@@ -102,7 +108,7 @@ def _first_infusion(course: Any) -> dt.date | None:
     return min(dates) if dates else None
 
 
-def patient_observations(*, patient: Any) -> dict[str, list[tuple[dt.date, float]]]:
+def patient_observations(*, patient: Patient) -> dict[str, list[tuple[dt.date, float]]]:
     """Every valid (not voided) score per measure, oldest first."""
     out: dict[str, list[tuple[dt.date, float]]] = defaultdict(list)
     for a in Assessment.objects.filter(patient=patient, voided_at__isnull=True).order_by(
@@ -114,7 +120,7 @@ def patient_observations(*, patient: Any) -> dict[str, list[tuple[dt.date, float
 
 
 def patient_outcomes(
-    *, patient: Any, refs: ReferenceSet | None = None, horizon_months: float = 12.0
+    *, patient: Patient, refs: ReferenceSet | None = None, horizon_months: float = 12.0
 ) -> PatientOutcomes:
     """Readings for each measure: baseline is every score up to the first infusion (averaged),
     compared with the natural history of the patient's own stage, or with none when unknown."""
@@ -176,8 +182,8 @@ class VisitSlot:
 
 @dataclass
 class CohortPatient:
-    patient: Any
-    course: Any
+    patient: Patient
+    course: TreatmentCourse
     stopped: bool
     stop_reason: str
     n_scores: int = 0
@@ -186,7 +192,7 @@ class CohortPatient:
 
 @dataclass
 class Cohort:
-    plan: Any
+    plan: ProvisionPlan
     measure: str
     stage: str | None  # the one stage every patient with scores shares; None when mixed/unknown
     patients: list[CohortPatient]
@@ -242,7 +248,9 @@ def ae_summary(*, patient_ids: list[int]) -> dict[str, Any]:
     return adverse_event_summary(patient_ids=patient_ids)
 
 
-def cohort(*, plan: Any, measure: str, today: dt.date, until: dt.date | None = None) -> Cohort:
+def cohort(
+    *, plan: ProvisionPlan, measure: str, today: dt.date, until: dt.date | None = None
+) -> Cohort:
     """Every patient with a course on the plan counts; scores are placed in months from each patient's first score."""
     courses = _courses(plan)
     patient_ids = [c.patient_id for c in courses]
@@ -426,7 +434,7 @@ def cohort_reference(
 
 
 def periodic_report_outcome_section(
-    *, plan: Any, period_start: dt.date, period_end: dt.date
+    *, plan: ProvisionPlan, period_start: dt.date, period_end: dt.date
 ) -> dict[str, Any]:
     """The outcome section of the plan's periodic report: per measure, who was followed, the cohort
     slope with its interval next to the reference, completeness and dropouts, with the caveats."""

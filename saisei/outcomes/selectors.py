@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Prefetch, QuerySet
 
@@ -23,6 +23,9 @@ from saisei.outcomes.models import (
     RaterCredential,
     ScheduledAssessment,
 )
+
+if TYPE_CHECKING:
+    from saisei.journey.models import Patient
 
 
 @dataclass(frozen=True)
@@ -145,7 +148,7 @@ def visit_list(
     actor: User,
     status: str | None = None,
     due_before: dt.date | None = None,
-    patient: Any = None,
+    patient: Patient | None = None,
 ) -> QuerySet[ScheduledAssessment]:
     qs = perms.scope_outcomes(
         actor,
@@ -195,7 +198,7 @@ def is_overdue(visit: ScheduledAssessment, *, today: dt.date) -> bool:
 def assessment_list(
     *,
     actor: User,
-    patient: Any = None,
+    patient: Patient | None = None,
     instrument: str | None = None,
     include_voided: bool = False,
 ) -> QuerySet[Assessment]:
@@ -217,7 +220,9 @@ def biomarker_definition_list(*, actor: User) -> QuerySet[BiomarkerDefinition]:
     return perms.scope_outcomes(actor, BiomarkerDefinition.objects.filter(is_active=True))
 
 
-def biomarker_result_list(*, actor: User, patient: Any = None) -> QuerySet[BiomarkerResult]:
+def biomarker_result_list(
+    *, actor: User, patient: Patient | None = None
+) -> QuerySet[BiomarkerResult]:
     qs = perms.scope_outcomes(
         actor,
         BiomarkerResult.objects.filter(voided_at__isnull=True).select_related("definition"),
@@ -227,7 +232,7 @@ def biomarker_result_list(*, actor: User, patient: Any = None) -> QuerySet[Bioma
     return qs.order_by("definition__code", "collected_on")
 
 
-def patient_schedules(*, actor: User, patient: Any) -> QuerySet[AssessmentSchedule]:
+def patient_schedules(*, actor: User, patient: Patient) -> QuerySet[AssessmentSchedule]:
     return perms.scope_outcomes(
         actor,
         AssessmentSchedule.objects.filter(patient=patient, voided_at__isnull=True).prefetch_related(

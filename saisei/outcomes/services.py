@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -44,8 +44,10 @@ from saisei.outcomes.models import (
 )
 from saisei.outcomes.selectors import credential_for, reference_set
 
+if TYPE_CHECKING:
+    from saisei.journey.models import Patient, TreatmentCourse
+
 DAYS_PER_MONTH = 365.25 / 12
-TOKYO = dt.timezone(dt.timedelta(hours=9))
 
 
 def _require(check: Callable[[Any], bool], actor: Any, obj: Any = None) -> None:
@@ -252,7 +254,7 @@ def credential_record(
 # --- schedules -------------------------------------------------------------------------------
 
 
-def _steps(course: Any) -> tuple[Any | None, list[Any]]:
+def _steps(course: TreatmentCourse) -> tuple[Any | None, list[Any]]:
     steps = [s for s in course.steps.all() if s.voided_at is None and s.status != "cancelled"]
     harvest = next((s for s in steps if s.kind == "harvest"), None)
     infusions = sorted((s for s in steps if s.kind == "infusion"), key=lambda s: s.number)
@@ -260,7 +262,7 @@ def _steps(course: Any) -> tuple[Any | None, list[Any]]:
 
 
 def _planned_visits(
-    schedule: AssessmentSchedule, course: Any
+    schedule: AssessmentSchedule, course: TreatmentCourse
 ) -> dict[tuple[str, int], tuple[dt.date, int]]:
     """(kind, number) -> (due date, window days) from the course's current step dates."""
     harvest, infusions = _steps(course)
@@ -313,7 +315,7 @@ def _validate_offsets(follow_up_months: list[Any], instruments: list[str]) -> No
 def schedule_create(
     *,
     actor: User,
-    course: Any,
+    course: TreatmentCourse,
     stage: str | None = None,
     follow_up_months: list[int] | None = None,
     instruments: list[str] | None = None,
@@ -563,7 +565,7 @@ def _check_date(assessed_on: Any, field: str = "assessed_on") -> dt.date:
 
 
 def _link_visit(
-    visit: ScheduledAssessment | None, patient: Any, instrument: str, on: dt.date
+    visit: ScheduledAssessment | None, patient: Patient, instrument: str, on: dt.date
 ) -> None:
     if visit is None:
         return
@@ -584,12 +586,12 @@ def _link_visit(
 def assessment_record(
     *,
     actor: User,
-    patient: Any,
+    patient: Patient,
     instrument: str,
     values: Mapping[str, Any],
     assessed_on: dt.date,
     visit: ScheduledAssessment | None = None,
-    course: Any = None,
+    course: TreatmentCourse | None = None,
     mode: str = Assessment.Mode.IN_PERSON,
     respondent_name: str = "",
     note: str = "",
@@ -713,7 +715,7 @@ def assessment_void(*, actor: User, assessment: Assessment, reason: str) -> Asse
 
 def diary_submit(
     *,
-    patient: Any,
+    patient: Patient,
     values: Mapping[str, Any],
     answered_by: str,
     language: str,
@@ -768,7 +770,7 @@ def diary_submit(
 def biomarker_record(
     *,
     actor: User,
-    patient: Any,
+    patient: Patient,
     definition: BiomarkerDefinition,
     value: float,
     collected_on: dt.date,

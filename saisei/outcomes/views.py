@@ -558,10 +558,7 @@ def portal_diary(request: HttpRequest) -> HttpResponse:
 
     patient = portal_patient(request)
     if patient is None:
-        try:
-            return redirect(reverse("journey:portal_home"))
-        except Exception:
-            raise Http404 from None
+        return redirect(reverse("journey:portal_home"))
     instrument = get_instrument("DIARY")
     language = patient.language if patient.language in LANGS else "en"
     if request.GET.get("lang") in LANGS:

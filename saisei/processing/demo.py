@@ -16,17 +16,16 @@ from __future__ import annotations
 import datetime as dt
 import math
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
 from saisei.core.demo import DEMO_PASSWORD, DemoContext
 from saisei.core.errors import DomainError
 from saisei.core.models import Role
+from saisei.core.timezones import TOKYO
 from saisei.processing import services, specs
 from saisei.processing.models import Donation, Dose, EnvironmentalResult, Lot
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 MAIN_DOSES = 5
 CELLS_PER_DOSE = 1e8
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from saisei.core.forms import otp_field
+from saisei.core.forms import choice_field, model_choice_field, otp_field
 from saisei.core.models import Site, User
 from saisei.journey.models import Patient, TreatmentCourse
 from saisei.processing.models import (
@@ -64,9 +64,9 @@ class QCResultForm(forms.Form):
     pending = forms.BooleanField(label=_("Started, result not yet available"), required=False)
     method = forms.CharField(label=_("Method"), max_length=200, required=False)
 
-    def __init__(self, *args, choices=(), **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args, choices=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["test_code"].choices = choices
+        choice_field(self, "test_code").choices = choices
 
 
 class ReleaseForm(forms.Form):
@@ -194,7 +194,7 @@ MARKER_CHOICES = [
 class CourseChoiceField(forms.ModelChoiceField):
     """A treatment course as people tell courses apart: patient, plan and when it was set up."""
 
-    def label_from_instance(self, obj):  # type: ignore[no-untyped-def]
+    def label_from_instance(self, obj):
         return f"{obj.patient.patient_code} · {obj.plan.title} · {obj.created_at:%Y-%m-%d}"
 
 
@@ -241,7 +241,7 @@ class DonationForm(forms.Form):
         label=_("Transport conditions"), max_length=300, required=False
     )
 
-    def __init__(  # type: ignore[no-untyped-def]
+    def __init__(
         self,
         *args,
         patients=None,
@@ -254,12 +254,12 @@ class DonationForm(forms.Form):
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
-        self.fields["patient"].queryset = patients  # type: ignore[attr-defined]
-        self.fields["course"].queryset = courses  # type: ignore[attr-defined]
-        self.fields["plan"].queryset = plans  # type: ignore[attr-defined]
-        self.fields["physician"].queryset = physicians  # type: ignore[attr-defined]
-        self.fields["facility"].queryset = facilities  # type: ignore[attr-defined]
-        self.fields["site"].queryset = sites  # type: ignore[attr-defined]
+        model_choice_field(self, "patient").queryset = patients
+        model_choice_field(self, "course").queryset = courses
+        model_choice_field(self, "plan").queryset = plans
+        model_choice_field(self, "physician").queryset = physicians
+        model_choice_field(self, "facility").queryset = facilities
+        model_choice_field(self, "site").queryset = sites
         for code, name in markers:
             self.fields[f"marker_{code}"] = forms.ChoiceField(
                 label=name, choices=MARKER_CHOICES, required=False
@@ -279,13 +279,13 @@ class CourseBindForm(forms.Form):
     course = CourseChoiceField(label=_("Treatment course"), queryset=TreatmentCourse.objects.none())
     reason = forms.CharField(label=_("Reason"), max_length=1000)
 
-    def __init__(self, *args, courses=None, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args, courses=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["course"].queryset = courses  # type: ignore[attr-defined]
+        model_choice_field(self, "course").queryset = courses
 
 
 class MarkersForm(forms.Form):
-    def __init__(self, *args, markers=(), initial_results=None, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args, markers=(), initial_results=None, **kwargs):
         super().__init__(*args, **kwargs)
         for code, name in markers:
             self.fields[f"marker_{code}"] = forms.ChoiceField(
@@ -358,13 +358,13 @@ class EnvironmentForm(forms.Form):
         label=_("Lot in process"), queryset=Lot.objects.none(), required=False
     )
 
-    def __init__(self, *args, programmes=(), lots=None, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args, programmes=(), lots=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["programme"].choices = [  # type: ignore[attr-defined]
+        choice_field(self, "programme").choices = [
             (str(p.external_id), f"{p.room} · {p.get_grade_display()} · {p.site.name}")
             for p in programmes
         ]
-        self.fields["lot"].queryset = lots  # type: ignore[attr-defined]
+        model_choice_field(self, "lot").queryset = lots
 
 
 class ProgrammeForm(forms.Form):
@@ -385,9 +385,9 @@ class ProgrammeForm(forms.Form):
         label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
 
-    def __init__(self, *args, sites=None, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args, sites=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["site"].queryset = sites  # type: ignore[attr-defined]
+        model_choice_field(self, "site").queryset = sites
         for code, label in EnvironmentalParameter.choices:
             unit = EM_UNITS[code]
             self.fields[f"alert_{code}"] = forms.FloatField(
@@ -403,7 +403,7 @@ class ProgrammeForm(forms.Form):
                 required=False,
             )
 
-    def clean(self) -> dict:  # type: ignore[type-arg]
+    def clean(self) -> dict:
         data = super().clean() or {}
         limits = []
         for code, _label in EnvironmentalParameter.choices:
@@ -468,6 +468,6 @@ class DiscardForm(forms.Form):
     )
     second_person_otp = otp_field(_("Second person's authentication code"))
 
-    def __init__(self, *args, colleagues=None, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args, colleagues=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["second_person"].queryset = colleagues  # type: ignore[attr-defined]
+        model_choice_field(self, "second_person").queryset = colleagues

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from saisei.core.models import User
 from saisei.core.selectors import get_scoped
+from saisei.core.timezones import TOKYO
 from saisei.processing.models import (
     ChainOfIdentity,
     CultureAlert,
@@ -152,9 +153,7 @@ def lot_environment(*, lot: Lot, until: dt.datetime | None = None) -> QuerySet[E
 
     Without a facility site on record every site of the organisation counts (the cautious side).
     """
-    from zoneinfo import ZoneInfo
-
-    start = dt.datetime.combine(lot.started_on, dt.time.min, ZoneInfo("Asia/Tokyo"))
+    start = dt.datetime.combine(lot.started_on, dt.time.min, TOKYO)
     received = lot.donation.received_at
     if received is not None:
         start = min(start, received)

@@ -8,24 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import ClassVar
-from zoneinfo import ZoneInfo
 
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from saisei.core.models import ClinicalRecord, NoDeleteQuerySet
-
-TOKYO = ZoneInfo("Asia/Tokyo")
-
-
-def today_tokyo() -> dt.date:
-    """Legal deadlines are Japanese calendar dates, whatever the server's zone."""
-    return timezone.now().astimezone(TOKYO).date()
-
+from saisei.core.timezones import today_tokyo
 
 # --- registry ----------------------------------------------------------------------------
 

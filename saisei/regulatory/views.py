@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import ForeignObjectRel
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language
@@ -19,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from saisei.core.errors import DomainError, Forbidden, NotFound
+from saisei.core.forms import choice_field, model_choice_field
 from saisei.core.permissions import staff_user
 from saisei.core.views import render_form_error
 from saisei.regulatory import config, permissions, selectors, services
@@ -27,7 +29,9 @@ from saisei.regulatory.models import (
     CellOrigin,
     CellType,
     CertifiedCommittee,
+    MedicalInstitution,
     PeriodicReport,
+    Physician,
     PlanState,
     PlanVersion,
     ProcessingFacility,
@@ -43,7 +47,7 @@ from saisei.regulatory.services.obligations import rule_text
 # What each step is called on screens: the label in the lifecycle table.
 TRANSITION_LABELS: dict[str, Any] = {t.name: t.label for t in PLAN.transitions}
 
-STATUS_LEVEL = {
+STATUS_LEVEL: dict[str, str] = {
     PlanState.IN_FORCE: "ok",
     PlanState.SUSPENDED: "danger",
     PlanState.CHANGE_ORDERED: "danger",
@@ -53,6 +57,16 @@ STATUS_LEVEL = {
 
 # A minor change may set only the administrative fields of the cited table (rules.changes).
 MINOR_FIELDS = tuple(MINOR_CHANGE_FIELDS)
+
+if TYPE_CHECKING:
+    from saisei.core.models import Site, User
+
+
+def _field_label(name: str) -> Any:
+    field = PlanVersion._meta.get_field(name)
+    if isinstance(field, ForeignObjectRel):
+        raise TypeError(f"{name} is a relation, not a field of a plan version")
+    return field.verbose_name
 
 
 def web(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -112,14 +126,15 @@ class TransitionForm(forms.Form):
 
     def __init__(self, *args: Any, plan: ProvisionPlan, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["name"].choices = [(t.name, t.label) for t in PLAN.transitions]
+        choice_field(self, "name").choices = [(t.name, t.label) for t in PLAN.transitions]
         versions = list(plan.versions.all())
-        self.fields["version"].choices = [
+        choice_field(self, "version").choices = [
             (str(v.external_id), f"v{v.number} · {v.get_state_display()}")
             for v in sorted(versions, key=lambda v: -v.number)
         ]
-        self.fields["minor_field"].choices = [("", "—")] + [
-            (f, PlanVersion._meta.get_field(f).verbose_name) for f in MINOR_FIELDS
+        choice_field(self, "minor_field").choices = [
+            ("", "—"),
+            *((f, _field_label(f)) for f in MINOR_FIELDS),
         ]
 
     def minor_changes(self) -> dict[str, Any] | None:
@@ -471,15 +486,15 @@ def periodic_report_action(
                 opinion=form.cleaned_data["opinion"],
             )
         elif action == "submit" and report is not None:
-            form = SubmitForm(request.POST)
-            context["submit_form"] = form
-            if not form.is_valid():
+            submit_form = SubmitForm(request.POST)
+            context["submit_form"] = submit_form
+            if not submit_form.is_valid():
                 return render(request, "regulatory/periodic_report.html", context, status=400)
             services.periodic_report_record_submission(
                 actor=staff_user(request),
                 report=report,
-                submitted_date=form.cleaned_data["submitted_date"],
-                evidence=form.cleaned_data["evidence"],
+                submitted_date=submit_form.cleaned_data["submitted_date"],
+                evidence=submit_form.cleaned_data["evidence"],
             )
         else:
             raise Http404
@@ -543,7 +558,9 @@ class PlanForm(forms.Form):
     """A draft version's content (様式第1の2 items); the class is computed on save."""
 
     title = forms.CharField(label=_("Treatment name"), max_length=150)
-    institution = forms.ModelChoiceField(label=_("Medical institution"), queryset=None)
+    institution: forms.ModelChoiceField[MedicalInstitution] = forms.ModelChoiceField(
+        label=_("Medical institution"), queryset=None
+    )
     target_disease = forms.CharField(label=_("Target disease"), max_length=100)
     eligibility_summary = forms.CharField(
         label=_("Eligibility summary"), required=False, widget=forms.Textarea(attrs={"rows": 3})
@@ -575,9 +592,15 @@ class PlanForm(forms.Form):
         empty_value=None,
         choices=[("", _("Use the computed class")), (1, "1"), (2, "2"), (3, "3")],
     )
-    committee = forms.ModelChoiceField(label=_("Reviewing committee"), queryset=None)
-    physicians = forms.ModelMultipleChoiceField(label=_("Performing physicians"), queryset=None)
-    facilities = forms.ModelMultipleChoiceField(label=_("Processing facilities"), queryset=None)
+    committee: forms.ModelChoiceField[CertifiedCommittee] = forms.ModelChoiceField(
+        label=_("Reviewing committee"), queryset=None
+    )
+    physicians: forms.ModelMultipleChoiceField[Physician] = forms.ModelMultipleChoiceField(
+        label=_("Performing physicians"), queryset=None
+    )
+    facilities: forms.ModelMultipleChoiceField[ProcessingFacility] = forms.ModelMultipleChoiceField(
+        label=_("Processing facilities"), queryset=None
+    )
     consent_document_versions = forms.CharField(
         label=_("Consent document versions"),
         required=False,
@@ -600,10 +623,10 @@ class PlanForm(forms.Form):
 
     def __init__(self, *args: Any, actor: Any, editing: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["institution"].queryset = selectors.institution_list(actor=actor)
-        self.fields["committee"].queryset = selectors.committee_list(actor=actor)
-        self.fields["physicians"].queryset = selectors.physician_list(actor=actor)
-        self.fields["facilities"].queryset = selectors.facility_list(actor=actor)
+        model_choice_field(self, "institution").queryset = selectors.institution_list(actor=actor)
+        model_choice_field(self, "committee").queryset = selectors.committee_list(actor=actor)
+        model_choice_field(self, "physicians").queryset = selectors.physician_list(actor=actor)
+        model_choice_field(self, "facilities").queryset = selectors.facility_list(actor=actor)
         if editing:
             del self.fields["title"]
             del self.fields["institution"]
@@ -697,7 +720,7 @@ def plan_version_edit(request: HttpRequest, external_id: str, version_id: str) -
 
 
 class InstitutionForm(forms.Form):
-    site = forms.ModelChoiceField(label=_("Site"), queryset=None)
+    site: forms.ModelChoiceField[Site] = forms.ModelChoiceField(label=_("Site"), queryset=None)
     name = forms.CharField(label=_("Name"), max_length=100)
     name_ja = forms.CharField(label=_("Name in Japanese"), max_length=100, required=False)
     administrator_name = forms.CharField(label=_("Administrator"), max_length=100)
@@ -710,7 +733,9 @@ class InstitutionForm(forms.Form):
         super().__init__(*args, **kwargs)
         from saisei.core.selectors import site_list
 
-        self.fields["site"].queryset = site_list(actor=actor, kind="medical_institution")
+        model_choice_field(self, "site").queryset = site_list(
+            actor=actor, kind="medical_institution"
+        )
 
 
 class CommitteeForm(forms.Form):
@@ -739,30 +764,38 @@ class FacilityForm(forms.Form):
         label=_("Valid until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     country = forms.CharField(label=_("Country"), max_length=2, initial="JP")
-    site = forms.ModelChoiceField(label=_("Site"), queryset=None, required=False)
+    site: forms.ModelChoiceField[Site] = forms.ModelChoiceField(
+        label=_("Site"), queryset=None, required=False
+    )
 
     def __init__(self, *args: Any, actor: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         from saisei.core.selectors import site_list
 
-        self.fields["site"].queryset = site_list(actor=actor, kind="cell_processing_facility")
+        model_choice_field(self, "site").queryset = site_list(
+            actor=actor, kind="cell_processing_facility"
+        )
 
 
 class PhysicianForm(forms.Form):
-    user = forms.ModelChoiceField(label=_("Staff account"), queryset=None)
+    user: forms.ModelChoiceField[User] = forms.ModelChoiceField(
+        label=_("Staff account"), queryset=None
+    )
     name = forms.CharField(label=_("Name"), max_length=100)
     name_ja = forms.CharField(label=_("Name in Japanese"), max_length=100, required=False)
     licence_number = forms.CharField(label=_("Licence number"), max_length=30)
-    institution = forms.ModelChoiceField(label=_("Institution"), queryset=None, required=False)
+    institution: forms.ModelChoiceField[MedicalInstitution] = forms.ModelChoiceField(
+        label=_("Institution"), queryset=None, required=False
+    )
 
     def __init__(self, *args: Any, actor: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         from saisei.core.models import User
 
-        self.fields["user"].queryset = User.objects.filter(
+        model_choice_field(self, "user").queryset = User.objects.filter(
             organisation_id=actor.organisation_id, physician__isnull=True, is_active=True
         )
-        self.fields["institution"].queryset = selectors.institution_list(actor=actor)
+        model_choice_field(self, "institution").queryset = selectors.institution_list(actor=actor)
 
 
 REGISTRY_FORMS: dict[str, tuple[type[forms.Form], Callable[..., Any], Any]] = {

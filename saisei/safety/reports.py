@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
+from saisei.core.timezones import TOKYO
 from saisei.safety.models import SERIOUSNESS_FIELDS, AdverseEvent, AdverseEventFollowUp
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 FORM_COMMITTEE = "ASRM Enforcement Regulation Art. 35 (別紙様式第1)"
 FORM_MINISTRY = "ASRM Enforcement Regulation Art. 36 (別紙様式第2)"
 

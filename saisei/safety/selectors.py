@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from saisei.core.models import User
 from saisei.core.selectors import get_scoped
+from saisei.core.timezones import TOKYO
 from saisei.safety.models import (
     SERIOUSNESS_FIELDS,
     AdverseEvent,
@@ -22,7 +22,8 @@ from saisei.safety.models import (
 from saisei.safety.permissions import scope_safety
 from saisei.safety.services import SUBJECT_TYPE
 
-TOKYO = ZoneInfo("Asia/Tokyo")
+if TYPE_CHECKING:
+    from saisei.regulatory.models import Obligation
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class Clock:
         }
 
 
-def clock_for(obligation: Any, *, now: dt.datetime | None = None) -> Clock:
+def clock_for(obligation: Obligation, *, now: dt.datetime | None = None) -> Clock:
     now = now or timezone.now()
     end = dt.datetime.combine(obligation.due_date + dt.timedelta(days=1), dt.time.min, TOKYO)
     remaining = end - now

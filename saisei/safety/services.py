@@ -9,17 +9,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from saisei.core.audit import audit_record
-from saisei.core.errors import Conflict, Forbidden, ValidationFailed
+from saisei.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from saisei.core.models import Organisation, Role, User
 from saisei.core.services import notify
+from saisei.core.timezones import TOKYO
 from saisei.safety import permissions
 from saisei.safety.lifecycles import PATIENT_REPORT, TRIAGE_MOVES
 from saisei.safety.models import (
@@ -33,8 +33,13 @@ from saisei.safety.models import (
     Source,
 )
 
+if TYPE_CHECKING:
+    from saisei.journey.models import Patient
+    from saisei.processing.models import Dose, Lot
+    from saisei.regulatory.models import Obligation, ProvisionPlan
+    from saisei.treatment.models import Administration
+
 logger = logging.getLogger(__name__)
-TOKYO = ZoneInfo("Asia/Tokyo")
 SUBJECT_TYPE = "safety.adverseevent"
 
 CRITERIA = tuple(name for name, _level in SERIOUSNESS_FIELDS)
@@ -74,7 +79,13 @@ def aware_date_tokyo(aware_at: dt.datetime) -> dt.date:
     return aware_at.astimezone(TOKYO).date()
 
 
-def _plan_for(*, patient: Any, administration: Any, plan: Any, dose: Any = None) -> Any:
+def _plan_for(
+    *,
+    patient: Patient,
+    administration: Administration | None,
+    plan: ProvisionPlan | None,
+    dose: Dose | None = None,
+) -> ProvisionPlan | None:
     """The plan the event happened under, from the records: the administration, the dose's
     donation, the patient's latest course, then the patient's latest harvest."""
     if plan is not None:
@@ -137,7 +148,7 @@ def _validate(values: dict[str, Any]) -> None:
 
         try:
             get_term(values["vocabulary_code"])
-        except Exception:
+        except NotFound:
             errors["vocabulary_code"] = [_("Unknown vocabulary term.")]
     if errors:
         raise ValidationFailed(
@@ -280,15 +291,15 @@ def _alert(event: AdverseEvent, obligations: list[Any], held: list[Any] | None =
 def adverse_event_record(
     *,
     actor: User,
-    patient: Any,
+    patient: Patient,
     term: str,
     onset_date: dt.date,
     severity_grade: int,
     aware_at: dt.datetime | None = None,
-    plan: Any = None,
-    administration: Any = None,
-    dose: Any = None,
-    lot: Any = None,
+    plan: ProvisionPlan | None = None,
+    administration: Administration | None = None,
+    dose: Dose | None = None,
+    lot: Lot | None = None,
     source: str = Source.STAFF,
     **fields: Any,
 ) -> AdverseEvent:
@@ -525,7 +536,7 @@ def report_submission_record(
     reference: str = "",
     language: str = "ja",
     follow_up: AdverseEventFollowUp | None = None,
-    obligation: Any = None,
+    obligation: Obligation | None = None,
     document: bytes | None = None,
 ) -> ReportSubmission:
     """Record what was sent to whom and when; an obligation it answers is closed with it."""
@@ -602,7 +613,7 @@ def report_submission_record(
 
 def patient_report_submit(
     *,
-    patient: Any,
+    patient: Patient,
     reporter: str,
     description: str,
     how_bad: str,

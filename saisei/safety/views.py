@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from saisei.core.errors import DomainError
 from saisei.core.permissions import staff_user
 from saisei.core.selectors import get_scoped
+from saisei.core.timezones import TOKYO
 from saisei.core.views import render_form_error, staff_page
 from saisei.safety import permissions, reports, selectors, services
 from saisei.safety.models import AdverseEvent, Outcome, PatientReport, Relatedness, ReportSubmission
@@ -116,7 +117,7 @@ class EventFieldsForm(forms.Form):
 class EventForm(EventFieldsForm):
     patient: forms.ModelChoiceField = forms.ModelChoiceField(
         label=_("Patient"),
-        queryset=None,  # type: ignore[arg-type]
+        queryset=None,
     )
     aware_at = forms.DateTimeField(
         label=_("Clinic became aware at"),
@@ -276,8 +277,8 @@ def event_new(request: HttpRequest) -> HttpResponse:
 
         administration = administration_get(actor=_actor(request), external_id=adm_id)
     initial = {
-        "onset_date": timezone.localdate(timezone=selectors.TOKYO),
-        "aware_at": timezone.localtime(timezone=selectors.TOKYO).strftime("%Y-%m-%dT%H:%M"),
+        "onset_date": timezone.localdate(timezone=TOKYO),
+        "aware_at": timezone.localtime(timezone=TOKYO).strftime("%Y-%m-%dT%H:%M"),
         "related_harvest": "not_assessed",
         "related_cells": "not_assessed",
         "related_administration": "not_assessed",
@@ -292,7 +293,7 @@ def event_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         aware_at = form.cleaned_data["aware_at"]
         if timezone.is_naive(aware_at):
-            aware_at = timezone.make_aware(aware_at, selectors.TOKYO)
+            aware_at = timezone.make_aware(aware_at, TOKYO)
         try:
             event = services.adverse_event_record(
                 actor=_actor(request),
@@ -323,7 +324,7 @@ def _event_context(request: HttpRequest, event: AdverseEvent, **extra: Any) -> d
     )
     sub_form = extra.pop("submission_form", None) or SubmissionForm(
         initial={
-            "sent_at": timezone.localtime(timezone=selectors.TOKYO).strftime("%Y-%m-%dT%H:%M"),
+            "sent_at": timezone.localtime(timezone=TOKYO).strftime("%Y-%m-%dT%H:%M"),
             "language": "ja",
         }
     )
@@ -351,7 +352,7 @@ def _event_context(request: HttpRequest, event: AdverseEvent, **extra: Any) -> d
             initial={
                 **{name: getattr(event, name) for name in services.CRITERIA},
                 "severity_grade": event.severity_grade,
-                "known_at": timezone.localtime(timezone=selectors.TOKYO).strftime("%Y-%m-%dT%H:%M"),
+                "known_at": timezone.localtime(timezone=TOKYO).strftime("%Y-%m-%dT%H:%M"),
             }
         ),
         "submission_form": sub_form,
@@ -412,7 +413,7 @@ def seriousness_update(request: HttpRequest, external_id: Any) -> HttpResponse:
     data = dict(form.cleaned_data)
     known_at = data.pop("known_at")
     if timezone.is_naive(known_at):
-        known_at = timezone.make_aware(known_at, selectors.TOKYO)
+        known_at = timezone.make_aware(known_at, TOKYO)
     try:
         services.adverse_event_update(actor=_actor(request), event=event, known_at=known_at, **data)
     except DomainError as exc:
@@ -438,7 +439,7 @@ def submission_add(request: HttpRequest, external_id: Any) -> HttpResponse:
             )
         sent_at = form.cleaned_data["sent_at"]
         if timezone.is_naive(sent_at):
-            sent_at = timezone.make_aware(sent_at, selectors.TOKYO)
+            sent_at = timezone.make_aware(sent_at, TOKYO)
         lang = form.cleaned_data["language"]
         follow_up = event.follow_ups.order_by("-number").first()
         try:
@@ -514,8 +515,7 @@ def triage_decide(request: HttpRequest, external_id: Any) -> HttpResponse:
     _require_view(request)
     report = selectors.patient_report_get(actor=_actor(request), external_id=external_id)
     initial = {
-        "onset_date": report.started_on
-        or timezone.localtime(report.submitted_at, selectors.TOKYO).date(),
+        "onset_date": report.started_on or timezone.localtime(report.submitted_at, TOKYO).date(),
         "severity_grade": {"mild": 1, "moderate": 2, "severe": 3, "emergency": 3}.get(
             report.how_bad, 1
         ),

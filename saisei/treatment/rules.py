@@ -13,6 +13,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from saisei.core.timezones import TOKYO
+
 SRC_IDENTITY = (
     "FACT-JACIE clinical standards (recipient and product identity checked before "
     "administration); ISBT 128 ST-028 (chain-of-identity identifier); DESIGN invariant 2"
@@ -334,6 +336,4 @@ def evaluate_bedside(facts: BedsideFacts) -> list[CheckResult]:
 
 
 def _local(value: dt.datetime) -> str:
-    from zoneinfo import ZoneInfo
-
-    return value.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%H:%M")
+    return value.astimezone(TOKYO).strftime("%H:%M")

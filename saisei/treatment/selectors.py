@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from saisei.core.models import User
 from saisei.core.selectors import get_scoped
+from saisei.core.timezones import TOKYO
 from saisei.treatment.models import Administration, BedsideVerification, VitalSign
 from saisei.treatment.permissions import scope_treatment
-
-TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 def administrations_given(*, patient_id: int, plan_id: int) -> int:

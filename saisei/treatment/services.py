@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -34,6 +34,10 @@ from saisei.treatment.rules import (
     check_within_use_by,
     evaluate_bedside,
 )
+
+if TYPE_CHECKING:
+    from saisei.journey.models import CourseStep, Patient
+    from saisei.processing.models import Dose
 
 NEAR_MISS_STAGE = "bedside"
 SECOND_PERSON_MEANING = "Second-person check: patient and product identity verified at the bedside"
@@ -70,8 +74,8 @@ def _resolve_patient(*, actor: User, scan: str) -> tuple[Any, str | None]:
     coi = ids.coi
     patients = Patient.objects.filter(organisation_id=actor.organisation_id, voided_at__isnull=True)
     by_code = None
-    for token in [text, *_SPLIT.split(text)]:
-        token = token.strip()
+    for raw in [text, *_SPLIT.split(text)]:
+        token = raw.strip()
         if token:
             by_code = patients.filter(patient_code__iexact=token).first()
             if by_code is not None:
@@ -102,7 +106,7 @@ def _resolve_doses(*, actor: User, scans: Sequence[str]) -> tuple[list[Any], lis
     return list(doses.values()), unresolved
 
 
-def _dose_facts(dose: Any) -> DoseFacts:
+def _dose_facts(dose: Dose) -> DoseFacts:
     donation = dose.lot.donation
     return DoseFacts(
         id=dose.pk,
@@ -126,7 +130,7 @@ def _dose_facts(dose: Any) -> DoseFacts:
     )
 
 
-def _step_facts(step: Any) -> StepFacts:
+def _step_facts(step: CourseStep) -> StepFacts:
     from saisei.processing.selectors import course_identity_map
 
     return StepFacts(
@@ -142,7 +146,7 @@ def _step_facts(step: Any) -> StepFacts:
     )
 
 
-def _physician_for(*, actor: User, step: Any) -> Any:
+def _physician_for(*, actor: User, step: CourseStep | None) -> Any:
     physician = getattr(getattr(step, "course", None), "physician", None) if step else None
     if physician is None:
         physician = getattr(actor, "physician", None)
@@ -160,7 +164,13 @@ def _institution_of(physician: Any) -> Any:
 
 
 def _gate(
-    *, actor: User, patient: Any, step: Any, dose: Any, route: str, at: dt.datetime
+    *,
+    actor: User,
+    patient: Patient | None,
+    step: CourseStep | None,
+    dose: Dose | None,
+    route: str,
+    at: dt.datetime,
 ) -> tuple[bool | None, tuple[str, ...], dict[str, Any]]:
     """Ask the compliance gate whether this administration may happen now.
 
@@ -204,7 +214,7 @@ def bedside_verify(
     actor: User,
     patient_scan: str,
     product_scans: Sequence[str],
-    course_step: Any,
+    course_step: CourseStep | None,
     route: str,
     at: dt.datetime | None = None,
 ) -> BedsideVerification:
@@ -296,9 +306,9 @@ def bedside_verify(
 def _record_near_miss(
     *,
     actor: User,
-    patient: Any,
-    dose: Any,
-    step: Any,
+    patient: Patient | None,
+    dose: Dose | None,
+    step: CourseStep | None,
     patient_scan: str,
     scans: list[str],
     failed: list[Any],
@@ -327,7 +337,7 @@ def _record_near_miss(
 # --- administration ------------------------------------------------------------------------
 
 
-def _refuse_already_given(dose: Any) -> Conflict:
+def _refuse_already_given(dose: Dose) -> Conflict:
     return Conflict(
         "dose_already_administered",
         _("Dose %(dose)s has already been given; it cannot be given again.")
@@ -671,7 +681,7 @@ def _administration_write(
     return administration
 
 
-def _mark_dose_administered(*, actor: User, dose: Any, administration: Administration) -> None:
+def _mark_dose_administered(*, actor: User, dose: Dose, administration: Administration) -> None:
     """Move the bag to 'administered' through processing's dose lifecycle (conditional update)."""
     from saisei.processing.services import dose_administer
 

@@ -18,6 +18,7 @@ from saisei.core.forms import otp_field
 from saisei.core.models import Role, User
 from saisei.core.permissions import staff_user
 from saisei.core.selectors import get_scoped
+from saisei.core.timezones import TOKYO
 from saisei.core.views import render_form_error, staff_page
 from saisei.treatment import permissions, selectors, services
 from saisei.treatment.models import Route, VitalSign
@@ -185,7 +186,7 @@ def _step(actor: User, external_id: Any) -> Any:
 def today(request: HttpRequest) -> HttpResponse:
     """Today's infusions for nurses and physicians, with whether each has been given."""
     _require_view(request)
-    day = timezone.localdate(timezone=selectors.TOKYO)
+    day = timezone.localdate(timezone=TOKYO)
     rows = selectors.infusions_for_day(actor=_actor(request), day=day)
     recent = list(selectors.administration_list(actor=_actor(request), day=day)[:50])
     return render(request, "treatment/today.html", {"rows": rows, "day": day, "recent": recent})

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _l
 
 from saisei.core.models import Role
 from saisei.core.shell import WorkItem, Worklist
+from saisei.core.timezones import TOKYO
 from saisei.treatment import selectors
 from saisei.treatment.models import Administration
 
@@ -43,7 +44,7 @@ def _running(user: Any) -> list[WorkItem]:
             % {"number": a.number, "patient": a.patient.patient_code},
             url=reverse("treatment:administration_detail", args=[a.external_id]),
             detail=_("started %(time)s")
-            % {"time": a.started_at.astimezone(selectors.TOKYO).strftime("%H:%M")},
+            % {"time": a.started_at.astimezone(TOKYO).strftime("%H:%M")},
             level="warn",
         )
         for a in qs[:20]

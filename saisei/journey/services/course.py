@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from saisei.core.audit import audit_record
 from saisei.core.models import User
+from saisei.core.timezones import TOKYO
 
 from .. import permissions as perms
 from ..lifecycles import COURSE, COURSE_STEP, follow
@@ -22,8 +23,6 @@ from ..models import (
     TreatmentPackage,
 )
 from ._common import Conflict, ValidationFailed, require
-
-TOKYO = dt.timezone(dt.timedelta(hours=9))
 
 
 def course_instantiate(

@@ -288,7 +288,6 @@ def inquiry_status_change(
         changes={"note": note},
         audit_action="inquiry.status_change",
     )
-    return inquiry
 
 
 # --- enrolment -------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from saisei.core.tests.factories import OrganisationFactory, UserFactory
 from saisei.journey import models as m
-from saisei.regulatory.tests.factories import VersionFactory
+from saisei.regulatory.tests.factories import PlanFactory, VersionFactory
 
 
 class PatientFactory(factory.django.DjangoModelFactory):
@@ -53,4 +53,30 @@ class ConsentFactory(factory.django.DjangoModelFactory):
     signed_at = factory.LazyFunction(timezone.now)
     explained_by = factory.LazyAttribute(
         lambda o: UserFactory(organisation=o.organisation, roles=["physician"])
+    )
+
+
+class TreatmentCourseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.TreatmentCourse
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    patient = factory.LazyAttribute(lambda o: PatientFactory(organisation=o.organisation))
+    plan = factory.LazyAttribute(lambda o: PlanFactory(organisation=o.organisation))
+    package = factory.LazyFunction(lambda: {"follow_up_months": [3, 6, 12], "infusions": 3})
+
+
+class CourseStepFactory(factory.django.DjangoModelFactory):
+    """A planned step; infusions default to the intravenous route and 1.0 × 10⁸ cells."""
+
+    class Meta:
+        model = m.CourseStep
+
+    course = factory.SubFactory(TreatmentCourseFactory)
+    organisation = factory.LazyAttribute(lambda o: o.course.organisation)
+    kind = "infusion"
+    number = 1
+    route = factory.LazyAttribute(lambda o: "iv" if o.kind == "infusion" else "")
+    planned_dose_cells = factory.LazyAttribute(
+        lambda o: 100_000_000 if o.kind == "infusion" else None
     )

@@ -13,7 +13,7 @@ from saisei.core.models import User
 class AuthedRequest(HttpRequest):
     """A request behind ``login_required``: its user is a staff ``User``."""
 
-    user: User  # type: ignore[assignment]
+    user: User
 
 
 def ip(request: HttpRequest) -> str | None:

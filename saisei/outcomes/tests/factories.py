@@ -5,8 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from saisei.journey.models import CourseStep, TreatmentCourse
-from saisei.journey.tests.factories import PatientFactory
+from saisei.journey.models import TreatmentCourse
+from saisei.journey.tests.factories import (
+    CourseStepFactory,
+    PatientFactory,
+    TreatmentCourseFactory,
+)
 from saisei.regulatory.tests.factories import PlanFactory
 
 
@@ -23,24 +27,18 @@ def course_with_steps(
     """A course as journey lays it out: harvest, culture, then infusions at a fixed interval."""
     patient = patient or PatientFactory(organisation=organisation)
     plan = plan or PlanFactory(organisation=organisation)
-    course = TreatmentCourse.objects.create(
+    course = TreatmentCourseFactory(
         organisation=organisation,
         patient=patient,
         plan=plan,
         package={"follow_up_months": [3, 6, 12], "infusions": infusions},
     )
-    CourseStep.objects.create(
-        organisation=organisation, course=course, kind="harvest", number=1, planned_date=harvest
-    )
+    CourseStepFactory(course=course, kind="harvest", number=1, planned_date=harvest)
     first = harvest + dt.timedelta(days=culture_days + 1)
     for n in range(1, infusions + 1):
-        CourseStep.objects.create(
-            organisation=organisation,
+        CourseStepFactory(
             course=course,
-            kind="infusion",
             number=n,
             planned_date=first + dt.timedelta(days=interval_days * (n - 1)),
-            route="iv",
-            planned_dose_cells=100_000_000,
         )
     return course

@@ -63,7 +63,8 @@ def test_incomplete_diary_shows_errors_and_saves_nothing(family: Any) -> None:
     assert Assessment.objects.count() == 0
 
 
-def test_without_a_portal_session_the_diary_is_not_shown(db: Any) -> None:
+def test_without_a_portal_session_the_diary_sends_the_family_to_the_portal(db: Any) -> None:
     r = Client().get("/outcomes/portal/diary/")
-    assert r.status_code in (302, 404)
+    assert r.status_code == 302
+    assert r["Location"] == "/journey/portal/"
     assert Assessment.objects.count() == 0

@@ -70,7 +70,7 @@ class Lot(ClinicalRecord):
         return self.number
 
     @property
-    def patient(self):  # type: ignore[no-untyped-def]
+    def patient(self):
         return self.donation.patient
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -28,6 +28,9 @@ from saisei.processing.rules import processing_config
 
 from . import identity
 from .common import aware, require, require_same_org
+
+if TYPE_CHECKING:
+    from saisei.treatment.models import Administration
 
 DIVIDABLE = (Lot.Status.IN_CULTURE, Lot.Status.QC_PENDING)
 
@@ -214,7 +217,7 @@ def dose_thaw(
     return dose
 
 
-def dose_administer(*, actor: User, administration: Any) -> Dose:
+def dose_administer(*, actor: User, administration: Administration) -> Dose:
     """Mark the bag of a recorded administration as given, once (DESIGN invariants 1 and 3).
 
     There is no way to give a dose here: the act is treatment's ``administration_record``, which

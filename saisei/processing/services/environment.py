@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -21,6 +20,7 @@ from saisei.core.audit import audit_record
 from saisei.core.errors import Conflict, ValidationFailed
 from saisei.core.models import Site, User
 from saisei.core.services import signature_verify
+from saisei.core.timezones import TOKYO
 from saisei.processing import permissions
 from saisei.processing.models import (
     CleanlinessGrade,
@@ -35,7 +35,6 @@ from saisei.processing.rules import EM_UNITS
 
 from .common import aware, require, require_same_org
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 APPROVAL_MEANING = "I approve this environmental-monitoring programme and its limits."
 
 

@@ -10,7 +10,7 @@ answer (fail closed).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -24,13 +24,19 @@ from saisei.processing.rules import processing_config
 
 from .common import require, require_same_org
 
+if TYPE_CHECKING:
+    from saisei.journey.models import Patient, TreatmentCourse
+    from saisei.regulatory.models import ProvisionPlan
+
 CLOSED_COURSE_STATES = frozenset({"completed", "stopped"})
 
 
 # --- binding a harvest to its course ---------------------------------------------------------
 
 
-def harvest_course(*, patient: Any, course: Any, plan: Any) -> Any:
+def harvest_course(
+    *, patient: Patient, course: TreatmentCourse | None, plan: ProvisionPlan | None
+) -> Any:
     """The course a harvest is recorded for: the patient's own, open, under the same plan."""
     if course is None:
         raise ValidationFailed(
@@ -64,7 +70,9 @@ def harvest_course(*, patient: Any, course: Any, plan: Any) -> Any:
     return course
 
 
-def course_identity_issue(*, course: Any, patient: Any, new_coi: str) -> ChainOfIdentity:
+def course_identity_issue(
+    *, course: TreatmentCourse, patient: Patient, new_coi: str
+) -> ChainOfIdentity:
     """The course's identity, issued with ``new_coi`` at its first harvest (ST-028: assign it
     before or at the first collection). Two first harvests racing for one course end with one
     identifier: the unique course constraint makes the loser read the winner's row."""
@@ -193,7 +201,9 @@ def donation_collection_type(*, donation: Donation) -> str:
 # --- repair: binding a harvest recorded before courses were required ---------------------------
 
 
-def donation_course_bind(*, actor: User, donation: Donation, course: Any, reason: str) -> Donation:
+def donation_course_bind(
+    *, actor: User, donation: Donation, course: TreatmentCourse, reason: str
+) -> Donation:
     """Bind a harvest that predates course binding to its course (QA, with a reason).
 
     The donation takes the course's identifier, issued from the donation's own DIN if the course

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -23,6 +22,7 @@ from saisei.core.audit import audit_record
 from saisei.core.errors import Conflict, DomainError
 from saisei.core.models import User
 from saisei.core.services import signature_verify
+from saisei.core.timezones import TOKYO
 from saisei.processing import permissions, rules
 from saisei.processing.lifecycles import DOSE, LOT
 from saisei.processing.models import Deviation, Dose, EnvironmentalResult, Lot, Release
@@ -30,8 +30,6 @@ from saisei.processing.selectors import lot_environment
 
 from .common import require, require_same_org
 from .lot import _move_lot, lot_readiness
-
-TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 @dataclass(frozen=True)

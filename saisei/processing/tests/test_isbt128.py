@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from zoneinfo import ZoneInfo
 
 import pytest
 
+from saisei.core.timezones import TOKYO
 from saisei.processing.isbt128 import (
     Din,
     Isbt128Config,
@@ -25,8 +25,6 @@ from saisei.processing.isbt128 import (
     parse_scan,
     type3_flags,
 )
-
-TOKYO = ZoneInfo("Asia/Tokyo")
 
 # facts/manufacturing.md §1.2 test vectors: (13-char DIN, K, Type-3 flags or None)
 WORKED_EXAMPLES = [

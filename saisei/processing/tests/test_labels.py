@@ -15,6 +15,7 @@ import zxingcpp
 from PIL import Image
 
 from saisei.core.errors import ValidationFailed
+from saisei.core.timezones import TOKYO
 from saisei.processing.labels import (
     PatientIdentifiers,
     ProductLabel,
@@ -23,8 +24,6 @@ from saisei.processing.labels import (
     render_label_pdf,
     render_wristband_pdf,
 )
-
-TOKYO = ZoneInfo("Asia/Tokyo")
 
 # DIN A999921123456 has K = 3 (ST-001 Fig. 2, facts §1.2); 2026-12-31 is day 365.
 LABEL = ProductLabel(

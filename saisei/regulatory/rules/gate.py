@@ -11,9 +11,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext, gettext_noop
+
+from saisei.core.timezones import TOKYO
 
 from .common import DomainError, render
 from .deadlines import class1_first_provision_day
@@ -48,7 +49,6 @@ __all__ = [
     "evaluate_gate",
 ]
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 
 SRC_PLAN = "ASRM Art. 4(1), Art. 13; penalties Art. 60 (Class I), Art. 62 (Class II/III)"
 SRC_INSTITUTION = "ASRM Art. 4(1) (a plan is filed by, and covers, one medical institution)"

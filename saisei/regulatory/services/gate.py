@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -24,9 +24,9 @@ from saisei.core.audit import audit_record
 from saisei.core.errors import NotFound, ValidationFailed
 from saisei.core.models import Organisation, Site, User
 from saisei.core.registry import gate_fact
+from saisei.core.timezones import TOKYO
 from saisei.regulatory import config
 from saisei.regulatory.models import (
-    TOKYO,
     GateRefusal,
     MedicalInstitution,
     Obligation,
@@ -48,6 +48,10 @@ from saisei.regulatory.rules import (
 from saisei.regulatory.rules.gate_facts import FactConflict
 from saisei.regulatory.rules.indications import indication_code, indication_codes_in, normalise
 from saisei.regulatory.selectors import version_in_force
+
+if TYPE_CHECKING:
+    from saisei.journey.models import Patient
+    from saisei.processing.models import Donation, Dose
 
 NO_MATCH = -1  # an id no row has: the rule then reports "not listed" / "not covered"
 
@@ -214,7 +218,9 @@ class Records:
     facility: ProcessingFacility | None = None
 
 
-def gate_records(*, patient_id: int | None, donation: Any = None, dose: Any = None) -> Records:
+def gate_records(
+    *, patient_id: int | None, donation: Donation | None = None, dose: Dose | None = None
+) -> Records:
     """Read the facts of record: the patient's diagnosis, the donation's and the dose's facts."""
     source = dose.lot.donation if dose is not None else donation
     return Records(
@@ -251,7 +257,7 @@ def gate_check(
     act: str,
     institution: MedicalInstitution | Site | None,
     physician: Physician | User | None,
-    patient: Any,
+    patient: Patient | None,
     plan: ProvisionPlan | PlanVersion | None,
     route: str | None,
     dose_cells: int | None,
@@ -260,8 +266,8 @@ def gate_check(
     cell_source: str | None = None,
     facility: ProcessingFacility | None = None,
     indication: str | None = None,
-    donation: Any = None,
-    dose: Any = None,
+    donation: Donation | None = None,
+    dose: Dose | None = None,
 ) -> GateResult:
     """May this act happen under the plan at ``at``? Never raises a refusal.
 
@@ -341,7 +347,7 @@ def gate_require(
     act: str,
     institution: MedicalInstitution | Site | None,
     physician: Physician | User | None,
-    patient: Any,
+    patient: Patient | None,
     plan: ProvisionPlan | PlanVersion | None,
     route: str | None,
     dose_cells: int | None,
@@ -350,8 +356,8 @@ def gate_require(
     cell_source: str | None = None,
     facility: ProcessingFacility | None = None,
     indication: str | None = None,
-    donation: Any = None,
-    dose: Any = None,
+    donation: Donation | None = None,
+    dose: Dose | None = None,
     subject: str = "",
 ) -> GateResult:
     """Same as ``gate_check`` but refuse with ``GateRefused`` (422) when not allowed.
@@ -398,7 +404,7 @@ def gate_refusal_record(
     act: str,
     plan: ProvisionPlan | PlanVersion | None,
     physician: Any,
-    patient: Any,
+    patient: Patient | None,
     at: dt.datetime,
     result: GateResult,
     subject: str = "",
@@ -432,9 +438,11 @@ def gate_refusal_record(
     return refusal
 
 
-def _organisation(actor: User | None, plan: Any, patient: Any) -> Organisation | None:
+def _organisation(
+    actor: User | None, plan: ProvisionPlan | PlanVersion | None, patient: Patient | None
+) -> Organisation | None:
     for obj in (actor, plan, patient):
         org = getattr(obj, "organisation", None)
         if org is not None:
-            return org  # type: ignore[no-any-return]
+            return org
     return None

@@ -138,10 +138,10 @@ def _set_people(
     physicians: Iterable[Physician] | None,
     facilities: Iterable[ProcessingFacility] | None,
 ) -> None:
-    for rel, items in (("physicians", physicians), ("facilities", facilities)):
-        if items is None:
+    for rel, given in (("physicians", physicians), ("facilities", facilities)):
+        if given is None:
             continue
-        items = list(items)  # type: ignore[assignment]  # the iterable is consumed once
+        items = list(given)  # the iterable is consumed once
         if any(i.organisation_id != version.organisation_id for i in items):
             raise NotFound()
         getattr(version, rel).set(items)

@@ -18,8 +18,8 @@ from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
+from saisei.core.timezones import TOKYO
 from saisei.processing.models import Dose
-from saisei.regulatory.models import TOKYO
 from saisei.regulatory.rules import (
     Act,
     ConsentFacts,

@@ -8,8 +8,9 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
+from saisei.core.timezones import TOKYO
 from saisei.regulatory import services
-from saisei.regulatory.models import TOKYO, GateRefusal, today_tokyo
+from saisei.regulatory.models import GateRefusal, today_tokyo
 
 from .conftest import plan_in_force
 

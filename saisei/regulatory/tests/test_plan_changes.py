@@ -17,8 +17,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from saisei.core.errors import DomainError
+from saisei.core.timezones import TOKYO
 from saisei.regulatory import services
-from saisei.regulatory.models import TOKYO, PlanTransition, today_tokyo
+from saisei.regulatory.models import PlanTransition, today_tokyo
 from saisei.regulatory.rules import MINOR_CHANGE_FIELDS, non_minor_fields, step_date_refusal
 from saisei.regulatory.tests.factories import FacilityFactory, PhysicianFactory
 

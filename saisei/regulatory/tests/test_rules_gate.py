@@ -2,11 +2,11 @@
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from saisei.core.errors import DomainError
+from saisei.core.timezones import TOKYO
 from saisei.regulatory.locale_ja import MESSAGES_JA
 from saisei.regulatory.rules import (
     GATE_RULES,
@@ -20,7 +20,6 @@ from saisei.regulatory.rules import (
     evaluate_gate,
 )
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 AT = datetime(2025, 10, 1, 10, 0, tzinfo=TOKYO)
 CPC = 7
 PLAN = 42

@@ -7,10 +7,10 @@ disease are the clinical acts' rules and do not.
 
 from dataclasses import replace
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 
+from saisei.core.timezones import TOKYO
 from saisei.regulatory.rules import (
     GATE_RULES,
     Act,
@@ -23,7 +23,6 @@ from saisei.regulatory.rules import (
     evaluate_gate,
 )
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 AT = datetime(2025, 10, 1, 10, 0, tzinfo=TOKYO)
 CPC, PLAN = 7, 42
 

@@ -8,8 +8,9 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from saisei.core.errors import NotFound
+from saisei.core.timezones import TOKYO
 from saisei.regulatory import services
-from saisei.regulatory.models import TOKYO, GateRefusal, today_tokyo
+from saisei.regulatory.models import GateRefusal, today_tokyo
 from saisei.regulatory.tests.factories import (
     FacilityFactory,
     InstitutionFactory,

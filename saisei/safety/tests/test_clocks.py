@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from types import SimpleNamespace
-from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from saisei.core.timezones import TOKYO
 from saisei.safety.selectors import clock_for
-
-TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 def obligation(due: dt.date, status: str = "open") -> SimpleNamespace:

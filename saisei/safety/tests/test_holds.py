@@ -7,7 +7,6 @@ without being QA or without a reason, through the services, the API and the page
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
@@ -17,6 +16,7 @@ from saisei.core.errors import Conflict, Forbidden, ValidationFailed
 from saisei.core.models import AuditEntry
 from saisei.core.tests.esign import signed
 from saisei.core.tests.factories import TEST_PASSWORD
+from saisei.core.timezones import TOKYO
 from saisei.processing import services as processing
 from saisei.processing.models import Dose, DoseHold
 from saisei.safety import services
@@ -24,7 +24,6 @@ from saisei.treatment import services as treatment
 from saisei.treatment.tests.factories import make_world, thaw
 
 pytestmark = pytest.mark.django_db
-TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 @pytest.fixture

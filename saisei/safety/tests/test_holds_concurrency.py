@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -19,6 +18,7 @@ from django.utils import timezone
 from saisei.core.errors import DomainError
 from saisei.core.models import AuditEntry
 from saisei.core.tests.factories import TEST_PASSWORD
+from saisei.core.timezones import TOKYO
 from saisei.processing import services as processing
 from saisei.processing.models import CustodyEvent, Dose, DoseHold
 from saisei.safety import services
@@ -27,7 +27,6 @@ from saisei.treatment.models import Administration, BedsideVerification
 from saisei.treatment.tests.factories import make_world, thaw
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
-TOKYO = ZoneInfo("Asia/Tokyo")
 ROUNDS = 6
 
 
@@ -41,7 +40,7 @@ def _race(*work: Callable[[], Any]) -> list[BaseException]:
             fn()
         except DomainError as exc:
             errors.append(exc)
-        except BaseException as exc:  # a crash is a failure, not a refusal
+        except BaseException as exc:  # noqa: BLE001 - a crash is a failure, not a refusal
             errors.append(exc)
         finally:
             connection.close()

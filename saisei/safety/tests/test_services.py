@@ -4,7 +4,6 @@ reports are never lost, and a lot's other doses are found."""
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -12,14 +11,15 @@ from django.utils import timezone
 from saisei.core.errors import Conflict, Forbidden, ValidationFailed
 from saisei.core.models import Notification
 from saisei.core.tests.factories import TEST_PASSWORD
+from saisei.core.timezones import TOKYO
 from saisei.regulatory.models import Obligation
 from saisei.safety import reports, selectors, services
 from saisei.safety.models import AdverseEvent, PatientReport
+from saisei.safety.tests.factories import AdverseEventFactory, PatientReportFactory
 from saisei.treatment import services as treatment_services
 from saisei.treatment.tests.factories import make_world
 
 pytestmark = pytest.mark.django_db
-TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 def last_friday_evening() -> dt.datetime:
@@ -63,10 +63,7 @@ def qa(make_user, org):
 
 
 def record(world, **kw):
-    kw.setdefault("term", "Pulmonary embolism")
-    kw.setdefault("onset_date", timezone.localdate(timezone=TOKYO))
-    kw.setdefault("severity_grade", 4)
-    return services.adverse_event_record(actor=world.physician_user, patient=world.patient, **kw)
+    return AdverseEventFactory(actor=world.physician_user, patient=world.patient, **kw)
 
 
 def test_a_serious_event_on_friday_evening_is_due_at_the_committee_seven_days_later(
@@ -192,13 +189,7 @@ def test_a_serious_event_linked_to_a_lot_holds_every_other_dose_and_shows_where_
 
 
 def test_a_portal_report_is_saved_and_reaches_the_triage_queue(world):
-    report = services.patient_report_submit(
-        patient=world.patient,
-        reporter="caregiver",
-        reporter_name="Wei Lee",
-        description="My mother has had a fever since last night.",
-        how_bad="moderate",
-    )
+    report = PatientReportFactory(patient=world.patient, reporter_name="Wei Lee")
     queue = list(selectors.triage_queue(actor=world.nurse))
     assert queue == [report]
     assert Notification.objects.filter(
@@ -211,7 +202,7 @@ def test_a_portal_report_survives_a_failing_alert(world, monkeypatch):
         raise RuntimeError("mail server down")
 
     monkeypatch.setattr(services, "_alert_triage", boom)
-    report = services.patient_report_submit(
+    report = PatientReportFactory(
         patient=world.patient, reporter="patient", description="Dizzy", how_bad="mild"
     )
     assert PatientReport.objects.filter(pk=report.pk, status="new").exists()

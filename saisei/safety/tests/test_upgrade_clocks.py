@@ -8,18 +8,17 @@ was learned, not from the first recording; clocks already running are never move
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
 
 from saisei.core.errors import ValidationFailed
+from saisei.core.timezones import TOKYO
 from saisei.regulatory.models import Obligation
 from saisei.safety import services
 from saisei.treatment.tests.factories import make_world
 
 pytestmark = pytest.mark.django_db
-TOKYO = ZoneInfo("Asia/Tokyo")
 D = dt.timedelta
 
 

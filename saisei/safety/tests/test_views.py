@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from saisei.core.timezones import TOKYO
 from saisei.journey.portal import SESSION_KEY
 from saisei.safety import services
 from saisei.safety.models import AdverseEvent, PatientReport
 from saisei.treatment.tests.factories import make_world
 
 pytestmark = pytest.mark.django_db
-TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 @pytest.fixture
