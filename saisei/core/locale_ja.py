@@ -1,6 +1,15 @@
 """Japanese (and simplified Chinese) for core's user-facing strings; merged by scripts/i18n.py."""
 
 JA = {
+    "Your role signs with two factors and you have not set up your authenticator app. Set up two-factor authentication before signing.": "この役割の署名には二要素認証が必要ですが、認証アプリが設定されていません。署名の前に二要素認証を設定してください。",
+    "Intra-articular": "関節内投与",
+    "Intracerebroventricular": "脳室内投与",
+    "Subcutaneous": "皮下投与",
+    "Intramuscular": "筋肉内投与",
+    "Intradermal": "皮内投与",
+    "Intracardiac": "心腔内投与",
+    "Intramyocardial": "心筋内投与",
+    "Local injection": "局所注射",
     "English": "英語",
     "Japanese": "日本語",
     "Simplified Chinese": "簡体字中国語",
@@ -56,7 +65,6 @@ JA = {
     "Continue": "続ける",
     "Set up two-factor authentication": "二要素認証の設定",
     "Your role requires two-factor authentication before you can continue.": "あなたの役割では、続ける前に二要素認証の設定が必要です。",
-    "Your role signs with two factors and you have not set up your authenticator app. Set up two-factor authentication before signing.": "あなたの役割では二要素で署名しますが、認証アプリがまだ設定されていません。署名する前に二要素認証を設定してください。",
     "Two-factor authentication is on for your account.": "このアカウントでは二要素認証が有効です。",
     "Replace my authenticator": "認証アプリを変更する",
     "Scan this code with an authenticator app (for example one on your phone).": "認証アプリ（スマートフォンなど）でこのコードを読み取ってください。",

@@ -1,6 +1,16 @@
 """Japanese for the journey app's itinerary, pre-screen, quote and calendar messages (lead merges into .po)."""
 
 JA: dict[str, str] = {
+    "amyloid PET": "アミロイドPET",
+    "a spinal fluid test": "脳脊髄液検査",
+    "a blood test (p-tau217)": "血液検査（p-tau217）",
+    "clinical examination only": "臨床診察のみ",
+    "CDR global score": "CDR全般スコア",
+    "CDR sum of boxes": "CDRサム・オブ・ボックス",
+    "MMSE score": "MMSEスコア",
+    "information": "参考",
+    "physician review": "医師の確認が必要",
+    "excludes": "除外",
     # Clinic calendar: why a day cannot be used
     "%(date)s: the clinic is closed on %(weekday)s.": "%(date)s：クリニックは%(weekday)sが休診です。",
     "%(date)s: the clinic is closed on %(weekday)s number %(n)s of the month.": "%(date)s：クリニックは毎月第%(n)s%(weekday)sが休診です。",

@@ -38,6 +38,27 @@ STAGE_LABELS: dict[str, Label] = {
     "severe": Label(gettext_noop("severe dementia")),
     "above_mild_range": Label(gettext_noop("above the mild-dementia range (cannot stage further)")),
 }
+# How the diagnosis was confirmed, and the tests a stage comes from, as the reader says them.
+BASIS_LABELS: dict[str, Label] = {
+    "amyloid_pet": Label(gettext_noop("amyloid PET")),
+    "csf": Label(gettext_noop("a spinal fluid test")),
+    "plasma_ptau217": Label(gettext_noop("a blood test (p-tau217)")),
+    "clinical": Label(gettext_noop("clinical examination only")),
+}
+INSTRUMENT_LABELS: dict[str, Label] = {
+    "cdr_global": Label(gettext_noop("CDR global score")),
+    "cdr_sb": Label(gettext_noop("CDR sum of boxes")),
+    "fast": Label(gettext_noop("FAST stage")),
+    "mmse": Label(gettext_noop("MMSE score")),
+}
+
+
+def _basis_label(basis: str) -> Label | str:
+    return BASIS_LABELS.get(basis, basis)
+
+
+def _instrument_label(instrument: str) -> Label | str:
+    return INSTRUMENT_LABELS.get(instrument, instrument)
 
 
 @dataclass(frozen=True)
@@ -107,8 +128,8 @@ DEFAULT_SCHEMES: dict[str, StagingScheme] = {
                 ("3", "3", "severe"),
             ),
             step=Decimal("0.5"),
-            source="Knight ADRC CDR scoring table (outcomes facts §2); global score entered by a "
-            "licensed rater, never computed here",
+            source="Morris, Neurology 1993;43:2412–2414; Knight ADRC CDR scoring table "
+            "(https://knightadrc.wustl.edu/professionals-clinicians/cdr-dementia-staging-instrument/cdr-scoring-table/); global score entered by a licensed rater, never computed here",
         ),
         StagingScheme(
             id="cdr_sb_obryant_2008",
@@ -123,7 +144,8 @@ DEFAULT_SCHEMES: dict[str, StagingScheme] = {
                 ("16.0", "18.0", "severe"),
             ),
             step=Decimal("0.5"),
-            source="O'Bryant et al. 2008, cross-validated in NACC (outcomes facts §2)",
+            source="O'Bryant et al., Arch Neurol 2008;65:1091–1095, cross-validated in NACC "
+            "(O'Bryant et al., Arch Neurol 2010;67:746–749)",
         ),
         StagingScheme(
             id="fast_reisberg",
@@ -140,7 +162,7 @@ DEFAULT_SCHEMES: dict[str, StagingScheme] = {
             ),
             step=Decimal("1"),
             source="FAST stage codes 1–7f; 3 ≈ MCI, 4 mild, 5 moderate, 6 moderately severe, "
-            "7 severe (outcomes facts §2)",
+            "7 severe: Reisberg, Psychopharmacol Bull 1988;24:653–659",
         ),
         StagingScheme(
             id="mmse_nice",
@@ -156,7 +178,8 @@ DEFAULT_SCHEMES: dict[str, StagingScheme] = {
             ),
             step=Decimal("1"),
             source="NICE TA111/TA217 usage: mild 21–26, moderate 10–20 (10–14 moderately "
-            "severe), severe <10 (outcomes facts §2); MMSE alone stages poorly",
+            "severe), severe <10 (NICE technology appraisal TA217, https://www.nice.org.uk/guidance/ta217); "
+            "MMSE alone stages poorly",
         ),
         StagingScheme(
             id="mmse_common",
@@ -170,8 +193,9 @@ DEFAULT_SCHEMES: dict[str, StagingScheme] = {
                 ("27", "30", "unimpaired"),
             ),
             step=Decimal("1"),
-            source="normal 27–30, mild 20–26, moderate 11–19, severe ≤10 (outcomes facts §2; "
-            "schemes disagree, so the scheme is always stored with the stage)",
+            source="normal 27–30, mild 20–26, moderate 11–19, severe ≤10, a common clinical scheme "
+            "(http://www.medfriendly.com/mini-mental-state-examination.html); schemes disagree, so "
+            "the scheme is always stored with the stage",
         ),
     )
 }
@@ -437,7 +461,7 @@ def _diagnosis(criteria: Criteria, answers: PrescreenAnswers) -> list[Reason]:
                     "The diagnosis was confirmed by a method this plan does not list (%(basis)s); the "
                     "physician checks it."
                 ),
-                basis=basis or "-",
+                basis=_basis_label(basis) if basis else "-",
             )
         ]
     if basis == "clinical":
@@ -456,7 +480,7 @@ def _diagnosis(criteria: Criteria, answers: PrescreenAnswers) -> list[Reason]:
             "diagnosis_confirmed",
             "info",
             gettext_noop("The diagnosis is confirmed by %(basis)s."),
-            basis=basis,
+            basis=_basis_label(basis),
         )
     ]
 
@@ -491,7 +515,7 @@ def _stage(
                 'Stage: %(stage)s, from %(instrument)s %(score)s using the scheme "%(scheme)s".'
             ),
             stage=STAGE_LABELS[stage.stage],
-            instrument=stage.instrument,
+            instrument=_instrument_label(stage.instrument),
             score=stage.score,
             scheme=stage.scheme_name,
         )
@@ -516,7 +540,7 @@ def _stage(
                         "the physician decides which applies."
                     ),
                     stage=STAGE_LABELS[alt.stage],
-                    instrument=alt.instrument,
+                    instrument=_instrument_label(alt.instrument),
                     score=alt.score,
                 )
             )

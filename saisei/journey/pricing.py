@@ -109,7 +109,11 @@ class TaxRule:
     rate: Decimal = Decimal("0.10")
     rounding: str = ROUND_DOWN
     prices_include_tax: bool = False
-    source: str = "journey facts §2 (self-pay price quoted incl. tax); rate to be confirmed"
+    source: str = (
+        "Consumption Tax Act, standard rate 10 %; self-pay prices are published including tax "
+        "(https://oyumino-central.jp/department/stemcell/cost/). The rate and exempt items are "
+        "set by the clinic with its tax adviser"
+    )
 
 
 DEFAULT_TAX = TaxRule()

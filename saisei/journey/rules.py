@@ -81,7 +81,10 @@ class VisaItem:
     source: str
 
 
-_VISA_SRC = "MOFA medical-stay visa (2011); journey facts §3 (documents)"
+_VISA_SRC = (
+    "Ministry of Foreign Affairs of Japan, Visa for Medical Stay (2011): "
+    "https://www.mofa.go.jp/announce/announce/2010/12/1217_01.html"
+)
 
 VISA_CHECKLIST: tuple[VisaItem, ...] = (
     VisaItem("passport", gettext_noop("Passport and photo"), _VISA_SRC),
@@ -96,7 +99,9 @@ VISA_CHECKLIST: tuple[VisaItem, ...] = (
     VisaItem(
         "guarantee_letter",
         gettext_noop("Letter of guarantee from the registered guarantor organisation"),
-        "MOFA guarantor page; guarantor registered with METI or the Japan Tourism Agency",
+        "Ministry of Foreign Affairs of Japan, registered guarantors: "
+        "https://www.mofa.go.jp/mofaj/toko/visa/medical/guarantor.html; registered with METI or "
+        "the Japan Tourism Agency",
     ),
     VisaItem("financial_proof", gettext_noop("Proof of funds (bank statement)"), _VISA_SRC),
     VisaItem("identity", gettext_noop("Identity document"), _VISA_SRC),
@@ -105,12 +110,14 @@ VISA_CHECKLIST: tuple[VisaItem, ...] = (
         gettext_noop(
             "Medical Treatment Plan from a physician in Japan (for a multiple-entry visa)"
         ),
-        "journey facts §3 (multiple entry up to 3 years, each visit 90 days or less)",
+        "Ministry of Foreign Affairs of Japan, Visa for Medical Stay: multiple entry up to 3 years, "
+        "each visit 90 days or less (https://www.mofa.go.jp/announce/announce/2010/12/1217_01.html)",
     ),
     VisaItem(
         "companion_documents",
         gettext_noop("Companion's passport and application (named on the guarantee letter)"),
-        "journey facts §3 (companions)",
+        "Ministry of Foreign Affairs of Japan, Visa for Medical Stay: companions "
+        "(https://www.mofa.go.jp/announce/announce/2010/12/1217_01.html)",
     ),
 )
 

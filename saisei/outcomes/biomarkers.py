@@ -22,7 +22,7 @@ DEFAULT_BIOMARKERS: tuple[dict[str, Any], ...] = (
         "loinc": "104663-0",
         "loinc_uncertain": False,
         "exploratory": False,
-        "source": "facts §5: https://labs.northwell.edu/epic/test/189184 ; https://testcatalog.org/show/PT217",
+        "source": "Laboratory test catalogue: https://labs.northwell.edu/epic/test/189184 ; https://testcatalog.org/show/PT217",
     },
     {
         "code": "NFL",
@@ -36,7 +36,7 @@ DEFAULT_BIOMARKERS: tuple[dict[str, Any], ...] = (
         "loinc": "101281-4",
         "loinc_uncertain": True,
         "exploratory": False,
-        "source": "facts §5: https://qa.testcatalog.org/show/NFLC (other repos use other codes)",
+        "source": "Laboratory test catalogue: https://qa.testcatalog.org/show/NFLC (other catalogues use other codes)",
     },
     {
         "code": "GFAP",
@@ -49,7 +49,7 @@ DEFAULT_BIOMARKERS: tuple[dict[str, Any], ...] = (
         "loinc": "97604-3",
         "loinc_uncertain": False,
         "exploratory": False,
-        "source": "facts §5: https://tidalhealth.testcatalog.org/show/GFAPP",
+        "source": "Laboratory test catalogue: https://tidalhealth.testcatalog.org/show/GFAPP",
     },
     {
         "code": "AB4240",
@@ -62,7 +62,7 @@ DEFAULT_BIOMARKERS: tuple[dict[str, Any], ...] = (
         "loinc": "",
         "loinc_uncertain": True,
         "exploratory": False,
-        "source": "facts §5: https://questdiagnostics.com./healthcare-professionals/clinical-education-center/faq/faq303",
+        "source": "Laboratory test catalogue: https://questdiagnostics.com./healthcare-professionals/clinical-education-center/faq/faq303",
     },
     {
         "code": "BDNF",
@@ -75,6 +75,6 @@ DEFAULT_BIOMARKERS: tuple[dict[str, Any], ...] = (
         "loinc": "",
         "loinc_uncertain": True,
         "exploratory": True,
-        "source": "facts §5 (no LOINC found; not a validated AD biomarker)",
+        "source": "No LOINC code found in public lists; not a validated Alzheimer's biomarker",
     },
 )

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from saisei.core.errors import NotFound, ValidationFailed
 
-FACTS = "facts/outcomes.md"
+KNIGHT = "https://knightadrc.wustl.edu/professionals-clinicians/cdr-dementia-staging-instrument"
 _EPS = 1e-9
 
 
@@ -658,7 +658,10 @@ MMSE = _register(
         ),
         measures={"MMSE": "total"},
         loinc="72106-8",
-        source=f"{FACTS} §1.1, §1.2 (PAR licence; score entry only)",
+        source=(
+            "Folstein, Folstein & McHugh, J Psychiatr Res 1975;12:189–198; published and licensed "
+            "by PAR (https://www.parinc.com); total score entry only"
+        ),
     )
 )
 
@@ -690,7 +693,10 @@ MOCA = _register(
         loinc="72172-0",
         params={"education_point_max_years": 12},
         notes="Education threshold is a parameter: confirm against the clinic's licensed MoCA version.",
-        source=f"{FACTS} §1.1 (education correction), §1.2 (certification lasts 2 years)",
+        source=(
+            "Nasreddine et al., J Am Geriatr Soc 2005;53:695–699; rater certification for 2 years "
+            "(https://mocacognition.com)"
+        ),
     )
 )
 
@@ -721,7 +727,10 @@ CDR = _register(
         all_or_none_subscores=True,
         scorer=_cdr_checks,
         measures={"CDR-SB": "total", "CDR-GLOBAL": "global"},
-        source=f"{FACTS} §1.1 (boxes 0/0.5/1/2/3, SB 0–18), §1.2 (WashU licence)",
+        source=(
+            "Morris, Neurology 1993;43:2412–2414; Knight ADRC, Washington University, licence "
+            f"required ({KNIGHT}/copyright-licensing/)"
+        ),
     )
 )
 
@@ -751,7 +760,10 @@ NPI_Q = _register(
         ),
         scorer=_npiq_scorer,
         measures={"NPI-Q-SEVERITY": "total", "NPI-Q-DISTRESS": "distress_total"},
-        source=f"{FACTS} §1.1 (severity 0–36, distress 0–60), §1.2",
+        source=(
+            "Kaufer et al., J Neuropsychiatry Clin Neurosci 2000;12:233–239; "
+            "https://www.phenxtoolkit.org/protocols/view/250301"
+        ),
     )
 )
 
@@ -774,7 +786,10 @@ NPI = _register(
         ),
         measures={"NPI": "total"},
         notes="NPI-10 (without sleep and appetite, 0–120) is a separate instrument if a clinic uses it.",
-        source=f"{FACTS} §1.1 (frequency × severity per domain)",
+        source=(
+            "Cummings et al., Neurology 1994;44:2308–2314; NINDS common data element "
+            "(https://commondataelements.ninds.nih.gov)"
+        ),
     )
 )
 
@@ -791,7 +806,10 @@ ZBI_22 = _register(
         respondent=Respondent.CAREGIVER_SELF,
         requires_rater_credential=True,
         measures={"ZBI-22": "total"},
-        source=f"{FACTS} §1.1 (22 items × 0–4), §1.2",
+        source=(
+            "Zarit, Reever & Bach-Peterson, Gerontologist 1980;20:649–655; licensed by Mapi "
+            "Research Trust (http://mapi-trust.org/questionnaires/zbi/)"
+        ),
     )
 )
 
@@ -808,7 +826,10 @@ ZBI_12 = _register(
         respondent=Respondent.CAREGIVER_SELF,
         requires_rater_credential=True,
         measures={"ZBI-12": "total"},
-        source=f"{FACTS} §1.1 (validated short forms)",
+        source=(
+            "Bédard et al., Gerontologist 2001;41:652–657; licensed by Mapi Research Trust "
+            "(http://mapi-trust.org/questionnaires/zbi/)"
+        ),
     )
 )
 
@@ -826,7 +847,10 @@ QOL_AD_SELF = _register(
         respondent=Respondent.PATIENT_SELF_REPORT,
         requires_rater_credential=True,
         measures={"QOL-AD-SELF": "total"},
-        source=f"{FACTS} §1.1 (13 items × 1–4), §1.2",
+        source=(
+            "Logsdon et al., J Ment Health Aging 1999;5:21–32 "
+            "(https://rtcom.umn.edu/database/instruments/qol-ad); licensing route not confirmed"
+        ),
     )
 )
 
@@ -845,7 +869,10 @@ QOL_AD_PROXY = _register(
         respondent=Respondent.CAREGIVER_PROXY,
         requires_rater_credential=True,
         measures={"QOL-AD-PROXY": "total"},
-        source=f"{FACTS} §1.1 (proxy rates lower than patients), §1.2",
+        source=(
+            "Logsdon et al., Psychosom Med 2002;64:510–519; caregivers rate lower than patients "
+            "(https://rtcom.umn.edu/database/instruments/qol-ad); licensing route not confirmed"
+        ),
     )
 )
 
@@ -864,7 +891,9 @@ ADAS_COG11 = _register(
         respondent=Respondent.PATIENT_PERFORMANCE,
         requires_rater_credential=True,
         measures={"ADAS-COG11": "total"},
-        source=f"{FACTS} §1.1, §1.2 (licence not checked)",
+        source=(
+            "Rosen, Mohs & Davis, Am J Psychiatry 1984;141:1356–1364; licence terms not checked"
+        ),
     )
 )
 
@@ -881,7 +910,10 @@ ADAS_COG13 = _register(
         respondent=Respondent.PATIENT_PERFORMANCE,
         requires_rater_credential=True,
         measures={"ADAS-COG13": "total"},
-        source=f"{FACTS} §1.1, §1.2 (licence not checked)",
+        source=(
+            "Mohs et al., Alzheimer Dis Assoc Disord 1997;11 Suppl 2:S13–S21; licence terms not "
+            "checked"
+        ),
     )
 )
 
@@ -898,7 +930,10 @@ ADCS_ADL = _register(
         respondent=Respondent.CAREGIVER_PROXY,
         requires_rater_credential=True,
         measures={"ADCS-ADL": "total"},
-        source=f"{FACTS} §1.1, §1.2 (licence not checked)",
+        source=(
+            "Galasko et al., Alzheimer Dis Assoc Disord 1997;11 Suppl 2:S33–S39; licence terms not "
+            "checked"
+        ),
     )
 )
 
@@ -915,8 +950,11 @@ ADCS_MCI_ADL = _register(
         respondent=Respondent.CAREGIVER_PROXY,
         requires_rater_credential=True,
         measures={"ADCS-MCI-ADL": "total"},
-        notes="Maximum 53 vs 57 is uncertain (facts §1.1).",
-        source=f"{FACTS} §1.1 [UNCERTAIN range]",
+        notes="Published maximum differs between sources (53 or 57); confirm against the clinic's form.",
+        source=(
+            "Galasko et al., Alzheimer Dis Assoc Disord 2006;20:S152–S169 (ADCS-MCI-ADL); "
+            "maximum score not confirmed"
+        ),
     )
 )
 
@@ -938,7 +976,9 @@ FAST = _register(
         scorer=_fast_scorer,
         measures={"FAST": "total"},
         notes="Stage codes only; ordinal rank 1–16 is for plotting, not arithmetic.",
-        source=f"{FACTS} §1.1 (16 ordinal levels), §1.2 (ship stage codes only)",
+        source=(
+            "Reisberg, Psychopharmacol Bull 1988;24:653–659; © 1984 B. Reisberg, stage codes only"
+        ),
     )
 )
 
@@ -994,7 +1034,9 @@ CAREGIVER_DIARY = _register(
         ),
         measures={"DIARY": "total"},
         notes="Each item: 0 not at all, 1 a little, 2 quite a bit, 3 a lot. Not a validated measure.",
-        source="clinic-defined; marketing claims it tracks are not shown in controlled trials (facts §6)",
+        source=(
+            "Defined by the clinic; the changes it tracks have not been shown in controlled trials"
+        ),
     )
 )
 

@@ -1,6 +1,22 @@
 """Japanese translations of the outcomes app's messages, keyed by the English msgid (lead merges into .po)."""
 
 JA: dict[str, str] = {
+    # Cohort model method and warnings (fit_labels.py)
+    "Mixed-effects model with a slope for each patient": "患者ごとの傾きを含む混合効果モデル",
+    "Mixed-effects model with a starting level for each patient": "患者ごとの開始値を含む混合効果モデル",
+    "Average of each patient's own slope (too few patients for a mixed model)": "各患者の傾きの平均（混合モデルには患者数が不足）",
+    "Not estimated": "推定なし",
+    "Some enrolled patients have no scores yet.": "登録患者の一部にまだスコアがありません。",
+    "Some patients have only a starting score.": "一部の患者には開始時のスコアしかありません。",
+    "Few patients: the estimate is imprecise.": "患者数が少ないため、推定値の精度は低くなります。",
+    "Too few scores over time to estimate a slope.": "経時的なスコアが少なく、傾きを推定できません。",
+    "Too few patients with follow-up for a mixed-effects model; each patient's own slope was averaged instead.": "追跡データのある患者が少なく混合効果モデルを使えないため、各患者の傾きの平均を用いました。",
+    "The model with a slope for each patient could not be fitted; a simpler model was used.": "患者ごとの傾きを含むモデルを当てはめられなかったため、より単純なモデルを用いました。",
+    "The model with a slope for each patient could not be fitted.": "患者ごとの傾きを含むモデルを当てはめられませんでした。",
+    "The model with a slope for each patient did not converge.": "患者ごとの傾きを含むモデルが収束しませんでした。",
+    "The patients' slopes hardly differ from one another.": "患者間で傾きにほとんど差がありません。",
+    "The simpler mixed-effects model could not be fitted.": "より単純な混合効果モデルを当てはめられませんでした。",
+    "The simpler mixed-effects model did not converge.": "より単純な混合効果モデルが収束しませんでした。",
     # Caregiver diary answers
     "Not at all": "まったくない",
     "A little": "少しある",

@@ -176,12 +176,12 @@ class McidRow:
 
 
 _MCSA = "Mayo Clinic Study of Aging, AAN 2025 abstract: https://index.mirasmart.com/AAN2025/PDFfiles/AAN2025-004640.html"
-_CLARITY = "CLARITY-AD placebo, CDR-SB +1.66 over 18 months: https://www.pathway.md/studies/clarity-ad-recTq7cu4CChfHOXR"
-_ADNI = "ADNI-1 12-month change: https://pmc.ncbi.nlm.nih.gov/articles/PMC2809036"
-_CERAD = "CERAD probable AD, MMSE −3.4/yr: https://alzheimers.boomja.com/mobile/ITEM-Variability-in-annual-Mini-Mental-State-Examination-score-in-patients-with-probable-Alzheimer-disease-113137.html"
-_PLACEBO_26WK = "Placebo arms, moderate AD decline 84% larger than mild: https://pubmed.ncbi.nlm.nih.gov/11723368"
-_RULE_SD = "rule of thumb from the published cohorts: individual SD of annual change ≈ mean change [ASSUMPTION; replace with ADNI/NACC fits]"
-_ANDREWS = "NACC anchor-based MCID, larger at more severe stages: https://www.ncbi.nlm.nih.gov/pubmed/31417957"
+_CLARITY = "CLARITY-AD placebo arm, CDR-SB +1.66 over 18 months: van Dyck et al., N Engl J Med 2023;388:9–21 (https://doi.org/10.1056/NEJMoa2212948)"
+_ADNI = "ADNI-1 12-month change: Petersen et al., Neurology 2010;74:201–209 (https://pmc.ncbi.nlm.nih.gov/articles/PMC2809036)"
+_CERAD = "CERAD probable AD, MMSE −3.4/yr: Clark et al., Arch Neurol 1999;56:857–862"
+_PLACEBO_26WK = "Pooled placebo arms, 26-week ADAS-Cog decline 84% larger in moderate than mild AD (https://pubmed.ncbi.nlm.nih.gov/11723368)"
+_RULE_SD = "estimate, not a published value: in the published cohorts the spread of individual annual change is about as large as the mean change; replace with values fitted to the clinic's or ADNI/NACC data"
+_ANDREWS = "NACC anchor-based MCID, larger at more severe stages: Andrews et al., Alzheimers Dement (N Y) 2019;5:354–363 (https://pubmed.ncbi.nlm.nih.gov/31417957)"
 
 DEFAULT_REFERENCE_ROWS: tuple[ReferenceRow, ...] = (
     # CDR-SB (higher = worse): positive change is decline.
@@ -206,7 +206,7 @@ DEFAULT_REFERENCE_ROWS: tuple[ReferenceRow, ...] = (
         "mild_ad",
         1.5,
         1.5,
-        f"Saisei default between the early-AD placebo slopes ({_CLARITY}) and the ADNI and "
+        f"Estimate set by Saisei, not a published value, between the early-AD placebo slopes ({_CLARITY}) and the ADNI and "
         f"CERAD mild-dementia anchors ({_ADNI}); SD: {_RULE_SD}",
         "Default range +1.5 to +2.",
         uncertain=True,
@@ -216,7 +216,7 @@ DEFAULT_REFERENCE_ROWS: tuple[ReferenceRow, ...] = (
         "moderate_ad",
         2.0,
         2.0,
-        f"Saisei default above the mild-dementia rate ({_PLACEBO_26WK}); SD: {_RULE_SD}",
+        f"Estimate set by Saisei, not a published value, above the mild-dementia rate ({_PLACEBO_26WK}); SD: {_RULE_SD}",
         "About +2 or more.",
         uncertain=True,
     ),
@@ -227,7 +227,7 @@ DEFAULT_REFERENCE_ROWS: tuple[ReferenceRow, ...] = (
         "early_ad",
         -1.5,
         1.5,
-        f"Saisei default between the MCI ({_MCSA}) and mild-dementia ({_CERAD}) rates; "
+        f"Estimate set by Saisei, not a published value, between the MCI ({_MCSA}) and mild-dementia ({_CERAD}) rates; "
         f"SD: {_RULE_SD}",
         "Default range −1.5 to −2; no sourced placebo slope.",
         uncertain=True,
@@ -245,7 +245,7 @@ DEFAULT_REFERENCE_ROWS: tuple[ReferenceRow, ...] = (
         "moderate_ad",
         -3.0,
         3.0,
-        f"Saisei default scaled from the mild-dementia rate ({_PLACEBO_26WK}); SD: {_RULE_SD}",
+        f"Estimate set by Saisei, not a published value, scaled from the mild-dementia rate ({_PLACEBO_26WK}); SD: {_RULE_SD}",
         "Published range −3 to −4.",
         uncertain=True,
     ),
@@ -300,7 +300,7 @@ DEFAULT_SEM_ROWS: tuple[MeasurementErrorRow, ...] = (
     MeasurementErrorRow(
         "CDR-SB",
         0.7,
-        "[ASSUMPTION] no published SEM found; chosen so retest noise ≈ 1 point, the change used as 'clinical decline' (https://pmc.ncbi.nlm.nih.gov/articles/PMC2581771)",
+        "Estimate, no published value found: chosen so retest noise is about 1 point, the change used as 'clinical decline' (https://pmc.ncbi.nlm.nih.gov/articles/PMC2581771)",
         uncertain=True,
     ),
 )

@@ -17,7 +17,14 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Image, KeepTogether, Paragraph, Spacer
 
 from saisei.core.pdf import build_a4_pdf, data_table, escape, paragraph_styles
-from saisei.outcomes.analysis import PRIMARY_MEASURES, Cohort, PatientOutcomes, slot_label
+from saisei.outcomes.analysis import (
+    COHORT_STAGE_NOTES,
+    PRIMARY_MEASURES,
+    Cohort,
+    PatientOutcomes,
+    slot_label,
+)
+from saisei.outcomes.fit_labels import METHOD_LABELS, WARNING_LABELS
 from saisei.outcomes.instruments import measure_info
 from saisei.outcomes.plots import cohort_png, tr, trajectory_png
 from saisei.outcomes.reference import STAGES
@@ -223,7 +230,7 @@ def clinic_report_pdf(*, cohorts: list[Cohort], language: str, clinic_name: str)
                     f"{f.n_patients} / {f.n_patients_with_follow_up} (n={c.n_enrolled})",
                     slope,
                     _fmt(f.reference_annual_change, 2),
-                    f.method,
+                    tr(METHOD_LABELS.get(f.method, f.method), language),
                 ]
             )
         story.append(
@@ -247,7 +254,14 @@ def clinic_report_pdf(*, cohorts: list[Cohort], language: str, clinic_name: str)
             if c.fit.warnings:
                 story.append(
                     Paragraph(
-                        escape(_t("warnings", language) + ": " + ", ".join(c.fit.warnings)),
+                        escape(
+                            _t("warnings", language)
+                            + ": "
+                            + " ".join(
+                                tr(WARNING_LABELS.get(w) or COHORT_STAGE_NOTES.get(w, w), language)
+                                for w in c.fit.warnings
+                            )
+                        ),
                         styles["small"],
                     )
                 )

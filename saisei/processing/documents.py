@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, Spacer
 
+from saisei.core import numbers
 from saisei.core.pdf import (
     build_a4_pdf,
     data_table,
@@ -23,9 +24,7 @@ def _dt(value: Any) -> str:
 
 
 def _cells(value: Any) -> str:
-    from saisei.processing.templatetags.processing_tags import cells
-
-    return cells(value)
+    return numbers.cells(value)
 
 
 def batch_record_pdf(*, record: dict[str, Any], readiness: Any, spec_rows: list[Any]) -> bytes:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from django.utils.translation import gettext_lazy as _
 
+from saisei.core import numbers
 from saisei.core.errors import ValidationFailed
 
 Scenario = Literal["fast", "typical", "slow"]
@@ -74,7 +75,7 @@ PARAMETERS: dict[str, ParameterInfo] = {
     "nucleated_cells_per_g": ParameterInfo(
         label=_("Nucleated (SVF) cells per gram of lipoaspirate"),
         unit="cells/g",
-        source="Facts manufacturing §4.1: 0.5–2.0 × 10⁶ nucleated cells/g [S]",
+        source="0.5–2.0 × 10⁶ nucleated cells/g of lipoaspirate (secondary summary: https://www.healeonmedical.com/bmac-vs-svf)",
         minimum=0.0,
         maximum=1e9,
         plausible=(1e5, 1e7),
@@ -83,7 +84,7 @@ PARAMETERS: dict[str, ParameterInfo] = {
     "adherent_fraction": ParameterInfo(
         label=_("Share of nucleated cells that are adherent progenitors"),
         unit="fraction",
-        source="Facts manufacturing §4.1: stem/progenitor share 1–10 % [S]",
+        source="Stem/progenitor share 1–10 % of SVF cells (secondary summary: https://www.healeonmedical.com/bmac-vs-svf)",
         minimum=0.0,
         maximum=1.0,
         plausible=(0.001, 0.5),
@@ -93,8 +94,10 @@ PARAMETERS: dict[str, ParameterInfo] = {
         label=_("Population doubling time"),
         unit="days",
         source=(
-            "Facts manufacturing §4.1: worked example 2–5 days; one series averaged 5.1 days, "
-            "another ~400 h — re-forecast from counts [V/U]"
+            "Planning range 2–5 days; one series averaged 5.1 days "
+            "(http://scidoc.org/IJST-2328-3548-S2-001.php), another about 400 h "
+            "(https://www.hindawi.com/journals/sci/2013/246134/tab2/); donors differ widely, so "
+            "re-forecast from the lot's own counts"
         ),
         minimum=0.0,
         maximum=365.0,
@@ -104,7 +107,7 @@ PARAMETERS: dict[str, ParameterInfo] = {
     "initial_lag_days": ParameterInfo(
         label=_("Lag before primary (P0) culture starts growing"),
         unit="days",
-        source="Planning assumption, not in the facts sheet [U]; set from the CPC's own records",
+        source="Value set by the CPC from its own records; no published source fixes it",
         minimum=0.0,
         maximum=60.0,
         plausible=(0.0, 14.0),
@@ -113,7 +116,7 @@ PARAMETERS: dict[str, ParameterInfo] = {
     "passage_lag_days": ParameterInfo(
         label=_("Lag after each passage before growth resumes"),
         unit="days",
-        source="Planning assumption, not in the facts sheet [U]; set from the CPC's own records",
+        source="Value set by the CPC from its own records; no published source fixes it",
         minimum=0.0,
         maximum=30.0,
         plausible=(0.0, 5.0),
@@ -122,7 +125,7 @@ PARAMETERS: dict[str, ParameterInfo] = {
     "seeding_density_per_cm2": ParameterInfo(
         label=_("Seeding density"),
         unit="cells/cm²",
-        source="Facts manufacturing §4.1: planning default 1,000–5,000 cells/cm² [U]",
+        source="Lower seeding densities expand better (https://pmc.ncbi.nlm.nih.gov/articles/PMC3289841); 1,000–5,000 cells/cm² is a planning value the CPC sets",
         minimum=0.0,
         maximum=1e6,
         plausible=(500.0, 10000.0),
@@ -130,7 +133,7 @@ PARAMETERS: dict[str, ParameterInfo] = {
     "confluent_density_per_cm2": ParameterInfo(
         label=_("Density at confluence (harvest)"),
         unit="cells/cm²",
-        source="Facts manufacturing §4.1: confluent MSC ≈ 2–4 × 10⁴ cells/cm² [U]",
+        source="Confluent MSC about 2–4 × 10⁴ cells/cm²: a planning value the CPC confirms from its own counts",
         minimum=0.0,
         maximum=1e7,
         plausible=(1e4, 1e5),
@@ -138,7 +141,7 @@ PARAMETERS: dict[str, ParameterInfo] = {
     "vessel_area_cm2": ParameterInfo(
         label=_("Growth area of one culture vessel"),
         unit="cm²",
-        source="Facts manufacturing §4.1: T-175 = 175 cm²; HYPERFlask 1,720 cm² [V]; CellSTACK [U]",
+        source="T-175 = 175 cm²; HYPERFlask 10 × 172 = 1,720 cm² (US patent 9,752,111 B2); CellSTACK areas from the vendor data sheet",
         minimum=0.0,
         maximum=1e6,
         plausible=(25.0, 30000.0),
@@ -146,7 +149,7 @@ PARAMETERS: dict[str, ParameterInfo] = {
     "passage_limit": ParameterInfo(
         label=_("Highest passage allowed for the product"),
         unit="passage",
-        source="Facts manufacturing §4.1: use early passages, before P5; planning default ≤ P4–P5 [V/U]",
+        source="Use early passages, before P5 (https://pmc.ncbi.nlm.nih.gov/articles/PMC8319262); the exact limit is set by the CPC",
         minimum=0,
         maximum=30,
         plausible=(1, 10),
@@ -155,7 +158,7 @@ PARAMETERS: dict[str, ParameterInfo] = {
     "doubling_limit": ParameterInfo(
         label=_("Maximum cumulative population doublings (optional)"),
         unit="doublings",
-        source="Facts manufacturing §4.1: one study suggests capping at about 6 doublings [V]; off by default",
+        source="One study suggests capping at about 6 population doublings (http://scidoc.org/IJST-2328-3548-S2-001.php); off unless the CPC sets it",
         minimum=0.0,
         maximum=100.0,
         plausible=(3.0, 30.0),
@@ -381,7 +384,9 @@ def _range_error(value: float, info: ParameterInfo) -> Any | None:
 
 def _fmt(value: float) -> str:
     """Readable number: scientific for cell counts, plain otherwise."""
-    if value and (abs(value) >= 1e5 or abs(value) < 1e-3):
+    if value and abs(value) >= 1e5:
+        return numbers.power_of_ten(value)
+    if value and abs(value) < 1e-3:
         mantissa, exponent = f"{value:.1e}".split("e")
         return f"{mantissa} × 10^{int(exponent)}"
     if float(value).is_integer():

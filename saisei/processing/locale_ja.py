@@ -1,6 +1,14 @@
 """Japanese for the processing app's messages (English msgid -> Japanese); merged by the lead."""
 
 JA: dict[str, str] = {
+    "Ready for release": "出荷可能",
+    "Conditional release only": "条件付き出荷のみ可能",
+    "Not releasable": "出荷不可",
+    "pending": "結果待ち",
+    "The chain-of-identity identifier does not match.": "チェーン・オブ・アイデンティティ識別子が一致しません。",
+    "The donation identification number (DIN) does not match.": "ドネーション識別番号（DIN）が一致しません。",
+    "The product code does not match.": "製品コードが一致しません。",
+    "The label could not be read.": "ラベルを読み取れませんでした。",
     "No dose matches this scan.": "このスキャンに一致する製剤はありません。",
     "Scan the bag label": "バッグのラベルをスキャンしてください",
     "Step": "工程",

@@ -23,8 +23,9 @@ class InfectionMarker:
 
 
 _MARKER_SOURCE = (
-    "Viral screening before harvest, a positive result excluding the patient (facts manufacturing "
-    "§4.2, Japanese clinic practice); the exact list is the plan's [U], so it is configurable"
+    "Viral screening before harvest, a positive result excluding the patient, as published by "
+    "Japanese clinics (e.g. http://www.nagitsuji-hp.jp/regenerative/); the list of viruses is "
+    "set by the provision plan, no regulation fixes it"
 )
 
 DEFAULT_INFECTION_MARKERS: tuple[InfectionMarker, ...] = (

@@ -85,7 +85,7 @@ class Specification:
     def limit_text(self) -> str:
         """The limit as QA reads it on a certificate, e.g. '≥ 70 %' or 'no growth'."""
         if self.kind is Kind.CATEGORICAL:
-            return " / ".join(_value_label(v) for v in sorted(self.accepted))
+            return " / ".join(value_label(v) for v in sorted(self.accepted))
         unit = f" {self.unit}" if self.unit else ""
         if self.comparator is Comparator.BETWEEN:
             return f"{_number(self.limit)}–{_number(self.upper_limit)}{unit}"
@@ -119,10 +119,12 @@ _VALUE_LABELS: dict[str, Any] = {
     "negative": _("negative"),
     "positive": _("positive"),
     "inconclusive": _("inconclusive"),
+    "pending": _("pending"),
 }
 
 
-def _value_label(value: str) -> str:
+def value_label(value: str) -> str:
+    """A qualitative QC result in the reader's language (no_growth -> "no growth")."""
     return str(_VALUE_LABELS.get(value, value))
 
 
@@ -134,40 +136,47 @@ def _number(value: float | None) -> str:
     if value and abs(value) >= 1e6:
         exponent = math.floor(math.log10(abs(value)))
         mantissa = (exact / (Decimal(10) ** exponent)).normalize()
-        return f"{mantissa:f} × 10^{exponent}"
+        return f"{mantissa:f} × 10{str(exponent).translate(_SUPERSCRIPT)}"
     return f"{exact.normalize():f}"
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 # --- Static parts of the default table ---------------------------------------------------------
 
 SRC_STERILITY = (
-    "USP <71> / 21 CFR 610.12 / JP 4.06 compendial sterility, 14-day incubation "
-    "(facts manufacturing §3.2)"
+    "Compendial sterility test, 14-day incubation: USP <71>; 21 CFR 610.12; "
+    "Japanese Pharmacopoeia 4.06; Ph. Eur. 2.6.1"
 )
 SRC_GRAM = (
-    "Gram stain as rapid pre-release sterility check, as in CONCERT-HF (facts manufacturing §3.2)"
+    "Gram stain as a rapid pre-release sterility check, as in CONCERT-HF: Bolli et al., "
+    "Circ Res 2018 (https://pmc.ncbi.nlm.nih.gov/articles/PMC5993622/)"
 )
 SRC_MYCOPLASMA = (
-    "Mycoplasma negative by validated NAT (Ph. Eur. 2.6.7) or culture per 21 CFR 610.30 "
-    "(facts manufacturing §3.2)"
+    "Mycoplasma negative by a validated nucleic-acid test (Ph. Eur. 2.6.7) or by culture "
+    "(21 CFR 610.30)"
 )
 SRC_VIABILITY = (
-    "Viability ≥ 70 %, CONCERT-HF release and post-thaw criterion (facts manufacturing §3.2)"
+    "Viability ≥ 70 %, release and post-thaw criterion of CONCERT-HF: Bolli et al., "
+    "Circ Res 2018 (https://pmc.ncbi.nlm.nih.gov/articles/PMC5993622/)"
 )
 SRC_ISCT = (
-    "ISCT minimal criteria, Dominici et al., Cytotherapy 2006;8:315–317 (facts manufacturing §3.1)"
+    "ISCT minimal criteria: Dominici et al., Cytotherapy 2006;8:315–317 "
+    "(https://doi.org/10.1080/14653240600855905)"
 )
 SRC_ISCT_CD34 = (
-    SRC_ISCT + "; note: early-passage adipose MSC can be CD34+ (IFATS/ISCT 2013, facts §3.1 [U]), "
-    "so a provision plan may relax this marker"
+    SRC_ISCT + "; early-passage adipose MSC can be CD34-positive (Bourin et al., Cytotherapy "
+    "2013;15:641–648, IFATS/ISCT statement; thresholds not confirmed), so a provision plan may "
+    "relax this marker"
 )
 SRC_ENDOTOXIN = (
-    "USP <85>: limit = K/M, K = 5 EU/kg (0.2 EU/kg intrathecal), M = dose per kg given within "
-    "one hour (facts manufacturing §3.2)"
+    "USP <85> Bacterial Endotoxins Test: limit = K/M, K = 5 EU/kg (0.2 EU/kg intrathecal), "
+    "M = dose per kg given within one hour"
 )
 SRC_COUNT = (
-    "Minimum/maximum cells per dose as in CONCERT-HF; dose per infusion from the treatment course "
-    "(facts manufacturing §3.2, §4.2)"
+    "Minimum and maximum cells per dose as in CONCERT-HF (Bolli et al., Circ Res 2018); "
+    "the dose per infusion comes from the treatment course"
 )
 
 STERILITY = "sterility"
@@ -622,7 +631,7 @@ def evaluate(*, spec: Specification, value: Any) -> Evaluation:
         if answer not in spec.accepted | spec.rejected:
             raise _invalid(spec, _("Choose one of: %(values)s."))
         passed = answer in spec.accepted
-        shown = _value_label(answer)
+        shown = value_label(answer)
         stored: Any = answer
     else:
         try:
@@ -670,7 +679,7 @@ def _compare(spec: Specification, number: Decimal) -> bool:
 
 
 def _invalid(spec: Specification, hint: Any) -> ValidationFailed:
-    values = ", ".join(_value_label(v) for v in sorted(spec.accepted | spec.rejected))
+    values = ", ".join(value_label(v) for v in sorted(spec.accepted | spec.rejected))
     return ValidationFailed(
         "qc.invalid_result",
         _("The result for %(name)s cannot be read.") % {"name": spec.name},

@@ -16,6 +16,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
+from saisei.core import display, numbers
 from saisei.core.timezones import TOKYO
 from saisei.safety.models import SERIOUSNESS_FIELDS, AdverseEvent, AdverseEventFollowUp
 
@@ -253,9 +254,9 @@ def adverse_event_report_pdf(
             data_table(
                 rows=[
                     [_t("Administration number"), str(tr["administration_number"] or "—")],
-                    [_t("Route"), tr["route"] or "—"],
+                    [_t("Route"), display.route_label(tr["route"])],
                     [_t("Started at"), tr["started_at"] or "—"],
-                    [_t("Cells given"), f"{tr['cells_given']:,}" if tr["cells_given"] else "—"],
+                    [_t("Cells given"), numbers.cells(tr["cells_given"])],
                     [_t("Dose"), tr["dose"] or "—"],
                     [_t("Lot"), tr["lot"] or "—"],
                 ],

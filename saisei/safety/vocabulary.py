@@ -48,7 +48,10 @@ class AeTerm:
     snomed_ct: str | None = None
 
 
-GRADING = "CTCAE-style grades 1–5 (as reported in CLEAR MIND); facts/outcomes.md §6.1"
+GRADING = (
+    "CTCAE-style grades 1–5, as reported in CLEAR MIND "
+    "(NCT05233774, https://clinicaltrials.gov/study/NCT05233774)"
+)
 
 _LIPO = (
     "http://expertliposuction.com/liposuction-faqs/liposuction-complications/",
@@ -205,7 +208,7 @@ AE_TERMS: tuple[AeTerm, ...] = (
         _("Delirium (acute confusion)"),
         (L, ICV),
         Kind.SERIOUS,
-        "Seen after stereotactic MSC injection (3 of 9). After liposuction in older people with dementia it is plausible but not sourced [UNCERTAIN].",
+        "Seen after stereotactic MSC injection (3 of 9). After liposuction in older people with dementia it is plausible, but no published report was found.",
         (*_ICV, *_LIPO),
         monitored=True,
         uncertain=True,
@@ -409,7 +412,7 @@ AE_TERMS: tuple[AeTerm, ...] = (
         _("Reservoir or catheter complication"),
         (ICV,),
         Kind.COMPLICATION,
-        "Ommaya device complications are not detailed in the sources [UNCERTAIN].",
+        "Ommaya device complications are not described in the published trials.",
         _ICV,
         uncertain=True,
         monitored=True,
@@ -456,7 +459,7 @@ THROMBOEMBOLIC_TERMS: frozenset[str] = frozenset(
 LIPOSUCTION_RISK_NOTE = (
     "About 5% of liposuctions have complications, mostly minor; risk rises with larger volumes, general "
     "anaesthesia and combined procedures. Rates come from cosmetic surgery, not frail older adults with "
-    "dementia [UNCERTAIN]."
+    "dementia, so the risk for them is not known."
 )
 
 

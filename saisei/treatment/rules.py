@@ -24,7 +24,10 @@ SRC_COURSE_IDENTITY = (
     "course); DESIGN invariant 2"
 )
 SRC_RELEASE = "ASRM Ordinance manufacturing control (release by QA); DESIGN invariant 4"
-SRC_USE_BY = "facts manufacturing §3.2 (post-thaw viability and use-by time)"
+SRC_USE_BY = (
+    "Post-thaw viability and use-by time at the clinical site, as in CONCERT-HF: Bolli et al., "
+    "Circ Res 2018 (https://pmc.ncbi.nlm.nih.gov/articles/PMC5993622/)"
+)
 SRC_ONCE = "DESIGN invariant 3 (a dose is administered at most once)"
 SRC_COURSE = "ASRM Art. 13 (provide as described in the plan); the patient's treatment course"
 SRC_GATE = "ASRM Art. 4, 13, 14 (plan in force, physician listed, route, consent); invariant 1"

@@ -6,6 +6,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import template
+from django.utils.translation import gettext_lazy
+
+from saisei.core import numbers
 
 register = template.Library()
 
@@ -31,12 +34,32 @@ def plain_number(value: Any) -> str:
 
 @register.filter
 def cells(value: Any) -> str:
-    """A cell count as people read it on labels, e.g. 1.0 × 10^8."""
-    try:
-        n = int(value)
-    except (TypeError, ValueError):
+    """A cell count as people read it on labels, e.g. 1.0 × 10⁸ (the one rule in core)."""
+    return numbers.cells(value)
+
+
+@register.filter
+def stage_label(value: Any) -> str:
+    """A pre-screening stage (``moderately_severe``) in words."""
+    from django.utils.translation import gettext
+
+    from saisei.journey.prescreen import STAGE_LABELS
+
+    if not value:
         return "—"
-    if n <= 0:
-        return "—"
-    exponent = len(str(n)) - 1
-    return f"{n / 10**exponent:.1f} × 10^{exponent}"
+    label = STAGE_LABELS.get(str(value))
+    return gettext(label.msgid) if label is not None else str(value)
+
+
+_SEVERITY = {
+    "info": gettext_lazy("information"),
+    "review": gettext_lazy("physician review"),
+    "exclude": gettext_lazy("excludes"),
+}
+
+
+@register.filter
+def severity_label(value: Any) -> str:
+    """How much a pre-screening finding weighs, in words (``exclude`` reads "excludes")."""
+    label = _SEVERITY.get(str(value))
+    return str(label) if label is not None else str(value)

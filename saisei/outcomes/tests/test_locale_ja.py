@@ -11,7 +11,7 @@ TEMPLATES = APP.parent / "templates" / "outcomes"
 MODULES = [
     "instruments", "reference", "trajectory", "cohort", "plots",
     "models", "services", "selectors", "analysis", "forms", "views", "reports",
-    "nav", "worklists", "api", "periodic_report",
+    "nav", "worklists", "api", "periodic_report", "fit_labels",
 ]  # fmt: skip
 PLACEHOLDER = re.compile(r"%\(\w+\)s|%%")
 TRANSLATE_TAG = re.compile(r"""{%\s*translate\s+(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')""")

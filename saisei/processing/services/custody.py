@@ -16,7 +16,7 @@ from saisei.core.audit import audit_record
 from saisei.core.errors import Conflict, ValidationFailed
 from saisei.core.models import Organisation, Role, User
 from saisei.core.services import notify
-from saisei.processing import permissions
+from saisei.processing import display, permissions
 from saisei.processing.lifecycles import DOSE, DOSE_RELEASED, DOSE_USABLE
 from saisei.processing.models import CustodyEvent, Deviation, Donation, Dose, NearMiss
 from saisei.processing.rules import processing_config
@@ -77,7 +77,11 @@ def near_miss_record(
         )
         notify(
             users=staff(organisation=organisation, roles=(Role.QA_MANAGER,)),
-            subject=_("Near-miss at %(stage)s: %(reason)s") % {"stage": stage, "reason": reason},
+            subject=_("Near-miss at %(stage)s: %(reason)s")
+            % {
+                "stage": display.custody_stage_label(stage),
+                "reason": display.near_miss_reason_text(reason),
+            },
             level="danger",
             link="/processing/near-misses/",
             dedupe_key=f"near_miss:{near_miss.external_id}",
