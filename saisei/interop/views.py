@@ -21,7 +21,7 @@ from saisei.core.models import User
 from saisei.core.permissions import is_staff_user
 from saisei.interop.fhir import responses
 from saisei.interop.fhir.capability import capability_statement
-from saisei.interop.fhir.registry import RESOURCE_TYPES, ResourceType
+from saisei.interop.fhir.registry import RESOURCE_TYPES, ResourceType, Source
 from saisei.interop.fhir.search import SearchError, parse
 
 logger = logging.getLogger(__name__)
@@ -74,17 +74,18 @@ def _fhir_endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     return wrapped
 
 
-def _resource_type(name: str, actor: User) -> ResourceType | HttpResponse:
+def _resource_type(name: str, actor: User) -> tuple[ResourceType, list[Source]] | HttpResponse:
     rt = RESOURCE_TYPES.get(name)
     if rt is None:
         return responses.error(
             404, _("The resource type '%(type)s' is not supported.") % {"type": name}
         )
-    if not rt.may_read(actor):
+    sources = rt.readable_sources(actor)
+    if not sources:
         return responses.error(
             403, _("Your roles do not allow reading %(type)s resources.") % {"type": name}
         )
-    return rt
+    return rt, sources
 
 
 @require_GET
@@ -95,43 +96,52 @@ def metadata(request: HttpRequest) -> HttpResponse:
 
 @_fhir_endpoint
 def read(request: HttpRequest, actor: User, resource_type: str, resource_id: str) -> HttpResponse:
-    rt = _resource_type(resource_type, actor)
-    if isinstance(rt, HttpResponse):
-        return rt
-    not_found = responses.error(
+    found = _resource_type(resource_type, actor)
+    if isinstance(found, HttpResponse):
+        return found
+    _rt, sources = found
+    try:
+        key = uuid.UUID(resource_id)
+    except ValueError:
+        key = None
+    for source in sources if key is not None else []:
+        obj = source.rows(actor).filter(external_id=key).first()
+        if obj is not None:
+            return responses.fhir_response(source.mapper(obj))
+    return responses.error(
         404,
         _("%(type)s/%(id)s is not known to this server.")
         % {"type": resource_type, "id": resource_id},
     )
-    try:
-        key = uuid.UUID(resource_id)
-    except ValueError:
-        return not_found
-    obj = rt.rows(actor).filter(external_id=key).first()
-    if obj is None:
-        return not_found
-    return responses.fhir_response(rt.mapper(obj))
 
 
 @_fhir_endpoint
 def search(request: HttpRequest, actor: User, resource_type: str) -> HttpResponse:
-    rt = _resource_type(resource_type, actor)
-    if isinstance(rt, HttpResponse):
-        return rt
-    query = parse(request.GET, resource_type=rt.name, has_patient=rt.patient_field is not None)
-    qs = query.apply(rt.rows(actor), patient_field=rt.patient_field).order_by("pk")
-    total = qs.count()
-    rows = list(qs[query.offset : query.offset + query.count])
-    base = base_url(request)
+    found = _resource_type(resource_type, actor)
+    if isinstance(found, HttpResponse):
+        return found
+    rt, sources = found
+    query = parse(request.GET, resource_type=rt.name, has_patient=rt.has_patient)
+    # One count and at most one page query per source: the cost does not grow with the page.
+    total = 0
+    resources: list[dict[str, Any]] = []
+    for source in sources:
+        qs = query.apply(source.rows(actor), patient_field=source.patient_field)
+        size = qs.count()
+        start = max(0, query.offset - total)
+        want = query.count - len(resources)
+        if want > 0 and start < size:
+            resources += [source.mapper(row) for row in qs[start : start + want]]
+        total += size
     return responses.fhir_response(
         searchset(
-            base=base,
+            base=base_url(request),
             resource_type=rt.name,
             params=request.GET,
             offset=query.offset,
             count=query.count,
             total=total,
-            resources=[rt.mapper(row) for row in rows],
+            resources=resources,
         )
     )
 

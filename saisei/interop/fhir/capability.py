@@ -10,18 +10,12 @@ from saisei.interop.fhir.common import FHIR_VERSION
 from saisei.interop.fhir.registry import RESOURCE_TYPES
 from saisei.interop.fhir.responses import FHIR_JSON
 
-SEARCH_PARAM_DOCS = {
-    "_id": "token",
-    "_lastUpdated": "date",
-    "patient": "reference",
-}
-
 
 def capability_statement(*, base_url: str) -> dict[str, Any]:
     resources = []
     for rt in RESOURCE_TYPES.values():
         params = [{"name": "_id", "type": "token"}, {"name": "_lastUpdated", "type": "date"}]
-        if rt.patient_field is not None:
+        if rt.has_patient:
             params.append({"name": "patient", "type": "reference"})
         resources.append(
             {

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from saisei.core.services import token_create
 from saisei.core.tests.factories import SiteFactory
+from saisei.interop.fhir.registry import RESOURCE_TYPES
 from saisei.interop.tests.validation import validate
 from saisei.journey.tests.factories import ConsentFactory, PatientFactory
 from saisei.regulatory.tests.factories import PhysicianFactory
@@ -59,7 +60,8 @@ def test_metadata_lists_exactly_the_served_types(client: Any, db: Any) -> None:
     validate(body)
     assert body["fhirVersion"] == "4.0.1"
     types = {r["type"] for r in body["rest"][0]["resource"]}
-    assert types == {"Patient", "Practitioner", "Organization", "Location", "Consent"}
+    assert types == set(RESOURCE_TYPES)
+    assert "Procedure" in types and "BiologicallyDerivedProduct" in types
     consent = next(r for r in body["rest"][0]["resource"] if r["type"] == "Consent")
     assert {p["name"] for p in consent["searchParam"]} == {"_id", "_lastUpdated", "patient"}
 
