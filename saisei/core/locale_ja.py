@@ -92,6 +92,11 @@ JA = {
     "Page %(page)d of %(total)d": "%(page)d / %(total)d ページ",
     "The current code from your authenticator app, if you use two-factor sign-in.": "2段階認証を使っている場合は、認証アプリに表示されている現在のコード。",
     "The authentication code is missing, wrong or already used. Enter the current code from your authenticator app.": "認証コードが入力されていないか、正しくないか、すでに使用されています。認証アプリに表示されている現在のコードを入力してください。",
+    "Your role signs with two factors and you have not set up your authenticator app. "
+    "Set up two-factor authentication before signing.": (
+        "あなたの役割では二要素で署名します。認証アプリがまだ設定されていません。"
+        "署名の前に二要素認証を設定してください。"
+    ),
 }
 
 # Short English words mean different things on different screens; these settle the

@@ -6,6 +6,7 @@ two-factor step (``StaffSessionAuth``). Errors are OperationOutcome resources (R
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from django.views.decorators.http import require_GET
 from saisei.core.api_support import BearerTokenAuth, StaffSessionAuth
 from saisei.core.models import User
 from saisei.core.permissions import is_staff_user
-from saisei.interop.fhir import responses
+from saisei.interop.fhir import everything, responses
 from saisei.interop.fhir.capability import capability_statement
 from saisei.interop.fhir.registry import RESOURCE_TYPES, ResourceType, Source
 from saisei.interop.fhir.search import SearchError, parse
@@ -71,6 +72,7 @@ def _fhir_endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 
     wrapped.__name__ = view.__name__
     wrapped.__doc__ = view.__doc__
+    wrapped.__wrapped__ = view  # type: ignore[attr-defined]
     return wrapped
 
 
@@ -143,6 +145,34 @@ def search(request: HttpRequest, actor: User, resource_type: str) -> HttpRespons
             total=total,
             resources=resources,
         )
+    )
+
+
+@_fhir_endpoint
+def patient_everything(request: HttpRequest, actor: User, resource_id: str) -> HttpResponse:
+    """GET Patient/{id}/$everything: a searchset Bundle of the whole record (no paging)."""
+    patient = read.__wrapped__(request, actor, "Patient", resource_id)  # type: ignore[attr-defined]
+    if patient.status_code != 200:
+        return patient
+    resources = everything.patient_everything(
+        actor=actor, patient_resource=json.loads(patient.content)
+    )
+    base = base_url(request)
+    return responses.fhir_response(
+        {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "total": len(resources),
+            "link": [{"relation": "self", "url": f"{base}Patient/{resource_id}/$everything"}],
+            "entry": [
+                {
+                    "fullUrl": f"{base}{r['resourceType']}/{r['id']}",
+                    "resource": r,
+                    "search": {"mode": "match" if r["resourceType"] == "Patient" else "include"},
+                }
+                for r in resources
+            ],
+        }
     )
 
 

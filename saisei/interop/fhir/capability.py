@@ -17,15 +17,21 @@ def capability_statement(*, base_url: str) -> dict[str, Any]:
         params = [{"name": "_id", "type": "token"}, {"name": "_lastUpdated", "type": "date"}]
         if rt.has_patient:
             params.append({"name": "patient", "type": "reference"})
-        resources.append(
-            {
-                "type": rt.name,
-                "interaction": [{"code": "read"}, {"code": "search-type"}],
-                "versioning": "no-version",
-                "readHistory": False,
-                "searchParam": params,
-            }
-        )
+        entry: dict[str, Any] = {
+            "type": rt.name,
+            "interaction": [{"code": "read"}, {"code": "search-type"}],
+            "versioning": "no-version",
+            "readHistory": False,
+            "searchParam": params,
+        }
+        if rt.name == "Patient":
+            entry["operation"] = [
+                {
+                    "name": "everything",
+                    "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+                }
+            ]
+        resources.append(entry)
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",

@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 from saisei.core import selectors as core_selectors
 from saisei.core.models import User
 from saisei.core.permissions import is_staff_user
-from saisei.interop.fhir.mappers import administrative, clinical, consent
+from saisei.interop.fhir.mappers import administrative, careplan, clinical, consent
 from saisei.journey import permissions as journey_permissions
 from saisei.journey import selectors as journey_selectors
 from saisei.processing import permissions as processing_permissions
@@ -114,6 +114,18 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
                     may_read=journey_permissions.can_view_journey,
                     patient_field="patient",
                     related=("organisation", "patient", "document"),
+                ),
+            ),
+        ),
+        ResourceType(
+            "CarePlan",
+            (
+                Source(
+                    queryset=lambda actor: journey_selectors.course_list(actor=actor),
+                    mapper=careplan.care_plan,
+                    may_read=journey_permissions.can_view_journey,
+                    patient_field="patient",
+                    related=("patient", "plan", "physician"),
                 ),
             ),
         ),

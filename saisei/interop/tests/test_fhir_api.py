@@ -13,8 +13,9 @@ from saisei.core.services import token_create
 from saisei.core.tests.factories import SiteFactory
 from saisei.interop.fhir.registry import RESOURCE_TYPES
 from saisei.interop.tests.validation import validate
+from saisei.journey.models import CourseStep, TreatmentCourse
 from saisei.journey.tests.factories import ConsentFactory, PatientFactory
-from saisei.regulatory.tests.factories import PhysicianFactory
+from saisei.regulatory.tests.factories import PhysicianFactory, PlanFactory
 
 BASE = "/fhir/R4"
 
@@ -29,6 +30,21 @@ class FhirClient:
 
     def get(self, path: str, **params: Any) -> Any:
         return self.client.get(f"{BASE}{path}", params, headers=self.headers)
+
+
+def _course(org: Any, **kw: Any) -> Any:
+    course = TreatmentCourse.objects.create(
+        organisation=org,
+        patient=PatientFactory(organisation=org),
+        plan=PlanFactory(organisation=org),
+        physician=PhysicianFactory(organisation=org),
+        **kw,
+    )
+    for number, kind in enumerate(("harvest", "infusion", "infusion"), start=1):
+        CourseStep.objects.create(
+            organisation=org, course=course, kind=kind, number=number, status="planned"
+        )
+    return course
 
 
 @pytest.fixture
@@ -198,7 +214,7 @@ def test_practitioner_organization_location(org: Any, fhir: FhirClient) -> None:
 # token + (roles, where the type's permission reads them) + count + page.
 @pytest.mark.parametrize(
     ("resource_type", "queries"),
-    [("Patient", 4), ("Consent", 4), ("Practitioner", 3), ("Location", 3)],
+    [("Patient", 4), ("Consent", 4), ("Practitioner", 3), ("Location", 3), ("CarePlan", 5)],
 )
 def test_query_count_is_constant_per_page(
     org: Any,
@@ -215,6 +231,8 @@ def test_query_count_is_constant_per_page(
                 PatientFactory(organisation=org)
             elif resource_type == "Consent":
                 ConsentFactory(organisation=org)
+            elif resource_type == "CarePlan":
+                _course(org)
             elif resource_type == "Practitioner":
                 PhysicianFactory(organisation=org)
             else:
@@ -227,3 +245,29 @@ def test_query_count_is_constant_per_page(
     with django_assert_num_queries(queries):
         body = fhir.get(f"/{resource_type}").json()
     assert len(body["entry"]) >= 8
+
+
+def test_everything_is_scoped_and_self_contained(
+    org: Any, other_org: Any, fhir: FhirClient
+) -> None:
+    consent = ConsentFactory(organisation=org)
+    theirs = PatientFactory(organisation=other_org)
+    _outcome(fhir.get(f"/Patient/{theirs.external_id}/$everything"), 404, "not-found")
+    response = fhir.get(f"/Patient/{consent.patient.external_id}/$everything")
+    assert response.status_code == 200
+    bundle = response.json()
+    validate(bundle)
+    types = sorted(e["resource"]["resourceType"] for e in bundle["entry"])
+    # The coordinator reads the journey but not processing: no Procedure or product leaks in.
+    assert types == ["Consent", "Organization", "Patient"]
+
+
+def test_care_plan_is_the_course_with_its_steps(org: Any, fhir: FhirClient) -> None:
+    course = _course(org, status="stopped", stopped_at=timezone.now(), stop_reason="family")
+    body = fhir.get(f"/CarePlan/{course.external_id}").json()
+    validate(body)
+    assert body["status"] == "revoked"
+    assert body["subject"]["reference"] == f"Patient/{course.patient.external_id}"
+    assert body["author"]["reference"] == f"Practitioner/{course.physician.external_id}"
+    assert [a["detail"]["status"] for a in body["activity"]] == ["not-started"] * 3
+    assert "end" in body["period"]

@@ -56,3 +56,20 @@ def test_every_demo_resource_validates_and_references_resolve(demo: Any) -> None
         assert counts[name] > 0, name
     dangling = {ref for ref in references if ref not in seen}
     assert not dangling
+    # Patient/$everything for every demo patient: valid, self-contained.
+    patient_ids = [ref.split("/")[1] for ref in seen if ref.startswith("Patient/")]
+    for patient_id in patient_ids:
+        response = client.get(f"/fhir/R4/Patient/{patient_id}/$everything", headers=headers)
+        assert response.status_code == 200
+        bundle = response.json()
+        validate(bundle)
+        inside = {f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in bundle["entry"]}
+        assert f"Patient/{patient_id}" in inside
+        refs = {ref for e in bundle["entry"] for ref in _references(e["resource"])}
+        assert refs <= inside, refs - inside
+        for entry in bundle["entry"]:
+            resource = entry["resource"]
+            kind = resource["resourceType"]
+            if kind in ("Patient", "Practitioner", "Organization", "Location"):
+                continue
+            assert f"Patient/{patient_id}" in _references(resource), kind
