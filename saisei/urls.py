@@ -6,6 +6,7 @@ from django.views.static import serve
 
 from saisei.api import api
 from saisei.core.middleware import json_error
+from saisei.interop.urls import fhir_urlpatterns
 
 
 def api_not_found(request, *args, **kwargs):
@@ -16,6 +17,7 @@ urlpatterns = [
     path("", include("saisei.core.urls")),
     path("api/v1/", api.urls),
     re_path(r"^api/", api_not_found),
+    path("fhir/R4/", include((fhir_urlpatterns, "fhir"))),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("regulatory/", include("saisei.regulatory.urls")),

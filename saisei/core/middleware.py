@@ -40,6 +40,7 @@ EXEMPT_PREFIXES = (
     "/journey/portal/",
     "/journey/inquiry/",
     "/api/",
+    "/fhir/",
     "/healthz",
 )
 

@@ -1,0 +1,221 @@
+"""The FHIR R4 endpoints under /fhir/R4/: metadata, read and search (thin: parse, select, map).
+
+Authentication is core's: a Bearer token (``BearerTokenAuth``) or the staff web session with its
+two-factor step (``StaffSessionAuth``). Errors are OperationOutcome resources (R4 http.html).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from saisei.core.api_support import BearerTokenAuth, StaffSessionAuth
+from saisei.core.models import User
+from saisei.core.permissions import is_staff_user
+from saisei.interop.fhir import everything, responses
+from saisei.interop.fhir.capability import capability_statement
+from saisei.interop.fhir.registry import RESOURCE_TYPES, ResourceType, Source
+from saisei.interop.fhir.search import SearchError, parse
+
+logger = logging.getLogger(__name__)
+
+_bearer = BearerTokenAuth()
+_session = StaffSessionAuth()
+
+
+def _authenticate(request: HttpRequest) -> User | None:
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _sep, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        user = _bearer.authenticate(request, token.strip())
+        return user if user is not None else None
+    user = _session.authenticate(request, None)
+    return user if user is not None else None
+
+
+def base_url(request: HttpRequest) -> str:
+    return request.build_absolute_uri("/fhir/R4/")
+
+
+def _fhir_endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """GET only, authenticated staff of an organisation; never a 500 without an OperationOutcome."""
+
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method != "GET":
+            return responses.error(405, _("Only GET is supported by this FHIR server."))
+        actor = _authenticate(request)
+        if actor is None:
+            return responses.error(
+                401, _("Authentication is required (a Bearer token or a signed-in session).")
+            )
+        if not is_staff_user(actor):
+            return responses.error(403, _("This account belongs to no organisation."))
+        try:
+            return view(request, actor, *args, **kwargs)
+        except SearchError as exc:
+            return responses.error(400, str(exc))
+        except Exception:
+            logger.exception("Unhandled FHIR API error")
+            return responses.error(
+                500, _("Something went wrong on our side; the error was logged.")
+            )
+
+    wrapped.__name__ = view.__name__
+    wrapped.__doc__ = view.__doc__
+    wrapped.__wrapped__ = view  # type: ignore[attr-defined]
+    return wrapped
+
+
+def _resource_type(name: str, actor: User) -> tuple[ResourceType, list[Source]] | HttpResponse:
+    rt = RESOURCE_TYPES.get(name)
+    if rt is None:
+        return responses.error(
+            404, _("The resource type '%(type)s' is not supported.") % {"type": name}
+        )
+    sources = rt.readable_sources(actor)
+    if not sources:
+        return responses.error(
+            403, _("Your roles do not allow reading %(type)s resources.") % {"type": name}
+        )
+    return rt, sources
+
+
+@require_GET
+def metadata(request: HttpRequest) -> HttpResponse:
+    """The CapabilityStatement; public, as clients read it before they authenticate."""
+    return responses.fhir_response(capability_statement(base_url=base_url(request)))
+
+
+@_fhir_endpoint
+def read(request: HttpRequest, actor: User, resource_type: str, resource_id: str) -> HttpResponse:
+    found = _resource_type(resource_type, actor)
+    if isinstance(found, HttpResponse):
+        return found
+    _rt, sources = found
+    try:
+        key = uuid.UUID(resource_id)
+    except ValueError:
+        key = None
+    for source in sources if key is not None else []:
+        obj = source.rows(actor).filter(external_id=key).first()
+        if obj is not None:
+            return responses.fhir_response(source.mapper(obj))
+    return responses.error(
+        404,
+        _("%(type)s/%(id)s is not known to this server.")
+        % {"type": resource_type, "id": resource_id},
+    )
+
+
+@_fhir_endpoint
+def search(request: HttpRequest, actor: User, resource_type: str) -> HttpResponse:
+    found = _resource_type(resource_type, actor)
+    if isinstance(found, HttpResponse):
+        return found
+    rt, sources = found
+    query = parse(request.GET, resource_type=rt.name, has_patient=rt.has_patient)
+    # One count and at most one page query per source: the cost does not grow with the page.
+    total = 0
+    resources: list[dict[str, Any]] = []
+    for source in sources:
+        qs = query.apply(source.rows(actor), patient_field=source.patient_field)
+        size = qs.count()
+        start = max(0, query.offset - total)
+        want = query.count - len(resources)
+        if want > 0 and start < size:
+            resources += [source.mapper(row) for row in qs[start : start + want]]
+        total += size
+    return responses.fhir_response(
+        searchset(
+            base=base_url(request),
+            resource_type=rt.name,
+            params=request.GET,
+            offset=query.offset,
+            count=query.count,
+            total=total,
+            resources=resources,
+        )
+    )
+
+
+@_fhir_endpoint
+def patient_everything(request: HttpRequest, actor: User, resource_id: str) -> HttpResponse:
+    """GET Patient/{id}/$everything: a searchset Bundle of the whole record (no paging)."""
+    patient = read.__wrapped__(request, actor, "Patient", resource_id)  # type: ignore[attr-defined]
+    if patient.status_code != 200:
+        return patient
+    resources = everything.patient_everything(
+        actor=actor, patient_resource=json.loads(patient.content)
+    )
+    base = base_url(request)
+    return responses.fhir_response(
+        {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "total": len(resources),
+            "link": [{"relation": "self", "url": f"{base}Patient/{resource_id}/$everything"}],
+            "entry": [
+                {
+                    "fullUrl": f"{base}{r['resourceType']}/{r['id']}",
+                    "resource": r,
+                    "search": {"mode": "match" if r["resourceType"] == "Patient" else "include"},
+                }
+                for r in resources
+            ],
+        }
+    )
+
+
+def searchset(
+    *,
+    base: str,
+    resource_type: str,
+    params: Any,
+    offset: int,
+    count: int,
+    total: int,
+    resources: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """A searchset Bundle with self/first/previous/next links (R4 http.html#paging)."""
+    kept = [(k, v) for k in params for v in params.getlist(k) if k not in ("_offset", "_count")]
+
+    def page_url(page_offset: int) -> str:
+        query = [*kept, ("_count", str(count)), ("_offset", str(page_offset))]
+        return f"{base}{resource_type}?{urlencode(query)}"
+
+    links = [
+        {"relation": "self", "url": page_url(offset)},
+        {"relation": "first", "url": page_url(0)},
+    ]
+    if offset > 0:
+        links.append({"relation": "previous", "url": page_url(max(0, offset - count))})
+    if offset + count < total:
+        links.append({"relation": "next", "url": page_url(offset + count)})
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": total,
+        "link": links,
+        "entry": [
+            {
+                "fullUrl": f"{base}{r['resourceType']}/{r['id']}",
+                "resource": r,
+                "search": {"mode": "match"},
+            }
+            for r in resources
+        ],
+    }
+
+
+def not_found(request: HttpRequest, path: str = "") -> HttpResponse:
+    return responses.error(404, _("No such FHIR endpoint."))
