@@ -28,6 +28,16 @@ class SiteFactory(factory.django.DjangoModelFactory):
     kind = Site.Kind.MEDICAL_INSTITUTION
 
 
+def _grant_roles(user: User, create: bool, extracted: Any, **kwargs: Any) -> None:
+    for role in extracted or []:
+        RoleGrant.objects.create(user=user, role=role)
+
+
+def _set_password(user: User, create: bool, extracted: Any, **kwargs: Any) -> None:
+    user.set_password(extracted or TEST_PASSWORD)
+    user.save()
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
@@ -37,12 +47,6 @@ class UserFactory(factory.django.DjangoModelFactory):
     organisation = factory.SubFactory(OrganisationFactory)
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.test")
 
-    @factory.post_generation
-    def roles(self, create: bool, extracted: Any, **kwargs: Any) -> None:
-        for role in extracted or []:
-            RoleGrant.objects.create(user=self, role=role)
-
-    @factory.post_generation
-    def password(self, create: bool, extracted: Any, **kwargs: Any) -> None:
-        self.set_password(extracted or TEST_PASSWORD)
-        self.save()
+    # Post-generation hooks receive the created user; roles=[...] and password=... override.
+    roles = factory.PostGeneration(_grant_roles)
+    password = factory.PostGeneration(_set_password)

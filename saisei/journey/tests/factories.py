@@ -63,7 +63,6 @@ class TreatmentCourseFactory(factory.django.DjangoModelFactory):
     organisation = factory.SubFactory(OrganisationFactory)
     patient = factory.LazyAttribute(lambda o: PatientFactory(organisation=o.organisation))
     plan = factory.LazyAttribute(lambda o: PlanFactory(organisation=o.organisation))
-    package = factory.LazyFunction(lambda: {"follow_up_months": [3, 6, 12], "infusions": 3})
 
 
 class CourseStepFactory(factory.django.DjangoModelFactory):

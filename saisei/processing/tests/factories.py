@@ -184,7 +184,7 @@ def make_course(
     unless ``plan``, ``fresh`` or another cell origin is asked for), with the patient's consent
     (unless ``consent=False``), its physician and its processing facility, so the compliance gate
     allows the harvest."""
-    from saisei.journey import models as jm
+    from saisei.journey.tests.factories import TreatmentCourseFactory
 
     org = patient.organisation
     world = (
@@ -194,7 +194,7 @@ def make_course(
     )
     if consent and world.version is not None:
         consent_to(world, patient, days_ago=60)
-    return jm.TreatmentCourse.objects.create(
+    return TreatmentCourseFactory(
         organisation=org,
         patient=patient,
         plan=world.plan,

@@ -9,11 +9,12 @@ from typing import Any
 from django.utils import timezone
 
 from saisei.core.tests.factories import SiteFactory, UserFactory
-from saisei.journey import models as jm
 from saisei.journey.tests.factories import (
     ConsentDocumentFactory,
     ConsentFactory,
+    CourseStepFactory,
     PatientFactory,
+    TreatmentCourseFactory,
 )
 from saisei.processing import models as pm
 from saisei.processing.isbt128 import build_coi, build_din, build_product_code
@@ -150,7 +151,7 @@ def _course_and_doses(
     and its doses (dose 1 thawed)."""
     today = timezone.localdate()
     plan, physician, facility, site = base.plan, base.physician, base.facility, base.site
-    course = jm.TreatmentCourse.objects.create(
+    course = TreatmentCourseFactory(
         organisation=org,
         patient=patient,
         plan=plan,
@@ -159,8 +160,7 @@ def _course_and_doses(
         status="in_progress",
     )
     steps = [
-        jm.CourseStep.objects.create(
-            organisation=org,
+        CourseStepFactory(
             course=course,
             kind="infusion",
             number=n,
