@@ -406,6 +406,7 @@ JA: dict[str, str] = {
     "Re-enter your password and state what your signature means. The time is recorded with it.": "パスワードを再入力し、署名の意味を記入してください。署名日時も記録されます。",
     "Sign and release": "署名して出荷判定",
     "Release lot %(n)s": "ロット %(n)s の出荷判定",
+    "Release of lot %(lot)s": "ロット %(lot)s の出荷判定",
     "Identity": "同一性",
     "Route": "投与経路",
     "Planned doses": "予定投与回数",

@@ -1,8 +1,8 @@
 """Patient/$everything (R4 patient-operation-everything): one Bundle of the patient's record.
 
 The Bundle holds the Patient, every resource whose source links to that patient, and the
-Practitioner, Organization and Location resources those reference, so no reference inside the
-Bundle dangles. Each source costs one query, whatever the size of the record.
+Practitioner, Organization, Location and PlanDefinition resources those reference, so no
+reference inside the Bundle dangles. Each source costs one query, whatever the size of the record.
 """
 
 from __future__ import annotations

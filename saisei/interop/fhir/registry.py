@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 from saisei.core import selectors as core_selectors
 from saisei.core.models import User
 from saisei.core.permissions import is_staff_user
-from saisei.interop.fhir.mappers import administrative, careplan, clinical, consent
+from saisei.interop.fhir.mappers import administrative, careplan, clinical, consent, plan
 from saisei.journey import permissions as journey_permissions
 from saisei.journey import selectors as journey_selectors
 from saisei.processing import permissions as processing_permissions
@@ -126,6 +126,17 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
                     may_read=journey_permissions.can_view_journey,
                     patient_field="patient",
                     related=("patient", "plan", "physician"),
+                ),
+            ),
+        ),
+        ResourceType(
+            "PlanDefinition",
+            (
+                Source(
+                    queryset=lambda actor: regulatory_selectors.plan_list(actor=actor),
+                    mapper=plan.plan_definition,
+                    may_read=regulatory_permissions.can_view_regulatory,
+                    related=("institution",),
                 ),
             ),
         ),

@@ -271,3 +271,7 @@ def test_care_plan_is_the_course_with_its_steps(org: Any, fhir: FhirClient) -> N
     assert body["author"]["reference"] == f"Practitioner/{course.physician.external_id}"
     assert [a["detail"]["status"] for a in body["activity"]] == ["not-started"] * 3
     assert "end" in body["period"]
+    plan = fhir.get(f"/{body['supportingInfo'][0]['reference']}").json()
+    validate(plan)
+    assert plan["resourceType"] == "PlanDefinition"
+    assert plan["status"] == "draft"  # not in force: never exported as active

@@ -6,7 +6,9 @@ import io
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from saisei.core.demo import load_demo
 from saisei.core.services import token_create
@@ -29,7 +31,9 @@ def demo(db: Any, settings: Any, tmp_path: Any) -> Any:
     return load_demo(stdout=io.StringIO())
 
 
-def test_every_demo_resource_validates_and_references_resolve(demo: Any) -> None:
+def test_every_demo_resource_validates_and_references_resolve(
+    demo: Any, django_assert_num_queries: Any
+) -> None:
     # org_admin reads every app (core.permissions.READ_ALL_ROLES).
     _, token = token_create(actor=None, user=demo.users["org_admin"], label="fhir")
     client = Client()
@@ -52,6 +56,14 @@ def test_every_demo_resource_validates_and_references_resolve(demo: Any) -> None
             counts[name] = bundle["total"]
             nxt = {link["relation"]: link["url"] for link in bundle["link"]}.get("next")
             url = nxt.removeprefix("http://testserver") if nxt else None
+    # A page of everything costs no more than a page of one, plus one page query for each
+    # further source a type draws on (Procedure: harvests and infusions), for every type.
+    for name, rt in RESOURCE_TYPES.items():
+        with CaptureQueriesContext(connection) as one:
+            client.get(f"/fhir/R4/{name}?_count=1", headers=headers)
+        bound = len(one.captured_queries) + len(rt.sources) - 1
+        with django_assert_num_queries(bound, exact=False):
+            client.get(f"/fhir/R4/{name}?_count=200", headers=headers)
     for name in ("Patient", "Practitioner", "Procedure", "BiologicallyDerivedProduct", "Consent"):
         assert counts[name] > 0, name
     dangling = {ref for ref in references if ref not in seen}
@@ -70,6 +82,6 @@ def test_every_demo_resource_validates_and_references_resolve(demo: Any) -> None
         for entry in bundle["entry"]:
             resource = entry["resource"]
             kind = resource["resourceType"]
-            if kind in ("Patient", "Practitioner", "Organization", "Location"):
+            if kind in ("Patient", "Practitioner", "Organization", "Location", "PlanDefinition"):
                 continue
             assert f"Patient/{patient_id}" in _references(resource), kind

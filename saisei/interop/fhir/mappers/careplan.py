@@ -53,6 +53,11 @@ def care_plan(course: Any) -> dict[str, Any]:
             "author": reference("Practitioner", course.physician.external_id, course.physician.name)
             if course.physician
             else None,
+            # The provision plan the course is given under (ASRM): R4 CarePlan has no element
+            # for it other than supporting information.
+            "supportingInfo": [
+                reference("PlanDefinition", course.plan.external_id, course.plan.title)
+            ],
             "note": [{"text": course.stop_reason}] if course.stop_reason else [],
             "activity": [_activity(step) for step in steps],
         }
