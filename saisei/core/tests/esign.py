@@ -32,8 +32,20 @@ def enrol(user: Any) -> Any:
 
 
 def fresh_code(user: Any) -> str:
-    """A code the user has not spent yet (the next unused step within the accepted window)."""
-    return demo_otp(user)
+    """A code the user has not spent yet: the current step, or the next one if it was spent.
+
+    Not the oldest step in the window: on a loaded machine that one can expire between making
+    the code and posting it, and the test would fail for the wrong reason.
+    """
+    from saisei.core.services import TOTP_VALID_WINDOW
+
+    totp = pyotp.TOTP(user.totp_secret)
+    user.refresh_from_db(fields=["totp_last_step"])
+    now = totp.timecode(timezone.now())
+    step = max(now, (user.totp_last_step or 0) + 1)
+    if step > now + TOTP_VALID_WINDOW:
+        return demo_otp(user)  # every step in the window is spent: wait for the next one
+    return totp.generate_otp(step)
 
 
 def signing_code(user: Any) -> str:
