@@ -149,13 +149,8 @@ def lot_impact(*, event: AdverseEvent) -> list[dict[str, Any]]:
 
 
 def _t(msgid: str) -> str:
-    """Translate, falling back to this app's Japanese table until the catalogue is compiled."""
-    text = gettext(msgid)
-    if text == msgid and (translation.get_language() or "").startswith("ja"):
-        from saisei.safety.locale_ja import JA
-
-        return JA.get(msgid, msgid)
-    return text
+    """A stored msgid (a choice label) in the active language."""
+    return gettext(msgid)
 
 
 def _relatedness_label(value: str) -> str:

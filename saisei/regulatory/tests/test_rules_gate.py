@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from saisei.core.catalogues import translations
 from saisei.core.errors import DomainError
-from saisei.regulatory.locale_ja import MESSAGES_JA
 from saisei.regulatory.rules import (
     GATE_RULES,
     Act,
@@ -19,6 +19,9 @@ from saisei.regulatory.rules import (
     PlanState,
     evaluate_gate,
 )
+
+MESSAGES_JA = translations("regulatory", "ja")
+
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 AT = datetime(2025, 10, 1, 10, 0, tzinfo=TOKYO)
