@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PKG = ROOT / "saisei"
 sys.path.insert(0, str(ROOT))
 
-from saisei.core.catalogues import APPS, FAMILY_FACING, LANGUAGES  # noqa: E402
+from saisei.core.catalogues import APPS, LANGUAGES, family_facing  # noqa: E402
 
 Key = tuple[str | None, str]
 
@@ -131,12 +131,11 @@ def check() -> list[str]:
                 problems.append(f"{where} has no Japanese")
         if lang == "zh_Hans":
             for entry in fresh[key]:
-                files = {path.removeprefix("./") for path, _line in entry.occurrences}
-                family = sorted(files & set(FAMILY_FACING))
+                family = family_facing(entry.occurrences)
                 done = committed[key].find(entry.msgid, msgctxt=entry.msgctxt)
                 if family and not (done and translated(done) and "fuzzy" not in done.flags):
                     problems.append(
-                        f"{app}/zh_Hans: {entry.msgid!r} (family-facing, {family[0]}) "
+                        f"{app}/zh_Hans: {entry.msgid!r} (family-facing, {family}) "
                         "has no simplified Chinese"
                     )
         mo_path = PKG / app / "locale" / lang / "LC_MESSAGES" / "django.mo"

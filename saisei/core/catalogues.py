@@ -19,7 +19,8 @@ APPS = ("core", "regulatory", "journey", "processing", "treatment", "safety", "o
 LANGUAGES = ("ja", "zh_Hans")
 
 # Every page, e-mail and PDF a family (patient, relative, legal proxy) sees, as paths relative to
-# the ``saisei`` package. Simplified Chinese must be complete for every msgid these files use;
+# the ``saisei`` package; ``path:Name`` narrows a module that also serves staff to one top-level
+# class, function or table. Simplified Chinese must be complete for every msgid these use;
 # scripts/i18n.py --check enforces it. Shared shell templates they extend are listed too.
 FAMILY_FACING: tuple[str, ...] = (
     # the shell every public and portal page extends
@@ -31,6 +32,8 @@ FAMILY_FACING: tuple[str, ...] = (
     "templates/journey/public/inquiry.html",
     "templates/journey/public/thanks.html",
     "journey/views/public.py",
+    "journey/forms.py:InquiryForm",
+    "journey/services/intake.py",
     # portal: sign-in, home, quote, consent, report, diary, problem report
     "templates/journey/portal/enter.html",
     "templates/journey/portal/home.html",
@@ -40,6 +43,15 @@ FAMILY_FACING: tuple[str, ...] = (
     "templates/journey/portal/report.html",
     "templates/journey/_quote_body.html",
     "templates/journey/_itinerary_body.html",
+    "templates/journey/itinerary_print.html",
+    "journey/views/portal.py",
+    "journey/forms.py:AcceptForm",
+    "journey/pricing.py:LINE_LABELS",
+    "journey/pricing.py:STAGE_LABELS",
+    "journey/rules.py:QUOTE_EVIDENCE",
+    "journey/rules.py:QUOTE_RISKS",
+    "journey/ical.py",
+    "safety/views.py:PortalReportForm",
     "templates/outcomes/portal_diary.html",
     "templates/safety/portal_report.html",
     "templates/safety/portal_report_done.html",
@@ -48,6 +60,27 @@ FAMILY_FACING: tuple[str, ...] = (
     "journey/i18n.py",
     "outcomes/reports.py",
 )
+
+
+def family_facing(occurrences: list[tuple[str, str]]) -> str | None:
+    """The first family-facing entry among xgettext ``(path, line)`` occurrences, if any."""
+    import ast
+
+    for path, line in occurrences:
+        path = path.removeprefix("./")
+        if path in FAMILY_FACING:
+            return path
+        for entry in FAMILY_FACING:
+            file, _, name = entry.partition(":")
+            if name and file == path and line.isdigit():
+                tree = ast.parse((PACKAGE / file).read_text(encoding="utf-8"))
+                for node in tree.body:
+                    target = getattr(node, "name", None) or getattr(
+                        getattr(node, "target", None), "id", None
+                    )
+                    if target == name and node.lineno <= int(line) <= (node.end_lineno or 0):
+                        return entry
+    return None
 
 
 def app_of(relative: Path) -> str:
