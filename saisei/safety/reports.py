@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.utils import translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext as _
 
 from saisei.safety.models import SERIOUSNESS_FIELDS, AdverseEvent, AdverseEventFollowUp
@@ -240,7 +240,7 @@ def adverse_event_report_pdf(
                     ],
                     [_t("What happened"), ev["description"] or "—"],
                     [_t("Action taken"), ev["action_taken"] or "—"],
-                    [_t("Outcome"), _t(str(event.get_outcome_display()))],
+                    [pgettext("adverse event", "Outcome"), _t(str(event.get_outcome_display()))],
                 ],
                 col_widths=[50 * mm, 120 * mm],
                 header=False,
