@@ -166,7 +166,8 @@ LANGUAGES = [
     ("ja", _("Japanese")),
     ("zh-hans", _("Simplified Chinese")),
 ]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# Each app keeps its own catalogue in <app>/locale, which Django finds for installed apps.
+LOCALE_PATHS: list[str] = []
 TIME_ZONE = "Asia/Tokyo"
 USE_I18N = True
 USE_TZ = True

@@ -18,6 +18,7 @@ matplotlib.use("Agg")
 
 import matplotlib_fontja  # noqa: F401  (registers IPAex Gothic with matplotlib)
 from django.utils import translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -25,7 +26,6 @@ from matplotlib.ticker import MaxNLocator
 
 from saisei.outcomes.cohort import CohortFit
 from saisei.outcomes.instruments import measure_info
-from saisei.outcomes.locale_ja import JA
 from saisei.outcomes.trajectory import Reading, months_between
 
 FONT = "IPAexGothic"
@@ -50,17 +50,9 @@ LABELS: dict[str, Any] = {
 
 
 def tr(message: Any, language: str) -> str:
-    """Translate through Django; fall back to the module's Japanese table until the .po is merged."""
+    """A lazy message or a stored msgid in ``language`` (documents and charts pick their language)."""
     with translation.override(language):
-        text = str(message)
-    if language.startswith("ja") and text == str(_en(message)):
-        return JA.get(text, text)
-    return text
-
-
-def _en(message: Any) -> str:
-    with translation.override("en"):
-        return str(message)
+        return gettext(message) if isinstance(message, str) else str(message)
 
 
 def _png(fig: Figure) -> bytes:

@@ -566,7 +566,6 @@ def portal_diary(request: HttpRequest) -> HttpResponse:
     with translation.override(language):
         form = forms.DiaryForm(request.POST or None, instrument=instrument, language=language)
         context = {
-            # Until the lead merges the catalogue, tr() falls back to the app's Japanese table.
             "texts": {k: tr(v, language) for k, v in PORTAL_TEXT.items()},
             "base_template": _portal_base(),
             "form": form,

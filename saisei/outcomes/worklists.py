@@ -6,7 +6,7 @@ from typing import Any
 
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as gettext_now
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from saisei.core.models import Role
@@ -19,7 +19,7 @@ def _item(v: Any, level: str) -> WorkItem:
         title=f"{v.patient.patient_code} — {v.get_kind_display()}"
         + (f" {v.number}" if v.kind != "baseline" else ""),
         url=reverse("outcomes:patient", kwargs={"external_id": v.patient.external_id}),
-        detail=gettext_now("Instruments: %(list)s") % {"list": ", ".join(v.instruments or [])},
+        detail=gettext("Instruments: %(list)s") % {"list": ", ".join(v.instruments or [])},
         due=v.due_date,
         level=level,
     )

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, Spacer
 
@@ -114,7 +115,9 @@ def batch_record_pdf(*, record: dict[str, Any], readiness: Any, spec_rows: list[
             styles["heading"],
         ),
         data_table(
-            rows=[[_("Test"), _("Specification"), _("Result"), _("Outcome")]]
+            rows=[
+                [_("Test"), _("Specification"), _("Result"), pgettext("QC test result", "Outcome")]
+            ]
             + [
                 [
                     str(spec.name),

@@ -62,19 +62,9 @@ def assemble_data(*, plan: ProvisionPlan, start: dt.date, end: dt.date) -> dict[
 # --- rendering ---------------------------------------------------------------------------
 
 
-def japanese_text(msgid: str) -> str:
-    """Japanese for any regulatory msgid: the compiled catalogue, else the app's own tables."""
-    from saisei.regulatory.locale_ja import WEB_JA
-
-    text = japanese(msgid)
-    return text if text != msgid else WEB_JA.get(msgid, msgid)
-
-
 def tr(msgid: str, lang: str) -> str:
-    """A stored msgid in the document's language (Japanese from the app table if uncompiled)."""
-    if lang.startswith("ja"):
-        return japanese_text(msgid)
-    return msgid
+    """A stored msgid in the document's language."""
+    return japanese(msgid) if lang.startswith("ja") else msgid
 
 
 def render_value(label: str, value: Any, lang: str) -> tuple[str, str]:

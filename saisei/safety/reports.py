@@ -13,7 +13,7 @@ import datetime as dt
 from typing import Any
 
 from django.utils import translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext as _
 
 from saisei.core import display, numbers
@@ -149,13 +149,8 @@ def lot_impact(*, event: AdverseEvent) -> list[dict[str, Any]]:
 
 
 def _t(msgid: str) -> str:
-    """Translate, falling back to this app's Japanese table until the catalogue is compiled."""
-    text = gettext(msgid)
-    if text == msgid and (translation.get_language() or "").startswith("ja"):
-        from saisei.safety.locale_ja import JA
-
-        return JA.get(msgid, msgid)
-    return text
+    """A stored msgid (a choice label) in the active language."""
+    return gettext(msgid)
 
 
 def _relatedness_label(value: str) -> str:
@@ -245,7 +240,7 @@ def adverse_event_report_pdf(
                     ],
                     [_t("What happened"), ev["description"] or "—"],
                     [_t("Action taken"), ev["action_taken"] or "—"],
-                    [_t("Outcome"), _t(str(event.get_outcome_display()))],
+                    [pgettext("adverse event", "Outcome"), _t(str(event.get_outcome_display()))],
                 ],
                 col_widths=[50 * mm, 120 * mm],
                 header=False,

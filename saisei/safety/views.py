@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from saisei.core.errors import DomainError
@@ -81,7 +82,9 @@ class EventFieldsForm(forms.Form):
     action_taken = forms.CharField(
         label=_("Action taken"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
-    outcome = forms.ChoiceField(label=_("Outcome"), choices=Outcome.choices, initial="unknown")
+    outcome = forms.ChoiceField(
+        label=pgettext_lazy("adverse event", "Outcome"), choices=Outcome.choices, initial="unknown"
+    )
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
@@ -141,7 +144,9 @@ class EventForm(EventFieldsForm):
 class FollowUpForm(forms.Form):
     note = forms.CharField(label=_("New information"), widget=forms.Textarea(attrs={"rows": 3}))
     outcome = forms.ChoiceField(
-        label=_("Outcome"), choices=[("", "—"), *Outcome.choices], required=False
+        label=pgettext_lazy("adverse event", "Outcome"),
+        choices=[("", "—"), *Outcome.choices],
+        required=False,
     )
 
 

@@ -11,6 +11,7 @@ from typing import ClassVar
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from saisei.core.models import ClinicalRecord
@@ -109,7 +110,8 @@ class CourseStep(ClinicalRecord):
 
     class Kind(models.TextChoices):
         CONSULTATION = "consultation", _("Consultation")
-        HARVEST = "harvest", _("Harvest")
+        # Translators: taking tissue (fat) from the patient (採取), not collecting cultured cells.
+        HARVEST = "harvest", pgettext_lazy("tissue collection from the patient", "Harvest")
         CULTURE = "culture", _("Culture and QC")
         INFUSION = "infusion", _("Infusion")
         ASSESSMENT = "assessment", _("Assessment")

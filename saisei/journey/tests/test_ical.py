@@ -11,6 +11,7 @@ from django.utils.translation import trans_real
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from saisei.core.catalogues import translations
 from saisei.journey.ical import escape_text, fold_line, itinerary_to_ics, unfold
 from saisei.journey.itinerary import (
     ClinicCalendar,
@@ -19,7 +20,9 @@ from saisei.journey.itinerary import (
     plan_itinerary,
     standard_closures,
 )
-from saisei.journey.locale_ja import JA
+
+JA = translations("journey", "ja")
+
 
 D = dt.date
 STAMP = dt.datetime(2026, 11, 28, 4, 30, tzinfo=dt.UTC)

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from saisei.core.catalogues import translations
 from saisei.journey.clinic_calendar import AvailabilityCache
 from saisei.journey.itinerary import (
     ClinicCalendar,
@@ -26,7 +27,9 @@ from saisei.journey.itinerary import (
     plan_itinerary,
     standard_closures,
 )
-from saisei.journey.locale_ja import JA
+
+JA = translations("journey", "ja")
+
 
 D = dt.date
 CLINIC = ClinicCalendar(closures=standard_closures(years=range(2026, 2029)))

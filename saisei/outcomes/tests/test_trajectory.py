@@ -7,9 +7,9 @@ from django.utils import translation
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from saisei.core.catalogues import translations
 from saisei.core.errors import ValidationFailed
 from saisei.outcomes.instruments import measure_info
-from saisei.outcomes.locale_ja import JA
 from saisei.outcomes.reference import (
     DEFAULT_MCID_ROWS,
     DEFAULT_REFERENCE_ROWS,
@@ -19,6 +19,9 @@ from saisei.outcomes.reference import (
     reliable_change,
 )
 from saisei.outcomes.trajectory import CAVEATS, FAVOURABLE, HEADLINES, Category, read_trajectory
+
+JA = translations("outcomes", "ja")
+
 
 START = date(2025, 4, 1)
 

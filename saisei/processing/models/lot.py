@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from saisei.core.models import ClinicalRecord
@@ -82,7 +83,9 @@ class CultureStep(ClinicalRecord):
         SEEDING = "seeding", _("Seeding")
         FEED = "feed", _("Medium change")
         PASSAGE = "passage", _("Passage")
-        HARVEST = "harvest", _("Harvest")
+        # Translators: collecting the grown cells at the end of culture (回収), not the tissue
+        # harvest from the patient.
+        HARVEST = "harvest", pgettext_lazy("cell culture step", "Harvest")
 
     lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="steps")
     kind = models.CharField(_("step"), max_length=20, choices=Kind.choices)

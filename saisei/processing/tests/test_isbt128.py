@@ -493,7 +493,9 @@ def test_every_message_has_a_japanese_translation_with_the_same_placeholders():
     import re
     from pathlib import Path
 
-    from saisei.processing.isbt128.locale_ja import JA
+    from saisei.core.catalogues import translations
+
+    JA = translations("processing", "ja")
 
     package = Path(__file__).resolve().parents[1] / "isbt128"
     msgids = {

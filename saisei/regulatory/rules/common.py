@@ -9,7 +9,6 @@ from typing import Any
 from django.utils.translation import gettext, override
 
 from saisei.core.errors import DomainError, Forbidden, ValidationFailed
-from saisei.regulatory.locale_ja import MESSAGES_JA
 
 __all__ = [
     "DomainError",
@@ -22,15 +21,9 @@ __all__ = [
 
 
 def japanese(msgid: str) -> str:
-    """Japanese wording of an English msgid: the compiled catalogue if it has one, else our table.
-
-    The fallback keeps ``message_ja`` right before the lead merges ``locale_ja`` into the .po files.
-    """
+    """Japanese wording of an English msgid, from the regulatory catalogue."""
     with override("ja"):
-        translated = gettext(msgid)
-    if translated != msgid:
-        return translated
-    return MESSAGES_JA.get(msgid, msgid)
+        return gettext(msgid)
 
 
 def render(msgid: str, params: Mapping[str, Any] | None = None) -> tuple[str, str]:

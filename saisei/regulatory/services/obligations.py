@@ -11,8 +11,8 @@ from collections.abc import Iterable
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from saisei.core.audit import audit_record
 from saisei.core.errors import Forbidden, NotFound, ValidationFailed
@@ -75,10 +75,6 @@ def rule_text(rule_id: str, fallback: str = "") -> str:
         msgid = DEADLINE_RULES[rule_id].text
     else:
         return fallback
-    if (get_language() or "").startswith("ja"):
-        from saisei.regulatory.reports import japanese_text
-
-        return japanese_text(msgid)
     return _(msgid)
 
 

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from saisei.core.catalogues import translations
 from saisei.core.errors import DomainError
-from saisei.regulatory.locale_ja import MESSAGES_JA
 from saisei.regulatory.rules import (
     CLASSIFICATION_RULES,
     CellOrigin,
@@ -14,6 +14,9 @@ from saisei.regulatory.rules import (
     check_declared_class,
     classify,
 )
+
+MESSAGES_JA = translations("regulatory", "ja")
+
 
 AUTOLOGOUS_MSC_IV = {
     "cell_origin": "autologous",

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from saisei.core.catalogues import translations
 from saisei.core.errors import DomainError
-from saisei.regulatory.locale_ja import MESSAGES_JA
 from saisei.regulatory.rules import (
     DEADLINE_RULES,
     DeadlineConfig,
@@ -22,6 +22,9 @@ from saisei.regulatory.rules import (
     sixty_day_window,
 )
 from saisei.regulatory.rules.deadlines import is_administrative_holiday
+
+MESSAGES_JA = translations("regulatory", "ja")
+
 
 PLAN_SUBMITTED = date(2025, 4, 1)
 ROLL_MINISTRY = DeadlineConfig(roll_forward_recipients=frozenset({Recipient.MINISTRY}))

@@ -5,9 +5,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from saisei.core.catalogues import translations
 from saisei.core.errors import DomainError
 from saisei.core.timezones import TOKYO
-from saisei.regulatory.locale_ja import MESSAGES_JA
 from saisei.regulatory.rules import (
     GATE_RULES,
     Act,
@@ -19,6 +19,8 @@ from saisei.regulatory.rules import (
     PlanState,
     evaluate_gate,
 )
+
+MESSAGES_JA = translations("regulatory", "ja")
 
 AT = datetime(2025, 10, 1, 10, 0, tzinfo=TOKYO)
 CPC = 7
