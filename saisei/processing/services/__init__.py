@@ -1,6 +1,9 @@
 """Writes for processing: ``<noun>_<verb>(*, actor, ...)``, each checked, atomic and audited."""
 
+from .culture import culture_alert_follow_up, culture_step_record
 from .custody import chain_of_custody, custody_handover, near_miss_record, parse_logger_csv
+from .deviation import deviation_open, deviation_update
+from .donation import donation_markers_record, donation_record, markers_status
 from .dose import (
     donation_label,
     donation_label_print,
@@ -28,12 +31,6 @@ from .identity import (
     dose_course_coi,
 )
 from .lot import (
-    culture_alert_follow_up,
-    culture_step_record,
-    deviation_open,
-    deviation_update,
-    donation_markers_record,
-    donation_record,
     lot_create,
     lot_quarantine,
     lot_quarantine_lift,
@@ -42,9 +39,8 @@ from .lot import (
     lot_reject,
     lot_specifications,
     lot_submit_qc,
-    markers_status,
-    qc_result_record,
 )
+from .qc import qc_result_record
 from .release import (
     ReleaseCheck,
     ReleaseFinding,

@@ -329,7 +329,7 @@ def custody_handover(
             donation.received_at = at
             donation.save(update_fields=["received_at", "updated_at"])
         if excursion:
-            from .lot import deviation_open
+            from .deviation import deviation_open
 
             deviation_open(
                 actor=actor,

@@ -195,7 +195,7 @@ def dose_thaw(
             recorded_by=actor,
         )
         if not evaluation.passed:
-            from .lot import deviation_open
+            from .deviation import deviation_open
 
             result.deviation = deviation_open(
                 actor=actor,

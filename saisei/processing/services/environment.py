@@ -262,7 +262,7 @@ def environmental_result_record(
     lot: Lot | None = None,
 ) -> EnvironmentalResult:
     """Judge a reading against the room's programme in force; any excursion opens a deviation."""
-    from .lot import deviation_open
+    from .deviation import deviation_open
 
     require(permissions.can_record_environment(actor))
     _cpc_site(actor, site)
