@@ -328,6 +328,10 @@ def adverse_event_record(
     for attempt in range(3):
         try:
             with transaction.atomic():
+                # One act at a time per patient, in the order the infusion takes its locks
+                # (patient, then bags, then the audit chain): an event racing an infusion of the
+                # same patient waits for it instead of deadlocking on the lot's bags.
+                type(patient).objects.select_for_update().filter(pk=patient.pk).first()
                 event = AdverseEvent.objects.create(
                     organisation_id=actor.organisation_id,
                     number=_next_number(_org(actor).pk, aware_date_tokyo(aware_at).year),

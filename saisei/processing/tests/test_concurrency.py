@@ -58,10 +58,18 @@ def _ready(org: Any, make_user: Any) -> tuple[Any, Any, Any]:
 
 def test_concurrent_release_attempts_produce_one_release(org: Any, make_user: Any) -> None:
     _, qa, lot = _ready(org, make_user)
-    results, errors = _race(
-        4,
-        lambda: services.lot_release(actor=qa, lot=lot, **signed(qa), meaning="release"),
-    )
+    # Four QA managers sign at once, each with their own current code (one person's codes are
+    # accepted in time order, so one signer racing themself is refused at the signature).
+    signers = [qa, *(make_user("qa_manager", org) for _ in range(3))]
+    attempts = [(signer, signed(signer)) for signer in signers]
+    lock = threading.Lock()
+
+    def release() -> Any:
+        with lock:
+            signer, factors = attempts.pop()
+        return services.lot_release(actor=signer, lot=lot, **factors, meaning="release")
+
+    results, errors = _race(4, release)
     assert len(results) == 1
     assert all(isinstance(e, Conflict) for e in errors), errors
     assert Release.objects.filter(lot=lot).count() == 1
