@@ -471,27 +471,18 @@ def dose_discard(request: HttpRequest, external_id: str) -> HttpResponse:
     """Destroy a bag: CPC or QA only, with a reason and, for a released one, a second person."""
     dose = _get(selectors.dose_get, actor=_user(request), external_id=external_id)
     form = _discard_form(request, request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.dose_discard(
-                actor=_user(request),
-                dose=dose,
-                reason=data["reason"],
-                second_person=data["second_person"],
-                second_person_password=data["second_person_password"],
-                second_person_otp=data["second_person_otp"] or None,
-            )
-        except DomainError as exc:
-            return _dose_refusal(request, dose, exc, "discard_form", form)
-        messages.success(request, _("Dose discarded."))
-        return redirect("processing:dose_detail", external_id=dose.external_id)
-    return render(
-        request,
-        "processing/dose_detail.html",
-        _dose_context(request, dose, discard_form=form),
-        status=400,
-    )
+
+    def act(data: dict[str, Any]) -> None:
+        services.dose_discard(
+            actor=_user(request),
+            dose=dose,
+            reason=data["reason"],
+            second_person=data["second_person"],
+            second_person_password=data["second_person_password"],
+            second_person_otp=data["second_person_otp"] or None,
+        )
+
+    return _dose_form_post(request, dose, form, "discard_form", act, _("Dose discarded."))
 
 
 @login_required
@@ -500,20 +491,18 @@ def dose_report_unusable(request: HttpRequest, external_id: str) -> HttpResponse
     """A clinician takes a bag out of use; QA decides what happens to it."""
     dose = _get(selectors.dose_get, actor=_user(request), external_id=external_id)
     form = forms.ReasonForm(request.POST, prefix="unusable")
-    if form.is_valid():
-        try:
-            services.dose_report_unusable(
-                actor=_user(request), dose=dose, reason=form.cleaned_data["reason"]
-            )
-        except DomainError as exc:
-            return _dose_refusal(request, dose, exc, "unusable_form", form)
-        messages.warning(request, _("The dose is on hold; QA has been told."))
-        return redirect("processing:dose_detail", external_id=dose.external_id)
-    return render(
+
+    def act(data: dict[str, Any]) -> None:
+        services.dose_report_unusable(actor=_user(request), dose=dose, reason=data["reason"])
+
+    return _dose_form_post(
         request,
-        "processing/dose_detail.html",
-        _dose_context(request, dose, unusable_form=form),
-        status=400,
+        dose,
+        form,
+        "unusable_form",
+        act,
+        _("The dose is on hold; QA has been told."),
+        level=messages.WARNING,
     )
 
 
@@ -523,19 +512,35 @@ def dose_lift_hold(request: HttpRequest, external_id: str) -> HttpResponse:
     """QA returns a held bag to use, with a reason."""
     dose = _get(selectors.dose_get, actor=_user(request), external_id=external_id)
     form = forms.ReasonForm(request.POST, prefix="lift")
+
+    def act(data: dict[str, Any]) -> None:
+        services.dose_hold_lift(actor=_user(request), dose=dose, reason=data["reason"])
+
+    return _dose_form_post(request, dose, form, "lift_form", act, _("Hold lifted."))
+
+
+def _dose_form_post(
+    request: HttpRequest,
+    dose: Dose,
+    form: Any,
+    form_key: str,
+    act: Any,
+    done: Any,
+    *,
+    level: int = messages.SUCCESS,
+) -> HttpResponse:
+    """One dose action from its form: the service acts or refuses; the page shows which."""
     if form.is_valid():
         try:
-            services.dose_hold_lift(
-                actor=_user(request), dose=dose, reason=form.cleaned_data["reason"]
-            )
+            act(form.cleaned_data)
         except DomainError as exc:
-            return _dose_refusal(request, dose, exc, "lift_form", form)
-        messages.success(request, _("Hold lifted."))
+            return _dose_refusal(request, dose, exc, form_key, form)
+        messages.add_message(request, level, done)
         return redirect("processing:dose_detail", external_id=dose.external_id)
     return render(
         request,
         "processing/dose_detail.html",
-        _dose_context(request, dose, lift_form=form),
+        _dose_context(request, dose, **{form_key: form}),
         status=400,
     )
 
