@@ -233,9 +233,23 @@ def bedside_verify(
     gate_allowed, gate_messages, gate_result = _gate(
         actor=actor, patient=patient, step=course_step, dose=dose, route=route, at=at
     )
+    from saisei.journey.models import Patient
     from saisei.processing.models import Dose
 
     with transaction.atomic():
+        # Locks in the order every act on a patient takes them (patients, then bags, then the
+        # audit chain), so a serious event holding the lot cannot deadlock with this check:
+        # the wristband's patient and every scanned bag's owner, in key order.
+        owners = {d.lot.donation.patient_id for d in doses if d.lot.donation_id}
+        owners |= {d.patient_id for d in doses if d.patient_id}
+        if patient is not None:
+            owners.add(patient.pk)
+        list(
+            Patient.objects.select_for_update()
+            .filter(pk__in=sorted(owners))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
         # Judge the bags as they are under a row lock: a hold or recall that commits first is
         # seen here, and one that comes later waits until this check is stored.
         locked = {
