@@ -17,9 +17,18 @@ from django.db.models import QuerySet
 from saisei.core import selectors as core_selectors
 from saisei.core.models import User
 from saisei.core.permissions import is_staff_user
-from saisei.interop.fhir.mappers import administrative, careplan, clinical, consent, plan
+from saisei.interop.fhir.mappers import (
+    administrative,
+    careplan,
+    clinical,
+    consent,
+    outcomes,
+    plan,
+)
 from saisei.journey import permissions as journey_permissions
 from saisei.journey import selectors as journey_selectors
+from saisei.outcomes import permissions as outcomes_permissions
+from saisei.outcomes import selectors as outcomes_selectors
 from saisei.processing import permissions as processing_permissions
 from saisei.processing import selectors as processing_selectors
 from saisei.regulatory import permissions as regulatory_permissions
@@ -81,6 +90,17 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
                     mapper=administrative.practitioner,
                     may_read=regulatory_permissions.can_view_regulatory,
                     related=("user",),
+                ),
+            ),
+        ),
+        ResourceType(
+            "PractitionerRole",
+            (
+                Source(
+                    queryset=lambda actor: regulatory_selectors.physician_list(actor=actor),
+                    mapper=outcomes.practitioner_role,
+                    may_read=regulatory_permissions.can_view_regulatory,
+                    related=("user", "organisation"),
                 ),
             ),
         ),
@@ -180,6 +200,39 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
                     may_read=safety_permissions.can_view_safety,
                     patient_field="patient",
                     related=("patient", "administration", "dose"),
+                ),
+            ),
+        ),
+        ResourceType(
+            "Observation",
+            (
+                Source(
+                    queryset=lambda actor: outcomes_selectors.assessment_list(actor=actor),
+                    mapper=outcomes.assessment_observation,
+                    may_read=outcomes_permissions.can_view_outcomes,
+                    patient_field="patient",
+                    related=("patient", "rater__physician"),
+                ),
+                Source(
+                    queryset=lambda actor: outcomes_selectors.biomarker_result_list(actor=actor),
+                    mapper=outcomes.biomarker_observation,
+                    may_read=outcomes_permissions.can_view_outcomes,
+                    patient_field="patient",
+                    related=("patient", "definition"),
+                ),
+            ),
+        ),
+        ResourceType(
+            "QuestionnaireResponse",
+            (
+                Source(
+                    queryset=lambda actor: outcomes_selectors.assessment_list(
+                        actor=actor, instrument=outcomes.DIARY
+                    ),
+                    mapper=outcomes.diary_response,
+                    may_read=outcomes_permissions.can_view_outcomes,
+                    patient_field="patient",
+                    related=("patient", "rater__physician"),
                 ),
             ),
         ),

@@ -275,3 +275,137 @@ def test_care_plan_is_the_course_with_its_steps(org: Any, fhir: FhirClient) -> N
     validate(plan)
     assert plan["resourceType"] == "PlanDefinition"
     assert plan["status"] == "draft"  # not in force: never exported as active
+
+
+# --- outcomes: Observation and QuestionnaireResponse; PractitionerRole --------------------
+
+
+@pytest.fixture
+def outcomes_world(org: Any, other_org: Any, make_user: Any) -> Any:
+    from saisei.outcomes import services as outcome_services
+    from saisei.outcomes.models import BiomarkerDefinition
+
+    physician = make_user("physician", org)
+    mine = PatientFactory(organisation=org)
+    theirs = PatientFactory(organisation=other_org)
+    today = timezone.localdate()
+    diary = outcome_services.assessment_record(
+        actor=physician,
+        patient=mine,
+        instrument="DIARY",
+        values={
+            "sleep": 2,
+            "agitation": 1,
+            "evening_confusion": 0,
+            "recognition": 1,
+            "engagement": 3,
+        },
+        assessed_on=today,
+    )
+    definition = BiomarkerDefinition.objects.create(
+        organisation=org,
+        code="PTAU217",
+        name="Plasma p-tau217",
+        unit="pg/mL",
+        loinc="104663-0",
+        reference_high=0.4,
+    )
+    result = outcome_services.biomarker_record(
+        actor=physician, patient=mine, definition=definition, value=0.62, collected_on=today
+    )
+    their_diary = outcome_services.assessment_record(
+        actor=make_user("physician", other_org),
+        patient=theirs,
+        instrument="DIARY",
+        values={
+            "sleep": 0,
+            "agitation": 0,
+            "evening_confusion": 0,
+            "recognition": 0,
+            "engagement": 0,
+        },
+        assessed_on=today,
+    )
+    return physician, mine, diary, result, their_diary
+
+
+def test_assessment_and_biomarker_are_observations(outcomes_world: Any) -> None:
+    physician, mine, diary, result, their_diary = outcomes_world
+    fhir = FhirClient(physician)
+    response = fhir.get("/Observation", patient=str(mine.external_id))
+    assert response.status_code == 200
+    bundle = response.json()
+    validate(bundle)
+    by_id = {e["resource"]["id"]: e["resource"] for e in bundle["entry"]}
+    assert set(by_id) == {str(diary.external_id), str(result.external_id)}
+    survey = by_id[str(diary.external_id)]
+    validate(survey)
+    assert survey["category"][0]["coding"][0]["code"] == "survey"
+    assert survey["valueQuantity"]["value"] == 7
+    assert survey["valueQuantity"]["code"] == "{score}"
+    assert survey["subject"]["reference"] == f"Patient/{mine.external_id}"
+    lab = by_id[str(result.external_id)]
+    assert lab["category"][0]["coding"][0]["code"] == "laboratory"
+    assert lab["code"]["coding"] == [{"system": "http://loinc.org", "code": "104663-0"}]
+    assert lab["valueQuantity"] == {
+        "value": 0.62,
+        "unit": "pg/mL",
+        "system": "http://unitsofmeasure.org",
+        "code": "pg/mL",
+    }
+    assert lab["referenceRange"][0]["high"]["value"] == 0.4
+    # Another organisation's diary is neither listed nor readable.
+    _outcome(fhir.get(f"/Observation/{their_diary.external_id}"), 404, "not-found")
+    assert fhir.get(f"/Observation/{diary.external_id}").status_code == 200
+
+
+def test_unconfirmed_loinc_is_not_sent_as_a_code(outcomes_world: Any) -> None:
+    physician, _mine, _diary, result, _theirs = outcomes_world
+    result.definition.loinc_uncertain = True
+    result.definition.save()
+    body = FhirClient(physician).get(f"/Observation/{result.external_id}").json()
+    validate(body)
+    assert body["code"] == {"text": "Plasma p-tau217"}
+
+
+def test_caregiver_diary_is_a_questionnaire_response_with_its_answers(
+    outcomes_world: Any,
+) -> None:
+    physician, mine, diary, _result, their_diary = outcomes_world
+    fhir = FhirClient(physician)
+    bundle = fhir.get("/QuestionnaireResponse").json()
+    validate(bundle)
+    assert [e["resource"]["id"] for e in bundle["entry"]] == [str(diary.external_id)]
+    response = bundle["entry"][0]["resource"]
+    answers = {i["linkId"]: i["answer"][0]["valueInteger"] for i in response["item"]}
+    assert answers == {
+        "sleep": 2,
+        "agitation": 1,
+        "evening_confusion": 0,
+        "recognition": 1,
+        "engagement": 3,
+    }
+    assert response["subject"]["reference"] == f"Patient/{mine.external_id}"
+    _outcome(fhir.get(f"/QuestionnaireResponse/{their_diary.external_id}"), 404, "not-found")
+
+
+def test_outcomes_types_need_the_right_to_read_outcomes(org: Any, make_user: Any) -> None:
+    from saisei.outcomes import permissions as outcome_permissions
+
+    technician = make_user("cpc_technician", org)
+    assert not outcome_permissions.can_view_outcomes(technician)
+    _outcome(FhirClient(technician).get("/Observation"), 403, "forbidden")
+    _outcome(FhirClient(technician).get("/QuestionnaireResponse"), 403, "forbidden")
+
+
+def test_practitioner_role_links_physician_and_organisation(
+    org: Any, other_org: Any, fhir: FhirClient
+) -> None:
+    mine = PhysicianFactory(organisation=org)
+    PhysicianFactory(organisation=other_org)
+    bundle = fhir.get("/PractitionerRole").json()
+    validate(bundle)
+    assert [e["resource"]["id"] for e in bundle["entry"]] == [str(mine.external_id)]
+    role = bundle["entry"][0]["resource"]
+    assert role["practitioner"]["reference"] == f"Practitioner/{mine.external_id}"
+    assert role["organization"]["reference"] == f"Organization/{org.external_id}"

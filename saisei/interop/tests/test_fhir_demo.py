@@ -64,7 +64,16 @@ def test_every_demo_resource_validates_and_references_resolve(
         bound = len(one.captured_queries) + len(rt.sources) - 1
         with django_assert_num_queries(bound, exact=False):
             client.get(f"/fhir/R4/{name}?_count=200", headers=headers)
-    for name in ("Patient", "Practitioner", "Procedure", "BiologicallyDerivedProduct", "Consent"):
+    for name in (
+        "Patient",
+        "Practitioner",
+        "PractitionerRole",
+        "Procedure",
+        "BiologicallyDerivedProduct",
+        "Consent",
+        "Observation",
+        "QuestionnaireResponse",
+    ):
         assert counts[name] > 0, name
     dangling = {ref for ref in references if ref not in seen}
     assert not dangling
@@ -82,6 +91,13 @@ def test_every_demo_resource_validates_and_references_resolve(
         for entry in bundle["entry"]:
             resource = entry["resource"]
             kind = resource["resourceType"]
-            if kind in ("Patient", "Practitioner", "Organization", "Location", "PlanDefinition"):
+            if kind in (
+                "Patient",
+                "Practitioner",
+                "PractitionerRole",
+                "Organization",
+                "Location",
+                "PlanDefinition",
+            ):
                 continue
             assert f"Patient/{patient_id}" in _references(resource), kind
