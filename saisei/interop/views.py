@@ -13,13 +13,18 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from saisei.core.api_support import BearerTokenAuth, StaffSessionAuth
+from saisei.core.errors import DomainError
 from saisei.core.models import User
-from saisei.core.permissions import is_staff_user
+from saisei.core.permissions import is_staff_user, staff_user
+from saisei.core.views import staff_page
 from saisei.interop.fhir import everything, responses
 from saisei.interop.fhir.capability import capability_statement
 from saisei.interop.fhir.registry import RESOURCE_TYPES, ResourceType, Source
@@ -219,3 +224,52 @@ def searchset(
 
 def not_found(request: HttpRequest, path: str = "") -> HttpResponse:
     return responses.error(404, _("No such FHIR endpoint."))
+
+
+# --- the org_admin page: start an export, watch it, download its files ----------------------
+
+
+@staff_page
+def export_page(request: HttpRequest) -> HttpResponse:
+    from saisei.interop import permissions, selectors, services
+    from saisei.interop.forms import ExportForm
+    from saisei.regulatory import selectors as regulatory_selectors
+
+    actor = staff_user(request)
+    if not permissions.can_bulk_export(actor):
+        raise PermissionDenied
+    plans = list(regulatory_selectors.plan_list(actor=actor))
+    types = [name for name, rt in RESOURCE_TYPES.items() if rt.readable_sources(actor)]
+    form = ExportForm(request.POST or None, plans=plans, types=types)
+    if request.method == "POST" and request.POST.get("cancel"):
+        export = selectors.export_get(actor=actor, external_id=request.POST["cancel"])
+        try:
+            services.export_cancel(actor=actor, export=export)
+        except DomainError as exc:
+            messages.error(request, str(exc.message))
+        return redirect("interop:exports")
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        services.export_start(
+            actor=actor,
+            level=data["level"],
+            plan=data["plan"],
+            types=data["types"] or types,
+            since=data["since"],
+            request_url=request.build_absolute_uri(),
+        )
+        messages.success(request, _("The export was queued; this page shows its progress."))
+        return redirect("interop:exports")
+    exports = list(selectors.export_list(actor=actor)[:50])
+    running = any(e.status in ("queued", "running") for e in exports)
+    return render(
+        request,
+        "interop/exports.html",
+        {
+            "form": form,
+            "exports": exports,
+            "running": running,
+            "fhir_base": base_url(request),
+        },
+        status=400 if request.method == "POST" else 200,
+    )

@@ -16,6 +16,8 @@ ISSUE_CODE = {
     403: "forbidden",
     404: "not-found",
     405: "not-supported",
+    409: "conflict",
+    422: "processing",
     500: "exception",
 }
 

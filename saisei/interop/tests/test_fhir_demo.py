@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import json
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -12,7 +15,9 @@ from django.test.utils import CaptureQueriesContext
 
 from saisei.core.demo import load_demo
 from saisei.core.services import token_create
+from saisei.interop.fhir import bulk
 from saisei.interop.fhir.registry import RESOURCE_TYPES
+from saisei.interop.models import BulkExport
 from saisei.interop.tests.validation import validate
 
 
@@ -28,11 +33,27 @@ def _references(value: Any) -> list[str]:
 @pytest.fixture
 def demo(db: Any, settings: Any, tmp_path: Any) -> Any:
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.DATA_DIR = tmp_path
     return load_demo(stdout=io.StringIO())
 
 
+# Reads an export's files in a fresh interpreter: validates each line, counts by type.
+_ROUND_TRIP = """
+import importlib, json, pathlib, sys
+counts = {}
+for path in sorted(pathlib.Path(sys.argv[1]).glob("*.ndjson")):
+    for line in path.read_text(encoding="utf-8").splitlines():
+        resource = json.loads(line)
+        name = resource["resourceType"]
+        module = importlib.import_module("fhir.resources.R4B." + name.lower())
+        getattr(module, name).model_validate(resource)
+        counts[name] = counts.get(name, 0) + 1
+print(json.dumps(counts))
+"""
+
+
 def test_every_demo_resource_validates_and_references_resolve(
-    demo: Any, django_assert_num_queries: Any
+    demo: Any, django_assert_num_queries: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     # org_admin reads every app (core.permissions.READ_ALL_ROLES).
     _, token = token_create(actor=None, user=demo.users["org_admin"], label="fhir")
@@ -101,3 +122,20 @@ def test_every_demo_resource_validates_and_references_resolve(
             ):
                 continue
             assert f"Patient/{patient_id}" in _references(resource), kind
+    # The bulk export of the demo: the same counts as the API, read back in a fresh process.
+    with django_capture_on_commit_callbacks(execute=True):
+        kickoff = client.get("/fhir/R4/$export", headers={**headers, "Prefer": "respond-async"})
+    assert kickoff.status_code == 202
+    status_url = kickoff["Content-Location"].removeprefix("http://testserver")
+    manifest = client.get(status_url, headers=headers).json()
+    exported = {item["type"]: item["count"] for item in manifest["output"]}
+    assert exported == {name: n for name, n in counts.items() if n}
+    export = BulkExport.objects.get()
+    read_back = subprocess.run(
+        [sys.executable, "-c", _ROUND_TRIP, str(bulk.export_dir(export.external_id))],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    assert json.loads(read_back.stdout) == exported

@@ -1,0 +1,21 @@
+"""Who may export: a bulk export holds the whole programme's records, so only the
+organisation's administrator starts, watches, downloads or cancels one (docs/roles.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from saisei.core.models import Role, User
+from saisei.core.permissions import is_staff_user, scope_to_org
+
+
+def can_bulk_export(user: Any) -> bool:
+    return is_staff_user(user) and user.has_role(Role.ORG_ADMIN)
+
+
+def scope_exports(user: User, qs: QuerySet) -> QuerySet:
+    if not can_bulk_export(user):
+        return qs.none()
+    return scope_to_org(user, qs)
