@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 
 from saisei.api import api
+from saisei.core.hardening import admin_login
 from saisei.core.middleware import json_error
 from saisei.interop.urls import fhir_urlpatterns
 
@@ -19,6 +20,8 @@ urlpatterns = [
     re_path(r"^api/", api_not_found),
     path("fhir/R4/", include((fhir_urlpatterns, "fhir"))),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Before the admin's own URLs: its sign-in goes through Saisei's in production.
+    path("admin/login/", admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
     path("regulatory/", include("saisei.regulatory.urls")),
     path("processing/", include("saisei.processing.urls")),

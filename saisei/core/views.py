@@ -205,10 +205,6 @@ def notifications_page(request: HttpRequest) -> HttpResponse:
     return render(request, "core/notifications.html", {"items": items})
 
 
-def healthz(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok"})
-
-
 def staff_page(view: Any) -> Any:
     """A staff page: signed in; an unknown or out-of-scope id is a 404, a refused role a 403."""
 
