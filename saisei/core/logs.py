@@ -38,6 +38,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        # Lines logged while a request is handled carry its id, whichever module logs them.
         ctx = context.current_or_none()
         if ctx is not None:
             out["request_id"] = ctx.request_id
@@ -69,6 +70,7 @@ class RequestLogMiddleware:
             request.path,
             status,
             extra={
+                "request_id": getattr(request, "request_id", None),
                 "method": request.method,
                 "path": request.path,
                 "status": status,

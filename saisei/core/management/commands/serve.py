@@ -42,6 +42,9 @@ class Command(BaseCommand):
             # Request lines come from Saisei's own log (saisei.request, JSON with request id).
             "--error-logfile",
             "-",
+            # Saisei does not use gunicorn's control socket, whose default path under the home
+            # directory would be shared by every instance on the host.
+            "--no-control-socket",
         ]
         sys.stdout.flush()
         sys.stderr.flush()
