@@ -61,6 +61,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "csp",
+    # django-ninja's own Swagger UI files: the API docs load from this site, not a CDN, and
+    # carry no inline script (the CSP below applies to them too).
+    "ninja",
     "simple_history",
     "django_tasks",
     "django_tasks_db",
@@ -202,6 +205,12 @@ EMAIL_BACKEND = env.str(
     else "django.core.mail.backends.locmem.EmailBackend",
 )
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="saisei@localhost")
+# The SMTP relay, for EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend.
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 
 TASKS = {
     "default": {
