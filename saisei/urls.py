@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns  # noqa: F401
 from django.contrib import admin
+from django.contrib.staticfiles.views import serve as serve_static
 from django.urls import include, path, re_path
-from django.views.static import serve
 
 from saisei.api import api
 from saisei.core.hardening import admin_login
@@ -33,7 +33,8 @@ urlpatterns = [
 ]
 
 if not settings.PRODUCTION:
-    # Demo and development: serve vendored static files without a separate web server.
+    # Demo and development: serve static files (Saisei's and its apps', e.g. the API docs'
+    # Swagger UI) from where they are installed, without collectstatic or a web server.
     urlpatterns += [
-        re_path(r"^static/(?P<path>.*)$", serve, {"document_root": settings.BASE_DIR / "static"}),
+        re_path(r"^static/(?P<path>.*)$", serve_static, {"insecure": True}),
     ]

@@ -46,9 +46,7 @@ def _signed_in_refusal(request: HttpRequest) -> HttpResponse | None:
     user = request.user
     if not user.is_authenticated:
         return _to_login(request, request.get_full_path())
-    if (user.two_factor_enabled or user.two_factor_required) and not request.session.get(
-        "2fa_ok"
-    ):
+    if (user.two_factor_enabled or user.two_factor_required) and not request.session.get("2fa_ok"):
         # The two-factor middleware leaves /api/ alone (tokens carry no second factor); the
         # docs are a page, so they ask for it here.
         return redirect(

@@ -72,5 +72,7 @@ class HealthMiddleware:
         if request.path in _READY_PATHS:
             checks = ready_checks()
             ok = all(checks.values())
-            return _answer(200 if ok else 503, {"status": "ok" if ok else "unavailable", "checks": checks})
+            return _answer(
+                200 if ok else 503, {"status": "ok" if ok else "unavailable", "checks": checks}
+            )
         return self.get_response(request)

@@ -97,7 +97,7 @@ class DailyScheduler(threading.Thread):
         try:
             run_if_due(run=self.run_jobs, now=now)
             self.failed_at = None
-        except Exception:  # noqa: BLE001 - the worker keeps processing tasks; the log says why
+        except Exception:
             self.failed_at = now
             logger.exception("daily jobs failed; retrying in %s", RETRY_AFTER)
         finally:

@@ -32,8 +32,11 @@ SKIP_WORDS = ("logout", "/exit", ".ics", ".csv", ".json", ".png", ".pdf", "expor
 
 def _script_src(response: Any) -> str:
     policy = response.get("Content-Security-Policy", "")
-    parts = dict((d.strip().split(" ", 1) + [""])[:2] for d in policy.split(";") if d.strip())
-    return parts.get("script-src", "")
+    for directive in policy.split(";"):
+        name, _, value = directive.strip().partition(" ")
+        if name == "script-src":
+            return value
+    return ""
 
 
 class _InlineCode(HTMLParser):

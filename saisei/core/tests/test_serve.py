@@ -25,9 +25,9 @@ def _free_port() -> int:
 
 
 def _get(url: str, timeout: float = 10, **headers: str) -> tuple[int, dict[str, str], bytes]:
-    req = urllib.request.Request(url, headers=headers)  # noqa: S310 - a loopback test server
+    req = urllib.request.Request(url, headers=headers)
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
             return resp.status, dict(resp.headers), resp.read()
     except urllib.error.HTTPError as err:
         return err.code, dict(err.headers), err.read()

@@ -27,7 +27,9 @@ class Command(BaseCommand):
             call_command("runserver", opts["bind"], use_reloader=False)
             return
         if not settings.PRODUCTION:
-            raise CommandError("--production needs SAISEI_PRODUCTION=1 (the saisei command sets it).")
+            raise CommandError(
+                "--production needs SAISEI_PRODUCTION=1 (the saisei command sets it)."
+            )
         # WhiteNoise serves what collectstatic gathered under STATIC_ROOT.
         call_command("collectstatic", interactive=False, verbosity=0)
         argv = [
