@@ -97,15 +97,17 @@ class DailyScheduler(threading.Thread):
         try:
             run_if_due(run=self.run_jobs, now=now)
             self.failed_at = None
-        except Exception:
+        except Exception:  # the worker goes on processing tasks; the log says why
             self.failed_at = now
             logger.exception("daily jobs failed; retrying in %s", RETRY_AFTER)
-        finally:
-            connections.close_all()  # this thread's connection only
 
     def run(self) -> None:
         while not self.stopped.is_set():
-            self.tick()
+            try:
+                self.tick()
+            finally:
+                # This thread's connection only: not held open between the checks.
+                connections.close_all()
             self.stopped.wait(self.interval)
 
     def stop(self) -> None:
