@@ -407,3 +407,26 @@ def test_two_workers_claiming_at_once_run_the_day_once(settings: Any) -> None:
     assert sorted(results) == [False, True]
     assert len(ran) == 1
     assert DailyRun.objects.count() == 1
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_thread_runs_the_day_once_however_often_it_looks(settings: Any) -> None:
+    if connections["default"].vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (a second connection from the thread)")
+    settings.SAISEI_DAILY_AT = "00:00"  # due at once, whenever the test runs
+    ran: list[int] = []
+    scheduler = schedule.DailyScheduler(run=lambda: ran.append(1), interval=0.05)
+    scheduler.start()
+    try:
+        for _ in range(200):
+            if ran and DailyRun.objects.exists():
+                break
+            threading.Event().wait(0.05)
+        threading.Event().wait(0.3)  # several more looks at the same day
+    finally:
+        scheduler.stop()
+        scheduler.join(10)
+    assert not scheduler.is_alive()
+    assert ran == [1]
+    assert DailyRun.objects.count() == 1
