@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from ninja import NinjaAPI
 
 from saisei.core.api_support import BearerTokenAuth, StaffSessionAuth, install_error_handlers
+from saisei.core.hardening import staff_only_docs
 
 if TYPE_CHECKING:
     from ninja.operation import Operation
@@ -38,6 +39,8 @@ api = SaiseiAPI(
     auth=[BearerTokenAuth(), StaffSessionAuth()],
     urls_namespace="api",
     docs_url="/docs",
+    # The docs and the schema ask for the Saisei sign-in in production (SAISEI_STAFF_ONLY_DOCS).
+    docs_decorator=staff_only_docs,
 )
 install_error_handlers(api)
 

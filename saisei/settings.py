@@ -60,6 +60,10 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "csp",
+    # django-ninja's own Swagger UI files: the API docs load from this site, not a CDN, and
+    # carry no inline script (the CSP below applies to them too).
+    "ninja",
     "simple_history",
     "django_tasks",
     "django_tasks_db",
@@ -74,8 +78,16 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Health probes are answered first: no host check, no HTTPS redirect, no session.
+    "saisei.core.health.HealthMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Production serves static files itself (collected by `saisei serve --production`);
+    # demo and development serve them from the source tree (saisei/urls.py).
+    *(["whitenoise.middleware.WhiteNoiseMiddleware"] if PRODUCTION else []),
     "saisei.core.middleware.RequestIdMiddleware",
+    "saisei.core.logs.RequestLogMiddleware",
+    "saisei.core.hardening.NoStoreMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -179,7 +191,9 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = DATA_DIR / "media"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Compressed copies (gzip, and Brotli where installed) made by collectstatic; file names
+    # stay unhashed so a page never fails for want of a manifest.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 15 * 1024 * 1024
@@ -191,6 +205,12 @@ EMAIL_BACKEND = env.str(
     else "django.core.mail.backends.locmem.EmailBackend",
 )
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="saisei@localhost")
+# The SMTP relay, for EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend.
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 
 TASKS = {
     "default": {
@@ -200,11 +220,52 @@ TASKS = {
     }
 }
 
+# Content-Security-Policy (django-csp 4): scripts, styles and everything else only from this
+# site; no inline script or style, no plugins, no framing. QR codes for authenticator apps are
+# data: images. django-ninja's Swagger UI loads its scripts from static files, so the API docs
+# keep the policy too.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
+
+# API docs, OpenAPI schema and admin behind the Saisei sign-in (on by default in production).
+SAISEI_STAFF_ONLY_DOCS = env.bool("SAISEI_STAFF_ONLY_DOCS", default=PRODUCTION)
+
+# The worker runs the daily jobs at this time of day in Japan (saisei.core.schedule); "off"
+# leaves them to `saisei daily` from cron.
+SAISEI_DAILY_AT = env.str("SAISEI_DAILY_AT", default="02:00")
+
+# Logs: JSON lines with the request id in production, plain lines in development.
+SAISEI_LOG_FORMAT = env.str("SAISEI_LOG_FORMAT", default="json" if PRODUCTION else "plain")
+if SAISEI_LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured("SAISEI_LOG_FORMAT must be 'json' or 'plain'.")
+_LOG_LEVEL = env.str("SAISEI_LOG_LEVEL", default="WARNING")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("SAISEI_LOG_LEVEL", default="WARNING")},
+    "formatters": {
+        "json": {"()": "saisei.core.logs.JsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": SAISEI_LOG_FORMAT}},
+    "root": {"handlers": ["console"], "level": _LOG_LEVEL},
+    "loggers": {
+        # One line per request in production (the access log); quiet in development and tests.
+        "saisei.request": {"level": "INFO" if PRODUCTION else _LOG_LEVEL},
+        # The daily run says when it queued the jobs.
+        "saisei.schedule": {"level": "INFO" if not TESTING else _LOG_LEVEL},
+        # Request logs come from saisei.request; Django's would repeat 4xx/5xx lines.
+        "django.request": {"level": "ERROR"},
+    },
 }
 
 # Public base URL, used in e-mails (magic links, confirmations).

@@ -1,10 +1,11 @@
 from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns  # noqa: F401
 from django.contrib import admin
+from django.contrib.staticfiles.views import serve as serve_static
 from django.urls import include, path, re_path
-from django.views.static import serve
 
 from saisei.api import api
+from saisei.core.hardening import admin_login
 from saisei.core.middleware import json_error
 from saisei.interop.urls import fhir_urlpatterns
 
@@ -19,6 +20,8 @@ urlpatterns = [
     re_path(r"^api/", api_not_found),
     path("fhir/R4/", include((fhir_urlpatterns, "fhir"))),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Before the admin's own URLs: its sign-in goes through Saisei's in production.
+    path("admin/login/", admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
     path("regulatory/", include("saisei.regulatory.urls")),
     path("processing/", include("saisei.processing.urls")),
@@ -30,7 +33,8 @@ urlpatterns = [
 ]
 
 if not settings.PRODUCTION:
-    # Demo and development: serve vendored static files without a separate web server.
+    # Demo and development: serve static files (Saisei's and its apps', e.g. the API docs'
+    # Swagger UI) from where they are installed, without collectstatic or a web server.
     urlpatterns += [
-        re_path(r"^static/(?P<path>.*)$", serve, {"document_root": settings.BASE_DIR / "static"}),
+        re_path(r"^static/(?P<path>.*)$", serve_static, {"insecure": True}),
     ]

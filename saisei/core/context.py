@@ -31,6 +31,11 @@ def current() -> RequestContext:
     return ctx
 
 
+def current_or_none() -> RequestContext | None:
+    """The context of the request being handled, or None outside one (logs omit the id)."""
+    return _current.get()
+
+
 @contextmanager
 def request_context(*, request_id: str, client_ip: str | None = None) -> Iterator[RequestContext]:
     ctx = RequestContext(request_id=request_id, client_ip=client_ip)

@@ -286,3 +286,14 @@ class Notification(ExternalIdModel):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class DailyRun(models.Model):
+    """The claim on one day's daily jobs: the unique day lets exactly one worker run them."""
+
+    day = models.DateField(unique=True)
+    claimed_at = models.DateTimeField(default=timezone.now)
+    claimed_by = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.day} ({self.claimed_by})"

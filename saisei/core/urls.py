@@ -12,5 +12,4 @@ urlpatterns = [
     path("accounts/2fa/setup/", views.two_factor_setup, name="two_factor_setup"),
     path("audit/", views.audit_page, name="audit"),
     path("notifications/", views.notifications_page, name="notifications"),
-    path("healthz", views.healthz, name="healthz"),
 ]

@@ -1,16 +1,19 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
 class Command(BaseCommand):
-    help = "Run the web service: gunicorn with --production, otherwise Django's server."
+    help = (
+        "Run the web service: with --production, collect the static files and become gunicorn; "
+        "otherwise Django's server."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--production", action="store_true")
@@ -20,18 +23,34 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        if opts["production"]:
-            cmd = [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "saisei.wsgi:application",
-                "--bind",
-                opts["bind"],
-                "--workers",
-                str(opts["workers"]),
-                "--access-logfile",
-                "-",
-            ]
-            raise SystemExit(subprocess.call(cmd, env={**os.environ, "SAISEI_PRODUCTION": "1"}))
-        call_command("runserver", opts["bind"], use_reloader=False)
+        if not opts["production"]:
+            call_command("runserver", opts["bind"], use_reloader=False)
+            return
+        if not settings.PRODUCTION:
+            raise CommandError(
+                "--production needs SAISEI_PRODUCTION=1 (the saisei command sets it)."
+            )
+        # WhiteNoise serves what collectstatic gathered under STATIC_ROOT.
+        call_command("collectstatic", interactive=False, verbosity=0)
+        argv = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "saisei.wsgi:application",
+            "--bind",
+            opts["bind"],
+            "--workers",
+            str(opts["workers"]),
+            # Request lines come from Saisei's own log (saisei.request, JSON with request id).
+            "--error-logfile",
+            "-",
+            # Saisei does not use gunicorn's control socket, whose default path under the home
+            # directory would be shared by every instance on the host.
+            "--no-control-socket",
+        ]
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # Become gunicorn (same process id): a supervisor's SIGTERM or Ctrl-C reaches gunicorn's
+        # master itself, which stops its workers, instead of a parent that would die alone and
+        # leave them running.
+        os.execv(sys.executable, argv)  # noqa: S606 - fixed argv, no shell
