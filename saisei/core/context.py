@@ -17,6 +17,7 @@ from dataclasses import dataclass
 class RequestContext:
     request_id: str
     client_ip: str | None = None
+    user_agent: str = ""
 
 
 _current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
@@ -32,8 +33,10 @@ def current() -> RequestContext:
 
 
 @contextmanager
-def request_context(*, request_id: str, client_ip: str | None = None) -> Iterator[RequestContext]:
-    ctx = RequestContext(request_id=request_id, client_ip=client_ip)
+def request_context(
+    *, request_id: str, client_ip: str | None = None, user_agent: str = ""
+) -> Iterator[RequestContext]:
+    ctx = RequestContext(request_id=request_id, client_ip=client_ip, user_agent=user_agent)
     token = _current.set(ctx)
     try:
         yield ctx
