@@ -180,8 +180,13 @@ def patient_everything(request: HttpRequest, actor: User, resource_id: str) -> H
         return patient
     patient_resource = json.loads(patient.content)
     resources = everything.patient_everything(actor=actor, patient_resource=patient_resource)
-    code = next(
-        (i.get("value", "") for i in patient_resource.get("identifier", []) if i.get("value")), ""
+    code = next(  # the medical record number (patient code), not the urn:uuid identifier
+        (
+            str(i["value"])
+            for i in patient_resource.get("identifier", [])
+            if i.get("value") and not str(i["value"]).startswith("urn:")
+        ),
+        "",
     )
     access_log_record(
         actor=actor,
