@@ -219,9 +219,7 @@ def access_log_page(request: HttpRequest) -> HttpResponse:
         }
     elif form.is_bound:
         # An invalid search shows its errors and no rows, never every row.
-        return render(
-            request, "core/access_log.html", {"form": form, "page": None}, status=400
-        )
+        return render(request, "core/access_log.html", {"form": form, "page": None}, status=400)
     qs = selectors.access_log_list(actor=actor, **filters)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     return render(request, "core/access_log.html", {"form": form, "page": page})

@@ -155,7 +155,9 @@ def test_outside_production_the_key_file_is_created_once_for_its_owner_only(
     assert core_apps.ledger_key_check() == []  # not production: no start-up refusal
 
 
-def test_an_entry_keyed_with_another_key_names_both_keys(ledger: Organisation, settings: Any) -> None:
+def test_an_entry_keyed_with_another_key_names_both_keys(
+    ledger: Organisation, settings: Any
+) -> None:
     old = ledger_key().key_id
     settings.SAISEI_LEDGER_KEY = "another-ledger-key-" + "z" * 40
     _verify_fails(f"ledger key {old}", ledger_key().key_id)

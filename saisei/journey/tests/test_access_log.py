@@ -149,12 +149,14 @@ def test_officer_searches_by_patient_user_and_dates_in_the_api(
     by_user = client.get("/access-log", user=physician.username).json()
     assert [i["patient_label"] for i in by_user["items"]] == ["P-ONE"]
     now = timezone.now()
-    assert client.get("/access-log", since=(now + dt.timedelta(hours=1)).isoformat()).json()[
-        "count"
-    ] == 0
-    assert client.get("/access-log", until=(now - dt.timedelta(hours=1)).isoformat()).json()[
-        "count"
-    ] == 0
+    assert (
+        client.get("/access-log", since=(now + dt.timedelta(hours=1)).isoformat()).json()["count"]
+        == 0
+    )
+    assert (
+        client.get("/access-log", until=(now - dt.timedelta(hours=1)).isoformat()).json()["count"]
+        == 0
+    )
     page = client.get("/access-log", limit=2, offset=2).json()
     assert (page["count"], len(page["items"])) == (3, 1)
     # Reading the log is not itself a read of a patient's record.
