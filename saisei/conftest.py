@@ -27,6 +27,12 @@ def _english(settings: Any) -> None:
     translation.activate("en")
 
 
+@pytest.fixture(autouse=True)
+def _anchors_outside_the_repo(settings: Any, tmp_path_factory: Any) -> None:
+    """Ledger checkpoints go to a fresh directory per test, never the working tree's var/."""
+    settings.SAISEI_ANCHOR_DIR = tmp_path_factory.mktemp("anchors")
+
+
 @pytest.fixture
 def org(db: Any) -> Any:
     return OrganisationFactory(slug="clinic-a", name="Clinic A")

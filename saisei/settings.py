@@ -268,5 +268,19 @@ LOGGING = {
     },
 }
 
+# The audit ledger's key, kept outside the database (docs/operations.md, decision record 0015):
+# from the environment, or from a key file (created 0600 on first use outside production).
+SAISEI_LEDGER_KEY = env.str(
+    "SAISEI_LEDGER_KEY",
+    default="test-ledger-key-0123456789abcdef0123456789abcdef" if TESTING else "",
+)
+SAISEI_LEDGER_KEY_FILE = Path(
+    env.str("SAISEI_LEDGER_KEY_FILE", default=str(DATA_DIR / "ledger.key"))
+).resolve()
+# Signed checkpoints of every chain (`saisei audit anchor`, daily): a directory outside the
+# database, and an e-mail to each organisation's compliance officers.
+SAISEI_ANCHOR_DIR = Path(env.str("SAISEI_ANCHOR_DIR", default=str(DATA_DIR / "anchors"))).resolve()
+SAISEI_ANCHOR_EMAIL = env.bool("SAISEI_ANCHOR_EMAIL", default=True)
+
 # Public base URL, used in e-mails (magic links, confirmations).
 SAISEI_BASE_URL = env.str("SAISEI_BASE_URL", default="http://127.0.0.1:8000")

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from saisei.core import permissions, selectors
 from saisei.core.api_support import ERROR_RESPONSES, Page, paginate
@@ -115,6 +115,48 @@ def audit(request: HttpRequest, filters: Query[AuditFilter]) -> dict:
         subject_type=filters.subject_type,
         subject_id=filters.subject_id,
         actor_username=filters.actor,
+        since=filters.since,
+        until=filters.until,
+    )
+    return paginate(qs, limit=filters.limit, offset=filters.offset)
+
+
+class AccessLogEntryOut(Schema):
+    at: dt.datetime
+    user: str
+    channel: str
+    subject_type: str
+    subject_id: str
+    label: str
+    patient_id: str
+    patient_label: str
+    client_ip: str | None
+    user_agent: str
+    request_id: str
+
+    @staticmethod
+    def resolve_user(obj) -> str:
+        return obj.actor_label
+
+
+class AccessLogFilter(Schema):
+    patient: str | None = Field(None, max_length=64, description="Patient external id or code")
+    user: str | None = Field(None, max_length=150, description="Username of the reader")
+    since: dt.datetime | None = Field(None, description="From this time (inclusive)")
+    until: dt.datetime | None = Field(None, description="Before this time (exclusive)")
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0, le=1_000_000)
+
+
+@router.get("/access-log", response={200: Page[AccessLogEntryOut], **ERROR_RESPONSES})
+def access_log(request: HttpRequest, filters: Query[AccessLogFilter]) -> dict:
+    """Who read which patient's record, document or export (compliance officers, org admins)."""
+    if not permissions.can_view_access_log(staff_user(request)):
+        raise Forbidden()
+    qs = selectors.access_log_list(
+        actor=staff_user(request),
+        patient=filters.patient,
+        user=filters.user,
         since=filters.since,
         until=filters.until,
     )

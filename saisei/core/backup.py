@@ -93,6 +93,12 @@ def _count_query(table: str) -> str:
     return f'SELECT COUNT(*) FROM "{table}"'  # noqa: S608 - only names from the model registry
 
 
+def _key_id() -> str | None:
+    from saisei.core.ledger_key import ledger_key, ledger_key_problem
+
+    return None if ledger_key_problem() else ledger_key().key_id
+
+
 # --- snapshot ---------------------------------------------------------------------------------
 
 
@@ -193,6 +199,8 @@ def backup_create(path: Path) -> dict[str, Any]:
             "members": members,
             "counts": counts,
             "chain_heads": heads,
+            # Which key keyed the ledger (its public id, never the key: that travels apart).
+            "ledger_key_id": _key_id(),
         }
         manifest_path = work / MANIFEST
         manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True))
@@ -292,6 +300,13 @@ def _compare(manifest: dict[str, Any]) -> RestoreReport:
         heads = _chain_heads(cur.fetchall())
     if heads != manifest["chain_heads"]:
         report.problems.append("The ledger chain heads differ from the ones the backup recorded.")
+    wanted, have = manifest.get("ledger_key_id"), _key_id()
+    if wanted and wanted != have:
+        report.problems.append(
+            f"The backup's ledger was keyed with ledger key {wanted}, but this installation's "
+            f"key is {have or 'missing'}: install that key (kept apart from the backups, see "
+            "docs/operations.md) and restore again."
+        )
     report.problems.extend(f"Ledger: {p}" for p in audit_verify())
     report.entries_verified = manifest["counts"].get(
         str(apps.get_model("core", "AuditEntry")._meta.db_table), 0

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 class RequestContext:
     request_id: str
     client_ip: str | None = None
+    user_agent: str = ""
 
 
 _current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
@@ -37,8 +38,10 @@ def current_or_none() -> RequestContext | None:
 
 
 @contextmanager
-def request_context(*, request_id: str, client_ip: str | None = None) -> Iterator[RequestContext]:
-    ctx = RequestContext(request_id=request_id, client_ip=client_ip)
+def request_context(
+    *, request_id: str, client_ip: str | None = None, user_agent: str = ""
+) -> Iterator[RequestContext]:
+    ctx = RequestContext(request_id=request_id, client_ip=client_ip, user_agent=user_agent)
     token = _current.set(ctx)
     try:
         yield ctx

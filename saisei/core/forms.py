@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 def otp_field(label: Any = None) -> forms.CharField:
@@ -40,3 +41,27 @@ def model_choice_field(form: forms.BaseForm, name: str) -> forms.ModelChoiceFiel
     if not isinstance(field, forms.ModelChoiceField):
         raise TypeError(f"{name} is not a model-choice field")
     return field
+
+
+class AccessLogFilterForm(forms.Form):
+    """Search of the access log: by patient, by reader and by a range of days (Japan time)."""
+
+    patient = forms.CharField(label=_("Patient (code or id)"), required=False, max_length=64)
+    user = forms.CharField(label=_("User"), required=False, max_length=150)
+    date_from = forms.DateField(
+        label=pgettext_lazy("date range", "From"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    date_to = forms.DateField(
+        label=pgettext_lazy("date range", "To"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and end < start:
+            self.add_error("date_to", _("The end date is before the start date."))
+        return data

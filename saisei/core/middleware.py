@@ -27,7 +27,11 @@ class RequestIdMiddleware:
         incoming = request.headers.get("X-Request-ID", "")
         rid = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = rid  # type: ignore[attr-defined]
-        with request_context(request_id=rid, client_ip=client_ip(request)):
+        with request_context(
+            request_id=rid,
+            client_ip=client_ip(request),
+            user_agent=request.headers.get("User-Agent", "")[:200],
+        ):
             response = self.get_response(request)
         response["X-Request-ID"] = rid
         return response

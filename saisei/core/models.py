@@ -247,6 +247,8 @@ class AuditEntry(models.Model):
     changes = models.JSONField(default=dict)
     prev_hash = models.CharField(max_length=64)
     entry_hash = models.CharField(max_length=64)
+    # How entry_hash was made: "sha256" (entries from before keying) or "hmac-sha256:<key id>".
+    scheme = models.CharField(max_length=40, default="sha256")
 
     objects = NoDeleteManager()
 
@@ -297,3 +299,54 @@ class DailyRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} ({self.claimed_by})"
+
+
+class AccessLogEntry(models.Model):
+    """One read of a patient's record, document or export: who, when, what, from where.
+
+    Japan's Guidelines for the Security Management of Medical Information Systems (MHLW, 6th ed.)
+    ask that access to medical information be recorded and reviewable. Append-only; kept as long
+    as the records (there is no purge); scoped to the reader's organisation.
+    """
+
+    class Channel(models.TextChoices):
+        WEB = "web", _("Web page")
+        API = "api", _("API")
+        FHIR = "fhir", _("FHIR")
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    actor_label = models.CharField(max_length=150)
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    # What was read, e.g. "journey.patient" / "document.quote_pdf" / "fhir.Patient/$everything".
+    subject_type = models.CharField(max_length=80)
+    subject_id = models.CharField(max_length=64)
+    label = models.CharField(max_length=200, blank=True)
+    # The patient whose record it is (external id and code), when there is one.
+    patient_id = models.CharField(max_length=64, blank=True)
+    patient_label = models.CharField(max_length=100, blank=True)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=200, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+
+    objects = NoDeleteManager()
+
+    class Meta:
+        ordering: ClassVar = ["-at", "-id"]
+        indexes: ClassVar = [
+            models.Index(fields=["organisation", "at"], name="accesslog_org_at"),
+            models.Index(fields=["organisation", "patient_id", "at"], name="accesslog_org_patient"),
+            models.Index(fields=["organisation", "actor", "at"], name="accesslog_org_actor"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.subject_type}:{self.subject_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise HardDeleteRefused("Access log entries are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise HardDeleteRefused("Access log entries are append-only.")

@@ -13,4 +13,10 @@ ITEMS = [
         ),
         order=90,
     ),
+    NavItem(
+        _("Access log"),
+        "core:access_log",
+        frozenset({Role.ORG_ADMIN, Role.COMPLIANCE_OFFICER}),
+        order=91,
+    ),
 ]

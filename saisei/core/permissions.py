@@ -45,6 +45,17 @@ def scope_audit_entries(user: User, qs: QuerySet) -> QuerySet:
     return scope_to_org(user, qs)
 
 
+def can_view_access_log(user: User) -> bool:
+    """Who read which patient's record: compliance officers and organisation administrators."""
+    return is_staff_user(user) and user.has_role(Role.ORG_ADMIN, Role.COMPLIANCE_OFFICER)
+
+
+def scope_access_log(user: User, qs: QuerySet) -> QuerySet:
+    if not can_view_access_log(user):
+        return qs.none()
+    return scope_to_org(user, qs)
+
+
 def can_manage_users(user: User) -> bool:
     return is_staff_user(user) and user.has_role(Role.ORG_ADMIN)
 

@@ -6,11 +6,11 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from saisei.core import permissions
 from saisei.core.errors import NotFound
-from saisei.core.models import AuditEntry, Notification, Organisation, Site, User
+from saisei.core.models import AccessLogEntry, AuditEntry, Notification, Organisation, Site, User
 
 
 def get_scoped(qs: QuerySet, external_id: Any) -> Any:
@@ -64,6 +64,31 @@ def audit_entry_list(
     if until:
         qs = qs.filter(at__lt=until)
     return qs.order_by("-seq")
+
+
+def access_log_list(
+    *,
+    actor: User,
+    patient: str | None = None,
+    user: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> QuerySet[AccessLogEntry]:
+    """Reads of patient records in the actor's organisation, newest first.
+
+    ``patient`` matches the patient's external id or code exactly; ``user`` the reader's
+    username; ``since`` is inclusive and ``until`` exclusive.
+    """
+    qs = permissions.scope_access_log(actor, AccessLogEntry.objects.all())
+    if patient:
+        qs = qs.filter(Q(patient_id=patient) | Q(patient_label=patient))
+    if user:
+        qs = qs.filter(actor_label=user)
+    if since:
+        qs = qs.filter(at__gte=since)
+    if until:
+        qs = qs.filter(at__lt=until)
+    return qs.order_by("-at", "-id")
 
 
 def notification_list(*, actor: User, unread_only: bool = False) -> QuerySet[Notification]:

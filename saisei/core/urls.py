@@ -11,5 +11,6 @@ urlpatterns = [
     path("accounts/2fa/", views.two_factor_verify, name="two_factor_verify"),
     path("accounts/2fa/setup/", views.two_factor_setup, name="two_factor_setup"),
     path("audit/", views.audit_page, name="audit"),
+    path("access-log/", views.access_log_page, name="access_log"),
     path("notifications/", views.notifications_page, name="notifications"),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 from functools import wraps
 from typing import Any
@@ -23,10 +24,12 @@ from django.views.decorators.http import require_POST
 
 from saisei.core import permissions, selectors, services
 from saisei.core.errors import DomainError, Forbidden, NotFound
+from saisei.core.forms import AccessLogFilterForm
 from saisei.core.middleware import client_ip
 from saisei.core.models import Notification
 from saisei.core.permissions import staff_user
 from saisei.core.shell import worklists_for
+from saisei.core.timezones import TOKYO
 
 
 class LoginForm(forms.Form):
@@ -190,6 +193,36 @@ def audit_page(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     return render(request, "core/audit.html", {"page": page, "filters": request.GET})
+
+
+def _tokyo_midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=TOKYO)
+
+
+@login_required
+def access_log_page(request: HttpRequest) -> HttpResponse:
+    """Who read which patient's record: search by patient, user and days (Japan time)."""
+    actor = staff_user(request)
+    if not permissions.can_view_access_log(actor):
+        return render(request, "core/forbidden.html", status=403)
+    form = AccessLogFilterForm(request.GET or None)
+    filters: dict[str, Any] = {}
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        filters = {
+            "patient": data["patient"].strip() or None,
+            "user": data["user"].strip() or None,
+            "since": _tokyo_midnight(data["date_from"]) if data["date_from"] else None,
+            "until": _tokyo_midnight(data["date_to"] + dt.timedelta(days=1))
+            if data["date_to"]
+            else None,
+        }
+    elif form.is_bound:
+        # An invalid search shows its errors and no rows, never every row.
+        return render(request, "core/access_log.html", {"form": form, "page": None}, status=400)
+    qs = selectors.access_log_list(actor=actor, **filters)
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(request, "core/access_log.html", {"form": form, "page": page})
 
 
 @login_required

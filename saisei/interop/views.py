@@ -20,6 +20,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from saisei.core.access_log import FHIR, access_log_record
 from saisei.core.api_support import BearerTokenAuth, StaffSessionAuth
 from saisei.core.errors import DomainError
 from saisei.core.models import User
@@ -101,8 +102,21 @@ def metadata(request: HttpRequest) -> HttpResponse:
     return responses.fhir_response(capability_statement(base_url=base_url(request)))
 
 
+def _patient_of(resource: dict[str, Any], obj: Any) -> Any:
+    """The patient a resource belongs to, for the access log: itself, or its subject/patient."""
+    if resource.get("resourceType") == "Patient":
+        return obj
+    for key in ("subject", "patient", "beneficiary"):
+        ref = resource.get(key)
+        if isinstance(ref, dict) and str(ref.get("reference", "")).startswith("Patient/"):
+            return (str(ref["reference"]).removeprefix("Patient/"), "")
+    return None
+
+
 @_fhir_endpoint
-def read(request: HttpRequest, actor: User, resource_type: str, resource_id: str) -> HttpResponse:
+def read(
+    request: HttpRequest, actor: User, resource_type: str, resource_id: str, log: bool = True
+) -> HttpResponse:
     found = _resource_type(resource_type, actor)
     if isinstance(found, HttpResponse):
         return found
@@ -114,7 +128,17 @@ def read(request: HttpRequest, actor: User, resource_type: str, resource_id: str
     for source in sources if key is not None else []:
         obj = source.rows(actor).filter(external_id=key).first()
         if obj is not None:
-            return responses.fhir_response(source.mapper(obj))
+            resource = source.mapper(obj)
+            if log:
+                access_log_record(
+                    actor=actor,
+                    channel=FHIR,
+                    subject_type=f"fhir.{resource_type}",
+                    subject_id=resource_id,
+                    patient=_patient_of(resource, obj),
+                    label=f"FHIR {resource_type} read",
+                )
+            return responses.fhir_response(resource)
     return responses.error(
         404,
         _("%(type)s/%(id)s is not known to this server.")
@@ -156,11 +180,26 @@ def search(request: HttpRequest, actor: User, resource_type: str) -> HttpRespons
 @_fhir_endpoint
 def patient_everything(request: HttpRequest, actor: User, resource_id: str) -> HttpResponse:
     """GET Patient/{id}/$everything: a searchset Bundle of the whole record (no paging)."""
-    patient = read.__wrapped__(request, actor, "Patient", resource_id)  # type: ignore[attr-defined]
+    patient = read.__wrapped__(request, actor, "Patient", resource_id, log=False)  # type: ignore[attr-defined]
     if patient.status_code != 200:
         return patient
-    resources = everything.patient_everything(
-        actor=actor, patient_resource=json.loads(patient.content)
+    patient_resource = json.loads(patient.content)
+    resources = everything.patient_everything(actor=actor, patient_resource=patient_resource)
+    code = next(  # the medical record number (patient code), not the urn:uuid identifier
+        (
+            str(i["value"])
+            for i in patient_resource.get("identifier", [])
+            if i.get("value") and not str(i["value"]).startswith("urn:")
+        ),
+        "",
+    )
+    access_log_record(
+        actor=actor,
+        channel=FHIR,
+        subject_type="fhir.Patient/$everything",
+        subject_id=resource_id,
+        patient=(resource_id, code),
+        label=f"FHIR Patient $everything ({len(resources)} resources)",
     )
     base = base_url(request)
     return responses.fhir_response(

@@ -15,6 +15,7 @@ from django.http import HttpResponse
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
+from saisei.core.access_log import API, access_log_record
 from saisei.core.api_support import ERROR_RESPONSES, Page, paginate
 from saisei.core.errors import Forbidden, NotFound
 from saisei.core.permissions import can_use_calculators
@@ -241,7 +242,16 @@ def patient_create(request: AuthedRequest, payload: PatientIn) -> Status:
 
 @router.get("/journey/patients/{external_id}", response={200: PatientDetailOut, **ERROR_RESPONSES})
 def patient_get(request: AuthedRequest, external_id: str) -> Any:
-    return selectors.patient_get(actor=request.user, external_id=external_id)
+    patient = selectors.patient_get(actor=request.user, external_id=external_id)
+    access_log_record(
+        actor=request.user,
+        channel=API,
+        subject_type="journey.patient",
+        subject_id=patient.external_id,
+        patient=patient,
+        label="patient record",
+    )
+    return patient
 
 
 class DiagnosisIn(Schema):
@@ -446,6 +456,14 @@ def quote_pdf(
 
     quote = selectors.quote_get(actor=request.user, external_id=external_id)
     pdf = render(quote=quote, language=language or quote.language)
+    access_log_record(
+        actor=request.user,
+        channel=API,
+        subject_type="journey.quote_pdf",
+        subject_id=quote.external_id,
+        patient=quote.patient,
+        label=f"quote {quote.number} v{quote.version} PDF",
+    )
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{quote.number}-v{quote.version}.pdf"'
     return response

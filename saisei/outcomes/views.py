@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from saisei.core.access_log import WEB, access_log_record
 from saisei.core.errors import DomainError, Forbidden, NotFound
 from saisei.core.permissions import staff_user
 from saisei.core.selectors import get_scoped
@@ -97,6 +98,14 @@ def index(request: HttpRequest) -> HttpResponse:
 @_web
 def patient_page(request: HttpRequest, external_id: Any) -> HttpResponse:
     patient = _patient(request, external_id)
+    access_log_record(
+        actor=_user(request),
+        channel=WEB,
+        subject_type="outcomes.patient",
+        subject_id=patient.external_id,
+        patient=patient,
+        label="outcomes",
+    )
     outcomes = analysis.patient_outcomes(patient=patient)
     today = timezone.localdate()
     schedules = list(selectors.patient_schedules(actor=_user(request), patient=patient))
@@ -324,6 +333,14 @@ def biomarker_new(request: HttpRequest, external_id: Any) -> HttpResponse:
 def family_report(request: HttpRequest, external_id: Any) -> HttpResponse:
     patient = _patient(request, external_id)
     lang = _lang(request)
+    access_log_record(
+        actor=_user(request),
+        channel=WEB,
+        subject_type="outcomes.family_report_pdf",
+        subject_id=patient.external_id,
+        patient=patient,
+        label=f"outcomes report PDF ({lang})",
+    )
     pdf = reports.family_report_pdf(
         outcomes=analysis.patient_outcomes(patient=patient),
         language=lang,
@@ -408,6 +425,14 @@ def cohort_csv(request: HttpRequest, external_id: Any) -> HttpResponse:
     plan = _plan(request, external_id)
     today = timezone.localdate()
     cohorts = [analysis.cohort(plan=plan, measure=m, today=today) for m in analysis.COHORT_MEASURES]
+    # An export of many patients' scores: one entry for the export, not one per patient.
+    access_log_record(
+        actor=_user(request),
+        channel=WEB,
+        subject_type="outcomes.cohort_csv",
+        subject_id=plan.external_id,
+        label=f"cohort export CSV, plan {plan.plan_number}"[:200],
+    )
     response = HttpResponse(
         reports.cohort_csv(cohorts=cohorts), content_type="text/csv; charset=utf-8"
     )

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_POST
 
+from saisei.core.access_log import WEB, access_log_record
 from saisei.core.errors import DomainError
 from saisei.core.permissions import staff_user
 from saisei.core.selectors import get_scoped
@@ -482,6 +483,14 @@ def event_report_pdf(request: HttpRequest, external_id: Any) -> HttpResponse:
             number=int(request.GET["follow_up"]) if request.GET["follow_up"].isdigit() else 0
         ).first()
     pdf = reports.adverse_event_report_pdf(event=event, language=lang, follow_up=follow_up)
+    access_log_record(
+        actor=_actor(request),
+        channel=WEB,
+        subject_type="safety.event_report_pdf",
+        subject_id=event.external_id,
+        patient=event.patient,
+        label=f"adverse event report {event.number} PDF",
+    )
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{event.number}-{lang}.pdf"'
     return response

@@ -33,12 +33,19 @@ for i in range(int(sys.argv[1])):
 """
 
 
-def _env(data_dir: Path, database_url: str | None) -> dict[str, str]:
+# The operator carries the ledger key to the new installation apart from the archive.
+LEDGER_KEY = "backup-test-ledger-key-0123456789abcdef0123"
+
+
+def _env(data_dir: Path, database_url: str | None, key: str | None = LEDGER_KEY) -> dict[str, str]:
     env = {
         **os.environ,
         "SAISEI_DATA_DIR": str(data_dir),
         "DJANGO_SETTINGS_MODULE": "saisei.settings",
     }
+    env.pop("SAISEI_LEDGER_KEY", None)
+    if key:
+        env["SAISEI_LEDGER_KEY"] = key
     env.pop("DATABASE_URL", None)
     if database_url:
         env["DATABASE_URL"] = database_url
@@ -151,3 +158,50 @@ def test_a_damaged_archive_is_refused_before_anything_changes(tmp_path: Path) ->
     not_a_backup.write_bytes(b"hello")
     res = _saisei(target, "restore", str(not_a_backup))
     assert res.returncode != 0 and "not a readable Saisei backup" in res.stderr
+
+
+def test_the_ledger_key_is_not_in_the_archive_and_a_restore_without_it_says_so(
+    tmp_path: Path,
+) -> None:
+    # The source keeps its key in a key file under its data directory (demo default).
+    source = _env(tmp_path / "a", None, key=None)
+    _populate(source)
+    key_file = tmp_path / "a" / "ledger.key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    archive = tmp_path / "saisei.tar.gz"
+    assert _saisei(source, "backup", str(archive)).returncode == 0
+    key = key_file.read_bytes().strip()
+    with tarfile.open(archive) as tar:
+        for member in tar.getmembers():
+            data = tar.extractfile(member)
+            assert data is None or key not in data.read(), member.name
+
+    # Restored elsewhere without the key: the ledger cannot be verified, and the restore says why.
+    no_key = _saisei(_env(tmp_path / "b", None, key=None), "restore", str(archive))
+    assert no_key.returncode != 0
+    assert "ledger key" in no_key.stderr
+    # With the key brought over separately, the same archive restores and verifies.
+    with_key = _env(tmp_path / "c", None, key=key.decode())
+    restored = _saisei(with_key, "restore", str(archive))
+    assert restored.returncode == 0, restored.stderr
+
+
+def test_restoring_an_older_backup_over_a_newer_database_is_detected(tmp_path: Path) -> None:
+    clinic = _env(tmp_path / "a", None)
+    _populate(clinic)
+    older = tmp_path / "older.tar.gz"
+    assert _saisei(clinic, "backup", str(older)).returncode == 0
+    with tarfile.open(older) as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
+    (then,) = [h["seq"] for h in manifest["chain_heads"].values()]
+    assert _write(clinic, 5).wait(timeout=120) == 0  # five more entries after the backup
+    anchored = _saisei(clinic, "audit", "anchor", "--no-email")
+    assert anchored.returncode == 0, anchored.stderr
+
+    # The attack: put yesterday's database back, so the last five entries never happened.
+    res = _saisei(clinic, "restore", "--force", str(older))
+    assert res.returncode != 0
+    assert f"recorded #{then + 5}" in res.stderr and "older backup was restored" in res.stderr
+    verify = _saisei(clinic, "audit", "verify")
+    assert verify.returncode == 1
+    assert f"the chain ends at #{then}" in verify.stderr

@@ -18,6 +18,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from saisei.core.access_log import WEB, access_log_record
 from saisei.core.errors import DomainError
 from saisei.core.selectors import get_scoped
 from saisei.core.views import render_form_error
@@ -243,6 +244,14 @@ def timeline(patient: Any) -> list[dict[str, Any]]:
 @staff_view
 def patient_detail(request: AuthedRequest, external_id: str) -> HttpResponse:
     patient = selectors.patient_get(actor=request.user, external_id=external_id)
+    access_log_record(
+        actor=request.user,
+        channel=WEB,
+        subject_type="journey.patient",
+        subject_id=patient.external_id,
+        patient=patient,
+        label="patient record",
+    )
     lang = get_language() or "en"
     prescreens = list(patient.prescreens.order_by("-created_at"))
     for ps in prescreens:
@@ -474,6 +483,14 @@ def quote_pdf(request: AuthedRequest, external_id: str) -> HttpResponse:
 
     quote = selectors.quote_get(actor=request.user, external_id=external_id)
     lang = request.GET.get("lang") or quote.language
+    access_log_record(
+        actor=request.user,
+        channel=WEB,
+        subject_type="journey.quote_pdf",
+        subject_id=quote.external_id,
+        patient=quote.patient,
+        label=f"quote {quote.number} v{quote.version} PDF",
+    )
     return pdf_response(
         render_pdf(quote=quote, language=lang), f"{quote.number}-v{quote.version}-{lang}.pdf"
     )
