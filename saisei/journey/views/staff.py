@@ -104,7 +104,9 @@ def inquiry_detail(request: AuthedRequest, external_id: str) -> HttpResponse:
 
 
 @staff_view
-def inquiry_file_open(request: AuthedRequest, external_id: str, file_id: str) -> HttpResponse:
+def inquiry_file_open(
+    request: AuthedRequest, external_id: str, file_id: str
+) -> HttpResponse | FileResponse:
     """Hand a family's uploaded record to the browser as a download, never shown inline.
 
     The path comes from the stored record (organisation-scoped, permission-checked), must lie
