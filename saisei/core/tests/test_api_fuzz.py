@@ -26,7 +26,7 @@ from schemathesis import GenerationMode
 from saisei.core.demo import load_demo
 
 SCHEMA_FILE = django_settings.BASE_DIR.parent / "docs" / "openapi.json"
-EXAMPLES = int(os.environ.get("SAISEI_FUZZ_EXAMPLES", "4"))
+EXAMPLES = int(os.environ.get("SAISEI_FUZZ_EXAMPLES", "3"))
 
 
 def _schema() -> Any:
@@ -115,12 +115,11 @@ def test_the_schema_lists_every_operation() -> None:
     assert len(OPERATIONS) > 100
 
 
-@pytest.mark.parametrize(
-    "mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["valid", "invalid"]
-)
-def test_no_operation_answers_500_signed_in(broad_client: Any, mode: GenerationMode) -> None:
+def test_no_operation_answers_500_signed_in(broad_client: Any) -> None:
+    """Valid and schema-breaking requests, on one load of the demo data."""
     client, headers = broad_client
-    _fuzz_all(mode, lambda case: _check(_send(client, case, headers), case), EXAMPLES)
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+        _fuzz_all(mode, lambda case: _check(_send(client, case, headers), case), EXAMPLES)
 
 
 def test_every_operation_answers_anonymous_callers_401(db: Any) -> None:
@@ -131,4 +130,4 @@ def test_every_operation_answers_anonymous_callers_401(db: Any) -> None:
         _check(resp, case)
         assert resp.status_code in (401, 413, 415), (case.method, case.formatted_path)
 
-    _fuzz_all(GenerationMode.POSITIVE, send, 2)
+    _fuzz_all(GenerationMode.POSITIVE, send, 1)
