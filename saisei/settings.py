@@ -90,6 +90,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "saisei.core.middleware.ApiRequestGuardMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -151,9 +152,16 @@ LOGIN_URL = "core:login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "core:login"
 
-# Login throttling: after this many failures for one username or address, wait.
+# Login throttling: after this many failures for one account from one address, wait; an account
+# failing from many addresses is locked past the higher bound (see core.services).
 SAISEI_LOGIN_MAX_FAILURES = env.int("SAISEI_LOGIN_MAX_FAILURES", default=5)
+SAISEI_LOGIN_ACCOUNT_MAX_FAILURES = env.int(
+    "SAISEI_LOGIN_ACCOUNT_MAX_FAILURES", default=4 * SAISEI_LOGIN_MAX_FAILURES
+)
 SAISEI_LOGIN_LOCKOUT_MINUTES = env.int("SAISEI_LOGIN_LOCKOUT_MINUTES", default=15)
+# Reverse proxies (addresses or networks) whose X-Forwarded-For names the client; from any other
+# peer the header is ignored, so a client cannot choose the address it is throttled under.
+SAISEI_TRUSTED_PROXIES = env.list("SAISEI_TRUSTED_PROXIES", default=[])
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -196,7 +204,19 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-DATA_UPLOAD_MAX_MEMORY_SIZE = 15 * 1024 * 1024
+# Bodies other than file uploads (API JSON, form fields) larger than this answer 413 in the API
+# and 400 on web forms; files are capped per form (JOURNEY_UPLOAD_MAX_BYTES for the public one).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("SAISEI_MAX_BODY_BYTES", default=15 * 1024 * 1024)
+
+# The public inquiry form: uploads per file and per inquiry, and rate limits. The limits count
+# stored inquiries in the database, so they hold across every web process.
+JOURNEY_UPLOAD_MAX_BYTES = env.int("SAISEI_INQUIRY_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
+JOURNEY_UPLOAD_MAX_FILES = env.int("SAISEI_INQUIRY_UPLOAD_MAX_FILES", default=5)
+JOURNEY_INQUIRY_MAX_PER_ADDRESS_PER_HOUR = env.int(
+    "SAISEI_INQUIRY_MAX_PER_ADDRESS_PER_HOUR", default=5
+)
+JOURNEY_INQUIRY_MAX_PER_EMAIL_PER_DAY = env.int("SAISEI_INQUIRY_MAX_PER_EMAIL_PER_DAY", default=3)
+JOURNEY_INQUIRY_MAX_PER_HOUR = env.int("SAISEI_INQUIRY_MAX_PER_HOUR", default=60)
 
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",

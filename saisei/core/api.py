@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
 from saisei.core import permissions, selectors
-from saisei.core.api_support import ERROR_RESPONSES, Page, paginate
+from saisei.core.api_support import ERROR_RESPONSES, ApiDateTime, Page, paginate
 from saisei.core.errors import Forbidden
 from saisei.core.permissions import staff_user
 
@@ -70,8 +70,8 @@ class AuditFilter(Schema):
     subject_type: str | None = None
     subject_id: str | None = None
     actor: str | None = None
-    since: dt.datetime | None = None
-    until: dt.datetime | None = None
+    since: ApiDateTime | None = None
+    until: ApiDateTime | None = None
     limit: int = 50
     offset: int = 0
 

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 from ninja.security.session import SessionAuth
+from pydantic import AfterValidator
 
 from saisei.core.errors import DomainError
 from saisei.core.services import token_authenticate
@@ -21,6 +27,35 @@ from saisei.core.services import token_authenticate
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+MAX_PAGE_SIZE = 200
+
+
+def _storable_moment(value: dt.datetime) -> dt.datetime:
+    """A moment the database can store and compare: inside years 1..9999 also in UTC.
+
+    Pydantic accepts 0001-01-01T00:00+09:00, which is in year 0 in UTC; Django converts to UTC
+    before it queries, and that conversion overflows. Naive times are read in the programme's
+    zone, as Django reads them.
+    """
+    aware = (
+        value if timezone.is_aware(value) else value.replace(tzinfo=timezone.get_current_timezone())
+    )
+    try:
+        aware.astimezone(dt.UTC).astimezone(aware.tzinfo)
+    except OverflowError:
+        raise ValueError("The date and time is outside the years 1 to 9999.") from None
+    return value
+
+
+ApiDateTime = Annotated[dt.datetime, AfterValidator(_storable_moment)]
+"""Use for every date-time the API takes as input (query or body)."""
+
+
+def body_too_large_message() -> Any:
+    return _("The request body is larger than %(mb)s MB.") % {
+        "mb": settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
+    }
 
 
 class BearerTokenAuth(HttpBearer):
@@ -34,7 +69,17 @@ class BearerTokenAuth(HttpBearer):
 
 
 class StaffSessionAuth(SessionAuth):
-    """The web UI's session; requires the two-factor step when the account uses it."""
+    """The web UI's session; requires the two-factor step when the account uses it.
+
+    Without a signed-in session there is nothing for a forged request to ride on, so the CSRF
+    check is skipped and the caller gets the 401 that says what is missing, not a CSRF 403.
+    """
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        return super()._get_key(request)
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = request.user
@@ -106,6 +151,11 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(HttpError)
     def _http(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
+            # django-ninja's parser wraps the JSON decoder's error (and a body that is not UTF-8).
+            return error_response(
+                api, request, 400, "malformed_json", str(_("The request body is not valid JSON."))
+            )
         code = {
             400: "bad_request",
             401: "not_authenticated",
@@ -133,6 +183,19 @@ def install_error_handlers(api: NinjaAPI) -> None:
     def _django_validation(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
         fields = {k: [str(m) for m in v] for k, v in getattr(exc, "message_dict", {}).items()}
         return error_response(api, request, 422, "invalid_input", "; ".join(exc.messages), fields)
+
+    @api.exception_handler(RequestDataTooBig)
+    def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+        return error_response(api, request, 413, "too_large", str(body_too_large_message()))
+
+    @api.exception_handler(DataError)
+    def _data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
+        # Last resort: schemas and services validate ranges first; a value the database still
+        # refuses (an integer past 64 bits, a date it cannot store) is the caller's input.
+        logger.warning("Database refused a value from the request: %s", exc)
+        return error_response(
+            api, request, 400, "value_out_of_range", str(_("A value is out of the allowed range."))
+        )
 
     @api.exception_handler(Exception)
     def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
@@ -164,10 +227,14 @@ class Page(Schema, Generic[T]):
 
 
 def paginate(qs: QuerySet | list, *, limit: int, offset: int) -> dict[str, Any]:
-    """Limit/offset page; the query count is constant whatever the page size."""
-    limit = max(1, min(int(limit), 200))
-    offset = max(0, int(offset))
+    """Limit/offset page; the query count is constant whatever the page size.
+
+    The limit is clamped to 1..200 and the offset to 0..count, so an absurd number (past the
+    64-bit range the database's OFFSET takes) answers an empty page instead of a database error.
+    """
+    limit = max(1, min(int(limit), MAX_PAGE_SIZE))
     count = qs.count() if isinstance(qs, QuerySet) else len(qs)
+    offset = max(0, min(int(offset), count))
     return {
         "count": count,
         "limit": limit,
@@ -177,5 +244,5 @@ def paginate(qs: QuerySet | list, *, limit: int, offset: int) -> dict[str, Any]:
 
 
 ERROR_RESPONSES: dict[int | frozenset[int], Any] = {
-    frozenset({400, 401, 403, 404, 409, 422}): ErrorOut,
+    frozenset({400, 401, 403, 404, 409, 413, 415, 422}): ErrorOut,
 }

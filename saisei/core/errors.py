@@ -49,6 +49,12 @@ class Conflict(DomainError):
     status_code = 409
 
 
+class Throttled(DomainError):
+    """Too many requests of this kind from this caller or in total; try again later (429)."""
+
+    status_code = 429
+
+
 class NotFound(DomainError):
     """The object does not exist or is outside the actor's scope; both look the same (404)."""
 

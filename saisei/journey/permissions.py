@@ -40,6 +40,11 @@ def can_manage_inquiry(user: Any) -> bool:
     return _has(user, (*COORDINATION, Role.PHYSICIAN))
 
 
+def can_open_inquiry_records(user: Any) -> bool:
+    """The medical records a family uploaded: the staff who judge and work the inquiry."""
+    return _has(user, (*COORDINATION, Role.PHYSICIAN))
+
+
 def can_enrol_patient(user: Any) -> bool:
     return _has(user, (*COORDINATION, Role.PHYSICIAN))
 

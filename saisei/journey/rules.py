@@ -3,6 +3,7 @@ visa checklist. Each entry names its source; values the facts mark uncertain are
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -45,13 +46,50 @@ CURRENT_PRIVACY_NOTICE = "appi-2026-1"
 
 # --- uploads --------------------------------------------------------------------------------
 
-# Signatures (leading bytes) of the record types families usually have: letters and results as
-# PDF, scans and photos as JPEG or PNG. Checked on content, not on the file name.
-UPLOAD_TYPES: dict[str, tuple[tuple[str, ...], tuple[bytes, ...]]] = {
-    "application/pdf": ((".pdf",), (b"%PDF-",)),
-    "image/jpeg": ((".jpg", ".jpeg"), (b"\xff\xd8\xff",)),
-    "image/png": ((".png",), (b"\x89PNG\r\n\x1a\n",)),
-}
+
+@dataclass(frozen=True)
+class UploadType:
+    """One accepted record type: recognised by its content (a signature at a byte offset), and
+    stored under its own extension and media type whatever name and type the browser sent."""
+
+    content_type: str
+    extension: str
+    names: tuple[str, ...]  # extensions families use for it, to explain a damaged file
+    offset: int
+    signatures: tuple[bytes, ...]
+    source: str
+
+
+# The allow-list: the record types families usually have, letters and results as PDF, scans and
+# photos as JPEG or PNG. Anything whose content matches none of these is refused.
+UPLOAD_TYPES: tuple[UploadType, ...] = (
+    UploadType("application/pdf", ".pdf", (".pdf",), 0, (b"%PDF-",), "ISO 32000-1 §7.5.2"),
+    UploadType(
+        "image/jpeg", ".jpg", (".jpg", ".jpeg"), 0, (b"\xff\xd8\xff",), "ISO/IEC 10918-1 SOI"
+    ),
+    UploadType("image/png", ".png", (".png",), 0, (b"\x89PNG\r\n\x1a\n",), "ISO/IEC 15948 §5.2"),
+)
+UPLOAD_SNIFF_BYTES = 512
+
+
+def upload_type_detect(head: bytes) -> UploadType | None:
+    """The accepted type whose signature the file's first bytes carry, or None."""
+    for kind in UPLOAD_TYPES:
+        window = head[kind.offset :]
+        if any(window.startswith(sig) for sig in kind.signatures):
+            return kind
+    return None
+
+
+def upload_type_named(name: str) -> UploadType | None:
+    """The accepted type a file name claims by its extension (only to word a refusal)."""
+    ext = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
+    return next((k for k in UPLOAD_TYPES if ext in k.names), None)
+
+
+# No living person was born before this; an earlier date of birth is a typing error (or a
+# probe: year 1 passes a date parser but breaks age arithmetic in some time zones).
+EARLIEST_BIRTH_DATE = dt.date(1900, 1, 1)
 
 
 def upload_max_bytes() -> int:
@@ -60,6 +98,21 @@ def upload_max_bytes() -> int:
 
 def upload_max_files() -> int:
     return int(getattr(settings, "JOURNEY_UPLOAD_MAX_FILES", 5))
+
+
+def inquiry_max_per_address_per_hour() -> int:
+    """Inquiries accepted from one client address within an hour."""
+    return int(getattr(settings, "JOURNEY_INQUIRY_MAX_PER_ADDRESS_PER_HOUR", 5))
+
+
+def inquiry_max_per_email_per_day() -> int:
+    """Inquiries accepted for one contact e-mail address within a day."""
+    return int(getattr(settings, "JOURNEY_INQUIRY_MAX_PER_EMAIL_PER_DAY", 3))
+
+
+def inquiry_max_per_hour() -> int:
+    """Inquiries accepted from everyone within an hour: a cap on a flood from many addresses."""
+    return int(getattr(settings, "JOURNEY_INQUIRY_MAX_PER_HOUR", 60))
 
 
 def inquiry_min_fill_seconds() -> float:

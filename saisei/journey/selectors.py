@@ -10,14 +10,17 @@ from typing import Any
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from saisei.core.errors import Forbidden
 from saisei.core.models import User
 from saisei.core.selectors import get_scoped
 
+from . import permissions as perms
 from .models import (
     Consent,
     ConsentDocument,
     CourseStep,
     Inquiry,
+    InquiryFile,
     Itinerary,
     Patient,
     Prescreen,
@@ -145,6 +148,17 @@ def inquiry_list(*, actor: User, status: str | None = None, q: str = "") -> Quer
 
 def inquiry_get(*, actor: User, external_id: Any) -> Inquiry:
     return get_scoped(inquiry_list(actor=actor).prefetch_related("files"), external_id)
+
+
+def inquiry_file_get(*, actor: User, inquiry_id: Any, external_id: Any) -> InquiryFile:
+    """One uploaded record of an inquiry of the actor's organisation, for roles that work
+    inquiries (the family's medical records; readers of the journey without that role see 403)."""
+    inquiry = get_scoped(inquiry_list(actor=actor), inquiry_id)
+    if not perms.can_open_inquiry_records(actor):
+        raise Forbidden()
+    return get_scoped(
+        InquiryFile.objects.filter(inquiry=inquiry, voided_at__isnull=True), external_id
+    )
 
 
 # --- patients -------------------------------------------------------------------------------

@@ -24,6 +24,11 @@ urlpatterns = [
     # Staff screens.
     path("inquiries/", staff.inquiry_queue, name="inquiry_queue"),
     path("inquiries/<uuid:external_id>/", staff.inquiry_detail, name="inquiry_detail"),
+    path(
+        "inquiries/<uuid:external_id>/files/<uuid:file_id>/",
+        staff.inquiry_file_open,
+        name="inquiry_file_open",
+    ),
     path("patients/", staff.patient_list, name="patient_list"),
     path("patients/new/", staff.patient_new, name="patient_new"),
     path("patients/<uuid:external_id>/", staff.patient_detail, name="patient_detail"),

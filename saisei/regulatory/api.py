@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from saisei.core.api_support import ERROR_RESPONSES, Page, paginate
+from saisei.core.api_support import ERROR_RESPONSES, ApiDateTime, Page, paginate
 from saisei.core.errors import Forbidden, NotFound, ValidationFailed
 from saisei.core.permissions import can_use_calculators, staff_user
 from saisei.core.registry import gate_fact
@@ -116,7 +116,7 @@ class ComplianceCheckIn(Schema):
     physician_id: uuid.UUID
     patient_id: uuid.UUID
     plan_id: uuid.UUID
-    at: dt.datetime
+    at: ApiDateTime
     cell_source: Literal["autologous", "allogeneic", "xenogeneic"] | None = None
     route: str | None = None
     dose_cells: int | None = None

@@ -9,7 +9,7 @@ from uuid import UUID
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
-from saisei.core.api_support import ERROR_RESPONSES, Page, paginate
+from saisei.core.api_support import ERROR_RESPONSES, ApiDateTime, Page, paginate
 from saisei.core.errors import ValidationFailed
 from saisei.core.permissions import staff_user
 from saisei.core.selectors import get_scoped
@@ -59,7 +59,7 @@ class EventIn(EventFieldsIn):
     term: str = Field(..., min_length=1, max_length=200)
     onset_date: dt.date
     severity_grade: int = Field(..., ge=1, le=5)
-    aware_at: dt.datetime | None = None
+    aware_at: ApiDateTime | None = None
     administration: UUID | None = None
 
 
@@ -217,7 +217,7 @@ class SeriousnessIn(Schema):
     congenital_anomaly: bool | None = None
     other_medically_important: bool | None = None
     severity_grade: int | None = Field(None, ge=1, le=5)
-    known_at: dt.datetime | None = None
+    known_at: ApiDateTime | None = None
 
 
 @router.post(

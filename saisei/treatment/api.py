@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
-from saisei.core.api_support import ERROR_RESPONSES, Page, paginate
+from saisei.core.api_support import ERROR_RESPONSES, ApiDateTime, Page, paginate
 from saisei.core.errors import ValidationFailed
 from saisei.core.models import User
 from saisei.core.permissions import staff_user
@@ -76,7 +76,7 @@ def bedside_verify(request: HttpRequest, payload: BedsideVerifyIn) -> Any:
 
 
 class VitalsIn(Schema):
-    measured_at: dt.datetime | None = None
+    measured_at: ApiDateTime | None = None
     systolic_mmhg: int | None = Field(None, ge=30, le=300)
     diastolic_mmhg: int | None = Field(None, ge=10, le=200)
     heart_rate_bpm: int | None = Field(None, ge=10, le=300)
@@ -100,15 +100,15 @@ class AdministrationIn(Schema):
     cells_given: int | None = Field(None, gt=0)
     volume_ml: float | None = Field(None, gt=0)
     rate_ml_per_hour: float | None = Field(None, gt=0)
-    started_at: dt.datetime | None = None
-    ended_at: dt.datetime | None = None
+    started_at: ApiDateTime | None = None
+    ended_at: ApiDateTime | None = None
     premedication: str = Field("", max_length=2000)
     observations: str = Field("", max_length=4000)
     vitals_before: VitalsIn | None = None
 
 
 class AdministrationCompleteIn(Schema):
-    ended_at: dt.datetime | None = None
+    ended_at: ApiDateTime | None = None
     observations: str = Field("", max_length=4000)
     stopped: bool = False
     stop_reason: str = Field("", max_length=2000)

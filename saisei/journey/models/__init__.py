@@ -2,7 +2,7 @@
 
 from .consent import Consent, ConsentDocument
 from .course import CourseStep, Itinerary, Prescreen, TreatmentCourse, TreatmentPackage
-from .inquiry import Inquiry, InquiryFile
+from .inquiry import Inquiry, InquiryFile, InquiryFormToken
 from .people import LANGUAGE_CHOICES, LegalProxy, Patient, Sex
 from .pricing import PriceItem, PriceList, Quote, QuoteLine
 from .travel import GuarantorRecord, PortalAccess, VisaDocument
@@ -15,6 +15,7 @@ __all__ = [
     "GuarantorRecord",
     "Inquiry",
     "InquiryFile",
+    "InquiryFormToken",
     "Itinerary",
     "LegalProxy",
     "Patient",

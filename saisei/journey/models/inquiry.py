@@ -102,3 +102,17 @@ class InquiryFile(ClinicalRecord):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+class InquiryFormToken(models.Model):
+    """A public form token that has been used: the form can be sent once with it, never replayed.
+
+    Only the SHA-256 of the signed token is kept; rows older than the token's own lifetime (a
+    day) can never match again and may be removed.
+    """
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    used_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.token_hash[:12]

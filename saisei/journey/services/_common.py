@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from saisei.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from saisei.core.errors import Conflict, Forbidden, NotFound, Throttled, ValidationFailed
 
 __all__ = [
     "Conflict",
     "Forbidden",
     "NotFound",
+    "Throttled",
     "ValidationFailed",
     "require",
     "stored_message",

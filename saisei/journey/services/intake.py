@@ -27,12 +27,13 @@ from ..models import (
     GuarantorRecord,
     Inquiry,
     InquiryFile,
+    InquiryFormToken,
     LegalProxy,
     Patient,
     PortalAccess,
     VisaDocument,
 )
-from ._common import Conflict, ValidationFailed, require
+from ._common import Conflict, Throttled, ValidationFailed, require
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read over the phone
 _TOKEN_SALT = "saisei.journey.inquiry"
@@ -110,8 +111,23 @@ def _check_bot(*, form_token: str, honeypot: str) -> None:
     )
 
 
+def upload_detected_types(files: Iterable[UploadedFile]) -> list[rules.UploadType | None]:
+    """The accepted type of each file, read from its first bytes (None: not an accepted type)."""
+    out: list[rules.UploadType | None] = []
+    for f in files:
+        f.seek(0)
+        head = f.read(rules.UPLOAD_SNIFF_BYTES)
+        f.seek(0)
+        out.append(rules.upload_type_detect(head))
+    return out
+
+
 def upload_problems(files: Iterable[UploadedFile]) -> list[str]:
-    """Explain, per file, why an upload cannot be accepted (size, type, or damaged content)."""
+    """Explain, per file, why an upload cannot be accepted (size, or content of no accepted type).
+
+    The type is judged by content only (rules.UPLOAD_TYPES): the name and the type the browser
+    claims are not trusted.
+    """
     problems: list[str] = []
     files = list(files)
     limit = rules.upload_max_bytes()
@@ -120,10 +136,9 @@ def upload_problems(files: Iterable[UploadedFile]) -> list[str]:
             gettext("You can send at most %(n)s files with one inquiry.")
             % {"n": rules.upload_max_files()}
         )
-    for f in files:
+    for f, kind in zip(files, upload_detected_types(files), strict=True):
         name = f.name or "?"
         size = f.size or 0
-        ext = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
         if size == 0:
             problems.append(gettext("%(name)s is empty.") % {"name": name})
             continue
@@ -133,27 +148,77 @@ def upload_problems(files: Iterable[UploadedFile]) -> list[str]:
                 % {"name": name, "size": round(size / 1048576, 1), "limit": limit // 1048576}
             )
             continue
-        kind = next((k for k, (exts, _m) in rules.UPLOAD_TYPES.items() if ext in exts), None)
-        if kind is None:
+        if kind is not None:
+            continue
+        claimed = rules.upload_type_named(name)
+        if claimed is None:
             problems.append(
                 gettext(
                     "%(name)s is not a file type we accept. Please send PDF, JPEG or PNG files."
                 )
                 % {"name": name}
             )
-            continue
-        f.seek(0)
-        head = f.read(16)
-        f.seek(0)
-        if not any(head.startswith(m) for m in rules.UPLOAD_TYPES[kind][1]):
+        else:
             problems.append(
                 gettext(
                     "%(name)s seems to be damaged or is not really a %(type)s file. "
                     "Please save it again and send it."
                 )
-                % {"name": name, "type": ext.lstrip(".").upper()}
+                % {"name": name, "type": claimed.extension.lstrip(".").upper()}
             )
     return problems
+
+
+def _token_hash(form_token: str) -> str:
+    return hashlib.sha256(form_token.encode()).hexdigest()
+
+
+def _form_token_consume(form_token: str) -> None:
+    """Mark the form token used; a token already used refuses the form (a replayed post)."""
+    try:
+        with transaction.atomic():
+            InquiryFormToken.objects.create(
+                token_hash=_token_hash(form_token), used_at=timezone.now()
+            )
+    except IntegrityError:
+        raise ValidationFailed(
+            "form_already_sent",
+            _(
+                "This form has already been sent. If you want to send another inquiry, "
+                "please open the form again."
+            ),
+        ) from None
+
+
+def _check_rate(*, email: str, client_ip: str | None) -> None:
+    """Refuse a flood: per client address, per contact e-mail and in total (settings, rules.py).
+
+    Counted on the stored inquiries themselves, so every web process sees the same numbers.
+    """
+    now = timezone.now()
+    hour = Inquiry.objects.filter(created_at__gte=now - dt.timedelta(hours=1))
+    busy = _(
+        "We have received many inquiries in a short time. Please try again in an hour, or "
+        "write to us by e-mail."
+    )
+    if hour.count() >= rules.inquiry_max_per_hour():
+        raise Throttled("inquiry_rate_global", busy)
+    if client_ip and hour.filter(submitted_ip=client_ip).count() >= (
+        rules.inquiry_max_per_address_per_hour()
+    ):
+        raise Throttled("inquiry_rate_address", busy)
+    day = Inquiry.objects.filter(created_at__gte=now - dt.timedelta(days=1))
+    if email and day.filter(contact_email__iexact=email.strip()).count() >= (
+        rules.inquiry_max_per_email_per_day()
+    ):
+        raise Throttled(
+            "inquiry_rate_email",
+            _(
+                "We have already received several inquiries from this e-mail address today. "
+                "A coordinator will reply to them; there is no need to send the form again."
+            ),
+            {"contact_email": [_("Too many inquiries from this address today.")]},
+        )
 
 
 def _new_reference() -> str:
@@ -172,8 +237,13 @@ def inquiry_submit(
     language: str = "en",
     client_ip: str | None = None,
 ) -> Inquiry:
-    """Record a family's inquiry from the public page; nothing is saved unless all of it is valid."""
+    """Record a family's inquiry from the public page; nothing is saved unless all of it is valid.
+
+    The form token is used up with the inquiry (a replayed post is refused), and the rate limits
+    are checked before anything is stored.
+    """
     _check_bot(form_token=form_token, honeypot=honeypot)
+    _check_rate(email=str(data.get("contact_email") or ""), client_ip=client_ip)
     if not privacy_consent:
         raise ValidationFailed(
             "privacy_consent_required",
@@ -201,6 +271,7 @@ def inquiry_submit(
     for _attempt in range(5):
         try:
             with transaction.atomic():
+                _form_token_consume(form_token)
                 inquiry = Inquiry.objects.create(
                     organisation=organisation,
                     reference=_new_reference(),
@@ -213,8 +284,9 @@ def inquiry_submit(
                     status_changed_at=now,
                     **values,
                 )
-                for f in files:
-                    _inquiry_file_store(inquiry, f)
+                for f, kind in zip(files, upload_detected_types(files), strict=True):
+                    assert kind is not None  # upload_problems refused every other file
+                    _inquiry_file_store(inquiry, f, kind)
                 audit_record(
                     actor=None,
                     organisation=organisation,
@@ -233,21 +305,23 @@ def inquiry_submit(
     raise Conflict("reference_unavailable", _("Please try again."))
 
 
-def _inquiry_file_store(inquiry: Inquiry, f: UploadedFile) -> None:
-    """Keep one uploaded file with the inquiry, with its SHA-256 digest."""
+def _inquiry_file_store(inquiry: Inquiry, f: UploadedFile, kind: rules.UploadType) -> None:
+    """Keep one uploaded file with the inquiry under a random name carrying the detected type's
+    extension (the family's file name is kept only as text), with its SHA-256 digest."""
     digest = hashlib.sha256()
     for chunk in f.chunks():
         digest.update(chunk)
     f.seek(0)
-    InquiryFile.objects.create(
+    record = InquiryFile(
         organisation=inquiry.organisation,
         inquiry=inquiry,
-        file=f,
         original_name=(f.name or "upload")[:255],
-        content_type=f.content_type or "",
-        size=f.size,
+        content_type=kind.content_type,
+        size=f.size or 0,
         sha256=digest.hexdigest(),
     )
+    record.file.save(f"{secrets.token_hex(16)}{kind.extension}", f, save=False)
+    record.save()
 
 
 def _send_inquiry_confirmation(inquiry: Inquiry) -> None:
@@ -328,6 +402,12 @@ def patient_enrol(
             "date_of_birth_future",
             _("The date of birth cannot be in the future."),
             {"date_of_birth": [_("The date of birth cannot be in the future.")]},
+        )
+    if date_of_birth < rules.EARLIEST_BIRTH_DATE:
+        raise ValidationFailed(
+            "date_of_birth_implausible",
+            _("The date of birth is too far in the past; please check it."),
+            {"date_of_birth": [_("The date of birth is too far in the past.")]},
         )
     _check_enrol_fields(fields)
     with transaction.atomic():
@@ -586,7 +666,12 @@ def portal_contact_email(patient: Patient) -> str:
 def portal_link_issue(
     *, actor: User, patient: Patient, send: bool = True
 ) -> tuple[PortalAccess, str]:
-    """Create a one-time link to the portal and e-mail it to the registered contact only."""
+    """Create a one-time link to the portal and e-mail it to the registered contact only.
+
+    The new link ends every older one of the patient, unused or already opened: a link
+    forwarded or sent to a contact who is no longer registered stops working, and so does a
+    portal session opened with it.
+    """
     require(perms.can_issue_portal_link, actor, patient)
     email = portal_contact_email(patient)
     if not email:
@@ -596,6 +681,14 @@ def portal_link_issue(
         )
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
+        Patient.objects.select_for_update().filter(pk=patient.pk).first()
+        now = timezone.now()
+        ended = list(
+            PortalAccess.objects.filter(patient=patient, revoked_at__isnull=True).values_list(
+                "external_id", flat=True
+            )
+        )
+        PortalAccess.objects.filter(patient=patient, revoked_at__isnull=True).update(revoked_at=now)
         access = PortalAccess.objects.create(
             organisation=patient.organisation,
             patient=patient,
@@ -609,7 +702,11 @@ def portal_link_issue(
             organisation=patient.organisation,
             action="portal_link.issue",
             subject=access,
-            changes={"patient": patient.patient_code, "email": email},
+            changes={
+                "patient": patient.patient_code,
+                "email": email,
+                "ends": [str(x) for x in ended],
+            },
         )
         if send:
             url = f"{settings.SAISEI_BASE_URL.rstrip('/')}/journey/portal/enter/{token}/"

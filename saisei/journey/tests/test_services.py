@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.core import mail, signing
+from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
@@ -16,7 +16,6 @@ from saisei.core.models import AuditEntry
 from saisei.journey import services
 from saisei.journey.models import CourseStep, Inquiry, Quote
 from saisei.journey.selectors import consent_status_for_gate
-from saisei.journey.services.intake import _TOKEN_SALT
 from saisei.journey.tests.conftest import ELIGIBLE_ANSWERS, PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -25,16 +24,8 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 def old_token(seconds: int = 60) -> str:
-    """A form token as if the form had been shown `seconds` ago."""
-    signer = signing.TimestampSigner(salt=_TOKEN_SALT)
-    value = signer.sign("abc")
-    # Re-sign with a timestamp in the past by faking the clock.
-    import time
-    from unittest import mock
-
-    with mock.patch("time.time", return_value=time.time() - seconds):
-        value = signer.sign("abc")
-    return value
+    """A fresh form token as if the form had been shown `seconds` ago (each one usable once)."""
+    return services.inquiry_token(issued_at=timezone.now() - dt.timedelta(seconds=seconds))
 
 
 INQUIRY = {

@@ -7,12 +7,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from saisei.core.errors import DomainError
 from saisei.core.models import Organisation
 
 from .. import rules, services
 from ..forms import InquiryForm
+from ..uploads import CappedUploadHandler
 from ._helpers import ip
 
 PUBLIC_LANGUAGES = ("en", "ja", "zh-hans")
@@ -34,7 +36,36 @@ def _activate(request: HttpRequest) -> str:
     return translation.get_language() or "en"
 
 
+@csrf_exempt
 def inquiry_public(request: HttpRequest, org_slug: str | None = None) -> HttpResponse:
+    """Cap the uploads as they stream in, then check CSRF and handle the form.
+
+    The handler must be in place before anything reads the body, and the CSRF check reads it;
+    so this outer view is exempt and the inner one is protected (Django's documented pattern).
+    """
+    capped = CappedUploadHandler(request)
+    request.upload_handlers.insert(0, capped)
+    return _inquiry_public(request, org_slug, capped)
+
+
+def _upload_refusals(capped: CappedUploadHandler) -> list[str]:
+    limit = rules.upload_max_bytes() // 1048576
+    out = [
+        _("%(name)s is too big; the limit is %(limit)s MB per file.")
+        % {"name": name, "limit": limit}
+        for name in capped.too_big
+    ]
+    if capped.too_many:
+        out.append(
+            _("You can send at most %(n)s files with one inquiry.") % {"n": capped.max_files}
+        )
+    return out
+
+
+@csrf_protect
+def _inquiry_public(
+    request: HttpRequest, org_slug: str | None, capped: CappedUploadHandler
+) -> HttpResponse:
     """Show the inquiry form; on a refusal re-render everything the family typed with the reason."""
     org = _org(org_slug)
     language = _activate(request)
@@ -44,7 +75,20 @@ def inquiry_public(request: HttpRequest, org_slug: str | None = None) -> HttpRes
     status = 200
     if request.method == "POST":
         form = InquiryForm(request.POST, request.FILES)
-        if form.is_valid():
+        dropped = _upload_refusals(capped)
+        if dropped:
+            form.is_valid()
+            for problem in dropped:
+                form.add_error("records", problem)
+            form.add_error(
+                None,
+                _(
+                    "Some files could not be accepted. Your answers are kept; "
+                    "please choose the files again."
+                ),
+            )
+            status = 400
+        elif form.is_valid():
             d = form.cleaned_data
             try:
                 inquiry = services.inquiry_submit(
@@ -63,7 +107,7 @@ def inquiry_public(request: HttpRequest, org_slug: str | None = None) -> HttpRes
                     for m in msgs if isinstance(msgs, list | tuple) else [msgs]:
                         form.add_error(target if target in form.fields else None, str(m))
                 form.add_error(None, str(exc.message))
-                status = 400
+                status = 429 if exc.status_code == 429 else 400
             else:
                 request.session["journey_inquiry_ref"] = inquiry.reference
                 return redirect(f"{reverse('journey:inquiry_thanks')}?lang={language}")

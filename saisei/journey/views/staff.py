@@ -6,12 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -81,7 +83,12 @@ def inquiry_detail(request: AuthedRequest, external_id: str) -> HttpResponse:
     allowed = inquiry_coordinator_targets(inquiry.status)
     form = f.InquiryStatusForm(request.POST or None)
     form.fields["status"].choices = [(c, lbl) for c, lbl in Inquiry.Status.choices if c in allowed]  # type: ignore[attr-defined]
-    ctx = {"inquiry": inquiry, "form": form, "patients": inquiry.patients.all()}
+    ctx = {
+        "inquiry": inquiry,
+        "form": form,
+        "patients": inquiry.patients.all(),
+        "can_open_records": perms.can_open_inquiry_records(request.user),
+    }
     if request.method == "POST" and form.is_valid():
         try:
             services.inquiry_status_change(
@@ -95,6 +102,36 @@ def inquiry_detail(request: AuthedRequest, external_id: str) -> HttpResponse:
         messages.success(request, _("Status changed."))
         return redirect("journey:inquiry_detail", external_id=inquiry.external_id)
     return render(request, "journey/inquiry_detail.html", ctx)
+
+
+@staff_view
+def inquiry_file_open(
+    request: AuthedRequest, external_id: str, file_id: str
+) -> HttpResponse | FileResponse:
+    """Hand a family's uploaded record to the browser as a download, never shown inline.
+
+    The path comes from the stored record (organisation-scoped, permission-checked), must lie
+    under MEDIA_ROOT, and the type sent is the one detected from the content at upload.
+    """
+    if not perms.can_open_inquiry_records(request.user):
+        return _forbidden(request)
+    record = selectors.inquiry_file_get(
+        actor=request.user, inquiry_id=external_id, external_id=file_id
+    )
+    root = Path(settings.MEDIA_ROOT).resolve()
+    path = Path(record.file.path).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise Http404
+    response = FileResponse(
+        path.open("rb"),
+        as_attachment=True,
+        filename=record.original_name,
+        content_type=record.content_type or "application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 # --- patients -------------------------------------------------------------------------------

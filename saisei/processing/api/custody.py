@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from saisei.core.api_support import ERROR_RESPONSES
+from saisei.core.api_support import ERROR_RESPONSES, ApiDateTime
 from saisei.processing import selectors, services
 
 from .common import MAX_SCAN_LENGTH, _user
@@ -27,7 +27,7 @@ class CustodyIn(Schema):
     from_party: str = Field(..., max_length=200)
     to_party: str = Field(..., max_length=200)
     place: str = Field(..., max_length=200)
-    occurred_at: dt.datetime | None = None
+    occurred_at: ApiDateTime | None = None
     temperature_min_c: float | None = Field(None, ge=-273, le=100)
     temperature_max_c: float | None = Field(None, ge=-273, le=100)
     logger_csv: str | None = Field(None, max_length=2_000_000)

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from saisei.core.api_support import ERROR_RESPONSES
+from saisei.core.api_support import ERROR_RESPONSES, ApiDateTime
 from saisei.processing import selectors, services
 
 from .common import _course, _facility, _patient, _physician, _plan, _site, _user
@@ -35,7 +35,7 @@ class DonationIn(Schema):
     harvest_site: str = Field(..., max_length=100)
     tissue_weight_g: float
     container: str = Field(..., max_length=200)
-    collected_at: dt.datetime | None = None
+    collected_at: ApiDateTime | None = None
     transport_conditions: str = Field("", max_length=300)
     infection_markers: dict[str, str] = {}
     notes: str = ""

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from saisei.core.api_support import ERROR_RESPONSES, Page, paginate
+from saisei.core.api_support import ERROR_RESPONSES, ApiDateTime, Page, paginate
 from saisei.core.errors import NotFound
 from saisei.core.selectors import get_scoped
 from saisei.processing import selectors, services
@@ -111,7 +111,7 @@ class StoreIn(Schema):
     freezer: str = Field(..., max_length=50)
     rack: str = Field(..., max_length=50)
     position: str = Field(..., max_length=50)
-    cryopreserved_at: dt.datetime | None = None
+    cryopreserved_at: ApiDateTime | None = None
 
 
 @router.post("/processing/doses/{external_id}/store", response={200: DoseOut, **ERROR_RESPONSES})
@@ -122,7 +122,7 @@ def dose_store(request: HttpRequest, external_id: str, payload: StoreIn) -> Any:
 
 class ThawIn(Schema):
     viability_pct: float = Field(..., ge=0, le=100)
-    thawed_at: dt.datetime | None = None
+    thawed_at: ApiDateTime | None = None
     use_within_hours: float | None = Field(None, gt=0, le=48)
 
 

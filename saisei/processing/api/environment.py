@@ -11,7 +11,7 @@ from ninja import Router, Schema, Status
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from saisei.core.api_support import ERROR_RESPONSES, Page, paginate
+from saisei.core.api_support import ERROR_RESPONSES, ApiDateTime, Page, paginate
 from saisei.processing import selectors, services
 
 from .common import _require_view, _site, _user
@@ -27,7 +27,7 @@ class EnvironmentIn(Schema):
     location: str = Field(..., min_length=1, max_length=100, description="sampling point")
     parameter: str = Field(..., max_length=20)
     value: float = Field(..., ge=0)
-    sampled_at: dt.datetime | None = None
+    sampled_at: ApiDateTime | None = None
     lot: uuid.UUID | None = None
 
     @model_validator(mode="before")

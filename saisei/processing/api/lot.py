@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from saisei.core.api_support import ERROR_RESPONSES, Page, paginate
+from saisei.core.api_support import ERROR_RESPONSES, ApiDateTime, Page, paginate
 from saisei.processing import selectors, services
 from saisei.processing.models import Release
 
@@ -64,7 +64,7 @@ class LotOut(Schema):
 
 class StepIn(Schema):
     kind: str
-    performed_at: dt.datetime | None = None
+    performed_at: ApiDateTime | None = None
     passage_number: int = Field(0, ge=0, le=50)
     cell_count: float | None = Field(None, ge=0)
     viability_pct: float | None = Field(None, ge=0, le=100)
@@ -96,7 +96,7 @@ class QCIn(Schema):
     test_code: str = Field(..., max_length=50)
     value: str | float | None = None
     pending: bool = False
-    tested_at: dt.datetime | None = None
+    tested_at: ApiDateTime | None = None
     method: str = Field("", max_length=200)
     organism: str = Field("", max_length=200)
 
