@@ -129,7 +129,9 @@ def _main_patient(ctx: DemoContext, patient: Any, course: Any) -> None:
     if schedule is None:
         schedule = services.schedule_create(actor=physician, course=course)
     baseline = schedule.visits.filter(kind="baseline").first()
-    on = min(baseline.due_date, ctx.today) if baseline else ctx.today - dt.timedelta(days=45)
+    # Baseline before the harvest, and at the latest the day before the first infusion.
+    yesterday = ctx.today - dt.timedelta(days=1)
+    on = min(baseline.due_date, yesterday) if baseline else ctx.today - dt.timedelta(days=45)
     screening = on - dt.timedelta(days=30)
     _record(physician, patient, None, "MMSE", {"total": 22}, screening)
     _record(physician, patient, baseline, "MMSE", {"total": 21}, on)

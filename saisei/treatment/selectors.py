@@ -12,7 +12,7 @@ from saisei.core.models import User
 from saisei.core.selectors import get_scoped
 from saisei.core.timezones import TOKYO
 from saisei.treatment.models import Administration, BedsideVerification, VitalSign
-from saisei.treatment.permissions import scope_treatment
+from saisei.treatment.permissions import can_view_treatment, scope_treatment
 
 
 def administrations_given(*, patient_id: int, plan_id: int) -> int:
@@ -101,3 +101,41 @@ def infusions_for_day(*, actor: User, day: dt.date | None = None) -> list[dict[s
         }
         for s in steps
     ]
+
+
+def demo_scan_codes(*, actor: User, step: Any) -> dict[str, Any] | None:
+    """What the demo's wristband and bag labels carry, for a step's bedside check.
+
+    Demo mode only (no printed labels on a laptop): the patient code and, for each of the
+    course's bags with this infusion's number that can still be given, the text its barcode
+    scans as and whether its thaw is recorded yet. ``None`` in production.
+    """
+    from django.conf import settings
+
+    from saisei.processing.models import Dose
+
+    if settings.PRODUCTION or not can_view_treatment(actor):
+        return None
+    patient = step.course.patient
+    bags = (
+        Dose.objects.filter(
+            organisation_id=actor.organisation_id,
+            patient=patient,
+            lot__donation__course=step.course,
+            sequence=step.number,
+            status__in=["released", "shipped", "received", "thawed"],
+        )
+        .select_related("lot", "lot__donation")
+        .order_by("pk")
+    )
+    return {
+        "wristband": patient.patient_code,
+        "bags": [
+            {
+                "dose": bag,
+                "scan": f"={bag.din}{bag.lot.donation.din_flags}=<{bag.product_code}",
+                "thawed": bag.thawed_at is not None,
+            }
+            for bag in bags
+        ],
+    }

@@ -198,6 +198,7 @@ def _bedside_context(request: HttpRequest, step: Any, **extra: Any) -> dict[str,
         "route_label": dict(Route.choices).get(step.route, step.route or "—"),
         "patient": step.course.patient,
         "can_verify": permissions.can_verify_bedside(_actor(request)),
+        "demo_codes": selectors.demo_scan_codes(actor=_actor(request), step=step),
         **extra,
     }
 
