@@ -293,7 +293,9 @@ def _prescreen_main(ctx: DemoContext, patient: Patient, plan: Any) -> None:
         patient.refresh_from_db()
 
 
-def _quote_main(ctx: DemoContext, patient: Patient, plan: Any, package: Any, price_list: Any) -> None:
+def _quote_main(
+    ctx: DemoContext, patient: Patient, plan: Any, package: Any, price_list: Any
+) -> None:
     """An itemised quote in the family's currency, issued and accepted."""
     coordinator = ctx.user(Role.COORDINATOR)
     if Quote.objects.filter(patient=patient).exists():

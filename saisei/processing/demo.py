@@ -152,7 +152,7 @@ def _open_course(
             note=note,
             password=DEMO_PASSWORD,
         )
-    return journey.course_instantiate(
+    course = journey.course_instantiate(
         actor=coordinator,
         patient=patient,
         package=package,
@@ -160,6 +160,11 @@ def _open_course(
         physician=ctx.extra["physician"],
         facility=ctx.extra["facility"],
     )
+    # Scheduled through the compliance gate before its harvest, as the coordinator would; a
+    # step the gate refuses stays blocked and the course stays planned.
+    journey.course_schedule(actor=coordinator, course=course)
+    course.refresh_from_db()
+    return course
 
 
 def _course(ctx: DemoContext, key: str, patient: Any, days_ago: int) -> Any:
@@ -346,7 +351,7 @@ def _stroke_course(ctx: DemoContext, plan: Any) -> tuple[Any, Any]:
 
 def _first_course_of_fresh(ctx: DemoContext, patient: Any) -> Donation:
     """Margaret Smith's first course: harvested, grown and frozen, then stopped when the family
-    withdrew consent before QA signed the release, so the bags were never released. Her new course
+    withdrew consent before QA signed the release; QA has rejected the lot. Her new course
     (re-consented) has its own harvest and its own chain-of-identity identifier, so these bags can
     never verify for it."""
     from saisei.journey import services as journey
@@ -368,6 +373,16 @@ def _first_course_of_fresh(ctx: DemoContext, patient: Any) -> Donation:
             consent=consent,
             reason="The family paused treatment after a bereavement.",
             at=_at(ctx, 45, 10),
+        )
+    lot.refresh_from_db()
+    if lot.status == Lot.Status.QC_PENDING:
+        qa = ctx.user(Role.QA_MANAGER)
+        services.lot_reject(
+            actor=qa,
+            lot=lot,
+            reason="Consent was withdrawn before release; the cells will not be given.",
+            password=DEMO_PASSWORD,
+            otp=ctx.otp(qa),
         )
     return donation
 

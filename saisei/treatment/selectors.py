@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from saisei.core.models import User
 from saisei.core.selectors import get_scoped
@@ -139,3 +140,31 @@ def demo_scan_codes(*, actor: User, step: Any) -> dict[str, Any] | None:
             for bag in bags
         ],
     }
+
+
+def scan_names_identity(*, scan_text: str) -> bool:
+    """Whether a scan carries a valid chain-of-identity identifier (a wristband bar code)."""
+    from saisei.processing.selectors import scanned_ids
+
+    return bool(scanned_ids(scan_text=scan_text).coi)
+
+
+def label_scan_problems(*, scan_text: str) -> list[str]:
+    """Why a bag-label entry cannot be read (each structure's first error), or nothing.
+
+    A label must give a usable DIN; the product code beside it is read when present.
+    """
+    from saisei.processing.isbt128 import parse_scan
+
+    result = parse_scan(scan_text)
+    problems = [str(s.errors[0].message()) for s in result.structures if s.errors]
+    if not problems and not any(s.type == "din" for s in result.structures):
+        problems.append(
+            str(
+                _(
+                    "A bag label needs its DIN. Expected the bar code, or the DIN printed with its "
+                    "check character, e.g. A9999 26 000001 K, then the product code."
+                )
+            )
+        )
+    return problems

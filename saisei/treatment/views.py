@@ -48,6 +48,31 @@ class BedsideForm(forms.Form):
     route = forms.ChoiceField(label=_("Route"), choices=Route.choices)
     step = forms.UUIDField(widget=forms.HiddenInput)
 
+    def clean_patient_scan(self) -> str:
+        """A wristband's patient code (typed as printed, any case, hyphen optional) or its bar
+        code; anything else says what was expected instead of being checked as a person."""
+        text = self.cleaned_data["patient_scan"].strip()
+        typed = services.typed_patient_code(text)
+        if typed != text or selectors.scan_names_identity(scan_text=text):
+            return typed
+        if text.upper().startswith("P") and any(c.isdigit() for c in text):
+            return text  # shaped like a patient code: the check says whether it is known
+        raise forms.ValidationError(
+            _(
+                "This is not a wristband code. Expected the patient code printed on the "
+                "wristband, e.g. P2026-0001, or a scan of its bar code."
+            )
+        )
+
+    def clean_product_scan(self) -> str:
+        """A bag label's bar code or its printed text (DIN with check character, then the
+        product code); a malformed entry is refused with the reason and the expected form."""
+        text = self.cleaned_data["product_scan"].strip()
+        problems = selectors.label_scan_problems(scan_text=text)
+        if problems:
+            raise forms.ValidationError(problems)
+        return text
+
 
 class VitalsMixin(forms.Form):
     systolic_mmhg = forms.IntegerField(
