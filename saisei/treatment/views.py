@@ -235,6 +235,15 @@ def _default_physician(step: Any, actor: User) -> User | None:
     return actor if actor.has_role(Role.PHYSICIAN) else None
 
 
+def _focus_first_error(form: BedsideForm) -> None:
+    """Put the cursor in the scan field to correct, so the next scan lands there."""
+    wrong = next((n for n in ("patient_scan", "product_scan") if n in form.errors), None)
+    if wrong is not None:
+        for name in ("patient_scan", "product_scan"):
+            form.fields[name].widget.attrs.pop("autofocus", None)
+        form.fields[wrong].widget.attrs["autofocus"] = True
+
+
 @web
 def bedside(request: HttpRequest, step_id: Any) -> HttpResponse:
     """Scan wristband and bag; every check is shown; a pass opens the two-person confirmation."""
@@ -271,6 +280,7 @@ def bedside(request: HttpRequest, step_id: Any) -> HttpResponse:
                 context,
                 status=200 if verification.passed else 409,
             )
+        _focus_first_error(form)
         return render(request, "treatment/bedside.html", context, status=400)
     return render(request, "treatment/bedside.html", context)
 
@@ -292,6 +302,7 @@ def administer(request: HttpRequest, verification_id: Any) -> HttpResponse:
     context = _bedside_context(request, step, verification=verification, form=None)
     if not form.is_valid():
         context["admin_form"] = form
+        _focus_first_error(form)
         return render(request, "treatment/bedside.html", context, status=400)
     try:
         administration = services.administration_record(

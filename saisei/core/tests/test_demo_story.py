@@ -177,6 +177,17 @@ def load_day_worklists(today: dt.date) -> list[str]:
     return problems
 
 
+def no_outcome_visit_overdue(today: dt.date) -> list[str]:
+    """Every outcome visit past its window was recorded, marked missed or ended with follow-up."""
+    from saisei.outcomes.models import ScheduledAssessment
+
+    return [
+        f"{v}: due {v.due_date}, still planned"
+        for v in ScheduledAssessment.objects.filter(status="planned")
+        if v.due_date + dt.timedelta(days=v.window_days) < today
+    ]
+
+
 def cohort_shows_a_trajectory(today: dt.date) -> list[str]:
     """At least five cohort patients have three or more MMSE scores over six months or more."""
     from saisei.outcomes.models import Assessment
@@ -225,6 +236,7 @@ def test_the_demo_tells_one_story_on_any_day(moment: dt.datetime, settings: Any,
             + lots_released_before_use(now)
             + course_steps_match_records(now)
             + load_day_worklists(today)
+            + no_outcome_visit_overdue(today)
             + cohort_shows_a_trajectory(today)
             + bedside_shows_demo_codes(today)
         )
