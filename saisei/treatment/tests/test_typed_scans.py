@@ -109,7 +109,7 @@ def test_a_wrong_format_says_what_was_expected_and_is_no_near_miss(
 
 
 def test_a_well_formed_label_of_another_bag_is_still_refused_and_recorded(web_for, world):
-    other = make_world(world.org)
+    other = make_world(world.org, base=world)
     r = post(web_for(world.nurse), world, wristband=world.wristband, label=other.labels[0])
     assert r.status_code == 409
     assert BedsideVerification.objects.filter(passed=False).count() == 1
