@@ -302,7 +302,6 @@ def administer(request: HttpRequest, verification_id: Any) -> HttpResponse:
     context = _bedside_context(request, step, verification=verification, form=None)
     if not form.is_valid():
         context["admin_form"] = form
-        _focus_first_error(form)
         return render(request, "treatment/bedside.html", context, status=400)
     try:
         administration = services.administration_record(
