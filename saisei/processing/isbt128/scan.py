@@ -130,8 +130,14 @@ def _without_identifier(text: str, config: Isbt128Config) -> list[StructureResul
     if config.accept_keyed_din and keyed_like:
         din_text, product = _split_typed_product(tokens)
         din_compact = "".join(din_text.split())
-        if len(din_compact) == KEYED_DIN_WITH_FLAGS and din_compact[13:15].isdigit():
-            # Flags are printed beside the DIN but are not part of it or of its K.
+        if (
+            len(din_compact) == KEYED_DIN_WITH_FLAGS
+            and len(tokens) > 1
+            and din_compact[0].isalpha()
+            and din_compact[13:15].isdigit()
+        ):
+            # Flags are printed beside the DIN but are not part of it or of its K. Only typed
+            # text has spaces: a scan whose `=` was misread is never taken for DIN and flags.
             din_text = din_compact[:13] + din_compact[15]
             din_compact = din_text
         if len(din_compact) in KEYED_DIN_LENGTHS:
