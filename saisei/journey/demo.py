@@ -1,6 +1,7 @@
 """Demo data for the patient journey: inquiries in several statuses, and one patient who went
 the whole way on the in-force Alzheimer plan (pre-screened eligible, accepted quote, signed
-consent, scheduled course, itinerary). Shared as ``ctx.extra["patient"]`` and ``["course"]``.
+consent, scheduled course, itinerary) and whose first infusion is due on the day the demo is
+loaded. Shared as ``ctx.extra["patient"]`` and ``["course"]``.
 
 Idempotent: every object is looked up by a natural key before it is created, through services.
 """
@@ -40,6 +41,25 @@ MAIN: dict[str, Any] = {
     "weight_kg": Decimal("58"),
 }
 HARVEST_DAYS_AGO = 40
+MAIN_PRESCREEN: dict[str, Any] = {
+    "diagnosis_confirmed": True,
+    "diagnosis_basis": "amyloid_pet",
+    "scores": {"mmse": "22", "cdr_global": "1"},
+    "can_consent": False,
+    "legal_proxy": True,
+    "contraindications": dict.fromkeys(
+        (
+            "active_malignancy",
+            "active_infection",
+            "anticoagulation_cannot_pause",
+            "pregnancy",
+            "severe_cardiopulmonary_disease",
+        ),
+        False,
+    ),
+    "infection_tests": dict.fromkeys(("hbv", "hcv", "hiv", "syphilis", "htlv1"), "negative"),
+    "age": 74,
+}
 
 INQUIRIES = [
     # (key e-mail, language, status, patient, country, diagnosis, scores)
@@ -246,46 +266,13 @@ def _main_patient(ctx: DemoContext, inquiry: Inquiry, coordinator: Any) -> Patie
     return patient
 
 
-def load(ctx: DemoContext) -> None:
-    plan = ctx.extra.get("plan_alz")
-    coordinator = ctx.user(Role.COORDINATOR)
-    physician = ctx.user(Role.PHYSICIAN)
-    inquiries = _inquiries(ctx)
-    if plan is None:
-        ctx.stdout.write("journey: no Alzheimer plan from regulatory; inquiries only\n")
-        return
-    version = services.plan_version_in_force(plan=plan, day=ctx.today)
-    if version is None:
-        ctx.stdout.write("journey: the Alzheimer plan is not in force; inquiries only\n")
-        return
-    package = _package(ctx, plan, coordinator)
-    price_list = _price_list(ctx, plan, coordinator)
-    docs = _consent_docs(ctx, version, physician)
-    patient = _main_patient(ctx, inquiries["wei.lin@example.invalid"], coordinator)
-
+def _prescreen_main(ctx: DemoContext, patient: Patient, plan: Any) -> None:
+    """The coordinator records the pre-screen and the physician decides it, then confirms the
+    coded diagnosis the compliance gate checks."""
+    coordinator, physician = ctx.user(Role.COORDINATOR), ctx.user(Role.PHYSICIAN)
     if not Prescreen.objects.filter(patient=patient, plan=plan).exists():
         ps = services.prescreen_record(
-            actor=coordinator,
-            patient=patient,
-            plan=plan,
-            answers={
-                "diagnosis_confirmed": True,
-                "diagnosis_basis": "amyloid_pet",
-                "scores": {"mmse": "22", "cdr_global": "1"},
-                "can_consent": False,
-                "legal_proxy": True,
-                "contraindications": {
-                    "active_malignancy": False,
-                    "active_infection": False,
-                    "anticoagulation_cannot_pause": False,
-                    "pregnancy": False,
-                    "severe_cardiopulmonary_disease": False,
-                },
-                "infection_tests": dict.fromkeys(
-                    ("hbv", "hcv", "hiv", "syphilis", "htlv1"), "negative"
-                ),
-                "age": 74,
-            },
+            actor=coordinator, patient=patient, plan=plan, answers=MAIN_PRESCREEN
         )
         services.prescreen_decide(
             actor=physician,
@@ -294,7 +281,6 @@ def load(ctx: DemoContext) -> None:
             note="Mild Alzheimer's disease confirmed by amyloid PET; daughter holds a lasting power of attorney.",
             password=DEMO_PASSWORD,
         )
-
     if patient.diagnosis_source != Patient.DiagnosisSource.PHYSICIAN:
         # The family reported it; the physician confirms the coded diagnosis the gate checks.
         services.patient_diagnosis_set(
@@ -306,114 +292,183 @@ def load(ctx: DemoContext) -> None:
         )
         patient.refresh_from_db()
 
-    if not Quote.objects.filter(patient=patient).exists():
-        quote = services.quote_create(
-            actor=coordinator,
-            patient=patient,
-            plan=plan,
-            price_list=price_list,
-            infusions=package.infusions,
-            follow_ups=3,
-            assessments=3,
-            interpreter_days=6,
-            commission=Decimal("0.08"),
-            commission_payer="clinic",
-            facilitator=ctx.facilitator,
-            currency="SGD",
-            fx_jpy_per_unit=Decimal("112.40"),
-            fx_date=ctx.today - dt.timedelta(days=2),
-            fx_source="MUFG Bank TTM",
-            language="en",
-        )
-        services.quote_issue(actor=coordinator, quote=quote)
-        services.quote_accept(
-            quote=quote, accepted_by_name="Wei Lin", agree=True, actor=coordinator
-        )
 
-    if not patient.consents.exists():
-        services.consent_give(
-            actor=physician,
-            patient=patient,
-            document=docs["en"],
-            given_by="proxy",
-            proxy=patient.proxies.first(),
-            signer_name="Wei Lin",
-            signer_confirms=True,
-            password=DEMO_PASSWORD,
-            paper_signed_at=_at(ctx, HARVEST_DAYS_AGO + 2),
-        )
+def _quote_main(
+    ctx: DemoContext, patient: Patient, plan: Any, package: Any, price_list: Any
+) -> None:
+    """An itemised quote in the family's currency, issued and accepted."""
+    coordinator = ctx.user(Role.COORDINATOR)
+    if Quote.objects.filter(patient=patient).exists():
+        return
+    quote = services.quote_create(
+        actor=coordinator,
+        patient=patient,
+        plan=plan,
+        price_list=price_list,
+        infusions=package.infusions,
+        follow_ups=3,
+        assessments=3,
+        interpreter_days=6,
+        commission=Decimal("0.08"),
+        commission_payer="clinic",
+        facilitator=ctx.facilitator,
+        currency="SGD",
+        fx_jpy_per_unit=Decimal("112.40"),
+        fx_date=ctx.today - dt.timedelta(days=2),
+        fx_source="MUFG Bank TTM",
+        language="en",
+    )
+    services.quote_issue(actor=coordinator, quote=quote)
+    services.quote_accept(quote=quote, accepted_by_name="Wei Lin", agree=True, actor=coordinator)
 
+
+def _consent_main(ctx: DemoContext, patient: Patient, docs: dict[str, ConsentDocument]) -> None:
+    """The daughter, as legal proxy, signed the paper consent two days before the harvest."""
+    if patient.consents.exists():
+        return
+    services.consent_give(
+        actor=ctx.user(Role.PHYSICIAN),
+        patient=patient,
+        document=docs["en"],
+        given_by="proxy",
+        proxy=patient.proxies.first(),
+        signer_name="Wei Lin",
+        signer_confirms=True,
+        password=DEMO_PASSWORD,
+        paper_signed_at=_at(ctx, HARVEST_DAYS_AGO + 2),
+    )
+
+
+def _infusion_days(ctx: DemoContext, package: Any) -> list[dt.date]:
+    """Infusion 1 on the day the demo loads (booked, even on a day the clinic is usually
+    closed), each later one the package's interval after the one before, moved to the next day
+    the clinic is open."""
+    from .planning import clinic_calendar
+
+    end = ctx.today + dt.timedelta(days=package.interval_days * package.infusions + 30)
+    calendar = clinic_calendar(start=ctx.today, end=end)
+    days = [ctx.today]
+    for _ in range(1, package.infusions):
+        day = days[-1] + dt.timedelta(days=package.interval_days)
+        while calendar.blocker(day=day, kind="infusion") is not None:
+            day += dt.timedelta(days=1)
+        days.append(day)
+    return days
+
+
+def _itinerary_main(ctx: DemoContext, patient: Patient, package: Any) -> Any:
+    """The trip around the infusions: the harvest is done, the first infusion is booked for the
+    day the demo is loaded (the family arrived yesterday), the others follow the package."""
+    coordinator = ctx.user(Role.COORDINATOR)
     harvest = ctx.today - dt.timedelta(days=HARVEST_DAYS_AGO)
     if not patient.itineraries.exists():
-        # Harvest is done (processing's demo grew the cells); plan the infusion trip around
-        # holidays and the clinic calendar, then build the course from those dates.
+        infusions = [
+            {"date": day.isoformat(), "kind": "infusion", "sequence": n}
+            for n, day in enumerate(_infusion_days(ctx, package), start=1)
+        ]
         services.itinerary_plan(
             actor=coordinator,
             patient=patient,
             request_data={
-                "earliest_arrival": (ctx.today + dt.timedelta(days=2)).isoformat(),
+                "earliest_arrival": (ctx.today - dt.timedelta(days=1)).isoformat(),
                 "latest_return": (ctx.today + dt.timedelta(days=240)).isoformat(),
                 "infusions": package.infusions,
                 "interval_days": package.interval_days,
                 "max_stay_days": 90,
-                # The demo lot's culture ran longer than the package default; release is due
-                # in two days, so the first infusion falls on this trip.
-                "culture_days": HARVEST_DAYS_AGO + 2,
-                "fixed_visits": [{"date": harvest.isoformat(), "kind": "harvest", "sequence": 1}],
+                "fixed_visits": [
+                    {"date": harvest.isoformat(), "kind": "harvest", "sequence": 1},
+                    *infusions,
+                ],
             },
         )
     itinerary = patient.itineraries.filter(is_current=True).first()
     assert itinerary is not None
+    return itinerary
 
+
+def _course_main(ctx: DemoContext, patient: Patient, plan: Any, package: Any) -> TreatmentCourse:
+    """The course built from the itinerary's dates and scheduled through the compliance gate.
+
+    Only the consultation is closed here; the harvest step closes when processing records the
+    harvest, the culture step when QA releases the lot, the infusion when it is given.
+    """
     course = TreatmentCourse.objects.filter(patient=patient, plan=plan).first()
-    if course is None:
-        from saisei.regulatory.models import Physician
+    if course is not None:
+        return course
+    from saisei.regulatory.models import Physician
 
-        doctor = Physician.objects.filter(user=physician).first() or ctx.extra.get("physician")
-        dates = {
-            (v["kind"], v.get("sequence", 1)): dt.date.fromisoformat(v["date"])
-            for trip in itinerary.plan.get("trips", [])
-            for v in trip["visits"]
-        }
-        if itinerary.plan.get("release_date"):
-            dates[("culture", 1)] = dt.date.fromisoformat(itinerary.plan["release_date"])
-        course = services.course_instantiate(
-            actor=coordinator,
-            patient=patient,
-            package=package,
-            harvest_date=harvest,
-            physician=doctor,
-            facility=ctx.extra.get("facility"),
-            visit_dates=dates,
-        )
-        itinerary.course = course
-        itinerary.save(update_fields=["course", "updated_at"])
-        services.course_schedule(actor=coordinator, course=course)
-        # The harvest step closes when processing's demo records the harvest under the plan.
-        for step in course.steps.filter(kind__in=["consultation", "culture"]).order_by(
-            "planned_date"
-        ):
-            if step.status == "scheduled" and step.planned_date and step.planned_date <= ctx.today:
-                services.course_step_complete(
-                    actor=physician,
-                    step=step,
-                    at=dt.datetime.combine(step.planned_date, dt.time(10), TOKYO),
-                )
-        course.refresh_from_db()
-        services.visa_checklist_ensure(actor=coordinator, patient=patient)
-        services.guarantor_record(
-            actor=coordinator,
-            patient=patient,
-            name="Bridge Medical Travel (Japan) K.K.",
-            registration_number="METI-MC-0123",
-            registered_with="METI",
-        )
+    coordinator, physician = ctx.user(Role.COORDINATOR), ctx.user(Role.PHYSICIAN)
+    itinerary = _itinerary_main(ctx, patient, package)
+    doctor = Physician.objects.filter(user=physician).first() or ctx.extra.get("physician")
+    dates = {
+        (v["kind"], v.get("sequence", 1)): dt.date.fromisoformat(v["date"])
+        for trip in itinerary.plan.get("trips", [])
+        for v in trip["visits"]
+    }
+    # QA signs the release on the morning of the first infusion (the day the demo loads).
+    dates[("culture", 1)] = ctx.today
+    dates[("infusion", 1)] = ctx.today
+    course = services.course_instantiate(
+        actor=coordinator,
+        patient=patient,
+        package=package,
+        harvest_date=ctx.today - dt.timedelta(days=HARVEST_DAYS_AGO),
+        physician=doctor,
+        facility=ctx.extra.get("facility"),
+        visit_dates=dates,
+    )
+    itinerary.course = course
+    itinerary.save(update_fields=["course", "updated_at"])
+    services.course_schedule(actor=coordinator, course=course)
+    for step in course.steps.filter(kind="consultation", status="scheduled"):
+        if step.planned_date and step.planned_date < ctx.today:
+            services.course_step_complete(
+                actor=physician,
+                step=step,
+                at=dt.datetime.combine(step.planned_date, dt.time(10), TOKYO),
+            )
+    course.refresh_from_db()
+    services.visa_checklist_ensure(actor=coordinator, patient=patient)
+    services.guarantor_record(
+        actor=coordinator,
+        patient=patient,
+        name="Bridge Medical Travel (Japan) K.K.",
+        registration_number="METI-MC-0123",
+        registered_with="METI",
+    )
+    return course
 
-    main_inquiry = inquiries["wei.lin@example.invalid"]
+
+def _inquiry_enrolled(ctx: DemoContext, inquiry: Inquiry) -> None:
     for status in ("in_review", "prescreening", "quoted", "enrolled"):
-        main_inquiry.refresh_from_db()
-        if status in inquiry_coordinator_targets(main_inquiry.status):
-            services.inquiry_status_change(actor=coordinator, inquiry=main_inquiry, status=status)
+        inquiry.refresh_from_db()
+        if status in inquiry_coordinator_targets(inquiry.status):
+            services.inquiry_status_change(
+                actor=ctx.user(Role.COORDINATOR), inquiry=inquiry, status=status
+            )
+
+
+def load(ctx: DemoContext) -> None:
+    plan = ctx.extra.get("plan_alz")
+    coordinator = ctx.user(Role.COORDINATOR)
+    inquiries = _inquiries(ctx)
+    if plan is None:
+        ctx.stdout.write("journey: no Alzheimer plan from regulatory; inquiries only\n")
+        return
+    version = services.plan_version_in_force(plan=plan, day=ctx.today)
+    if version is None:
+        ctx.stdout.write("journey: the Alzheimer plan is not in force; inquiries only\n")
+        return
+    package = _package(ctx, plan, coordinator)
+    price_list = _price_list(ctx, plan, coordinator)
+    docs = _consent_docs(ctx, version, ctx.user(Role.PHYSICIAN))
+    main_inquiry = inquiries["wei.lin@example.invalid"]
+    patient = _main_patient(ctx, main_inquiry, coordinator)
+    _prescreen_main(ctx, patient, plan)
+    _quote_main(ctx, patient, plan, package, price_list)
+    _consent_main(ctx, patient, docs)
+    course = _course_main(ctx, patient, plan, package)
+    _inquiry_enrolled(ctx, main_inquiry)
 
     ctx.extra["patient"] = patient
     ctx.extra["course"] = course

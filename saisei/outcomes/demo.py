@@ -54,7 +54,8 @@ COHORT = [
     ("Noriko", "Demo-Kato", 1945, "female", "ja", 160, "complete"),
     ("Aiko", "Demo-Mori", 1955, "female", "ja", 400, "complete", "mci"),
     ("David", "Demo-Nash", 1952, "male", "en", 300, "complete", "mci"),
-    ("Peter", "Demo-Lund", 1950, "male", "en", 20, "complete", "unstaged"),
+    # Harvest booked in twelve days (a negative "days since"): baseline not due yet.
+    ("Peter", "Demo-Lund", 1950, "male", "en", -12, "complete", "unstaged"),
 ]
 
 
@@ -129,7 +130,9 @@ def _main_patient(ctx: DemoContext, patient: Any, course: Any) -> None:
     if schedule is None:
         schedule = services.schedule_create(actor=physician, course=course)
     baseline = schedule.visits.filter(kind="baseline").first()
-    on = min(baseline.due_date, ctx.today) if baseline else ctx.today - dt.timedelta(days=45)
+    # Baseline before the harvest, and at the latest the day before the first infusion.
+    yesterday = ctx.today - dt.timedelta(days=1)
+    on = min(baseline.due_date, yesterday) if baseline else ctx.today - dt.timedelta(days=45)
     screening = on - dt.timedelta(days=30)
     _record(physician, patient, None, "MMSE", {"total": 22}, screening)
     _record(physician, patient, baseline, "MMSE", {"total": 21}, on)
@@ -302,10 +305,8 @@ def _unstaged_diary(ctx: DemoContext, patient: Any, schedule: AssessmentSchedule
     """Two caregiver diary entries: the page shows them with no expected course, and says why."""
     if Assessment.objects.filter(patient=patient, instrument="DIARY").exists():
         return
-    first = schedule.visits.order_by("due_date").first()
-    start = min(first.due_date, ctx.today) if first else ctx.today - dt.timedelta(days=14)
-    for days, sleep in ((0, 2), (14, 1)):
-        on = min(start + dt.timedelta(days=days), ctx.today)
+    for days_ago, sleep in ((14, 2), (0, 1)):
+        on = ctx.today - dt.timedelta(days=days_ago)
         services.diary_submit(
             patient=patient,
             values={

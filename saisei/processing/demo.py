@@ -27,6 +27,7 @@ from saisei.processing import services, specs
 from saisei.processing.models import Donation, Dose, EnvironmentalResult, Lot
 
 MAIN_DOSES = 5
+CULTURE_DAYS = 28  # from isolation to the harvest of the expanded cells
 CELLS_PER_DOSE = 1e8
 
 # Extra demo patients created here when the journey demo has not shared one.
@@ -151,7 +152,7 @@ def _open_course(
             note=note,
             password=DEMO_PASSWORD,
         )
-    return journey.course_instantiate(
+    course = journey.course_instantiate(
         actor=coordinator,
         patient=patient,
         package=package,
@@ -159,6 +160,11 @@ def _open_course(
         physician=ctx.extra["physician"],
         facility=ctx.extra["facility"],
     )
+    # Scheduled through the compliance gate before its harvest, as the coordinator would; a
+    # step the gate refuses stays blocked and the course stays planned.
+    journey.course_schedule(actor=coordinator, course=course)
+    course.refresh_from_db()
+    return course
 
 
 def _course(ctx: DemoContext, key: str, patient: Any, days_ago: int) -> Any:
@@ -344,9 +350,10 @@ def _stroke_course(ctx: DemoContext, plan: Any) -> tuple[Any, Any]:
 
 
 def _first_course_of_fresh(ctx: DemoContext, patient: Any) -> Donation:
-    """Margaret Smith's first course: harvested, grown and released, then stopped when the
-    family withdrew consent. Her new course (re-consented) has its own harvest and its own
-    chain-of-identity identifier, so these bags can never verify for it."""
+    """Margaret Smith's first course: harvested, grown and frozen, then stopped when the family
+    withdrew consent before QA signed the release; QA has rejected the lot. Her new course
+    (re-consented) has its own harvest and its own chain-of-identity identifier, so these bags can
+    never verify for it."""
     from saisei.journey import services as journey
     from saisei.journey.models import Consent
 
@@ -358,15 +365,24 @@ def _first_course_of_fresh(ctx: DemoContext, patient: Any) -> Donation:
     lot = _lot(ctx, donation, days_ago=80, doses=2)
     _culture(ctx, lot, days_ago=80, harvest_cells=2.3e8)
     _divide_and_qc(ctx, lot)
-    _store(ctx, lot, "LN2-2")
-    _release(ctx, lot)
+    _store(ctx, lot, "LN2-2", days_ago=80)
     consent = Consent.objects.filter(patient=patient, withdrawn_at__isnull=True).first()
     if consent is not None:
         journey.consent_withdraw(
             actor=ctx.user(Role.PHYSICIAN),
             consent=consent,
             reason="The family paused treatment after a bereavement.",
-            at=_at(ctx, 60, 10),
+            at=_at(ctx, 45, 10),
+        )
+    lot.refresh_from_db()
+    if lot.status == Lot.Status.QC_PENDING:
+        qa = ctx.user(Role.QA_MANAGER)
+        services.lot_reject(
+            actor=qa,
+            lot=lot,
+            reason="Consent was withdrawn before release; the cells will not be given.",
+            password=DEMO_PASSWORD,
+            otp=ctx.otp(qa),
         )
     return donation
 
@@ -493,7 +509,7 @@ def _culture(ctx: DemoContext, lot: Lot, *, days_ago: int, harvest_cells: float 
         lot=lot,
         kind="harvest",
         passage_number=3,
-        performed_at=_at(ctx, days_ago - 28),
+        performed_at=_at(ctx, days_ago - CULTURE_DAYS),
         cell_count=harvest_cells,
         viability_pct=93,
         population_doublings=round(math.log2(harvest_cells / 3.5e7), 1),
@@ -528,7 +544,8 @@ def _divide_and_qc(
         )
 
 
-def _store(ctx: DemoContext, lot: Lot, freezer: str) -> None:
+def _store(ctx: DemoContext, lot: Lot, freezer: str, *, days_ago: int) -> None:
+    """Bags frozen on the afternoon the culture was harvested (``days_ago`` is the lot's start)."""
     tech = ctx.user(Role.CPC_TECHNICIAN)
     for dose in lot.doses.filter(freezer=""):
         services.dose_cryopreserve(
@@ -537,13 +554,13 @@ def _store(ctx: DemoContext, lot: Lot, freezer: str) -> None:
             freezer=freezer,
             rack=lot.number[-6:],
             position=f"{dose.sequence:02d}",
-            cryopreserved_at=_at(ctx, 5, 16),
+            cryopreserved_at=_at(ctx, days_ago - CULTURE_DAYS, 16),
         )
 
 
-def _release(ctx: DemoContext, lot: Lot, *, conditional: bool = False) -> None:
+def _release(ctx: DemoContext, lot: Lot, *, conditional: bool = False) -> Any:
     qa = ctx.user(Role.QA_MANAGER)
-    services.lot_release(
+    return services.lot_release(
         actor=qa,
         lot=lot,
         password=DEMO_PASSWORD,
@@ -724,24 +741,17 @@ def _refused_release(ctx: DemoContext, lot: Lot) -> None:
         )
 
 
-def load(ctx: DemoContext) -> None:
+def _main_lot(ctx: DemoContext) -> Lot:
+    """The main patient's lot: grown, frozen and labelled, stored, then released by QA on the
+    morning of her first infusion (the day the demo loads), which closes the course's culture
+    step. Shares its released doses as ``ctx.extra["doses"]``."""
     tech = ctx.user(Role.CPC_TECHNICIAN)
-    if ctx.extra.get("plan_alz") is None or ctx.extra.get("consent_docs") is None:
-        # No plan in force, no harvest: the demo does not record cells outside a plan.
-        ctx.stdout.write("  processing: no Alzheimer plan in force; nothing harvested\n")
-        return
-    _programmes(ctx)
-    _environment(ctx)
-
-    # Released lot for the main demo patient: doses ready for the course's infusions.
     lot = _lot(ctx, _donation(ctx, "main", 40), days_ago=40, doses=MAIN_DOSES)
-    main = lot.donation.patient
     if lot.status == Lot.Status.IN_CULTURE:
         _tissue_custody(ctx, lot.donation, days_ago=40)
         _culture(ctx, lot, days_ago=40, harvest_cells=5.4e8)
         _divide_and_qc(ctx, lot)
-        _store(ctx, lot, "LN2-1")
-        _release(ctx, lot)
+        _store(ctx, lot, "LN2-1", days_ago=40)
         dose = lot.doses.order_by("sequence").first()
         assert dose is not None
         scan = f"={dose.din}{lot.donation.din_flags}=<{dose.product_code}&/{dose.coi}"
@@ -756,24 +766,41 @@ def load(ctx: DemoContext) -> None:
             place="Sakura CPC",
             occurred_at=_at(ctx, 5, 17),
         )
+        lot.refresh_from_db()
+    if lot.status == Lot.Status.QC_PENDING:
+        release = _release(ctx, lot)
+        _close_culture_step(ctx, lot, release.signed_at)
     ctx.extra["lot"] = lot
     ctx.extra["doses"] = list(
         Dose.objects.filter(lot=lot, status=Dose.Status.RELEASED).order_by("sequence")
     )
+    return lot
 
-    # In culture: due soon.
+
+def _close_culture_step(ctx: DemoContext, lot: Lot, at: dt.datetime) -> None:
+    """The course's culture step is done when its lot is released, not before."""
+    from saisei.journey.services import course_step_complete
+
+    course = lot.donation.course
+    if course is None:
+        return
+    for step in course.steps.filter(kind="culture", status="scheduled", voided_at__isnull=True):
+        course_step_complete(actor=ctx.user(Role.COORDINATOR), step=step, at=at)
+
+
+def _lots_in_progress(ctx: DemoContext) -> None:
+    """One lot in culture, one waiting for its sterility result, one quarantined for endotoxin
+    with the course's repeat harvest started."""
     culture = _lot(ctx, _donation(ctx, "culture", 12), days_ago=12, doses=3)
     if culture.status == Lot.Status.IN_CULTURE and not culture.steps.exists():
         _culture(ctx, culture, days_ago=12, harvest_cells=None)
 
-    # Waiting for QC: sterility culture still running.
     qc = _lot(ctx, _donation(ctx, "qc", 31), days_ago=31, doses=3)
     if qc.status == Lot.Status.IN_CULTURE:
         _culture(ctx, qc, days_ago=31, harvest_cells=3.3e8)
         _divide_and_qc(ctx, qc, pending=(specs.STERILITY,))
 
-    # Quarantined: endotoxin out of specification opened a deviation automatically. The course
-    # goes on with a repeat harvest, which shares the course's chain-of-identity identifier.
+    # The course goes on with a repeat harvest, which shares its chain-of-identity identifier.
     bad = _lot(ctx, _donation(ctx, "quarantine", 35), days_ago=35, doses=3)
     if bad.status == Lot.Status.IN_CULTURE:
         _culture(ctx, bad, days_ago=35, harvest_cells=3.2e8)
@@ -781,16 +808,20 @@ def load(ctx: DemoContext) -> None:
         _divide_and_qc(ctx, bad, override={specs.ENDOTOXIN: round(limit * 1.6, 1)})
     repeat = _donation(ctx, "quarantine_repeat", 6, course=bad.donation.course)
     _lot(ctx, repeat, days_ago=6, doses=3)
+    ctx.extra["recent_harvest"] = repeat
 
-    # Fresh product, conditionally released while the 14-day culture runs, for a patient on her
-    # second course; her first course's bags stay in the freezer under their own identifier.
+
+def _lots_for_qa(ctx: DemoContext) -> None:
+    """Fresh product conditionally released today; a clean lot waiting for QA's signature; a lot
+    whose release QA tried and the open deviation refused."""
+    # Fresh product for a patient on her second course; her first course's bags stay in the
+    # freezer under their own identifier.
     first_course = _first_course_of_fresh(ctx, _patient(ctx, "fresh", harvest_days_ago=80))
     fresh = _lot(ctx, _donation(ctx, "fresh", 30), days_ago=30, doses=2, fresh=True)
     if fresh.status == Lot.Status.IN_CULTURE:
         _culture(ctx, fresh, days_ago=30, harvest_cells=2.2e8)
         _divide_and_qc(ctx, fresh, pending=(specs.STERILITY,))
         _release(ctx, fresh, conditional=True)
-
     ctx.extra["second_course_patient"] = first_course.patient
 
     # Clean and complete: waiting for QA to sign the release (try it as qa_manager).
@@ -798,6 +829,7 @@ def load(ctx: DemoContext) -> None:
     if awaiting.status == Lot.Status.IN_CULTURE:
         _culture(ctx, awaiting, days_ago=29, harvest_cells=3.4e8)
         _divide_and_qc(ctx, awaiting)
+    ctx.extra["lot_awaiting_release"] = awaiting
 
     # Complete too, but an open deviation: QA's release attempt was refused and recorded.
     blocked = _lot(ctx, _donation(ctx, "blocked", 33), days_ago=33, doses=3)
@@ -808,6 +840,17 @@ def load(ctx: DemoContext) -> None:
     if blocked.status == Lot.Status.QC_PENDING:
         _refused_release(ctx, blocked)
 
+
+def load(ctx: DemoContext) -> None:
+    if ctx.extra.get("plan_alz") is None or ctx.extra.get("consent_docs") is None:
+        # No plan in force, no harvest: the demo does not record cells outside a plan.
+        ctx.stdout.write("  processing: no Alzheimer plan in force; nothing harvested\n")
+        return
+    _programmes(ctx)
+    _environment(ctx)
+    lot = _main_lot(ctx)
+    _lots_in_progress(ctx)
+    _lots_for_qa(ctx)
     _refused_harvests(ctx)
     from saisei.regulatory.models import GateRefusal
 
@@ -815,6 +858,6 @@ def load(ctx: DemoContext) -> None:
     held = Dose.objects.filter(lot=lot, status=Dose.Status.ON_HOLD).count()
     ctx.stdout.write(
         f"  processing: {Lot.objects.filter(organisation=ctx.org).count()} lots, "
-        f"{len(ctx.extra['doses'])} released and {held} held doses for {main}; "
-        f"{refused} harvest(s) on the compliance gate's refusal list\n"
+        f"{len(ctx.extra['doses'])} released and {held} held doses for "
+        f"{lot.donation.patient}; {refused} harvest(s) on the compliance gate's refusal list\n"
     )

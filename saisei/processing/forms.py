@@ -27,6 +27,7 @@ SCAN_ATTRS = {
     "autocapitalize": "off",
     "spellcheck": "false",
     "inputmode": "text",
+    "data-scan": "1",
 }
 
 

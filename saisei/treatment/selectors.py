@@ -7,12 +7,13 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from saisei.core.models import User
 from saisei.core.selectors import get_scoped
 from saisei.core.timezones import TOKYO
 from saisei.treatment.models import Administration, BedsideVerification, VitalSign
-from saisei.treatment.permissions import scope_treatment
+from saisei.treatment.permissions import can_view_treatment, scope_treatment
 
 
 def administrations_given(*, patient_id: int, plan_id: int) -> int:
@@ -101,3 +102,69 @@ def infusions_for_day(*, actor: User, day: dt.date | None = None) -> list[dict[s
         }
         for s in steps
     ]
+
+
+def demo_scan_codes(*, actor: User, step: Any) -> dict[str, Any] | None:
+    """What the demo's wristband and bag labels carry, for a step's bedside check.
+
+    Demo mode only (no printed labels on a laptop): the patient code and, for each of the
+    course's bags with this infusion's number that can still be given, the text its barcode
+    scans as and whether its thaw is recorded yet. ``None`` in production.
+    """
+    from django.conf import settings
+
+    from saisei.processing.models import Dose
+
+    if settings.PRODUCTION or not can_view_treatment(actor):
+        return None
+    patient = step.course.patient
+    bags = (
+        Dose.objects.filter(
+            organisation_id=actor.organisation_id,
+            patient=patient,
+            lot__donation__course=step.course,
+            sequence=step.number,
+            status__in=["released", "shipped", "received", "thawed"],
+        )
+        .select_related("lot", "lot__donation")
+        .order_by("pk")
+    )
+    return {
+        "wristband": patient.patient_code,
+        "bags": [
+            {
+                "dose": bag,
+                "scan": f"={bag.din}{bag.lot.donation.din_flags}=<{bag.product_code}",
+                "thawed": bag.thawed_at is not None,
+            }
+            for bag in bags
+        ],
+    }
+
+
+def scan_names_identity(*, scan_text: str) -> bool:
+    """Whether a scan carries a valid chain-of-identity identifier (a wristband bar code)."""
+    from saisei.processing.selectors import scanned_ids
+
+    return bool(scanned_ids(scan_text=scan_text).coi)
+
+
+def label_scan_problems(*, scan_text: str) -> list[str]:
+    """Why a bag-label entry cannot be read (each structure's first error), or nothing.
+
+    A label must give a usable DIN; the product code beside it is read when present.
+    """
+    from saisei.processing.isbt128 import parse_scan
+
+    result = parse_scan(scan_text)
+    problems = [str(s.errors[0].message()) for s in result.structures if s.errors]
+    if not problems and not any(s.type == "din" for s in result.structures):
+        problems.append(
+            str(
+                _(
+                    "A bag label needs its DIN. Expected the bar code, or the DIN printed with its "
+                    "check character, e.g. A9999 26 000001 K, then the product code."
+                )
+            )
+        )
+    return problems

@@ -42,6 +42,15 @@ if TYPE_CHECKING:
 NEAR_MISS_STAGE = "bedside"
 SECOND_PERSON_MEANING = "Second-person check: patient and product identity verified at the bedside"
 _SPLIT = re.compile(r"[\s|,;]+")
+# A patient code typed from the printed wristband: any case, the hyphen or a space optional.
+_TYPED_PATIENT_CODE = re.compile(r"^\s*P\s*-?\s*(\d{4})\s*[-\s]?\s*(\d{4,})\s*$", re.IGNORECASE)
+
+
+def typed_patient_code(text: str) -> str:
+    """The patient code a person typed from the wristband (``p2026 0001``), as printed
+    (``P2026-0001``); other text is returned unchanged."""
+    match = _TYPED_PATIENT_CODE.match(text or "")
+    return f"P{match.group(1)}-{match.group(2)}" if match else (text or "")
 
 
 def _org(actor: User) -> Organisation:
@@ -74,7 +83,7 @@ def _resolve_patient(*, actor: User, scan: str) -> tuple[Any, str | None]:
     coi = ids.coi
     patients = Patient.objects.filter(organisation_id=actor.organisation_id, voided_at__isnull=True)
     by_code = None
-    for raw in [text, *_SPLIT.split(text)]:
+    for raw in [text, typed_patient_code(text), *_SPLIT.split(text)]:
         token = raw.strip()
         if token:
             by_code = patients.filter(patient_code__iexact=token).first()

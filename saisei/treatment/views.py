@@ -48,6 +48,31 @@ class BedsideForm(forms.Form):
     route = forms.ChoiceField(label=_("Route"), choices=Route.choices)
     step = forms.UUIDField(widget=forms.HiddenInput)
 
+    def clean_patient_scan(self) -> str:
+        """A wristband's patient code (typed as printed, any case, hyphen optional) or its bar
+        code; anything else says what was expected instead of being checked as a person."""
+        text = self.cleaned_data["patient_scan"].strip()
+        typed = services.typed_patient_code(text)
+        if typed != text or selectors.scan_names_identity(scan_text=text):
+            return typed
+        if text.upper().startswith("P") and any(c.isdigit() for c in text):
+            return text  # shaped like a patient code: the check says whether it is known
+        raise forms.ValidationError(
+            _(
+                "This is not a wristband code. Expected the patient code printed on the "
+                "wristband, e.g. P2026-0001, or a scan of its bar code."
+            )
+        )
+
+    def clean_product_scan(self) -> str:
+        """A bag label's bar code or its printed text (DIN with check character, then the
+        product code); a malformed entry is refused with the reason and the expected form."""
+        text = self.cleaned_data["product_scan"].strip()
+        problems = selectors.label_scan_problems(scan_text=text)
+        if problems:
+            raise forms.ValidationError(problems)
+        return text
+
 
 class VitalsMixin(forms.Form):
     systolic_mmhg = forms.IntegerField(
@@ -198,6 +223,7 @@ def _bedside_context(request: HttpRequest, step: Any, **extra: Any) -> dict[str,
         "route_label": dict(Route.choices).get(step.route, step.route or "—"),
         "patient": step.course.patient,
         "can_verify": permissions.can_verify_bedside(_actor(request)),
+        "demo_codes": selectors.demo_scan_codes(actor=_actor(request), step=step),
         **extra,
     }
 
@@ -207,6 +233,15 @@ def _default_physician(step: Any, actor: User) -> User | None:
     if physician is not None:
         return physician.user
     return actor if actor.has_role(Role.PHYSICIAN) else None
+
+
+def _focus_first_error(form: BedsideForm) -> None:
+    """Put the cursor in the scan field to correct, so the next scan lands there."""
+    wrong = next((n for n in ("patient_scan", "product_scan") if n in form.errors), None)
+    if wrong is not None:
+        for name in ("patient_scan", "product_scan"):
+            form.fields[name].widget.attrs.pop("autofocus", None)
+        form.fields[wrong].widget.attrs["autofocus"] = True
 
 
 @web
@@ -245,6 +280,7 @@ def bedside(request: HttpRequest, step_id: Any) -> HttpResponse:
                 context,
                 status=200 if verification.passed else 409,
             )
+        _focus_first_error(form)
         return render(request, "treatment/bedside.html", context, status=400)
     return render(request, "treatment/bedside.html", context)
 

@@ -39,8 +39,9 @@ MISSING_DATA_IDENTIFIER = _spec(
     "isbt128.missing_data_identifier",
     "error",
     _(
-        "The scanned text does not start with an ISBT 128 data identifier (= or &); "
-        "it may not be an ISBT 128 bar code."
+        "This is not a label this field can read. Expected the bar code (it starts with = or "
+        "&), or the text printed under it: the DIN with its check character, e.g. "
+        "A9999 26 000001 K, then the product code, e.g. S1234 1A0."
     ),
 )
 KEYBOARD_LAYOUT = _spec(

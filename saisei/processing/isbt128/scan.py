@@ -35,6 +35,8 @@ DATA_IDENTIFIER_STARTS = "=&"
 # keyboard layout (US versus Japanese JIS, in either direction).
 LAYOUT_MISMATCH_STARTS = "^'_"
 KEYED_DIN_LENGTHS = range(13, 16)
+KEYED_DIN_WITH_FLAGS = 16  # 13 characters, the two flag digits printed beside them, K
+PRODUCT_LENGTH = 8
 
 
 @dataclass
@@ -114,15 +116,60 @@ def _result(spec: StructureSpec, raw: str, decoded: Decoded) -> StructureResult:
     )
 
 
-def _without_identifier(text: str, config: Isbt128Config) -> StructureResult:
-    """No `=`/`&` first: a DIN typed from a label, a keyboard-layout problem, or not ISBT 128."""
-    compact = "".join(text.split())
+def _without_identifier(text: str, config: Isbt128Config) -> list[StructureResult]:
+    """No `=`/`&` first: what a person typed from the label's eye-readable text, a
+    keyboard-layout problem, or not ISBT 128.
+
+    A typed label is the DIN as printed (spaces anywhere, any case, the two flag digits printed
+    beside it optional, the check character K last), optionally followed by the product code as
+    printed (its spaces too), e.g. ``A9999 26 000001 68 K S9999 1A0``.
+    """
+    tokens = text.split()
+    compact = "".join(tokens)
     keyed_like = compact.isascii() and compact.replace("*", "").isalnum()
-    if config.accept_keyed_din and keyed_like and len(compact) in KEYED_DIN_LENGTHS:
-        return _result(DIN_SPEC, text, decode_keyed_din(text, config=config))
+    if config.accept_keyed_din and keyed_like:
+        din_text, product = _split_typed_product(tokens)
+        din_compact = "".join(din_text.split())
+        if (
+            len(din_compact) == KEYED_DIN_WITH_FLAGS
+            and len(tokens) > 1
+            and din_compact[0].isalpha()
+            and din_compact[13:15].isdigit()
+        ):
+            # Flags are printed beside the DIN but are not part of it or of its K. Only typed
+            # text has spaces: a scan whose `=` was misread is never taken for DIN and flags.
+            din_text = din_compact[:13] + din_compact[15]
+            din_compact = din_text
+        if len(din_compact) in KEYED_DIN_LENGTHS:
+            structures = [_result(DIN_SPEC, din_text, decode_keyed_din(din_text, config=config))]
+            if product is not None:
+                spec = lookup("=<", 0)
+                assert spec is not None and spec.decoder is not None
+                structures.append(
+                    _result(spec, product, spec.decoder(product, offset=0, config=config))
+                )
+            return structures
     if text[0] in LAYOUT_MISMATCH_STARTS:
-        return _unknown(text, issue(KEYBOARD_LAYOUT, character=repr(text[0])))
-    return _unknown(text, issue(MISSING_DATA_IDENTIFIER))
+        return [_unknown(text, issue(KEYBOARD_LAYOUT, character=repr(text[0])))]
+    return [_unknown(text, issue(MISSING_DATA_IDENTIFIER))]
+
+
+def _split_typed_product(tokens: list[str]) -> tuple[str, str | None]:
+    """Split typed label text into the DIN part and a product code typed after it, if any.
+
+    The product code is the last 8 characters when what comes before is as long as a typed DIN.
+    """
+    compact = "".join(tokens)
+    din_part = compact[:-PRODUCT_LENGTH]
+    if len(compact) > PRODUCT_LENGTH and (
+        len(din_part) in KEYED_DIN_LENGTHS or len(din_part) == KEYED_DIN_WITH_FLAGS
+    ):
+        product = compact[-PRODUCT_LENGTH:]
+        if product[:1].isalpha():
+            # Printed upper case: the product description code and a division's first level;
+            # a collection type and a second-level division may be lower case and stay as typed.
+            return din_part, product[:5].upper() + product[5] + product[6].upper() + product[7]
+    return " ".join(tokens), None
 
 
 def _content_length(spec: StructureSpec, rest: str) -> int | None:
@@ -196,7 +243,7 @@ def parse_scan(data: str, *, config: Isbt128Config | None = None) -> ScanResult:
     if not text:
         return ScanResult(text, [_unknown("", issue(EMPTY))])
     if text[0] not in DATA_IDENTIFIER_STARTS:
-        return ScanResult(text, [_without_identifier(text, config)])
+        return ScanResult(text, _without_identifier(text, config))
     structures: list[StructureResult] = []
     pos = 0
     while pos < len(text):
