@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns  # noqa: F401
 from django.contrib import admin
+from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
 from django.views.static import serve
 
@@ -28,6 +29,13 @@ urlpatterns = [
     path("outcomes/", include("saisei.outcomes.urls")),
     path("interop/", include("saisei.interop.urls")),
 ]
+
+if settings.SAISEI_BENCH_BARE_VIEW:
+    # The floor the hot endpoints are compared with in bench/run.py: same middleware and server.
+    def bench_bare(request: HttpRequest) -> JsonResponse:
+        return JsonResponse({"ok": True})
+
+    urlpatterns.insert(0, path("bench/bare", bench_bare))
 
 if not settings.PRODUCTION:
     # Demo and development: serve vendored static files without a separate web server.
