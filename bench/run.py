@@ -140,7 +140,12 @@ def main() -> None:
         times.append((time.perf_counter() - start) * 1000)
     planner_ms = statistics.median(times)
     print(f"{'journey.plan_itinerary (5 infusions, 6 months)':<55} {planner_ms:>10.1f} ms")
-    goal("itinerary planner, 5 infusions / 6 months (median)", f"{planner_ms:.1f} ms", "< 10 ms", planner_ms < 10)
+    goal(
+        "itinerary planner, 5 infusions / 6 months (median)",
+        f"{planner_ms:.1f} ms",
+        "< 10 ms",
+        planner_ms < 10,
+    )
     bench(
         "core.audit_record (append to chain)",
         lambda: audit_record(

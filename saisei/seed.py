@@ -173,7 +173,9 @@ def _network(seed: int, k: int, today: dt.date) -> OrgSetup:
     )
 
     def site(name: str, kind: str) -> Site:
-        return Site.objects.filter(organisation=org, name=name).first() or core_services.site_create(
+        return Site.objects.filter(
+            organisation=org, name=name
+        ).first() or core_services.site_create(
             actor=None, organisation=org, name=name, kind=kind, address="Synthetic address"
         )
 
@@ -356,9 +358,8 @@ class Batch:
         n = 0
         for model in order:
             objs = self.rows.get(model, [])
-            for obj in objs:
-                # Foreign keys to objects created earlier in the batch take their new keys.
-                obj._prepare_related_fields_for_save(operation_name="bulk_create")
+            # bulk_create copies the keys of parents written earlier in the batch into the
+            # children's foreign keys; the models are written parents first.
             model.objects.bulk_create(objs, batch_size=500)
             n += len(objs)
         return n
@@ -467,7 +468,7 @@ def _label_content(
     }
 
 
-def _patient_rows(  # noqa: PLR0915 - one patient's story, told in order
+def _patient_rows(
     b: Batch,
     s: OrgSetup,
     *,
@@ -1146,7 +1147,10 @@ def seed(
     started = time.monotonic()
     today = today or timezone.localdate()
     order = _models()
-    per_org = [patients // organisations + (1 if k < patients % organisations else 0) for k in range(organisations)]
+    per_org = [
+        patients // organisations + (1 if k < patients % organisations else 0)
+        for k in range(organisations)
+    ]
     bar = Progress(patients, progress or sys.stderr)
     added = rows = entries = 0
     for k, wanted in enumerate(per_org, start=1):

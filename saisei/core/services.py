@@ -162,8 +162,11 @@ def token_revoke(*, actor: User | None, token: ApiToken, reason: str = "revoked"
 def token_authenticate(raw: str) -> User | None:
     if not raw.startswith(TOKEN_PREFIX):
         return None
+    # The user, their organisation and their roles come with the token: every API request
+    # needs all three, and separate lookups were a third of a small request's queries.
     token = (
-        ApiToken.objects.select_related("user")
+        ApiToken.objects.select_related("user__organisation")
+        .prefetch_related("user__role_grants")
         .filter(key_hash=_hash_token(raw), revoked_at__isnull=True)
         .first()
     )

@@ -22,7 +22,9 @@ class Command(BaseCommand):
         from saisei.seed import seed
 
         if opts["patients"] < 0 or opts["organisations"] < 1 or opts["batch_size"] < 1:
-            raise CommandError("--patients must be 0 or more, --organisations and --batch-size 1 or more.")
+            raise CommandError(
+                "--patients must be 0 or more, --organisations and --batch-size 1 or more."
+            )
         call_command("migrate", interactive=False, verbosity=0)
         result = seed(
             patients=opts["patients"],
