@@ -88,7 +88,7 @@ def _network(seed: int, k: int, today: dt.date) -> OrgSetup:
 
     clinic = site(f"SYNTH Clinic {seed}-{k}", Site.Kind.MEDICAL_INSTITUTION)
     cpc = site(f"SYNTH CPC {seed}-{k}", Site.Kind.CELL_PROCESSING_FACILITY)
-    users = {role: _user(org, role, k, seed) for role in STAFF_ROLES}
+    users = {str(role): _user(org, role, k, seed) for role in STAFF_ROLES}
     officer = users[Role.COMPLIANCE_OFFICER]
     institution = MedicalInstitution.objects.filter(site=clinic).first() or reg.institution_create(
         actor=officer,
@@ -145,12 +145,13 @@ def _network(seed: int, k: int, today: dt.date) -> OrgSetup:
             contact_email=f"office-{slug}@synthetic.saisei.invalid",
         )
         version = plan.versions.get()
-        for name, days_ago, extra in (
+        steps: list[tuple[str, int, dict[str, Any]]] = [
             ("submit_for_review", 800, {}),
             ("record_favourable_opinion", 790, {}),
             ("submit_to_authority", 780, {"reception_number": f"R-SYN-{seed}-{k}"}),
             ("record_acceptance", 770, {"plan_number": f"PSYN{seed}{k:04d}"}),
-        ):
+        ]
+        for name, days_ago, extra in steps:
             version.refresh_from_db()
             reg.plan_transition(
                 actor=officer,
@@ -174,7 +175,10 @@ def _network(seed: int, k: int, today: dt.date) -> OrgSetup:
                 submitted_date=ob.due_date - D(5),
                 evidence=f"SYNTH receipt {ob.due_date:%Y%m%d}",
             )
-    version = journey.plan_version_in_force(plan=plan, day=today)
+    in_force = journey.plan_version_in_force(plan=plan, day=today)
+    if in_force is None:
+        raise RuntimeError(f"the synthetic plan of {slug} is not in force")
+    version = in_force
     package = TreatmentPackage.objects.filter(plan=plan).first() or journey.package_create(
         actor=users[Role.COORDINATOR],
         plan=plan,

@@ -48,7 +48,7 @@ class Batch:
             objs = self.rows.get(model, [])
             # bulk_create copies the keys of parents written earlier in the batch into the
             # children's foreign keys; the models are written parents first.
-            model.objects.bulk_create(objs, batch_size=500)
+            model._default_manager.bulk_create(objs, batch_size=500)
             n += len(objs)
         return n
 
@@ -123,7 +123,7 @@ def _label_content(
     description: str,
     coi: Any,
     patient: Any,
-) -> dict[str, str]:
+) -> dict[str, Any]:
     from saisei.processing.isbt128 import expiration_barcode_data
     from saisei.processing.labels import PatientIdentifiers, ProductLabel
 
@@ -733,26 +733,26 @@ def _patient_rows(
             plan_submitted_date=s.plan.first_submitted_date,
         )
         created = []
-        for due in dues:
-            past = due.due_date < today
+        for clock_due in dues:
+            past = clock_due.due_date < today
             created.append(
                 b.add(
                     Obligation(
                         **common,
                         plan=s.plan,
-                        kind=KIND_BY_RULE.get(due.rule, "adverse_event"),
-                        recipient=due.recipient.value,
-                        title=_english(due.rule),
-                        due_date=due.due_date,
+                        kind=KIND_BY_RULE.get(clock_due.rule, "adverse_event"),
+                        recipient=clock_due.recipient.value,
+                        title=_english(clock_due.rule),
+                        due_date=clock_due.due_date,
                         status="done" if past else "open",
-                        rule_id=due.rule,
-                        source=due.source,
+                        rule_id=clock_due.rule,
+                        source=clock_due.source,
                         subject_type="safety.adverseevent",
                         subject_id=str(event.external_id),
                         trigger_date=aware.astimezone(TOKYO).date(),
-                        done_at=_at(due.due_date - D(2), 12) if past else None,
+                        done_at=_at(clock_due.due_date - D(2), 12) if past else None,
                         done_by=u[Role.COMPLIANCE_OFFICER] if past else None,
-                        submitted_date=due.due_date - D(2) if past else None,
+                        submitted_date=clock_due.due_date - D(2) if past else None,
                         evidence="SYNTH receipt" if past else "",
                     )
                 )
