@@ -1,8 +1,12 @@
-"""Benchmarks: speed figures for the hot paths, on a fresh demo database.
+"""Benchmarks: speed figures for the hot paths, on a fresh demo database, then on a seeded one.
 
-Run:  .venv/bin/python bench/run.py [--quick]
-Prints one line per benchmark: operations per second (median of repeats) and, for endpoints,
-the number of SQL queries per request. Timings live here, never in tests.
+Run:  .venv/bin/python bench/run.py [--quick] [--seed-patients N] [--no-http] [--results FILE]
+      (DATABASE_URL=postgres://... to run on PostgreSQL; the database must be empty)
+Prints one line per micro-benchmark (operations per second, median of repeats; SQL queries per
+request for endpoints), then a table of ratios with their goals (issue 13): hot endpoints under
+`saisei serve --production` (2 gunicorn workers) against a bare Django JSON view, busiest reads
+at the seeded size against demo size, the itinerary planner, and audit appends with 8
+concurrent writers (PostgreSQL only). Timings live here, never in tests.
 """
 
 from __future__ import annotations
@@ -32,6 +36,22 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 QUICK = "--quick" in sys.argv
+
+
+def _arg(name: str, default: str) -> str:
+    if name in sys.argv:
+        return sys.argv[sys.argv.index(name) + 1]
+    return default
+
+
+SEED_PATIENTS = int(_arg("--seed-patients", "50" if QUICK else "1000"))
+HTTP = "--no-http" not in sys.argv
+RESULTS_FILE = _arg("--results", "")
+GOALS: list[tuple[str, str, str, bool | None]] = []  # (measure, value, goal, met)
+
+
+def goal(measure: str, value: str, target: str, met: bool | None) -> None:
+    GOALS.append((measure, value, target, met))
 
 
 def bench(name: str, fn: Callable[[], object], *, number: int = 200, repeat: int = 5) -> None:
@@ -105,6 +125,27 @@ def main() -> None:
         number=5,
         repeat=3,
     )
+    req5 = ItineraryRequest(
+        earliest_arrival=dt.date(2027, 1, 10),
+        latest_return=dt.date(2027, 7, 10),
+        infusions=5,
+        interval_days=28,
+        max_stay_days=90,
+        culture_days=35,
+    )
+    times = []
+    for _ in range(3 if QUICK else 15):
+        start = time.perf_counter()
+        plan_itinerary(request=req5, calendar=cal)
+        times.append((time.perf_counter() - start) * 1000)
+    planner_ms = statistics.median(times)
+    print(f"{'journey.plan_itinerary (5 infusions, 6 months)':<55} {planner_ms:>10.1f} ms")
+    goal(
+        "itinerary planner, 5 infusions / 6 months (median)",
+        f"{planner_ms:.1f} ms",
+        "< 10 ms",
+        planner_ms < 10,
+    )
     bench(
         "core.audit_record (append to chain)",
         lambda: audit_record(
@@ -127,6 +168,27 @@ def main() -> None:
             bench_endpoint(name, client, url, headers)
         except AssertionError as exc:
             print(f"{name:<55} skipped: {exc}")
+
+    from bench import scale
+
+    scale.run(
+        quick=QUICK,
+        seed_patients=SEED_PATIENTS,
+        http=HTTP,
+        goal=goal,
+        demo_user=user,
+    )
+    print_table()
+    if RESULTS_FILE:
+        scale.write_results(Path(RESULTS_FILE), GOALS, seed_patients=SEED_PATIENTS)
+
+
+def print_table() -> None:
+    print()
+    print(f"{'measure':<62} {'value':>22} {'goal':>22}  met")
+    for measure, value, target, met in GOALS:
+        mark = "yes" if met else "NO" if met is not None else "-"
+        print(f"{measure:<62} {value:>22} {target:>22}  {mark}")
 
 
 if __name__ == "__main__":

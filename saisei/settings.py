@@ -304,3 +304,7 @@ SAISEI_ANCHOR_EMAIL = env.bool("SAISEI_ANCHOR_EMAIL", default=True)
 
 # Public base URL, used in e-mails (magic links, confirmations).
 SAISEI_BASE_URL = env.str("SAISEI_BASE_URL", default="http://127.0.0.1:8000")
+
+# Benchmarks only (bench/run.py): route /bench/bare, a JSON view doing no work, to measure the
+# framework's floor under the same server settings. Never set in a deployment.
+SAISEI_BENCH_BARE_VIEW = env.bool("SAISEI_BENCH_BARE_VIEW", default=False)

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns  # noqa: F401
 from django.contrib import admin
 from django.contrib.staticfiles.views import serve as serve_static
+from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
 
 from saisei.api import api
@@ -31,6 +32,13 @@ urlpatterns = [
     path("outcomes/", include("saisei.outcomes.urls")),
     path("interop/", include("saisei.interop.urls")),
 ]
+
+if settings.SAISEI_BENCH_BARE_VIEW:
+    # The floor the hot endpoints are compared with in bench/run.py: same middleware and server.
+    def bench_bare(request: HttpRequest) -> JsonResponse:
+        return JsonResponse({"ok": True})
+
+    urlpatterns.insert(0, path("bench/bare", bench_bare))
 
 if not settings.PRODUCTION:
     # Demo and development: serve static files (Saisei's and its apps', e.g. the API docs'

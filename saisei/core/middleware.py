@@ -94,13 +94,11 @@ class TwoFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        # Exempt paths first: the API authenticates by token and must not load a session.
+        if request.path.startswith(EXEMPT_PREFIXES):
+            return self.get_response(request)
         user = getattr(request, "user", None)
-        if (
-            user is None
-            or not user.is_authenticated
-            or request.path.startswith(EXEMPT_PREFIXES)
-            or request.session.get("2fa_ok")
-        ):
+        if user is None or not user.is_authenticated or request.session.get("2fa_ok"):
             return self.get_response(request)
         if user.two_factor_enabled:
             return redirect(f"{reverse('core:two_factor_verify')}?next={request.path}")

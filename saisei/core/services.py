@@ -162,8 +162,10 @@ def token_revoke(*, actor: User | None, token: ApiToken, reason: str = "revoked"
 def token_authenticate(raw: str) -> User | None:
     if not raw.startswith(TOKEN_PREFIX):
         return None
+    # The user and their organisation come with the token (most requests scope by both);
+    # roles stay lazy, as many reads need only the organisation.
     token = (
-        ApiToken.objects.select_related("user")
+        ApiToken.objects.select_related("user__organisation")
         .filter(key_hash=_hash_token(raw), revoked_at__isnull=True)
         .first()
     )

@@ -27,6 +27,23 @@ def test_me(org, make_user, api_for):
     assert resp.json()["organisation"]["name"] == "Clinic A"
 
 
+def test_token_request_loads_user_organisation_and_roles_in_two_queries(
+    org, make_user, django_assert_num_queries
+):
+    """Token, user and organisation in one query, roles in a second; no session is read."""
+    from saisei.core.services import token_create
+
+    user = make_user(["physician", "nurse"], org)
+    _, raw = token_create(actor=None, user=user, label="t")
+    client = Client()
+    client.get("/api/v1/me", headers={"Authorization": f"Bearer {raw}"})  # stamps last_used_at
+    with django_assert_num_queries(2):
+        resp = client.get("/api/v1/me", headers={"Authorization": f"Bearer {raw}"})
+    assert resp.status_code == 200
+    assert resp.json()["roles"] == ["nurse", "physician"]
+    assert resp.json()["organisation"]["name"] == "Clinic A"
+
+
 def test_no_credentials_is_401_in_error_shape(db):
     resp = Client().get("/api/v1/me")
     err = assert_error_shape(resp, 401)
