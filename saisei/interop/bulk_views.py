@@ -15,6 +15,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
+from saisei.core.access_log import FHIR, access_log_record
 from saisei.core.errors import DomainError
 from saisei.core.models import User
 from saisei.core.permissions import is_staff_user
@@ -163,4 +164,12 @@ def export_file(
     path = bulk.export_dir(export.external_id) / name
     if not path.is_file():
         return responses.error(404, _("No such file in this export."))
+    # A bulk file is an export of patients' records: who took it is on the access log.
+    access_log_record(
+        actor=actor,
+        channel=FHIR,
+        subject_type="fhir.$export-file",
+        subject_id=export.external_id,
+        label=f"FHIR bulk export {name}",
+    )
     return FileResponse(path.open("rb"), content_type=bulk.NDJSON)

@@ -30,6 +30,7 @@ def chain_append(organisation: Organisation, drafts: list[Draft]) -> int:
     """
     if not drafts:
         return 0
+    key = audit.ledger_key()  # keyed like every entry a service writes today
     head, _ = AuditChainHead.objects.get_or_create(organisation=organisation)
     head = AuditChainHead.objects.select_for_update().get(pk=head.pk)
     seq, prev = head.last_seq, head.last_hash or audit.GENESIS
@@ -50,8 +51,9 @@ def chain_append(organisation: Organisation, drafts: list[Draft]) -> int:
             client_ip=None,
             changes=audit._json_safe(d.changes),
             prev_hash=prev,
+            scheme=audit.KEYED_PREFIX + key.key_id,
         )
-        entry.entry_hash = audit.compute_hash(entry)
+        entry.entry_hash = audit.compute_hash(entry, key)
         prev = entry.entry_hash
         entries.append(entry)
     AuditEntry.objects.bulk_create(entries, batch_size=1000)

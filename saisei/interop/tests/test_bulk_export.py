@@ -95,8 +95,15 @@ def test_system_export_writes_valid_ndjson_of_the_organisation_only(
     assert {"Patient", "CarePlan", "PlanDefinition", "Practitioner"} <= set(files)
     seen = set()
     references = set()
+    from saisei.core.models import AccessLogEntry
+
     for item in manifest["output"]:
         resources = _lines(client, item["url"])
+        # Each file taken is on the access log (who, what, when).
+        logged = AccessLogEntry.objects.filter(
+            actor=admin, label=f"FHIR bulk export {item['type']}.ndjson"
+        )
+        assert logged.count() == 1
         assert len(resources) == item["count"]
         for resource in resources:
             validate(resource)
