@@ -225,3 +225,19 @@ def test_entries_cannot_be_changed_or_deleted(reads: dict[str, Any]) -> None:
         entry.delete()
     with pytest.raises(HardDeleteRefused):
         AccessLogEntry.objects.all().delete()
+
+
+def test_itinerary_print_and_visa_documents_are_logged(
+    web_for: Any, coordinator: Any, patient: Any
+) -> None:
+    client = web_for(coordinator)
+    assert client.get(f"/journey/patients/{patient.external_id}/itinerary/print/").status_code in (
+        200,
+        302,
+    )
+    assert client.get(f"/journey/patients/{patient.external_id}/visa/").status_code == 200
+    kinds = set(AccessLogEntry.objects.values_list("subject_type", flat=True))
+    assert {"journey.itinerary_print", "journey.visa"} <= kinds
+    assert set(AccessLogEntry.objects.values_list("patient_id", flat=True)) == {
+        str(patient.external_id)
+    }

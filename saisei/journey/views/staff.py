@@ -122,6 +122,13 @@ def inquiry_file_open(
     path = Path(record.file.path).resolve()
     if not path.is_relative_to(root) or not path.is_file():
         raise Http404
+    access_log_record(
+        actor=request.user,
+        channel=WEB,
+        subject_type="journey.inquiry_file",
+        subject_id=record.external_id,
+        label=f"inquiry record {record.original_name}"[:200],
+    )
     response = FileResponse(
         path.open("rb"),
         as_attachment=True,
@@ -722,6 +729,14 @@ def itinerary_print(request: AuthedRequest, external_id: str) -> HttpResponse:
     patient = selectors.patient_get(actor=request.user, external_id=external_id)
     lang = request.GET.get("lang") or patient.language
     current = selectors.itinerary_current(patient=patient)
+    access_log_record(
+        actor=request.user,
+        channel=WEB,
+        subject_type="journey.itinerary_print",
+        subject_id=patient.external_id,
+        patient=patient,
+        label="itinerary (print)",
+    )
     with translation.override(lang):
         return render(
             request,
@@ -753,6 +768,14 @@ def itinerary_ics(request: AuthedRequest, external_id: str) -> HttpResponse:
     current = selectors.itinerary_current(patient=patient)
     if current is None:
         return redirect("journey:itinerary", external_id=patient.external_id)
+    access_log_record(
+        actor=request.user,
+        channel=WEB,
+        subject_type="journey.itinerary_ics",
+        subject_id=patient.external_id,
+        patient=patient,
+        label="itinerary (calendar file)",
+    )
     return ics_response(patient, current)
 
 
@@ -762,6 +785,15 @@ def itinerary_ics(request: AuthedRequest, external_id: str) -> HttpResponse:
 @staff_view
 def visa_view(request: AuthedRequest, external_id: str) -> HttpResponse:
     patient = selectors.patient_get(actor=request.user, external_id=external_id)
+    if request.method == "GET":
+        access_log_record(
+            actor=request.user,
+            channel=WEB,
+            subject_type="journey.visa",
+            subject_id=patient.external_id,
+            patient=patient,
+            label="visa and guarantor documents",
+        )
     gform = f.GuarantorForm(request.POST if request.POST.get("action") == "guarantor" else None)
     try:
         if request.method == "GET" and perms.can_manage_travel(request.user):
