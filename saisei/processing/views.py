@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from saisei.core.access_log import WEB, access_log_record
 from saisei.core.errors import DomainError, NotFound
 from saisei.core.models import Role
 from saisei.core.permissions import staff_user
@@ -925,6 +926,14 @@ def lot_batch_record_pdf(request: HttpRequest, external_id: str) -> HttpResponse
     pdf = batch_record_pdf(
         record=context, readiness=context["readiness"], spec_rows=context["spec_rows"]
     )
+    access_log_record(
+        actor=_user(request),
+        channel=WEB,
+        subject_type="processing.batch_record_pdf",
+        subject_id=lot.external_id,
+        patient=lot.donation.patient if lot.donation_id else None,
+        label=f"batch record {lot.number} PDF",
+    )
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="batch-record-{lot.number}.pdf"'
     return response
@@ -939,6 +948,14 @@ def dose_custody_pdf(request: HttpRequest, external_id: str) -> HttpResponse:
     dose = _get(selectors.dose_get, actor=_user(request), external_id=external_id)
     chain = services.chain_of_custody(
         dose=dose, events=list(selectors.custody_list(actor=_user(request), dose=dose))
+    )
+    access_log_record(
+        actor=_user(request),
+        channel=WEB,
+        subject_type="processing.custody_pdf",
+        subject_id=dose.external_id,
+        patient=dose.patient,
+        label=f"chain of custody {dose.din} {dose.division} PDF",
     )
     response = HttpResponse(custody_report_pdf(chain=chain), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="custody-{dose.din}-{dose.division}.pdf"'

@@ -278,6 +278,13 @@ def test_batch_record_and_custody_reports_render_as_pdf(
     custody = client.get(f"/processing/doses/{dose.external_id}/custody.pdf")
     for res in (batch, custody):
         assert res.status_code == 200 and res.content.startswith(b"%PDF")
+    from saisei.core.models import AccessLogEntry
+
+    logged = AccessLogEntry.objects.filter(actor=qa).values_list("subject_type", "patient_id")
+    assert set(logged) == {
+        ("processing.batch_record_pdf", str(patient.external_id)),
+        ("processing.custody_pdf", str(patient.external_id)),
+    }
     if shutil.which("pdftotext") is None:
         pytest.skip("pdftotext not installed")
     (tmp_path / "b.pdf").write_bytes(batch.content)
