@@ -6,10 +6,12 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from .itinerary import (
     ClinicCalendar,
     Itinerary,
+    ItineraryInfeasible,
     ItineraryRequest,
     TravelWindow,
     Visit,
@@ -94,8 +96,33 @@ def clinic_calendar(*, institution: Any = None, start: dt.date, end: dt.date) ->
     )
 
 
+# A treatment journey is planned at most three years ahead, within years the clinic calendar and
+# the public-holiday table cover; a wider request would make the planner walk millions of days.
+MAX_HORIZON_DAYS = 3 * 366
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def _check_horizon(req: ItineraryRequest) -> None:
+    for name, day in (
+        ("earliest_arrival", req.earliest_arrival),
+        ("latest_return", req.latest_return),
+    ):
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            message = _("Dates must be between %(first)d and %(last)d.") % {
+                "first": FIRST_YEAR,
+                "last": LAST_YEAR,
+            }
+            raise ItineraryInfeasible("itinerary.date_out_of_range", message, name)
+    if (req.latest_return - req.earliest_arrival).days > MAX_HORIZON_DAYS:
+        message = _("The planning window can be at most %(days)d days long.") % {
+            "days": MAX_HORIZON_DAYS
+        }
+        raise ItineraryInfeasible("itinerary.horizon_too_long", message, "latest_return")
+
+
 def plan(data: dict[str, Any], *, institution: Any = None) -> tuple[ItineraryRequest, Itinerary]:
     req = request_from_data(data)
+    _check_horizon(req)
     cal = clinic_calendar(
         institution=institution, start=req.earliest_arrival, end=req.latest_return
     )

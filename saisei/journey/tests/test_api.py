@@ -47,6 +47,25 @@ def test_itinerary_preview_422_names_the_constraint(api_for: Any, coordinator: A
     assert err["message"]
 
 
+@pytest.mark.parametrize(
+    ("change", "code", "field"),
+    [
+        ({"earliest_arrival": "0001-01-01"}, "itinerary.date_out_of_range", "earliest_arrival"),
+        ({"latest_return": "9999-12-31"}, "itinerary.date_out_of_range", "latest_return"),
+        ({"latest_return": "2031-01-01"}, "itinerary.horizon_too_long", "latest_return"),
+    ],
+)
+def test_itinerary_preview_refuses_an_absurd_horizon_at_once(
+    api_for: Any, coordinator: Any, change: dict[str, str], code: str, field: str
+) -> None:
+    # Found by the API fuzz: years 1 to 9999 made the planner walk millions of days.
+    res = api_for(coordinator).post("/journey/itinerary-preview", {**PREVIEW, **change})
+    assert res.status_code == 422
+    err = res.json()["error"]
+    assert err["code"] == code
+    assert field in err["fields"]
+
+
 def test_itinerary_preview_visa_limit_forces_second_trip(api_for: Any, coordinator: Any) -> None:
     res = api_for(coordinator).post("/journey/itinerary-preview", {**PREVIEW, "max_stay_days": 30})
     assert res.status_code == 200, res.content
