@@ -67,6 +67,8 @@ def test_production_server_serves_and_stops_with_its_workers(tmp_path: Any) -> N
     env.update(
         SAISEI_DATA_DIR=str(tmp_path),
         SECRET_KEY="s" * 50,
+        # Production refuses to start without the ledger key (system check saisei.E001).
+        SAISEI_LEDGER_KEY="k" * 64,
         ALLOWED_HOSTS="127.0.0.1",
         PYTHONPATH=str(ROOT),
     )
