@@ -281,7 +281,6 @@ def read_trajectory(
     """
     info = measure_info(measure)
     obs = _check_observations(measure, observations)
-    worse = 1.0 if info.higher_is_worse else -1.0
     reading = Reading(
         measure=measure,
         stage=stage,
@@ -289,6 +288,173 @@ def read_trajectory(
         text=HEADLINES[Category.INSUFFICIENT_DATA],
         level=level,
     )
+    caveats = _instrument_caveats(measure, obs)
+    if not obs:
+        return _finish(reading, caveats)
+    base_obs, follow = _split_baseline(obs, baseline_until)
+    baseline = sum(s for _d, s in base_obs) / len(base_obs)
+    reading.baseline, reading.baseline_date, reading.baseline_n = (
+        baseline,
+        base_obs[-1][0],
+        len(base_obs),
+    )
+    sem_row = find_sem(measure=measure, rows=sem_rows)
+    row = find_reference(measure=measure, stage=stage, rows=reference_rows) if stage else None
+    noise = _set_thresholds(reading, caveats, sem_row=sem_row, mcid_rows=mcid_rows)
+    if info.instrument.respondent == Respondent.PATIENT_PERFORMANCE and len(obs) <= 3:
+        caveats.append("practice_effect")
+
+    latest_date, latest = follow[-1] if follow else (reading.baseline_date, baseline)
+    months = months_between(reading.baseline_date, latest_date)
+    reading.latest, reading.latest_date, reading.months = latest, latest_date, months
+    if stage is None:
+        reading.category = Category.STAGE_UNKNOWN
+    tables = _Tables(reference_rows, mcid_rows, sem_rows)
+    if row is not None and stage is not None:
+        until = max(months, horizon_months or 0.0)
+        _attach_path(reading, caveats, row=row, stage=stage, until=until, tables=tables)
+    if not follow or months <= 0:
+        return _finish(reading, caveats)
+    reading.observed_change = latest - baseline
+    limit = reliable_follow_up_months.get(measure, FALLBACK_RELIABLE_FOLLOW_UP_MONTHS)
+    if months < limit:
+        caveats.append("short_follow_up")
+    decline = (1.0 if info.higher_is_worse else -1.0) * (latest - baseline)  # > 0: worse
+    if abs(decline) < noise:
+        caveats.append("measurement_noise")
+    if stage is None:
+        return _finish(reading, caveats)  # STAGE_UNKNOWN: nothing to compare with
+    if row is None:
+        reading.category = Category.NO_REFERENCE
+        return _finish(reading, caveats)
+    _compare(
+        reading, caveats, row=row, stage=stage, decline=decline, sem_row=sem_row, tables=tables
+    )
+    return _finish(reading, caveats)
+
+
+@dataclass(frozen=True)
+class _Tables:
+    """The reference, MCID and measurement-error rows a reading is made against."""
+
+    reference_rows: Sequence[ReferenceRow]
+    mcid_rows: Sequence[McidRow]
+    sem_rows: Sequence[MeasurementErrorRow]
+
+
+def _attach_path(
+    reading: Reading,
+    caveats: list[str],
+    *,
+    row: ReferenceRow,
+    stage: str,
+    until: float,
+    tables: _Tables,
+) -> None:
+    """Attach the expected course from baseline (and its source) up to ``until`` months."""
+    if reading.baseline is None or reading.baseline_date is None:
+        return
+    reading.source = row.source
+    if row.uncertain:
+        caveats.append("reference_uncertain")
+    reading.expected_path = _path(
+        measure=reading.measure,
+        stage=stage,
+        baseline=reading.baseline,
+        start=reading.baseline_date,
+        until_months=until,
+        baseline_n=reading.baseline_n,
+        level=reading.level,
+        reference_rows=tables.reference_rows,
+        sem_rows=tables.sem_rows,
+        mcid_rows=tables.mcid_rows,
+    )
+
+
+def _compare(
+    reading: Reading,
+    caveats: list[str],
+    *,
+    row: ReferenceRow,
+    stage: str,
+    decline: float,
+    sem_row: MeasurementErrorRow | None,
+    tables: _Tables,
+) -> None:
+    """Set the expected change, its band and the category of a reading that has a baseline, a
+    later score, a stage and a reference row; add the caveats a favourable reading carries."""
+    if reading.baseline is None or reading.months is None or reading.noise_threshold is None:
+        return
+    baseline, months, noise = reading.baseline, reading.months, reading.noise_threshold
+    sem = sem_row.sem if sem_row else 0.0
+    n = reading.baseline_n
+    ex = expected_change(
+        measure=reading.measure,
+        stage=stage,
+        baseline=baseline,
+        months=months,
+        reference_rows=tables.reference_rows,
+        mcid_rows=tables.mcid_rows,
+        sem_rows=tables.sem_rows,
+        level=reading.level,
+        baseline_n=n,
+    )
+    reading.expected_change = ex["expected"] - baseline
+    reading.lower, reading.upper = ex["lower"], ex["upper"]
+    reading.source = ex["source"]
+    worse = 1.0 if measure_info(reading.measure).higher_is_worse else -1.0
+    expected_decline = worse * row.annual_change * months / 12.0
+    half = band_half_width(
+        sd=row.sd, sem=sem, years=months / 12.0, level=reading.level, baseline_n=n
+    )
+    reading.category = _category(
+        decline=decline,
+        expected_decline=expected_decline,
+        half=half,
+        noise=noise,
+        mcid=reading.mcid,
+        sem=sem,
+        has_sem=sem_row is not None,
+    )
+    if reading.category in FAVOURABLE:
+        caveats.insert(0, "not_attributable")
+        if n == 1:
+            caveats.append("regression_to_mean")
+
+
+def _set_thresholds(
+    reading: Reading,
+    caveats: list[str],
+    *,
+    sem_row: MeasurementErrorRow | None,
+    mcid_rows: Sequence[McidRow],
+) -> float:
+    """Set the reading's noise threshold (reliable change, narrowed by a multi-visit baseline)
+    and MCID; return the noise threshold."""
+    stage = reading.stage
+    mcid_row = find_mcid(measure=reading.measure, stage=stage, rows=mcid_rows) if stage else None
+    sem = sem_row.sem if sem_row else 0.0
+    if sem_row is None and stage is not None:  # with no stage there is no range to be too narrow
+        caveats.append("no_measurement_error")
+    noise = reliable_change(sem=sem) * math.sqrt(0.5 + 0.5 / reading.baseline_n)
+    reading.noise_threshold = noise
+    reading.mcid = mcid_row.value if mcid_row else None
+    return noise
+
+
+def _split_baseline(
+    obs: list[tuple[date, float]], baseline_until: date | None
+) -> tuple[list[tuple[date, float]], list[tuple[date, float]]]:
+    """Baseline observations (on or before ``baseline_until``; the first one if None or none
+    qualifies) and the follow-up observations after the last of them."""
+    cut = baseline_until if baseline_until is not None else obs[0][0]
+    base_obs = [o for o in obs if o[0] <= cut] or [obs[0]]
+    return base_obs, [o for o in obs if o[0] > base_obs[-1][0]]
+
+
+def _instrument_caveats(measure: str, obs: Sequence[tuple[date, float]]) -> list[str]:
+    """The caveats that follow from the instrument itself and the shape of the observations."""
+    info = measure_info(measure)
     caveats: list[str] = []
     if info.instrument.code == "DIARY" or not info.instrument.validated:
         caveats.append("not_validated")
@@ -300,113 +466,43 @@ def read_trajectory(
         caveats.append("not_demonstrated")
     if measure == "FAST" and _sustained_reversal(obs):
         caveats.append("stage_reversal")
+    return caveats
 
-    def finish() -> Reading:
-        seen: list[str] = []
-        for code in caveats:
-            if code not in seen:
-                seen.append(code)
-        reading.caveats = [Caveat(c, CAVEATS[c]) for c in seen]
-        reading.text = HEADLINES[reading.category]
-        return reading
 
-    if not obs:
-        return finish()
-    cut = baseline_until if baseline_until is not None else obs[0][0]
-    base_obs = [o for o in obs if o[0] <= cut] or [obs[0]]
-    follow = [o for o in obs if o[0] > base_obs[-1][0]]
-    baseline = sum(s for _d, s in base_obs) / len(base_obs)
-    reading.baseline, reading.baseline_date, reading.baseline_n = (
-        baseline,
-        base_obs[-1][0],
-        len(base_obs),
-    )
-    sem_row = find_sem(measure=measure, rows=sem_rows)
-    mcid_row = find_mcid(measure=measure, stage=stage, rows=mcid_rows) if stage else None
-    row = find_reference(measure=measure, stage=stage, rows=reference_rows) if stage else None
-    sem = sem_row.sem if sem_row else 0.0
-    if sem_row is None and stage is not None:  # with no stage there is no range to be too narrow
-        caveats.append("no_measurement_error")
-    noise = reliable_change(sem=sem) * math.sqrt(0.5 + 0.5 / len(base_obs))
-    reading.noise_threshold = noise
-    reading.mcid = mcid_row.value if mcid_row else None
-    if info.instrument.respondent == Respondent.PATIENT_PERFORMANCE and len(obs) <= 3:
-        caveats.append("practice_effect")
+def _finish(reading: Reading, caveats: list[str]) -> Reading:
+    """Attach the caveats (each once, in first-seen order) and the headline of the category."""
+    seen: list[str] = []
+    for code in caveats:
+        if code not in seen:
+            seen.append(code)
+    reading.caveats = [Caveat(c, CAVEATS[c]) for c in seen]
+    reading.text = HEADLINES[reading.category]
+    return reading
 
-    latest_date, latest = follow[-1] if follow else (reading.baseline_date, baseline)
-    months = months_between(reading.baseline_date, latest_date)
-    reading.latest, reading.latest_date, reading.months = latest, latest_date, months
-    until = max(months, horizon_months or 0.0)
-    if stage is None:
-        reading.category = Category.STAGE_UNKNOWN
-    if row is not None and stage is not None:
-        reading.source = row.source
-        if row.uncertain:
-            caveats.append("reference_uncertain")
-        reading.expected_path = _path(
-            measure=measure,
-            stage=stage,
-            baseline=baseline,
-            start=reading.baseline_date,
-            until_months=until,
-            baseline_n=len(base_obs),
-            level=level,
-            reference_rows=reference_rows,
-            sem_rows=sem_rows,
-            mcid_rows=mcid_rows,
-        )
-    if not follow or months <= 0:
-        return finish()
-    reading.observed_change = latest - baseline
-    limit = reliable_follow_up_months.get(measure, FALLBACK_RELIABLE_FOLLOW_UP_MONTHS)
-    if months < limit:
-        caveats.append("short_follow_up")
-    decline = worse * (latest - baseline)  # > 0: moved in the direction of worse
-    if abs(decline) < noise:
-        caveats.append("measurement_noise")
-    if stage is None:
-        return finish()  # STAGE_UNKNOWN: nothing to compare with
-    if row is None:
-        reading.category = Category.NO_REFERENCE
-        return finish()
 
-    ex = expected_change(
-        measure=measure,
-        stage=stage,
-        baseline=baseline,
-        months=months,
-        reference_rows=reference_rows,
-        mcid_rows=mcid_rows,
-        sem_rows=sem_rows,
-        level=level,
-        baseline_n=len(base_obs),
-    )
-    reading.expected_change = ex["expected"] - baseline
-    reading.lower, reading.upper = ex["lower"], ex["upper"]
-    reading.source = ex["source"]
-    expected_decline = worse * row.annual_change * months / 12.0
-    half = band_half_width(
-        sd=row.sd, sem=sem, years=months / 12.0, level=level, baseline_n=len(base_obs)
-    )
+def _category(
+    *,
+    decline: float,
+    expected_decline: float,
+    half: float,
+    noise: float,
+    mcid: float | None,
+    sem: float,
+    has_sem: bool,
+) -> Category:
+    """Place the observed decline against the expected one, its band and the noise threshold."""
     improvement = -decline
-    needed_gain = max(noise, reading.mcid or 0.0)
+    needed_gain = max(noise, mcid or 0.0)
     # A shortfall smaller than the MCID (or one SEM without an MCID) is "as expected", not "less".
-    meaningful_gap = reading.mcid if reading.mcid is not None else sem
-
+    meaningful_gap = mcid if mcid is not None else sem
     if decline > max(expected_decline + half, noise):
-        reading.category = Category.DECLINED_MORE_THAN_EXPECTED
-    elif decline < expected_decline - max(half, noise):
-        reading.category = (
+        return Category.DECLINED_MORE_THAN_EXPECTED
+    if decline < expected_decline - max(half, noise):
+        return (
             Category.IMPROVED_BEYOND_NOISE
-            if sem_row is not None and improvement > needed_gain
+            if has_sem and improvement > needed_gain
             else Category.LESS_DECLINE_BEYOND_VARIATION
         )
-    elif expected_decline - decline >= meaningful_gap:
-        reading.category = Category.LESS_DECLINE_WITHIN_VARIATION
-    else:
-        reading.category = Category.WITHIN_EXPECTED
-    if reading.category in FAVOURABLE:
-        caveats.insert(0, "not_attributable")
-        if len(base_obs) == 1:
-            caveats.append("regression_to_mean")
-    return finish()
+    if expected_decline - decline >= meaningful_gap:
+        return Category.LESS_DECLINE_WITHIN_VARIATION
+    return Category.WITHIN_EXPECTED
