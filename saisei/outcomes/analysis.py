@@ -248,27 +248,10 @@ def ae_summary(*, patient_ids: list[int]) -> dict[str, Any]:
     return adverse_event_summary(patient_ids=patient_ids)
 
 
-def cohort(
-    *, plan: ProvisionPlan, measure: str, today: dt.date, until: dt.date | None = None
-) -> Cohort:
-    """Every patient with a course on the plan counts; scores are placed in months from each patient's first score."""
-    courses = _courses(plan)
-    patient_ids = [c.patient_id for c in courses]
-    schedules: dict[int, AssessmentSchedule] = {
-        s.course_id: s
-        for s in AssessmentSchedule.objects.filter(
-            course__in=[c.pk for c in courses], voided_at__isnull=True
-        )
-    }
-    recorded = recorded_stages(patient_ids)
-    basis = {
-        c.pk: stage_basis(
-            chosen=schedules[c.pk].stage if c.pk in schedules else "",
-            recorded=recorded.get(c.patient_id),
-        )
-        for c in courses
-    }
-    cutoff = until or today
+def _scores(
+    patient_ids: list[int], *, measure: str, cutoff: dt.date
+) -> dict[int, list[tuple[dt.date, float]]]:
+    """Each patient's scores on ``measure`` up to ``cutoff``, oldest first."""
     scores: dict[int, list[tuple[dt.date, float]]] = defaultdict(list)
     for pid, on, measures in (
         Assessment.objects.filter(
@@ -279,44 +262,17 @@ def cohort(
     ):
         if measures and measure in measures:
             scores[pid].append((on, float(measures[measure])))
-    patients: list[CohortPatient] = []
-    rows: list[dict[str, Any]] = []
-    for c in courses:
-        obs = scores.get(c.patient_id, [])
-        sched = schedules.get(c.pk)
-        ended = sched is not None and sched.follow_up_ended_on is not None
-        stopped = c.status == "stopped" or c.patient.status == "withdrawn" or ended
-        reason = c.stop_reason or (sched.follow_up_end_reason if sched and ended else "")
-        patients.append(
-            CohortPatient(
-                patient=c.patient,
-                course=c,
-                stopped=stopped,
-                stop_reason=reason if stopped else "",
-                n_scores=len(obs),
-                administrations=administrations_given(patient_id=c.patient_id, plan_id=plan.pk),
-            )
-        )
-        if obs:
-            start = obs[0][0]
-            rows.extend(
-                {
-                    "patient": c.patient.patient_code,
-                    "months": months_between(start, on),
-                    "score": value,
-                    "date": on,
-                }
-                for on, value in obs
-            )
-    refs = reference_set(organisation=plan.organisation_id)
-    stage_counts = Counter(basis[c.pk].stage or "" for c in courses if scores.get(c.patient_id))
-    stage, reference, stage_warnings = cohort_reference(
-        measure=measure, stage_counts=stage_counts, rows=refs.reference_rows
-    )
-    fit = fit_cohort(
-        rows=rows, enrolled=[c.patient.patient_code for c in courses], reference=reference
-    )
-    fit.warnings.extend(stage_warnings)
+    return scores
+
+
+def _visit_slots(
+    courses: list[Any],
+    schedules: dict[int, AssessmentSchedule],
+    *,
+    patient_ids: list[int],
+    cutoff: dt.date,
+) -> list[VisitSlot]:
+    """Each scheduled visit of the cohort counted as done, missed, dropped out or not yet due."""
     assessed_days: dict[int, list[dt.date]] = defaultdict(list)
     for pid, on in Assessment.objects.filter(
         patient_id__in=patient_ids, voided_at__isnull=True, assessed_on__lte=cutoff
@@ -357,6 +313,70 @@ def cohort(
             slot.missed += 1
         else:
             slot.not_yet_due += 1
+    return [slots[k] for k in sorted(slots, key=_slot_order)]
+
+
+def cohort(
+    *, plan: ProvisionPlan, measure: str, today: dt.date, until: dt.date | None = None
+) -> Cohort:
+    """Every patient with a course on the plan counts; scores are placed in months from each patient's first score."""
+    courses = _courses(plan)
+    patient_ids = [c.patient_id for c in courses]
+    schedules: dict[int, AssessmentSchedule] = {
+        s.course_id: s
+        for s in AssessmentSchedule.objects.filter(
+            course__in=[c.pk for c in courses], voided_at__isnull=True
+        )
+    }
+    recorded = recorded_stages(patient_ids)
+    basis = {
+        c.pk: stage_basis(
+            chosen=schedules[c.pk].stage if c.pk in schedules else "",
+            recorded=recorded.get(c.patient_id),
+        )
+        for c in courses
+    }
+    cutoff = until or today
+    scores = _scores(patient_ids, measure=measure, cutoff=cutoff)
+    patients: list[CohortPatient] = []
+    rows: list[dict[str, Any]] = []
+    for c in courses:
+        obs = scores.get(c.patient_id, [])
+        sched = schedules.get(c.pk)
+        ended = sched is not None and sched.follow_up_ended_on is not None
+        stopped = c.status == "stopped" or c.patient.status == "withdrawn" or ended
+        reason = c.stop_reason or (sched.follow_up_end_reason if sched and ended else "")
+        patients.append(
+            CohortPatient(
+                patient=c.patient,
+                course=c,
+                stopped=stopped,
+                stop_reason=reason if stopped else "",
+                n_scores=len(obs),
+                administrations=administrations_given(patient_id=c.patient_id, plan_id=plan.pk),
+            )
+        )
+        if obs:
+            start = obs[0][0]
+            rows.extend(
+                {
+                    "patient": c.patient.patient_code,
+                    "months": months_between(start, on),
+                    "score": value,
+                    "date": on,
+                }
+                for on, value in obs
+            )
+    refs = reference_set(organisation=plan.organisation_id)
+    stage_counts = Counter(basis[c.pk].stage or "" for c in courses if scores.get(c.patient_id))
+    stage, reference, stage_warnings = cohort_reference(
+        measure=measure, stage_counts=stage_counts, rows=refs.reference_rows
+    )
+    fit = fit_cohort(
+        rows=rows, enrolled=[c.patient.patient_code for c in courses], reference=reference
+    )
+    fit.warnings.extend(stage_warnings)
+    visits = _visit_slots(courses, schedules, patient_ids=patient_ids, cutoff=cutoff)
     reasons = Counter(p.stop_reason or "—" for p in patients if p.stopped)
     return Cohort(
         plan=plan,
@@ -365,7 +385,7 @@ def cohort(
         patients=patients,
         rows=rows,
         fit=fit,
-        visits=[slots[k] for k in sorted(slots, key=_slot_order)],
+        visits=visits,
         dropout_reasons=dict(reasons),
         ae_summary=ae_summary(patient_ids=patient_ids),
         today=today,
