@@ -474,88 +474,104 @@ def _npiq_scorer(instrument: Instrument, values: Mapping[str, Any]) -> Score:
     entered_sev = clean.get("total")
     entered_dis = clean.get("distress_total")
     if domain_keys:
-        sev_total = 0.0
-        dis_total = 0.0
-        for code, label in NPI_DOMAINS:
-            present = clean.get(f"{code}.present")
-            sev = clean.get(f"{code}.severity")
-            dis = clean.get(f"{code}.distress")
-            if present is None:
+        return _npiq_from_domains(score, clean, entered_sev, entered_dis)
+    return _npiq_from_totals(score, entered_sev, entered_dis)
+
+
+def _npiq_domain(
+    score: Score, clean: Mapping[str, Any], code: str, label: Any
+) -> tuple[float, float]:
+    """One NPI-Q domain: record its ratings on ``score`` (or the errors) and return its severity
+    and distress (0 when absent or not rated)."""
+    present = clean.get(f"{code}.present")
+    sev = clean.get(f"{code}.severity")
+    dis = clean.get(f"{code}.distress")
+    if present is None:
+        score.errors.append(
+            Issue(
+                f"{code}.present",
+                "required",
+                str(_("Say whether %(domain)s was present in the past month.")) % {"domain": label},
+            )
+        )
+        return 0.0, 0.0
+    if not present:
+        for key, val in ((f"{code}.severity", sev), (f"{code}.distress", dis)):
+            if val is not None:
                 score.errors.append(
                     Issue(
-                        f"{code}.present",
-                        "required",
-                        str(_("Say whether %(domain)s was present in the past month."))
-                        % {"domain": label},
-                    )
-                )
-                continue
-            if not present:
-                for key, val in ((f"{code}.severity", sev), (f"{code}.distress", dis)):
-                    if val is not None:
-                        score.errors.append(
-                            Issue(
-                                key,
-                                "rating_without_symptom",
-                                str(
-                                    _(
-                                        "%(domain)s is marked absent, so it cannot have a severity or distress rating."
-                                    )
-                                )
-                                % {"domain": label},
-                            )
-                        )
-                continue
-            if sev is None:
-                score.errors.append(
-                    Issue(
-                        f"{code}.severity",
-                        "required",
-                        str(_("%(domain)s is present, so its severity (1–3) is required."))
-                        % {"domain": label},
-                    )
-                )
-            if dis is None:
-                score.errors.append(
-                    Issue(
-                        f"{code}.distress",
-                        "required",
+                        key,
+                        "rating_without_symptom",
                         str(
                             _(
-                                "%(domain)s is present, so the caregiver distress rating (0–5) is required."
+                                "%(domain)s is marked absent, so it cannot have a severity or distress rating."
                             )
                         )
                         % {"domain": label},
                     )
                 )
-            if sev is not None:
-                score.subscores[f"{code}.severity"] = sev
-                sev_total += sev
-            if dis is not None:
-                score.subscores[f"{code}.distress"] = dis
-                dis_total += dis
-        if score.errors:
-            return score
-        if entered_sev is not None and abs(entered_sev - sev_total) > 1e-6:
-            score.errors.append(_total_mismatch(entered_sev, sev_total))
-        if entered_dis is not None and abs(entered_dis - dis_total) > 1e-6:
-            score.errors.append(
-                Issue(
-                    "distress_total",
-                    "total_mismatch",
-                    str(
-                        _(
-                            "The distress total entered (%(entered)s) does not equal the sum of the domain ratings (%(computed)s)."
-                        )
-                    )
-                    % {"entered": _fmt(entered_dis), "computed": _fmt(dis_total)},
-                )
+        return 0.0, 0.0
+    if sev is None:
+        score.errors.append(
+            Issue(
+                f"{code}.severity",
+                "required",
+                str(_("%(domain)s is present, so its severity (1–3) is required."))
+                % {"domain": label},
             )
-        if score.errors:
-            return score
-        score.total = sev_total
-        score.subscores["distress_total"] = dis_total
+        )
+    if dis is None:
+        score.errors.append(
+            Issue(
+                f"{code}.distress",
+                "required",
+                str(_("%(domain)s is present, so the caregiver distress rating (0–5) is required."))
+                % {"domain": label},
+            )
+        )
+    if sev is not None:
+        score.subscores[f"{code}.severity"] = sev
+    if dis is not None:
+        score.subscores[f"{code}.distress"] = dis
+    return sev or 0.0, dis or 0.0
+
+
+def _npiq_from_domains(
+    score: Score, clean: Mapping[str, Any], entered_sev: Any, entered_dis: Any
+) -> Score:
+    """NPI-Q scored from the twelve domains; entered totals must equal the domain sums."""
+    sev_total = 0.0
+    dis_total = 0.0
+    for code, label in NPI_DOMAINS:
+        sev, dis = _npiq_domain(score, clean, code, label)
+        sev_total += sev
+        dis_total += dis
+    if score.errors:
         return score
+    if entered_sev is not None and abs(entered_sev - sev_total) > 1e-6:
+        score.errors.append(_total_mismatch(entered_sev, sev_total))
+    if entered_dis is not None and abs(entered_dis - dis_total) > 1e-6:
+        score.errors.append(
+            Issue(
+                "distress_total",
+                "total_mismatch",
+                str(
+                    _(
+                        "The distress total entered (%(entered)s) does not equal the sum of the domain ratings (%(computed)s)."
+                    )
+                )
+                % {"entered": _fmt(entered_dis), "computed": _fmt(dis_total)},
+            )
+        )
+    if score.errors:
+        return score
+    score.total = sev_total
+    score.subscores["distress_total"] = dis_total
+    return score
+
+
+def _npiq_from_totals(score: Score, entered_sev: Any, entered_dis: Any) -> Score:
+    """NPI-Q entered as totals only: both are required and distress cannot exceed 5 × severity."""
     if entered_sev is None:
         score.errors.append(Issue("total", "required", str(_("The severity total is required."))))
         return score
