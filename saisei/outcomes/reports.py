@@ -132,51 +132,7 @@ def family_report_pdf(*, outcomes: PatientOutcomes, language: str, clinic_name: 
             story.append(Paragraph(escape(_t("no_scores", language)), styles["body"]))
         # The family sees the measures a reading is built for; staging-only ones (CDR global) stay on the clinic page.
         for traj in (t for t in outcomes.trajectories if t.measure in PRIMARY_MEASURES):
-            r = traj.reading
-            name = tr(traj.name, language)
-            png = trajectory_png(
-                reading=r, observations=traj.observations, language=language, title=name
-            )
-            block: list[Any] = [
-                Paragraph(escape(name), styles["heading"]),
-                Image(io.BytesIO(png), width=160 * mm, height=160 * mm * 4.4 / 7.2),
-                Paragraph("<b>" + escape(tr(r.text, language)) + "</b>", styles["body"]),
-            ]
-            if r.baseline is not None:
-                band = (
-                    f"{r.lower:.1f} – {r.upper:.1f}"
-                    if r.lower is not None and r.upper is not None
-                    else "—"
-                )
-                block.append(
-                    data_table(
-                        rows=[
-                            [
-                                _t("baseline", language),
-                                _t("latest", language),
-                                _t("change", language),
-                                _t("expected_range", language),
-                            ],
-                            [
-                                f"{r.baseline:.1f} ({r.baseline_date})",
-                                f"{r.latest:.1f} ({r.latest_date})"
-                                if r.latest is not None
-                                else "—",
-                                _fmt(r.observed_change),
-                                band,
-                            ],
-                        ],
-                        col_widths=[42 * mm, 42 * mm, 30 * mm, 56 * mm],
-                    )
-                )
-            story.append(KeepTogether(block))
-            if r.caveats:
-                story.append(Paragraph(escape(_t("why_careful", language)), styles["body"]))
-                story.extend(
-                    Paragraph("• " + escape(tr(c.text, language)), styles["small"])
-                    for c in r.caveats
-                )
-            story.append(Spacer(1, 4 * mm))
+            story.extend(_family_measure(traj, language, styles))
         story.append(Paragraph(escape(_t("questions", language)), styles["body"]))
         return build_a4_pdf(
             story=story,
@@ -208,101 +164,9 @@ def clinic_report_pdf(*, cohorts: list[Cohort], language: str, clinic_name: str)
             Spacer(1, 3 * mm),
             Paragraph(escape(_t("cohort_caveats", language)), styles["body"]),
         ]
-        rows = [
-            [
-                _t("measure", language),
-                _t("n", language),
-                _t("slope", language),
-                _t("reference", language),
-                _t("method", language),
-            ]
-        ]
-        for c in cohorts:
-            f = c.fit
-            slope = (
-                f"{_fmt(f.slope_per_year, 2)} ({_fmt(f.ci_low, 2)} to {_fmt(f.ci_high, 2)})"
-                if f.slope_per_year is not None
-                else _t("not_estimated", language)
-            )
-            rows.append(
-                [
-                    c.measure,
-                    f"{f.n_patients} / {f.n_patients_with_follow_up} (n={c.n_enrolled})",
-                    slope,
-                    _fmt(f.reference_annual_change, 2),
-                    tr(METHOD_LABELS.get(f.method, f.method), language),
-                ]
-            )
-        story.append(
-            data_table(rows=rows, col_widths=[25 * mm, 35 * mm, 50 * mm, 30 * mm, 30 * mm])
-        )
-        for c in cohorts:
-            if not c.rows:
-                continue
-            png = cohort_png(measure=c.measure, rows=c.rows, fit=c.fit, language=language)
-            story.append(
-                KeepTogether(
-                    [
-                        Paragraph(
-                            escape(tr(measure_info(c.measure).instrument.name, language)),
-                            styles["heading"],
-                        ),
-                        Image(io.BytesIO(png), width=150 * mm, height=150 * mm * 4.4 / 7.2),
-                    ]
-                )
-            )
-            if c.fit.warnings:
-                story.append(
-                    Paragraph(
-                        escape(
-                            _t("warnings", language)
-                            + ": "
-                            + " ".join(
-                                tr(WARNING_LABELS.get(w) or COHORT_STAGE_NOTES.get(w, w), language)
-                                for w in c.fit.warnings
-                            )
-                        ),
-                        styles["small"],
-                    )
-                )
-        story.append(Paragraph(escape(_t("completeness", language)), styles["heading"]))
-        vrows = [
-            [
-                _t("visit", language),
-                _t("due", language),
-                _t("done", language),
-                _t("missed", language),
-                _t("dropped_out", language),
-            ]
-        ]
-        for v in first.visits:
-            label = slot_label(v.kind, v.number, language=language)
-            vrows.append([label, str(v.due), str(v.done), str(v.missed), str(v.dropped_out)])
-        story.append(
-            data_table(rows=vrows, col_widths=[70 * mm, 25 * mm, 25 * mm, 25 * mm, 25 * mm])
-        )
-        if first.dropout_reasons:
-            story.append(Paragraph(escape(_t("reasons", language)), styles["heading"]))
-            story.extend(
-                Paragraph(escape(f"• {reason}: {n}"), styles["body"])
-                for reason, n in first.dropout_reasons.items()
-            )
-        story.append(Paragraph(escape(_t("ae", language)), styles["heading"]))
-        ae = first.ae_summary
-        story.append(
-            Paragraph(
-                escape(
-                    _t("ae_line", language) % {"total": ae["total"], "patients": ae["patients"]}
-                    if ae
-                    else _t("ae_none", language)
-                ),
-                styles["body"],
-            )
-        )
-        if ae and ae.get("serious") is not None:
-            story.append(
-                Paragraph(escape(_t("ae_serious", language) % {"n": ae["serious"]}), styles["body"])
-            )
+        story.append(_slopes_table(cohorts, language))
+        story.extend(_cohort_charts(cohorts, language, styles))
+        story.extend(_completeness_and_safety(first, language, styles))
         return build_a4_pdf(
             story=story,
             title=_t("clinic_title", language),
@@ -310,6 +174,157 @@ def clinic_report_pdf(*, cohorts: list[Cohort], language: str, clinic_name: str)
             header_right=plan.plan_number or plan.title,
             footer_left=clinic_name,
         )
+
+
+def _family_measure(traj: Any, language: str, styles: Any) -> list[Any]:
+    """One measure's chart, reading, numbers and caveats for the family report."""
+    out: list[Any] = []
+    r = traj.reading
+    name = tr(traj.name, language)
+    png = trajectory_png(reading=r, observations=traj.observations, language=language, title=name)
+    block: list[Any] = [
+        Paragraph(escape(name), styles["heading"]),
+        Image(io.BytesIO(png), width=160 * mm, height=160 * mm * 4.4 / 7.2),
+        Paragraph("<b>" + escape(tr(r.text, language)) + "</b>", styles["body"]),
+    ]
+    if r.baseline is not None:
+        band = (
+            f"{r.lower:.1f} – {r.upper:.1f}" if r.lower is not None and r.upper is not None else "—"
+        )
+        block.append(
+            data_table(
+                rows=[
+                    [
+                        _t("baseline", language),
+                        _t("latest", language),
+                        _t("change", language),
+                        _t("expected_range", language),
+                    ],
+                    [
+                        f"{r.baseline:.1f} ({r.baseline_date})",
+                        f"{r.latest:.1f} ({r.latest_date})" if r.latest is not None else "—",
+                        _fmt(r.observed_change),
+                        band,
+                    ],
+                ],
+                col_widths=[42 * mm, 42 * mm, 30 * mm, 56 * mm],
+            )
+        )
+    out.append(KeepTogether(block))
+    if r.caveats:
+        out.append(Paragraph(escape(_t("why_careful", language)), styles["body"]))
+        out.extend(
+            Paragraph("• " + escape(tr(c.text, language)), styles["small"]) for c in r.caveats
+        )
+    out.append(Spacer(1, 4 * mm))
+    return out
+
+
+def _slopes_table(cohorts: list[Cohort], language: str) -> Any:
+    """Each measure's slope with its interval beside the reference change."""
+    rows = [
+        [
+            _t("measure", language),
+            _t("n", language),
+            _t("slope", language),
+            _t("reference", language),
+            _t("method", language),
+        ]
+    ]
+    for c in cohorts:
+        f = c.fit
+        slope = (
+            f"{_fmt(f.slope_per_year, 2)} ({_fmt(f.ci_low, 2)} to {_fmt(f.ci_high, 2)})"
+            if f.slope_per_year is not None
+            else _t("not_estimated", language)
+        )
+        rows.append(
+            [
+                c.measure,
+                f"{f.n_patients} / {f.n_patients_with_follow_up} (n={c.n_enrolled})",
+                slope,
+                _fmt(f.reference_annual_change, 2),
+                tr(METHOD_LABELS.get(f.method, f.method), language),
+            ]
+        )
+    return data_table(rows=rows, col_widths=[25 * mm, 35 * mm, 50 * mm, 30 * mm, 30 * mm])
+
+
+def _cohort_charts(cohorts: list[Cohort], language: str, styles: Any) -> list[Any]:
+    """Each measure's cohort chart with the fit's warnings."""
+    out: list[Any] = []
+    for c in cohorts:
+        if not c.rows:
+            continue
+        png = cohort_png(measure=c.measure, rows=c.rows, fit=c.fit, language=language)
+        out.append(
+            KeepTogether(
+                [
+                    Paragraph(
+                        escape(tr(measure_info(c.measure).instrument.name, language)),
+                        styles["heading"],
+                    ),
+                    Image(io.BytesIO(png), width=150 * mm, height=150 * mm * 4.4 / 7.2),
+                ]
+            )
+        )
+        if c.fit.warnings:
+            out.append(
+                Paragraph(
+                    escape(
+                        _t("warnings", language)
+                        + ": "
+                        + " ".join(
+                            tr(WARNING_LABELS.get(w) or COHORT_STAGE_NOTES.get(w, w), language)
+                            for w in c.fit.warnings
+                        )
+                    ),
+                    styles["small"],
+                )
+            )
+    return out
+
+
+def _completeness_and_safety(first: Cohort, language: str, styles: Any) -> list[Any]:
+    """Visit completeness, reasons for dropping out and the adverse-event summary."""
+    out: list[Any] = []
+    out.append(Paragraph(escape(_t("completeness", language)), styles["heading"]))
+    vrows = [
+        [
+            _t("visit", language),
+            _t("due", language),
+            _t("done", language),
+            _t("missed", language),
+            _t("dropped_out", language),
+        ]
+    ]
+    for v in first.visits:
+        label = slot_label(v.kind, v.number, language=language)
+        vrows.append([label, str(v.due), str(v.done), str(v.missed), str(v.dropped_out)])
+    out.append(data_table(rows=vrows, col_widths=[70 * mm, 25 * mm, 25 * mm, 25 * mm, 25 * mm]))
+    if first.dropout_reasons:
+        out.append(Paragraph(escape(_t("reasons", language)), styles["heading"]))
+        out.extend(
+            Paragraph(escape(f"• {reason}: {n}"), styles["body"])
+            for reason, n in first.dropout_reasons.items()
+        )
+    out.append(Paragraph(escape(_t("ae", language)), styles["heading"]))
+    ae = first.ae_summary
+    out.append(
+        Paragraph(
+            escape(
+                _t("ae_line", language) % {"total": ae["total"], "patients": ae["patients"]}
+                if ae
+                else _t("ae_none", language)
+            ),
+            styles["body"],
+        )
+    )
+    if ae and ae.get("serious") is not None:
+        out.append(
+            Paragraph(escape(_t("ae_serious", language) % {"n": ae["serious"]}), styles["body"])
+        )
+    return out
 
 
 CSV_COLUMNS = [
