@@ -27,6 +27,7 @@ from saisei.treatment.models import Administration, BedsideVerification, Route, 
 from saisei.treatment.rules import (
     BedsideConfig,
     BedsideFacts,
+    CheckResult,
     DoseFacts,
     StepFacts,
     check_dose_released,
@@ -38,6 +39,7 @@ from saisei.treatment.rules import (
 if TYPE_CHECKING:
     from saisei.journey.models import CourseStep, Patient
     from saisei.processing.models import Dose
+    from saisei.regulatory.services import GateRefused
 
 NEAR_MISS_STAGE = "bedside"
 SECOND_PERSON_MEANING = "Second-person check: patient and product identity verified at the bedside"
@@ -218,6 +220,36 @@ def _json(value: Any) -> Any:
 # --- bedside verification ------------------------------------------------------------------
 
 
+def _lock_for_bedside(patient: Patient | None, doses: list[Dose]) -> list[Dose]:
+    """Lock the patients and bags a bedside check judges; return the bags as locked."""
+    from saisei.journey.models import Patient
+    from saisei.processing.models import Dose
+
+    # Locks in the order every act on a patient takes them (patients, then bags, then the
+    # audit chain), so a serious event holding the lot cannot deadlock with this check:
+    # the wristband's patient and every scanned bag's owner, in key order.
+    owners = {d.lot.donation.patient_id for d in doses if d.lot.donation_id}
+    owners |= {d.patient_id for d in doses if d.patient_id}
+    if patient is not None:
+        owners.add(patient.pk)
+    list(
+        Patient.objects.select_for_update()
+        .filter(pk__in=sorted(owners))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    # Judge the bags as they are under a row lock: a hold or recall that commits first is
+    # seen here, and one that comes later waits until this check is stored.
+    locked = {
+        d.pk: d
+        for d in Dose.objects.select_for_update()
+        .select_related("lot", "lot__donation")
+        .filter(pk__in=[d.pk for d in doses])
+        .order_by("pk")
+    }
+    return [locked[d.pk] for d in doses]
+
+
 def bedside_verify(
     *,
     actor: User,
@@ -242,33 +274,8 @@ def bedside_verify(
     gate_allowed, gate_messages, gate_result = _gate(
         actor=actor, patient=patient, step=course_step, dose=dose, route=route, at=at
     )
-    from saisei.journey.models import Patient
-    from saisei.processing.models import Dose
-
     with transaction.atomic():
-        # Locks in the order every act on a patient takes them (patients, then bags, then the
-        # audit chain), so a serious event holding the lot cannot deadlock with this check:
-        # the wristband's patient and every scanned bag's owner, in key order.
-        owners = {d.lot.donation.patient_id for d in doses if d.lot.donation_id}
-        owners |= {d.patient_id for d in doses if d.patient_id}
-        if patient is not None:
-            owners.add(patient.pk)
-        list(
-            Patient.objects.select_for_update()
-            .filter(pk__in=sorted(owners))
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        # Judge the bags as they are under a row lock: a hold or recall that commits first is
-        # seen here, and one that comes later waits until this check is stored.
-        locked = {
-            d.pk: d
-            for d in Dose.objects.select_for_update()
-            .select_related("lot", "lot__donation")
-            .filter(pk__in=[d.pk for d in doses])
-            .order_by("pk")
-        }
-        doses = [locked[d.pk] for d in doses]
+        doses = _lock_for_bedside(patient, doses)
         dose = doses[0] if len(doses) == 1 else None
         facts = BedsideFacts(
             at=at,
@@ -284,45 +291,74 @@ def bedside_verify(
             config=bedside_config(),
         )
         results = evaluate_bedside(facts)
-        passed = all(r.passed for r in results)
-        near_miss = None
-        if not passed:
-            near_miss = _record_near_miss(
-                actor=actor,
-                patient=patient,
-                dose=dose,
-                step=course_step,
-                patient_scan=patient_scan,
-                scans=scans,
-                failed=[r for r in results if not r.passed],
-            )
-        verification = BedsideVerification.objects.create(
-            organisation_id=actor.organisation_id,
-            patient_scan=(patient_scan or "")[:500],
-            product_scans=scans,
-            route=route[:20],
-            course_step=course_step,
+        verification = _store_verification(
+            actor=actor,
             patient=patient,
             dose=dose,
-            checks=[r.as_dict() for r in results],
-            passed=passed,
+            course_step=course_step,
+            patient_scan=patient_scan,
+            scans=scans,
+            route=route,
+            results=results,
             gate_result=gate_result,
-            performed_by=actor,
-            performed_at=at,
-            near_miss=near_miss,
+            at=at,
         )
-        audit_record(
+    return verification
+
+
+def _store_verification(
+    *,
+    actor: User,
+    patient: Patient | None,
+    dose: Dose | None,
+    course_step: CourseStep | None,
+    patient_scan: str,
+    scans: list[str],
+    route: str,
+    results: list[CheckResult],
+    gate_result: Any,
+    at: dt.datetime,
+) -> BedsideVerification:
+    """Store a bedside check's results (a failure also as a near-miss) and record it."""
+    passed = all(r.passed for r in results)
+    near_miss = None
+    if not passed:
+        near_miss = _record_near_miss(
             actor=actor,
-            organisation=_org(actor),
-            action="bedside_verification.record",
-            subject=verification,
-            changes={
-                "passed": passed,
-                "failed": [r.code for r in results if not r.passed],
-                "dose": dose.din + " " + dose.product_code if dose is not None else None,
-                "patient": patient.patient_code if patient is not None else None,
-            },
+            patient=patient,
+            dose=dose,
+            step=course_step,
+            patient_scan=patient_scan,
+            scans=scans,
+            failed=[r for r in results if not r.passed],
         )
+    verification = BedsideVerification.objects.create(
+        organisation_id=actor.organisation_id,
+        patient_scan=(patient_scan or "")[:500],
+        product_scans=scans,
+        route=route[:20],
+        course_step=course_step,
+        patient=patient,
+        dose=dose,
+        checks=[r.as_dict() for r in results],
+        passed=passed,
+        gate_result=gate_result,
+        performed_by=actor,
+        performed_at=at,
+        near_miss=near_miss,
+    )
+    audit_record(
+        actor=actor,
+        organisation=_org(actor),
+        action="bedside_verification.record",
+        subject=verification,
+        changes={
+            "passed": passed,
+            "failed": [r.code for r in results if not r.passed],
+            "dose": dose.din + " " + dose.product_code if dose is not None else None,
+            "patient": patient.patient_code if patient is not None else None,
+        },
+    )
     return verification
 
 
@@ -411,6 +447,118 @@ def _decimal(value: Any) -> Decimal | None:
     return None if value in (None, "") else Decimal(str(value))
 
 
+def _check_times(
+    verification: BedsideVerification,
+    *,
+    started_at: dt.datetime,
+    ended_at: dt.datetime | None,
+    now: dt.datetime,
+    cfg: BedsideConfig,
+) -> None:
+    """The infusion starts soon after its bedside check, not before it nor in the future, and
+    ends after it starts."""
+    if started_at.tzinfo is None or (ended_at is not None and ended_at.tzinfo is None):
+        raise ValidationFailed("naive_datetime", _("Times must include a time zone."))
+    # The infusion starts soon after the scan check it rests on (recording may come later).
+    gap = started_at - verification.performed_at
+    if gap > dt.timedelta(minutes=cfg.verification_valid_minutes):
+        raise Conflict(
+            "verification_expired",
+            _("The bedside check is more than %(minutes)d minutes old; scan again.")
+            % {"minutes": cfg.verification_valid_minutes},
+        )
+    if gap < -dt.timedelta(minutes=5):
+        raise ValidationFailed(
+            "started_before_check",
+            _("The infusion cannot start before the bedside check."),
+            {"started_at": [_("Before the bedside check.")]},
+        )
+    if started_at > now + dt.timedelta(minutes=5):
+        raise ValidationFailed(
+            "started_in_future",
+            _("The start time cannot be in the future."),
+            {"started_at": [_("In the future.")]},
+        )
+    if ended_at is not None and ended_at < started_at:
+        raise ValidationFailed(
+            "ended_before_start",
+            _("The end time is before the start time."),
+            {"ended_at": [_("Before the start time.")]},
+        )
+
+
+def _check_people(
+    actor: User, *, physician: User | None, nurse: User | None
+) -> tuple[User, User | None]:
+    """The responsible physician (the actor if a physician and none is named) and the nurse
+    (likewise), both of the actor's clinic."""
+    physician = physician or (actor if actor.has_role(Role.PHYSICIAN) else None)
+    if physician is None or not physician.has_role(Role.PHYSICIAN):
+        raise ValidationFailed(
+            "physician_required",
+            _("Name the physician responsible for this infusion."),
+            {"physician": [_("A physician is required.")]},
+        )
+    if physician.organisation_id != actor.organisation_id:
+        raise Forbidden()
+    nurse = nurse or (actor if actor.has_role(Role.NURSE) else None)
+    if nurse is not None and (
+        nurse.organisation_id != actor.organisation_id or not nurse.has_role(Role.NURSE)
+    ):
+        raise ValidationFailed(
+            "nurse_invalid", _("The nurse must be a nurse of this clinic."), {"nurse": ["invalid"]}
+        )
+    return physician, nurse
+
+
+def _gate_args(
+    actor: User,
+    verification: BedsideVerification,
+    *,
+    physician: User,
+    cells_given: int | None,
+    started_at: dt.datetime,
+) -> tuple[int, dict[str, Any]]:
+    """The cells given (the bag's count unless stated) and what the compliance gate judges."""
+    from saisei.processing.models import Dose
+
+    step = verification.course_step
+    if step is None or verification.patient is None:
+        raise Conflict("course_step_required", _("The check has no course step."))
+    bag = Dose.objects.select_related("lot__donation__facility").get(pk=verification.dose_id)
+    cells = int(cells_given) if cells_given else int(bag.cell_count)
+    gate_args = {
+        "actor": actor,
+        "act": "administration",
+        "institution": _institution_of(physician),
+        "physician": physician,
+        "patient": verification.patient,
+        "plan": step.course.plan,
+        "route": verification.route or None,
+        "dose_cells": cells,
+        "administration_number": step.number,
+        "at": started_at,
+        "dose": bag,
+        "subject": _("Infusion %(number)d of %(dose)s")
+        % {"number": step.number, "dose": f"{bag.din} {bag.product_code}"},
+    }
+    return cells, gate_args
+
+
+def _keep_refusal(gate_args: dict[str, Any], exc: GateRefused) -> None:
+    """Keep the gate's refusal of an administration as evidence."""
+    from saisei.regulatory.services import gate_refusal_record
+
+    args = {k: v for k, v in gate_args.items() if k in ("actor", "act", "plan", "patient")}
+    gate_refusal_record(
+        **args,
+        physician=gate_args["physician"],
+        at=gate_args["at"],
+        result=exc.result,
+        subject=str(gate_args["subject"]),
+    )
+
+
 def administration_record(
     *,
     actor: User,
@@ -451,79 +599,18 @@ def administration_record(
     cfg = bedside_config()
     now = timezone.now()
     started_at = started_at or now
-    if started_at.tzinfo is None or (ended_at is not None and ended_at.tzinfo is None):
-        raise ValidationFailed("naive_datetime", _("Times must include a time zone."))
-    # The infusion starts soon after the scan check it rests on (recording may come later).
-    gap = started_at - verification.performed_at
-    if gap > dt.timedelta(minutes=cfg.verification_valid_minutes):
-        raise Conflict(
-            "verification_expired",
-            _("The bedside check is more than %(minutes)d minutes old; scan again.")
-            % {"minutes": cfg.verification_valid_minutes},
-        )
-    if gap < -dt.timedelta(minutes=5):
-        raise ValidationFailed(
-            "started_before_check",
-            _("The infusion cannot start before the bedside check."),
-            {"started_at": [_("Before the bedside check.")]},
-        )
-    if started_at > now + dt.timedelta(minutes=5):
-        raise ValidationFailed(
-            "started_in_future",
-            _("The start time cannot be in the future."),
-            {"started_at": [_("In the future.")]},
-        )
-    if ended_at is not None and ended_at < started_at:
-        raise ValidationFailed(
-            "ended_before_start",
-            _("The end time is before the start time."),
-            {"ended_at": [_("Before the start time.")]},
-        )
-    physician = physician or (actor if actor.has_role(Role.PHYSICIAN) else None)
-    if physician is None or not physician.has_role(Role.PHYSICIAN):
-        raise ValidationFailed(
-            "physician_required",
-            _("Name the physician responsible for this infusion."),
-            {"physician": [_("A physician is required.")]},
-        )
-    if physician.organisation_id != actor.organisation_id:
-        raise Forbidden()
-    nurse = nurse or (actor if actor.has_role(Role.NURSE) else None)
-    if nurse is not None and (
-        nurse.organisation_id != actor.organisation_id or not nurse.has_role(Role.NURSE)
-    ):
-        raise ValidationFailed(
-            "nurse_invalid", _("The nurse must be a nurse of this clinic."), {"nurse": ["invalid"]}
-        )
+    _check_times(verification, started_at=started_at, ended_at=ended_at, now=now, cfg=cfg)
+    physician, nurse = _check_people(actor, physician=physician, nurse=nurse)
     signature = _second_person_check(
         actor=actor,
         second_person=second_person,
         password=second_person_password,
         otp=second_person_otp,
     )
-    from saisei.processing.models import Dose
-
-    step = verification.course_step
-    if step is None or verification.patient is None:
-        raise Conflict("course_step_required", _("The check has no course step."))
-    bag = Dose.objects.select_related("lot__donation__facility").get(pk=verification.dose_id)
-    cells = int(cells_given) if cells_given else int(bag.cell_count)
-    gate_args = {
-        "actor": actor,
-        "act": "administration",
-        "institution": _institution_of(physician),
-        "physician": physician,
-        "patient": verification.patient,
-        "plan": step.course.plan,
-        "route": verification.route or None,
-        "dose_cells": cells,
-        "administration_number": step.number,
-        "at": started_at,
-        "dose": bag,
-        "subject": _("Infusion %(number)d of %(dose)s")
-        % {"number": step.number, "dose": f"{bag.din} {bag.product_code}"},
-    }
-    from saisei.regulatory.services import GateRefused, gate_refusal_record, gate_require
+    cells, gate_args = _gate_args(
+        actor, verification, physician=physician, cells_given=cells_given, started_at=started_at
+    )
+    from saisei.regulatory.services import GateRefused, gate_require
 
     # Checked once before anything is locked (a refusal is kept as evidence), and again under
     # the patient's lock below, where concurrent administrations are counted one at a time.
@@ -549,15 +636,140 @@ def administration_record(
             cfg=cfg,
         )
     except GateRefused as exc:
-        args = {k: v for k, v in gate_args.items() if k in ("actor", "act", "plan", "patient")}
-        gate_refusal_record(
-            **args,
-            physician=physician,
-            at=started_at,
-            result=exc.result,
-            subject=str(gate_args["subject"]),
-        )
+        _keep_refusal(gate_args, exc)
         raise
+
+
+def _refuse_unusable_bag(
+    verification: BedsideVerification, dose: Dose, *, started_at: dt.datetime, cfg: BedsideConfig
+) -> None:
+    """Under the bag's lock: refuse a bag already given, a check already used, and a bag that is
+    not released or is past its use-by time."""
+    if dose.status == "administered" or Administration.objects.filter(dose=dose).exists():
+        raise _refuse_already_given(dose)
+    if hasattr(verification, "administration"):
+        raise Conflict(
+            "verification_used", _("This bedside check has already been used; scan again.")
+        )
+    facts = BedsideFacts(
+        at=started_at,
+        route=verification.route,
+        patient_id=verification.patient_id,
+        patient_label="",
+        wristband_coi=None,
+        doses=(_dose_facts(dose),),
+        unresolved_scans=(),
+        step=None,
+        gate_allowed=True,
+        config=cfg,
+    )
+    for check in (check_dose_released, check_within_use_by, check_not_administered):
+        result = check(facts)
+        if not result.passed:
+            raise Conflict(f"bedside_{result.code}", result.message)
+
+
+def _create_administration(
+    *,
+    actor: User,
+    verification: BedsideVerification,
+    dose: Dose,
+    step: CourseStep,
+    patient: Patient,
+    physician: User,
+    nurse: User | None,
+    second_person: User | None,
+    cells: int,
+    volume_ml: float | None,
+    rate_ml_per_hour: float | None,
+    started_at: dt.datetime,
+    ended_at: dt.datetime | None,
+    premedication: str,
+    observations: str,
+    gate: Any,
+    now: dt.datetime,
+) -> Administration:
+    """Create the administration row; the unique dose refuses a second one."""
+    plan_id = step.course.plan_id
+    volume = float(volume_ml) if volume_ml else float(dose.volume_ml)
+    weight = patient.weight_kg
+    try:
+        with transaction.atomic():
+            administration = Administration.objects.create(
+                organisation_id=actor.organisation_id,
+                dose=dose,
+                verification=verification,
+                patient=patient,
+                plan_id=plan_id,
+                course_step=step,
+                number=step.number,
+                route=verification.route or Route.IV,
+                cells_given=cells,
+                weight_kg=weight,
+                cells_per_kg=(cells / float(weight)) if weight else None,
+                volume_ml=volume,
+                rate_ml_per_hour=rate_ml_per_hour,
+                started_at=started_at,
+                ended_at=ended_at,
+                premedication=premedication,
+                observations=observations,
+                status=(
+                    Administration.Status.COMPLETED
+                    if ended_at
+                    else Administration.Status.IN_PROGRESS
+                ),
+                physician=physician,
+                nurse=nurse,
+                recorded_by=actor,
+                second_person=second_person,
+                second_person_confirmed_at=now,
+                gate_result=_json(gate.as_dict()),
+            )
+    except IntegrityError:
+        raise _refuse_already_given(dose) from None
+    return administration
+
+
+def _after_administration(
+    actor: User,
+    administration: Administration,
+    dose: Dose,
+    *,
+    step: CourseStep,
+    vitals_before: dict[str, Any] | None,
+) -> None:
+    """Mark the bag given, move the course step on and record the vital signs taken before the
+    infusion."""
+    started_at = administration.started_at
+    _mark_dose_administered(actor=actor, dose=dose, administration=administration)
+    from saisei.journey.services import course_step_record_administration
+
+    course_step_record_administration(
+        actor=actor,
+        step=step,
+        administration_ref=str(administration.external_id),
+        at=started_at,
+    )
+    if vitals_before:
+        vitals = dict(vitals_before)
+        vital_sign_record(
+            actor=actor,
+            administration=administration,
+            phase=VitalSign.Phase.BEFORE,
+            measured_at=vitals.pop("measured_at", None) or started_at,
+            **vitals,
+        )
+
+
+def _refuse_step_given(step: CourseStep) -> None:
+    """A course step is given once: refuse it when it already has a live administration."""
+    if Administration.objects.filter(course_step=step, voided_at__isnull=True).exists():
+        raise Conflict(
+            "step_already_administered",
+            _("Infusion %(number)d has already been given; it cannot be given again.")
+            % {"number": step.number},
+            {"course_step": [_("already given")]},
+        )
 
 
 def _administration_write(
@@ -595,96 +807,34 @@ def _administration_write(
             .select_related("lot", "lot__donation")
             .get(pk=verification.dose_id)
         )
-        if dose.status == "administered" or Administration.objects.filter(dose=dose).exists():
-            raise _refuse_already_given(dose)
-        if hasattr(verification, "administration"):
-            raise Conflict(
-                "verification_used", _("This bedside check has already been used; scan again.")
-            )
-        facts = BedsideFacts(
-            at=started_at,
-            route=verification.route,
-            patient_id=verification.patient_id,
-            patient_label="",
-            wristband_coi=None,
-            doses=(_dose_facts(dose),),
-            unresolved_scans=(),
-            step=None,
-            gate_allowed=True,
-            config=cfg,
-        )
-        for check in (check_dose_released, check_within_use_by, check_not_administered):
-            result = check(facts)
-            if not result.passed:
-                raise Conflict(f"bedside_{result.code}", result.message)
+        _refuse_unusable_bag(verification, dose, started_at=started_at, cfg=cfg)
         patient = verification.patient
         step = verification.course_step
         assert patient is not None and step is not None  # administration_record checked both
-        if Administration.objects.filter(course_step=step, voided_at__isnull=True).exists():
-            raise Conflict(
-                "step_already_administered",
-                _("Infusion %(number)d has already been given; it cannot be given again.")
-                % {"number": step.number},
-                {"course_step": [_("already given")]},
-            )
+        _refuse_step_given(step)
         gate = gate_check(**{k: v for k, v in gate_args.items() if k != "subject"})
         if not gate.allowed:
             raise GateRefused(gate)
-        plan_id = step.course.plan_id
-        volume = float(volume_ml) if volume_ml else float(dose.volume_ml)
-        weight = patient.weight_kg
-        try:
-            with transaction.atomic():
-                administration = Administration.objects.create(
-                    organisation_id=actor.organisation_id,
-                    dose=dose,
-                    verification=verification,
-                    patient=patient,
-                    plan_id=plan_id,
-                    course_step=step,
-                    number=step.number,
-                    route=verification.route or Route.IV,
-                    cells_given=cells,
-                    weight_kg=weight,
-                    cells_per_kg=(cells / float(weight)) if weight else None,
-                    volume_ml=volume,
-                    rate_ml_per_hour=rate_ml_per_hour,
-                    started_at=started_at,
-                    ended_at=ended_at,
-                    premedication=premedication,
-                    observations=observations,
-                    status=(
-                        Administration.Status.COMPLETED
-                        if ended_at
-                        else Administration.Status.IN_PROGRESS
-                    ),
-                    physician=physician,
-                    nurse=nurse,
-                    recorded_by=actor,
-                    second_person=second_person,
-                    second_person_confirmed_at=now,
-                    gate_result=_json(gate.as_dict()),
-                )
-        except IntegrityError:
-            raise _refuse_already_given(dose) from None
-        _mark_dose_administered(actor=actor, dose=dose, administration=administration)
-        from saisei.journey.services import course_step_record_administration
-
-        course_step_record_administration(
+        administration = _create_administration(
             actor=actor,
+            verification=verification,
+            dose=dose,
             step=step,
-            administration_ref=str(administration.external_id),
-            at=started_at,
+            patient=patient,
+            physician=physician,
+            nurse=nurse,
+            second_person=second_person,
+            cells=cells,
+            volume_ml=volume_ml,
+            rate_ml_per_hour=rate_ml_per_hour,
+            started_at=started_at,
+            ended_at=ended_at,
+            premedication=premedication,
+            observations=observations,
+            gate=gate,
+            now=now,
         )
-        if vitals_before:
-            vitals = dict(vitals_before)
-            vital_sign_record(
-                actor=actor,
-                administration=administration,
-                phase=VitalSign.Phase.BEFORE,
-                measured_at=vitals.pop("measured_at", None) or started_at,
-                **vitals,
-            )
+        _after_administration(actor, administration, dose, step=step, vitals_before=vitals_before)
         audit_record(
             actor=actor,
             organisation=_org(actor),
