@@ -820,20 +820,7 @@ def forecast(
     results: dict[Scenario, ScenarioResult] = {}
 
     if observations:
-        observed_pdt = _observed_doubling_time(observations, params)
-        if observed_pdt is not None:
-            ratio = observed_pdt / params.doubling_time_days.typical
-            doubling_times = {s: params.doubling_time_days.get(s) * ratio for s in SCENARIOS}
-            warnings.extend(_growth_warnings(observed_pdt, params))
-        elif len(observations) > 1:
-            warnings.append(
-                ForecastWarning(
-                    "no_growth_observed",
-                    "warning",
-                    _("The counts so far show no growth; the forecast assumes growth resumes now."),
-                    field="actual_counts",
-                )
-            )
+        observed_pdt, doubling_times = _observed_growth(observations, params, warnings)
         latest = observations[-1]
         for scenario in SCENARIOS:
             results[scenario] = _from_observation(
@@ -846,28 +833,13 @@ def forecast(
             )
         explanation.extend(_observation_explanation(latest, observed_pdt, len(observations)))
     else:
-        for scenario in SCENARIOS:
-            adherent = (
-                tissue_g
-                * params.nucleated_cells_per_g.get(scenario)
-                * params.adherent_fraction.get(scenario)
-            )
-            state = _State(
-                passage=0,
-                cells=adherent,
-                day=0.0,
-                area_cm2=adherent / params.seeding_density_per_cm2,
-                lag_days=params.initial_lag_days,
-            )
-            results[scenario] = _simulate(
-                scenario=scenario,
-                state=state,
-                target=target_cells,
-                doubling_time=doubling_times[scenario],
-                params=params,
-                start_date=start_date,
-                starting_cells=adherent,
-            )
+        results = _from_tissue(
+            tissue_g=tissue_g,
+            target=target_cells,
+            doubling_times=doubling_times,
+            params=params,
+            start_date=start_date,
+        )
         explanation.extend(_tissue_explanation(tissue_g, params))
 
     warnings.extend(_limit_warnings(results=results, params=params))
@@ -883,6 +855,65 @@ def forecast(
         observations=tuple(observations),
         observed_doubling_time_days=observed_pdt,
     )
+
+
+def _observed_growth(
+    observations: list[Observation], params: ExpansionParameters, warnings: list[ForecastWarning]
+) -> tuple[float | None, dict[Scenario, float]]:
+    """The doubling time the counts show (None without growth) and each scenario's doubling
+    time scaled to it; adds the growth warnings."""
+    doubling_times = {s: params.doubling_time_days.get(s) for s in SCENARIOS}
+    observed_pdt = _observed_doubling_time(observations, params)
+    if observed_pdt is not None:
+        ratio = observed_pdt / params.doubling_time_days.typical
+        doubling_times = {s: params.doubling_time_days.get(s) * ratio for s in SCENARIOS}
+        warnings.extend(_growth_warnings(observed_pdt, params))
+    elif len(observations) > 1:
+        warnings.append(
+            ForecastWarning(
+                "no_growth_observed",
+                "warning",
+                _("The counts so far show no growth; the forecast assumes growth resumes now."),
+                field="actual_counts",
+            )
+        )
+    return observed_pdt, doubling_times
+
+
+def _from_tissue(
+    *,
+    tissue_g: float,
+    target: float,
+    doubling_times: Mapping[Scenario, float],
+    params: ExpansionParameters,
+    start_date: date,
+) -> dict[Scenario, ScenarioResult]:
+    """Each scenario simulated from the harvested tissue (no counts yet): adherent cells seeded
+    at the seeding density after the initial lag."""
+    results: dict[Scenario, ScenarioResult] = {}
+    for scenario in SCENARIOS:
+        adherent = (
+            tissue_g
+            * params.nucleated_cells_per_g.get(scenario)
+            * params.adherent_fraction.get(scenario)
+        )
+        state = _State(
+            passage=0,
+            cells=adherent,
+            day=0.0,
+            area_cm2=adherent / params.seeding_density_per_cm2,
+            lag_days=params.initial_lag_days,
+        )
+        results[scenario] = _simulate(
+            scenario=scenario,
+            state=state,
+            target=target,
+            doubling_time=doubling_times[scenario],
+            params=params,
+            start_date=start_date,
+            starting_cells=adherent,
+        )
+    return results
 
 
 def _clean_observations(
