@@ -422,7 +422,17 @@ def _draw_product_label(
     canvas.line(3 * u, 50 * u, 97 * u, 50 * u)
     canvas.setStrokeColor(colors.black)
 
-    # Top left: DIN.
+    _draw_din_quadrant(canvas, label, wording=wording, bar_dpi=bar_dpi)
+    _draw_use_quadrant(canvas, label, wording=wording, patient_fields=patient_fields)
+    _draw_product_quadrant(canvas, label, wording=wording, bar_dpi=bar_dpi)
+    _draw_expiry_quadrant(canvas, label, wording=wording, tz=tz, bar_dpi=bar_dpi)
+
+
+def _draw_din_quadrant(
+    canvas: Canvas, label: ProductLabel, *, wording: LabelWording, bar_dpi: int
+) -> None:
+    """Top left: the DIN bar code, the boxed DIN and the chain-of-identity identifier."""
+    u = mm  # design unit
     _caption(canvas, wording.din_caption, x=3 * u, y=94 * u)
     _draw_code128(
         canvas, data=label.din_data, x=1 * u, y=72 * u, max_width=48 * u, height=19 * u, dpi=bar_dpi
@@ -432,7 +442,12 @@ def _draw_product_label(
         _caption(canvas, wording.coi_caption, x=4 * u, y=56.5 * u)
         _boxed(canvas, label.coi_text, label.coi_check_character, x=4 * u, y=53 * u, size=8)
 
-    # Top right: the intended-use statement of the collection type, and patient identifiers.
+
+def _draw_use_quadrant(
+    canvas: Canvas, label: ProductLabel, *, wording: LabelWording, patient_fields: Sequence[str]
+) -> None:
+    """Top right: the intended-use statement of the collection type, and patient identifiers."""
+    u = mm  # design unit
     statement = wording.use_statements[label.collection_type or ""]
     canvas.setLineWidth(1.2)
     canvas.rect(53 * u, 78 * u, 44 * u, 18 * u, stroke=1, fill=0)
@@ -462,7 +477,12 @@ def _draw_product_label(
         )
         y -= 8 * u
 
-    # Bottom left: product code, division, description.
+
+def _draw_product_quadrant(
+    canvas: Canvas, label: ProductLabel, *, wording: LabelWording, bar_dpi: int
+) -> None:
+    """Bottom left: product code, division, description."""
+    u = mm  # design unit
     _caption(canvas, wording.product_caption, x=3 * u, y=46 * u)
     _draw_code128(
         canvas,
@@ -487,7 +507,12 @@ def _draw_product_label(
             max_width=44 * u,
         )
 
-    # Bottom right: expiry in local time with zone, UTC beneath, and the Data Matrix.
+
+def _draw_expiry_quadrant(
+    canvas: Canvas, label: ProductLabel, *, wording: LabelWording, tz: ZoneInfo, bar_dpi: int
+) -> None:
+    """Bottom right: expiry in local time with zone, UTC beneath, and the Data Matrix."""
+    u = mm  # design unit
     local = label.expiry.astimezone(tz)
     utc = label.expiry.astimezone(UTC)
     _caption(canvas, wording.expiry_caption, x=53 * u, y=46 * u)
@@ -594,21 +619,10 @@ class Wristband:
     extra_lines: tuple[str, ...] = field(default_factory=tuple)
 
 
-def render_wristband_pdf(
-    *,
-    wristband: Wristband,
-    copies: int = 1,
-    size_mm: tuple[float, float] = WRISTBAND,
-    wording: LabelWording | None = None,
-    printer_dpi: int = 300,
-) -> bytes:
-    """Render a wristband with the patient bar code as Code 128 and as Data Matrix.
-
-    The Data Matrix reads even where the band curves round the wrist; the first 25 mm stay blank
-    for the clasp.
-    """
-    register_fonts()
-    wording = wording or LabelWording()
+def _check_wristband(
+    wristband: Wristband, *, copies: int, size_mm: tuple[float, float], printer_dpi: int
+) -> None:
+    """Refuse a wristband without a printable bar code, name or ID, or that does not fit."""
     errors: dict[str, Any] = {}
     if not wristband.barcode_data or not _PRINTABLE.match(wristband.barcode_data):
         errors["barcode_data"] = _("The patient bar code must be printable ASCII without spaces.")
@@ -626,6 +640,24 @@ def render_wristband_pdf(
         raise ValidationFailed(
             "wristband.invalid", _("The wristband cannot be printed as requested."), fields=errors
         )
+
+
+def render_wristband_pdf(
+    *,
+    wristband: Wristband,
+    copies: int = 1,
+    size_mm: tuple[float, float] = WRISTBAND,
+    wording: LabelWording | None = None,
+    printer_dpi: int = 300,
+) -> bytes:
+    """Render a wristband with the patient bar code as Code 128 and as Data Matrix.
+
+    The Data Matrix reads even where the band curves round the wrist; the first 25 mm stay blank
+    for the clasp.
+    """
+    register_fonts()
+    wording = wording or LabelWording()
+    _check_wristband(wristband, copies=copies, size_mm=size_mm, printer_dpi=printer_dpi)
     width, height = size_mm[0] * mm, size_mm[1] * mm
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=(width, height), invariant=1)
