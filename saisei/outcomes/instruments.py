@@ -305,6 +305,15 @@ def _total_mismatch(entered: float, computed: float) -> Issue:
     )
 
 
+def _total_unreachable(entered: float) -> Issue:
+    return Issue(
+        "total",
+        "total_inconsistent",
+        str(_("The total entered (%(entered)s) cannot be reached from the sub-scores entered."))
+        % {"entered": _fmt(entered)},
+    )
+
+
 def _additive_scorer(instrument: Instrument, values: Mapping[str, Any]) -> Score:
     """Sub-scores that are entered must fit inside the total; a complete set must equal it."""
     score = Score(instrument=instrument.code, total=None)
@@ -347,18 +356,7 @@ def _additive_scorer(instrument: Instrument, values: Mapping[str, Any]) -> Score
     else:
         room = sum(f.range.high for f in missing if f.range is not None)
         if given and (parts_sum > entered + 1e-6 or entered - parts_sum > room + 1e-6):
-            score.errors.append(
-                Issue(
-                    "total",
-                    "total_inconsistent",
-                    str(
-                        _(
-                            "The total entered (%(entered)s) cannot be reached from the sub-scores entered."
-                        )
-                    )
-                    % {"entered": _fmt(entered)},
-                )
-            )
+            score.errors.append(_total_unreachable(entered))
             return score
         score.total = entered
     return score
@@ -431,18 +429,7 @@ def _moca_scorer(instrument: Instrument, values: Mapping[str, Any]) -> Score:
         return score
     room = sum(f.range.high for f in domains if f.code not in clean and f.range is not None)
     if raw > entered + 1e-6 or (entered - point) - raw > room + 1e-6:
-        score.errors.append(
-            Issue(
-                "total",
-                "total_inconsistent",
-                str(
-                    _(
-                        "The total entered (%(entered)s) cannot be reached from the sub-scores entered."
-                    )
-                )
-                % {"entered": _fmt(entered)},
-            )
-        )
+        score.errors.append(_total_unreachable(entered))
         return score
     score.total = entered
     return score
