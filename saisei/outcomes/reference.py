@@ -19,7 +19,7 @@ from typing import Any, TypedDict
 from django.utils.translation import gettext_lazy as _
 
 from saisei.core.errors import ValidationFailed
-from saisei.outcomes.instruments import measure_info
+from saisei.outcomes.instruments import MeasureInfo, measure_info
 
 STAGES: dict[str, Any] = {
     "mci_ad": _("Mild cognitive impairment due to Alzheimer's disease"),
@@ -469,25 +469,11 @@ def _clamp(x: float, low: float, high: float) -> float:
     return min(max(x, low), high)
 
 
-def expected_change(
-    *,
-    measure: str,
-    stage: str,
-    baseline: float,
-    months: float,
-    reference_rows: Sequence[ReferenceRow] = DEFAULT_REFERENCE_ROWS,
-    mcid_rows: Sequence[McidRow] = DEFAULT_MCID_ROWS,
-    sem_rows: Sequence[MeasurementErrorRow] = DEFAULT_SEM_ROWS,
-    level: float = 0.90,
-    baseline_n: int = 1,
-) -> ExpectedChange:
-    """Expected score after ``months`` without treatment, with a prediction band (see band_half_width).
-
-    The band combines between-patient spread of the annual slope (row ``sd``) with measurement
-    error at baseline and follow-up (SEM); a missing SEM row counts as 0, so the band is then too
-    narrow and the caller should say so. All values are clamped to the instrument's range.
-    """
-    info = measure_info(measure)
+def _check_inputs(
+    info: MeasureInfo, *, stage: str, months: float, baseline: float, level: float
+) -> None:
+    """Refuse an unknown stage, months outside 0–240, a baseline outside the instrument's range
+    and a band level outside (0, 1)."""
     if stage not in STAGES:
         raise ValidationFailed(
             "outcomes.unknown_stage",
@@ -510,6 +496,28 @@ def expected_change(
         raise ValidationFailed(
             "outcomes.invalid_level", _("The band level must be between 0 and 1.")
         )
+
+
+def expected_change(
+    *,
+    measure: str,
+    stage: str,
+    baseline: float,
+    months: float,
+    reference_rows: Sequence[ReferenceRow] = DEFAULT_REFERENCE_ROWS,
+    mcid_rows: Sequence[McidRow] = DEFAULT_MCID_ROWS,
+    sem_rows: Sequence[MeasurementErrorRow] = DEFAULT_SEM_ROWS,
+    level: float = 0.90,
+    baseline_n: int = 1,
+) -> ExpectedChange:
+    """Expected score after ``months`` without treatment, with a prediction band (see band_half_width).
+
+    The band combines between-patient spread of the annual slope (row ``sd``) with measurement
+    error at baseline and follow-up (SEM); a missing SEM row counts as 0, so the band is then too
+    narrow and the caller should say so. All values are clamped to the instrument's range.
+    """
+    info = measure_info(measure)
+    _check_inputs(info, stage=stage, months=months, baseline=baseline, level=level)
     row = find_reference(measure=measure, stage=stage, rows=reference_rows)
     if row is None:
         raise ValidationFailed(
