@@ -583,6 +583,31 @@ def _link_visit(
         visit.save(update_fields=["status", "completed_on", "updated_at"])
 
 
+def _rater_credential(
+    actor: User, inst: Instrument, on: dt.date
+) -> tuple[RaterCredential | None, PureCredential | None]:
+    """The rater's credential row for a licensed instrument and what the scorer judges (None
+    when the instrument needs none, or the credential is not yet valid on ``on``)."""
+    cred_row = (
+        credential_for(user=actor, instrument=inst.code, on=on)
+        if inst.requires_rater_credential
+        else None
+    )
+    pure = (
+        PureCredential(
+            rater_id=str(actor.pk),
+            kind=cred_row.kind,
+            reference=cred_row.reference,
+            expires_on=cred_row.expires_on,
+        )
+        if cred_row
+        else None
+    )
+    if cred_row is not None and cred_row.valid_from and on < cred_row.valid_from:
+        pure = None
+    return cred_row, pure
+
+
 def assessment_record(
     *,
     actor: User,
@@ -610,23 +635,7 @@ def assessment_record(
         raise ValidationFailed(
             "outcomes.invalid_mode", _("Unknown mode."), {"mode": [_("Unknown mode.")]}
         )
-    cred_row = (
-        credential_for(user=actor, instrument=inst.code, on=on)
-        if inst.requires_rater_credential
-        else None
-    )
-    pure = (
-        PureCredential(
-            rater_id=str(actor.pk),
-            kind=cred_row.kind,
-            reference=cred_row.reference,
-            expires_on=cred_row.expires_on,
-        )
-        if cred_row
-        else None
-    )
-    if cred_row is not None and cred_row.valid_from and on < cred_row.valid_from:
-        pure = None
+    cred_row, pure = _rater_credential(actor, inst, on)
     score = validate_and_score(instrument=inst, values=values, rater=pure, assessed_on=on)
     score.raise_for_errors()
     with transaction.atomic():
