@@ -251,6 +251,25 @@ def _indication_label(code: str | None) -> str | None:
     return f"{_(row.label)} (ICD-10 {row.icd10})" if row is not None else code
 
 
+def _valid_act(act: str, at: dt.datetime) -> Act:
+    """The act named, refused when unknown or when its time has no time zone."""
+    try:
+        act_value = Act(act)
+    except ValueError:
+        raise ValidationFailed(
+            "gate.invalid_act",
+            _("Unknown act. Allowed: %(acts)s.") % {"acts": ", ".join(a.value for a in Act)},
+            {"act": [str(act)]},
+        ) from None
+    if at.tzinfo is None:
+        raise ValidationFailed(
+            "gate.naive_datetime",
+            _("The time of the act must include a time zone."),
+            {"at": [_("The time of the act must include a time zone.")]},
+        )
+    return act_value
+
+
 def gate_check(
     *,
     actor: User | None,
@@ -276,20 +295,7 @@ def gate_check(
     ``donation`` and ``dose`` name the records the act is about; facts the caller omits are
     read from them and from the patient's record.
     """
-    try:
-        act_value = Act(act)
-    except ValueError:
-        raise ValidationFailed(
-            "gate.invalid_act",
-            _("Unknown act. Allowed: %(acts)s.") % {"acts": ", ".join(a.value for a in Act)},
-            {"act": [str(act)]},
-        ) from None
-    if at.tzinfo is None:
-        raise ValidationFailed(
-            "gate.naive_datetime",
-            _("The time of the act must include a time zone."),
-            {"at": [_("The time of the act must include a time zone.")]},
-        )
+    act_value = _valid_act(act, at)
     _check_scope(actor, institution, physician, patient, plan, facility, donation, dose)
     patient_id = _pk(patient)
     facts, version = gate_facts_load(plan=plan, patient_id=patient_id, at=at)
