@@ -156,17 +156,11 @@ def _close_past_obligations(ctx: DemoContext, plan: ProvisionPlan, *, before: dt
         )
 
 
-def load(ctx: DemoContext) -> None:
-    reg = _registry(ctx)
-    alz_dose = {
-        "routes": ["iv"],
-        "dose_min_cells": 100_000_000,
-        "dose_max_cells": 300_000_000,
-        "max_administrations": 10,
-    }
-
-    # Class II, filed about 15 months ago: its first periodic report, counted from the filing
-    # day, is due within a week, and a minor change 3 days ago owes a notice within 10 days.
+def _alzheimer_plan(
+    ctx: DemoContext, reg: dict[str, Any], alz_dose: dict[str, Any]
+) -> ProvisionPlan:
+    """Class II, filed about 15 months ago: its first periodic report, counted from the filing
+    day, is due within a week, and a minor change 3 days ago owes a notice within 10 days."""
     alz, new = _plan(
         ctx,
         reg,
@@ -204,8 +198,11 @@ def load(ctx: DemoContext) -> None:
         )
         alz.refresh_from_db()
         _close_past_obligations(ctx, alz, before=ctx.today)
+    return alz
 
-    # Class I, accepted 20 days ago and still inside the 90-day restriction period.
+
+def _class1_plan(ctx: DemoContext, reg: dict[str, Any]) -> ProvisionPlan:
+    """Class I, accepted 20 days ago and still inside the 90-day restriction period."""
     class1, new = _plan(
         ctx,
         reg,
@@ -230,9 +227,12 @@ def load(ctx: DemoContext) -> None:
                 ("record_acceptance", 20, {"plan_number": "PA1260004"}),
             ],
         )
+    return class1
 
-    # Discontinued 20 days ago; follow-up runs another year, so periodic reports continue and
-    # the committee notice of discontinuation is overdue.
+
+def _knee_plan(ctx: DemoContext, reg: dict[str, Any]) -> ProvisionPlan:
+    """Discontinued 20 days ago; follow-up runs another year, so periodic reports continue and
+    the committee notice of discontinuation is overdue."""
     knee, new = _plan(
         ctx,
         reg,
@@ -273,8 +273,11 @@ def load(ctx: DemoContext) -> None:
                 submitted_date=ctx.today - D(15),
                 evidence="e-再生医療 receipt 様式第4 R-0093-2026",
             )
+    return knee
 
-    # A new indication in committee review.
+
+def _pd_plan(ctx: DemoContext, reg: dict[str, Any], alz_dose: dict[str, Any]) -> ProvisionPlan:
+    """A new indication in committee review."""
     pd_plan, new = _plan(
         ctx,
         reg,
@@ -285,7 +288,22 @@ def load(ctx: DemoContext) -> None:
     )
     if new:
         _steps(ctx, pd_plan.versions.get(), [("submit_for_review", 12, {})])
+    return pd_plan
 
+
+def load(ctx: DemoContext) -> None:
+    reg = _registry(ctx)
+    alz_dose = {
+        "routes": ["iv"],
+        "dose_min_cells": 100_000_000,
+        "dose_max_cells": 300_000_000,
+        "max_administrations": 10,
+    }
+
+    alz = _alzheimer_plan(ctx, reg, alz_dose)
+    class1 = _class1_plan(ctx, reg)
+    knee = _knee_plan(ctx, reg)
+    _pd_plan(ctx, reg, alz_dose)
     ctx.extra.update(
         {
             "plan_alz": alz,
