@@ -39,6 +39,8 @@ from saisei.treatment.rules import (
 if TYPE_CHECKING:
     from saisei.journey.models import CourseStep, Patient
     from saisei.processing.models import Dose
+    from saisei.regulatory.models import MedicalInstitution, Physician
+    from saisei.regulatory.rules import GateResult
     from saisei.regulatory.services import GateRefused
 
 NEAR_MISS_STAGE = "bedside"
@@ -73,7 +75,7 @@ def bedside_config() -> BedsideConfig:
 # --- gathering facts -----------------------------------------------------------------------
 
 
-def _resolve_patient(*, actor: User, scan: str) -> tuple[Any, str | None]:
+def _resolve_patient(*, actor: User, scan: str) -> tuple[Patient | None, str | None]:
     """The patient a wristband names (patient code, or the CoI of one of their courses)."""
     from saisei.journey.models import Patient
     from saisei.processing.selectors import identity_for_coi, scanned_ids
@@ -100,10 +102,10 @@ def _resolve_patient(*, actor: User, scan: str) -> tuple[Any, str | None]:
     return by_code or by_coi, coi
 
 
-def _resolve_doses(*, actor: User, scans: Sequence[str]) -> tuple[list[Any], list[str]]:
+def _resolve_doses(*, actor: User, scans: Sequence[str]) -> tuple[list[Dose], list[str]]:
     from saisei.processing.selectors import dose_for_scan
 
-    doses: dict[int, Any] = {}
+    doses: dict[int, Dose] = {}
     unresolved: list[str] = []
     for scan in scans:
         text = (scan or "").strip()
@@ -164,7 +166,7 @@ def _physician_for(*, actor: User, step: CourseStep | None) -> Any:
     return physician
 
 
-def _institution_of(physician: Any) -> Any:
+def _institution_of(physician: Physician | User | None) -> MedicalInstitution | None:
     """Where the act takes place: the performing physician's institution in the registry."""
     from saisei.regulatory.models import Physician
 
@@ -686,7 +688,7 @@ def _create_administration(
     ended_at: dt.datetime | None,
     premedication: str,
     observations: str,
-    gate: Any,
+    gate: GateResult,
     now: dt.datetime,
 ) -> Administration:
     """Create the administration row; the unique dose refuses a second one."""
