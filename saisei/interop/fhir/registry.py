@@ -123,9 +123,7 @@ class UuidText(Func):
     """
 
     output_field = CharField()
-
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return super().as_sql(compiler, connection, template="CAST(%(expressions)s AS text)")
+    template = "CAST(%(expressions)s AS text)"
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         template = (
@@ -133,7 +131,7 @@ class UuidText(Func):
             "|| substr(%(expressions)s, 13, 4) || '-' || substr(%(expressions)s, 17, 4) || '-' "
             "|| substr(%(expressions)s, 21, 12))"
         )
-        return super().as_sql(compiler, connection, template=template)
+        return self.as_sql(compiler, connection, template=template)
 
 
 def _keys(qs: QuerySet) -> QuerySet:
