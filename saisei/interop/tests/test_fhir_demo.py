@@ -93,7 +93,8 @@ def test_every_demo_resource_validates_and_references_resolve(
     for name, rt in RESOURCE_TYPES.items():
         with CaptureQueriesContext(connection) as one:
             client.get(f"/fhir/R4/{name}?_count=1", headers=headers)
-        bound = len(one.captured_queries) + len(rt.sources) - 1
+        # (CodeSystem has no table source: its page costs the same at any size.)
+        bound = len(one.captured_queries) + max(len(rt.sources), 1) - 1
         with django_assert_num_queries(bound, exact=False):
             client.get(f"/fhir/R4/{name}?_count=200", headers=headers)
     for name in (
