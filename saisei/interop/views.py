@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -26,7 +25,7 @@ from saisei.core.errors import DomainError
 from saisei.core.models import User
 from saisei.core.permissions import is_staff_user, staff_user
 from saisei.core.views import staff_page
-from saisei.interop.fhir import everything, responses
+from saisei.interop.fhir import everything, includes, responses
 from saisei.interop.fhir.capability import capability_statement
 from saisei.interop.fhir.registry import RESOURCE_TYPES, ResourceType, Source
 from saisei.interop.fhir.search import SearchError, parse
@@ -89,7 +88,7 @@ def _resource_type(name: str, actor: User) -> tuple[ResourceType, list[Source]] 
             404, _("The resource type '%(type)s' is not supported.") % {"type": name}
         )
     sources = rt.readable_sources(actor)
-    if not sources:
+    if not rt.readable(actor):
         return responses.error(
             403, _("Your roles do not allow reading %(type)s resources.") % {"type": name}
         )
@@ -120,13 +119,13 @@ def read(
     found = _resource_type(resource_type, actor)
     if isinstance(found, HttpResponse):
         return found
-    _rt, sources = found
-    try:
-        key = uuid.UUID(resource_id)
-    except ValueError:
-        key = None
-    for source in sources if key is not None else []:
-        obj = source.rows(actor).filter(external_id=key).first()
+    rt, sources = found
+    if rt.static is not None:
+        for resource in rt.static(actor):
+            if resource["id"] == resource_id:
+                return responses.fhir_response(resource)
+    for source in sources:
+        obj = source.rows(actor).filter(source.id_filter([resource_id])).first()
         if obj is not None:
             resource = source.mapper(obj)
             if log:
@@ -152,18 +151,28 @@ def search(request: HttpRequest, actor: User, resource_type: str) -> HttpRespons
     if isinstance(found, HttpResponse):
         return found
     rt, sources = found
-    query = parse(request.GET, resource_type=rt.name, has_patient=rt.has_patient)
-    # One count and at most one page query per source: the cost does not grow with the page.
+    query = parse(
+        request.GET,
+        resource_type=rt.name,
+        has_patient=rt.has_patient,
+        includes=includes.supported(rt.name),
+    )
     total = 0
     resources: list[dict[str, Any]] = []
+    if rt.static is not None:
+        matches = [r for r in rt.static(actor) if query.ids is None or r["id"] in query.ids]
+        total = len(matches)
+        resources = matches[query.offset : query.offset + query.count]
+    # One count and at most one page query per source: the cost does not grow with the page.
     for source in sources:
-        qs = query.apply(source.rows(actor), patient_field=source.patient_field)
+        qs = query.apply(source.rows(actor), source)
         size = qs.count()
         start = max(0, query.offset - total)
         want = query.count - len(resources)
         if want > 0 and start < size:
             resources += [source.mapper(row) for row in qs[start : start + want]]
         total += size
+    extra = includes.included(actor=actor, resources=resources, includes=query.includes)
     return responses.fhir_response(
         searchset(
             base=base_url(request),
@@ -173,6 +182,7 @@ def search(request: HttpRequest, actor: User, resource_type: str) -> HttpRespons
             count=query.count,
             total=total,
             resources=resources,
+            included=extra,
         )
     )
 
@@ -229,6 +239,7 @@ def searchset(
     count: int,
     total: int,
     resources: list[dict[str, Any]],
+    included: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """A searchset Bundle with self/first/previous/next links (R4 http.html#paging)."""
     kept = [(k, v) for k in params for v in params.getlist(k) if k not in ("_offset", "_count")]
@@ -254,9 +265,10 @@ def searchset(
             {
                 "fullUrl": f"{base}{r['resourceType']}/{r['id']}",
                 "resource": r,
-                "search": {"mode": "match"},
+                "search": {"mode": mode},
             }
-            for r in resources
+            for mode, group in (("match", resources), ("include", included or []))
+            for r in group
         ],
     }
 
@@ -278,7 +290,7 @@ def export_page(request: HttpRequest) -> HttpResponse:
     if not permissions.can_bulk_export(actor):
         raise PermissionDenied
     plans = list(regulatory_selectors.plan_list(actor=actor))
-    types = [name for name, rt in RESOURCE_TYPES.items() if rt.readable_sources(actor)]
+    types = [name for name, rt in RESOURCE_TYPES.items() if rt.readable(actor)]
     form = ExportForm(request.POST or None, plans=plans, types=types)
     if request.method == "POST" and request.POST.get("cancel"):
         export = selectors.export_get(actor=actor, external_id=request.POST["cancel"])

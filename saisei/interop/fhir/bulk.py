@@ -54,7 +54,7 @@ def parse_kickoff(
             _("Unsupported _outputFormat '%(value)s'; use %(format)s.")
             % {"value": output_format, "format": NDJSON}
         )
-    readable = [name for name, rt in RESOURCE_TYPES.items() if rt.readable_sources(actor)]
+    readable = [name for name, rt in RESOURCE_TYPES.items() if rt.readable(actor)]
     types = readable
     if params.get("_type"):
         types = [t.strip() for t in str(params["_type"]).split(",") if t.strip()]
@@ -89,12 +89,12 @@ def _rows(
 ) -> QuerySet:
     qs = source.rows(actor)
     if patients is not None:
-        if source.patient_field is not None:
-            qs = qs.filter(**{f"{source.patient_field}__in": patients})
+        if source.has_patient:
+            qs = source.for_patients(qs, "in", patients)
         elif name == "Patient":
             qs = qs.filter(pk__in=patients)
     if since is not None:
-        qs = qs.filter(updated_at__gte=since)
+        qs = qs.filter(**{f"{source.updated_field}__gte": since})
     return qs
 
 
@@ -134,7 +134,13 @@ def write(
     directory.mkdir(parents=True, exist_ok=True)
     output = []
     written = 0
-    for name, querysets in plan_sources(actor=actor, types=types, patients=patients, since=since):
+    types = list(types)
+    for name, querysets in plan_sources(
+        actor=actor,
+        types=[t for t in types if RESOURCE_TYPES[t].static is None],
+        patients=patients,
+        since=since,
+    ):
         path = directory / f"{name}.ndjson"
         count = 0
         with path.open("w", encoding="utf-8") as handle:
@@ -153,6 +159,20 @@ def write(
             output.append({"type": name, "file": path.name, "count": count})
         else:
             path.unlink()
+    # Saisei's CodeSystems (not rows, so not limited by _since) go with any non-empty export, so
+    # every coding in it resolves inside it.
+    for name in types:
+        static = RESOURCE_TYPES[name].static
+        resources = static(actor) if static is not None and written else []
+        if resources:
+            path = directory / f"{name}.ndjson"
+            with path.open("w", encoding="utf-8") as handle:
+                for resource in resources:
+                    handle.write(json.dumps(resource, ensure_ascii=False, separators=(",", ":")))
+                    handle.write("\n")
+            output.append({"type": name, "file": path.name, "count": len(resources)})
+            written += len(resources)
+            on_progress(written)
     return output
 
 
@@ -160,7 +180,10 @@ def expected_count(
     *, actor: User, types: Iterable[str], patients: QuerySet | None, since: dt.datetime | None
 ) -> int:
     """How many resources the export will hold (one count per source), for the progress bar."""
-    return sum(
+    static = sum(
+        len(static(actor)) for name in types if (static := RESOURCE_TYPES[name].static) is not None
+    )
+    return static + sum(
         qs.count()
         for _name, querysets in plan_sources(
             actor=actor, types=types, patients=patients, since=since

@@ -83,3 +83,14 @@ def prune(value: Any) -> Any:
         cleaned_list = [prune(v) for v in value]
         return [v for v in cleaned_list if v not in (None, "", [], {})]
     return value
+
+
+def saisei_system(name: str) -> str:
+    """The canonical URL of one of Saisei's own code systems (decision record 0026).
+
+    It is the address at which this server serves the CodeSystem (``/fhir/R4/CodeSystem/<name>``),
+    so a receiver can resolve every code Saisei defines; the same CodeSystem is in every export.
+    """
+    from django.conf import settings
+
+    return f"{settings.SAISEI_BASE_URL.rstrip('/')}/fhir/R4/CodeSystem/{name}"

@@ -32,38 +32,49 @@ class SearchError(ValueError):
 
 @dataclass
 class Search:
-    ids: list[uuid.UUID] | None = None
+    ids: list[str] | None = None
     patient_id: uuid.UUID | None = None
     patient_invalid: bool = False
+    # Provenance ``target``: (resource type, id), or invalid.
+    target: tuple[str, uuid.UUID] | None = None
+    target_invalid: bool = False
     last_updated: list[tuple[str, dt.datetime, dt.datetime]] = field(default_factory=list)
+    includes: list[str] = field(default_factory=list)
     count: int = DEFAULT_COUNT
     offset: int = 0
 
-    def apply(self, qs: QuerySet, *, patient_field: str | None) -> QuerySet:
+    def apply(self, qs: QuerySet, source: Any) -> QuerySet:
         if self.ids is not None:
-            qs = qs.filter(external_id__in=self.ids)
-        if self.patient_invalid:
-            qs = qs.none()
-        elif self.patient_id is not None and patient_field is not None:
-            qs = qs.filter(**{f"{patient_field}__external_id": self.patient_id})
+            qs = qs.filter(source.id_filter(self.ids))
+        if self.patient_invalid or self.target_invalid:
+            return qs.none()
+        if self.patient_id is not None and source.has_patient:
+            qs = source.for_patients(qs, "external_id", self.patient_id)
+        if self.target is not None:
+            if source.target_type != self.target[0]:
+                return qs.none()
+            qs = qs.filter(subject_id=str(self.target[1]))
         for prefix, start, end in self.last_updated:
-            qs = _date_filter(qs, prefix, start, end)
+            qs = _date_filter(qs, source.updated_field, prefix, start, end)
         return qs
 
 
-def _date_filter(qs: QuerySet, prefix: str, start: dt.datetime, end: dt.datetime) -> QuerySet:
-    """Compare ``updated_at`` with the range [start, end) that a date of some precision covers."""
+def _date_filter(
+    qs: QuerySet, name: str, prefix: str, start: dt.datetime, end: dt.datetime
+) -> QuerySet:
+    """Compare the updated field with the range [start, end) a date of some precision covers."""
+    gte, lt = {f"{name}__gte": start}, {f"{name}__lt": end}
     if prefix == "eq":
-        return qs.filter(updated_at__gte=start, updated_at__lt=end)
+        return qs.filter(**gte, **lt)
     if prefix == "ne":
-        return qs.exclude(updated_at__gte=start, updated_at__lt=end)
+        return qs.exclude(**gte, **lt)
     if prefix in ("gt", "sa"):
-        return qs.filter(updated_at__gte=end)
+        return qs.filter(**{f"{name}__gte": end})
     if prefix in ("lt", "eb"):
-        return qs.filter(updated_at__lt=start)
+        return qs.filter(**{f"{name}__lt": start})
     if prefix == "ge":
-        return qs.filter(updated_at__gte=start)
-    return qs.filter(updated_at__lt=end)  # le
+        return qs.filter(**gte)
+    return qs.filter(**lt)  # le
 
 
 def _parse_range(text: str) -> tuple[dt.datetime, dt.datetime]:
@@ -112,14 +123,36 @@ def _uuid_or_none(raw: str) -> uuid.UUID | None:
         return None
 
 
-def parse(params: Any, *, resource_type: str, has_patient: bool) -> Search:
-    """Read a QueryDict into a Search, or raise SearchError naming the offending parameter."""
+def parse(
+    params: Any,
+    *,
+    resource_type: str,
+    has_patient: bool,
+    includes: frozenset[str] = frozenset(),
+) -> Search:
+    """Read a QueryDict into a Search, or raise SearchError naming the offending parameter.
+
+    ``includes`` are the ``_include`` values the type supports (``Type:param``); any other is
+    refused, never ignored.
+    """
     search = Search()
     for name in params:
         values = params.getlist(name)
         if name == "_id":
-            ids = [part for value in values for part in value.split(",") if part]
-            search.ids = [u for u in (_uuid_or_none(i) for i in ids) if u is not None]
+            search.ids = [part for value in values for part in value.split(",") if part]
+        elif name == "target" and resource_type == "Provenance":
+            kind, _sep, raw = values[-1].partition("/")
+            key = _uuid_or_none(raw)
+            search.target = (kind, key) if key is not None else None
+            search.target_invalid = key is None
+        elif name == "_include":
+            for value in values:
+                if value not in includes:
+                    raise SearchError(
+                        _("_include=%(value)s is not supported for %(type)s.")
+                        % {"value": value, "type": resource_type}
+                    )
+                search.includes.append(value)
         elif name == "patient" and has_patient:
             raw = values[-1]
             raw = raw.removeprefix("Patient/")

@@ -12,7 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from saisei.interop.fhir.common import concept, date, fhir_id, meta, prune, reference
+from saisei.interop.fhir.common import (
+    concept,
+    date,
+    fhir_id,
+    meta,
+    prune,
+    reference,
+    saisei_system,
+)
 from saisei.interop.fhir.mappers.clinical import practitioner_reference
 from saisei.outcomes.instruments import INSTRUMENTS
 
@@ -153,6 +161,7 @@ def practitioner_role(ph: Any) -> dict[str, Any]:
             "organization": reference(
                 "Organization", ph.organisation.external_id, ph.organisation.name
             ),
-            "code": [{"text": "Physician"}],
+            # Saisei's own role code (CodeSystem/role): the role grant the physician works under.
+            "code": [concept(saisei_system("role"), "physician", "Physician")],
         }
     )
