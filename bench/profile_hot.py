@@ -10,8 +10,8 @@ stack's own work without the server. Timings live here, never in tests.
 from __future__ import annotations
 
 import cProfile
-import logging
 import io
+import logging
 import os
 import pstats
 import sys
@@ -75,7 +75,7 @@ def main() -> None:
     for name, method, path, payload in targets:
         sqls: list[str] = []
 
-        def wrapper(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        def wrapper(execute, sql, params, many, context, sqls=sqls):  # type: ignore[no-untyped-def]
             sqls.append(sql)
             return execute(sql, params, many, context)
 

@@ -92,10 +92,12 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "saisei.core.middleware.ApiRequestGuardMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
+    # CSRF and messages serve pages only; the API is passed by them (ninja checks CSRF itself
+    # for session calls; core.middleware._PagesOnly).
+    "saisei.core.middleware.PagesOnlyCsrfMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "saisei.core.middleware.TwoFactorMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "saisei.core.middleware.PagesOnlyMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
@@ -132,6 +134,13 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["OPTIONS"].setdefault(
         "init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
     )
+# Optional read replica for reports and exports (saisei.core.db_router, docs/operations.md):
+# reads inside core.db_router.replica_reads() go there; writes always go to the primary. Tests
+# mirror it onto the test database.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["saisei.core.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "core.User"

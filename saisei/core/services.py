@@ -171,7 +171,8 @@ class _RowShape:
 
     def build(self, values: tuple[Any, ...] | list[Any]) -> Any:
         out = []
-        for (expr, converters), value in zip(self.converters, values, strict=True):
+        for (expr, converters), raw in zip(self.converters, values, strict=True):
+            value = raw
             for convert in converters:
                 value = convert(value, expr, connection)
             out.append(value)
@@ -206,8 +207,10 @@ def _token_lookup(vendor: str) -> tuple[str, _RowShape, _RowShape, _RowShape]:
         + [f"o.{q(f.column)}" for f in org.concrete_fields]
         + [f"g.{q(grant.get_field('role').column)}"]
     )
+    # Only quoted table and column names from the models are formatted in; the token hash is a
+    # bound parameter.
     sql = (
-        f"SELECT {', '.join(cols)} FROM {q(tok.db_table)} t "
+        f"SELECT {', '.join(cols)} FROM {q(tok.db_table)} t "  # noqa: S608
         f"JOIN {q(usr.db_table)} u ON u.{q(usr.pk.column)} = t.{q(tok.get_field('user').column)} "
         f"LEFT JOIN {q(org.db_table)} o "
         f"ON o.{q(org.pk.column)} = u.{q(usr.get_field('organisation').column)} "
