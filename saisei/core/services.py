@@ -199,7 +199,10 @@ def _token_lookup(vendor: str) -> tuple[str, _RowShape, _RowShape, _RowShape]:
     row), so an authenticated request costs one round trip and no ORM compilation
     (bench/profile_hot.py: compiling the two ORM queries was most of a light request's time).
     """
-    q = connection.ops.quote_name
+
+    def q(name: str | None) -> str:
+        return str(connection.ops.quote_name(str(name)))
+
     tok, usr, org, grant = ApiToken._meta, User._meta, Organisation._meta, RoleGrant._meta
     cols = (
         [f"t.{q(f.column)}" for f in tok.concrete_fields]
