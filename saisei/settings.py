@@ -126,6 +126,11 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'saisei.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Production keeps each process's connection open between requests (one per gunicorn process;
+# docs/operations.md sizes max_connections for it): opening a PostgreSQL connection per request
+# cost more than a light API call's own work (bench/RESULTS.md). Checked before reuse.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60 if PRODUCTION else 0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"].setdefault("OPTIONS", {})
     # Wait for a writer instead of failing at once: the worker and web share the file.
@@ -140,6 +145,8 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 if env.str("DATABASE_REPLICA_URL", default=""):
     DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
 DATABASE_ROUTERS = ["saisei.core.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
