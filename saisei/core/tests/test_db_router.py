@@ -5,15 +5,14 @@ from __future__ import annotations
 from unittest import mock
 
 import pytest
-from django.conf import settings
 from django.db import connections
-from django.test import override_settings
 
 from saisei.core.db_router import REPLICA, ReplicaRouter, replica_reads
 from saisei.core.models import AuditEntry, User
 from saisei.outcomes.models import Assessment
 
-WITH_REPLICA = {**settings.DATABASES, REPLICA: {**settings.DATABASES["default"]}}
+# As if DATABASE_REPLICA_URL were set (overriding DATABASES itself would reconnect the tests).
+WITH_REPLICA = mock.patch("saisei.core.db_router.replica_configured", return_value=True)
 
 
 def test_without_a_replica_everything_reads_the_primary() -> None:
@@ -23,7 +22,7 @@ def test_without_a_replica_everything_reads_the_primary() -> None:
         assert User.objects.all().db == "default"
 
 
-@override_settings(DATABASES=WITH_REPLICA)
+@WITH_REPLICA
 def test_report_and_export_reads_go_to_the_replica() -> None:
     router = ReplicaRouter()
     assert router.db_for_read(AuditEntry) is None  # outside a report: the primary
@@ -33,7 +32,7 @@ def test_report_and_export_reads_go_to_the_replica() -> None:
     assert router.db_for_read(AuditEntry) is None  # the context ends with the block
 
 
-@override_settings(DATABASES=WITH_REPLICA)
+@WITH_REPLICA
 def test_writes_and_reads_inside_a_transaction_stay_on_the_primary() -> None:
     router = ReplicaRouter()
     with replica_reads():
@@ -49,7 +48,7 @@ def test_migrations_run_on_the_primary_only() -> None:
 
 
 @pytest.mark.django_db
-@override_settings(DATABASES=WITH_REPLICA)
+@WITH_REPLICA
 def test_periodic_report_assembly_reads_inside_the_replica_context() -> None:
     """The report's data is gathered under replica_reads (so a replica serves it when set)."""
     from saisei.regulatory.services import reports
