@@ -92,10 +92,12 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "saisei.core.middleware.ApiRequestGuardMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
+    # CSRF and messages serve pages only; the API is passed by them (ninja checks CSRF itself
+    # for session calls; core.middleware._PagesOnly).
+    "saisei.core.middleware.PagesOnlyCsrfMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "saisei.core.middleware.TwoFactorMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "saisei.core.middleware.PagesOnlyMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
@@ -124,6 +126,11 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'saisei.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Production keeps each process's connection open between requests (one per gunicorn process;
+# docs/operations.md sizes max_connections for it): opening a PostgreSQL connection per request
+# cost more than a light API call's own work (bench/RESULTS.md). Checked before reuse.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60 if PRODUCTION else 0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"].setdefault("OPTIONS", {})
     # Wait for a writer instead of failing at once: the worker and web share the file.
@@ -132,6 +139,15 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["OPTIONS"].setdefault(
         "init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
     )
+# Optional read replica for reports and exports (saisei.core.db_router, docs/operations.md):
+# reads inside core.db_router.replica_reads() go there; writes always go to the primary. Tests
+# mirror it onto the test database.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+DATABASE_ROUTERS = ["saisei.core.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "core.User"

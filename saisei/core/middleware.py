@@ -7,10 +7,12 @@ import ipaddress
 import re
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
+from django.contrib.messages.middleware import MessageMiddleware
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -156,3 +158,29 @@ class ApiRequestGuardMiddleware:
                     _("Send the request body as JSON (Content-Type: application/json)."),
                 )
         return self.get_response(request)
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+# ``/api/`` answers JSON to a bearer token or a session: it shows no flash messages, and
+# django-ninja checks CSRF itself for session-authenticated calls (``SessionAuth`` runs Django's
+# CSRF check), so the messages storage and the CSRF middleware are per-request work the API does
+# not need (bench/profile_hot.py). Security headers, authentication, two-factor, the request id
+# and the audit context still run on every request. Subclasses, so Django's checks (the admin
+# needs the messages middleware) still find them.
+
+
+class PagesOnlyCsrfMiddleware(CsrfViewMiddleware):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if _is_api(request):
+            return cast(HttpResponse, self.get_response(request))
+        return cast(HttpResponse, super().__call__(request))
+
+
+class PagesOnlyMessageMiddleware(MessageMiddleware):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if _is_api(request):
+            return cast(HttpResponse, self.get_response(request))
+        return cast(HttpResponse, super().__call__(request))

@@ -178,6 +178,7 @@ class AvailabilityCache:
     def __init__(self, calendar: ClinicCalendar) -> None:
         self.calendar = calendar
         self._seen: dict[tuple[dt.date, str], Blocker | None] = {}
+        self._ok: dict[tuple[dt.date, str], bool] = {}
 
     def blocker(self, day: dt.date, kind: str) -> Blocker | None:
         key = (day, kind)
@@ -186,4 +187,10 @@ class AvailabilityCache:
         return self._seen[key]
 
     def ok(self, day: dt.date, kind: str) -> bool:
-        return self.blocker(day, kind) is None
+        # The planner asks this thousands of times per run: one dict look-up when seen before.
+        key = (day, kind)
+        try:
+            return self._ok[key]
+        except KeyError:
+            free = self._ok[key] = self.blocker(day, kind) is None
+            return free

@@ -353,6 +353,13 @@ class _Ctx:
     culture_source: str
     fixed: dict[tuple[str, int], Visit]
     failures: Counter[str] = field(default_factory=Counter)
+    # Infusion chains already placed in this run. Consecutive harvest days share most first-infusion
+    # days, and a chain depends only on its first day, its sequence and its bounds.
+    chains: dict[tuple[dt.date, int, dt.date | None, dt.date], list[dt.date] | None] = field(
+        default_factory=dict
+    )
+    # gap[s] = req.gap_before(s), asked thousands of times per run.
+    gap: tuple[int, ...] = ()
 
 
 # Later stages mean the candidate got further; the deepest failure is the most useful to report.
@@ -454,6 +461,24 @@ def _infusion_chain(
 ) -> list[dt.date] | None:
     """Place infusions start_seq..n after `first`, keeping each gap within target ± flex."""
     req = ctx.req
+    # When no gap can step backwards (target - flex >= 0 for every later infusion), no day tried
+    # is before `first`, so the release date cannot change the chain and is left out of the key.
+    # (_validate refuses such gaps today; the key stays right should it ever allow them.)
+    flex = req.interval_flex_days
+    backwards = any(ctx.gap[s] - flex < 0 for s in range(start_seq + 1, req.infusions + 1))
+    key = (first, start_seq, release if backwards or first < release else None, last_allowed)
+    if key in ctx.chains:
+        found = ctx.chains[key]
+        return list(found) if found is not None else None
+    result = _place_chain(ctx, first, start_seq, release, last_allowed)
+    ctx.chains[key] = list(result) if result is not None else None
+    return result
+
+
+def _place_chain(
+    ctx: _Ctx, first: dt.date, start_seq: int, release: dt.date, last_allowed: dt.date
+) -> list[dt.date] | None:
+    req = ctx.req
     offsets = _flex_offsets(req.interval_flex_days)
     dead: set[tuple[int, dt.date]] = set()
     chain = [first]
@@ -462,7 +487,7 @@ def _infusion_chain(
         if seq > req.infusions:
             return True
         prev = chain[-1]
-        exact = prev + dt.timedelta(days=req.gap_before(seq))
+        exact = prev + dt.timedelta(days=ctx.gap[seq])
         # The interval bends only to step around a day the clinic cannot take, never to save nights.
         tries = [0] if ctx.cal.ok(exact, "infusion") else offsets[1:]
         for off in tries:
@@ -545,9 +570,7 @@ def _candidates_for_harvest(ctx: _Ctx, harvest: dt.date | None) -> Iterable[_Pla
         chains = [chain[1:]]
     else:
         assert release is not None
-        min_span = sum(
-            req.gap_before(s) - req.interval_flex_days for s in range(2, req.infusions + 1)
-        )
+        min_span = sum(ctx.gap[s] - req.interval_flex_days for s in range(2, req.infusions + 1))
         if release + dt.timedelta(days=min_span) > last_allowed:
             ctx.failures["latest_return"] += 1
             return
@@ -571,7 +594,7 @@ def _candidates_for_harvest(ctx: _Ctx, harvest: dt.date | None) -> Iterable[_Pla
         infusion_days = [v.date for v in plan_visits if v.kind == "infusion"]
         for s in range(2, len(infusion_days) + 1):
             actual = (infusion_days[s - 1] - infusion_days[s - 2]).days
-            deviation += abs(actual - req.gap_before(s))
+            deviation += abs(actual - ctx.gap[s])
         if fixed_assessment is not None:
             plan_visits.append(fixed_assessment)
         elif req.assessment_days_after_last_infusion is not None:
@@ -583,10 +606,13 @@ def _candidates_for_harvest(ctx: _Ctx, harvest: dt.date | None) -> Iterable[_Pla
         yield from _with_trips(ctx, plan_visits, release, deviation)
 
 
+_KIND_ORDER = {k: i for i, k in enumerate(VISIT_KINDS)}
+
+
 def _with_trips(
     ctx: _Ctx, plan_visits: list[Visit], release: dt.date | None, deviation: int
 ) -> Iterable[_Plan]:
-    order = {k: i for i, k in enumerate(VISIT_KINDS)}
+    order = _KIND_ORDER
     plan_visits.sort(key=lambda v: (v.date, order[v.kind], v.sequence))
     future = [v for v in plan_visits if v.date >= ctx.req.earliest_arrival]
     dates = [v.date for v in future]
@@ -743,6 +769,7 @@ def plan_itinerary(*, request: ItineraryRequest, calendar: ClinicCalendar) -> It
         culture_days=culture_days,
         culture_source=source,
         fixed={(v.kind, v.sequence): replace(v, fixed=True) for v in req.fixed_visits},
+        gap=(0, 0, *(req.gap_before(s) for s in range(2, req.infusions + 2))),
     )
     _precheck(ctx)
 

@@ -27,21 +27,48 @@ def test_me(org, make_user, api_for):
     assert resp.json()["organisation"]["name"] == "Clinic A"
 
 
-def test_token_request_loads_user_organisation_and_roles_in_two_queries(
+def test_token_request_loads_user_organisation_and_roles_in_one_query(
     org, make_user, django_assert_num_queries
 ):
-    """Token, user and organisation in one query, roles in a second; no session is read."""
+    """Token, user, organisation and roles in one query (no session is read); `/me` needs no more."""
     from saisei.core.services import token_create
 
     user = make_user(["physician", "nurse"], org)
     _, raw = token_create(actor=None, user=user, label="t")
     client = Client()
     client.get("/api/v1/me", headers={"Authorization": f"Bearer {raw}"})  # stamps last_used_at
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         resp = client.get("/api/v1/me", headers={"Authorization": f"Bearer {raw}"})
     assert resp.status_code == 200
     assert resp.json()["roles"] == ["nurse", "physician"]
     assert resp.json()["organisation"]["name"] == "Clinic A"
+    assert resp.json()["two_factor_enabled"] is False
+
+
+def test_token_of_a_user_without_roles_or_organisation(db, django_assert_num_queries):
+    """The one-query lookup still answers for a user with no role grant and no organisation."""
+    from saisei.core.models import User
+    from saisei.core.services import token_authenticate, token_create
+
+    user = User.objects.create_user(username="lonely", password="x-very-long-password-1")
+    _, raw = token_create(actor=None, user=user, label="t")
+    token_authenticate(raw)  # stamps last_used_at
+    with django_assert_num_queries(1):
+        found = token_authenticate(raw)
+        assert found == user
+        assert found.roles == frozenset()
+        assert found.organisation is None
+
+
+def test_token_of_an_inactive_user_is_refused(org, make_user):
+    from saisei.core.services import token_create
+
+    user = make_user(["physician"], org)
+    _, raw = token_create(actor=None, user=user, label="t")
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    resp = Client().get("/api/v1/me", headers={"Authorization": f"Bearer {raw}"})
+    assert_error_shape(resp, 401)
 
 
 def test_no_credentials_is_401_in_error_shape(db):

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from saisei.core.audit import audit_record
+from saisei.core.db_router import replica_reads
 from saisei.core.errors import Forbidden, NotFound, ValidationFailed
 from saisei.core.models import User
 from saisei.regulatory import permissions
@@ -47,7 +48,9 @@ def periodic_report_assemble(
     report = PeriodicReport.objects.filter(plan=plan, period_index=period_index).first()
     if report is not None:
         PERIODIC_REPORT.check(report, "assemble", actor=actor)
-    data = assemble_data(plan=plan, start=obligation.period_start, end=obligation.period_end)
+    # A closed period's figures: read from the replica when one is configured (core.db_router).
+    with replica_reads():
+        data = assemble_data(plan=plan, start=obligation.period_start, end=obligation.period_end)
     with transaction.atomic():
         values = {
             "obligation": obligation,
