@@ -1,5 +1,13 @@
 """Regulatory writes and the compliance gate; the public names other apps import live here."""
 
+from saisei.regulatory.services.filings import (
+    filed_document_generate,
+    form_version_add,
+    form_version_current,
+    form_versions_install,
+    standard_document_add,
+    standard_documents_in_force,
+)
 from saisei.regulatory.services.gate import (
     GateRefused,
     gate_check,
@@ -40,6 +48,12 @@ __all__ = [
     "GateRefused",
     "committee_create",
     "facility_create",
+    "filed_document_generate",
+    "form_version_add",
+    "form_version_current",
+    "form_versions_install",
+    "standard_document_add",
+    "standard_documents_in_force",
     "facility_obligations_refresh",
     "facility_update_authorisation",
     "gate_check",
