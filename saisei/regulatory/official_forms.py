@@ -218,6 +218,19 @@ def build_plan(version: PlanVersion, params: dict[str, Any]) -> FormContent:
     )
 
 
+def _shown(value: Any) -> str:
+    """A changed value as the form prints it: lists joined, numbers grouped, nothing as —."""
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, list):
+        return "、".join(str(route_label(v)) if isinstance(v, str) else str(v) for v in value)
+    if isinstance(value, bool):
+        return "はい" if value else "いいえ"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
 def _plan_number_item(plan: ProvisionPlan, version: PlanVersion) -> FormItem:
     return item("1", "計画番号", plan.plan_number, fix=_edit(version))
 
@@ -267,10 +280,7 @@ def build_change(version: PlanVersion, params: dict[str, Any]) -> FormContent:
             FormTable(
                 title="変更事項（新旧対照）",
                 columns=["事項", "変更前", "変更後"],
-                rows=[
-                    [str(d["label"]), str(d["before"] or "—"), str(d["after"] or "—")]
-                    for d in diff
-                ],
+                rows=[[str(d["label"]), _shown(d["before"]), _shown(d["after"])] for d in diff],
             )
         ],
     )
@@ -289,7 +299,7 @@ def build_minor_change(log: PlanTransition, params: dict[str, Any]) -> FormConte
     plan, version = log.plan, log.version
     labels = {f.name: str(f.verbose_name) for f in PlanVersion._meta.fields}
     rows = [
-        [labels.get(name, name), str(pair[0] or "—"), str(pair[1] or "—")]
+        [labels.get(name, name), _shown(pair[0]), _shown(pair[1])]
         for name, pair in (log.changes or {}).items()
     ]
     return FormContent(

@@ -50,6 +50,27 @@ def _resolve(actor: Any, external_id: str) -> AdverseEvent:
     return selectors.adverse_event_get(actor=actor, external_id=external_id)
 
 
+def _treatment_items(event: AdverseEvent, tr: dict[str, Any], page: str) -> list[Any]:
+    """The administration the event followed; an event before any infusion (e.g. after the
+    harvest) says so instead of leaving the administration items blank."""
+    if event.administration_id is None:
+        return [
+            item("8", "投与の状況", "投与前（細胞の採取後に発現）"),
+            item("8-4", "特定細胞加工物の製造番号（ロット）", tr["lot"], required=False),
+        ]
+    return [
+        item("8-1", "投与経路", str(display.route_label(tr["route"])) if tr["route"] else "", fix=page),
+        item("8-2", "投与日時", tr["started_at"], fix=page),
+        item(
+            "8-3",
+            "投与細胞数",
+            str(numbers.cells(tr["cells_given"])) if tr["cells_given"] else "",
+            fix=page,
+        ),
+        item("8-4", "特定細胞加工物の製造番号（ロット）", tr["lot"], fix=page),
+    ]
+
+
 def _build(event: AdverseEvent, *, minister: bool) -> FormContent:
     data = adverse_event_report_data(event=event)
     plan = event.plan
@@ -89,15 +110,7 @@ def _build(event: AdverseEvent, *, minister: bool) -> FormContent:
         item("6-6", "重篤の区分", "、".join(serious) if serious else "非重篤"),
         item("6-7", "疾病等の経過", ev["description"], fix=page),
         item("7", "再生医療等との因果関係", relatedness, fix=page),
-        item("8-1", "投与経路", str(display.route_label(tr["route"])) if tr["route"] else "", fix=page),
-        item("8-2", "投与日時", tr["started_at"], fix=page),
-        item(
-            "8-3",
-            "投与細胞数",
-            str(numbers.cells(tr["cells_given"])) if tr["cells_given"] else "",
-            fix=page,
-        ),
-        item("8-4", "特定細胞加工物の製造番号（ロット）", tr["lot"], fix=page),
+        *_treatment_items(event, tr, page),
         item("9", "講じた措置", ev["action_taken"], fix=page),
         item("10", "転帰", OUTCOME_JA.get(str(event.outcome), ""), fix=page),
         item("11", "報告者", data["assessed_by"] or data["recorded_by"]),
