@@ -31,7 +31,7 @@ def _resolve(actor: Any, external_id: str) -> Obligation:
         actor,
         Obligation.objects.filter(kind=ObligationKind.FACILITY_REPORT, facility__isnull=False),
     ).select_related("facility")
-    return get_scoped(qs, external_id)  # type: ignore[no-any-return]
+    return get_scoped(qs, external_id)
 
 
 def _build(obligation: Obligation, params: dict[str, Any]) -> FormContent:

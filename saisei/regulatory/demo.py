@@ -13,7 +13,6 @@ from saisei.core.demo import DemoContext
 from saisei.core.models import Role
 from saisei.regulatory import services
 from saisei.regulatory.models import (
-    StandardDocument,
     CertifiedCommittee,
     MedicalInstitution,
     Obligation,
@@ -21,6 +20,7 @@ from saisei.regulatory.models import (
     PlanVersion,
     ProcessingFacility,
     ProvisionPlan,
+    StandardDocument,
 )
 
 D = dt.timedelta

@@ -61,8 +61,9 @@ def item(number: str, label: str, value: Any, *, required: bool = True, fix: str
     return FormItem(number=number, label=label, value=text, required=required, fix_url=fix)
 
 
-def render_pdf(*, content: FormContent, form_name: str, version: str, source: str,
-               on: dt.date) -> bytes:
+def render_pdf(
+    *, content: FormContent, form_name: str, version: str, source: str, on: dt.date
+) -> bytes:
     from reportlab.lib.enums import TA_CENTER, TA_RIGHT
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
@@ -89,7 +90,9 @@ def render_pdf(*, content: FormContent, form_name: str, version: str, source: st
     for table in content.tables:
         story.append(Paragraph(escape(table.title), styles["heading"]))
         width = 174 / max(1, len(table.columns))
-        body = [list(table.columns)] + (table.rows or [["該当なし"] + [""] * (len(table.columns) - 1)])
+        body = [list(table.columns)] + (
+            table.rows or [["該当なし"] + [""] * (len(table.columns) - 1)]
+        )
         story.append(data_table(rows=body, col_widths=[width * mm] * len(table.columns)))
     story += [
         Spacer(1, 4 * mm),

@@ -10,13 +10,12 @@ import uuid
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from saisei.core.api_support import ERROR_RESPONSES
 from saisei.core.errors import Forbidden
 from saisei.core.permissions import staff_user
-from saisei.core.registry import official_forms
 from saisei.regulatory import permissions, selectors, services
 from saisei.regulatory.filings import form_preview
 from saisei.regulatory.official_forms import plan_items
@@ -55,12 +54,10 @@ def form_versions(request: HttpRequest) -> Any:
     return list(selectors.form_version_list(actor=actor))
 
 
-@router.post(
-    "/regulatory/forms/versions", response={201: FormVersionOut, **ERROR_RESPONSES}
-)
+@router.post("/regulatory/forms/versions", response={201: FormVersionOut, **ERROR_RESPONSES})
 def form_version_add(request: HttpRequest, payload: FormVersionIn) -> Any:
     """Record a new version of a form (when the ministry revises it); the source is required."""
-    return 201, services.form_version_add(actor=staff_user(request), **payload.dict())
+    return Status(201, services.form_version_add(actor=staff_user(request), **payload.dict()))
 
 
 @router.post(
@@ -158,7 +155,7 @@ def form_generate(request: HttpRequest, form_code: str, payload: SubjectIn) -> A
     doc = services.filed_document_generate(
         actor=staff_user(request), form_code=form_code, subject_id=str(payload.subject)
     )
-    return 201, doc
+    return Status(201, doc)
 
 
 @router.get("/regulatory/documents", response={200: list[FiledDocumentOut], **ERROR_RESPONSES})
@@ -225,9 +222,7 @@ def plan_export(actor: Any, external_id: str, version_id: Any, fmt: str) -> Http
     return response
 
 
-@router.get(
-    "/regulatory/plans/{external_id}/export", response={200: None, **ERROR_RESPONSES}
-)
+@router.get("/regulatory/plans/{external_id}/export", response={200: None, **ERROR_RESPONSES})
 def plan_export_endpoint(
     request: HttpRequest, external_id: str, filters: Query[ExportFilter]
 ) -> HttpResponse:
@@ -286,10 +281,8 @@ def standard_document_add(
     """Record a new version of a 標準書 or SOP (number, effective date, approved by)."""
     actor = staff_user(request)
     facility = selectors.facility_get(actor=actor, external_id=external_id)
-    plan = (
-        selectors.plan_get(actor=actor, external_id=payload.plan) if payload.plan else None
-    )
+    plan = selectors.plan_get(actor=actor, external_id=payload.plan) if payload.plan else None
     values = payload.dict(exclude={"plan"})
-    return 201, services.standard_document_add(actor=actor, facility=facility, plan=plan, **values)
-
-
+    return Status(
+        201, services.standard_document_add(actor=actor, facility=facility, plan=plan, **values)
+    )

@@ -56,11 +56,15 @@ class FormVersionForm(forms.Form):
         help_text=_("For example the MHLW notice number and date that revised the form."),
     )
     certain = forms.BooleanField(label=_("Verified against the primary text"), required=False)
-    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(
+        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["form_code"].choices = [(c, f.name_ja) for c, f in SHIPPED.items()]
+        field = self.fields["form_code"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(c, f.name_ja) for c, f in SHIPPED.items()]
 
 
 def _subjects(actor: Any) -> dict[str, list[tuple[str, str]]]:
@@ -208,7 +212,9 @@ def plan_export_download(request: HttpRequest, external_id: str, fmt: str) -> Ht
 
 
 class StandardDocumentForm(forms.Form):
-    facility = forms.ModelChoiceField(label=_("Processing facility"), queryset=ProcessingFacility.objects.none())
+    facility = forms.ModelChoiceField(
+        label=_("Processing facility"), queryset=ProcessingFacility.objects.none()
+    )
     kind = forms.ChoiceField(label=_("Kind"), choices=StandardDocument.Kind.choices)
     plan = forms.ModelChoiceField(
         label=_("Plan (for a product standard)"),
@@ -262,5 +268,3 @@ def standard_documents(request: HttpRequest) -> HttpResponse:
         },
         status=status,
     )
-
-

@@ -80,7 +80,9 @@ def plan_items(version: PlanVersion) -> list[FormItem]:
     edit = _edit(version)
     texts = {rule.id: rule.text for rule in CLASSIFICATION_RULES}
     reasons = "；".join(
-        gettext(texts[r["rule"]]) for r in version.classification_reasons or [] if r.get("rule") in texts
+        gettext(texts[r["rule"]])
+        for r in version.classification_reasons or []
+        if r.get("rule") in texts
     )
     risk = version.computed_risk_class or version.declared_risk_class
     physicians = list(version.physicians.all())
@@ -194,13 +196,15 @@ def plan_items(version: PlanVersion) -> list[FormItem]:
 def _versions(actor: Any) -> Any:
     if not permissions.can_view_forms(actor):
         raise NotFound()
-    return permissions.scope_regulatory(actor, PlanVersion.objects.all()).select_related(
-        "plan__institution", "committee", "responsible_physician"
-    ).prefetch_related("physicians", "facilities__standard_documents")
+    return (
+        permissions.scope_regulatory(actor, PlanVersion.objects.all())
+        .select_related("plan__institution", "committee", "responsible_physician")
+        .prefetch_related("physicians", "facilities__standard_documents")
+    )
 
 
 def _resolve_version(actor: Any, external_id: str) -> PlanVersion:
-    return get_scoped(_versions(actor), external_id)  # type: ignore[no-any-return]
+    return get_scoped(_versions(actor), external_id)
 
 
 def _plan_label(plan: ProvisionPlan) -> str:
@@ -220,7 +224,7 @@ def build_plan(version: PlanVersion, params: dict[str, Any]) -> FormContent:
 
 def _shown(value: Any) -> str:
     """A changed value as the form prints it: lists joined, numbers grouped, nothing as —."""
-    if value is None or value == "" or value == []:
+    if value is None or value in ("", []):
         return "—"
     if isinstance(value, list):
         return "、".join(str(route_label(v)) if isinstance(v, str) else str(v) for v in value)
@@ -315,7 +319,9 @@ def build_minor_change(log: PlanTransition, params: dict[str, Any]) -> FormConte
             item("4", "変更年月日", jdate(log.effective_date)),
             item("5", "変更の理由", log.reason),
         ],
-        tables=[FormTable(title="変更事項（新旧対照）", columns=["事項", "変更前", "変更後"], rows=rows)],
+        tables=[
+            FormTable(title="変更事項（新旧対照）", columns=["事項", "変更前", "変更後"], rows=rows)
+        ],
     )
 
 
@@ -391,7 +397,12 @@ def build_periodic(report: PeriodicReport, params: dict[str, Any]) -> FormConten
                 "報告期間",
                 f"{jdate(report.period_start)}〜{jdate(report.period_end)}",
             ),
-            item("4", "報告の内容（別表のとおり）", "別表のとおり" if data.get("sections") else "", fix=page),
+            item(
+                "4",
+                "報告の内容（別表のとおり）",
+                "別表のとおり" if data.get("sections") else "",
+                fix=page,
+            ),
             item(
                 "5",
                 "認定再生医療等委員会の名称",

@@ -298,7 +298,9 @@ def form_version_list(*, actor: User) -> QuerySet[FormVersion]:
     return scope_to_org(actor, FormVersion.objects.filter(voided_at__isnull=True))
 
 
-def filed_document_list(*, actor: User, plan: ProvisionPlan | None = None) -> QuerySet[FiledDocument]:
+def filed_document_list(
+    *, actor: User, plan: ProvisionPlan | None = None
+) -> QuerySet[FiledDocument]:
     if not permissions.can_view_forms(actor):
         return FiledDocument.objects.none()
     qs = scope_to_org(
@@ -313,7 +315,7 @@ def filed_document_list(*, actor: User, plan: ProvisionPlan | None = None) -> Qu
 def filed_document_get(*, actor: User, external_id: Any) -> FiledDocument:
     if not permissions.can_view_forms(actor):
         raise NotFound()
-    return get_scoped(  # type: ignore[no-any-return]
+    return get_scoped(
         scope_to_org(actor, FiledDocument.objects.select_related("form_version")), external_id
     )
 
@@ -336,7 +338,7 @@ def plan_export_version(*, plan: ProvisionPlan, version_id: Any = None) -> PlanV
         .prefetch_related("physicians", "facilities__standard_documents")
     )
     if version_id:
-        return get_scoped(qs, version_id)  # type: ignore[no-any-return]
+        return get_scoped(qs, version_id)
     version = qs.order_by("-number").first()
     if version is None:
         raise NotFound()

@@ -42,9 +42,7 @@ urlpatterns: list = [
     path("registry/add/<str:kind>/", views.registry_add, name="registry_add"),
     # Official forms, plan export and standard documents (issue 16).
     path("forms/", filings_views.forms_home, name="forms_home"),
-    path(
-        "forms/<str:form_code>/<uuid:subject>/", filings_views.form_check, name="form_check"
-    ),
+    path("forms/<str:form_code>/<uuid:subject>/", filings_views.form_check, name="form_check"),
     path(
         "documents/<uuid:external_id>/pdf/",
         filings_views.filed_document_pdf,
@@ -55,7 +53,5 @@ urlpatterns: list = [
         filings_views.plan_export_download,
         name="plan_export",
     ),
-    path(
-        "standard-documents/", filings_views.standard_documents, name="standard_documents"
-    ),
+    path("standard-documents/", filings_views.standard_documents, name="standard_documents"),
 ]

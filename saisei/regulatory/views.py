@@ -624,7 +624,9 @@ class PlanForm(forms.Form):
     responsible_physician: forms.ModelChoiceField[Physician] = forms.ModelChoiceField(
         label=_("Responsible physician (実施責任者)"), queryset=None, required=False
     )
-    cell_name = forms.CharField(label=_("Name of the processed cells"), required=False, max_length=150)
+    cell_name = forms.CharField(
+        label=_("Name of the processed cells"), required=False, max_length=150
+    )
     cell_processing_summary = forms.CharField(
         label=_("Processing summary (細胞の概要)"),
         required=False,

@@ -11,10 +11,9 @@ from typing import Any
 
 from django.urls import reverse
 
-
 from saisei.core import display, numbers
 from saisei.core.registry import FormContent, FormTable, OfficialForm
-from saisei.regulatory.filings import item, jdate
+from saisei.regulatory.filings import item
 from saisei.safety import selectors
 from saisei.safety.models import SERIOUSNESS_FIELDS, AdverseEvent
 from saisei.safety.reports import adverse_event_report_data
@@ -59,7 +58,12 @@ def _treatment_items(event: AdverseEvent, tr: dict[str, Any], page: str) -> list
             item("8-4", "特定細胞加工物の製造番号（ロット）", tr["lot"], required=False),
         ]
     return [
-        item("8-1", "投与経路", str(display.route_label(tr["route"])) if tr["route"] else "", fix=page),
+        item(
+            "8-1",
+            "投与経路",
+            str(display.route_label(tr["route"])) if tr["route"] else "",
+            fix=page,
+        ),
         item("8-2", "投与日時", tr["started_at"], fix=page),
         item(
             "8-3",
@@ -77,7 +81,9 @@ def _build(event: AdverseEvent, *, minister: bool) -> FormContent:
     institution = getattr(plan, "institution", None)
     page = reverse("safety:event_detail", kwargs={"external_id": event.external_id})
     ev, tr, pt = data["event"], data["treatment"], data["patient"]
-    version = plan.versions.filter(voided_at__isnull=True).order_by("-number").first() if plan else None
+    version = (
+        plan.versions.filter(voided_at__isnull=True).order_by("-number").first() if plan else None
+    )
     committee = version.committee if version else None
     serious = [SERIOUS_JA[name] for name, _level in SERIOUSNESS_FIELDS if getattr(event, name)]
     rel = ev["relatedness"]
@@ -88,8 +94,15 @@ def _build(event: AdverseEvent, *, minister: bool) -> FormContent:
     # Every part must be assessed; one unassessed makes the whole item missing.
     relatedness = "、".join(f"{w}：{v}" for w, v in parts) if all(v for _w, v in parts) else ""
     items = [
-        item("0-1", "医療機関の名称", data["institution"]["name_ja"] or data["institution"]["name"]),
-        item("0-2", "医療機関の所在地", getattr(institution, "address", ""), fix=reverse("regulatory:registry")),
+        item(
+            "0-1", "医療機関の名称", data["institution"]["name_ja"] or data["institution"]["name"]
+        ),
+        item(
+            "0-2",
+            "医療機関の所在地",
+            getattr(institution, "address", ""),
+            fix=reverse("regulatory:registry"),
+        ),
         item("0-3", "管理者の氏名", data["institution"]["administrator"]),
         item("1", "計画番号", data["plan"]["plan_number"], fix=page),
         item("2", "再生医療等の名称", data["plan"]["title"], fix=page),
@@ -130,7 +143,12 @@ def _build(event: AdverseEvent, *, minister: bool) -> FormContent:
             title="続報",
             columns=["番号", "記録日時", "新たな情報", "転帰"],
             rows=[
-                [str(f["number"]), f["recorded_at"], f["note"], OUTCOME_JA.get(str(f["outcome"]), "")]
+                [
+                    str(f["number"]),
+                    f["recorded_at"],
+                    f["note"],
+                    OUTCOME_JA.get(str(f["outcome"]), ""),
+                ]
                 for f in data["follow_ups"]
             ],
         )
@@ -156,7 +174,6 @@ def _committee(event: AdverseEvent, params: dict[str, Any]) -> FormContent:
 
 def _minister(event: AdverseEvent, params: dict[str, Any]) -> FormContent:
     return _build(event, minister=True)
-
 
 
 FORMS = [

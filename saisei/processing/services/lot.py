@@ -131,15 +131,14 @@ def lot_create(
     config = processing_config()
     started = started_on or timezone.localdate()
     # The 標準書 and SOP versions the lot is made under; none for the plan refuses (fail closed).
-    if donation.facility_id is None or donation.plan_id is None:
+    facility, plan = donation.facility, donation.plan
+    if facility is None or plan is None:
         raise ValidationFailed(
             "standard_document_missing",
             _("The donation names no processing facility and plan, so no 標準書 applies."),
             {"standard_document": [_("Record the donation's facility and plan.")]},
         )
-    documents = standard_documents_in_force(
-        facility=donation.facility, plan=donation.plan, on=started
-    )
+    documents = standard_documents_in_force(facility=facility, plan=plan, on=started)
     with transaction.atomic():
         donation = Donation.objects.select_for_update().get(pk=donation.pk)
         n = donation.lots.count() + 1

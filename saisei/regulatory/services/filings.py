@@ -30,9 +30,13 @@ def _require_filer(actor: User) -> None:
         raise Forbidden()
 
 
-def form_versions_install(*, actor: User, organisation: Organisation) -> list[FormVersion]:
+def form_versions_install(
+    *, actor: User, organisation: Organisation | None
+) -> list[FormVersion]:
     """Record the form versions Saisei ships (``rules.forms``) for the organisation; idempotent."""
     _require_filer(actor)
+    if organisation is None or organisation.pk != actor.organisation_id:
+        raise Forbidden()
     out = []
     with transaction.atomic():
         for shipped in FORMS.values():
@@ -113,7 +117,9 @@ def form_version_add(
     return row
 
 
-def form_version_current(*, organisation: Organisation, form_code: str, on: dt.date) -> FormVersion:
+def form_version_current(
+    *, organisation: Organisation | None, form_code: str, on: dt.date
+) -> FormVersion:
     """The version in effect on ``on``; none recorded refuses (a document names its version)."""
     row = (
         FormVersion.objects.filter(
@@ -143,9 +149,7 @@ def filed_document_generate(
     if content.missing():
         raise missing_error(content)
     today = today_tokyo()
-    version = form_version_current(
-        organisation=actor.organisation, form_code=form_code, on=today
-    )
+    version = form_version_current(organisation=actor.organisation, form_code=form_code, on=today)
     pdf = render_pdf(
         content=content,
         form_name=version.name_ja,
@@ -166,9 +170,7 @@ def filed_document_generate(
             plan=plan,
             generated_by=actor,
             sha256=digest,
-            items=[
-                {"number": i.number, "label": i.label, "value": i.value} for i in content.items
-            ],
+            items=[{"number": i.number, "label": i.label, "value": i.value} for i in content.items],
             pdf=pdf,
         )
         audit_record(
@@ -218,9 +220,12 @@ def standard_document_add(
     ):
         if not str(value).strip():
             errors[name] = [_("Required.")]
-    if not errors and StandardDocument.objects.filter(
-        facility=facility, document_number=document_number, version=version
-    ).exists():
+    if (
+        not errors
+        and StandardDocument.objects.filter(
+            facility=facility, document_number=document_number, version=version
+        ).exists()
+    ):
         errors["version"] = [_("This version is already recorded.")]
     if errors:
         raise ValidationFailed("standard_document_invalid", _("Check the document."), errors)

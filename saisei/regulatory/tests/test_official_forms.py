@@ -107,7 +107,9 @@ def test_missing_items_page_lists_them_with_links_and_refuses(web_for, officer, 
 
 def test_no_recorded_form_version_refuses(officer, registry):
     plan = complete(officer, registry)
-    FormVersion.objects.filter(form_code="plan").update(effective_from=today_tokyo().replace(year=2099))
+    FormVersion.objects.filter(form_code="plan").update(
+        effective_from=today_tokyo().replace(year=2099)
+    )
     with pytest.raises(Exception) as exc:
         services.filed_document_generate(
             actor=officer, form_code="plan", subject_id=str(plan.versions.get().external_id)
@@ -120,7 +122,12 @@ def test_a_revised_form_is_added_with_its_source_and_followed(api_for, officer, 
     api = api_for(officer)
     no_source = api.post(
         "/regulatory/forms/versions",
-        {"form_code": "plan", "version": "2027", "effective_from": str(today_tokyo()), "source": " "},
+        {
+            "form_code": "plan",
+            "version": "2027",
+            "effective_from": str(today_tokyo()),
+            "source": " ",
+        },
     )
     assert no_source.status_code == 422
     r = api.post(
@@ -144,7 +151,12 @@ def test_plan_export_in_the_item_order_of_the_form(api_for, web_for, officer, re
     plan = complete(officer, registry, patient_price_yen=None)
     expected = [i.number for i in plan_items(plan.versions.get())]
     assert expected[:4] == ["0-1", "0-2", "0-3", "1-1"]
-    assert expected.index("2-1") < expected.index("3-1") < expected.index("4-1") < expected.index("7-1")
+    assert (
+        expected.index("2-1")
+        < expected.index("3-1")
+        < expected.index("4-1")
+        < expected.index("7-1")
+    )
     r = api_for(officer).get(f"/regulatory/plans/{plan.external_id}/export", format="json")
     assert r.status_code == 200
     body = json.loads(r.content)
@@ -164,15 +176,13 @@ def test_roles_and_scope(api_for, make_user, officer, registry, org, other_org):
     physician = make_user("physician", org)
     assert api_for(physician).post("/regulatory/forms/plan/documents", subject).status_code == 403
     coordinator = make_user("coordinator", org)
-    assert (
-        api_for(coordinator).get("/regulatory/forms/plan/preview", **subject).status_code
-        in (403, 404)
+    assert api_for(coordinator).get("/regulatory/forms/plan/preview", **subject).status_code in (
+        403,
+        404,
     )
     outsider = make_user("compliance_officer", other_org)
     assert api_for(outsider).get("/regulatory/forms/plan/preview", **subject).status_code == 404
-    assert (
-        api_for(outsider).get(f"/regulatory/plans/{plan.external_id}/export").status_code == 404
-    )
+    assert api_for(outsider).get(f"/regulatory/plans/{plan.external_id}/export").status_code == 404
     assert FiledDocument.objects.count() == 0
 
 
@@ -195,7 +205,8 @@ def test_standard_document_api_and_roles(api_for, make_user, officer, registry, 
     bad = api_for(qa).post(url, {**payload, "kind": "standard", "document_number": "STD-9"})
     assert bad.status_code == 422
     good = api_for(qa).post(
-        url, {**payload, "kind": "standard", "document_number": "STD-9", "plan": str(plan.external_id)}
+        url,
+        {**payload, "kind": "standard", "document_number": "STD-9", "plan": str(plan.external_id)},
     )
     assert good.status_code == 201
     listed = api_for(officer).get(url).json()
