@@ -30,9 +30,7 @@ def _require_filer(actor: User) -> None:
         raise Forbidden()
 
 
-def form_versions_install(
-    *, actor: User, organisation: Organisation | None
-) -> list[FormVersion]:
+def form_versions_install(*, actor: User, organisation: Organisation | None) -> list[FormVersion]:
     """Record the form versions Saisei ships (``rules.forms``) for the organisation; idempotent."""
     _require_filer(actor)
     if organisation is None or organisation.pk != actor.organisation_id:
