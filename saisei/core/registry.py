@@ -121,3 +121,68 @@ def gate_fact(name: str) -> Callable[..., Any]:
         return _gate_facts()[name]
     except KeyError:
         raise ImproperlyConfigured(f"no installed app answers the gate fact {name!r}") from None
+
+
+# --- official forms (issue 16) --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FormItem:
+    """One numbered item of an official form: its label as printed on the form (Japanese, the
+    form's own words), the value from the records, and where to fill it when it is empty."""
+
+    number: str
+    label: str
+    value: str
+    required: bool = True
+    fix_url: str = ""
+
+    @property
+    def missing(self) -> bool:
+        return self.required and not str(self.value).strip()
+
+
+@dataclass(frozen=True)
+class FormTable:
+    """An annex table of a form (別表): column headings and rows, as printed."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+
+
+@dataclass(frozen=True)
+class FormContent:
+    """What a form says about one subject, in the form's item order."""
+
+    title: str
+    addressee: str
+    subject_label: str
+    plan: Any
+    items: list[FormItem]
+    tables: list[FormTable]
+
+    def missing(self) -> list[FormItem]:
+        return [item for item in self.items if item.missing]
+
+
+@dataclass(frozen=True)
+class OfficialForm:
+    """A form an app fills (``official_forms.py``: ``FORMS``): ``resolve`` finds the subject in
+    the actor's organisation (404 otherwise) and ``build`` reads it into the form's items."""
+
+    code: str
+    subject: str  # msgid naming what the form is about
+    order: int
+    resolve: Callable[[Any, str], Any]
+    build: Callable[[Any, dict[str, Any]], FormContent]
+
+
+@cache
+def official_forms() -> dict[str, OfficialForm]:
+    found: dict[str, OfficialForm] = {}
+    for form in collect("official_forms", "FORMS"):
+        if form.code in found:
+            raise ImproperlyConfigured(f"official form {form.code!r} contributed twice")
+        found[form.code] = form
+    return dict(sorted(found.items(), key=lambda kv: kv[1].order))

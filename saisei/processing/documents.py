@@ -55,6 +55,23 @@ def batch_record_pdf(*, record: dict[str, Any], readiness: Any, spec_rows: list[
             header=False,
             col_widths=[32 * mm, 55 * mm, 32 * mm, 55 * mm],
         ),
+        Paragraph(escape(_("Made under")), styles["heading"]),
+        data_table(
+            rows=[[_("Document"), _("Version"), _("In effect from"), _("Approved by")]]
+            + (
+                [
+                    [
+                        f"{d.get_kind_display()}: {d.document_number} {d.title}",
+                        d.version,
+                        d.effective_from.isoformat(),
+                        d.approved_by,
+                    ]
+                    for d in record.get("documents", [])
+                ]
+                or [[_("No document versions recorded for this lot."), "", "", ""]]
+            ),
+            col_widths=[84 * mm, 25 * mm, 30 * mm, 35 * mm],
+        ),
         Paragraph(escape(_("Culture record")), styles["heading"]),
         data_table(
             rows=[

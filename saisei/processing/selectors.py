@@ -119,6 +119,10 @@ def lot_batch_record(*, lot: Lot) -> dict[str, Any]:
     return {
         "lot": lot,
         "donation": lot.donation,
+        # The facility's 標準書 and SOP versions the lot was made under (set when it started).
+        "documents": list(
+            lot.document_versions.select_related("facility").order_by("kind", "document_number")
+        ),
         "steps": list(
             lot.steps.filter(voided_at__isnull=True)
             .select_related("performed_by")

@@ -383,6 +383,11 @@ class VersionOut(Schema):
     committee: Ref | None
     physicians: list[Ref]
     facilities: list[Ref]
+    responsible_physician: Ref | None
+    patient_price_yen: int | None
+    research_registration_number: str
+    cell_name: str
+    cell_processing_summary: str
     review_requested_date: dt.date | None
     opinion_date: dt.date | None
     submitted_date: dt.date | None
@@ -397,6 +402,11 @@ class VersionOut(Schema):
     def resolve_committee(obj: Any) -> dict | None:
         c = obj.committee
         return {"external_id": c.external_id, "name": c.name} if c else None
+
+    @staticmethod
+    def resolve_responsible_physician(obj: Any) -> dict | None:
+        p = obj.responsible_physician
+        return {"external_id": p.external_id, "name": p.name} if p else None
 
     @staticmethod
     def resolve_physicians(obj: Any) -> list[dict]:
@@ -728,7 +738,12 @@ class VersionFieldsIn(Schema):
     contact_person: str | None = Field(None, max_length=100)
     contact_phone: str | None = Field(None, max_length=30)
     contact_email: str | None = Field(None, max_length=254)
+    patient_price_yen: int | None = Field(None, ge=0)
+    research_registration_number: str | None = Field(None, max_length=40)
+    cell_name: str | None = Field(None, max_length=150)
+    cell_processing_summary: str | None = Field(None, max_length=4000)
     committee_id: uuid.UUID | None = None
+    responsible_physician_id: uuid.UUID | None = None
     physician_ids: list[uuid.UUID] | None = None
     facility_ids: list[uuid.UUID] | None = None
 
@@ -745,6 +760,10 @@ def _people(actor: Any, payload: VersionFieldsIn) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if payload.committee_id is not None:
         out["committee"] = selectors.committee_get(actor=actor, external_id=payload.committee_id)
+    if payload.responsible_physician_id is not None:
+        out["responsible_physician"] = selectors.physician_get(
+            actor=actor, external_id=payload.responsible_physician_id
+        )
     if payload.physician_ids is not None:
         out["physicians"] = [
             selectors.physician_get(actor=actor, external_id=x) for x in payload.physician_ids
@@ -757,7 +776,7 @@ def _people(actor: Any, payload: VersionFieldsIn) -> dict[str, Any]:
 
 
 def _fields(payload: VersionFieldsIn, *, skip: set[str]) -> dict[str, Any]:
-    ids = {"committee_id", "physician_ids", "facility_ids"}
+    ids = {"committee_id", "responsible_physician_id", "physician_ids", "facility_ids"}
     return {
         k: v
         for k, v in payload.dict(exclude_unset=True).items()
@@ -795,3 +814,9 @@ def plan_version_update(
         actor=actor, version=version, **_people(actor, payload), **_fields(payload, skip=set())
     )
     return _plan_detail(actor, external_id)
+
+
+# Official forms, plan export and standard documents (issue 16) live in their own module.
+from saisei.regulatory.filings_api import router as _filings_router  # noqa: E402
+
+router.add_router("", _filings_router)

@@ -20,6 +20,7 @@ from saisei.regulatory.models import (
     PlanVersion,
     ProcessingFacility,
     ProvisionPlan,
+    StandardDocument,
 )
 
 D = dt.timedelta
@@ -156,6 +157,68 @@ def _close_past_obligations(ctx: DemoContext, plan: ProvisionPlan, *, before: dt
         )
 
 
+def _forms(ctx: DemoContext, reg: dict[str, Any], alz: ProvisionPlan) -> None:
+    """Official forms: the shipped form versions, the CPC's 標準書 and SOPs (a lot refuses to start
+    without its 標準書), and a non-minor change of the Alzheimer plan heard by the committee, so its
+    change notification (様式第2) has something to say. The Parkinson's plan, still in review,
+    leaves its responsible physician, price and cell items empty: its plan form lists them as
+    missing and refuses to generate."""
+    officer = ctx.user(Role.COMPLIANCE_OFFICER)
+    services.form_versions_install(actor=officer, organisation=ctx.org)
+    facility = reg["facility"]
+    qa = ctx.user(Role.QA_MANAGER)
+    for kind, number, title, version, days_ago, plan in (
+        ("standard", "STD-ALZ-001", "自己脂肪由来MSC（アルツハイマー病）標準書", "2", 520, alz),
+        ("sop", "SOP-CUL-001", "Adipose MSC isolation and expansion", "3", 540, None),
+        ("sop", "SOP-QC-002", "Release testing of MSC lots", "2", 540, None),
+        ("sop", "SOP-EM-003", "Environmental monitoring of the grade A/B suite", "1", 900, None),
+    ):
+        if not StandardDocument.objects.filter(
+            facility=facility, document_number=number, version=version
+        ).exists():
+            services.standard_document_add(
+                actor=qa,
+                facility=facility,
+                kind=kind,
+                document_number=number,
+                title=title,
+                version=version,
+                effective_from=ctx.today - D(days_ago),
+                approved_by="Haruto Ito (facility manager)",
+                plan=plan,
+            )
+    if alz.versions.count() == 1:
+        current = alz.versions.get()
+        _steps(
+            ctx,
+            current,
+            [
+                (
+                    "start_major_change",
+                    2,
+                    {"reason": "Add intrathecal administration and revise the price"},
+                ),
+            ],
+        )
+        draft = alz.versions.get(number=2)
+        services.plan_version_update(
+            actor=officer,
+            version=draft,
+            routes=["intrathecal", "iv"],
+            patient_price_yen=2_200_000,
+            documents_complete=True,
+            change_summary="Add intrathecal administration; price revised to 2,200,000 yen",
+        )
+        _steps(
+            ctx,
+            draft,
+            [
+                ("submit_for_review", 2, {}),
+                ("record_favourable_opinion", 1, {"reference": "Committee opinion 2026-031"}),
+            ],
+        )
+
+
 def _alzheimer_plan(
     ctx: DemoContext, reg: dict[str, Any], alz_dose: dict[str, Any]
 ) -> ProvisionPlan:
@@ -171,6 +234,15 @@ def _alzheimer_plan(
             "consent or with a legal proxy; no active cancer or uncontrolled infection."
         ),
         consent_document_versions=["ICF-ALZ-EN 2.0", "ICF-ALZ-JA 2.0"],
+        # The plan form's items (様式第1の2) that issue 16 added: all filled for this plan.
+        responsible_physician=reg["physician"],
+        patient_price_yen=1_980_000,
+        cell_name="自己脂肪組織由来間葉系幹細胞",
+        cell_processing_summary=(
+            "腹部皮下脂肪組織約20 gを採取し、コラゲナーゼ処理後、無血清培地で継代2〜4代まで"
+            "拡大培養する。出荷判定（無菌、エンドトキシン、マイコプラズマ、生存率、細胞数、"
+            "表面抗原）に適合したものを凍結保存し、投与日に解凍して生理食塩液に懸濁する。"
+        ),
         **alz_dose,
     )
     if new:
@@ -304,6 +376,7 @@ def load(ctx: DemoContext) -> None:
     class1 = _class1_plan(ctx, reg)
     knee = _knee_plan(ctx, reg)
     _pd_plan(ctx, reg, alz_dose)
+    _forms(ctx, reg, alz)
     ctx.extra.update(
         {
             "plan_alz": alz,

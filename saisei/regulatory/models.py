@@ -288,6 +288,25 @@ class PlanVersion(ClinicalRecord):
     classification_reasons = models.JSONField(default=list, blank=True)
     documents_complete = models.BooleanField(_("documents complete"), default=False)
     reception_number = models.CharField(_("reception number (受付番号)"), max_length=60, blank=True)
+    # Items the plan form (様式第1の2) asks for; every one is a non-minor change (rules.changes).
+    responsible_physician = models.ForeignKey(
+        Physician,
+        verbose_name=_("responsible physician (実施責任者)"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="responsible_for_versions",
+    )
+    patient_price_yen = models.PositiveIntegerField(
+        _("price the patient pays (yen)"), null=True, blank=True
+    )
+    research_registration_number = models.CharField(
+        _("research registration number (e.g. jRCT)"), max_length=40, blank=True
+    )
+    cell_name = models.CharField(_("name of the processed cells"), max_length=150, blank=True)
+    cell_processing_summary = models.TextField(
+        _("processing summary (細胞の概要)"), max_length=4000, blank=True
+    )
     # Administrative details (様式第1の2 header and contacts): the only fields a minor change may
     # set (rules.changes.MINOR_CHANGE_FIELDS).
     administrator_name = models.CharField(_("administrator (管理者)"), max_length=100, blank=True)
@@ -361,6 +380,11 @@ class PlanVersion(ClinicalRecord):
         "consent_document_versions",
         "declared_risk_class",
         "committee_id",
+        "responsible_physician_id",
+        "patient_price_yen",
+        "research_registration_number",
+        "cell_name",
+        "cell_processing_summary",
         "administrator_name",
         "contact_person",
         "contact_phone",
@@ -609,3 +633,110 @@ class GateRefusal(ClinicalRecord):
 
     def __str__(self) -> str:
         return f"{self.act} {self.patient_code} {self.attempted_at:%Y-%m-%d}"
+
+
+# --- official forms and the documents generated from them ------------------------------------
+
+
+class FormVersion(ClinicalRecord):
+    """One version of an official form (様式) as the ministry publishes it, with its source.
+
+    The shipped versions come from ``rules.forms.FORMS``; a clinic adds a new version when the
+    ministry revises a form. A generated document follows the version in effect on its date.
+    """
+
+    form_code = models.CharField(_("form"), max_length=40)
+    name_ja = models.CharField(_("form name in Japanese"), max_length=200)
+    version = models.CharField(_("version"), max_length=60)
+    effective_from = models.DateField(_("in effect from"))
+    source = models.CharField(_("legal source"), max_length=400)
+    certain = models.BooleanField(_("verified against the primary text"), default=False)
+    note = models.TextField(_("note"), blank=True)
+    added_by = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering: ClassVar = ["form_code", "-effective_from"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["organisation", "form_code", "version"], name="formversion_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name_ja} ({self.version})"
+
+
+class FiledDocument(ClinicalRecord):
+    """A document generated from the records in the layout of an official form, kept as filed."""
+
+    form_version = models.ForeignKey(
+        FormVersion, on_delete=models.PROTECT, related_name="documents"
+    )
+    form_code = models.CharField(_("form"), max_length=40)
+    subject_type = models.CharField(max_length=80)
+    subject_id = models.CharField(max_length=80)
+    subject_label = models.CharField(_("subject"), max_length=200)
+    plan = models.ForeignKey(
+        ProvisionPlan, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    generated_at = models.DateTimeField(_("generated at"), auto_now_add=True)
+    generated_by = models.ForeignKey("core.User", on_delete=models.PROTECT, related_name="+")
+    sha256 = models.CharField(_("SHA-256 of the PDF"), max_length=64)
+    items = models.JSONField(default=list)
+    pdf = models.BinaryField()
+
+    class Meta:
+        ordering: ClassVar = ["-generated_at"]
+        indexes: ClassVar = [models.Index(fields=["organisation", "form_code", "subject_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.form_code} {self.subject_label}"
+
+
+class StandardDocument(ClinicalRecord):
+    """A processing facility's product standard (標準書) or SOP, one row per version.
+
+    The GMP-like document set is required of every CPC (Enforcement Regulation Art. 97, 99,
+    100); a lot records the versions in force when it was made.
+    """
+
+    class Kind(models.TextChoices):
+        STANDARD = "standard", _("Product standard (標準書)")
+        SOP = "sop", _("Standard operating procedure (SOP)")
+
+    facility = models.ForeignKey(
+        ProcessingFacility, on_delete=models.PROTECT, related_name="standard_documents"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    plan = models.ForeignKey(
+        ProvisionPlan,
+        verbose_name=_("plan (for a product standard)"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="standard_documents",
+    )
+    document_number = models.CharField(_("document number"), max_length=60)
+    title = models.CharField(_("title"), max_length=200)
+    version = models.CharField(_("version"), max_length=30)
+    effective_from = models.DateField(_("in effect from"))
+    approved_by = models.CharField(_("approved by"), max_length=100)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering: ClassVar = ["facility_id", "kind", "document_number", "-effective_from"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["facility", "document_number", "version"], name="standarddoc_unique"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="standard") | Q(plan__isnull=False),
+                name="standarddoc_standard_has_plan",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document_number} v{self.version} {self.title}"

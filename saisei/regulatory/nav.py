@@ -15,6 +15,7 @@ ITEMS = [
     ),
     NavItem(_("Obligations"), "regulatory:obligation_list", COMPLIANCE, order=22),
     NavItem(_("Registry"), "regulatory:registry", COMPLIANCE, order=23),
+    NavItem(_("Official forms"), "regulatory:forms_home", COMPLIANCE, order=23),
     NavItem(
         _("Gate refusals"),
         "regulatory:gate_refusal_list",

@@ -47,6 +47,22 @@ def can_view_gate_refusals(user: User) -> bool:
     return is_staff_user(user) and user.has_role(*OBLIGATION_READ_ROLES)
 
 
+def can_file_forms(user: Any) -> bool:
+    """Official forms are generated and filed by the compliance office (and the administrator)."""
+    return is_staff_user(user) and user.has_role(*WRITE_ROLES)
+
+
+def can_view_forms(user: Any) -> bool:
+    return is_staff_user(user) and user.has_role(*OBLIGATION_READ_ROLES)
+
+
+def can_manage_standard_documents(user: Any) -> bool:
+    """A CPC's 標準書 and SOPs are controlled by its QA (GMP document control) or the office."""
+    return is_staff_user(user) and user.has_role(
+        Role.QA_MANAGER, Role.COMPLIANCE_OFFICER, Role.ORG_ADMIN
+    )
+
+
 def lifecycle_roles(user: User) -> set[str]:
     """The user's roles that record plan steps in the lifecycle table (``lifecycles.PLAN``)."""
     return set(user.roles) & {Role.COMPLIANCE_OFFICER, Role.ORG_ADMIN}

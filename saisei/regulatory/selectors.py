@@ -7,11 +7,15 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
+from saisei.core.errors import NotFound
 from saisei.core.models import User
+from saisei.core.permissions import scope_to_org
 from saisei.core.selectors import get_scoped
 from saisei.regulatory import permissions
 from saisei.regulatory.models import (
     CertifiedCommittee,
+    FiledDocument,
+    FormVersion,
     GateRefusal,
     MedicalInstitution,
     Obligation,
@@ -21,8 +25,10 @@ from saisei.regulatory.models import (
     PlanVersion,
     ProcessingFacility,
     ProvisionPlan,
+    StandardDocument,
     today_tokyo,
 )
+from saisei.regulatory.permissions import scope_regulatory
 
 # States in which a version has been filed and accepted at some point (its content is law).
 ACCEPTED_STATES = frozenset(
@@ -95,7 +101,7 @@ def plan_detail_get(*, actor: User, external_id: Any) -> ProvisionPlan:
     qs = plan_list(actor=actor).prefetch_related(
         Prefetch(
             "versions",
-            queryset=PlanVersion.objects.select_related("committee")
+            queryset=PlanVersion.objects.select_related("committee", "responsible_physician")
             .prefetch_related("physicians", "facilities")
             .order_by("number"),
         ),
@@ -244,9 +250,11 @@ def version_diff(old: PlanVersion | None, new: PlanVersion) -> list[dict[str, An
         after = getattr(new, name)
         if before != after:
             field = name.removesuffix("_id")
-            if field == "committee":
-                before = str(old.committee) if old is not None and old.committee else None
-                after = str(new.committee) if new.committee else None
+            if field in ("committee", "responsible_physician"):
+                was = getattr(old, field) if old is not None else None
+                now = getattr(new, field)
+                before = str(was) if was else None
+                after = str(now) if now else None
             rows.append(
                 {
                     "field": field,
@@ -279,3 +287,59 @@ def gate_refusal_list(*, actor: User, act: str = "") -> QuerySet[GateRefusal]:
     if act:
         qs = qs.filter(act=act)
     return qs.order_by("-attempted_at", "-pk")
+
+
+# --- official forms and standard documents -----------------------------------------------------
+
+
+def form_version_list(*, actor: User) -> QuerySet[FormVersion]:
+    if not permissions.can_view_forms(actor):
+        return FormVersion.objects.none()
+    return scope_to_org(actor, FormVersion.objects.filter(voided_at__isnull=True))
+
+
+def filed_document_list(
+    *, actor: User, plan: ProvisionPlan | None = None
+) -> QuerySet[FiledDocument]:
+    if not permissions.can_view_forms(actor):
+        return FiledDocument.objects.none()
+    qs = scope_to_org(
+        actor,
+        FiledDocument.objects.filter(voided_at__isnull=True)
+        .select_related("form_version", "generated_by")
+        .defer("pdf"),
+    )
+    return qs.filter(plan=plan) if plan is not None else qs
+
+
+def filed_document_get(*, actor: User, external_id: Any) -> FiledDocument:
+    if not permissions.can_view_forms(actor):
+        raise NotFound()
+    return get_scoped(
+        scope_to_org(actor, FiledDocument.objects.select_related("form_version")), external_id
+    )
+
+
+def standard_document_list(
+    *, actor: User, facility: ProcessingFacility | None = None
+) -> QuerySet[StandardDocument]:
+    qs = scope_regulatory(
+        actor,
+        StandardDocument.objects.filter(voided_at__isnull=True).select_related("facility", "plan"),
+    )
+    return qs.filter(facility=facility) if facility is not None else qs
+
+
+def plan_export_version(*, plan: ProvisionPlan, version_id: Any = None) -> PlanVersion:
+    """The version a plan export reads: the one named, else the newest (the one being filed)."""
+    qs = (
+        PlanVersion.objects.filter(plan=plan, voided_at__isnull=True)
+        .select_related("plan__institution", "committee", "responsible_physician")
+        .prefetch_related("physicians", "facilities__standard_documents")
+    )
+    if version_id:
+        return get_scoped(qs, version_id)
+    version = qs.order_by("-number").first()
+    if version is None:
+        raise NotFound()
+    return version

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from saisei.regulatory import views
+from saisei.regulatory import filings_views, views
 
 app_name = "regulatory"
 
@@ -40,4 +40,18 @@ urlpatterns: list = [
     path("gate-refusals/", views.gate_refusal_list, name="gate_refusal_list"),
     path("registry/", views.registry, name="registry"),
     path("registry/add/<str:kind>/", views.registry_add, name="registry_add"),
+    # Official forms, plan export and standard documents (issue 16).
+    path("forms/", filings_views.forms_home, name="forms_home"),
+    path("forms/<str:form_code>/<uuid:subject>/", filings_views.form_check, name="form_check"),
+    path(
+        "documents/<uuid:external_id>/pdf/",
+        filings_views.filed_document_pdf,
+        name="filed_document_pdf",
+    ),
+    path(
+        "plans/<uuid:external_id>/export.<str:fmt>",
+        filings_views.plan_export_download,
+        name="plan_export",
+    ),
+    path("standard-documents/", filings_views.standard_documents, name="standard_documents"),
 ]

@@ -271,6 +271,7 @@ def _plan_context(request: HttpRequest, plan: ProvisionPlan) -> dict[str, Any]:
         ],
         "can_change": can_change,
         "can_complete": permissions.can_complete_obligation(staff_user(request)),
+        "can_file_forms": permissions.can_view_forms(staff_user(request)),
         "labels": TRANSITION_LABELS,
         "level": STATUS_LEVEL.get(plan.status, ""),
     }
@@ -620,9 +621,29 @@ class PlanForm(forms.Form):
     )
     contact_phone = forms.CharField(label=_("Contact telephone"), required=False, max_length=30)
     contact_email = forms.EmailField(label=_("Contact e-mail"), required=False)
+    responsible_physician: forms.ModelChoiceField[Physician] = forms.ModelChoiceField(
+        label=_("Responsible physician (実施責任者)"), queryset=None, required=False
+    )
+    cell_name = forms.CharField(
+        label=_("Name of the processed cells"), required=False, max_length=150
+    )
+    cell_processing_summary = forms.CharField(
+        label=_("Processing summary (細胞の概要)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    patient_price_yen = forms.IntegerField(
+        label=_("Price the patient pays (yen)"), required=False, min_value=0
+    )
+    research_registration_number = forms.CharField(
+        label=_("Research registration number (e.g. jRCT)"), required=False, max_length=40
+    )
 
     def __init__(self, *args: Any, actor: Any, editing: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        model_choice_field(self, "responsible_physician").queryset = selectors.physician_list(
+            actor=actor
+        )
         model_choice_field(self, "institution").queryset = selectors.institution_list(actor=actor)
         model_choice_field(self, "committee").queryset = selectors.committee_list(actor=actor)
         model_choice_field(self, "physicians").queryset = selectors.physician_list(actor=actor)
@@ -680,7 +701,7 @@ def plan_version_edit(request: HttpRequest, external_id: str, version_id: str) -
     initial = {
         name: getattr(version, name)
         for name in PlanVersion.CONTENT_FIELDS
-        if name != "committee_id"
+        if not name.endswith("_id")
     }
     initial.update(
         {
@@ -691,6 +712,7 @@ def plan_version_edit(request: HttpRequest, external_id: str, version_id: str) -
             "facilities": list(version.facilities.all()),
             "documents_complete": version.documents_complete,
             "change_summary": version.change_summary,
+            "responsible_physician": version.responsible_physician,
         }
     )
     form = PlanForm(request.POST or None, actor=staff_user(request), editing=True, initial=initial)

@@ -70,6 +70,46 @@ def _serious_event(ctx: DemoContext, donation: Any) -> None:
         ctx.stdout.write(f"  safety: demo adverse event refused ({exc.code})\n")
 
 
+def _official_forms(ctx: DemoContext, patient: Any) -> None:
+    """The Alzheimer plan's first periodic report, assembled once every app's records exist and
+    heard by the committee, and the forms filed from the demo (the plan form and the serious
+    event's committee report), so the official-forms page shows generated documents."""
+    from saisei.regulatory import services as regulatory_services
+    from saisei.regulatory.models import FiledDocument, PeriodicReport
+
+    plan = ctx.extra.get("plan_alz")
+    if plan is None:
+        return
+    officer = ctx.user(Role.COMPLIANCE_OFFICER)
+    report = PeriodicReport.objects.filter(plan=plan, period_index=1).first()
+    if report is None:
+        try:
+            report = regulatory_services.periodic_report_assemble(
+                actor=officer, plan=plan, period_index=1
+            )
+            regulatory_services.periodic_report_record_review(
+                actor=officer,
+                report=report,
+                review_date=ctx.today - dt.timedelta(days=2),
+                opinion="適切に実施されている。継続して差し支えない。",
+            )
+        except DomainError as exc:
+            ctx.stdout.write(f"  safety: demo periodic report refused ({exc.code})\n")
+    if FiledDocument.objects.filter(organisation=ctx.org).exists():
+        return
+    event = AdverseEvent.objects.filter(patient=patient, term=SERIOUS_TERM).first()
+    version = plan.versions.order_by("number").first()
+    for code, subject in (("plan", version), ("ae_committee", event)):
+        if subject is None:
+            continue
+        try:
+            regulatory_services.filed_document_generate(
+                actor=officer, form_code=code, subject_id=str(subject.external_id)
+            )
+        except DomainError as exc:
+            ctx.stdout.write(f"  safety: demo form {code} refused ({exc.code})\n")
+
+
 def load(ctx: DemoContext) -> None:
     donation = _harvest(ctx)
     if donation is None:
@@ -88,6 +128,7 @@ def load(ctx: DemoContext) -> None:
             how_bad="moderate",
             language="en",
         )
+    _official_forms(ctx, patient)
     ctx.stdout.write(
         f"  safety: {AdverseEvent.objects.filter(organisation=ctx.org).count()} adverse events, "
         f"{PatientReport.objects.filter(organisation=ctx.org, status='new').count()} "

@@ -53,6 +53,13 @@ class Lot(ClinicalRecord):
     # lot starts (processing.rules.COLLECTION_TYPE_BY_CELL_SOURCE); never a site-wide constant.
     collection_type = models.CharField(_("collection type"), max_length=1)
     status_reason = models.TextField(blank=True)
+    # The facility's 標準書 and SOP versions in force when the lot started (lot_create sets them).
+    document_versions = models.ManyToManyField(
+        "regulatory.StandardDocument",
+        blank=True,
+        related_name="lots",
+        verbose_name=_("standard document versions"),
+    )
 
     history = HistoricalRecords()
 

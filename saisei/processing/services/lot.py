@@ -17,6 +17,7 @@ from saisei.processing import permissions, specs
 from saisei.processing.lifecycles import DOSE, DOSE_IN_STOCK, LOT
 from saisei.processing.models import Donation, Dose, Lot, QCResult
 from saisei.processing.rules import processing_config
+from saisei.regulatory.services import standard_documents_in_force
 
 from . import identity
 from .common import require, require_same_org
@@ -128,6 +129,16 @@ def lot_create(
             "cells_per_dose", _("Enter the cells per dose."), {"cells_per_dose": [_("Required.")]}
         )
     config = processing_config()
+    started = started_on or timezone.localdate()
+    # The 標準書 and SOP versions the lot is made under; none for the plan refuses (fail closed).
+    facility, plan = donation.facility, donation.plan
+    if facility is None or plan is None:
+        raise ValidationFailed(
+            "standard_document_missing",
+            _("The donation names no processing facility and plan, so no 標準書 applies."),
+            {"standard_document": [_("Record the donation's facility and plan.")]},
+        )
+    documents = standard_documents_in_force(facility=facility, plan=plan, on=started)
     with transaction.atomic():
         donation = Donation.objects.select_for_update().get(pk=donation.pk)
         n = donation.lots.count() + 1
@@ -141,7 +152,7 @@ def lot_create(
             dose_volume_ml=dose_volume_ml,
             patient_weight_kg=float(weight),
             allow_conditional_release=allow_conditional_release,
-            started_on=started_on or timezone.localdate(),
+            started_on=started,
             pdc=config.pdc,
             collection_type=identity.donation_collection_type(donation=donation),
         )
@@ -149,6 +160,7 @@ def lot_create(
         lot.forecast = _forecast(lot, donation)
         lot.due_on = _due(lot.forecast)
         lot.save()
+        lot.document_versions.set(documents)
         audit_record(
             actor=actor,
             organisation=lot.organisation,
@@ -160,6 +172,7 @@ def lot_create(
                 "planned_doses": planned_doses,
                 "cells_per_dose": float(cells_per_dose),
                 "route": route,
+                "documents": [f"{d.document_number} v{d.version}" for d in documents],
             },
         )
     return lot

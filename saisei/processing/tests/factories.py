@@ -113,6 +113,18 @@ def plan_world(
     )
     version.physicians.add(physician)
     version.facilities.add(facility)
+    # The facility's 標準書 for the plan: lot_create refuses without one.
+    rm.StandardDocument.objects.create(
+        organisation=org,
+        facility=facility,
+        kind=rm.StandardDocument.Kind.STANDARD,
+        plan=plan,
+        document_number=f"STD-{plan.pk}",
+        title="Adipose MSC product standard",
+        version="1",
+        effective_from=today - dt.timedelta(days=400),
+        approved_by="QA manager",
+    )
     world = SimpleNamespace(
         site=site,
         institution=institution,

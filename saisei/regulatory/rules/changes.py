@@ -73,6 +73,21 @@ MINOR_CHANGE_FIELDS: dict[str, MinorField] = {
 }
 
 
+# Plan items added for the plan form (様式第1の2) in issue 16 and deliberately *not* minor: the
+# responsible physician (実施責任者) and the price the patient pays are named as changes that need
+# the committee's review first (Kinki bureau guidance, SRC_KINKI above: "the physicians or the
+# price"); the processed cells' name and processing summary are facts about the cells, never
+# minor. The research registration number (jRCT) could be administrative, but no source says so
+# (⚠), so it stays non-minor until one does (fail closed).
+NOT_MINOR_BY_SOURCE: dict[str, str] = {
+    "responsible_physician": SRC_KINKI,
+    "patient_price_yen": SRC_KINKI,
+    "cell_name": SRC_KINKI,
+    "cell_processing_summary": SRC_KINKI,
+    "research_registration_number": "⚠ no source found that lists it as minor",
+}
+
+
 def non_minor_fields(fields: Iterable[str]) -> list[str]:
     """The fields in ``fields`` that a minor change may not touch (sorted; empty if all are minor)."""
     return sorted(f for f in set(fields) if f not in MINOR_CHANGE_FIELDS)

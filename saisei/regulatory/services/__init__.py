@@ -1,5 +1,13 @@
 """Regulatory writes and the compliance gate; the public names other apps import live here."""
 
+from saisei.regulatory.services.filings import (
+    filed_document_generate,
+    form_version_add,
+    form_version_current,
+    form_versions_install,
+    standard_document_add,
+    standard_documents_in_force,
+)
 from saisei.regulatory.services.gate import (
     GateRefused,
     gate_check,
@@ -42,6 +50,10 @@ __all__ = [
     "facility_create",
     "facility_obligations_refresh",
     "facility_update_authorisation",
+    "filed_document_generate",
+    "form_version_add",
+    "form_version_current",
+    "form_versions_install",
     "gate_check",
     "gate_facts_load",
     "gate_records",
@@ -62,4 +74,6 @@ __all__ = [
     "plan_follow_up_end_set",
     "plan_transition",
     "plan_version_update",
+    "standard_document_add",
+    "standard_documents_in_force",
 ]

@@ -66,6 +66,12 @@ EDITABLE_FIELDS = frozenset(
         "contact_person",
         "contact_phone",
         "contact_email",
+        # 様式第1の2 items added in issue 16; each is a non-minor change (rules.changes).
+        "responsible_physician",
+        "patient_price_yen",
+        "research_registration_number",
+        "cell_name",
+        "cell_processing_summary",
     }
 )
 # Everything a change could name: the version's fields plus the lists and the committee.
@@ -123,6 +129,13 @@ def _normalise(fields: dict[str, Any]) -> dict[str, Any]:
         routes = [str(r).strip().lower() for r in fields["routes"] or [] if str(r).strip()]
         fields["routes"] = sorted(set(routes))
     lo, hi = fields.get("dose_min_cells"), fields.get("dose_max_cells")
+    price = fields.get("patient_price_yen")
+    if price is not None and (not isinstance(price, int) or price < 0):
+        raise ValidationFailed(
+            "plan.price",
+            _("Enter the price in whole yen."),
+            {"patient_price_yen": [_("Enter the price in whole yen.")]},
+        )
     if lo is not None and hi is not None and lo > hi:
         raise ValidationFailed(
             "plan.dose_range",
@@ -130,6 +143,13 @@ def _normalise(fields: dict[str, Any]) -> dict[str, Any]:
             {"dose_min_cells": [_("The minimum dose is larger than the maximum dose.")]},
         )
     return fields
+
+
+def _same_org_physician(version: PlanVersion, org_id: int) -> None:
+    """The responsible physician comes from the organisation's own registry (else 404)."""
+    doctor = version.responsible_physician
+    if doctor is not None and doctor.organisation_id != org_id:
+        raise NotFound()
 
 
 def _set_people(
@@ -170,6 +190,7 @@ def plan_create(
     version = PlanVersion(organisation_id=org_id_of(actor), number=1, committee=committee)
     for name, value in fields.items():
         setattr(version, name, value)
+    _same_org_physician(version, org_id_of(actor))
     _classify(version)
     if not fields.get("declared_risk_class"):
         version.declared_risk_class = version.computed_risk_class  # type: ignore[assignment]  # _classify always sets it
@@ -221,6 +242,7 @@ def plan_version_update(
         if committee is not None and committee.organisation_id != actor.organisation_id:
             raise NotFound()
         version.committee = committee
+    _same_org_physician(version, version.organisation_id)
     _classify(version)
     with transaction.atomic():
         version.save()

@@ -37,7 +37,7 @@ def test_demo_plans_in_several_states_and_obligations_due_soon(ctx):
     assert statuses[demo.CLASS1_TITLE] == "accepted"
     assert statuses[demo.KNEE_TITLE] == "discontinued"
     alz = ctx.extra["plan_alz"]
-    v = alz.versions.get()
+    v = alz.versions.get(number=1)
     assert v.routes == ["iv"] and v.dose_min_cells == 100_000_000 and v.declared_risk_class == 2
     assert ctx.extra["physician"] in v.physicians.all()
     assert ctx.extra["facility"] in v.facilities.all()
