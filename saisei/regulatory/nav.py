@@ -16,6 +16,12 @@ ITEMS = [
     NavItem(_("Obligations"), "regulatory:obligation_list", COMPLIANCE, order=22),
     NavItem(_("Registry"), "regulatory:registry", COMPLIANCE, order=23),
     NavItem(
+        _("Clinic duties"),
+        "regulatory:duties",
+        frozenset({Role.COMPLIANCE_OFFICER, Role.ORG_ADMIN, Role.PHYSICIAN}),
+        order=25,
+    ),
+    NavItem(
         _("Gate refusals"),
         "regulatory:gate_refusal_list",
         frozenset({*COMPLIANCE, Role.QA_MANAGER, Role.PHYSICIAN}),
