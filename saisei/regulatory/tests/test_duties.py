@@ -37,7 +37,9 @@ NOW = dt.datetime.combine(TODAY, dt.time(10, 0), tzinfo=TOKYO)
 
 def _gate(registry: dict[str, Any], plan: Any, **kw: Any) -> Any:
     args = {
-        "act": "release",
+        "actor": None,
+        "act": "administration",
+        "administration_number": 1,
         "at": NOW,
         "institution": registry["institution"],
         "physician": registry["physician"],
@@ -45,7 +47,6 @@ def _gate(registry: dict[str, Any], plan: Any, **kw: Any) -> Any:
         "plan": plan,
         "cell_source": "autologous",
         "facility": registry["facility"],
-        "indication": "alzheimers_disease",
         "route": "iv",
         "dose_cells": 200_000_000,
     }
@@ -71,13 +72,15 @@ def licensed(officer: Any, registry: dict[str, Any], consent_valid: Any) -> dict
     return {"facility": facility, "plan": plan}
 
 
-def test_an_expired_licence_refuses_the_gate_for_release(registry, licensed):
+def test_an_expired_licence_refuses_the_gate(registry, licensed):
     assert _blocking(_gate(registry, licensed["plan"])) == {"GATE-CPC-NOT-AUTHORISED"}
 
 
 def test_an_expired_licence_refuses_the_act_itself(registry, licensed):
     args = {
-        "act": "release",
+        "actor": None,
+        "act": "administration",
+        "administration_number": 1,
         "at": NOW,
         "institution": registry["institution"],
         "physician": registry["physician"],
@@ -85,7 +88,6 @@ def test_an_expired_licence_refuses_the_act_itself(registry, licensed):
         "plan": licensed["plan"],
         "cell_source": "autologous",
         "facility": registry["facility"],
-        "indication": "alzheimers_disease",
         "route": "iv",
         "dose_cells": 200_000_000,
     }
@@ -292,7 +294,7 @@ def test_a_complaint_cannot_be_closed_without_a_response(officer):
         actor=officer, complaint=complaint, response="Apologised", responded_on=TODAY
     )
     closed = services.complaint_close(actor=officer, complaint=complaint)
-    assert closed.status == "closed" and closed.closed_on == TODAY
+    assert closed.status == "closed" and closed.closed_on == today_tokyo()
 
 
 def test_complaints_refuse_the_wrong_role(make_user, org, officer):
@@ -332,10 +334,10 @@ def test_complaint_api_and_form(officer, make_user, org, api_for, web_for):
     refused = api.post(f"/regulatory/complaints/{ext}/close")
     assert refused.status_code == 409
     assert api_for(make_user("nurse", org)).get("/regulatory/complaints").status_code == 403
-    form = web_for(officer).post(f"/regulatory/complaints/{ext}/respond/", {"response": ""})
+    form = web_for(officer).post(f"/regulatory/duties/complaints/{ext}/respond/", {"response": ""})
     assert form.status_code == 400
     ok = web_for(officer).post(
-        f"/regulatory/complaints/{ext}/respond/",
+        f"/regulatory/duties/complaints/{ext}/respond/",
         {"response": "Apologised", "responded_on": TODAY.isoformat()},
     )
     assert ok.status_code == 302
