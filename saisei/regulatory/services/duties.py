@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from saisei.core.audit import audit_record
 from saisei.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from saisei.core.models import Role, User
+from saisei.core.permissions import org_id_of
 from saisei.regulatory import permissions
 from saisei.regulatory.lifecycles import COMMITTEE_ACTION, COMPLAINT, PERIODIC_CHECK
 from saisei.regulatory.models import (
@@ -89,7 +90,7 @@ def complaint_record(
             organisation_id=actor.organisation_id, reference__startswith=f"C-{year}-"
         ).count()
         complaint = Complaint(
-            organisation_id=actor.organisation_id,
+            organisation_id=org_id_of(actor),
             reference=f"C-{year}-{count + 1:03d}",
             complainant_kind=complainant_kind,
             complainant_name=complainant_name.strip(),
@@ -188,7 +189,7 @@ def periodic_check_schedule(
     if plan is not None:
         _same_org(actor, plan)
     check = PeriodicCheck(
-        organisation_id=actor.organisation_id,
+        organisation_id=org_id_of(actor),
         checker=checker,
         assignee=assignee,
         plan=plan,
@@ -283,7 +284,7 @@ def committee_opinion_record(
         raise _invalid("committee_opinion.summary_required", "summary", _("Summarise the opinion."))
     _not_future(opinion_date, "opinion_date")
     opinion = CommitteeOpinion(
-        organisation_id=actor.organisation_id,
+        organisation_id=org_id_of(actor),
         committee=committee,
         plan=plan,
         opinion_date=opinion_date,
