@@ -17,10 +17,10 @@ from saisei.core.registry import FormContent, FormTable, OfficialForm, ReportSco
 from saisei.core.selectors import get_scoped
 from saisei.processing.models import Deviation, Lot
 from saisei.regulatory import permissions
-from saisei.regulatory.filings import item, jdate
+from saisei.core.timezones import today_tokyo
+from saisei.regulatory.filings import facility_number, item, jdate
 from saisei.regulatory.models import Obligation, ObligationKind
 
-AUTHORISATION_JA = {"notified": "届出", "licensed": "許可", "accredited": "認定", "revoked": "取消"}
 SEVERITY_JA = {"minor": "軽微", "major": "重大", "critical": "致命的"}
 
 
@@ -86,9 +86,7 @@ def _build(obligation: Obligation, params: dict[str, Any]) -> FormContent:
             item(
                 "2",
                 "施設番号（届出・許可・認定の別）",
-                f"{facility.facility_number}（{AUTHORISATION_JA.get(facility.authorisation, '')}）"
-                if facility.facility_number
-                else "",
+                facility_number(facility, today_tokyo()),
                 fix=registry,
             ),
             item("3", "施設管理者の氏名", facility.manager_name, fix=registry),

@@ -267,19 +267,45 @@ class FacilityOut(Schema):
     external_id: uuid.UUID
     name: str
     name_ja: str
-    authorisation: str
     facility_number: str
     manager_name: str
-    valid_from: dt.date | None
-    valid_until: dt.date | None
     country: str
     authorised_today: bool
+    # The register record in force today (``/authorisations`` lists them all); None: not authorised.
+    authorisation: str | None
+    authorisation_number: str | None
+    valid_from: dt.date | None
+    valid_until: dt.date | None
+
+    @staticmethod
+    def _current(obj: Any) -> Any:
+        from saisei.regulatory.models import today_tokyo
+
+        return obj.authorisation_on(today_tokyo())
 
     @staticmethod
     def resolve_authorised_today(obj: Any) -> bool:
-        from saisei.regulatory.models import today_tokyo
+        return FacilityOut._current(obj) is not None
 
-        return bool(obj.authorised_on(today_tokyo()))
+    @staticmethod
+    def resolve_authorisation(obj: Any) -> str | None:
+        current = FacilityOut._current(obj)
+        return current.kind if current else None
+
+    @staticmethod
+    def resolve_authorisation_number(obj: Any) -> str | None:
+        current = FacilityOut._current(obj)
+        return current.number if current else None
+
+    @staticmethod
+    def resolve_valid_from(obj: Any) -> dt.date | None:
+        current = FacilityOut._current(obj)
+        return current.valid_from if current else None
+
+    @staticmethod
+    def resolve_valid_until(obj: Any) -> dt.date | None:
+        current = FacilityOut._current(obj)
+        return current.last_day if current else None
 
 
 class PhysicianOut(Schema):
@@ -820,3 +846,7 @@ def plan_version_update(
 from saisei.regulatory.filings_api import router as _filings_router  # noqa: E402
 
 router.add_router("", _filings_router)
+# The CPC's licence register and changes; the clinic's own duties (issue 16).
+from saisei.regulatory.duties_api import router as duties_router  # noqa: E402
+
+router.add_router("", duties_router)

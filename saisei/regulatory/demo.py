@@ -11,7 +11,7 @@ from typing import Any
 
 from saisei.core.demo import DemoContext
 from saisei.core.models import Role
-from saisei.regulatory import services
+from saisei.regulatory import duties_demo, services
 from saisei.regulatory.models import (
     CertifiedCommittee,
     MedicalInstitution,
@@ -388,6 +388,7 @@ def load(ctx: DemoContext) -> None:
             "committee": reg["committee"],
         }
     )
+    duties_demo.load(ctx)  # the contract CPC's licence register and the clinic's duties
     ctx.stdout.write(
         f"regulatory: {ProvisionPlan.objects.filter(organisation=ctx.org).count()} plans, "
         f"{Obligation.objects.open().filter(organisation=ctx.org).count()} open obligations\n"

@@ -56,6 +56,18 @@ def jdate(value: dt.date | None) -> str:
     return f"{value.year}年{value.month}月{value.day}日" if value else ""
 
 
+AUTHORISATION_JA = {"notified": "届出", "licensed": "許可", "accredited": "認定"}
+
+
+def facility_number(facility: Any, day: dt.date) -> str:
+    """The facility number with the licence, notification or accreditation in force on ``day``
+    (from the licence register); empty, and so flagged as missing, when none is in force."""
+    record = facility.authorisation_on(day)
+    if record is None or not facility.facility_number:
+        return ""
+    return f"{facility.facility_number}（{AUTHORISATION_JA.get(record.kind, '')} {record.number}）"
+
+
 def item(number: str, label: str, value: Any, *, required: bool = True, fix: str = "") -> FormItem:
     text = "" if value is None else str(value)
     return FormItem(number=number, label=label, value=text, required=required, fix_url=fix)

@@ -14,7 +14,14 @@ from django.utils.translation import gettext_lazy as _
 
 from saisei.core.models import Role
 from saisei.core.workflow import Guard, Lifecycle, Refusal, Transition
-from saisei.regulatory.models import Obligation, PeriodicReport, PlanState
+from saisei.regulatory.models import (
+    CommitteeAction,
+    Complaint,
+    Obligation,
+    PeriodicCheck,
+    PeriodicReport,
+    PlanState,
+)
 from saisei.regulatory.rules import lifecycle as rules
 from saisei.regulatory.rules.common import Refusal as RuleRefusal
 from saisei.regulatory.rules.common import render
@@ -255,4 +262,168 @@ PERIODIC_REPORT = Lifecycle(
     ),
 )
 
-LIFECYCLES = [PLAN, OBLIGATION, PERIODIC_REPORT]
+# --- the clinic's own duties (issue 16 item 7) ---------------------------------------------
+
+SRC_COMPLAINTS = (
+    "Enforcement Regulation (MHLW Ordinance No. 110 of 2014) Art. 26: a complaints and "
+    "enquiries desk with a written procedure ⚠ article number from a summary, not read on e-Gov"
+)
+SRC_CHECKS = (
+    "Enforcement Regulation (MHLW Ordinance No. 110 of 2014) Art. 20-2: the administrator and "
+    "the responsible physician check how regenerative medicine is provided ⚠ article number "
+    "from a summary, not read on e-Gov"
+)
+SRC_OPINIONS = (
+    "Enforcement Regulation (MHLW Ordinance No. 110 of 2014) Art. 26-2: the institution acts on "
+    "the certified committee's opinions ⚠ article number from a summary, not read on e-Gov"
+)
+
+
+def _response_given(complaint: Any, ctx: dict[str, Any]) -> Refusal | None:
+    """A complaint is answered with a written response given on or after the day it was received,
+    never in the future."""
+    response = (ctx.get("response") or "").strip()
+    day = ctx.get("responded_on")
+    if not response or day is None:
+        return Refusal(
+            _("Write the response and the day it was given."),
+            code="complaint.response_required",
+            fields=("response",),
+        )
+    if day < complaint.received_on or day > ctx["today"]:
+        return Refusal(
+            _("The response date must be between the day the complaint came in and today."),
+            code="complaint.response_date",
+            fields=("responded_on",),
+        )
+    return None
+
+
+def _answered_before_closing(complaint: Any, ctx: dict[str, Any]) -> Refusal | None:
+    """A complaint is closed only once a response was recorded."""
+    if not complaint.response.strip() or complaint.responded_on is None:
+        return Refusal(
+            _("A complaint cannot be closed without a recorded response."),
+            code="complaint.no_response",
+        )
+    return None
+
+
+COMPLAINT = Lifecycle(
+    name="complaint",
+    model="regulatory.Complaint",
+    title=_("Complaint"),
+    states=tuple(Complaint.Status.choices),
+    transitions=(
+        Transition(
+            "investigate",
+            frozenset({Complaint.Status.RECEIVED}),
+            Complaint.Status.INVESTIGATING,
+            _("Start the investigation"),
+            roles=OFFICE,
+            source=SRC_COMPLAINTS,
+        ),
+        Transition(
+            "respond",
+            frozenset({Complaint.Status.RECEIVED, Complaint.Status.INVESTIGATING}),
+            Complaint.Status.ANSWERED,
+            _("Record the response"),
+            roles=OFFICE,
+            guard=_response_given,
+            source=SRC_COMPLAINTS,
+            effects="Records the response and the day it was given.",
+        ),
+        Transition(
+            "close",
+            frozenset({Complaint.Status.ANSWERED}),
+            Complaint.Status.CLOSED,
+            _("Close the complaint"),
+            roles=OFFICE,
+            guard=_answered_before_closing,
+            source=SRC_COMPLAINTS,
+        ),
+    ),
+)
+
+
+def _findings_given(check: Any, ctx: dict[str, Any]) -> Refusal | None:
+    """A check is signed off by the person it is assigned to, with its findings and the day it
+    was performed (not in the future)."""
+    if ctx["actor"].pk != check.assignee_id:
+        return Refusal(
+            _("Only the person the check is assigned to may sign it off."),
+            code="periodic_check.not_assignee",
+        )
+    if not (ctx.get("findings") or "").strip():
+        return Refusal(
+            _("Write the findings of the check."),
+            code="periodic_check.findings_required",
+            fields=("findings",),
+        )
+    if ctx["performed_on"] > ctx["today"]:
+        return Refusal(
+            _("The check cannot be performed in the future."),
+            code="periodic_check.date_in_future",
+            fields=("performed_on",),
+        )
+    return None
+
+
+PERIODIC_CHECK = Lifecycle(
+    name="periodic_check",
+    model="regulatory.PeriodicCheck",
+    title=_("Periodic check"),
+    states=tuple(PeriodicCheck.Status.choices),
+    transitions=(
+        Transition(
+            "sign_off",
+            frozenset({PeriodicCheck.Status.DUE}),
+            PeriodicCheck.Status.SIGNED_OFF,
+            _("Sign off the check"),
+            roles=frozenset({Role.ORG_ADMIN, Role.PHYSICIAN}),
+            guard=_findings_given,
+            source=SRC_CHECKS,
+            effects="Records the findings; a repeating check schedules the next one.",
+        ),
+    ),
+)
+
+
+def _evidence_given(action: Any, ctx: dict[str, Any]) -> Refusal | None:
+    """A required action is closed only with evidence of what was done and a closing date that is
+    not before the opinion nor in the future."""
+    if not (ctx.get("evidence") or "").strip():
+        return Refusal(
+            _("Give the evidence that the action was taken."),
+            code="committee_action.evidence_required",
+            fields=("evidence",),
+        )
+    day = ctx["closed_on"]
+    if day < action.opinion.opinion_date or day > ctx["today"]:
+        return Refusal(
+            _("The closing date must be between the opinion's date and today."),
+            code="committee_action.closing_date",
+            fields=("closed_on",),
+        )
+    return None
+
+
+COMMITTEE_ACTION = Lifecycle(
+    name="committee_action",
+    model="regulatory.CommitteeAction",
+    title=_("Action required by a committee opinion"),
+    states=tuple(CommitteeAction.Status.choices),
+    transitions=(
+        Transition(
+            "close",
+            frozenset({CommitteeAction.Status.OPEN}),
+            CommitteeAction.Status.CLOSED,
+            _("Close the action with evidence"),
+            roles=OFFICE,
+            guard=_evidence_given,
+            source=SRC_OPINIONS,
+        ),
+    ),
+)
+
+LIFECYCLES = [PLAN, OBLIGATION, PERIODIC_REPORT, COMPLAINT, PERIODIC_CHECK, COMMITTEE_ACTION]

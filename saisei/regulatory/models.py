@@ -7,7 +7,7 @@ the constraints the database can enforce on its own.
 from __future__ import annotations
 
 import datetime as dt
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.db import models
 from django.db.models import Q
@@ -73,10 +73,15 @@ class CertifiedCommittee(ClinicalRecord):
 
 
 class ProcessingFacility(ClinicalRecord):
-    """A cell processing facility and its authorisation under ASRM Ch. IV (Art. 35–54)."""
+    """A cell processing facility under ASRM Ch. IV (Art. 35–54).
+
+    Whether it may process on a day is read from its licence register
+    (``FacilityAuthorisation``): no record in force on the day means not authorised.
+    """
 
     class Authorisation(models.TextChoices):
-        # Values match the gate's vocabulary (rules/gate.py AUTHORISED).
+        # The kinds of record in the register, plus "revoked" for a facility registered
+        # without one (``services.facility_create``).
         NOTIFIED = "notified", _("Notification (in a medical institution)")
         LICENSED = "licensed", _("Licence")
         ACCREDITED = "accredited", _("Foreign accreditation")
@@ -91,13 +96,8 @@ class ProcessingFacility(ClinicalRecord):
         on_delete=models.PROTECT,
         related_name="processing_facilities",
     )
-    authorisation = models.CharField(
-        _("authorisation"), max_length=20, choices=Authorisation.choices
-    )
     facility_number = models.CharField(_("facility number (施設番号)"), max_length=50)
     manager_name = models.CharField(_("facility manager"), max_length=100)
-    valid_from = models.DateField(_("valid from"), null=True, blank=True)
-    valid_until = models.DateField(_("valid until"), null=True, blank=True)
     country = models.CharField(_("country"), max_length=2, default="JP")
     history = HistoricalRecords()
 
@@ -108,23 +108,23 @@ class ProcessingFacility(ClinicalRecord):
             models.UniqueConstraint(
                 fields=["organisation", "facility_number"], name="facility_unique_number"
             ),
-            models.CheckConstraint(
-                condition=Q(valid_from__isnull=True)
-                | Q(valid_until__isnull=True)
-                | Q(valid_until__gte=models.F("valid_from")),
-                name="facility_validity_ordered",
-            ),
         ]
 
     def __str__(self) -> str:
         return self.name
 
+    def register(self) -> list[Any]:
+        """The licence register, oldest first (uses ``prefetch_related("authorisations")``)."""
+        rows = [a for a in self.authorisations.all() if a.voided_at is None]
+        return sorted(rows, key=lambda a: (a.valid_from, a.pk))
+
+    def authorisation_on(self, day: dt.date) -> Any:
+        """The register record in force on ``day``, or None (not authorised)."""
+        live = [a for a in self.register() if a.in_force_on(day)]
+        return live[-1] if live else None
+
     def authorised_on(self, day: dt.date) -> bool:
-        return (
-            self.authorisation != self.Authorisation.REVOKED
-            and (self.valid_from is None or self.valid_from <= day)
-            and (self.valid_until is None or day <= self.valid_until)
-        )
+        return self.authorisation_on(day) is not None
 
 
 class Physician(ClinicalRecord):
@@ -427,6 +427,8 @@ class ObligationKind(models.TextChoices):
     FACILITY_REPORT = "facility_report", _("Processing facility's yearly report")
     DISCONTINUATION = "discontinuation", _("Discontinuation notice")
     END_OF_PROVISION = "end_of_provision", _("End-of-provision notice")
+    FACILITY_CHANGE = "facility_change", _("Processing facility's change notice")
+    LICENCE_RENEWAL = "licence_renewal", _("Licence renewal")
 
 
 class Recipient(models.TextChoices):
@@ -536,7 +538,7 @@ class Obligation(ClinicalRecord):
         if self.plan_id is not None:
             return reverse("regulatory:plan_detail", args=[self.plan.external_id])  # type: ignore[union-attr]
         if self.facility_id is not None:
-            return reverse("regulatory:registry")
+            return reverse("regulatory:facility_detail", args=[self.facility.external_id])  # type: ignore[union-attr]
         return ""
 
     def effective_status(self, today: dt.date | None = None) -> str:
@@ -740,3 +742,13 @@ class StandardDocument(ClinicalRecord):
 
     def __str__(self) -> str:
         return f"{self.document_number} v{self.version} {self.title}"
+from saisei.regulatory.duties_models import (  # noqa: E402, F401  (the register and duties, issue 16)
+    AuthorisationKind,
+    CommitteeAction,
+    CommitteeOpinion,
+    Complaint,
+    FacilityAuthorisation,
+    FacilityChange,
+    FacilityChangeKind,
+    PeriodicCheck,
+)

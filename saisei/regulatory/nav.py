@@ -17,6 +17,12 @@ ITEMS = [
     NavItem(_("Registry"), "regulatory:registry", COMPLIANCE, order=23),
     NavItem(_("Official forms"), "regulatory:forms_home", COMPLIANCE, order=23),
     NavItem(
+        _("Clinic duties"),
+        "regulatory:duties",
+        frozenset({Role.COMPLIANCE_OFFICER, Role.ORG_ADMIN, Role.PHYSICIAN}),
+        order=25,
+    ),
+    NavItem(
         _("Gate refusals"),
         "regulatory:gate_refusal_list",
         frozenset({*COMPLIANCE, Role.QA_MANAGER, Role.PHYSICIAN}),

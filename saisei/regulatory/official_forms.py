@@ -13,7 +13,7 @@ from saisei.core.errors import NotFound
 from saisei.core.registry import FormContent, FormItem, FormTable, OfficialForm
 from saisei.core.selectors import get_scoped
 from saisei.regulatory import permissions
-from saisei.regulatory.filings import item, jdate, yen
+from saisei.regulatory.filings import facility_number, item, jdate, yen
 from saisei.regulatory.models import (
     PeriodicReport,
     PlanTransition,
@@ -25,7 +25,6 @@ from saisei.regulatory.models import (
 from saisei.regulatory.reports import render_value
 from saisei.regulatory.rules.classification import CLASSIFICATION_RULES
 
-AUTHORISATION_JA = {"notified": "届出", "licensed": "許可", "accredited": "認定", "revoked": "取消"}
 ORIGIN_JA = {"autologous": "自己", "allogeneic": "同種（他家）", "xenogeneic": "異種"}
 CLASS_JA = {1: "第一種再生医療等", 2: "第二種再生医療等", 3: "第三種再生医療等"}
 
@@ -138,9 +137,7 @@ def plan_items(version: PlanVersion) -> list[FormItem]:
             item(
                 f"4-{n}a",
                 "施設番号（届出・許可・認定の別）",
-                f"{facility.facility_number}（{AUTHORISATION_JA.get(facility.authorisation, '')}）"
-                if facility.facility_number
-                else "",
+                facility_number(facility, today_tokyo()),
                 fix=_registry(),
             ),
             item(

@@ -58,7 +58,10 @@ def committee_list(*, actor: User) -> QuerySet[CertifiedCommittee]:
 
 def facility_list(*, actor: User) -> QuerySet[ProcessingFacility]:
     return permissions.scope_regulatory(
-        actor, ProcessingFacility.objects.select_related("site").filter(voided_at__isnull=True)
+        actor,
+        ProcessingFacility.objects.select_related("site")
+        .prefetch_related("authorisations")
+        .filter(voided_at__isnull=True),
     )
 
 
@@ -195,15 +198,18 @@ def obligation_list(
 def facility_report_rows(*, actor: User, today: dt.date | None = None) -> list[dict[str, Any]]:
     """Each processing facility with its next open yearly-report obligation (two queries).
 
-    A facility with no authorisation start date is listed with ``unscheduled`` so the missing
-    fact is seen, never skipped.
+    A facility with no record in its licence register is listed with ``unscheduled`` so the
+    missing fact is seen, never skipped.
     """
     from saisei.regulatory.models import ObligationKind, ProcessingFacility
 
     day = today or today_tokyo()
     facilities = list(
         permissions.scope_obligations(
-            actor, ProcessingFacility.objects.filter(voided_at__isnull=True)
+            actor,
+            ProcessingFacility.objects.filter(voided_at__isnull=True).prefetch_related(
+                "authorisations"
+            ),
         ).order_by("name")
     )
     nxt: dict[int, Obligation] = {}
@@ -214,16 +220,21 @@ def facility_report_rows(*, actor: User, today: dt.date | None = None) -> list[d
             nxt[ob.facility_id] = ob
     rows = []
     for f in facilities:
-        revoked = f.authorisation == ProcessingFacility.Authorisation.REVOKED
+        register = f.register()
         next_open = nxt.get(f.pk)
-        if revoked and next_open is None:
+        # A facility whose register has ended and owes nothing more drops off the list.
+        ended = bool(register) and all(
+            a.last_day is not None and a.last_day < day for a in register
+        )
+        if ended and next_open is None:
             continue
         rows.append(
             {
                 "facility": f,
                 "obligation": next_open,
-                "unscheduled": f.valid_from is None and not revoked,
-                "not_started": f.valid_from is not None and f.valid_from > day,
+                "unscheduled": not register,
+                "not_started": bool(register) and register[0].valid_from > day,
+                "start": register[0].valid_from if register else None,
                 "overdue": next_open is not None and next_open.due_date < day,
             }
         )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from saisei.regulatory import filings_views, views
+from saisei.regulatory import duties_views, filings_views, views
 
 app_name = "regulatory"
 
@@ -54,4 +54,50 @@ urlpatterns: list = [
         name="plan_export",
     ),
     path("standard-documents/", filings_views.standard_documents, name="standard_documents"),
+    # The CPC's licence register and changes; the clinic's own duties (issue 16).
+    path("facilities/<uuid:external_id>/", duties_views.facility_detail, name="facility_detail"),
+    path(
+        "facilities/<uuid:external_id>/authorisations/new/",
+        duties_views.authorisation_add,
+        name="facility_authorisation_add",
+    ),
+    path(
+        "facilities/<uuid:external_id>/authorisations/<uuid:record_id>/end/",
+        duties_views.authorisation_end,
+        name="facility_authorisation_end",
+    ),
+    path(
+        "facilities/<uuid:external_id>/changes/new/",
+        duties_views.facility_change_add,
+        name="facility_change_add",
+    ),
+    path("duties/", duties_views.duties, name="duties"),
+    path("duties/complaints/new/", duties_views.complaint_add, name="complaint_add"),
+    path(
+        "duties/complaints/<uuid:external_id>/respond/",
+        duties_views.complaint_respond,
+        name="complaint_respond",
+    ),
+    path(
+        "duties/complaints/<uuid:external_id>/<str:move>/",
+        duties_views.complaint_move,
+        name="complaint_move",
+    ),
+    path("duties/checks/new/", duties_views.check_add, name="check_add"),
+    path(
+        "duties/checks/<uuid:external_id>/sign-off/",
+        duties_views.check_sign_off,
+        name="check_sign_off",
+    ),
+    path("duties/opinions/new/", duties_views.opinion_add, name="opinion_add"),
+    path(
+        "duties/opinions/<uuid:external_id>/actions/new/",
+        duties_views.action_add,
+        name="action_add",
+    ),
+    path(
+        "duties/actions/<uuid:external_id>/close/",
+        duties_views.action_close,
+        name="action_close",
+    ),
 ]

@@ -24,6 +24,7 @@ from saisei.core.forms import choice_field, model_choice_field
 from saisei.core.permissions import staff_user
 from saisei.core.views import render_form_error
 from saisei.regulatory import config, permissions, selectors, services
+from saisei.regulatory.duties_selectors import duties_dashboard
 from saisei.regulatory.lifecycles import PLAN
 from saisei.regulatory.models import (
     CellOrigin,
@@ -210,6 +211,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             ),
             "can_view_obligations": permissions.can_view_obligations(staff_user(request)),
             "can_complete": permissions.can_complete_obligation(staff_user(request)),
+            "duties": duties_dashboard(actor=staff_user(request), today=today),
         },
     )
 
@@ -395,7 +397,7 @@ def registry(request: HttpRequest) -> HttpResponse:
         {
             "institutions": list(selectors.institution_list(actor=staff_user(request))),
             "committees": list(selectors.committee_list(actor=staff_user(request))),
-            "facilities": [(f, f.authorised_on(today)) for f in facilities],
+            "facilities": [(f, f.authorisation_on(today)) for f in facilities],
             "physicians": list(selectors.physician_list(actor=staff_user(request))),
             "can_manage": permissions.can_manage_registry(staff_user(request)),
         },
@@ -779,6 +781,14 @@ class FacilityForm(forms.Form):
     )
     facility_number = forms.CharField(label=_("Facility number"), max_length=50)
     manager_name = forms.CharField(label=_("Manager"), max_length=100)
+    authorisation_number = forms.CharField(
+        label=_("Licence or notification number"), max_length=60, required=False
+    )
+    scope = forms.CharField(
+        label=_("Scope (cell products and processes)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     valid_from = forms.DateField(
         label=_("Valid from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )

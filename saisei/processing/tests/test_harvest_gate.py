@@ -84,8 +84,10 @@ def _unlisted_physician(world: Any) -> Any:
 
 def _revoked(world: Any) -> Any:
     facility = world.facility
-    facility.authorisation = "revoked"
-    facility.save()
+    record = facility.authorisations.get()
+    record.ended_on = record.valid_from
+    record.end_reason = "revoked"
+    record.save()
     return facility
 
 

@@ -261,14 +261,15 @@ def _no_plan(lot: Lot) -> None:
 
 
 def _facility_expired(lot: Lot) -> None:
-    rm.ProcessingFacility.objects.filter(pk=lot.donation.facility_id).update(
-        valid_until=timezone.localdate() - dt.timedelta(days=1)
+    # The facility's licence register: its only record is a licence that expired yesterday.
+    rm.FacilityAuthorisation.objects.filter(facility_id=lot.donation.facility_id).update(
+        kind="licensed", valid_until=timezone.localdate() - dt.timedelta(days=1)
     )
 
 
 def _facility_revoked(lot: Lot) -> None:
-    rm.ProcessingFacility.objects.filter(pk=lot.donation.facility_id).update(
-        authorisation="revoked"
+    rm.FacilityAuthorisation.objects.filter(facility_id=lot.donation.facility_id).update(
+        ended_on=timezone.localdate() - dt.timedelta(days=1), end_reason="revoked"
     )
 
 

@@ -42,8 +42,10 @@ __all__ = [
     "change_notice_due",
     "class1_first_provision_day",
     "discontinuation_notice_due",
+    "facility_change_notice_due",
     "facility_report_periods",
     "is_administrative_holiday",
+    "licence_renewal_due",
     "periodic_report_periods",
     "reporting_clock",
     "sixty_day_window",
@@ -110,6 +112,12 @@ class DeadlineConfig:
     facility_report_days: int = 90
     # Set to a month (e.g. 4 for April) if the report turns out to follow the fiscal year.
     facility_report_fiscal_year_start_month: int | None = None
+    # ⚠ A processing facility's change notice: the article and period were not read in the
+    # Enforcement Regulation. House default: notify within 30 days of the change.
+    facility_change_notice_days: int = 30
+    # ⚠ A licence or accreditation lapses unless renewed (ASRM Art. 36(1)); the period and how
+    # long before expiry to apply were not verified. House default: apply 90 days before expiry.
+    licence_renewal_lead_days: int = 90
 
 
 @dataclass(frozen=True)
@@ -139,6 +147,16 @@ SRC_FACILITY_REPORT = (
     "⚠ article, period and deadline not verified: configurable house default"
 )
 SRC_MINOR_CHANGE = "ASRM Art. 5(3) (様式第3)"
+SRC_FACILITY_CHANGE = (
+    "ASRM Art. 35, 39 (licence, accreditation) and Art. 40 (notification), with the Enforcement "
+    "Regulation (MHLW Ordinance No. 110 of 2014): a change to what was licensed or notified is "
+    "notified to the Regional Bureau; ⚠ article and period not verified: configurable house default"
+)
+SRC_LICENCE_RENEWAL = (
+    "ASRM Art. 36(1) and Enforcement Order (Cabinet Order No. 278 of 2014): a licence lapses "
+    "unless renewed within the period the Order sets; ⚠ period and application lead time not "
+    "verified: configurable house default"
+)
 SRC_DISCONTINUATION = "ASRM Art. 6 (様式第4)"
 
 DEADLINE_RULES: dict[str, DeadlineRule] = {
@@ -221,6 +239,20 @@ DEADLINE_RULES: dict[str, DeadlineRule] = {
             None,
             gettext_noop("Inform the committee of a minor change to the plan."),
             SRC_MINOR_CHANGE,
+        ),
+        DeadlineRule(
+            "FACILITY-CHANGE-NOTICE",
+            Recipient.MINISTRY,
+            None,
+            gettext_noop("Notify the change to the processing facility."),
+            SRC_FACILITY_CHANGE,
+        ),
+        DeadlineRule(
+            "FACILITY-LICENCE-RENEWAL",
+            Recipient.MINISTRY,
+            None,
+            gettext_noop("Apply to renew the processing facility's licence before it expires."),
+            SRC_LICENCE_RENEWAL,
         ),
         DeadlineRule(
             "DISCONTINUATION-NOTICE",
@@ -535,6 +567,24 @@ def change_notice_due(*, change_date: date, config: DeadlineConfig | None = None
         _due("MINOR-CHANGE-NOTICE", change_date, cfg),
         _due("MINOR-CHANGE-COMMITTEE", change_date, cfg, cfg.committee_notice_days),
     ]
+
+
+def facility_change_notice_due(*, change_date: date, config: DeadlineConfig | None = None) -> Due:
+    """The notice a change to a processing facility triggers (days configurable, ⚠)."""
+    cfg = config or DeadlineConfig()
+    return _due("FACILITY-CHANGE-NOTICE", change_date, cfg, cfg.facility_change_notice_days)
+
+
+def licence_renewal_due(*, valid_until: date, config: DeadlineConfig | None = None) -> Due:
+    """The last day to apply for renewal: a lead time before the licence expires (⚠ configurable)."""
+    cfg = config or DeadlineConfig()
+    rule = DEADLINE_RULES["FACILITY-LICENCE-RENEWAL"]
+    return Due(
+        recipient=rule.recipient,
+        due_date=valid_until - timedelta(days=cfg.licence_renewal_lead_days),
+        rule=rule.id,
+        source=rule.source,
+    )
 
 
 def discontinuation_notice_due(

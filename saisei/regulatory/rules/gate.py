@@ -20,6 +20,7 @@ from .common import DomainError, render
 from .deadlines import class1_first_provision_day
 from .gate_facts import (
     Act,
+    AuthorisationPeriod,
     ConsentFacts,
     FacilityFacts,
     FactConflict,
@@ -36,6 +37,7 @@ from .lifecycle import PlanState
 __all__ = [
     "GATE_RULES",
     "Act",
+    "AuthorisationPeriod",
     "ConsentFacts",
     "FacilityFacts",
     "FactConflict",
@@ -57,7 +59,10 @@ SRC_ORDERS = "ASRM Art. 12–25 (Minister's orders: emergency, improvement, chan
 SRC_CONTENT = "ASRM Art. 13 (the act must be the one described in the submitted plan; 様式第1の2)"
 SRC_PHYSICIAN = "ASRM Art. 4(1) (performing physicians listed in the plan); Art. 13"
 SRC_CPC_LISTED = "ASRM Art. 4(1) (processing facility named in the plan); Art. 13"
-SRC_CPC_AUTH = "ASRM Art. 12 and Ch. IV Art. 35–54 (licence, notification or accreditation)"
+SRC_CPC_AUTH = (
+    "ASRM Art. 12 and Ch. IV: licence (Art. 35), renewal (Art. 36), accreditation (Art. 39), "
+    "notification (Art. 40)"
+)
 SRC_CONSENT = "ASRM Art. 14 (explanation and written consent); Enforcement Regulation"
 SRC_PERIODIC = "ASRM Art. 20–21 (periodic reports)"
 SRC_AE = "ASRM Art. 17–18 (adverse-event reports)"
@@ -533,15 +538,15 @@ def cpc_not_listed(ctx: Context) -> Violation | None:
     source=SRC_CPC_AUTH,
 )
 def cpc_not_authorised(ctx: Context) -> Violation | None:
-    """Processing must be done by a licensed, notified or accredited facility, valid on the day."""
+    """Processing must be done by a facility with a licence, notification or accreditation in its
+    register in force on the day; no record means not authorised."""
     facility = _listed_facility(ctx)
     if facility is None:
         return None  # GATE-CPC-NOT-LISTED already explains it
     day = ctx.act_date
-    valid = (
-        facility.authorisation in AUTHORISED
-        and (facility.valid_from is None or facility.valid_from <= day)
-        and (facility.valid_until is None or day <= facility.valid_until)
+    valid = any(
+        p.kind in AUTHORISED and p.valid_from <= day and (p.last_day is None or day <= p.last_day)
+        for p in facility.periods
     )
     return None if valid else Violation({"date": day.isoformat()})
 

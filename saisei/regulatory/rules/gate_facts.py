@@ -16,6 +16,7 @@ from .lifecycle import PlanState
 
 __all__ = [
     "Act",
+    "AuthorisationPeriod",
     "ConsentFacts",
     "FacilityFacts",
     "FactConflict",
@@ -72,13 +73,23 @@ class GateRequest:
 
 
 @dataclass(frozen=True)
+class AuthorisationPeriod:
+    """One record of the facility's licence register: its kind and the days it is in force."""
+
+    kind: str  # "licensed" | "notified" | "accredited"; anything else is not authorised
+    valid_from: date
+    last_day: date | None = None  # None: a notification, in force until it is ended
+
+
+@dataclass(frozen=True)
 class FacilityFacts:
-    """A processing facility listed in the plan and its authorisation under ASRM Ch. IV."""
+    """A processing facility listed in the plan and its licence register (ASRM Ch. IV).
+
+    No period in force on the day means not authorised: the gate never assumes a licence.
+    """
 
     facility_id: int
-    authorisation: str  # "licensed" | "notified" | "accredited" | anything else is not authorised
-    valid_from: date | None = None
-    valid_until: date | None = None
+    periods: tuple[AuthorisationPeriod, ...] = ()
 
 
 @dataclass(frozen=True)

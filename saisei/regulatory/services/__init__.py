@@ -8,6 +8,22 @@ from saisei.regulatory.services.filings import (
     standard_document_add,
     standard_documents_in_force,
 )
+from saisei.regulatory.services.duties import (
+    committee_action_add,
+    committee_action_close,
+    committee_opinion_record,
+    complaint_close,
+    complaint_investigate,
+    complaint_record,
+    complaint_respond,
+    periodic_check_schedule,
+    periodic_check_sign_off,
+)
+from saisei.regulatory.services.facility import (
+    facility_authorisation_end,
+    facility_authorisation_record,
+    facility_change_record,
+)
 from saisei.regulatory.services.gate import (
     GateRefused,
     gate_check,
@@ -34,7 +50,6 @@ from saisei.regulatory.services.plans import (
 from saisei.regulatory.services.registry import (
     committee_create,
     facility_create,
-    facility_update_authorisation,
     institution_create,
     physician_create,
 )
@@ -46,10 +61,19 @@ from saisei.regulatory.services.reports import (
 
 __all__ = [
     "GateRefused",
+    "committee_action_add",
+    "committee_action_close",
     "committee_create",
+    "committee_opinion_record",
+    "complaint_close",
+    "complaint_investigate",
+    "complaint_record",
+    "complaint_respond",
+    "facility_authorisation_end",
+    "facility_authorisation_record",
+    "facility_change_record",
     "facility_create",
     "facility_obligations_refresh",
-    "facility_update_authorisation",
     "filed_document_generate",
     "form_version_add",
     "form_version_current",
@@ -65,6 +89,8 @@ __all__ = [
     "obligation_void",
     "obligations_for_adverse_event",
     "obligations_refresh_all",
+    "periodic_check_schedule",
+    "periodic_check_sign_off",
     "periodic_obligations_refresh",
     "periodic_report_assemble",
     "periodic_report_record_review",

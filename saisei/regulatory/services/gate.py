@@ -37,6 +37,7 @@ from saisei.regulatory.models import (
 )
 from saisei.regulatory.rules import (
     Act,
+    AuthorisationPeriod,
     ConsentFacts,
     FacilityFacts,
     GateFacts,
@@ -125,7 +126,7 @@ def gate_facts_load(
     versions = list(
         PlanVersion.objects.filter(plan_id=plan_id, voided_at__isnull=True)
         .select_related("plan")
-        .prefetch_related("physicians", "facilities")
+        .prefetch_related("physicians", "facilities", "facilities__authorisations")
     )
     if isinstance(plan, PlanVersion):
         version = next((v for v in versions if v.pk == plan.pk), None)
@@ -163,9 +164,10 @@ def gate_facts_load(
         listed_facilities=tuple(
             FacilityFacts(
                 facility_id=f.pk,
-                authorisation=f.authorisation,
-                valid_from=f.valid_from,
-                valid_until=f.valid_until,
+                periods=tuple(
+                    AuthorisationPeriod(kind=a.kind, valid_from=a.valid_from, last_day=a.last_day)
+                    for a in f.register()
+                ),
             )
             for f in version.facilities.all()
         ),

@@ -54,6 +54,8 @@ KIND_BY_RULE: dict[str, str] = {
     "DISCONTINUATION-NOTICE": ObligationKind.DISCONTINUATION,
     "DISCONTINUATION-COMMITTEE": ObligationKind.DISCONTINUATION,
     "END-OF-PROVISION-NOTICE": ObligationKind.END_OF_PROVISION,
+    "FACILITY-CHANGE-NOTICE": ObligationKind.FACILITY_CHANGE,
+    "FACILITY-LICENCE-RENEWAL": ObligationKind.LICENCE_RENEWAL,
 }
 
 # Not in the rule layer's table because the facts sheet gives no deadline (⚠); the number of
@@ -251,20 +253,26 @@ def facility_obligations_refresh(
 
     Every period that has started gets its obligation, the running one included, so a facility
     in its first year already shows the report due after its first anniversary. When the
-    authorisation ends (``valid_until``) the last period stops there and its report is still
-    due; a revoked facility with no end date gets no new periods, and none already created is
-    ever removed. A facility with no start date cannot be scheduled: the dashboard lists it
-    (``selectors.facility_report_rows``) instead of silently leaving it out.
+    last record of its licence register ends, the last period stops there and its report is
+    still due; none already created is ever removed. A facility with no record in its register
+    cannot be scheduled: the dashboard lists it (``selectors.facility_report_rows``) instead of
+    silently leaving it out.
     """
     day = today or today_tokyo()
-    start = facility.valid_from
-    if start is None or start > day or facility.voided_at is not None:
+    register = facility.register()
+    if not register or facility.voided_at is not None:
         return []
-    revoked = facility.authorisation == ProcessingFacility.Authorisation.REVOKED
-    if revoked and facility.valid_until is None:
+    start = register[0].valid_from
+    if start > day:
         return []
+    # Reports run from the first record for as long as any record is (or was) in force; a
+    # notification never expires, so it keeps the periods coming until it is ended.
+    last_days = [a.last_day for a in register]
     horizon_end = day + dt.timedelta(days=367)
-    until = min(facility.valid_until, horizon_end) if facility.valid_until else horizon_end
+    if any(d is None for d in last_days):
+        until = horizon_end
+    else:
+        until = min(max(d for d in last_days if d is not None), horizon_end)
     periods = facility_report_periods(
         authorised_from=start, until=until, config=config.deadline_config()
     )
@@ -567,7 +575,13 @@ def obligations_refresh_all(*, today: dt.date | None = None) -> int:
     )
     for plan in plans:
         count += len(periodic_obligations_refresh(actor=None, plan=plan, today=today))
-    facilities = ProcessingFacility.objects.filter(valid_from__isnull=False, voided_at__isnull=True)
+    facilities = (
+        ProcessingFacility.objects.filter(
+            voided_at__isnull=True, authorisations__voided_at__isnull=True
+        )
+        .distinct()
+        .prefetch_related("authorisations")
+    )
     for facility in facilities:
         count += len(facility_obligations_refresh(actor=None, facility=facility, today=today))
     return count

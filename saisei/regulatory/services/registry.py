@@ -19,7 +19,7 @@ from saisei.regulatory.models import (
     Physician,
     ProcessingFacility,
 )
-from saisei.regulatory.services.obligations import facility_obligations_refresh
+from saisei.regulatory.services.facility import facility_authorisation_record
 
 
 def _require_manager(actor: User) -> None:
@@ -121,8 +121,12 @@ def facility_create(
     site: Site | None = None,
     name_ja: str = "",
     country: str = "JP",
+    authorisation_number: str = "",
+    scope: str = "",
 ) -> ProcessingFacility:
-    """Register a cell processing facility with its licence, notification or accreditation (ASRM Ch. IV)."""
+    """Register a cell processing facility (ASRM Ch. IV) with the first record of its licence
+    register when its licence, notification or accreditation and the day it took effect are
+    given; without them the facility is registered but not authorised."""
     _require_manager(actor)
     if authorisation not in ProcessingFacility.Authorisation.values:
         raise ValidationFailed(
@@ -143,11 +147,8 @@ def facility_create(
         name=name,
         name_ja=name_ja,
         site=site,
-        authorisation=authorisation,
         facility_number=facility_number.strip(),
         manager_name=manager_name,
-        valid_from=valid_from,
-        valid_until=valid_until,
         country=country,
     )
     with transaction.atomic():
@@ -161,55 +162,18 @@ def facility_create(
                 "facility_number": facility_number,
             },
         )
-        # The facility's own yearly report starts with its authorisation.
-        facility_obligations_refresh(actor=actor, facility=obj)
+        if valid_from is not None and authorisation != ProcessingFacility.Authorisation.REVOKED:
+            # The first record of the register; the yearly report starts with it.
+            facility_authorisation_record(
+                actor=actor,
+                facility=obj,
+                kind=authorisation,
+                number=authorisation_number or facility_number,
+                scope=scope or _("Specified processed cells as listed in the provision plans"),
+                valid_from=valid_from,
+                valid_until=valid_until,
+            )
     return obj
-
-
-def facility_update_authorisation(
-    *,
-    actor: User,
-    facility: ProcessingFacility,
-    authorisation: str,
-    valid_from: dt.date | None,
-    valid_until: dt.date | None,
-    reason: str = "",
-) -> ProcessingFacility:
-    """Record a renewal, revocation or change of a facility's authorisation; the gate reads it at once."""
-    _require_manager(actor)
-    if facility.organisation_id != actor.organisation_id:
-        raise Forbidden()
-    if authorisation not in ProcessingFacility.Authorisation.values:
-        raise ValidationFailed(
-            "facility.authorisation",
-            _("Unknown authorisation type."),
-            {"authorisation": [authorisation]},
-        )
-    before = {
-        "authorisation": facility.authorisation,
-        "valid_from": facility.valid_from,
-        "valid_until": facility.valid_until,
-    }
-    facility.authorisation = authorisation
-    facility.valid_from = valid_from
-    facility.valid_until = valid_until
-    with transaction.atomic():
-        _save(
-            facility,
-            actor=actor,
-            action="facility.authorisation_update",
-            changes={
-                "before": before,
-                "after": {
-                    "authorisation": authorisation,
-                    "valid_from": valid_from,
-                    "valid_until": valid_until,
-                },
-                "reason": reason,
-            },
-        )
-        facility_obligations_refresh(actor=actor, facility=facility)
-    return facility
 
 
 def physician_create(

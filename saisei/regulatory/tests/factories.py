@@ -37,13 +37,47 @@ class CommitteeFactory(factory.django.DjangoModelFactory):
 class FacilityFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = m.ProcessingFacility
+        skip_postgeneration_save = True
 
     organisation = factory.SubFactory(OrganisationFactory)
     name = factory.Sequence(lambda n: f"CPC {n}")
-    authorisation = m.ProcessingFacility.Authorisation.NOTIFIED
     facility_number = factory.Sequence(lambda n: f"FA3{n:06d}")
     manager_name = "Manager"
+
+    # The first record of the licence register (valid_from None or "revoked": no record);
+    # taken out of the model's fields in ``_create``.
+    authorisation = m.AuthorisationKind.NOTIFIED
     valid_from = dt.date(2020, 1, 1)
+    valid_until = None
+
+    @factory.post_generation
+    def register(obj, create: bool, extracted: Any, **kwargs: Any) -> None:
+        params = getattr(obj, "_factory_register", None)
+        if params is None:
+            return
+        if not create or params.get("valid_from") is None or params["authorisation"] == "revoked":
+            return
+        until = params.get("valid_until")
+        if params["authorisation"] != m.AuthorisationKind.NOTIFIED and until is None:
+            until = params["valid_from"] + dt.timedelta(days=5 * 365)
+        m.FacilityAuthorisation.objects.create(
+            organisation=obj.organisation,
+            facility=obj,
+            kind=params["authorisation"],
+            number=f"N-{obj.facility_number}",
+            scope="Autologous adipose-derived MSC, culture and expansion",
+            valid_from=params["valid_from"],
+            valid_until=until,
+        )
+
+    @classmethod
+    def _create(cls, model_class: Any, *args: Any, **kwargs: Any) -> Any:
+        params = {
+            k: kwargs.pop(k) for k in ("authorisation", "valid_from", "valid_until") if k in kwargs
+        }
+        obj = super()._create(model_class, *args, **kwargs)
+        obj._factory_register = params
+        return obj
 
 
 class PhysicianFactory(factory.django.DjangoModelFactory):

@@ -122,7 +122,7 @@ def facility(officer: Any, registry: Any, org: Any) -> ProcessingFacility:
     return services.facility_create(
         actor=officer,
         name="Young CPC",
-        authorisation="licensed",
+        authorisation="notified",
         facility_number="FC9000001",
         manager_name="Manager",
         valid_from=TODAY - D(100),
@@ -158,20 +158,19 @@ def test_every_authorised_facility_gets_its_reports_and_none_are_lost(
     future = services.facility_create(
         actor=officer,
         name="Future CPC",
-        authorisation="licensed",
+        authorisation="notified",
         facility_number="FC9000003",
         manager_name="M",
         valid_from=TODAY + D(30),
     )
     assert not Obligation.objects.filter(facility=future).exists()
-    # Revoked 10 days ago: the last period stops then and is still reported; none vanish.
-    services.facility_update_authorisation(
+    # Withdrawn 10 days ago: the last period stops then and is still reported; none vanish.
+    services.facility_authorisation_end(
         actor=officer,
-        facility=old,
-        authorisation="revoked",
-        valid_from=old.valid_from,
-        valid_until=TODAY - D(10),
-        reason="closed",
+        record=old.authorisations.get(),
+        ended_on=TODAY - D(10),
+        reason="withdrawn",
+        note="closed",
     )
     obs = list(Obligation.objects.filter(facility=old).order_by("period_start"))
     assert len(obs) == 3 and obs[-1].period_end == TODAY - D(10)
@@ -184,7 +183,7 @@ def test_the_deadline_is_configurable(officer: Any, settings: Any) -> None:
     f = services.facility_create(
         actor=officer,
         name="CPC",
-        authorisation="licensed",
+        authorisation="notified",
         facility_number="FC9000004",
         manager_name="M",
         valid_from=TODAY - D(10),

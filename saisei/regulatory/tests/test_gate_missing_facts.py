@@ -22,6 +22,7 @@ from saisei.core.timezones import TOKYO
 from saisei.processing.models import Dose
 from saisei.regulatory.rules import (
     Act,
+    AuthorisationPeriod,
     ConsentFacts,
     FacilityFacts,
     GateFacts,
@@ -211,7 +212,11 @@ FACTS = GateFacts(
     dose_min_cells=100,
     dose_max_cells=300,
     max_administrations=5,
-    listed_facilities=(FacilityFacts(7, "licensed"),),
+    listed_facilities=(
+        FacilityFacts(
+            7, (AuthorisationPeriod("licensed", dt.date(2020, 1, 1), dt.date(2099, 1, 1)),)
+        ),
+    ),
     consent=ConsentFacts(status="valid", plan_version_id=1, patient_id=100),
 )
 FIELDS = {

@@ -11,6 +11,7 @@ from saisei.core.timezones import TOKYO
 from saisei.regulatory.rules import (
     GATE_RULES,
     Act,
+    AuthorisationPeriod,
     ConsentFacts,
     FacilityFacts,
     GateFacts,
@@ -58,7 +59,7 @@ FACTS = GateFacts(
     dose_max_cells=250_000_000,
     max_administrations=10,
     administrations_given=2,
-    listed_facilities=(FacilityFacts(CPC, "notified", valid_from=date(2024, 1, 1)),),
+    listed_facilities=(FacilityFacts(CPC, (AuthorisationPeriod("notified", date(2024, 1, 1)),)),),
     consent=ConsentFacts(status="valid", plan_version_id=PLAN, patient_id=100),
 )
 
@@ -272,9 +273,10 @@ def test_a_stated_fact_that_contradicts_the_record_is_blocked():
 @pytest.mark.parametrize(
     "facility",
     [
-        FacilityFacts(CPC, "revoked"),
-        FacilityFacts(CPC, "licensed", valid_until=date(2025, 9, 30)),
-        FacilityFacts(CPC, "licensed", valid_from=date(2025, 10, 2)),
+        FacilityFacts(CPC),  # nothing in the register: not authorised (fail closed)
+        FacilityFacts(CPC, (AuthorisationPeriod("revoked", date(2024, 1, 1)),)),
+        FacilityFacts(CPC, (AuthorisationPeriod("licensed", date(2020, 1, 1), date(2025, 9, 30)),)),
+        FacilityFacts(CPC, (AuthorisationPeriod("licensed", date(2025, 10, 2), date(2030, 1, 1)),)),
     ],
 )
 def test_a_facility_without_valid_authorisation_on_the_day_is_blocked(facility):

@@ -14,6 +14,7 @@ from saisei.core.timezones import TOKYO
 from saisei.regulatory.rules import (
     GATE_RULES,
     Act,
+    AuthorisationPeriod,
     ConsentFacts,
     FacilityFacts,
     FactConflict,
@@ -54,7 +55,7 @@ FACTS = GateFacts(
     dose_min_cells=50_000_000,
     dose_max_cells=200_000_000,
     max_administrations=10,
-    listed_facilities=(FacilityFacts(CPC, "notified", valid_from=date(2024, 1, 1)),),
+    listed_facilities=(FacilityFacts(CPC, (AuthorisationPeriod("notified", date(2024, 1, 1)),)),),
     consent=ConsentFacts(status="valid", plan_version_id=PLAN, patient_id=100),
 )
 
@@ -107,10 +108,16 @@ def test_the_release_subset_is_explicit() -> None:
         ({"institution_id": 2}, "GATE-INSTITUTION-NOT-COVERED"),
         ({"listed_facilities": ()}, "GATE-CPC-NOT-LISTED"),
         (
-            {"listed_facilities": (FacilityFacts(CPC, "notified", valid_until=date(2025, 9, 1)),)},
+            {
+                "listed_facilities": (
+                    FacilityFacts(
+                        CPC, (AuthorisationPeriod("licensed", date(2020, 1, 1), date(2025, 9, 1)),)
+                    ),
+                )
+            },
             "GATE-CPC-NOT-AUTHORISED",
         ),
-        ({"listed_facilities": (FacilityFacts(CPC, "revoked"),)}, "GATE-CPC-NOT-AUTHORISED"),
+        ({"listed_facilities": (FacilityFacts(CPC),)}, "GATE-CPC-NOT-AUTHORISED"),
         ({"consent": ConsentFacts(status="withdrawn")}, "GATE-CONSENT-NOT-VALID"),
         ({"allowed_routes": frozenset({"intrathecal"})}, "GATE-ROUTE-NOT-IN-PLAN"),
         ({"dose_max_cells": 80_000_000}, "GATE-DOSE-OUTSIDE-PLAN"),

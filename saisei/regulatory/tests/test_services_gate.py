@@ -201,12 +201,11 @@ def test_cpc_not_listed(registry, plan, org):
 
 def test_cpc_authorisation_expired(officer, registry, plan):
     facility = registry["facility"]
-    services.facility_update_authorisation(
+    services.facility_authorisation_end(
         actor=officer,
-        facility=facility,
-        authorisation="notified",
-        valid_from=dt.date(2020, 1, 1),
-        valid_until=TODAY - D(1),
+        record=facility.authorisations.get(),
+        ended_on=TODAY - D(1),
+        reason="withdrawn",
     )
     assert blocking(check(registry, plan)) == {"GATE-CPC-NOT-AUTHORISED"}
 
