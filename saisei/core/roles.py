@@ -15,7 +15,7 @@ from saisei.core.models import Role
 __all__ = ["REGISTRY", "Action", "action", "allowed", "render_markdown"]
 
 # Apps whose permissions.py declare actions; imported before the matrix is rendered.
-MATRIX_APPS = ("saisei.processing", "saisei.treatment", "saisei.safety")
+MATRIX_APPS = ("saisei.processing", "saisei.treatment", "saisei.safety", "saisei.network")
 
 
 @dataclass(frozen=True)
