@@ -101,3 +101,10 @@ COUNTRY_SYSTEMS: dict[str, CountrySystem] = {
 def country_name(code: str) -> str:
     c = COUNTRY_SYSTEMS.get(code)
     return str(c.name) if c else code
+
+
+# How the cells are given, as the family reads it on the comparison (plan route codes).
+ROUTE_LABELS: dict[str, object] = {
+    "iv": _("Intravenous drip"),
+    "intrathecal": _("Into the spinal fluid (intrathecal)"),
+}

@@ -148,6 +148,8 @@ class QuoteRow:
     evidence: list[str] = field(default_factory=list)
     risks: list[str] = field(default_factory=list)
     reason: str = ""
+    refunds: list[dict[str, Any]] = field(default_factory=list)
+    route_label: str = ""
 
 
 def _order_key(order: str) -> Any:

@@ -303,7 +303,7 @@ def referral_consent_give(
             {"given_by_name": [_("Required.")], "agree": [_("Required.")]},
         )
     allowed = set(agreement.shareable_fields)
-    fields = [f for f in dict.fromkeys(fields)]
+    fields = list(dict.fromkeys(fields))
     outside = [f for f in fields if f not in allowed]
     if outside or not fields:
         raise ValidationFailed(
