@@ -15,7 +15,17 @@ from __future__ import annotations
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent
-APPS = ("core", "regulatory", "journey", "network", "processing", "treatment", "safety", "outcomes", "interop")
+APPS = (
+    "core",
+    "regulatory",
+    "journey",
+    "network",
+    "processing",
+    "treatment",
+    "safety",
+    "outcomes",
+    "interop",
+)
 LANGUAGES = ("ja", "zh_Hans")
 
 # Every page, e-mail and PDF a family (patient, relative, legal proxy) sees, as paths relative to

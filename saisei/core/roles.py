@@ -91,6 +91,7 @@ APP_TITLES = {
     "processing": "Processing (CPC and QA)",
     "treatment": "Treatment (bedside)",
     "safety": "Safety (adverse events)",
+    "network": "Facilitator network (referrals)",
 }
 
 
