@@ -151,12 +151,13 @@ def _kaede(ctx: DemoContext) -> dict[str, Any]:
             contact_email="desk@kaede.demo.invalid",
         )
         version = plan.versions.get()
-        for name, days_ago, extra in (
+        steps: tuple[tuple[str, int, dict[str, Any]], ...] = (
             ("submit_for_review", 300, {}),
             ("record_favourable_opinion", 280, {"reference": "Osaka committee 2025-201"}),
             ("submit_to_authority", 270, {"reception_number": "R-0777-2025"}),
             ("record_acceptance", 250, {"plan_number": "PB5250208"}),
-        ):
+        )
+        for name, days_ago, extra in steps:
             version.refresh_from_db()
             reg_services.plan_transition(
                 actor=officer,

@@ -314,7 +314,7 @@ def received_detail(request: AuthedRequest, external_id: str) -> HttpResponse:
 
 
 @staff_view
-def received_file(request: AuthedRequest, external_id: str, file_id: str) -> HttpResponse:
+def received_file(request: AuthedRequest, external_id: str, file_id: str) -> FileResponse:
     share = selectors.share_for_clinic(actor=request.user, external_id=external_id)
     f = selectors.shared_file(share, file_id)
     access_log_record(
@@ -359,7 +359,7 @@ def portal_referral(request: HttpRequest, patient: Any, referral: Any, access: A
         for c in referral.consents.filter(withdrawn_at__isnull=True, voided_at__isnull=True)
     }
     files = list(referral.inquiry.files.filter(voided_at__isnull=True))
-    partners = []
+    partners: list[dict[str, Any]] = []
     errors: dict[int, str] = {}
     for a in services.partners_live(referral.organisation):
         try:
