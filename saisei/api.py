@@ -49,6 +49,7 @@ def _mount() -> None:
     from saisei.core.api import router as core_router
     from saisei.interop.api import router as interop_router
     from saisei.journey.api import router as journey_router
+    from saisei.network.api import router as network_router
     from saisei.outcomes.api import router as outcomes_router
     from saisei.processing.api import router as processing_router
     from saisei.regulatory.api import router as regulatory_router
@@ -59,6 +60,7 @@ def _mount() -> None:
     api.add_router("/", regulatory_router)
     api.add_router("/", processing_router)
     api.add_router("/", journey_router)
+    api.add_router("/", network_router)
     api.add_router("/", treatment_router)
     api.add_router("/", safety_router)
     api.add_router("/", outcomes_router)

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "saisei.core",
     "saisei.regulatory",
     "saisei.journey",
+    "saisei.network",
     "saisei.processing",
     "saisei.treatment",
     "saisei.safety",

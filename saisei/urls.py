@@ -27,6 +27,7 @@ urlpatterns = [
     path("regulatory/", include("saisei.regulatory.urls")),
     path("processing/", include("saisei.processing.urls")),
     path("journey/", include("saisei.journey.urls")),
+    path("network/", include("saisei.network.urls")),
     path("treatment/", include("saisei.treatment.urls")),
     path("safety/", include("saisei.safety.urls")),
     path("outcomes/", include("saisei.outcomes.urls")),

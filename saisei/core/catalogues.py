@@ -15,7 +15,17 @@ from __future__ import annotations
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent
-APPS = ("core", "regulatory", "journey", "processing", "treatment", "safety", "outcomes", "interop")
+APPS = (
+    "core",
+    "regulatory",
+    "journey",
+    "network",
+    "processing",
+    "treatment",
+    "safety",
+    "outcomes",
+    "interop",
+)
 LANGUAGES = ("ja", "zh_Hans")
 
 # Every page, e-mail and PDF a family (patient, relative, legal proxy) sees, as paths relative to
@@ -55,6 +65,13 @@ FAMILY_FACING: tuple[str, ...] = (
     "templates/outcomes/portal_diary.html",
     "templates/safety/portal_report.html",
     "templates/safety/portal_report_done.html",
+    # facilitator network: choosing clinics, per-clinic consent, quotes compared side by side
+    "templates/network/portal/referral.html",
+    "templates/network/portal/compare.html",
+    "templates/network/portal/none.html",
+    "templates/network/_comparison.html",
+    "network/rules.py",
+    "network/services.py",
     # PDFs handed to the family: quote, itinerary, family outcome report
     "journey/documents.py",
     "journey/i18n.py",

@@ -78,6 +78,9 @@ class Organisation(ExternalIdModel):
     name_ja = models.CharField(_("name in Japanese"), max_length=200, blank=True)
     slug = models.SlugField(unique=True)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    # ISO 3166-1 alpha-2 country where the organisation processes data: a referral to a clinic in
+    # another country than the family's is a transfer abroad (APPI Art. 28; network app).
+    country = models.CharField(_("country"), max_length=2, default="JP")
     # Partner organisations (e.g. a facilitator working for a clinic group) may see
     # what is explicitly shared with them; they never share a data scope.
     partners = models.ManyToManyField("self", blank=True, symmetrical=True)

@@ -15,7 +15,13 @@ from saisei.core.models import Role
 __all__ = ["REGISTRY", "Action", "action", "allowed", "render_markdown"]
 
 # Apps whose permissions.py declare actions; imported before the matrix is rendered.
-MATRIX_APPS = ("saisei.regulatory", "saisei.processing", "saisei.treatment", "saisei.safety")
+MATRIX_APPS = (
+    "saisei.regulatory",
+    "saisei.processing",
+    "saisei.treatment",
+    "saisei.safety",
+    "saisei.network",
+)
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,7 @@ APP_TITLES = {
     "processing": "Processing (CPC and QA)",
     "treatment": "Treatment (bedside)",
     "safety": "Safety (adverse events)",
+    "network": "Facilitator network (referrals)",
 }
 
 

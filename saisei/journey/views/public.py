@@ -21,7 +21,12 @@ PUBLIC_LANGUAGES = ("en", "ja", "zh-hans")
 
 
 def _org(slug: str | None) -> Organisation:
+    """The clinic (or, by its slug, the facilitator) whose inquiry page this is."""
     qs = Organisation.objects.filter(kind=Organisation.Kind.CLINIC_GROUP)
+    if slug:
+        qs = Organisation.objects.filter(
+            kind__in=(Organisation.Kind.CLINIC_GROUP, Organisation.Kind.FACILITATOR)
+        )
     org = qs.filter(slug=slug).first() if slug else (qs.first() if qs.count() == 1 else None)
     if org is None:
         raise Http404

@@ -1,0 +1,22 @@
+"""Template tags other apps' pages use to show referrals without importing the network app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from .. import selectors
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def received_referrals(context: Any) -> list[Any]:
+    """The live referrals shared with the signed-in clinic user's organisation (for the inquiry
+    queue, marked with their facilitator)."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return []
+    return list(selectors.shares_for_clinic(actor=user)[:50])
