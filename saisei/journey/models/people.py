@@ -42,6 +42,9 @@ class Patient(ClinicalRecord):
     family_name = models.CharField(_("family name"), max_length=100)
     given_name = models.CharField(_("given name"), max_length=100)
     name_native = models.CharField(_("name in native script"), max_length=200, blank=True)
+    name_reading = models.CharField(
+        _("reading of the name (furigana / pinyin)"), max_length=200, blank=True
+    )
     date_of_birth = models.DateField(_("date of birth"))
     sex = models.CharField(_("sex"), max_length=10, choices=Sex.choices)
     weight_kg = models.DecimalField(

@@ -13,6 +13,7 @@ from saisei.core.errors import DomainError
 from saisei.core.models import Organisation
 
 from .. import rules, services
+from ..countries import COUNTRIES
 from ..forms import InquiryForm
 from ..uploads import CappedUploadHandler
 from ._helpers import ip
@@ -131,6 +132,7 @@ def _inquiry_public(
             "notice_version": notice.version,
             "language": language,
             "public_languages": [("en", "English"), ("ja", "日本語"), ("zh-hans", "简体中文")],
+            "countries": COUNTRIES,
         },
         status=status,
     )
