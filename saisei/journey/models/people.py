@@ -15,7 +15,20 @@ from simple_history.models import HistoricalRecords
 
 from saisei.core.models import ClinicalRecord
 
-LANGUAGE_CHOICES = [("en", "English"), ("ja", "日本語"), ("zh-hans", "简体中文")]
+
+def language_choices() -> list[tuple[str, str]]:
+    """The offered languages (settings.LANGUAGES, driven by which catalogues exist), each named in
+    itself so a family finds its own."""
+    from django.conf import settings
+    from django.conf.locale import LANG_INFO
+
+    return [
+        (code, LANG_INFO.get(code, {}).get("name_local", code)) for code, _n in settings.LANGUAGES
+    ]
+
+
+# A callable, so a language a translator adds needs neither code nor a migration.
+LANGUAGE_CHOICES = language_choices
 
 
 class Sex(models.TextChoices):

@@ -28,7 +28,7 @@ from saisei.core.views import render_form_error
 from .. import forms as f
 from .. import permissions as perms
 from .. import rules, selectors, services
-from ..countries import COUNTRIES, currency_for_country
+from ..countries import currency_for_country
 from ..lifecycles import inquiry_coordinator_targets
 from ..models import (
     GuarantorRecord,
