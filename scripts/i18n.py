@@ -160,7 +160,7 @@ def table_ids(po: polib.POFile) -> list[Key]:
 def conflicts(committed: dict[tuple[str, str], polib.POFile]) -> list[str]:
     """The same msgid translated differently by two apps: Django would pick one silently."""
     out = []
-    for lang in LANGUAGES:
+    for lang in catalogue_languages():
         seen: dict[Key, tuple[str, str]] = {}
         for (app, lg), po in sorted(committed.items()):
             if lg != lang:

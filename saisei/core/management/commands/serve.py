@@ -17,7 +17,7 @@ def serve_at(bind: str) -> None:
         return
     host, _, port = bind.rpartition(":")
     host = host or "127.0.0.1"
-    if host in ("0.0.0.0", "::", "[::]"):
+    if host in ("0.0.0.0", "::", "[::]"):  # noqa: S104 (a wildcard bind is reached on localhost)
         host = "127.0.0.1"
     url = f"http://{host}:{port}"
     settings.SAISEI_BASE_URL = url
