@@ -97,8 +97,8 @@ def english_fragments() -> set[str]:
         path = po_path(app, "ja")
         if path.exists():
             for e in polib.pofile(str(path)):
-                for part in PLACEHOLDER.split(e.msgid):
-                    part = part.strip(" .,:;()“”\"'")
+                for raw in PLACEHOLDER.split(e.msgid):
+                    part = raw.strip(" .,:;()“”\"'")
                     if len(part) >= 16 and PHRASE.search(part) and "\n" not in part:
                         out.add(part)
     return out
