@@ -16,6 +16,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from saisei.core.catalogues import offered_languages
+
 BASE_DIR = Path(__file__).resolve().parent
 env = environ.Env()
 
@@ -198,10 +200,19 @@ if PRODUCTION:
     CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 LANGUAGE_CODE = "en"
+_LANGUAGE_NAMES = {
+    "en": _("English"),
+    "ja": _("Japanese"),
+    "zh-hans": _("Simplified Chinese"),
+    "zh-hant": _("Traditional Chinese"),
+    "ko": _("Korean"),
+}
+# Offered languages: English, Japanese and simplified Chinese, plus every language a translator
+# has added a family-facing catalogue for (saisei/journey/locale/<lang>/, see
+# docs/translating.md); SAISEI_LANGUAGES=en,ja,... fixes the list instead.
 LANGUAGES = [
-    ("en", _("English")),
-    ("ja", _("Japanese")),
-    ("zh-hans", _("Simplified Chinese")),
+    (code, _LANGUAGE_NAMES.get(code, code))
+    for code in offered_languages(env.list("SAISEI_LANGUAGES", default=[]))
 ]
 # Each app keeps its own catalogue in <app>/locale, which Django finds for installed apps.
 LOCALE_PATHS: list[str] = []

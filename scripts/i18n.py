@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PKG = ROOT / "saisei"
 sys.path.insert(0, str(ROOT))
 
-from saisei.core.catalogues import APPS, LANGUAGES, family_facing  # noqa: E402
+from saisei.core.catalogues import APPS, catalogue_languages, family_facing  # noqa: E402
 
 Key = tuple[str | None, str]
 
@@ -52,7 +52,7 @@ def makemessages(package: Path, *, locations: bool) -> None:
     }
     args = [sys.executable, "-m", "django", "makemessages", "--no-obsolete", "--no-wrap"]
     args += [] if locations else ["--no-location"]
-    for lang in LANGUAGES:
+    for lang in catalogue_languages(package):
         args += ["-l", lang]
     args += ["-i", "tests/*", "-i", "*/tests/*", "-i", "static/*", "--verbosity", "0"]
     subprocess.run(args, cwd=package, env=env, check=True)
@@ -60,7 +60,7 @@ def makemessages(package: Path, *, locations: bool) -> None:
 
 def catalogues(package: Path = PKG) -> Iterator[tuple[str, str, Path]]:
     for app in APPS:
-        for lang in LANGUAGES:
+        for lang in catalogue_languages(package):
             path = package / app / "locale" / lang / "LC_MESSAGES" / "django.po"
             if path.exists():
                 yield app, lang, path
@@ -160,7 +160,7 @@ def table_ids(po: polib.POFile) -> list[Key]:
 def conflicts(committed: dict[tuple[str, str], polib.POFile]) -> list[str]:
     """The same msgid translated differently by two apps: Django would pick one silently."""
     out = []
-    for lang in LANGUAGES:
+    for lang in catalogue_languages():
         seen: dict[Key, tuple[str, str]] = {}
         for (app, lg), po in sorted(committed.items()):
             if lg != lang:
@@ -186,6 +186,12 @@ def main() -> int:
             print(f"{len(problems)} translation problems", file=sys.stderr)
             return 1
         return 0
+    if "--add" in sys.argv:
+        # A translator adds a language: an empty catalogue for the family-facing pages and the
+        # shell; extraction then fills in every msgid. Once compiled, the language is offered.
+        lang = sys.argv[sys.argv.index("--add") + 1]
+        for app in ("core", "journey", "safety", "outcomes"):
+            (PKG / app / "locale" / lang / "LC_MESSAGES").mkdir(parents=True, exist_ok=True)
     if "--compile" not in sys.argv:
         makemessages(PKG, locations=False)
     compile_all()

@@ -26,7 +26,19 @@ APPS = (
     "outcomes",
     "interop",
 )
-LANGUAGES = ("ja", "zh_Hans")
+LANGUAGES = ("ja", "zh_Hans")  # required: Japanese complete, simplified Chinese for families
+
+
+def catalogue_languages(package: Path = PACKAGE) -> list[str]:
+    """The required languages plus any a translator added (``scripts/i18n.py --add ko``)."""
+    extra = {
+        d.name
+        for app in APPS
+        for d in (package / app / "locale").glob("*")
+        if d.is_dir() and d.name not in LANGUAGES
+    }
+    return [*LANGUAGES, *sorted(extra)]
+
 
 # Every page, e-mail and PDF a family (patient, relative, legal proxy) sees, as paths relative to
 # the ``saisei`` package; ``path:Name`` narrows a module that also serves staff to one top-level
@@ -126,3 +138,40 @@ def translations(app: str, language: str) -> dict[str, str]:
 
     po = polib.pofile(str(po_path(app, language)))
     return {e.msgid: e.msgstr for e in po if not e.msgctxt and e.msgstr and "fuzzy" not in e.flags}
+
+
+# --- which languages the service offers ------------------------------------------------------
+
+# Always offered: English (the source language) and the two every catalogue must cover.
+CORE_LANGUAGES = ("en", "ja", "zh-hans")
+# The app whose catalogue holds the family-facing pages: a language is offered once a translator
+# has added its catalogue here (``scripts/i18n.py --add ko`` creates it); no code changes.
+FAMILY_CATALOGUE_APP = "journey"
+
+
+def language_code(locale_name: str) -> str:
+    """Django's language code for a gettext locale name (``zh_Hant`` -> ``zh-hant``)."""
+    return locale_name.replace("_", "-").lower()
+
+
+def locale_name(code: str) -> str:
+    """The gettext locale name for a language code (``zh-hant`` -> ``zh_Hant``, ``ko`` -> ``ko``)."""
+    lang, _, region = code.partition("-")
+    if not region:
+        return lang
+    return f"{lang}_{region.title() if len(region) > 2 else region.upper()}"
+
+
+def offered_languages(explicit: list[str] | None = None) -> list[str]:
+    """Language codes the service offers: ``SAISEI_LANGUAGES`` when set, else the core three plus
+    every language with a compiled family-facing catalogue."""
+    if explicit:
+        return [language_code(c) for c in explicit]
+    codes = list(CORE_LANGUAGES)
+    base = catalogue_dir(FAMILY_CATALOGUE_APP)
+    if base.is_dir():
+        for mo in sorted(base.glob("*/LC_MESSAGES/django.mo")):
+            code = language_code(mo.parts[-3])
+            if code not in codes:
+                codes.append(code)
+    return codes

@@ -48,6 +48,8 @@ class Worklist:
     items: Callable[[Any], list[WorkItem]]
     empty_text: Any = ""
     order: int = 50
+    # Roles whose home page starts with this list (their work for today), before the rest.
+    first_for: frozenset[str] = field(default_factory=frozenset)
 
 
 @cache
@@ -74,4 +76,5 @@ def nav_for(user: Any) -> list[tuple[Any, str]]:
 
 def worklists_for(user: Any) -> list[Worklist]:
     roles = set(getattr(user, "roles", ()))
-    return [w for w in worklists() if roles & w.roles]
+    mine = [w for w in worklists() if roles & w.roles]
+    return sorted(mine, key=lambda w: 0 if roles & w.first_for else 1)

@@ -99,6 +99,10 @@ class InquiryOut(Schema):
     contact_name: str
     contact_email: str
     patient_name: str
+    patient_family_name: str
+    patient_given_name: str
+    patient_name_native: str
+    patient_name_reading: str
     country: str
     diagnosis: str
     diagnosis_when: str

@@ -62,12 +62,13 @@ MAIN_PRESCREEN: dict[str, Any] = {
 }
 
 INQUIRIES = [
-    # (key e-mail, language, status, patient, country, diagnosis, scores)
+    # (key e-mail, language, status, patient (family, given, native script, reading), country,
+    #  diagnosis, scores)
     (
         "wei.lin@example.invalid",
         "zh-hans",
         "enrolled",
-        "Lin Mei",
+        ("Lin", "Mei", "林美", "Lín Měi"),
         "Singapore",
         "Alzheimer's disease (amyloid PET positive)",
         "MMSE 22 (2026-05)",
@@ -76,7 +77,7 @@ INQUIRIES = [
         "s.ito@example.invalid",
         "ja",
         "new",
-        "伊藤 進",
+        ("Ito", "Susumu", "伊藤 進", "いとう すすむ"),
         "Japan",
         "アルツハイマー型認知症",
         "HDS-R 20",
@@ -85,17 +86,25 @@ INQUIRIES = [
         "anna.k@example.invalid",
         "en",
         "in_review",
-        "Boris Kowalski",
+        ("Kowalski", "Boris", "", ""),
         "Poland",
         "Mild cognitive impairment",
         "MoCA 23",
     ),
-    ("m.chen@example.invalid", "zh-hans", "info_requested", "陈明", "China", "阿尔茨海默病", ""),
+    (
+        "m.chen@example.invalid",
+        "zh-hans",
+        "info_requested",
+        ("Chen", "Ming", "陈明", "Chén Míng"),
+        "China",
+        "阿尔茨海默病",
+        "",
+    ),
     (
         "j.smith@example.invalid",
         "en",
         "declined",
-        "John Smith",
+        ("Smith", "John", "", ""),
         "Australia",
         "Frontotemporal dementia",
         "MMSE 14",
@@ -122,10 +131,13 @@ def _inquiries(ctx: DemoContext) -> dict[str, Inquiry]:
             inquiry = services.inquiry_submit(
                 organisation=ctx.org,
                 data={
-                    "contact_name": f"Family of {name}",
+                    "contact_name": f"Family of {name[1]} {name[0]}",
                     "contact_email": email,
                     "contact_relationship": "child",
-                    "patient_name": name,
+                    "patient_family_name": name[0],
+                    "patient_given_name": name[1],
+                    "patient_name_native": name[2],
+                    "patient_name_reading": name[3],
                     "country": country,
                     "diagnosis": diagnosis,
                     "diagnosis_when": "2025",

@@ -42,14 +42,43 @@ class InquiryForm(forms.Form):
     contact_relationship = forms.CharField(
         label=_("Your relationship to the patient"), max_length=100, required=False
     )
-    patient_name = forms.CharField(label=_("Patient's name"), max_length=200)
+    # Names as the family writes them, each part in its own field: nothing is ever split from
+    # word order (family name first in Japanese and Chinese, last in English).
+    patient_family_name = forms.CharField(
+        label=_("Patient's family name (surname)"),
+        max_length=100,
+        help_text=_("As in the passport, in Latin letters."),
+    )
+    patient_given_name = forms.CharField(
+        label=_("Patient's given name"),
+        max_length=100,
+        help_text=_("As in the passport, in Latin letters."),
+    )
+    patient_name_native = forms.CharField(
+        label=_("Patient's name in native script (optional)"),
+        max_length=200,
+        required=False,
+        help_text=_("For example: 山田 花子, 林美, 김민준"),
+    )
+    patient_name_reading = forms.CharField(
+        label=_("Reading of that name (optional)"),
+        max_length=200,
+        required=False,
+        help_text=_(
+            "Furigana for a Japanese name (やまだ はなこ), pinyin for a Chinese name (Lín Měi)."
+        ),
+    )
     patient_date_of_birth = forms.DateField(
         label=_("Patient's date of birth"), required=False, widget=DATE
     )
     patient_sex = forms.ChoiceField(
         label=_("Patient's sex"), choices=[("", "—"), *Sex.choices], required=False
     )
-    country = forms.CharField(label=_("Country where the patient lives"), max_length=100)
+    country = forms.CharField(
+        label=_("Country where the patient lives"),
+        max_length=100,
+        widget=forms.TextInput(attrs={"list": "country-list", "autocomplete": "country-name"}),
+    )
     diagnosis = forms.CharField(
         label=_("Diagnosis"),
         max_length=300,
@@ -114,6 +143,9 @@ class PatientForm(forms.Form):
     family_name = forms.CharField(label=_("Family name"), max_length=100)
     given_name = forms.CharField(label=_("Given name"), max_length=100)
     name_native = forms.CharField(label=_("Name in native script"), max_length=200, required=False)
+    name_reading = forms.CharField(
+        label=_("Reading of the name (furigana / pinyin)"), max_length=200, required=False
+    )
     date_of_birth = forms.DateField(label=_("Date of birth"), widget=DATE)
     sex = forms.ChoiceField(label=_("Sex"), choices=Sex.choices)
     weight_kg = forms.DecimalField(
@@ -121,7 +153,11 @@ class PatientForm(forms.Form):
     )
     language = forms.ChoiceField(label=_("Language"), choices=LANGUAGE_CHOICES)
     country = forms.CharField(label=_("Country"), max_length=100, required=False)
-    currency = forms.CharField(label=_("Home currency"), max_length=3, initial="USD")
+    currency = forms.CharField(
+        label=_("Home currency"),
+        max_length=3,
+        help_text=_("ISO 4217 code, for example JPY, CNY, KRW, TWD, USD."),
+    )
     email = forms.EmailField(label=_("E-mail"), required=False)
     phone = forms.CharField(label=_("Phone"), max_length=50, required=False)
     home_physician_name = forms.CharField(label=_("Home physician"), max_length=200, required=False)

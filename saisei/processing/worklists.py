@@ -89,6 +89,7 @@ WORKLISTS = [
         items=_to_release,
         empty_text=_("No lot is waiting."),
         order=31,
+        first_for=frozenset({Role.QA_MANAGER}),
     ),
     Worklist(
         key="processing_deviations",

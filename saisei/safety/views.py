@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -583,7 +584,7 @@ def portal_report(request: HttpRequest) -> HttpResponse:
     if patient is None:
         return render(request, "journey/portal/no_access.html", status=403)
     lang = request.GET.get("lang") or request.POST.get("lang") or patient.language
-    if lang not in ("en", "ja", "zh-hans"):
+    if lang not in {code for code, _name in settings.LANGUAGES}:
         lang = "en"
     with translation.override(lang):
         request.LANGUAGE_CODE = lang

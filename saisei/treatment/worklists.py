@@ -59,6 +59,7 @@ WORKLISTS = [
         _today,
         _l("No infusions planned today."),
         order=20,
+        first_for=frozenset({Role.NURSE, Role.PHYSICIAN}),
     ),
     Worklist(
         "treatment_running",

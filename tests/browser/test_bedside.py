@@ -87,6 +87,7 @@ def test_nurse_and_physician_give_a_verified_infusion_on_a_tablet(tablet_page):
     page.click("[data-testid=complete]")
     page.wait_for_selector("h1 .status.ok")
     screenshot(page, "infusion-record-tablet")
+    page.click(".usermenu summary")
     page.click("text=Sign out")
 
     administration = Administration.objects.get(dose=world.doses[0])

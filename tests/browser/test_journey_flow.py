@@ -104,7 +104,10 @@ def test_inquiry_to_accepted_quote_signed_consent_and_scheduled_course(
     page.fill("#id_contact_name", "山田 太郎")
     page.fill("#id_contact_email", "taro@example.test")
     page.fill("#id_contact_relationship", "長男")
-    page.fill("#id_patient_name", "Hanako Yamada")
+    page.fill("#id_patient_family_name", "Yamada")
+    page.fill("#id_patient_given_name", "Hanako")
+    page.fill("#id_patient_name_native", "山田 花子")
+    page.fill("#id_patient_name_reading", "やまだ はなこ")
     page.fill("#id_country", "日本")
     page.fill("#id_diagnosis", "アルツハイマー病")
     page.fill("#id_cognitive_scores", "MMSE 22（2026年5月）")
@@ -136,6 +139,11 @@ def test_inquiry_to_accepted_quote_signed_consent_and_scheduled_course(
     page.goto(f"{base}/journey/inquiries/")
     page.click(f"text={reference}")
     page.click("text=Create patient record")
+    # The name parts come over as the family typed them; the currency from the country.
+    assert page.input_value("#id_family_name") == "Yamada"
+    assert page.input_value("#id_given_name") == "Hanako"
+    assert page.input_value("#id_name_reading") == "やまだ はなこ"
+    assert page.input_value("#id_currency") == "JPY"
     page.fill("#id_date_of_birth", "1951-04-02")
     page.select_option("#id_sex", "female")
     page.fill("#id_weight_kg", "52")

@@ -45,6 +45,16 @@ class Inquiry(ClinicalRecord):
         _("your relationship to the patient"), max_length=100, blank=True
     )
     patient_name = models.CharField(_("patient's name"), max_length=200)
+    # The parts as the family typed them (issue 15): patient_name is composed from them for
+    # display; inquiries from before these fields keep only patient_name, never split.
+    patient_family_name = models.CharField(_("patient's family name"), max_length=100, blank=True)
+    patient_given_name = models.CharField(_("patient's given name"), max_length=100, blank=True)
+    patient_name_native = models.CharField(
+        _("patient's name in native script"), max_length=200, blank=True
+    )
+    patient_name_reading = models.CharField(
+        _("reading of the patient's name"), max_length=200, blank=True
+    )
     patient_date_of_birth = models.DateField(_("patient's date of birth"), null=True, blank=True)
     patient_sex = models.CharField(
         _("patient's sex"), max_length=10, choices=Sex.choices, default=Sex.UNKNOWN

@@ -15,7 +15,20 @@ from simple_history.models import HistoricalRecords
 
 from saisei.core.models import ClinicalRecord
 
-LANGUAGE_CHOICES = [("en", "English"), ("ja", "日本語"), ("zh-hans", "简体中文")]
+
+def language_choices() -> list[tuple[str, str]]:
+    """The offered languages (settings.LANGUAGES, driven by which catalogues exist), each named in
+    itself so a family finds its own."""
+    from django.conf import settings
+    from django.conf.locale import LANG_INFO
+
+    return [
+        (code, LANG_INFO.get(code, {}).get("name_local", code)) for code, _n in settings.LANGUAGES
+    ]
+
+
+# A callable, so a language a translator adds needs neither code nor a migration.
+LANGUAGE_CHOICES = language_choices
 
 
 class Sex(models.TextChoices):
@@ -42,6 +55,9 @@ class Patient(ClinicalRecord):
     family_name = models.CharField(_("family name"), max_length=100)
     given_name = models.CharField(_("given name"), max_length=100)
     name_native = models.CharField(_("name in native script"), max_length=200, blank=True)
+    name_reading = models.CharField(
+        _("reading of the name (furigana / pinyin)"), max_length=200, blank=True
+    )
     date_of_birth = models.DateField(_("date of birth"))
     sex = models.CharField(_("sex"), max_length=10, choices=Sex.choices)
     weight_kg = models.DecimalField(

@@ -44,6 +44,10 @@ INQUIRY_FIELDS = (
     "contact_phone",
     "contact_relationship",
     "patient_name",
+    "patient_family_name",
+    "patient_given_name",
+    "patient_name_native",
+    "patient_name_reading",
     "patient_date_of_birth",
     "patient_sex",
     "country",
@@ -267,6 +271,25 @@ def inquiry_submit(
     for key in ("patient_sex", "mobility"):
         if not values.get(key):
             values.pop(key, None)
+    for key in (
+        "patient_family_name",
+        "patient_given_name",
+        "patient_name_native",
+        "patient_name_reading",
+    ):
+        values[key] = str(values.get(key) or "").strip()
+    if not values.get("patient_name"):
+        # Composed from the parts the family gave, family name first and marked as such.
+        if not (values["patient_family_name"] and values["patient_given_name"]):
+            raise ValidationFailed(
+                "patient_name_required",
+                _("Please give the patient's family name and given name."),
+                {
+                    "patient_family_name": [_("This is required.")],
+                    "patient_given_name": [_("This is required.")],
+                },
+            )
+        values["patient_name"] = f"{values['patient_family_name']}, {values['patient_given_name']}"
     now = timezone.now()
     for _attempt in range(5):
         try:

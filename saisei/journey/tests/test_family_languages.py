@@ -82,3 +82,87 @@ def test_family_pages_show_no_untranslated_english(
         problems[path] = leaked(res.content.decode(), english)
     bad = {k: v for k, v in problems.items() if v}
     assert bad == {}, repr(bad)
+
+
+# --- issue 15: the e-mails and PDFs too, and msgids with placeholders ------------------------
+
+PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sdf]|%[sd]|\{[^}]*\}")
+
+
+def english_fragments() -> set[str]:
+    """The literal stretches of every msgid with placeholders (``Quote %(n)s issued`` gives
+    ``Quote`` and ``issued``), kept when long enough to be a phrase nobody types as data."""
+    out: set[str] = set()
+    for app in APPS:
+        path = po_path(app, "ja")
+        if path.exists():
+            for e in polib.pofile(str(path)):
+                for raw in PLACEHOLDER.split(e.msgid):
+                    part = raw.strip(" .,:;()“”\"'")
+                    if len(part) >= 16 and PHRASE.search(part) and "\n" not in part:
+                        out.add(part)
+    return out
+
+
+def pdf_text(data: bytes, tmp_path: Any) -> str:
+    import subprocess
+
+    pdf = tmp_path / "doc.pdf"
+    pdf.write_bytes(data)
+    return subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, check=True, text=True
+    ).stdout
+
+
+@pytest.mark.parametrize("lang", ["zh-hans", "ja"])
+def test_confirmation_email_and_quote_pdf_are_in_the_family_language(
+    lang: str,
+    org: Any,
+    coordinator: Any,
+    patient: Any,
+    plan: Any,
+    price_list: Any,
+    mailoutbox: Any,
+    tmp_path: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from saisei.journey.tests.test_services import INQUIRY, old_token
+
+    english = english_msgids() | english_fragments()
+    public = Client()
+    data = {**INQUIRY, "privacy_consent": "on", "form_token": old_token(), "website": ""}
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = public.post(f"/journey/inquiry/{org.slug}/?lang={lang}", {**data, "lang": lang})
+    assert sent.status_code == 302
+    thanks = public.get(sent["Location"])
+    problems = {"thanks": leaked(thanks.content.decode(), english)}
+    assert mailoutbox, "no confirmation e-mail"
+    mail = mailoutbox[-1]
+    body = f"{mail.subject}\n{mail.body}"
+    problems["confirmation e-mail"] = sorted(m for m in english if m in body)
+    assert CJK.search(body)
+
+    quote = services.quote_issue(
+        actor=coordinator, quote=make_quote(coordinator, patient, plan, price_list)
+    )
+    patient.language = lang
+    patient.save(update_fields=["language"])
+    _access, token = services.portal_link_issue(actor=coordinator, patient=patient, send=False)
+    family = Client()
+    assert family.post(f"/journey/portal/enter/{token}/").status_code == 302
+    res = family.get(f"/journey/portal/quotes/{quote.external_id}/pdf/?lang={lang}")
+    assert res.status_code == 200
+    text = " ".join(
+        pdf_text(
+            b"".join(res.streaming_content) if res.streaming else res.content, tmp_path
+        ).split()
+    )
+    assert CJK.search(text)
+    problems["quote PDF"] = sorted(m for m in english if m in text)
+    bad = {k: v for k, v in problems.items() if v}
+    assert bad == {}, repr(bad)
+
+
+def test_the_leak_detector_finds_an_untranslated_placeholder_msgid() -> None:
+    english = english_fragments()
+    assert any("before the infusion" in m or "the clinic is closed" in m for m in english)

@@ -13,11 +13,15 @@ from saisei.core.errors import DomainError
 from saisei.core.models import Organisation
 
 from .. import rules, services
+from ..countries import COUNTRIES
 from ..forms import InquiryForm
+from ..models.people import language_choices
 from ..uploads import CappedUploadHandler
 from ._helpers import ip
 
-PUBLIC_LANGUAGES = ("en", "ja", "zh-hans")
+
+def public_languages() -> list[str]:
+    return [code for code, _name in language_choices()]
 
 
 def _org(slug: str | None) -> Organisation:
@@ -35,7 +39,7 @@ def _org(slug: str | None) -> Organisation:
 
 def _activate(request: HttpRequest) -> str:
     lang = request.GET.get("lang") or request.POST.get("lang")
-    if lang in PUBLIC_LANGUAGES:
+    if lang in public_languages():
         translation.activate(lang)
         request.LANGUAGE_CODE = lang
     return translation.get_language() or "en"
@@ -74,7 +78,7 @@ def _inquiry_public(
     """Show the inquiry form; on a refusal re-render everything the family typed with the reason."""
     org = _org(org_slug)
     language = _activate(request)
-    if language not in PUBLIC_LANGUAGES:
+    if language not in public_languages():
         language = "en"
     notice = rules.PRIVACY_NOTICES[rules.CURRENT_PRIVACY_NOTICE]
     status = 200
@@ -135,7 +139,8 @@ def _inquiry_public(
             "notice_retention": _(notice.retention),
             "notice_version": notice.version,
             "language": language,
-            "public_languages": [("en", "English"), ("ja", "日本語"), ("zh-hans", "简体中文")],
+            "public_languages": language_choices(),
+            "countries": COUNTRIES,
         },
         status=status,
     )

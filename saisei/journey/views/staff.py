@@ -28,6 +28,7 @@ from saisei.core.views import render_form_error
 from .. import forms as f
 from .. import permissions as perms
 from .. import rules, selectors, services
+from ..countries import currency_for_country
 from ..lifecycles import inquiry_coordinator_targets
 from ..models import (
     GuarantorRecord,
@@ -159,24 +160,21 @@ def patient_list(request: AuthedRequest) -> HttpResponse:
     )
 
 
-def _split_name(name: str) -> tuple[str, str]:
-    parts = name.strip().split()
-    if len(parts) < 2:
-        return name.strip(), ""
-    return parts[-1], " ".join(parts[:-1])
-
-
 @staff_view
 def patient_new(request: AuthedRequest) -> HttpResponse:
     inquiry = None
     if request.GET.get("inquiry"):
         inquiry = selectors.inquiry_get(actor=request.user, external_id=request.GET["inquiry"])
-    initial: dict[str, Any] = {"currency": "USD"}
+    initial: dict[str, Any] = {}
     if inquiry is not None:
-        family, given = _split_name(inquiry.patient_name)
+        # The name parts exactly as the family gave them; an older inquiry has only the whole
+        # name, which the coordinator divides (word order says nothing about which is which).
         initial.update(
-            family_name=family,
-            given_name=given,
+            family_name=inquiry.patient_family_name,
+            given_name=inquiry.patient_given_name,
+            name_native=inquiry.patient_name_native,
+            name_reading=inquiry.patient_name_reading,
+            currency=currency_for_country(inquiry.country),
             date_of_birth=inquiry.patient_date_of_birth,
             sex=inquiry.patient_sex,
             language=inquiry.language,
@@ -195,7 +193,7 @@ def patient_new(request: AuthedRequest) -> HttpResponse:
             "authority": d.pop("proxy_authority"),
             "email": d.pop("proxy_email"),
         }
-        d["currency"] = (d.get("currency") or "USD").upper()
+        d["currency"] = d["currency"].upper()
         try:
             patient = services.patient_enrol(actor=request.user, inquiry=inquiry, proxy=proxy, **d)
         except DomainError as exc:

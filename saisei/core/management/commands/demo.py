@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.test.utils import override_settings
 
 from saisei.core.demo import DEMO_PASSWORD, load_demo
+from saisei.core.management.commands.serve import serve_at
 
 
 class Command(BaseCommand):
@@ -22,6 +23,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        serve_at(f"127.0.0.1:{opts['port']}")
         call_command("migrate", interactive=False, verbosity=0)
         # Demo e-mails (inquiry confirmations, magic links) go to files, not over the logins.
         mail_dir = settings.DATA_DIR / "mail"
@@ -32,9 +34,7 @@ class Command(BaseCommand):
             ctx = load_demo(stdout=self.stdout)
         self.stdout.write(f"Demo e-mails (confirmations, portal magic links) are in {mail_dir}")
         self.stdout.write(self.style.SUCCESS("\nSaisei demo data is ready."))
-        self.stdout.write(
-            f"Sign in at http://127.0.0.1:{opts['port']}/ with password: {DEMO_PASSWORD}"
-        )
+        self.stdout.write(f"Sign in at {settings.SAISEI_BASE_URL}/ with password: {DEMO_PASSWORD}")
         for role, user in ctx.users.items():
             extra = ""
             if user.two_factor_enabled:

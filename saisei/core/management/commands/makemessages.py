@@ -17,7 +17,9 @@ from saisei.core.catalogues import app_of
 
 
 class Command(BaseCommand):
-    xgettext_options = [*BaseCommand.xgettext_options, "--keyword=_l"]
+    # t(msgid, language) renders documents in the family's language (journey/i18n.py): its
+    # msgids must be extracted too, or the quote PDF stays English (found by issue 15's check).
+    xgettext_options = [*BaseCommand.xgettext_options, "--keyword=_l", "--keyword=t"]
     msgmerge_options = [*BaseCommand.msgmerge_options, "--no-fuzzy-matching"]
 
     def find_files(self, root: str) -> list[Any]:

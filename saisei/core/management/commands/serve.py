@@ -9,6 +9,21 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
+def serve_at(bind: str) -> None:
+    """Links in e-mails point where this server listens (``--port``/``--bind``), unless
+    SAISEI_BASE_URL names the public address (production behind a proxy must set it). The
+    environment carries it to processes started from here (a worker)."""
+    if os.environ.get("SAISEI_BASE_URL"):
+        return
+    host, _, port = bind.rpartition(":")
+    host = host or "127.0.0.1"
+    if host in ("0.0.0.0", "::", "[::]"):  # noqa: S104 (a wildcard bind is reached on localhost)
+        host = "127.0.0.1"
+    url = f"http://{host}:{port}"
+    settings.SAISEI_BASE_URL = url
+    os.environ["SAISEI_BASE_URL"] = url
+
+
 class Command(BaseCommand):
     help = (
         "Run the web service: with --production, collect the static files and become gunicorn; "
@@ -24,6 +39,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **opts: Any) -> None:
         if not opts["production"]:
+            serve_at(opts["bind"])
             call_command("runserver", opts["bind"], use_reloader=False)
             return
         if not settings.PRODUCTION:
