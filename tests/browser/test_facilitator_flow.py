@@ -64,7 +64,8 @@ def test_family_compares_two_clinics_in_chinese_and_accepts_one(
     assert page.locator("html").get_attribute("lang") == "zh-hans"
     page.fill("#id_contact_name", "王 芳")
     page.fill("#id_contact_email", "fang@example.test")
-    page.fill("#id_patient_name", "王 伟")
+    page.fill("#id_patient_family_name", "王")
+    page.fill("#id_patient_given_name", "伟")
     page.fill("#id_patient_date_of_birth", "1950-03-01")
     page.fill("#id_country", "中国")
     page.fill("#id_diagnosis", "阿尔茨海默病")
