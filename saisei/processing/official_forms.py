@@ -15,9 +15,9 @@ from django.urls import reverse
 from saisei.core.errors import NotFound
 from saisei.core.registry import FormContent, FormTable, OfficialForm, ReportScope
 from saisei.core.selectors import get_scoped
+from saisei.core.timezones import today_tokyo
 from saisei.processing.models import Deviation, Lot
 from saisei.regulatory import permissions
-from saisei.core.timezones import today_tokyo
 from saisei.regulatory.filings import facility_number, item, jdate
 from saisei.regulatory.models import Obligation, ObligationKind
 

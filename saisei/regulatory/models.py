@@ -742,6 +742,8 @@ class StandardDocument(ClinicalRecord):
 
     def __str__(self) -> str:
         return f"{self.document_number} v{self.version} {self.title}"
+
+
 from saisei.regulatory.duties_models import (  # noqa: E402, F401  (the register and duties, issue 16)
     AuthorisationKind,
     CommitteeAction,

@@ -1,13 +1,5 @@
 """Regulatory writes and the compliance gate; the public names other apps import live here."""
 
-from saisei.regulatory.services.filings import (
-    filed_document_generate,
-    form_version_add,
-    form_version_current,
-    form_versions_install,
-    standard_document_add,
-    standard_documents_in_force,
-)
 from saisei.regulatory.services.duties import (
     committee_action_add,
     committee_action_close,
@@ -23,6 +15,14 @@ from saisei.regulatory.services.facility import (
     facility_authorisation_end,
     facility_authorisation_record,
     facility_change_record,
+)
+from saisei.regulatory.services.filings import (
+    filed_document_generate,
+    form_version_add,
+    form_version_current,
+    form_versions_install,
+    standard_document_add,
+    standard_documents_in_force,
 )
 from saisei.regulatory.services.gate import (
     GateRefused,
