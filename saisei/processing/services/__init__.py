@@ -3,6 +3,15 @@
 from .culture import culture_alert_follow_up, culture_step_record
 from .custody import chain_of_custody, custody_handover, near_miss_record, parse_logger_csv
 from .deviation import deviation_open, deviation_update
+from .donor import (
+    donation_donor_check,
+    donor_consent_record,
+    donor_consent_withdraw,
+    donor_eligible,
+    donor_problems,
+    donor_register,
+    donor_screening_record,
+)
 from .donation import donation_markers_record, donation_record, markers_status
 from .dose import (
     donation_label,
@@ -50,6 +59,13 @@ from .release import (
 )
 
 __all__ = [
+    "donation_donor_check",
+    "donor_consent_record",
+    "donor_consent_withdraw",
+    "donor_eligible",
+    "donor_problems",
+    "donor_register",
+    "donor_screening_record",
     "ReleaseCheck",
     "ReleaseFinding",
     "chain_of_custody",
