@@ -141,11 +141,6 @@ def donation_record(
     for obj in (plan, physician, facility):
         if obj is not None:
             require_same_org(actor, obj)
-    # An allogeneic plan's harvest comes from an eligible, consented donor; an autologous one
-    # takes none (ASRM Art. 2; decision 0023). Checked before anything is recorded.
-    from .donor import donation_donor_check, donor_link_create
-
-    donation_donor_check(actor=actor, plan=plan, day=timezone.localdate(at), donor=donor)
     _gate(
         actor=actor,
         patient=patient,
@@ -156,6 +151,11 @@ def donation_record(
         site=site,
         at=at,
     )
+    # After the gate (which keeps its refusals): an allogeneic plan's harvest comes from an
+    # eligible, consented donor; an autologous one takes none (ASRM Art. 2; decision 0023).
+    from .donor import donation_donor_check, donor_link_create
+
+    donation_donor_check(actor=actor, plan=plan, day=timezone.localdate(at), donor=donor)
     config = processing_config()
     year = timezone.localtime(at).year
     with transaction.atomic():

@@ -182,3 +182,23 @@ def test_recipient_views_never_show_the_donor(
         text = page.content.decode()
         assert page.status_code in (200, 403, 404), (page.status_code, text[:300])
         assert "Suzuki" not in text and "Hanako" not in text and donor.donor_code not in text
+
+
+def test_donor_pages_for_the_team_and_refused_for_others(
+    web_for: Any, make_user: Any, org: Any, allo: Any, physician: Any
+) -> None:
+    donor = _donor(allo, physician, consented=False)
+    page = web_for(physician).get(f"/processing/donors/{donor.external_id}/")
+    assert page.status_code == 200 and "Suzuki" in page.content.decode()
+    res = web_for(physician).post(
+        f"/processing/donors/{donor.external_id}/",
+        {"act": "consent", "signed_at": "2026-01-05T10:00", "form_version": "DC-1"},
+    )
+    assert res.status_code == 302
+    donor.refresh_from_db()
+    assert donor.consent_signed_at is not None
+    assert web_for(physician).get("/processing/donors/").status_code == 200
+    for role in ("nurse", "coordinator", "org_admin"):
+        client = web_for(make_user(role, org))
+        assert client.get("/processing/donors/").status_code == 403
+        assert client.get(f"/processing/donors/{donor.external_id}/").status_code == 403
