@@ -50,10 +50,7 @@ def _org_models() -> list[type[models.Model]]:
             continue
         if model._meta.app_label == "core" and model._meta.model_name in {"apitoken", "user"}:
             continue
-        try:
-            field = model._meta.get_field("organisation")
-        except Exception:  # noqa: BLE001 - FieldDoesNotExist: not an organisation's record
-            continue
+        field = next((f for f in model._meta.concrete_fields if f.name == "organisation"), None)
         if isinstance(field, models.ForeignKey):
             out.append(model)
     return sorted(out, key=lambda m: m._meta.label)
@@ -70,7 +67,10 @@ def _csv(model: type[models.Model], rows: list[dict[str, Any]]) -> bytes:
     writer.writerow(names)
     for row in rows:
         writer.writerow(
-            [json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v for v in (row.get(n) for n in names)]
+            [
+                json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
+                for v in (row.get(n) for n in names)
+            ]
         )
     return buf.getvalue().encode("utf-8")
 
@@ -108,9 +108,15 @@ def archive_write(*, organisation: Any, path: Path, progress: Any = None) -> dic
             ]
             put(
                 f"data/{label}.json",
-                serializers.serialize("json", objs, fields=fields, indent=1, ensure_ascii=False).encode(),
+                serializers.serialize(
+                    "json", objs, fields=fields, indent=1, ensure_ascii=False
+                ).encode(),
             )
-            rows = list(qs.values(*[f.attname for f in model._meta.concrete_fields if f.name not in SECRET_FIELDS]))
+            rows = list(
+                qs.values(
+                    *[f.attname for f in model._meta.concrete_fields if f.name not in SECRET_FIELDS]
+                )
+            )
             put(f"data/{label}.csv", _csv(model, rows))
             for field in model._meta.concrete_fields:
                 if not isinstance(field, models.FileField):
@@ -123,7 +129,9 @@ def archive_write(*, organisation: Any, path: Path, progress: Any = None) -> dic
                         with stored.open("rb") as fh:
                             data = fh.read()
                     except OSError as exc:
-                        raise ArchiveError(f"A stored document cannot be read: {stored.name}") from exc
+                        raise ArchiveError(
+                            f"A stored document cannot be read: {stored.name}"
+                        ) from exc
                     name = f"documents/{label}/{obj.pk}/{Path(stored.name).name}"
                     put(name, data)
                     documents.append(
@@ -151,7 +159,10 @@ def archive_write(*, organisation: Any, path: Path, progress: Any = None) -> dic
         put("retention.json", json.dumps(retention, indent=1, ensure_ascii=False).encode())
         manifest = {
             "format": FORMAT,
-            "organisation": {"name": organisation.name, "external_id": str(organisation.external_id)},
+            "organisation": {
+                "name": organisation.name,
+                "external_id": str(organisation.external_id),
+            },
             "created_at": timezone.now().astimezone(dt.UTC).isoformat(),
             "counts": counts,
             "documents": documents,

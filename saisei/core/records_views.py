@@ -65,10 +65,14 @@ def record_dispose_page(request: HttpRequest) -> HttpResponse:
         return render(request, "core/forbidden.html", status=403)
     form = DisposeForm(request.POST)
     if not form.is_valid():
-        return render(request, "core/records.html", _context(request, dispose_form=form), status=400)
+        return render(
+            request, "core/records.html", _context(request, dispose_form=form), status=400
+        )
     try:
         record = record_get(
-            actor=actor, model=form.cleaned_data["model"], external_id=str(form.cleaned_data["external_id"])
+            actor=actor,
+            model=form.cleaned_data["model"],
+            external_id=str(form.cleaned_data["external_id"]),
         )
         record_dispose(actor=actor, record=record, reason=form.cleaned_data["reason"])
     except DomainError as exc:
@@ -76,7 +80,9 @@ def record_dispose_page(request: HttpRequest) -> HttpResponse:
             raise Http404 from exc
         ctx = _context(request)
         ctx.pop("dispose_form")
-        return render_form_error(request, "core/records.html", {**ctx, "dispose_form": form}, exc, form)
+        return render_form_error(
+            request, "core/records.html", {**ctx, "dispose_form": form}, exc, form
+        )
     return redirect("core:records")
 
 
@@ -88,7 +94,9 @@ def archive_start_page(request: HttpRequest) -> HttpResponse:
         return render(request, "core/forbidden.html", status=403)
     form = ArchiveForm(request.POST)
     if not form.is_valid():
-        return render(request, "core/records.html", _context(request, archive_form=form), status=400)
+        return render(
+            request, "core/records.html", _context(request, archive_form=form), status=400
+        )
     archive_start(actor=actor, reason=form.cleaned_data["reason"])
     return redirect("core:records")
 
@@ -105,4 +113,6 @@ def archive_download(request: HttpRequest, external_id: str) -> HttpResponse:
     ).first()
     if archive is None or not archive_path(archive).exists():
         raise Http404
-    return FileResponse(archive_path(archive).open("rb"), as_attachment=True, filename=archive.file_name)
+    return FileResponse(
+        archive_path(archive).open("rb"), as_attachment=True, filename=archive.file_name
+    )

@@ -75,7 +75,9 @@ ASRM_PLAN = gettext_noop(
     "Act on the Safety of Regenerative Medicine Art. 4–6 and 16 (the plan and its filings are "
     "kept with the records of provision; the start at the programme's end is our reading)"
 )
-MEDICAL_PRACTITIONERS = gettext_noop("Medical Practitioners' Act Art. 24(2) (medical records, 5 years)")
+MEDICAL_PRACTITIONERS = gettext_noop(
+    "Medical Practitioners' Act Art. 24(2) (medical records, 5 years)"
+)
 TAX = gettext_noop(
     "Corporation Tax Act Art. 126 and its Enforcement Regulation Art. 59 (books and transaction "
     "documents, 7 years; whether quotes count was not confirmed)"
@@ -100,7 +102,9 @@ class RetentionRule:
     note: str = ""  # English msgid; why a row is uncertain
 
 
-def _r(models_: str, years: int, start: StartEvent, source: str, certain: bool = True) -> list[RetentionRule]:
+def _r(
+    models_: str, years: int, start: StartEvent, source: str, certain: bool = True
+) -> list[RetentionRule]:
     return [RetentionRule(m, years, start, source, certain) for m in models_.split()]
 
 
@@ -152,7 +156,13 @@ RULES: tuple[RetentionRule, ...] = tuple(
         ASRM_PLAN,
         certain=False,
     )
-    + _r("journey.Prescreen journey.InquiryFile journey.Inquiry", 5, LAST_CHANGE, MEDICAL_PRACTITIONERS, certain=False)
+    + _r(
+        "journey.Prescreen journey.InquiryFile journey.Inquiry",
+        5,
+        LAST_CHANGE,
+        MEDICAL_PRACTITIONERS,
+        certain=False,
+    )
     + _r(
         "journey.Quote journey.QuoteLine journey.PriceList journey.PriceItem journey.TreatmentPackage",
         7,

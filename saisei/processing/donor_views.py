@@ -19,14 +19,21 @@ from saisei.core.views import render_form_error, staff_page
 from saisei.processing import permissions, selectors, services
 from saisei.processing.donor_rules import donor_criteria
 
-RESULT_CHOICES = [("", "—"), ("pass", _("passed")), ("fail", _("failed")), ("pending", _("pending"))]
+RESULT_CHOICES = [
+    ("", "—"),
+    ("pass", _("passed")),
+    ("fail", _("failed")),
+    ("pending", _("pending")),
+]
 
 
 class DonorForm(forms.Form):
     plan = forms.ModelChoiceField(label=_("Provision plan"), queryset=None)
     family_name = forms.CharField(label=_("Family name"), max_length=100)
     given_name = forms.CharField(label=_("Given name"), max_length=100)
-    birth_date = forms.DateField(label=_("Date of birth"), widget=forms.DateInput(attrs={"type": "date"}))
+    birth_date = forms.DateField(
+        label=_("Date of birth"), widget=forms.DateInput(attrs={"type": "date"})
+    )
     sex = forms.CharField(label=_("Sex"), max_length=10, required=False)
 
     def __init__(self, *args: Any, plans: Any = None, **kwargs: Any) -> None:
@@ -104,7 +111,9 @@ def donor_detail(request: HttpRequest, external_id: str) -> HttpResponse:
     if request.method == "POST":
         try:
             if request.POST.get("act") == "screen" and screening.is_valid():
-                services.donor_screening_record(actor=actor, donor=donor, results=screening.results())
+                services.donor_screening_record(
+                    actor=actor, donor=donor, results=screening.results()
+                )
                 return redirect("processing:donor_detail", external_id=donor.external_id)
             if request.POST.get("act") == "consent" and consent.is_valid():
                 services.donor_consent_record(

@@ -261,7 +261,9 @@ class DonationForm(forms.Form):
             label=_("Donor (allogeneic plans only)"),
             queryset=donors,
             required=False,
-            help_text=_("An allogeneic plan needs an eligible, consented donor; leave empty otherwise."),
+            help_text=_(
+                "An allogeneic plan needs an eligible, consented donor; leave empty otherwise."
+            ),
         )
         self.fields["donor"].label_from_instance = lambda d: d.donor_code
         model_choice_field(self, "patient").queryset = patients

@@ -144,7 +144,10 @@ def test_archive_start_is_org_admin_only_and_runs_in_the_worker(
     from saisei.core.records import archive_path, archive_run
 
     settings.DATA_DIR = tmp_path
-    assert api_for(make_user("compliance_officer", org)).post("/archives", {"reason": "x"}).status_code == 403
+    assert (
+        api_for(make_user("compliance_officer", org)).post("/archives", {"reason": "x"}).status_code
+        == 403
+    )
     res = api_for(make_user("org_admin", org)).post("/archives", {"reason": "handover"})
     assert res.status_code == 202, res.content
     archive = HandoverArchive.objects.get()

@@ -34,7 +34,8 @@ class DonorIn(Schema):
 
 class ScreeningIn(Schema):
     results: dict[str, str] = Field(
-        ..., description="criterion code -> pass | fail | pending (codes: GET /processing/donor-criteria)"
+        ...,
+        description="criterion code -> pass | fail | pending (codes: GET /processing/donor-criteria)",
     )
     at: ApiDateTime | None = None
 
@@ -96,7 +97,13 @@ def donor_criteria_list(request: HttpRequest) -> list:
 
     _require_view(_user(request))
     return [
-        {"code": c.code, "label": _(c.label), "kind": c.kind, "source": c.source, "certain": c.certain}
+        {
+            "code": c.code,
+            "label": _(c.label),
+            "kind": c.kind,
+            "source": c.source,
+            "certain": c.certain,
+        }
         for c in donor_criteria()
     ]
 

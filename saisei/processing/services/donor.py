@@ -99,7 +99,9 @@ def donor_screening_record(
         else:
             clean[code] = result
     if errors:
-        raise ValidationFailed("donor_screening", _("Some screening answers cannot be read."), errors)
+        raise ValidationFailed(
+            "donor_screening", _("Some screening answers cannot be read."), errors
+        )
     when = aware(at, field="at")
     with transaction.atomic():
         donor = Donor.objects.select_for_update().get(pk=donor.pk)

@@ -31,7 +31,9 @@ class Command(BaseCommand):
             if problems:
                 for problem in problems:
                     self.stderr.write(problem)
-                raise CommandError(f"{path}: {len(problems)} problem(s); the archive is not intact.")
+                raise CommandError(
+                    f"{path}: {len(problems)} problem(s); the archive is not intact."
+                )
             self.stdout.write(f"{path}: every file matches its SHA-256 in the manifest.")
             return
         org = (

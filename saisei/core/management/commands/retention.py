@@ -27,7 +27,9 @@ class Command(BaseCommand):
                 raise CommandError(f"No organisation {opts['organisation']!r}.")
         for org in orgs:
             self.stdout.write(f"# {org.name}")
-            self.stdout.write("class\tyears\tcertain\tstarts from\trecords\tvoided\tearliest disposal")
+            self.stdout.write(
+                "class\tyears\tcertain\tstarts from\trecords\tvoided\tearliest disposal"
+            )
             for row in retention_report(organisation=org):
                 self.stdout.write(
                     f"{row.model}\t{row.rule.years}\t{'yes' if row.rule.certain else 'UNCERTAIN'}\t"
