@@ -251,7 +251,7 @@ def archives(request: HttpRequest) -> list:
     actor = staff_user(request)
     if not can_archive(actor):
         raise Forbidden()
-    return list(HandoverArchive.objects.filter(organisation_id=actor.organisation_id)[:100])
+    return list(HandoverArchive.objects.filter(organisation_id=permissions.org_id_of(actor))[:100])
 
 
 @router.post("/archives", response={202: ArchiveOut, **ERROR_RESPONSES})

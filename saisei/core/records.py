@@ -100,7 +100,9 @@ def archive_start(*, actor: User, reason: str) -> HandoverArchive:
         )
     with transaction.atomic():
         archive = HandoverArchive.objects.create(
-            organisation=actor.organisation, requested_by=actor, reason=reason.strip()
+            organisation=actor.organisation,  # type: ignore[misc]
+            requested_by=actor,
+            reason=reason.strip(),
         )
         archive.file_name = f"handover-{archive.external_id}.zip"
         archive.save(update_fields=["file_name"])

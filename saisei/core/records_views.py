@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from saisei.core.errors import DomainError
 from saisei.core.models import HandoverArchive
-from saisei.core.permissions import staff_user
+from saisei.core.permissions import org_id_of, staff_user
 from saisei.core.records import (
     archive_path,
     archive_start,
@@ -45,7 +45,7 @@ def _context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
         "dispose_form": DisposeForm(),
         "archive_form": ArchiveForm(),
         "can_archive": can_archive(actor),
-        "archives": HandoverArchive.objects.filter(organisation_id=actor.organisation_id)[:20],
+        "archives": HandoverArchive.objects.filter(organisation_id=org_id_of(actor))[:20],
         **extra,
     }
 
@@ -102,12 +102,12 @@ def archive_start_page(request: HttpRequest) -> HttpResponse:
 
 
 @staff_page
-def archive_download(request: HttpRequest, external_id: str) -> HttpResponse:
+def archive_download(request: HttpRequest, external_id: str) -> HttpResponse | FileResponse:
     actor = staff_user(request)
     if not can_archive(actor):
         return render(request, "core/forbidden.html", status=403)
     archive = HandoverArchive.objects.filter(
-        organisation_id=actor.organisation_id,
+        organisation_id=org_id_of(actor),
         external_id=external_id,
         status=HandoverArchive.Status.COMPLETED,
     ).first()

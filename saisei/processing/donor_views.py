@@ -28,7 +28,7 @@ RESULT_CHOICES = [
 
 
 class DonorForm(forms.Form):
-    plan = forms.ModelChoiceField(label=_("Provision plan"), queryset=None)
+    plan: forms.ModelChoiceField = forms.ModelChoiceField(label=_("Provision plan"), queryset=None)
     family_name = forms.CharField(label=_("Family name"), max_length=100)
     given_name = forms.CharField(label=_("Given name"), max_length=100)
     birth_date = forms.DateField(

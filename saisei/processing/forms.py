@@ -265,7 +265,7 @@ class DonationForm(forms.Form):
                 "An allogeneic plan needs an eligible, consented donor; leave empty otherwise."
             ),
         )
-        self.fields["donor"].label_from_instance = lambda d: d.donor_code
+        self.fields["donor"].label_from_instance = lambda d: d.donor_code  # type: ignore[attr-defined]
         model_choice_field(self, "patient").queryset = patients
         model_choice_field(self, "course").queryset = courses
         model_choice_field(self, "plan").queryset = plans
