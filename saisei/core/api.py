@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from saisei.core import permissions, selectors
 from saisei.core.api_support import ERROR_RESPONSES, ApiDateTime, Page, paginate
@@ -161,3 +162,100 @@ def access_log(request: HttpRequest, filters: Query[AccessLogFilter]) -> dict:
         until=filters.until,
     )
     return paginate(qs, limit=filters.limit, offset=filters.offset)
+
+
+# --- retention and handover archives (core.retention, core.records) ---------------------------
+
+
+class RetentionRowOut(Schema):
+    model: str
+    name: str
+    years: int
+    certain: bool
+    start_event: str
+    source: str
+    count: int
+    voided: int
+    earliest_disposal: dt.date | None
+
+
+class DisposeIn(Schema):
+    model: str = Field(..., max_length=100, description="record class, e.g. outcomes.Assessment")
+    id: uuid.UUID
+    reason: str = Field(..., max_length=2000)
+
+
+class DisposeOut(Schema):
+    model: str
+    id: uuid.UUID
+    voided_at: dt.datetime | None
+
+
+class ArchiveIn(Schema):
+    reason: str = Field(..., max_length=2000)
+
+
+class ArchiveOut(Schema):
+    id: uuid.UUID = Field(..., alias="external_id")
+    status: str
+    reason: str
+    sha256: str
+    files: int
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+
+
+@router.get("/retention", response={200: list[RetentionRowOut], **ERROR_RESPONSES})
+def retention(request: HttpRequest) -> list:
+    from django.utils.translation import gettext as _
+
+    from saisei.core.records import can_manage_records
+    from saisei.core.retention import retention_report
+
+    actor = staff_user(request)
+    if not can_manage_records(actor):
+        raise Forbidden()
+    return [
+        {
+            "model": row.model,
+            "name": row.name,
+            "years": row.rule.years,
+            "certain": row.rule.certain,
+            "start_event": _(row.rule.start.label),
+            "source": _(row.rule.source),
+            "count": row.count,
+            "voided": row.voided,
+            "earliest_disposal": row.earliest_purge,
+        }
+        for row in retention_report(organisation=actor.organisation)
+    ]
+
+
+@router.post("/retention/dispose", response={200: DisposeOut, **ERROR_RESPONSES})
+def retention_dispose(request: HttpRequest, payload: DisposeIn) -> dict:
+    from saisei.core.records import can_manage_records, record_dispose, record_get
+
+    actor = staff_user(request)
+    if not can_manage_records(actor):
+        raise Forbidden()
+    record = record_get(actor=actor, model=payload.model, external_id=str(payload.id))
+    record = record_dispose(actor=actor, record=record, reason=payload.reason)
+    return {"model": payload.model, "id": record.external_id, "voided_at": record.voided_at}
+
+
+@router.get("/archives", response={200: list[ArchiveOut], **ERROR_RESPONSES})
+def archives(request: HttpRequest) -> list:
+    from saisei.core.models import HandoverArchive
+    from saisei.core.records import can_archive
+
+    actor = staff_user(request)
+    if not can_archive(actor):
+        raise Forbidden()
+    return list(HandoverArchive.objects.filter(organisation_id=permissions.org_id_of(actor))[:100])
+
+
+@router.post("/archives", response={202: ArchiveOut, **ERROR_RESPONSES})
+def archive_start(request: HttpRequest, payload: ArchiveIn) -> Any:
+    from saisei.core.records import archive_start as start
+
+    return Status(202, start(actor=staff_user(request), reason=payload.reason))

@@ -35,7 +35,15 @@ UNKEYED = "sha256"  # entries written before the ledger was keyed (decision reco
 KEYED_PREFIX = "hmac-sha256:"  # followed by the key id of the key that keyed the entry
 
 # Actions that change or remove a record's meaning must say why (GMP data integrity, ALCOA+).
-REASON_REQUIRED_SUFFIXES = (".void", ".correct", ".entered_in_error", ".reprint", ".revoke")
+REASON_REQUIRED_SUFFIXES = (
+    ".void",
+    ".retention_void",
+    ".purge",
+    ".correct",
+    ".entered_in_error",
+    ".reprint",
+    ".revoke",
+)
 
 
 def _json_safe(value: Any) -> Any:
@@ -101,6 +109,10 @@ def audit_record(
             "A reason is required for this action.",
             {"reason": ["A reason is required for corrections, voids and reprints."]},
         )
+    # The one retention check: a void or disposal the retention table does not allow is refused.
+    from saisei.core.retention import retention_guard
+
+    retention_guard(action=action, subject=subject)
     ctx = context.current()
     subject_type, subject_id = _subject_parts(subject)
     key = ledger_key()  # no key, no write: fails closed before anything is stored

@@ -13,6 +13,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class HardDeleteRefused(Exception):
@@ -353,3 +354,31 @@ class AccessLogEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise HardDeleteRefused("Access log entries are append-only.")
+
+
+class HandoverArchive(ExternalIdModel):
+    """A handover archive of one organisation's records (``core.archive``), written by the worker."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", pgettext_lazy("archive status", "Queued")
+        RUNNING = "running", pgettext_lazy("archive status", "Running")
+        COMPLETED = "completed", pgettext_lazy("archive status", "Completed")
+        FAILED = "failed", pgettext_lazy("archive status", "Failed")
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(_("reason"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    file_name = models.CharField(max_length=200, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    files = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"archive {self.external_id} ({self.status})"

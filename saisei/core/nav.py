@@ -20,3 +20,11 @@ ITEMS = [
         order=91,
     ),
 ]
+ITEMS.append(
+    NavItem(
+        _("Record retention"),
+        "core:records",
+        frozenset({Role.ORG_ADMIN, Role.COMPLIANCE_OFFICER}),
+        order=92,
+    )
+)

@@ -32,3 +32,11 @@ def anchor_ledger() -> int:
     from saisei.core.anchors import anchor_create
 
     return len(anchor_create().records)
+
+
+@task()
+def write_handover_archive(*, archive_id: int) -> str:
+    """Write a queued handover archive (``saisei worker`` runs it)."""
+    from saisei.core.records import archive_run
+
+    return archive_run(archive_id=archive_id)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from saisei.core import views
+from saisei.core import records_views, views
 
 app_name = "core"
 
@@ -13,4 +13,12 @@ urlpatterns = [
     path("audit/", views.audit_page, name="audit"),
     path("access-log/", views.access_log_page, name="access_log"),
     path("notifications/", views.notifications_page, name="notifications"),
+    path("records/", records_views.records_page, name="records"),
+    path("records/dispose/", records_views.record_dispose_page, name="record_dispose"),
+    path("records/archives/", records_views.archive_start_page, name="archive_start"),
+    path(
+        "records/archives/<uuid:external_id>/",
+        records_views.archive_download,
+        name="archive_download",
+    ),
 ]

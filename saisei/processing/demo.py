@@ -215,6 +215,41 @@ def _donation(ctx: DemoContext, key: str, days_ago: int, course: Any = None) -> 
     return services.donation_record(**_harvest(ctx, patient, course, days_ago, f"demo:{key}"))
 
 
+def _donor(ctx: DemoContext) -> Any:
+    """The Class I stroke plan's donor: registered, screened eligible and consented (her cells'
+    harvest waits for the end of the plan's 90-day restriction; the gate refuses it until then)."""
+    from saisei.processing.donor_rules import donor_criteria
+    from saisei.processing.models import Donor
+
+    stroke = ctx.extra.get("plan_class1")
+    if stroke is None:
+        return None
+    donor = Donor.objects.filter(organisation=ctx.org, plan=stroke).first()
+    if donor is not None:
+        return donor
+    physician = ctx.user(Role.PHYSICIAN)
+    donor = services.donor_register(
+        actor=physician,
+        plan=stroke,
+        family_name="Mori",
+        given_name="Aiko",
+        birth_date=dt.date(1994, 2, 11),
+        sex="female",
+    )
+    donor = services.donor_screening_record(
+        actor=ctx.user(Role.CPC_TECHNICIAN),
+        donor=donor,
+        results={c.code: "pass" for c in donor_criteria()},
+        at=timezone.now() - dt.timedelta(days=3),
+    )
+    return services.donor_consent_record(
+        actor=physician,
+        donor=donor,
+        signed_at=timezone.now() - dt.timedelta(days=2),
+        form_version="DONOR-ICF-JA 1.0",
+    )
+
+
 def _refused_harvests(ctx: DemoContext) -> int:
     """Harvests the gate refused, kept as refusals: the story's near-misses, never records."""
     from saisei.journey.models import Inquiry, Patient
@@ -270,6 +305,7 @@ def _refused_harvests(ctx: DemoContext) -> int:
                     **_harvest(ctx, patient, course, 2, "demo:refused-class1"),
                     "cell_source": "allogeneic",
                     "harvest_site": "umbilical cord (donor)",
+                    "donor": _donor(ctx),
                 }
             )
         except DomainError:
@@ -851,6 +887,7 @@ def load(ctx: DemoContext) -> None:
     lot = _main_lot(ctx)
     _lots_in_progress(ctx)
     _lots_for_qa(ctx)
+    _donor(ctx)
     _refused_harvests(ctx)
     from saisei.regulatory.models import GateRefusal
 

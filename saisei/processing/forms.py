@@ -252,9 +252,20 @@ class DonationForm(forms.Form):
         physicians=None,
         facilities=None,
         markers=(),
+        donors=None,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
+        # Donors are offered by their pseudonymous code only (never their name).
+        self.fields["donor"] = forms.ModelChoiceField(
+            label=_("Donor (allogeneic plans only)"),
+            queryset=donors,
+            required=False,
+            help_text=_(
+                "An allogeneic plan needs an eligible, consented donor; leave empty otherwise."
+            ),
+        )
+        self.fields["donor"].label_from_instance = lambda d: d.donor_code  # type: ignore[attr-defined]
         model_choice_field(self, "patient").queryset = patients
         model_choice_field(self, "course").queryset = courses
         model_choice_field(self, "plan").queryset = plans

@@ -13,3 +13,11 @@ ITEMS = [
     NavItem(_("Doses"), "processing:doses", _CLINIC, order=31),
     NavItem(_("Deviations"), "processing:deviations", _CPC, order=32),
 ]
+ITEMS.append(
+    NavItem(
+        _("Donors"),
+        "processing:donors",
+        frozenset({Role.CPC_TECHNICIAN, Role.QA_MANAGER, Role.PHYSICIAN}),
+        order=33,
+    )
+)

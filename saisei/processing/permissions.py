@@ -284,3 +284,42 @@ def scope_processing(user: User, qs: QuerySet) -> QuerySet:
 
 def same_org(user: Any, obj: Any) -> bool:
     return is_staff_user(user) and obj.organisation_id == user.organisation_id
+
+
+# --- donors (allogeneic plans): kept apart from the recipient's records ------------------------
+
+DONOR_READ_ROLES = (Role.PHYSICIAN, CPC, QA)
+DONOR_SCREEN = _action(
+    "donor.screen",
+    label="Register a donor and record eligibility screening (tests and history)",
+    roles=(Role.PHYSICIAN, CPC),
+    why="Donor eligibility is judged by the physician and the CPC from the laboratory's report "
+    "and the donor interview (ASRM Enforcement Regulation Art. 34: the eligibility result is "
+    "part of the record of provision; Directive 2006/17/EC Annexes I and II).",
+)
+DONOR_CONSENT = _action(
+    "donor.consent",
+    label="Record or withdraw a donor's written consent",
+    roles=(Role.PHYSICIAN,),
+    why="Donor consent is given to the physician who explains the use of the cells and the "
+    "risks to the donor (ASRM provision standards, donor consent).",
+)
+
+
+def can_view_donors(user: User) -> bool:
+    """Donor identity: the physician, the CPC and QA only (not the recipient's care team)."""
+    return is_staff_user(user) and user.has_role(*DONOR_READ_ROLES)
+
+
+def can_screen_donor(user: User) -> bool:
+    return allowed(user, DONOR_SCREEN)
+
+
+def can_consent_donor(user: User) -> bool:
+    return allowed(user, DONOR_CONSENT)
+
+
+def scope_donors(user: User, qs: QuerySet) -> QuerySet:
+    if not can_view_donors(user):
+        return qs.none()
+    return scope_to_org(user, qs)

@@ -367,3 +367,26 @@ def cpc_board(*, actor: User, today: dt.date | None = None) -> dict[str, Any]:
             .order_by("-performed_at")[:10]
         ),
     }
+
+
+# --- donors: their own scope (physician, CPC, QA); recipients' views never read these ----------
+
+
+def donor_list(*, actor: User) -> QuerySet:
+    from saisei.processing.models import Donor
+    from saisei.processing.permissions import scope_donors
+
+    return scope_donors(actor, Donor.objects.select_related("plan")).prefetch_related("links")
+
+
+def donor_get(*, actor: User, external_id: Any) -> Any:
+    return get_scoped(donor_list(actor=actor), external_id)
+
+
+def donor_for_link(*, actor: User, external_id: Any) -> Any:
+    """The donor a harvest names, by id within the organisation: whoever records the harvest may
+    name the donor without being shown who the donor is."""
+    from saisei.core.permissions import scope_to_org
+    from saisei.processing.models import Donor
+
+    return get_scoped(scope_to_org(actor, Donor.objects.all()), external_id)

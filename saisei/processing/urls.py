@@ -1,11 +1,13 @@
 from django.urls import path
 
-from saisei.processing import views
+from saisei.processing import donor_views, views
 
 app_name = "processing"
 
 urlpatterns = [
     path("", views.board, name="board"),
+    path("donors/", donor_views.donor_list, name="donors"),
+    path("donors/<str:external_id>/", donor_views.donor_detail, name="donor_detail"),
     path("donations/new/", views.donation_new, name="donation_new"),
     path("donations/<str:external_id>/", views.donation_detail, name="donation_detail"),
     path("donations/<str:external_id>/markers/", views.donation_markers, name="donation_markers"),

@@ -24,7 +24,7 @@ from saisei.core.permissions import staff_user
 from saisei.core.views import render_form_error
 from saisei.processing import forms, permissions, selectors, services, specs
 from saisei.processing.lifecycles import DOSE_IN_STOCK, DOSE_USABLE
-from saisei.processing.models import Dose, Lot
+from saisei.processing.models import Donor, Dose, Lot
 
 _user = staff_user  # the signed-in staff user (login is required)
 
@@ -734,6 +734,7 @@ def _donation_form(request: HttpRequest, data: Any = None) -> forms.DonationForm
         physicians=scope_to_org(user, Physician.objects.filter(voided_at__isnull=True)),
         facilities=scope_to_org(user, ProcessingFacility.objects.filter(voided_at__isnull=True)),
         markers=_marker_fields(),
+        donors=scope_to_org(user, Donor.objects.filter(voided_at__isnull=True)),
     )
 
 
@@ -761,6 +762,7 @@ def donation_new(request: HttpRequest) -> HttpResponse:
                 container=data["container"],
                 transport_conditions=data["transport_conditions"],
                 infection_markers=form.markers(),
+                donor=data.get("donor"),
             )
         except DomainError as exc:
             return render_form_error(request, "processing/donation_new.html", {}, exc, form)

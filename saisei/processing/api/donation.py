@@ -39,6 +39,11 @@ class DonationIn(Schema):
     transport_conditions: str = Field("", max_length=300)
     infection_markers: dict[str, str] = {}
     notes: str = ""
+    donor: uuid.UUID | None = Field(
+        None,
+        description="the donor (allogeneic plans only: required, eligible and consented; an "
+        "autologous plan refuses one, 422)",
+    )
 
 
 class MarkersIn(Schema):
@@ -114,6 +119,11 @@ def donation_create(request: HttpRequest, payload: DonationIn) -> Status:
         transport_conditions=payload.transport_conditions,
         infection_markers=payload.infection_markers,
         notes=payload.notes,
+        donor=(
+            selectors.donor_for_link(actor=actor, external_id=payload.donor)
+            if payload.donor
+            else None
+        ),
     )
     return Status(201, donation)
 

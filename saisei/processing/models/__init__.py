@@ -5,6 +5,7 @@ Split by aggregate (house style: past ~400 lines a models module becomes a packa
 """
 
 from .donation import ChainOfIdentity, Donation, NumberSequence
+from .donor import Donor, DonorLink
 from .dose import CustodyEvent, Dose, DoseHold, LabelPrint, NearMiss
 from .environment import (
     CleanlinessGrade,
@@ -30,6 +31,8 @@ __all__ = [
     "CustodyEvent",
     "Deviation",
     "Donation",
+    "Donor",
+    "DonorLink",
     "Dose",
     "DoseHold",
     "EnvironmentalParameter",

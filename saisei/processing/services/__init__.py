@@ -4,6 +4,15 @@ from .culture import culture_alert_follow_up, culture_step_record
 from .custody import chain_of_custody, custody_handover, near_miss_record, parse_logger_csv
 from .deviation import deviation_open, deviation_update
 from .donation import donation_markers_record, donation_record, markers_status
+from .donor import (
+    donation_donor_check,
+    donor_consent_record,
+    donor_consent_withdraw,
+    donor_eligible,
+    donor_problems,
+    donor_register,
+    donor_screening_record,
+)
 from .dose import (
     donation_label,
     donation_label_print,
@@ -62,10 +71,17 @@ __all__ = [
     "donation_collection_type",
     "donation_course_bind",
     "donation_course_coi",
+    "donation_donor_check",
     "donation_label",
     "donation_label_print",
     "donation_markers_record",
     "donation_record",
+    "donor_consent_record",
+    "donor_consent_withdraw",
+    "donor_eligible",
+    "donor_problems",
+    "donor_register",
+    "donor_screening_record",
     "dose_administer",
     "dose_course_coi",
     "dose_cryopreserve",

@@ -100,6 +100,7 @@ def donation_record(
     infection_markers: dict[str, str] | None = None,
     collector: User | None = None,
     notes: str = "",
+    donor: Any = None,
 ) -> Donation:
     """Record a harvest for one treatment course and assign its DIN and chain-of-identity id.
 
@@ -150,6 +151,11 @@ def donation_record(
         site=site,
         at=at,
     )
+    # After the gate (which keeps its refusals): an allogeneic plan's harvest comes from an
+    # eligible, consented donor; an autologous one takes none (ASRM Art. 2; decision 0023).
+    from .donor import donation_donor_check, donor_link_create
+
+    donation_donor_check(actor=actor, plan=plan, day=timezone.localdate(at), donor=donor)
     config = processing_config()
     year = timezone.localtime(at).year
     with transaction.atomic():
@@ -201,6 +207,8 @@ def donation_record(
                 "gate": "passed",
             },
         )
+        if donor is not None:
+            donor_link_create(actor=actor, donor=donor, donation=donation)
         from saisei.journey.services import course_step_record_harvest
 
         course_step_record_harvest(actor=actor, course=course, donation_ref=donation.din, at=at)
