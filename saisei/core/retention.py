@@ -86,6 +86,10 @@ APPI = gettext_noop(
     "Act on the Protection of Personal Information Art. 22 (delete when no longer needed; no "
     "minimum period — the clinic's own period)"
 )
+APPI_THIRD_PARTY = gettext_noop(
+    "Act on the Protection of Personal Information Art. 28–29 and its Enforcement Rules (a record "
+    "of each provision to a third party is kept 1 to 3 years; 3 years taken here)"
+)
 GMP_INTEGRITY = gettext_noop(
     "ALCOA+ data integrity (PIC/S PI 041): the trail is kept as long as the longest record it "
     "covers (no separate legal period found)"
@@ -177,6 +181,26 @@ RULES: tuple[RetentionRule, ...] = tuple(
         APPI,
         certain=False,
     )
+    + _r(
+        "regulatory.FacilityAuthorisation regulatory.FacilityChange regulatory.FormVersion "
+        "regulatory.FiledDocument regulatory.Complaint regulatory.PeriodicCheck "
+        "regulatory.CommitteeOpinion regulatory.CommitteeAction",
+        10,
+        LAST_CHANGE,
+        ASRM_PLAN,
+        certain=False,
+    )
+    + _r("regulatory.StandardDocument", 10, LAST_CHANGE, ASRM_MANUFACTURING, certain=False)
+    # The facilitator network: shares and the consents behind them are records of provision to
+    # a third party; the agreement carries the commission (a transaction document).
+    + _r(
+        "network.Share network.ReferralConsent network.Referral",
+        3,
+        LAST_CHANGE,
+        APPI_THIRD_PARTY,
+        certain=False,
+    )
+    + _r("network.PartnerAgreement", 7, LAST_CHANGE, TAX, certain=False)
     + _r("core.AuditEntry", 30, AT, GMP_INTEGRITY, certain=False)
     + _r("core.AccessLogEntry", 10, AT, ASRM_RECORDS, certain=False)
 )
