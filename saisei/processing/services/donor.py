@@ -33,6 +33,16 @@ def _plan_cell_source(plan: Any, day: dt.date) -> str:
     return ((version.cell_origin if version is not None else "") or "").lower()
 
 
+def _plan_cell_source_filed(plan: Any, day: dt.date) -> str:
+    """The cell source of the version in force on ``day``, else of the newest filed version: a
+    donor may be registered while an accepted Class I plan waits out its restriction period."""
+    from saisei.regulatory.selectors import version_in_force
+
+    versions = list(plan.versions.filter(voided_at__isnull=True)) if plan is not None else []
+    version = version_in_force(versions, day=day)
+    return ((version.cell_origin if version is not None else "") or "").lower()
+
+
 def donor_register(
     *,
     actor: User,
@@ -54,7 +64,7 @@ def donor_register(
         errors["birth_date"] = [_("Enter the date of birth.")]
     if errors:
         raise ValidationFailed("donor_incomplete", _("Complete the donor's details."), errors)
-    if _plan_cell_source(plan, timezone.localdate()) != ALLOGENEIC:
+    if _plan_cell_source_filed(plan, timezone.localdate()) != ALLOGENEIC:
         raise ValidationFailed(
             "donor_plan_not_allogeneic",
             _("This plan uses the patient's own cells; it has no donors."),
