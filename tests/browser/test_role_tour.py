@@ -10,9 +10,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-import pyotp
-
-from saisei.core.demo import DEMO_PASSWORD, load_demo
+from saisei.core.demo import DEMO_PASSWORD, demo_otp, load_demo
 from saisei.core.models import User
 from tests.browser.conftest import screenshot
 
@@ -38,9 +36,7 @@ def _sign_in(page: Any, base: str, username: str) -> None:
         page.click("main button[type=submit]")
     if "two-factor" in page.content().lower() or "/2fa" in page.url:
         user = User.objects.get(username=username)
-        page.locator("main input[type=text], main input[inputmode]").first.fill(
-            pyotp.TOTP(user.totp_secret).now()
-        )
+        page.locator("main input[type=text], main input[inputmode]").first.fill(demo_otp(user))
         with page.expect_navigation():
             page.click("main button[type=submit]")
 
