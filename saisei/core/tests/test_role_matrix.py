@@ -218,9 +218,174 @@ def _scan(dose: Any) -> str:
     return f"={dose.din}{dose.lot.donation.din_flags}=<{dose.product_code}"
 
 
+# --- the clinic's own duties (regulatory) and donors ---------------------------------------------
+
+
+def _colleague(c: SimpleNamespace, role: str) -> Any:
+    from saisei.core.tests.factories import UserFactory
+
+    return UserFactory(organisation=c.org, roles=[role])
+
+
+def _facility(c: SimpleNamespace) -> Any:
+    from saisei.regulatory.tests.factories import FacilityFactory
+
+    return FacilityFactory(organisation=c.org)
+
+
+def _committee(c: SimpleNamespace) -> Any:
+    from saisei.regulatory.tests.factories import CommitteeFactory
+
+    return CommitteeFactory(organisation=c.org)
+
+
+def _due_check(c: SimpleNamespace) -> Any:
+    """A check assigned to the acting user when their role signs checks off, else to a physician.
+
+    Only the assignee may sign a check off: a role the matrix allows is tried on its own check; a
+    role it refuses is tried on a physician's check (it cannot be assigned one of its own).
+    """
+    from saisei.regulatory import services
+
+    if c.actor.has_role(Role.ORG_ADMIN):
+        checker, assignee = "administrator", c.actor
+    elif c.actor.has_role(Role.PHYSICIAN):
+        checker, assignee = "responsible_physician", c.actor
+    else:
+        checker, assignee = "responsible_physician", _colleague(c, Role.PHYSICIAN)
+    return services.periodic_check_schedule(
+        actor=_colleague(c, Role.COMPLIANCE_OFFICER),
+        checker=checker,
+        assignee=assignee,
+        title="Monthly review",
+        due_date=timezone.localdate() + dt.timedelta(days=3),
+    )
+
+
+def _donor(c: SimpleNamespace) -> Any:
+    """An unscreened, unconsented donor under an allogeneic plan of the organisation."""
+    from saisei.processing import services
+    from saisei.processing.tests.factories import plan_world
+
+    if not hasattr(c, "allo"):
+        c.allo = plan_world(c.org, cell_origin="allogeneic")
+    return services.donor_register(
+        actor=c.physician,
+        plan=c.allo.plan,
+        family_name="Suzuki",
+        given_name="Hanako",
+        birth_date=dt.date(1990, 4, 1),
+    )
+
+
+# --- the facilitator network -------------------------------------------------------------------
+
+
+def _facilitator(c: SimpleNamespace) -> SimpleNamespace:
+    """A facilitator (abroad) with a family's inquiry, and a colleague holding the acting role there.
+
+    Agreements and referrals are worked at a facilitator, so the role is tried by a user of the
+    facilitator; ``c.org`` (a clinic group) is the partner clinic.
+    """
+    from saisei.core.tests.factories import OrganisationFactory, UserFactory
+    from saisei.journey.models import Inquiry, Patient
+
+    fac = OrganisationFactory(kind="facilitator", country="CN")
+    inquiry = Inquiry.objects.create(
+        organisation=fac,
+        reference=f"Q-{fac.pk}",
+        language="zh-hans",
+        contact_name="王 芳",
+        contact_email="fang@example.test",
+        patient_name="王 伟",
+        patient_date_of_birth=dt.date(1950, 3, 1),
+        country="中国",
+        diagnosis="阿尔茨海默病",
+        privacy_notice_version="v1",
+        privacy_notice_language="zh-hans",
+        privacy_notice_text="…",
+        privacy_consent_at=timezone.now(),
+    )
+    patient = Patient.objects.create(
+        organisation=fac,
+        patient_code=f"P-{fac.pk}",
+        family_name="王",
+        given_name="伟",
+        date_of_birth=dt.date(1950, 3, 1),
+        sex="male",
+        language="zh-hans",
+        email="fang@example.test",
+        inquiry=inquiry,
+    )
+    return SimpleNamespace(
+        fac=fac,
+        inquiry=inquiry,
+        patient=patient,
+        user=UserFactory(organisation=fac, roles=sorted(c.actor.roles)),
+        admin=UserFactory(organisation=fac, roles=[Role.ORG_ADMIN]),
+        coord=UserFactory(organisation=fac, roles=[Role.COORDINATOR]),
+    )
+
+
+def _agreement_terms(c: SimpleNamespace) -> dict[str, Any]:
+    today = timezone.localdate()
+    return {
+        "reference": "AG-1",
+        "commission_kind": "percent",
+        "commission_payer": "patient",
+        "recipient_measures": "Access limited to the clinic's coordinators and physicians.",
+        "valid_from": today - dt.timedelta(days=10),
+        "valid_until": today + dt.timedelta(days=365),
+    }
+
+
+def _share(c: SimpleNamespace) -> Any:
+    """A referral shared with ``c.org`` (the partner clinic) on the family's consent."""
+    from decimal import Decimal
+
+    from saisei.journey.models import PortalAccess
+    from saisei.network import services
+
+    f = _facilitator(c)
+    agreement = services.agreement_create(
+        actor=f.admin,
+        clinic=c.org,
+        commission_percent=Decimal("10"),
+        shareable_fields=["patient_date_of_birth", "diagnosis"],
+        **_agreement_terms(c),
+    )
+    access = PortalAccess.objects.create(
+        organisation=f.fac,
+        patient=f.patient,
+        email="fang@example.test",
+        token_hash="x" * 64,
+        expires_at=timezone.now() + dt.timedelta(hours=1),
+        used_at=timezone.now(),
+    )
+    referral = services.referral_open(
+        actor=f.coord, inquiry=f.inquiry, family_country="CN", patient=f.patient
+    )
+    consent = services.referral_consent_give(
+        referral=referral,
+        agreement=agreement,
+        fields=["patient_date_of_birth", "diagnosis"],
+        file_ids=[],
+        given_by_name="王 芳",
+        agree=True,
+        agree_transfer=True,
+        language="zh-hans",
+        portal_access=access,
+    )
+    return services.share_create(actor=f.coord, referral=referral, consent=consent)
+
+
 # --- the cases ----------------------------------------------------------------------------------
 
 REASON = {"reason": "Checked by the role matrix test"}
+
+
+def _today() -> dt.date:
+    return timezone.localdate()
 
 
 def _api_donation(a: Any, s: SimpleNamespace, c: SimpleNamespace) -> Any:
@@ -597,6 +762,166 @@ CASES: dict[str, Case] = {
             },
         ),
     ),
+    # --- the clinic's own duties ---
+    "facility.register": Case(
+        _facility,
+        lambda a, f, c: a.post(
+            f"/regulatory/facilities/{f.external_id}/changes",
+            {"kind": "manager", "description": "New manager", "change_date": _today()},
+        ),
+        lambda w, f, c: w.post(
+            f"/regulatory/facilities/{f.external_id}/changes/new/",
+            {"kind": "manager", "description": "New manager", "change_date": str(_today())},
+        ),
+    ),
+    "complaint.handle": Case(
+        lambda c: _colleague(c, Role.COMPLIANCE_OFFICER),
+        lambda a, handler, c: a.post(
+            "/regulatory/complaints",
+            {
+                "complainant_kind": "family",
+                "received_on": _today(),
+                "channel": "email",
+                "summary": "Letter late",
+                "handler": handler.username,
+            },
+        ),
+        lambda w, handler, c: w.post(
+            "/regulatory/duties/complaints/new/",
+            {
+                "complainant_kind": "family",
+                "received_on": str(_today()),
+                "channel": "email",
+                "summary": "Letter late",
+                "handler": handler.pk,
+            },
+        ),
+    ),
+    "periodic_check.schedule": Case(
+        lambda c: _colleague(c, Role.PHYSICIAN),
+        lambda a, doctor, c: a.post(
+            "/regulatory/checks",
+            {
+                "checker": "responsible_physician",
+                "assignee": doctor.username,
+                "title": "Monthly review",
+                "due_date": _today(),
+            },
+        ),
+        lambda w, doctor, c: w.post(
+            "/regulatory/duties/checks/new/",
+            {
+                "checker": "responsible_physician",
+                "assignee": doctor.pk,
+                "title": "Monthly review",
+                "due_date": str(_today()),
+            },
+        ),
+    ),
+    "periodic_check.sign_off": Case(
+        _due_check,
+        lambda a, check, c: a.post(
+            f"/regulatory/checks/{check.external_id}/sign-off",
+            {"performed_on": _today(), "findings": "All administrations in plan."},
+        ),
+        lambda w, check, c: w.post(
+            f"/regulatory/duties/checks/{check.external_id}/sign-off/",
+            {"performed_on": str(_today()), "findings": "All administrations in plan."},
+        ),
+        note="an allowed role signs off its own check; a refused one tries a physician's check",
+    ),
+    "committee_opinion.record": Case(
+        _committee,
+        lambda a, committee, c: a.post(
+            "/regulatory/committee-opinions",
+            {
+                "committee": str(committee.external_id),
+                "opinion_date": _today(),
+                "summary": "Improve follow-up",
+            },
+        ),
+        lambda w, committee, c: w.post(
+            "/regulatory/duties/opinions/new/",
+            {
+                "committee": committee.pk,
+                "opinion_date": str(_today()),
+                "summary": "Improve follow-up",
+            },
+        ),
+    ),
+    # --- donors ---
+    "donor.screen": Case(
+        _donor,
+        lambda a, d, c: a.post(
+            f"/processing/donors/{d.external_id}/screening", {"results": {"hiv_ab": "pass"}}
+        ),
+        lambda w, d, c: w.post(
+            f"/processing/donors/{d.external_id}/", {"act": "screen", "hiv_ab": "pass"}
+        ),
+    ),
+    "donor.consent": Case(
+        _donor,
+        lambda a, d, c: a.post(
+            f"/processing/donors/{d.external_id}/consent", {"form_version": "DC-1"}
+        ),
+        lambda w, d, c: w.post(
+            f"/processing/donors/{d.external_id}/",
+            {
+                "act": "consent",
+                "signed_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+                "form_version": "DC-1",
+            },
+        ),
+    ),
+    # --- the facilitator network ---
+    "partner_agreement.manage": Case(
+        _facilitator,
+        lambda a, f, c: c.api_for(f.user).post(
+            "/network/agreements",
+            {
+                **_agreement_terms(c),
+                "clinic": c.org.slug,
+                "commission_percent": "10",
+                "shareable_fields": ["diagnosis"],
+            },
+        ),
+        lambda w, f, c: c.web_for(f.user).post(
+            "/network/agreements/",
+            {
+                **{k: str(v) for k, v in _agreement_terms(c).items()},
+                "clinic": c.org.slug,
+                "commission": "10",
+                "fields": ["diagnosis"],
+            },
+        ),
+        note="the user of the role works at a facilitator; the partner clinic is the test's org",
+    ),
+    "referral.manage": Case(
+        _facilitator,
+        lambda a, f, c: c.api_for(f.user).post(
+            "/network/referrals",
+            {
+                "inquiry": str(f.inquiry.external_id),
+                "family_country": "CN",
+                "patient": str(f.patient.external_id),
+            },
+        ),
+        lambda w, f, c: c.web_for(f.user).post(
+            f"/network/inquiries/{f.inquiry.external_id}/refer/", {"family_country": "CN"}
+        ),
+        note="the user of the role works at a facilitator",
+    ),
+    "referral.answer": Case(
+        _share,
+        lambda a, s, c: a.post(
+            f"/network/received/{s.external_id}/decline", {"reason": "Outside the plan"}
+        ),
+        lambda w, s, c: w.post(
+            f"/network/received/{s.external_id}/",
+            {"action": "decline", "reason": "Outside the plan"},
+        ),
+        note="the user of the role works at the partner clinic the referral was shared with",
+    ),
 }
 
 
@@ -632,8 +957,8 @@ def _try(
     call = case.api if channel == "api" else case.web
     if call is None:
         return
+    ctx.actor = user  # before the setup: some subjects belong to the acting user
     subject = case.setup(ctx)
-    ctx.actor = user
     if code == "administration.second_person":
         ctx.subject_user = user
         ctx.nurse_api = ctx.api_for(subject.world.nurse)
