@@ -290,7 +290,7 @@ def _facilitator(c: SimpleNamespace) -> SimpleNamespace:
     from saisei.core.tests.factories import OrganisationFactory, UserFactory
     from saisei.journey.models import Inquiry, Patient
 
-    fac = OrganisationFactory(kind="facilitator", country="CN")
+    fac: Any = OrganisationFactory(kind="facilitator", country="CN")
     inquiry = Inquiry.objects.create(
         organisation=fac,
         reference=f"Q-{fac.pk}",
