@@ -363,7 +363,7 @@ def _share(c: SimpleNamespace) -> Any:
         organisation=f.fac,
         patient=f.patient,
         email="fang@example.test",
-        token_hash="x" * 64,
+        token_hash=f"{f.fac.pk:064d}",  # unique: the setup runs once per channel
         expires_at=timezone.now() + dt.timedelta(hours=1),
         used_at=timezone.now(),
     )
