@@ -10,14 +10,15 @@ import uuid
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from saisei.core.api_support import ERROR_RESPONSES
-from saisei.core.errors import Forbidden
+from saisei.core.errors import Forbidden, ValidationFailed
 from saisei.core.permissions import staff_user
 from saisei.regulatory import permissions, selectors, services
-from saisei.regulatory.filings import form_preview
+from saisei.regulatory.filings import form_get, form_preview
 from saisei.regulatory.official_forms import plan_items
 from saisei.regulatory.rules.forms import FORMS as SHIPPED
 
@@ -98,6 +99,12 @@ class SubjectIn(Schema):
     subject: uuid.UUID
 
 
+class SubjectQuery(Schema):
+    # Optional in the schema so that an unknown form answers 404 before a missing subject is
+    # refused with 422 naming the field.
+    subject: uuid.UUID | None = None
+
+
 def _items(items: list[Any]) -> list[dict[str, Any]]:
     return [
         {
@@ -113,8 +120,15 @@ def _items(items: list[Any]) -> list[dict[str, Any]]:
 
 
 @router.get("/regulatory/forms/{form_code}/preview", response={200: PreviewOut, **ERROR_RESPONSES})
-def form_check(request: HttpRequest, form_code: str, filters: Query[SubjectIn]) -> Any:
+def form_check(request: HttpRequest, form_code: str, filters: Query[SubjectQuery]) -> Any:
     """The form filled from the records, with every empty required item listed under missing."""
+    form_get(form_code)
+    if filters.subject is None:
+        raise ValidationFailed(
+            "form_subject_missing",
+            _("Name the record the form is about."),
+            {"subject": [_("This field is required.")]},
+        )
     content = form_preview(
         actor=staff_user(request), form_code=form_code, subject_id=str(filters.subject)
     )

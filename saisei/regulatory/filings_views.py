@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from saisei.core.errors import DomainError, Forbidden
+from saisei.core.errors import DomainError, Forbidden, NotFound
 from saisei.core.permissions import staff_user
 from saisei.core.registry import official_forms
 from saisei.regulatory import permissions, selectors, services
@@ -207,7 +207,7 @@ def filed_document_pdf(request: HttpRequest, external_id: str) -> HttpResponse:
 @web
 def plan_export_download(request: HttpRequest, external_id: str, fmt: str) -> HttpResponse:
     if fmt not in ("json", "csv"):
-        raise Forbidden()
+        raise NotFound(_("No such export format."))
     return plan_export(staff_user(request), external_id, request.GET.get("version"), fmt)
 
 

@@ -12,7 +12,7 @@ from saisei.core.models import AuditEntry, User
 from saisei.outcomes.models import Assessment
 
 # As if DATABASE_REPLICA_URL were set (overriding DATABASES itself would reconnect the tests).
-WITH_REPLICA = mock.patch("saisei.core.db_router.replica_configured", return_value=True)
+WITH_REPLICA = mock.patch("saisei.core.db_router.replica_configured", new=lambda: True)
 
 
 def test_without_a_replica_everything_reads_the_primary() -> None:

@@ -96,7 +96,10 @@ def test_a_correction_that_is_not_an_upgrade_starts_nothing_and_moves_nothing(wo
     )
     before = _clocks(event)
     services.adverse_event_update(
-        actor=world.physician_user, event=event, description="Chest X-ray added", known_at=_at(0)
+        actor=world.physician_user,
+        event=event,
+        description="Chest X-ray added",
+        known_at=_at(0, hour=0),
     )
     # A downgrade keeps the clocks that were running too: only a person voids one, with a reason.
     services.adverse_event_update(actor=world.physician_user, event=event, hospitalisation=False)

@@ -148,10 +148,10 @@ def test_a_bag_made_by_a_facility_not_listed_on_the_plan_is_refused(world):
 def test_a_bag_made_by_a_facility_whose_authorisation_lapsed_is_refused(world):
     v = verify(world)
     assert v.passed
-    record = world.facility.authorisations.get()
-    record.ended_on = timezone.localdate() - dt.timedelta(days=1)
-    record.end_reason = "withdrawn"
-    record.save()
+    licence = world.facility.authorisations.get()
+    licence.ended_on = timezone.localdate() - dt.timedelta(days=1)
+    licence.end_reason = "withdrawn"
+    licence.save()
     with pytest.raises(GateRefused) as exc:
         record(world, v)
     refused_with(exc, "GATE-CPC-NOT-AUTHORISED")
