@@ -90,8 +90,8 @@ class DailyScheduler(threading.Thread):
         self.stopped = threading.Event()
         self.failed_at: dt.datetime | None = None
 
-    def tick(self) -> None:
-        now = timezone.now()
+    def tick(self, now: dt.datetime | None = None) -> None:
+        now = now or timezone.now()
         if self.failed_at is not None and now - self.failed_at < RETRY_AFTER:
             return
         try:

@@ -374,7 +374,7 @@ def test_a_failed_daily_run_leaves_the_day_for_a_retry(db: Any, settings: Any) -
         raise RuntimeError("mail server down")
 
     scheduler = schedule.DailyScheduler(run=failing)
-    scheduler.tick()  # logs the failure; the worker goes on
+    scheduler.tick(now=_at(2, 30))  # logs the failure; the worker goes on
     assert scheduler.failed_at is not None
     assert not DailyRun.objects.exists()
     assert schedule.run_if_due(run=lambda: None, now=_at(3, 0), by="retry") is True
