@@ -162,7 +162,9 @@ def _package(ctx: DemoContext, plan: Any, coordinator: Any) -> TreatmentPackage:
     pkg = TreatmentPackage.objects.filter(plan=plan, code="ALZ-IV-4").first()
     if pkg:
         return pkg
-    version = plan.versions.order_by("-number").first()
+    # The version in force, not the newest: the demo's plan also has a change under review
+    # (adding intrathecal use) that must not reach a course until it is accepted.
+    version = services.plan_version_in_force(plan=plan, day=ctx.today)
     dose = version.dose_min_cells or 100_000_000
     infusions = min(4, version.max_administrations or 4)
     return services.package_create(
@@ -174,7 +176,7 @@ def _package(ctx: DemoContext, plan: Any, coordinator: Any) -> TreatmentPackage:
         interval_days=28,
         culture_days=35,
         dose_cells=dose,
-        route=(version.routes or ["iv"])[0],
+        route="iv",
         follow_up_months=[3, 6, 12],
     )
 
