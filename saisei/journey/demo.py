@@ -165,6 +165,7 @@ def _package(ctx: DemoContext, plan: Any, coordinator: Any) -> TreatmentPackage:
     # The version in force, not the newest: the demo's plan also has a change under review
     # (adding intrathecal use) that must not reach a course until it is accepted.
     version = services.plan_version_in_force(plan=plan, day=ctx.today)
+    assert version is not None, "the demo's Alzheimer plan is in force"
     dose = version.dose_min_cells or 100_000_000
     infusions = min(4, version.max_administrations or 4)
     return services.package_create(
