@@ -113,6 +113,10 @@ def referral_list(*, actor: User) -> QuerySet[Referral]:
 
 
 def referral_get(*, actor: User, external_id: Any) -> Referral:
+    # Outside a facilitator's own referrals there is nothing to see: 404, as for any record of
+    # another organisation (the list itself answers 403 to a role that may not read referrals).
+    if not (perms.can_view_referrals(actor) and perms.is_facilitator(actor)):
+        raise NotFound()
     r = referral_list(actor=actor).filter(external_id=external_id).first()
     if r is None:
         raise NotFound()
