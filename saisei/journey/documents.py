@@ -56,7 +56,7 @@ def quote_pdf(*, quote: Quote, language: str) -> bytes:
             "For %(patient)s (%(code)s). Status: %(status)s. Valid until %(date)s.",
             language,
             {
-                "patient": f"{patient.given_name} {patient.family_name}",
+                "patient": patient.display_name,
                 "code": patient.patient_code,
                 "status": status,
                 "date": quote.valid_until.isoformat(),

@@ -7,6 +7,7 @@ required personal information" (APPI Art. 2(3)), so it is only collected with co
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 from django.db import models
@@ -14,6 +15,9 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from saisei.core.models import ClinicalRecord
+
+# CJK ideographs, kana and Hangul syllables: scripts whose names put the family name first.
+_EAST_ASIAN = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
 
 def language_choices() -> list[tuple[str, str]]:
@@ -111,6 +115,10 @@ class Patient(ClinicalRecord):
 
     @property
     def display_name(self) -> str:
+        """The name as its own language writes it: family name first for names written in
+        Chinese characters, kana or Hangul (王 伟, 山田 花子), given name first otherwise."""
+        if _EAST_ASIAN.search(self.family_name + self.given_name):
+            return f"{self.family_name} {self.given_name}"
         return f"{self.given_name} {self.family_name}"
 
 
