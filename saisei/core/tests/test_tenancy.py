@@ -113,7 +113,8 @@ def test_every_web_page_with_an_id_hides_other_organisations(demo_world, web_for
         # Portal pages answer a staff session the same way whatever the id (no portal session):
         # that reveals nothing, so their answer must merely equal the one for an unknown id.
         unknown_status = client.get(url_for(uuid.uuid4())).status_code
-        allowed = {404, 405} | ({unknown_status} if route.startswith("journey/portal/") else set())
+        portal = route.startswith(("journey/portal/", "network/portal/"))
+        allowed = {404, 405} | ({unknown_status} if portal else set())
         for label, ext_id in ids:
             url = url_for(ext_id)
             resp = client.get(url)
