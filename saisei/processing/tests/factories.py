@@ -236,6 +236,25 @@ def make_donation(actor: Any, patient: Any, **kw: Any) -> Any:
         "collected_at": timezone.now() - dt.timedelta(days=20),
         "infection_markers": negative_markers(),
     }
+    if values["cell_source"] == "allogeneic" and "donor" not in kw:
+        # An allogeneic harvest needs an eligible, consented donor of the plan (issue 16).
+        from saisei.processing.donor_rules import donor_criteria
+
+        donor = services.donor_register(
+            actor=world.physician.user,
+            plan=course.plan,
+            family_name="Donor",
+            given_name="Test",
+            birth_date=dt.date(1990, 4, 1),
+        )
+        donor = services.donor_screening_record(
+            actor=world.physician.user,
+            donor=donor,
+            results={c.code: "pass" for c in donor_criteria()},
+        )
+        values["donor"] = services.donor_consent_record(
+            actor=world.physician.user, donor=donor, signed_at=timezone.now(), form_version="DC-1"
+        )
     values.update(kw)
     return services.donation_record(actor=actor, patient=patient, **values)
 
