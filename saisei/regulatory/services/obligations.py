@@ -66,17 +66,18 @@ END_OF_PROVISION_TEXT = gettext_noop(
 END_OF_PROVISION_SOURCE = "Enforcement Regulation Art. 31-2 (別紙様式第9の2); days ⚠ house target"
 
 
-def rule_text(rule_id: str, fallback: str = "") -> str:
+def rule_text(rule_id: str, stored_title: str = "") -> str:
     """The obligation's instruction in the active language (titles are stored in English).
 
-    Japanese falls back to the app's own table until the lead compiles it into the catalogue.
+    A rule outside the deadline table (an obligation recorded by hand) shows the title stored
+    with it, given as ``stored_title``; display only, no rule depends on it.
     """
     if rule_id == END_OF_PROVISION_RULE:
         msgid = END_OF_PROVISION_TEXT
     elif rule_id in DEADLINE_RULES:
         msgid = DEADLINE_RULES[rule_id].text
     else:
-        return fallback
+        return stored_title
     return _(msgid)
 
 
