@@ -9,11 +9,13 @@ from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.core.exceptions import RequestDataTooBig
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from saisei.core.access_log import WEB, access_log_record
@@ -476,3 +478,28 @@ def portal_compare(request: HttpRequest, patient: Any, referral: Any, access: An
         },
         status=status,
     )
+
+
+# --- another installation ---------------------------------------------------------------------
+
+
+@csrf_exempt
+@require_POST
+def peer_inbox(request: HttpRequest, org_slug: str) -> JsonResponse:
+    """Where a trusted peer installation posts a signed message for one of our organisations
+    (decision 0030). The signature is the authentication; refusals answer a specific 4xx."""
+    from . import exchange, peering
+
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return JsonResponse({"error": {"code": "too_large", "message": "Too large."}}, status=413)
+    try:
+        result = exchange.receive(organisation_slug=org_slug, body=body)
+    except peering.EnvelopeRefused as exc:
+        return JsonResponse(
+            {"error": {"code": exc.code, "message": exc.message}}, status=exc.status
+        )
+    except DomainError as exc:
+        return JsonResponse(exc.as_dict(), status=exc.status_code)
+    return JsonResponse(result, status=200)
