@@ -226,8 +226,12 @@ def send_quote(share: Share, summary: dict[str, Any]) -> PeerMessage | None:
 
 
 def send_acceptance(share: Share, accepted_by_name: str) -> PeerMessage | None:
+    """The family's acceptance; the name of who accepted travels only if the family consented
+    to share their name with this clinic (otherwise the referral's reference stands for it)."""
     if share.peer is None or not is_facilitator_side(share):
         return None
+    if "contact_name" not in share.fields:
+        accepted_by_name = f"Family of referral {share.referral.reference}"
     return _queue(
         peer=share.peer,
         type="acceptance",

@@ -332,3 +332,100 @@ def test_a_facilitator_peer_may_not_send_a_quote(clinic_side: dict[str, Any]) ->
     resp = post("clinic-a", body)
     assert resp.status_code == 403
     assert resp.json()["error"]["code"] == "wrong_direction"
+
+
+def test_the_acceptance_names_the_family_only_if_their_name_was_consented(
+    facilitator_side: dict[str, Any],
+) -> None:
+    s = facilitator_side["share"]
+    net = facilitator_side["net"]
+    assert (
+        post("bridge", seal(facilitator_side["them"], "quote", quote_payload(s))).status_code == 200
+    )
+    s.refresh_from_db()
+    services.comparison_accept(
+        referral=net["referral"],
+        share=s,
+        accepted_by_name="王 芳",
+        agree=True,
+        portal_access=net["access"],
+    )
+    s.refresh_from_db()
+    assert s.status == Share.Status.ACCEPTED
+    [msg] = PeerMessage.objects.filter(direction="out", type="acceptance")
+    payload = msg.body["envelope"]["payload"]
+    assert payload["quote_number"] == "Q-B-1"
+    assert "王" not in payload["accepted_by_name"]
+    [row] = selectors.commissions(
+        actor=net["admin"], start=timezone.localdate(), end=timezone.localdate()
+    )
+    assert row["commission_jpy"] == 600_000
+
+
+def test_delivery_retries_a_network_failure_and_stops_at_a_refusal(
+    facilitator_side: dict[str, Any], monkeypatch: Any
+) -> None:
+    import io
+    import urllib.error
+    from email.message import Message
+
+    [msg] = PeerMessage.objects.filter(direction="out", type="referral")
+
+    def down(*a: Any, **kw: Any) -> Any:
+        raise urllib.error.URLError("connection refused")
+
+    monkeypatch.setattr(exchange.urllib.request, "urlopen", down)
+    assert exchange.deliver(msg.pk) == PeerMessage.Status.PENDING
+
+    def refused(*a: Any, **kw: Any) -> Any:
+        raise urllib.error.HTTPError(
+            "http://127.0.0.1:9/", 403, "Forbidden", Message(), io.BytesIO(b'{"error": {}}')
+        )
+
+    monkeypatch.setattr(exchange.urllib.request, "urlopen", refused)
+    assert exchange.deliver(msg.pk) == PeerMessage.Status.REFUSED
+    msg.refresh_from_db()
+    assert msg.attempts == 2 and msg.last_error.startswith("403")
+    # A refused message is not tried again.
+    assert exchange.deliver(msg.pk) == PeerMessage.Status.REFUSED
+
+
+def test_peers_command_shows_the_key_and_refuses_a_key_that_does_not_match_the_id(
+    net: dict[str, Any], capsys: Any
+) -> None:
+    from django.core.management import CommandError, call_command
+
+    call_command("peers", "show")
+    out = capsys.readouterr().out
+    assert peering.identity().id in out and peering.identity().public_key in out
+    them, other = remote(), remote()
+    with pytest.raises(CommandError):
+        call_command(
+            "peers",
+            "add",
+            "--org",
+            "bridge",
+            "--stands-for",
+            "clinic-a",
+            "--id",
+            them.id,
+            "--url",
+            "https://a.example/network/peer/clinic-a/inbox/",
+            "--key",
+            other.public_key,
+        )
+    call_command(
+        "peers",
+        "add",
+        "--org",
+        "bridge",
+        "--stands-for",
+        "clinic-a",
+        "--id",
+        them.id,
+        "--url",
+        "https://a.example/network/peer/clinic-a/inbox/",
+        "--key",
+        them.public_key,
+    )
+    assert exchange.peer_for(net["fac"].pk, net["a"]["org"].pk) is not None
