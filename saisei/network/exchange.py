@@ -30,7 +30,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from saisei.core.audit import audit_record
-from saisei.core.errors import NotFound
+from saisei.core.errors import DomainError, NotFound
 from saisei.core.models import Organisation
 from saisei.journey.models import Inquiry
 
@@ -249,6 +249,12 @@ def deliver(message_pk: int) -> str:
     """One attempt to deliver a queued message; returns its new status. A 4xx is final."""
     msg = PeerMessage.objects.select_related("peer").get(pk=message_pk)
     if msg.status != PeerMessage.Status.PENDING or msg.peer is None:
+        return msg.status
+    if not msg.peer.active:
+        # Trust was withdrawn after the message was queued: never sent (fail closed).
+        msg.status = PeerMessage.Status.FAILED
+        msg.last_error = "The peer was deactivated."
+        msg.save(update_fields=["status", "last_error", "updated_at"])
         return msg.status
     data = json.dumps(msg.body, ensure_ascii=False).encode()
     req = urllib.request.Request(  # noqa: S310 (the URL is an http(s) URL checked by peer_add)
@@ -684,7 +690,10 @@ def receive(*, organisation_slug: str, body: bytes) -> dict[str, Any]:
                     )
             except IntegrityError as exc:  # the same id arriving twice at once
                 raise _refuse("replayed", 409, "This message was already received.") from exc
-            share = HANDLERS[env["type"]](peer, env["payload"])
+            try:
+                share = HANDLERS[env["type"]](peer, env["payload"])
+            except DomainError as exc:  # a service's own refusal (e.g. the quote's lifecycle)
+                raise _refuse(exc.code, exc.status_code, str(exc.message)) from exc
             audit_record(
                 actor=None,
                 organisation=org,

@@ -390,6 +390,20 @@ def test_delivery_retries_a_network_failure_and_stops_at_a_refusal(
     assert exchange.deliver(msg.pk) == PeerMessage.Status.REFUSED
 
 
+def test_a_message_to_a_deactivated_peer_is_never_sent(
+    facilitator_side: dict[str, Any], monkeypatch: Any
+) -> None:
+    [msg] = PeerMessage.objects.filter(direction="out", type="referral")
+    msg.peer.active = False
+    msg.peer.save()
+
+    def must_not_send(*a: Any, **kw: Any) -> Any:
+        raise AssertionError("sent to a deactivated peer")
+
+    monkeypatch.setattr(exchange.urllib.request, "urlopen", must_not_send)
+    assert exchange.deliver(msg.pk) == PeerMessage.Status.FAILED
+
+
 def test_peers_command_shows_the_key_and_refuses_a_key_that_does_not_match_the_id(
     net: dict[str, Any], capsys: Any
 ) -> None:
