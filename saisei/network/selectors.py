@@ -13,13 +13,14 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 
 from saisei.core.errors import Forbidden, NotFound
 from saisei.core.models import User
 
 from . import permissions as perms
 from . import rules
-from .models import PartnerAgreement, Referral, Share
+from .models import PartnerAgreement, PeerMessage, Referral, Share
 
 
 def _live_q(day: dt.date) -> Q:
@@ -154,6 +155,7 @@ class QuoteRow:
     reason: str = ""
     refunds: list[dict[str, Any]] = field(default_factory=list)
     route_label: str = ""
+    deliveries: list[Any] = field(default_factory=list)
 
 
 def _order_key(order: str) -> Any:
@@ -237,6 +239,37 @@ def comparison(*, referral: Referral, order: str | None = None) -> list[QuoteRow
     ).prefetch_related("quote__lines")
     rows = [quote_row(share, day=today) for share in shares]
     return sorted(rows, key=_order_key(order or referral.order))
+
+
+# Messages to a clinic on another installation, as the facilitator's coordinator reads them.
+PEER_MESSAGE_LABELS: dict[str, Any] = {
+    "referral": pgettext_lazy("peer message", "Referral"),
+    "revocation": pgettext_lazy("peer message", "End of sharing"),
+    "acceptance": pgettext_lazy("peer message", "The family's acceptance"),
+}
+
+
+def peer_deliveries(*, referral: Referral) -> dict[str, list[dict[str, Any]]]:
+    """Per share sent to a clinic's own installation: each message and whether it arrived
+    (decision 0030). One query."""
+    shares = [str(s.external_id) for s in referral.shares.all() if s.peer_id is not None]
+    if not shares:
+        return {}
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for m in PeerMessage.objects.filter(
+        organisation_id=referral.organisation_id,
+        direction=PeerMessage.Direction.OUT,
+        body__envelope__payload__share__in=shares,
+    ).order_by("created_at"):
+        out[m.body["envelope"]["payload"]["share"]].append(
+            {
+                "label": PEER_MESSAGE_LABELS.get(m.type, m.type),
+                "status": m.get_status_display(),
+                "ok": m.status == PeerMessage.Status.DELIVERED,
+                "at": m.created_at,
+            }
+        )
+    return dict(out)
 
 
 # --- the facilitator's pipeline ---------------------------------------------------------------

@@ -145,6 +145,10 @@ def referral_detail(request: AuthedRequest, external_id: str) -> HttpResponse:
         return _forbidden(request)
     consents = list(referral.consents.select_related("clinic").order_by("-given_at"))
     shared = {s.consent_id for s in referral.shares.filter(revoked_at__isnull=True)}
+    rows = selectors.comparison(referral=referral)
+    deliveries = selectors.peer_deliveries(referral=referral)
+    for row in rows:
+        row.deliveries = deliveries.get(str(row.share.external_id), [])
     return render(
         request,
         "network/referral_detail.html",
@@ -152,7 +156,7 @@ def referral_detail(request: AuthedRequest, external_id: str) -> HttpResponse:
             "referral": referral,
             "consents": consents,
             "shared": shared,
-            **localise(selectors.comparison(referral=referral), translation.get_language() or "en"),
+            **localise(rows, translation.get_language() or "en"),
             "order": referral.order,
             "can_manage": perms.can_manage_referral(request.user),
             "country_name": rules.country_name,

@@ -443,3 +443,18 @@ def test_peers_command_shows_the_key_and_refuses_a_key_that_does_not_match_the_i
         them.public_key,
     )
     assert exchange.peer_for(net["fac"].pk, net["a"]["org"].pk) is not None
+
+
+def test_the_facilitator_sees_whether_each_message_reached_the_clinic(
+    facilitator_side: dict[str, Any],
+) -> None:
+    from saisei.core.tests.factories import TEST_PASSWORD
+
+    net = facilitator_side["net"]
+    c = Client()
+    assert c.login(username=net["coord"].username, password=TEST_PASSWORD)
+    page = c.get(f"/network/referrals/{net['referral'].external_id}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'class="peer-deliveries"' in html and "Waiting to be sent" in html
+    assert "referral:" not in html  # the message's label, never its code
