@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from saisei.core.models import ClinicalRecord
+from saisei.core.models import ClinicalRecord, ExternalIdModel
 
 
 class PartnerAgreement(ClinicalRecord):
@@ -187,7 +187,10 @@ class Share(ClinicalRecord):
     fields = models.JSONField(default=list)
     files = models.ManyToManyField("journey.InquiryFile", blank=True, related_name="+")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SHARED)
-    shared_by = models.ForeignKey("core.User", on_delete=models.PROTECT, related_name="+")
+    # Null for a share received from a peer installation (the sender's staff are not users here).
+    shared_by = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     shared_at = models.DateTimeField()
     first_seen_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -210,6 +213,13 @@ class Share(ClinicalRecord):
     quoted_at = models.DateTimeField(null=True, blank=True)
     earliest_start = models.DateField(null=True, blank=True)
     closed_reason = models.TextField(blank=True)
+    # Across installations (decision 0030): the peer at the other end, the share's id there, and
+    # (at the facilitator) the quote the remote clinic sent, as its signed message carried it.
+    peer = models.ForeignKey(
+        "network.Peer", null=True, blank=True, on_delete=models.PROTECT, related_name="shares"
+    )
+    remote_id = models.UUIDField(null=True, blank=True)
+    remote_quote = models.JSONField(null=True, blank=True)
 
     history = HistoricalRecords()
 
@@ -225,10 +235,88 @@ class Share(ClinicalRecord):
                 name="share_decline_has_reason",
             ),
             models.CheckConstraint(
-                condition=~Q(status="quoted") | Q(quote__isnull=False),
+                condition=~Q(status="quoted")
+                | Q(quote__isnull=False)
+                | Q(remote_quote__isnull=False),
                 name="share_quoted_has_quote",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.referral} → {self.clinic}"
+
+
+class Peer(ExternalIdModel):
+    """Another Saisei installation this organisation trusts (decision record 0030): its id, the
+    URL of its inbox for us, its Ed25519 public key, and the organisation that stands for it
+    here (the remote clinic at a facilitator; the remote facilitator at a clinic)."""
+
+    organisation = models.ForeignKey(
+        "core.Organisation", on_delete=models.PROTECT, related_name="peers"
+    )
+    peer_id = models.CharField(_("installation id"), max_length=80)
+    inbox_url = models.URLField(_("inbox URL"), max_length=300)
+    public_key = models.CharField(_("public key"), max_length=60)
+    stands_for = models.ForeignKey(
+        "core.Organisation", on_delete=models.PROTECT, related_name="represented_by_peers"
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering: ClassVar = ["organisation", "stands_for__name"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["organisation", "peer_id"], name="peer_unique_per_organisation"
+            ),
+            models.UniqueConstraint(
+                fields=["organisation", "stands_for"],
+                condition=Q(active=True),
+                name="peer_one_active_per_party",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stands_for} ({self.peer_id})"
+
+
+class PeerMessage(ExternalIdModel):
+    """One signed message, sent or received. A received message's id is kept until it expires
+    and beyond, so a replay is refused; a sent one is retried by the worker until delivered or
+    refused."""
+
+    class Direction(models.TextChoices):
+        IN = "in", _("Received from a peer installation")
+        OUT = "out", _("Sent to a peer installation")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting to be sent")
+        DELIVERED = "delivered", _("Delivered")
+        ACCEPTED = "accepted", _("Accepted")
+        REFUSED = "refused", _("Refused")
+        FAILED = "failed", _("Gave up")
+
+    organisation = models.ForeignKey(
+        "core.Organisation", on_delete=models.PROTECT, related_name="+"
+    )
+    peer = models.ForeignKey(
+        Peer, null=True, blank=True, on_delete=models.PROTECT, related_name="messages"
+    )
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    message_id = models.UUIDField()
+    type = models.CharField(max_length=20)
+    body = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["-created_at"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["direction", "message_id"], name="peermessage_id_once_per_direction"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.type} {self.message_id}"

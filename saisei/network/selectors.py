@@ -13,13 +13,14 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 
 from saisei.core.errors import Forbidden, NotFound
 from saisei.core.models import User
 
 from . import permissions as perms
 from . import rules
-from .models import PartnerAgreement, Referral, Share
+from .models import PartnerAgreement, PeerMessage, Referral, Share
 
 
 def _live_q(day: dt.date) -> Q:
@@ -154,6 +155,7 @@ class QuoteRow:
     reason: str = ""
     refunds: list[dict[str, Any]] = field(default_factory=list)
     route_label: str = ""
+    deliveries: list[Any] = field(default_factory=list)
 
 
 def _order_key(order: str) -> Any:
@@ -170,54 +172,104 @@ def _order_key(order: str) -> Any:
     return key
 
 
+def quote_row(share: Share, *, day: dt.date) -> QuoteRow:
+    """One clinic's answer: from its quote here, or as a clinic on another installation sent it
+    (decision 0030), the plan's status then as that clinic's registry gave it."""
+    from saisei.journey.services import plan_version_in_force
+
+    row = QuoteRow(
+        share=share,
+        clinic=share.clinic.name,
+        status=share.status,
+        reason=share.decline_reason or share.closed_reason or share.revoke_reason,
+    )
+    answered = share.status in (Share.Status.QUOTED, Share.Status.ACCEPTED, Share.Status.CLOSED)
+    q = share.quote
+    if q is not None and answered:
+        d = q.disclosures or {}
+        lines = list(q.lines.all())
+        commission = sum(ln.amount_jpy for ln in lines if ln.kind == "commission")
+        row.quote = q
+        row.plan_number = d.get("plan_number", "")
+        row.plan_title = d.get("plan_title", "")
+        row.risk_class = q.plan.risk_class
+        row.plan_status = q.plan.get_status_display()
+        row.plan_in_force = plan_version_in_force(plan=q.plan, day=day) is not None
+        row.facilities = d.get("facilities", [])
+        row.route = share.package.route if share.package else ""
+        row.infusions = q.infusions
+        row.cells_per_infusion = share.package.dose_cells if share.package else None
+        row.earliest_start = share.earliest_start
+        row.commission_jpy = commission
+        row.commission_payer = q.commission_payer
+        row.total_jpy = q.total_jpy
+        row.clinic_price_jpy = q.total_jpy - (commission if q.commission_payer == "patient" else 0)
+        row.refund_schedule = q.refund_schedule
+        row.evidence = d.get("evidence", [])
+        row.risks = d.get("risks", [])
+    elif share.remote_quote and answered:
+        r = share.remote_quote
+        row.quote = r
+        row.plan_number = r["plan_number"]
+        row.plan_title = r["plan_title"]
+        row.risk_class = r["risk_class"]
+        row.plan_status = r["plan_status"]
+        row.plan_in_force = r["plan_in_force"]
+        row.facilities = r["facilities"]
+        row.route = r["route"]
+        row.infusions = r["infusions"]
+        row.cells_per_infusion = r["cells_per_infusion"]
+        row.earliest_start = share.earliest_start
+        row.commission_jpy = r["commission_jpy"]
+        row.commission_payer = r["commission_payer"]
+        row.total_jpy = r["total_jpy"]
+        row.clinic_price_jpy = r["clinic_price_jpy"]
+        row.refund_schedule = r["refund_schedule"]
+        row.evidence = r["evidence"]
+        row.risks = r["risks"]
+    return row
+
+
 def comparison(*, referral: Referral, order: str | None = None) -> list[QuoteRow]:
     """Every clinic's answer side by side, with the plan's status read live from the clinic's
     plan registry (a plan no longer in force shows so)."""
-    from saisei.journey.services import plan_version_in_force
-
     today = timezone.localdate()
-    rows: list[QuoteRow] = []
     shares = referral.shares.select_related(
         "clinic", "quote__plan", "package", "consent", "agreement"
     ).prefetch_related("quote__lines")
-    for share in shares:
-        row = QuoteRow(
-            share=share,
-            clinic=share.clinic.name,
-            status=share.status,
-            reason=share.decline_reason or share.closed_reason or share.revoke_reason,
-        )
-        q = share.quote
-        if q is not None and share.status in (
-            Share.Status.QUOTED,
-            Share.Status.ACCEPTED,
-            Share.Status.CLOSED,
-        ):
-            d = q.disclosures or {}
-            lines = list(q.lines.all())
-            commission = sum(ln.amount_jpy for ln in lines if ln.kind == "commission")
-            row.quote = q
-            row.plan_number = d.get("plan_number", "")
-            row.plan_title = d.get("plan_title", "")
-            row.risk_class = q.plan.risk_class
-            row.plan_status = q.plan.get_status_display()
-            row.plan_in_force = plan_version_in_force(plan=q.plan, day=today) is not None
-            row.facilities = d.get("facilities", [])
-            row.route = share.package.route if share.package else ""
-            row.infusions = q.infusions
-            row.cells_per_infusion = share.package.dose_cells if share.package else None
-            row.earliest_start = share.earliest_start
-            row.commission_jpy = commission
-            row.commission_payer = q.commission_payer
-            row.total_jpy = q.total_jpy
-            row.clinic_price_jpy = q.total_jpy - (
-                commission if q.commission_payer == "patient" else 0
-            )
-            row.refund_schedule = q.refund_schedule
-            row.evidence = d.get("evidence", [])
-            row.risks = d.get("risks", [])
-        rows.append(row)
+    rows = [quote_row(share, day=today) for share in shares]
     return sorted(rows, key=_order_key(order or referral.order))
+
+
+# Messages to a clinic on another installation, as the facilitator's coordinator reads them.
+PEER_MESSAGE_LABELS: dict[str, Any] = {
+    "referral": pgettext_lazy("peer message", "Referral"),
+    "revocation": pgettext_lazy("peer message", "End of sharing"),
+    "acceptance": pgettext_lazy("peer message", "The family's acceptance"),
+}
+
+
+def peer_deliveries(*, referral: Referral) -> dict[str, list[dict[str, Any]]]:
+    """Per share sent to a clinic's own installation: each message and whether it arrived
+    (decision 0030). One query."""
+    shares = [str(s.external_id) for s in referral.shares.all() if s.peer_id is not None]
+    if not shares:
+        return {}
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for m in PeerMessage.objects.filter(
+        organisation_id=referral.organisation_id,
+        direction=PeerMessage.Direction.OUT,
+        body__envelope__payload__share__in=shares,
+    ).order_by("created_at"):
+        out[m.body["envelope"]["payload"]["share"]].append(
+            {
+                "label": PEER_MESSAGE_LABELS.get(m.type, m.type),
+                "status": m.get_status_display(),
+                "ok": m.status == PeerMessage.Status.DELIVERED,
+                "at": m.created_at,
+            }
+        )
+    return dict(out)
 
 
 # --- the facilitator's pipeline ---------------------------------------------------------------
@@ -295,6 +347,32 @@ def commissions(*, actor: User, start: dt.date, end: dt.date) -> list[dict[str, 
                 "commission_payer": q.commission_payer,
             }
         )
+    # Quotes from clinics on another installation (decision 0030), accepted here.
+    remote = Share.objects.filter(
+        organisation_id=actor.organisation_id,
+        status=Share.Status.ACCEPTED,
+        quote__isnull=True,
+        remote_quote__isnull=False,
+    ).select_related("clinic", "referral")
+    for s in remote:
+        r = s.remote_quote or {}
+        try:
+            accepted = timezone.localtime(dt.datetime.fromisoformat(r["accepted_at"])).date()
+        except (KeyError, TypeError, ValueError):
+            continue
+        if start <= accepted <= end:
+            rows.append(
+                {
+                    "accepted_on": accepted.isoformat(),
+                    "referral": s.referral.reference,
+                    "clinic": s.clinic.name,
+                    "quote": f"{r.get('number', '')} v{r.get('version', '')}",
+                    "total_jpy": r.get("total_jpy", 0),
+                    "commission_jpy": r.get("commission_jpy", 0),
+                    "commission_payer": r.get("commission_payer", ""),
+                }
+            )
+    rows.sort(key=lambda row: row["accepted_on"])
     return rows
 
 

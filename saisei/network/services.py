@@ -24,8 +24,8 @@ from saisei.journey import services as journey_services
 from saisei.journey.lifecycles import QUOTE
 from saisei.journey.models import Inquiry, InquiryFile, Patient, PortalAccess, TreatmentPackage
 
+from . import exchange, rules
 from . import permissions as perms
-from . import rules
 from .models import PartnerAgreement, Referral, ReferralConsent, Share
 
 CLOSED_NOT_CHOSEN = "The family chose another clinic's quote."
@@ -60,6 +60,78 @@ def agreement_create(
 ) -> PartnerAgreement:
     """Record the written agreement with one partner clinic (a clinic organisation)."""
     _require(perms.can_manage_agreement, actor)
+    return _agreement_store(
+        actor=actor,
+        facilitator=actor.organisation,
+        ledger=actor.organisation,
+        clinic=clinic,
+        reference=reference,
+        commission_kind=commission_kind,
+        commission_payer=commission_payer,
+        shareable_fields=shareable_fields,
+        documents_shareable=documents_shareable,
+        recipient_measures=recipient_measures,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        commission_percent=commission_percent,
+        commission_fixed_jpy=commission_fixed_jpy,
+    )
+
+
+def agreement_record_at_clinic(
+    *,
+    clinic: Organisation,
+    facilitator: Organisation,
+    reference: str,
+    commission_kind: str,
+    commission_payer: str,
+    shareable_fields: list[str],
+    recipient_measures: str,
+    valid_from: dt.date,
+    valid_until: dt.date,
+    commission_percent: Decimal | None = None,
+    commission_fixed_jpy: int | None = None,
+) -> PartnerAgreement:
+    """The clinic's copy of its agreement with a facilitator on another installation (decision
+    0030), recorded by its administrator (``saisei peers agreement``): a referral from that
+    facilitator is received only under an agreement in force here."""
+    if facilitator.kind != Organisation.Kind.FACILITATOR:
+        raise ValidationFailed("partner_not_facilitator", _("Not a facilitator."))
+    return _agreement_store(
+        actor=None,
+        facilitator=facilitator,
+        ledger=clinic,
+        clinic=clinic,
+        reference=reference,
+        commission_kind=commission_kind,
+        commission_payer=commission_payer,
+        shareable_fields=shareable_fields,
+        documents_shareable=False,
+        recipient_measures=recipient_measures,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        commission_percent=commission_percent,
+        commission_fixed_jpy=commission_fixed_jpy,
+    )
+
+
+def _agreement_store(
+    *,
+    actor: User | None,
+    facilitator: Organisation | None,
+    ledger: Organisation | None,
+    clinic: Organisation,
+    reference: str,
+    commission_kind: str,
+    commission_payer: str,
+    shareable_fields: list[str],
+    documents_shareable: bool,
+    recipient_measures: str,
+    valid_from: dt.date,
+    valid_until: dt.date,
+    commission_percent: Decimal | None,
+    commission_fixed_jpy: int | None,
+) -> PartnerAgreement:
     if clinic.kind != Organisation.Kind.CLINIC_GROUP:
         raise ValidationFailed(
             "partner_not_clinic",
@@ -107,7 +179,7 @@ def agreement_create(
         )
     with transaction.atomic():
         agreement = PartnerAgreement.objects.create(
-            organisation=actor.organisation,
+            organisation=facilitator,
             clinic=clinic,
             reference=reference,
             commission_kind=commission_kind,
@@ -123,7 +195,7 @@ def agreement_create(
         )
         audit_record(
             actor=actor,
-            organisation=actor.organisation,
+            organisation=ledger,
             action="partner_agreement.create",
             subject=agreement,
             changes={
@@ -448,6 +520,11 @@ def share_create(*, actor: User, referral: Referral, consent: ReferralConsent) -
         if agreement.documents_shareable
         else []
     )
+    # A clinic on its own installation receives the referral as a signed message (decision
+    # 0030); documents stay at the facilitator (only the consented fields travel).
+    peer = exchange.peer_for(referral.organisation_id, consent.clinic_id)
+    if peer is not None:
+        files = []
     with transaction.atomic():
         share = Share.objects.create(
             organisation=referral.organisation,
@@ -458,8 +535,11 @@ def share_create(*, actor: User, referral: Referral, consent: ReferralConsent) -
             fields=fields,
             shared_by=actor,
             shared_at=timezone.now(),
+            peer=peer,
         )
         share.files.set(files)
+        if peer is not None:
+            exchange.send_referral(share, peer)
         audit_record(
             actor=actor,
             organisation=referral.organisation,
@@ -491,6 +571,8 @@ def _revoke(share: Share, *, actor: User | None, reason: str, now: dt.datetime) 
         changes={"clinic": share.clinic.slug},
         reason=reason,
     )
+    if share.peer_id is not None:
+        exchange.send_revocation(share, reason)
 
 
 def share_revoke(*, actor: User, share: Share, reason: str) -> Share:
@@ -537,6 +619,8 @@ def share_decline(*, actor: User, share: Share, reason: str) -> Share:
             changes={"referral": share.referral.reference},
             reason=reason.strip(),
         )
+        if share.peer_id is not None:
+            exchange.send_decline(share)
     return share
 
 
@@ -673,7 +757,41 @@ def share_quote(
                 "total_jpy": quote.total_jpy,
             },
         )
+        if share.peer_id is not None:
+            exchange.send_quote(share, _quote_summary(share))
     return share
+
+
+def _quote_summary(share: Share) -> dict[str, Any]:
+    """The quote as the facilitator's comparison shows it, for a facilitator on another
+    installation (the same row the comparison builds here)."""
+    from .selectors import quote_row
+
+    row = quote_row(share, day=_today())
+    quote = share.quote
+    assert quote is not None
+    return {
+        "number": quote.number,
+        "version": quote.version,
+        "valid_until": quote.valid_until.isoformat(),
+        "plan_number": row.plan_number,
+        "plan_title": row.plan_title,
+        "plan_status": row.plan_status,
+        "plan_in_force": row.plan_in_force,
+        "risk_class": int(row.risk_class or 0),
+        "route": row.route,
+        "infusions": int(row.infusions or 0),
+        "cells_per_infusion": int(row.cells_per_infusion or 0),
+        "earliest_start": row.earliest_start.isoformat() if row.earliest_start else None,
+        "clinic_price_jpy": row.clinic_price_jpy,
+        "commission_jpy": row.commission_jpy,
+        "commission_payer": row.commission_payer,
+        "total_jpy": row.total_jpy,
+        "refund_schedule": exchange.plain(row.refund_schedule),
+        "facilities": exchange.plain(row.facilities),
+        "evidence": exchange.plain(row.evidence),
+        "risks": exchange.plain(row.risks),
+    }
 
 
 # --- the family's choice ----------------------------------------------------------------------
@@ -712,7 +830,11 @@ def comparison_accept(
         raise Conflict("referral_not_open", _("A quote has already been accepted."))
     from .selectors import share_is_live
 
-    if share.status != Share.Status.QUOTED or not share_is_live(share) or share.quote is None:
+    if share.status != Share.Status.QUOTED or not share_is_live(share):
+        raise Conflict("quote_not_available", _("This quote can no longer be accepted."))
+    if share.quote is None and share.remote_quote and share.peer_id is not None:
+        return _accept_remote(referral, share, accepted_by_name.strip())
+    if share.quote is None:
         raise Conflict("quote_not_available", _("This quote can no longer be accepted."))
     quote = share.quote
     today = _today()
@@ -744,19 +866,56 @@ def comparison_accept(
         )
         share.status = Share.Status.ACCEPTED
         share.save(update_fields=["status", "updated_at"])
-        for other in referral.shares.exclude(pk=share.pk).filter(
-            status__in=[Share.Status.SHARED, Share.Status.QUOTED]
-        ):
-            other.status = Share.Status.CLOSED
-            other.closed_reason = CLOSED_NOT_CHOSEN
-            other.save(update_fields=["status", "closed_reason", "updated_at"])
-        referral.status = Referral.Status.ACCEPTED
-        referral.save(update_fields=["status", "updated_at"])
+        _close_others(referral, share)
         audit_record(
             actor=None,
             organisation=referral.organisation,
             action="referral.accept",
             subject=referral,
             changes={"clinic": share.clinic.slug, "quote": f"{quote.number} v{quote.version}"},
+        )
+    return share
+
+
+def _close_others(referral: Referral, share: Share) -> None:
+    for other in referral.shares.exclude(pk=share.pk).filter(
+        status__in=[Share.Status.SHARED, Share.Status.QUOTED]
+    ):
+        other.status = Share.Status.CLOSED
+        other.closed_reason = CLOSED_NOT_CHOSEN
+        other.save(update_fields=["status", "closed_reason", "updated_at"])
+    referral.status = Referral.Status.ACCEPTED
+    referral.save(update_fields=["status", "updated_at"])
+
+
+def _accept_remote(referral: Referral, share: Share, name: str) -> Share:
+    """The family accepts the quote of a clinic on another installation: recorded here, and the
+    clinic is told by a signed message (it accepts the quote in its own records)."""
+    remote = share.remote_quote or {}
+    try:
+        valid_until = dt.date.fromisoformat(str(remote.get("valid_until", "")))
+    except ValueError:
+        valid_until = dt.date.min
+    if valid_until < _today():
+        raise Conflict("quote_expired", _("This quote has expired."))
+    if not remote.get("plan_in_force"):
+        raise Conflict("plan_not_in_force", _("The clinic's plan is no longer in force."))
+    with transaction.atomic():
+        share.status = Share.Status.ACCEPTED
+        share.remote_quote = {**remote, "accepted_at": timezone.now().isoformat()}
+        share.save(update_fields=["status", "remote_quote", "updated_at"])
+        _close_others(referral, share)
+        exchange.send_acceptance(share, name)
+        audit_record(
+            actor=None,
+            organisation=referral.organisation,
+            action="referral.accept",
+            subject=referral,
+            changes={
+                "clinic": share.clinic.slug,
+                "quote": f"{remote.get('number')} v{remote.get('version')}",
+                "by": name,
+                "via": "peer_installation",
+            },
         )
     return share

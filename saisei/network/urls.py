@@ -33,4 +33,6 @@ urlpatterns = [
         name="portal_consent_withdraw",
     ),
     path("portal/compare/", views.portal_compare, name="portal_compare"),
+    # Another Saisei installation (decision 0030).
+    path("peer/<slug:org_slug>/inbox/", views.peer_inbox, name="peer_inbox"),
 ]

@@ -9,11 +9,13 @@ from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.core.exceptions import RequestDataTooBig
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from saisei.core.access_log import WEB, access_log_record
@@ -143,6 +145,10 @@ def referral_detail(request: AuthedRequest, external_id: str) -> HttpResponse:
         return _forbidden(request)
     consents = list(referral.consents.select_related("clinic").order_by("-given_at"))
     shared = {s.consent_id for s in referral.shares.filter(revoked_at__isnull=True)}
+    rows = selectors.comparison(referral=referral)
+    deliveries = selectors.peer_deliveries(referral=referral)
+    for row in rows:
+        row.deliveries = deliveries.get(str(row.share.external_id), [])
     return render(
         request,
         "network/referral_detail.html",
@@ -150,7 +156,7 @@ def referral_detail(request: AuthedRequest, external_id: str) -> HttpResponse:
             "referral": referral,
             "consents": consents,
             "shared": shared,
-            **localise(selectors.comparison(referral=referral), translation.get_language() or "en"),
+            **localise(rows, translation.get_language() or "en"),
             "order": referral.order,
             "can_manage": perms.can_manage_referral(request.user),
             "country_name": rules.country_name,
@@ -476,3 +482,28 @@ def portal_compare(request: HttpRequest, patient: Any, referral: Any, access: An
         },
         status=status,
     )
+
+
+# --- another installation ---------------------------------------------------------------------
+
+
+@csrf_exempt
+@require_POST
+def peer_inbox(request: HttpRequest, org_slug: str) -> JsonResponse:
+    """Where a trusted peer installation posts a signed message for one of our organisations
+    (decision 0030). The signature is the authentication; refusals answer a specific 4xx."""
+    from . import exchange, peering
+
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return JsonResponse({"error": {"code": "too_large", "message": "Too large."}}, status=413)
+    try:
+        result = exchange.receive(organisation_slug=org_slug, body=body)
+    except peering.EnvelopeRefused as exc:
+        return JsonResponse(
+            {"error": {"code": exc.code, "message": exc.message}}, status=exc.status
+        )
+    except DomainError as exc:
+        return JsonResponse(exc.as_dict(), status=exc.status_code)
+    return JsonResponse(result, status=200)

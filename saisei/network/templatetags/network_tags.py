@@ -6,7 +6,7 @@ from typing import Any
 
 from django import template
 
-from .. import selectors
+from .. import rules, selectors
 
 register = template.Library()
 
@@ -20,3 +20,21 @@ def received_referrals(context: Any) -> list[Any]:
     if user is None or not user.is_authenticated:
         return []
     return list(selectors.shares_for_clinic(actor=user)[:50])
+
+
+@register.simple_tag
+def facilitator_partners(org: Any) -> list[dict[str, str]]:
+    """A facilitator's partner clinics in force today, with their country, for its public
+    inquiry page (the family learns where data may go before consenting clinic by clinic)."""
+    from ..services import partners_live
+
+    if getattr(org, "kind", None) != "facilitator":
+        return []
+    return [
+        {
+            "name": a.clinic.name,
+            "country": a.clinic.country,
+            "country_name": rules.country_name(a.clinic.country),
+        }
+        for a in partners_live(org)
+    ]

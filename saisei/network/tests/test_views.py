@@ -166,3 +166,15 @@ def test_pages_keep_a_constant_number_of_queries(
     fac = _staff(net["coord"])
     with django_assert_max_num_queries(40):
         assert fac.get(f"/network/referrals/{net['referral'].external_id}/").status_code == 200
+
+
+def test_the_facilitator_inquiry_page_tells_per_clinic_and_transfer_consent(
+    net: dict[str, Any],
+) -> None:
+    page = Client().get("/journey/inquiry/bridge/?lang=zh-hans")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'id="partner-consent"' in html
+    assert "Clinic A" in html and "Clinic B" in html
+    # A clinic's own inquiry page has no partners to tell about.
+    assert 'id="partner-consent"' not in Client().get("/journey/inquiry/clinic-a/").content.decode()
