@@ -205,6 +205,17 @@ def send_revocation(share: Share, reason: str) -> PeerMessage | None:
     )
 
 
+def send_closure(share: Share) -> PeerMessage | None:
+    """The family chose another clinic: the clinic on the other installation closes its copy."""
+    if share.peer is None or not is_facilitator_side(share):
+        return None
+    return _queue(
+        peer=share.peer,
+        type="closure",
+        payload={"share": str(share.external_id), "reason": share.closed_reason},
+    )
+
+
 def send_decline(share: Share) -> PeerMessage | None:
     if share.peer is None or is_facilitator_side(share):
         return None
@@ -568,6 +579,19 @@ def _on_revocation(peer: Peer, payload: dict[str, Any]) -> Share:
     return share
 
 
+def _on_closure(peer: Peer, payload: dict[str, Any]) -> Share:
+    share = _clinic_share(peer, payload)
+    if share.status not in (Share.Status.SHARED, Share.Status.QUOTED):
+        raise _refuse("share_not_open", 409, "This referral is no longer open.")
+    reason = _text(payload, "reason").strip()
+    if not reason:
+        raise _refuse("bad_payload", 422, "A closure carries its reason.")
+    share.status = Share.Status.CLOSED
+    share.closed_reason = reason
+    share.save(update_fields=["status", "closed_reason", "updated_at"])
+    return share
+
+
 def _on_acceptance(peer: Peer, payload: dict[str, Any]) -> Share:
     from saisei.journey import services as journey_services
     from saisei.journey.lifecycles import QUOTE
@@ -618,10 +642,11 @@ HANDLERS: dict[str, Callable[[Peer, dict[str, Any]], Share]] = {
     "decline": _on_decline,
     "revocation": _on_revocation,
     "acceptance": _on_acceptance,
+    "closure": _on_closure,
 }
-# Which side may send which message: a facilitator's peer sends referrals, revocations and
-# acceptances; a clinic's peer sends quotes and declines.
-FROM_FACILITATOR = {"referral", "revocation", "acceptance"}
+# Which side may send which message: a facilitator's peer sends referrals, revocations,
+# acceptances and closures; a clinic's peer sends quotes and declines.
+FROM_FACILITATOR = {"referral", "revocation", "acceptance", "closure"}
 
 
 def _record_refusal(

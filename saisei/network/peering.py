@@ -33,7 +33,7 @@ from django.conf import settings
 from django.utils import timezone
 
 VERSION = 1
-MESSAGE_TYPES = ("referral", "quote", "decline", "acceptance", "revocation")
+MESSAGE_TYPES = ("referral", "quote", "decline", "acceptance", "revocation", "closure")
 # How long a message may be delivered after it was issued; the receiver also refuses an
 # envelope that claims a longer life than MAX_LIFETIME, or an issue time in the future.
 LIFETIME = dt.timedelta(hours=24)

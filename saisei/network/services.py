@@ -884,6 +884,7 @@ def _close_others(referral: Referral, share: Share) -> None:
         other.status = Share.Status.CLOSED
         other.closed_reason = CLOSED_NOT_CHOSEN
         other.save(update_fields=["status", "closed_reason", "updated_at"])
+        exchange.send_closure(other)
     referral.status = Referral.Status.ACCEPTED
     referral.save(update_fields=["status", "updated_at"])
 

@@ -19,7 +19,7 @@ from saisei.core.tests.factories import OrganisationFactory
 from saisei.network import exchange, peering, selectors, services
 from saisei.network.models import PeerMessage, Referral, Share
 
-from .conftest import FIELDS, share
+from .conftest import FIELDS, quote, share
 
 
 @pytest.fixture(autouse=True)
@@ -458,3 +458,49 @@ def test_the_facilitator_sees_whether_each_message_reached_the_clinic(
     html = page.content.decode()
     assert 'class="peer-deliveries"' in html and "Waiting to be sent" in html
     assert "referral:" not in html  # the message's label, never its code
+
+
+def test_when_the_family_chooses_another_clinic_the_peer_clinic_is_told_to_close(
+    facilitator_side: dict[str, Any],
+) -> None:
+    net = facilitator_side["net"]
+    remote_share = facilitator_side["share"]
+    assert (
+        post(
+            "bridge", seal(facilitator_side["them"], "quote", quote_payload(remote_share))
+        ).status_code
+        == 200
+    )
+    local = share(net, "a")
+    quote(net, "a", local)
+    local.refresh_from_db()
+    services.comparison_accept(
+        referral=net["referral"],
+        share=local,
+        accepted_by_name="王 芳",
+        agree=True,
+        portal_access=net["access"],
+    )
+    remote_share.refresh_from_db()
+    assert remote_share.status == Share.Status.CLOSED
+    [msg] = PeerMessage.objects.filter(direction="out", type="closure")
+    assert msg.body["envelope"]["payload"] == {
+        "share": str(remote_share.external_id),
+        "reason": services.CLOSED_NOT_CHOSEN,
+    }
+
+
+def test_a_closure_from_the_facilitator_closes_the_clinic_copy_once(
+    clinic_side: dict[str, Any],
+) -> None:
+    them = clinic_side["them"]
+    assert post("clinic-a", seal(them, "referral", referral_payload())).status_code == 200
+    closure = {"share": referral_payload()["share"], "reason": "The family chose another clinic."}
+    resp = post("clinic-a", seal(them, "closure", closure))
+    assert resp.status_code == 200, resp.content
+    [s] = Share.objects.filter(clinic=clinic_side["clinic"])
+    assert s.status == Share.Status.CLOSED
+    assert s.closed_reason == "The family chose another clinic."
+    again = post("clinic-a", seal(them, "closure", closure))
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "share_not_open"
