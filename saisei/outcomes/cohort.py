@@ -6,10 +6,11 @@ completeness table shows dropouts and missed visits next to the slope.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import defaultdict
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -249,12 +250,15 @@ def fit_cohort(
     enrolled: Sequence[Hashable] | None = None,
     reference: ReferenceRow | None = None,
     level: float = 0.95,
+    estimate: bool = True,
 ) -> CohortFit:
     """Mixed-effects model of score over time (random intercept and slope per patient).
 
     Falls back to a random-intercept model, then to the mean of per-patient slopes, when the
     model fails or the data are too few; intervals use t quantiles on n_patients − 1 df, so they
     are honestly wide in small cohorts. ``rows``: ``{"patient", "months", "score"}``.
+    ``estimate=False`` counts and warns without fitting: method "pending", no slope (the page's
+    answer while the worker computes the estimate).
     """
     df = _frame(rows)
     warn: list[str] = []
@@ -281,6 +285,8 @@ def fit_cohort(
             fit.reference_source = reference.source
         return fit
 
+    if not estimate:
+        return done(CohortFit(None, None, None, n_patients, len(df), "pending", level=level))
     if with_follow_up < 2 or len(df) < 4:
         warn.append("too_few_data")
         return done(CohortFit(None, None, None, n_patients, len(df), "none", level=level))
@@ -303,6 +309,50 @@ def fit_cohort(
     return done(
         CohortFit(mean, lo, hi, n_patients, len(df), "two_stage", level=level, intercept=intercept)
     )
+
+
+# Changes whenever the fit's method changes, so estimates stored by an older method are redone.
+FIT_VERSION = "reml-sums-1"
+
+
+def fit_fingerprint(
+    *,
+    rows: Sequence[Mapping[str, Any]],
+    enrolled: Sequence[Hashable],
+    reference: ReferenceRow | None,
+    notes: Sequence[str] = (),
+    level: float = 0.95,
+) -> str:
+    """SHA-256 of exactly what ``fit_cohort`` reads, so a stored estimate can be matched to the data."""
+    digest = hashlib.sha256(f"{FIT_VERSION}\x1e{level!r}\x1e".encode())
+    digest.update("\x1f".join(str(r["patient"]) for r in rows).encode())
+    digest.update(b"\x1e")
+    digest.update(np.asarray([float(r["months"]) for r in rows], dtype=float).tobytes())
+    digest.update(
+        np.asarray(
+            [float("nan") if r.get("score") is None else float(r["score"]) for r in rows],
+            dtype=float,
+        ).tobytes()
+    )
+    digest.update(b"\x1e")
+    digest.update("\x1f".join(sorted({str(p) for p in enrolled})).encode())
+    ref = (
+        ""
+        if reference is None
+        else f"{reference.measure}|{reference.stage}|{reference.annual_change!r}|"
+        f"{reference.sd!r}|{reference.source}|{reference.uncertain}"
+    )
+    digest.update(f"\x1e{ref}\x1e{'|'.join(notes)}".encode())
+    return digest.hexdigest()
+
+
+def fit_to_json(fit: CohortFit) -> dict[str, Any]:
+    return asdict(fit)
+
+
+def fit_from_json(data: Mapping[str, Any]) -> CohortFit:
+    known = {f.name for f in fields(CohortFit)}
+    return CohortFit(**{k: v for k, v in data.items() if k in known})
 
 
 @dataclass(frozen=True)
