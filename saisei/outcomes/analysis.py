@@ -16,9 +16,14 @@ from typing import TYPE_CHECKING, Any
 from django.utils.translation import gettext_lazy as _
 
 from saisei.journey.selectors import courses_on_plan
-from saisei.outcomes.cohort import CohortFit, fit_cohort
+from saisei.outcomes.cohort import CohortFit, fit_cohort, fit_fingerprint, fit_from_json
 from saisei.outcomes.instruments import INSTRUMENTS, measure_info
-from saisei.outcomes.models import Assessment, AssessmentSchedule, ScheduledAssessment
+from saisei.outcomes.models import (
+    Assessment,
+    AssessmentSchedule,
+    CohortFitResult,
+    ScheduledAssessment,
+)
 from saisei.outcomes.reference import (
     STAGES,
     ReferenceRow,
@@ -29,7 +34,7 @@ from saisei.outcomes.reference import (
 from saisei.outcomes.selectors import ReferenceSet, reference_set
 from saisei.outcomes.trajectory import Reading, months_between, read_trajectory
 from saisei.safety.selectors import adverse_event_summary
-from saisei.treatment.selectors import administrations_given
+from saisei.treatment.selectors import administrations_given_by_patient
 
 if TYPE_CHECKING:
     from saisei.journey.models import Patient, TreatmentCourse
@@ -204,6 +209,12 @@ class Cohort:
     today: dt.date
     # Patients with scores per compared stage ("" = unknown): what the reference was built from.
     stage_counts: dict[str, int] = field(default_factory=dict)
+    # Where the estimate comes from: "computed" now, or the worker's stored one: "current" (it
+    # matches the data), "outdated" (the data changed since; a new one is queued) or "pending"
+    # (none yet; queued). ``fit_computed_at``: when the shown estimate was computed.
+    fit_state: str = "computed"
+    fit_computed_at: dt.datetime | None = None
+    fit_fingerprint: str = ""
 
     @property
     def n_enrolled(self) -> int:
@@ -317,9 +328,18 @@ def _visit_slots(
 
 
 def cohort(
-    *, plan: ProvisionPlan, measure: str, today: dt.date, until: dt.date | None = None
+    *,
+    plan: ProvisionPlan,
+    measure: str,
+    today: dt.date,
+    until: dt.date | None = None,
+    stored_fit: bool = False,
 ) -> Cohort:
-    """Every patient with a course on the plan counts; scores are placed in months from each patient's first score."""
+    """Every patient with a course on the plan counts; scores are placed in months from each patient's first score.
+
+    ``stored_fit``: take the model's estimate from the worker's stored result instead of fitting
+    here (pages and the API; ``stored_cohort_fit``); documents fit on the spot.
+    """
     courses = _courses(plan)
     patient_ids = [c.patient_id for c in courses]
     schedules: dict[int, AssessmentSchedule] = {
@@ -338,6 +358,7 @@ def cohort(
     }
     cutoff = until or today
     scores = _scores(patient_ids, measure=measure, cutoff=cutoff)
+    given = administrations_given_by_patient(patient_ids=patient_ids, plan_id=plan.pk)
     patients: list[CohortPatient] = []
     rows: list[dict[str, Any]] = []
     for c in courses:
@@ -353,7 +374,7 @@ def cohort(
                 stopped=stopped,
                 stop_reason=reason if stopped else "",
                 n_scores=len(obs),
-                administrations=administrations_given(patient_id=c.patient_id, plan_id=plan.pk),
+                administrations=given.get(c.patient_id, 0),
             )
         )
         if obs:
@@ -372,10 +393,21 @@ def cohort(
     stage, reference, stage_warnings = cohort_reference(
         measure=measure, stage_counts=stage_counts, rows=refs.reference_rows
     )
-    fit = fit_cohort(
-        rows=rows, enrolled=[c.patient.patient_code for c in courses], reference=reference
+    enrolled = [c.patient.patient_code for c in courses]
+    fingerprint = fit_fingerprint(
+        rows=rows, enrolled=enrolled, reference=reference, notes=stage_warnings
     )
-    fit.warnings.extend(stage_warnings)
+    fit_state, computed_at = "computed", None
+    if stored_fit:
+        fit, fit_state, computed_at = stored_cohort_fit(
+            plan=plan, measure=measure, fingerprint=fingerprint
+        )
+        if fit is None:  # nothing stored yet: the counts now, the estimate when the worker is done
+            fit = fit_cohort(rows=rows, enrolled=enrolled, reference=reference, estimate=False)
+            fit.warnings.extend(stage_warnings)
+    else:
+        fit = fit_cohort(rows=rows, enrolled=enrolled, reference=reference)
+        fit.warnings.extend(stage_warnings)
     visits = _visit_slots(courses, schedules, patient_ids=patient_ids, cutoff=cutoff)
     reasons = Counter(p.stop_reason or "—" for p in patients if p.stopped)
     return Cohort(
@@ -390,7 +422,34 @@ def cohort(
         ae_summary=ae_summary(patient_ids=patient_ids),
         today=today,
         stage_counts=dict(stage_counts),
+        fit_state=fit_state,
+        fit_computed_at=computed_at,
+        fit_fingerprint=fingerprint,
     )
+
+
+def stored_cohort_fit(
+    *, plan: ProvisionPlan, measure: str, fingerprint: str
+) -> tuple[CohortFit | None, str, dt.datetime | None]:
+    """The worker's estimate for the plan and measure, whether it matches ``fingerprint`` (the
+    data now), and a recompute queued when it does not: (fit or None, state, computed at).
+
+    Never fits here. An estimate computed from other data is returned as "outdated" with its
+    date, never as current; with none stored the state is "pending".
+    """
+    from saisei.outcomes.services import cohort_fit_request
+
+    found = (
+        CohortFitResult.objects.filter(plan=plan, measure=measure, computed_at__isnull=False)
+        .only("fingerprint", "fit", "computed_at")
+        .first()
+    )
+    if found is not None and found.fingerprint == fingerprint:
+        return fit_from_json(found.fit), "current", found.computed_at
+    cohort_fit_request(plan_id=plan.pk, measure=measure, fingerprint=fingerprint)
+    if found is None:
+        return None, "pending", None
+    return fit_from_json(found.fit), "outdated", found.computed_at
 
 
 COHORT_STAGE_NOTES: dict[str, Any] = {

@@ -503,6 +503,11 @@ class CohortOut(Schema):
     completeness: float | None
     visits: list[CohortVisitOut]
     dropout_reasons: dict[str, int]
+    fit_state: str = Field(
+        description="current: the estimate matches the data; outdated: computed from earlier data "
+        "(a new one is queued); pending: not computed yet (queued), no slope"
+    )
+    fit_computed_at: dt.datetime | None = Field(description="When the estimate shown was computed")
 
 
 @router.get(
@@ -526,7 +531,7 @@ def cohort_get(request: HttpRequest, external_id: str, measure: str = "CDR-SB") 
     if measure not in COHORT_MEASURES:
         msg = _("Unknown measure.")
         raise ValidationFailed("outcomes.unknown_measure", msg, {"measure": [msg]})
-    c = cohort(plan=plan, measure=measure, today=timezone.localdate())
+    c = cohort(plan=plan, measure=measure, today=timezone.localdate(), stored_fit=True)
     f = c.fit
     return {
         "plan": str(plan.external_id),
@@ -547,4 +552,6 @@ def cohort_get(request: HttpRequest, external_id: str, measure: str = "CDR-SB") 
         "completeness": c.completeness,
         "visits": [v.__dict__ for v in c.visits],
         "dropout_reasons": c.dropout_reasons,
+        "fit_state": c.fit_state,
+        "fit_computed_at": c.fit_computed_at,
     }

@@ -6,11 +6,11 @@ completeness table shows dropouts and missed visits next to the slope.
 
 from __future__ import annotations
 
+import hashlib
 import math
-import warnings
 from collections import defaultdict
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -50,18 +50,27 @@ class CohortFit:
 
 
 def _frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    data = [
+    patient: list[str] = []
+    months: list[float] = []
+    score: list[float] = []
+    for r in rows:
+        value = r.get("score")
+        if value is None:
+            continue
+        patient.append(str(r["patient"]))
+        months.append(float(r["months"]))
+        score.append(float(value))
+    m = np.asarray(months, dtype=float)
+    y = np.asarray(score, dtype=float)
+    keep = np.isfinite(m) & np.isfinite(y)
+    return pd.DataFrame(
         {
-            "patient": str(r["patient"]),
-            "years": float(r["months"]) / 12.0,
-            "score": float(r["score"]),
-        }
-        for r in rows
-        if r.get("score") is not None
-        and math.isfinite(float(r["score"]))
-        and math.isfinite(float(r["months"]))
-    ]
-    return pd.DataFrame(data, columns=["patient", "years", "score"])
+            "patient": np.asarray(patient, dtype=object)[keep],
+            "years": m[keep] / 12.0,
+            "score": y[keep],
+        },
+        columns=["patient", "years", "score"],
+    )
 
 
 def _t_interval(estimate: float, se: float, df: int, level: float) -> tuple[float, float]:
@@ -71,13 +80,14 @@ def _t_interval(estimate: float, se: float, df: int, level: float) -> tuple[floa
 
 def _two_stage(df: pd.DataFrame, level: float) -> tuple[float, float, float, float] | None:
     """Mean of each patient's own least-squares slope, with a t interval across patients."""
-    slopes = []
-    for _pid, g in df.groupby("patient"):
-        if g["years"].nunique() >= 2:
-            slopes.append(float(np.polyfit(g["years"], g["score"], 1)[0]))
-    if len(slopes) < 2:
+    sums = _sufficient(df)
+    n, st, stt = sums["n"], sums["st"], sums["stt"]
+    spread = n * stt - st * st  # n² × variance of the patient's times: 0 with one distinct time
+    distinct = df.groupby("patient", sort=False)["years"].nunique().to_numpy()
+    ok = (distinct >= 2) & (spread > 0)
+    if int(ok.sum()) < 2:
         return None
-    arr = np.asarray(slopes)
+    arr = (n[ok] * sums["sty"][ok] - st[ok] * sums["sy"][ok]) / spread[ok]
     mean = float(arr.mean())
     se = float(arr.std(ddof=1) / math.sqrt(len(arr)))
     lo, hi = _t_interval(mean, se, len(arr) - 1, level)
@@ -87,43 +97,136 @@ def _two_stage(df: pd.DataFrame, level: float) -> tuple[float, float, float, flo
     return mean, lo, hi, intercept
 
 
+def _sufficient(df: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per-patient sums the linear mixed model needs, Z = [1, t]: Z'Z = [[n, st], [st, stt]],
+    Z'y = (sy, sty) and y'y = syy, one array entry per patient."""
+    codes, uniques = pd.factorize(df["patient"], sort=False)
+    k = len(uniques)
+    t = df["years"].to_numpy(dtype=float)
+    y = df["score"].to_numpy(dtype=float)
+    return {
+        "n": np.bincount(codes, minlength=k).astype(float),
+        "st": np.bincount(codes, t, minlength=k),
+        "stt": np.bincount(codes, t * t, minlength=k),
+        "sy": np.bincount(codes, y, minlength=k),
+        "sty": np.bincount(codes, t * y, minlength=k),
+        "syy": np.bincount(codes, y * y, minlength=k),
+    }
+
+
+@dataclass
+class _RemlState:
+    neg2ll: float
+    beta: np.ndarray
+    cov_beta: np.ndarray
+    sigma2: float
+    relative_cov: np.ndarray  # random-effects covariance divided by the residual variance
+
+
+def _reml_state(chol: np.ndarray, sums: dict[str, np.ndarray], n_obs: int) -> _RemlState | None:
+    """Restricted likelihood of y_ij = β0 + β1·t_ij + u0_i + u1_i·t_ij + e_ij at one value of the
+    relative random-effects covariance Δ = L·Lᵀ (L lower triangular), σ² and β profiled out.
+
+    Per patient V_i = σ²(I + Z_i Δ Z_iᵀ); by Woodbury and Sylvester every term reduces to the 2×2
+    sums of ``_sufficient``: V_i⁻¹ = σ⁻²(I − Z_i M_i Z_iᵀ) with M_i = L (I + Lᵀ A_i L)⁻¹ Lᵀ and
+    A_i = Z_iᵀZ_i, and log|I + Z_i Δ Z_iᵀ| = log|I + Lᵀ A_i L|. One evaluation is therefore a few
+    dozen array operations over all patients (2×2 algebra written out), not a loop over patients.
+    """
+    l0, l1, l2 = float(chol[0, 0]), float(chol[1, 0]), float(chol[1, 1])
+    n, st, stt = sums["n"], sums["st"], sums["stt"]
+    b0, b1 = sums["sy"], sums["sty"]
+    # S = I + LᵀAL (symmetric positive definite) and its inverse.
+    s00 = 1.0 + l0 * l0 * n + 2.0 * l0 * l1 * st + l1 * l1 * stt
+    s01 = l2 * (l0 * st + l1 * stt)
+    s11 = 1.0 + l2 * l2 * stt
+    det = s00 * s11 - s01 * s01
+    if not np.all(det > 0):
+        return None
+    i00, i01, i11 = s11 / det, -s01 / det, s00 / det
+    # M = L S⁻¹ Lᵀ
+    m00 = l0 * l0 * i00
+    m01 = l0 * (l1 * i00 + l2 * i01)
+    m11 = l1 * l1 * i00 + 2.0 * l1 * l2 * i01 + l2 * l2 * i11
+    # A M and A M A (A symmetric)
+    am00, am01 = n * m00 + st * m01, n * m01 + st * m11
+    am10, am11 = st * m00 + stt * m01, st * m01 + stt * m11
+    p = np.array(
+        [
+            [
+                float((n - (am00 * n + am01 * st)).sum()),
+                float((st - (am00 * st + am01 * stt)).sum()),
+            ],
+            [0.0, float((stt - (am10 * st + am11 * stt)).sum())],
+        ]
+    )
+    p[1, 0] = p[0, 1]
+    mb0, mb1 = m00 * b0 + m01 * b1, m01 * b0 + m11 * b1
+    q = np.array(
+        [float((b0 - (n * mb0 + st * mb1)).sum()), float((b1 - (st * mb0 + stt * mb1)).sum())]
+    )
+    r = float((sums["syy"] - (b0 * mb0 + b1 * mb1)).sum())
+    det_p = p[0, 0] * p[1, 1] - p[0, 1] * p[1, 0]
+    if not det_p > 0:
+        return None
+    p_inv = np.array([[p[1, 1], -p[0, 1]], [-p[1, 0], p[0, 0]]]) / det_p
+    beta = p_inv @ q
+    rss = r - float(q @ beta)
+    dof = n_obs - 2
+    if not (dof > 0 and rss > 0 and math.isfinite(rss)):
+        return None
+    sigma2 = rss / dof
+    neg2ll = dof * math.log(sigma2) + float(np.log(det).sum()) + math.log(det_p)
+    return _RemlState(neg2ll, beta, sigma2 * p_inv, sigma2, chol @ chol.T)
+
+
+def _fit_reml(df: pd.DataFrame, *, random_slope: bool) -> tuple[_RemlState | None, str]:
+    """REML estimates by minimising the profiled criterion over the Cholesky factor of Δ."""
+    from scipy.optimize import minimize
+
+    sums = _sufficient(df)
+    n_obs = len(df)
+
+    def chol_of(x: np.ndarray) -> np.ndarray:
+        if random_slope:
+            return np.array([[x[0], 0.0], [x[1], x[2]]])
+        return np.array([[x[0], 0.0], [0.0, 0.0]])
+
+    def objective(x: np.ndarray) -> float:
+        state = _reml_state(chol_of(x), sums, n_obs)
+        return state.neg2ll if state is not None else 1e300
+
+    start = np.array([1.0, 0.0, 1.0] if random_slope else [1.0])
+    best = None
+    for method in ("L-BFGS-B", "Powell"):
+        res = minimize(objective, start, method=method)
+        if res.success and math.isfinite(res.fun) and res.fun < 1e299:
+            best = res
+            break
+    if best is None:
+        return None, "not_converged"
+    state = _reml_state(chol_of(best.x), sums, n_obs)
+    if state is None:
+        return None, "failed"
+    return state, ""
+
+
 def _mixedlm(
     df: pd.DataFrame, *, random_slope: bool, level: float, n_patients: int
 ) -> tuple[CohortFit | None, list[str]]:
-    import statsmodels.formula.api as smf
-    from statsmodels.tools.sm_exceptions import ConvergenceWarning
-
     notes: list[str] = []
-    with warnings.catch_warnings(record=True) as caught:
-        # Convergence trouble is expected with small clinic cohorts; we record it instead of printing it.
-        warnings.simplefilter("always", ConvergenceWarning)
-        warnings.simplefilter("ignore", RuntimeWarning)
-        warnings.simplefilter("ignore", UserWarning)
-        try:
-            model = smf.mixedlm(
-                "score ~ years",
-                df,
-                groups=df["patient"],
-                re_formula="~years" if random_slope else "1",
-            )
-            result = model.fit(reml=True, method=["lbfgs", "powell"])
-        except (np.linalg.LinAlgError, ValueError, ZeroDivisionError):
-            return None, ["failed"]
-    if any(issubclass(w.category, ConvergenceWarning) for w in caught) or not getattr(
-        result, "converged", True
-    ):
-        notes.append("not_converged")
-        return None, notes
-    slope = float(result.fe_params["years"])
-    se = float(result.bse_fe["years"])
+    with np.errstate(all="ignore"):
+        state, problem = _fit_reml(df, random_slope=random_slope)
+    if state is None:
+        return None, [problem]
+    slope = float(state.beta[1])
+    se = math.sqrt(state.cov_beta[1, 1]) if state.cov_beta[1, 1] > 0 else float("nan")
     if not math.isfinite(se) or se <= 0:
         return None, ["failed"]
     # Wald intervals with normal quantiles are too narrow for a handful of patients: use t with n−1 df.
     lo, hi = _t_interval(slope, se, n_patients - 1, level)
     slope_sd = None
     if random_slope:
-        cov = np.asarray(result.cov_re)
-        var = float(cov[-1, -1]) if cov.size else 0.0
+        var = float(state.sigma2 * state.relative_cov[1, 1])
         slope_sd = math.sqrt(var) if var > 0 else 0.0
         if var <= 1e-8:
             notes.append("no_between_patient_slope_variation")
@@ -135,7 +238,7 @@ def _mixedlm(
         n_obs=len(df),
         method="mixedlm_slope" if random_slope else "mixedlm_intercept",
         level=level,
-        intercept=float(result.fe_params["Intercept"]),
+        intercept=float(state.beta[0]),
         slope_sd_between=slope_sd,
     )
     return fit, notes
@@ -147,12 +250,15 @@ def fit_cohort(
     enrolled: Sequence[Hashable] | None = None,
     reference: ReferenceRow | None = None,
     level: float = 0.95,
+    estimate: bool = True,
 ) -> CohortFit:
     """Mixed-effects model of score over time (random intercept and slope per patient).
 
     Falls back to a random-intercept model, then to the mean of per-patient slopes, when the
     model fails or the data are too few; intervals use t quantiles on n_patients − 1 df, so they
     are honestly wide in small cohorts. ``rows``: ``{"patient", "months", "score"}``.
+    ``estimate=False`` counts and warns without fitting: method "pending", no slope (the page's
+    answer while the worker computes the estimate).
     """
     df = _frame(rows)
     warn: list[str] = []
@@ -179,6 +285,8 @@ def fit_cohort(
             fit.reference_source = reference.source
         return fit
 
+    if not estimate:
+        return done(CohortFit(None, None, None, n_patients, len(df), "pending", level=level))
     if with_follow_up < 2 or len(df) < 4:
         warn.append("too_few_data")
         return done(CohortFit(None, None, None, n_patients, len(df), "none", level=level))
@@ -201,6 +309,50 @@ def fit_cohort(
     return done(
         CohortFit(mean, lo, hi, n_patients, len(df), "two_stage", level=level, intercept=intercept)
     )
+
+
+# Changes whenever the fit's method changes, so estimates stored by an older method are redone.
+FIT_VERSION = "reml-sums-1"
+
+
+def fit_fingerprint(
+    *,
+    rows: Sequence[Mapping[str, Any]],
+    enrolled: Sequence[Hashable],
+    reference: ReferenceRow | None,
+    notes: Sequence[str] = (),
+    level: float = 0.95,
+) -> str:
+    """SHA-256 of exactly what ``fit_cohort`` reads, so a stored estimate can be matched to the data."""
+    digest = hashlib.sha256(f"{FIT_VERSION}\x1e{level!r}\x1e".encode())
+    digest.update("\x1f".join(str(r["patient"]) for r in rows).encode())
+    digest.update(b"\x1e")
+    digest.update(np.asarray([float(r["months"]) for r in rows], dtype=float).tobytes())
+    digest.update(
+        np.asarray(
+            [float("nan") if r.get("score") is None else float(r["score"]) for r in rows],
+            dtype=float,
+        ).tobytes()
+    )
+    digest.update(b"\x1e")
+    digest.update("\x1f".join(sorted({str(p) for p in enrolled})).encode())
+    ref = (
+        ""
+        if reference is None
+        else f"{reference.measure}|{reference.stage}|{reference.annual_change!r}|"
+        f"{reference.sd!r}|{reference.source}|{reference.uncertain}"
+    )
+    digest.update(f"\x1e{ref}\x1e{'|'.join(notes)}".encode())
+    return digest.hexdigest()
+
+
+def fit_to_json(fit: CohortFit) -> dict[str, Any]:
+    return asdict(fit)
+
+
+def fit_from_json(data: Mapping[str, Any]) -> CohortFit:
+    known = {f.name for f in fields(CohortFit)}
+    return CohortFit(**{k: v for k, v in data.items() if k in known})
 
 
 @dataclass(frozen=True)

@@ -376,3 +376,31 @@ class BiomarkerResult(ClinicalRecord):
 
     def __str__(self) -> str:
         return f"{self.definition_id} {self.value} {self.unit}"
+
+
+class CohortFitResult(models.Model):
+    """The cohort model's last estimate for one plan and measure, computed by the worker.
+
+    A derived cache, not a record: the cohort page and API read it and never fit on a request.
+    ``fingerprint`` is the hash of exactly the inputs the fit used (scores, enrolled patients,
+    reference), so a reader can tell whether the estimate still matches the data; when it does
+    not, it shows the estimate with its date as outdated and queues a new one
+    (``queued_fingerprint``/``queued_at`` keep requests from queuing the same work twice).
+    """
+
+    plan = models.ForeignKey("regulatory.ProvisionPlan", on_delete=models.CASCADE, related_name="+")
+    measure = models.CharField(_("measure"), max_length=30)
+    fingerprint = models.CharField(max_length=64, blank=True)
+    fit = models.JSONField(default=dict)
+    computed_at = models.DateTimeField(_("computed at"), null=True, blank=True)
+    seconds = models.FloatField(null=True, blank=True)
+    queued_fingerprint = models.CharField(max_length=64, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["plan", "measure"], name="outcomes_cohort_fit_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id} {self.measure} {self.computed_at}"

@@ -36,6 +36,7 @@ from saisei.outcomes.models import (
     AssessmentSchedule,
     BiomarkerDefinition,
     BiomarkerResult,
+    CohortFitResult,
     McidReference,
     MeasurementErrorReference,
     NaturalHistoryReference,
@@ -902,3 +903,62 @@ def reminders_send(*, today: dt.date | None = None, horizon_days: int = 7) -> in
             v.save(update_fields=["reminded_at", "updated_at"])
             sent += len(created)
     return sent
+
+
+# --- the cohort model's stored estimate (computed by the worker) ----------------------------
+
+# A request queued for the same data is not queued again within this time; after it (a worker
+# that was down, a task that failed) the next reader queues it once more.
+COHORT_FIT_REQUEUE_AFTER = dt.timedelta(minutes=10)
+
+
+def cohort_fit_request(*, plan_id: int, measure: str, fingerprint: str) -> bool:
+    """Queue the worker to estimate the plan's cohort model for ``fingerprint``'s data, once.
+
+    A derived estimate, not a record: no ledger entry (the inputs are audited where they are
+    written). Returns whether a task was queued.
+    """
+    from saisei.outcomes.tasks import refresh_cohort_fit
+
+    now = timezone.now()
+    with transaction.atomic():
+        row, _created = CohortFitResult.objects.select_for_update().get_or_create(
+            plan_id=plan_id, measure=measure
+        )
+        if (
+            row.queued_fingerprint == fingerprint
+            and row.queued_at is not None
+            and now - row.queued_at < COHORT_FIT_REQUEUE_AFTER
+        ):
+            return False
+        row.queued_fingerprint = fingerprint
+        row.queued_at = now
+        row.save(update_fields=["queued_fingerprint", "queued_at"])
+        transaction.on_commit(lambda: refresh_cohort_fit.enqueue(plan_id=plan_id, measure=measure))
+    return True
+
+
+def cohort_fit_refresh(*, plan_id: int, measure: str) -> CohortFitResult:
+    """Fit the plan's cohort model on the data as they are now and store it with their fingerprint
+    (``saisei worker`` runs it through ``tasks.refresh_cohort_fit``)."""
+    import time
+
+    from saisei.outcomes.analysis import cohort
+    from saisei.outcomes.cohort import fit_to_json
+    from saisei.regulatory.models import ProvisionPlan
+
+    plan = ProvisionPlan.objects.get(pk=plan_id)
+    started = time.perf_counter()
+    c = cohort(plan=plan, measure=measure, today=timezone.localdate())
+    took = time.perf_counter() - started
+    row, _created = CohortFitResult.objects.update_or_create(
+        plan_id=plan_id,
+        measure=measure,
+        defaults={
+            "fingerprint": c.fit_fingerprint,
+            "fit": fit_to_json(c.fit),
+            "computed_at": timezone.now(),
+            "seconds": took,
+        },
+    )
+    return row

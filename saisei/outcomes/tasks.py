@@ -11,3 +11,9 @@ from saisei.outcomes import services
 def send_assessment_reminders() -> int:
     """Daily: remind physicians and nurses of outcome visits due within a week or overdue."""
     return services.reminders_send()
+
+
+@task()
+def refresh_cohort_fit(*, plan_id: int, measure: str) -> str:
+    """Estimate one plan's cohort model and store it; the cohort page and API read the result."""
+    return services.cohort_fit_refresh(plan_id=plan_id, measure=measure).fingerprint

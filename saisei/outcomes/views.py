@@ -383,7 +383,7 @@ def cohort_page(request: HttpRequest, external_id: Any) -> HttpResponse:
     plan = _plan(request, external_id)
     measure = _measure(request)
     today = timezone.localdate()
-    c = analysis.cohort(plan=plan, measure=measure, today=today)
+    c = analysis.cohort(plan=plan, measure=measure, today=today, stored_fit=True)
     return render(
         request,
         "outcomes/cohort.html",
@@ -413,7 +413,7 @@ def cohort_page(request: HttpRequest, external_id: Any) -> HttpResponse:
 def cohort_image(request: HttpRequest, external_id: Any) -> HttpResponse:
     plan = _plan(request, external_id)
     measure = _measure(request)
-    c = analysis.cohort(plan=plan, measure=measure, today=timezone.localdate())
+    c = analysis.cohort(plan=plan, measure=measure, today=timezone.localdate(), stored_fit=True)
     png = cohort_png(measure=measure, rows=c.rows, fit=c.fit, language=_lang(request))
     response = HttpResponse(png, content_type="image/png")
     response["Cache-Control"] = "private, no-store"

@@ -177,7 +177,7 @@ def compliance_check(request: HttpRequest, payload: ComplianceCheckIn) -> dict:
         if payload.facility_id
         else None
     )
-    result = services.gate_check(
+    result, version = services.gate_check_judged(
         actor=actor,
         act=payload.act,
         institution=_institution(actor, payload.institution_id),
@@ -194,9 +194,7 @@ def compliance_check(request: HttpRequest, payload: ComplianceCheckIn) -> dict:
         donation=_donation(actor, payload.donation_id),
         dose=_dose(actor, payload.dose_id),
     )
-    day = result.act_date
-    versions = list(plan.versions.all())
-    version = selectors.version_in_force(versions, day=day)
+    # The version the gate judged by (in force on the act's Tokyo date, voided versions left out).
     return {**result.as_dict(), "plan_version": version.external_id if version else None}
 
 

@@ -121,3 +121,43 @@ def test_completeness_counts_every_enrolled_patient():
     assert c.dropout_reasons == {"moved to a care home": 1}
     assert set(c.patients_without_follow_up) == {"B", "D"}
     assert c.overall_fraction == pytest.approx(6 / 11)
+
+
+@pytest.mark.parametrize("random_slope", [True, False])
+def test_vectorised_fit_matches_statsmodels_mixedlm(random_slope):
+    """The closed-form REML over per-patient sums gives statsmodels' MixedLM estimates."""
+    import statsmodels.formula.api as smf
+
+    from saisei.outcomes.cohort import _frame, _mixedlm
+
+    rows = synthetic(n=30, visits=[0, 6, 12, 18], slope=-2.5, slope_sd=1.0, noise=1.0, seed=51)
+    df = _frame(rows)
+    ours, notes = _mixedlm(df, random_slope=random_slope, level=0.95, n_patients=30)
+    ref = smf.mixedlm(
+        "score ~ years", df, groups=df["patient"], re_formula="~years" if random_slope else "1"
+    ).fit(reml=True, method=["lbfgs", "powell"])
+    assert ours is not None and notes == []
+    assert ours.slope_per_year == pytest.approx(float(ref.fe_params["years"]), abs=1e-4)
+    assert ours.intercept == pytest.approx(float(ref.fe_params["Intercept"]), abs=1e-4)
+    from scipy import stats
+
+    se = (ours.ci_high - ours.slope_per_year) / float(stats.t.ppf(0.975, 29))
+    assert se == pytest.approx(float(ref.bse_fe["years"]), rel=1e-3)
+    if random_slope:
+        sd = float(np.sqrt(np.asarray(ref.cov_re)[-1, -1]))
+        assert ours.slope_sd_between == pytest.approx(sd, rel=1e-2)
+
+
+def test_two_stage_slopes_are_each_patients_least_squares_slope():
+    from saisei.outcomes.cohort import _frame, _two_stage
+
+    rows = synthetic(n=4, visits=[0, 6, 12], slope=-2.0, slope_sd=1.0, noise=1.0, seed=61)
+    rows.append({"patient": "ONLY-BASELINE", "months": 0, "score": 20.0})
+    df = _frame(rows)
+    expected = [
+        np.polyfit(g["years"], g["score"], 1)[0]
+        for p, g in df.groupby("patient")
+        if g["years"].nunique() >= 2
+    ]
+    mean, _lo, _hi, _intercept = _two_stage(df, 0.95)
+    assert mean == pytest.approx(float(np.mean(expected)))

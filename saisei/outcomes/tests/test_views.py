@@ -164,13 +164,15 @@ def _cohort(org: Any, physician: Any) -> Any:
 
 
 def test_cohort_page_counts_everyone_and_csv_lists_patients_without_scores(
-    web_for: Any, physician: Any, org: Any, make_user: Any
+    web_for: Any, physician: Any, org: Any, make_user: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     plan = _cohort(org, physician)
     course_with_steps(
         organisation=org, harvest=TODAY - dt.timedelta(days=30), plan=plan
     )  # no scores
     c = web_for(physician)
+    with django_capture_on_commit_callbacks(execute=True):  # the worker's estimate, at once
+        c.get(f"/outcomes/cohorts/{plan.external_id}/?measure=MMSE")
     r = c.get(f"/outcomes/cohorts/{plan.external_id}/?measure=MMSE")
     assert r.status_code == 200
     cohort = r.context["cohort"]
@@ -190,6 +192,75 @@ def test_cohort_page_counts_everyone_and_csv_lists_patients_without_scores(
     assert c.get(f"/outcomes/cohorts/{plan.external_id}/?measure=BOGUS").status_code == 404
     reviewer = web_for(make_user("committee_reviewer", org))
     assert reviewer.get(f"/outcomes/cohorts/{plan.external_id}/").status_code == 200
+
+
+def _no_fit_on_requests(monkeypatch: Any) -> None:
+    """Fail the test if a request fits the model (counting without an estimate is allowed)."""
+    from saisei.outcomes import analysis, cohort
+
+    def only_counts(**kwargs: Any) -> Any:
+        assert kwargs.get("estimate") is False, "the cohort model was fitted on a request"
+        return cohort.fit_cohort(**kwargs)
+
+    monkeypatch.setattr(analysis, "fit_cohort", only_counts)
+
+
+def test_cohort_page_reads_the_workers_estimate_and_never_fits_on_the_request(
+    web_for: Any,
+    api_for: Any,
+    physician: Any,
+    org: Any,
+    monkeypatch: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from saisei.outcomes.models import CohortFitResult
+
+    plan = _cohort(org, physician)
+    url = f"/outcomes/cohorts/{plan.external_id}/?measure=MMSE"
+    c = web_for(physician)
+    _no_fit_on_requests(monkeypatch)
+    with django_capture_on_commit_callbacks() as queued:
+        first = c.get(url)
+    # Nothing stored yet: the counts now, no slope, "being computed", and one task queued.
+    assert first.context["cohort"].fit_state == "pending"
+    assert first.context["cohort"].fit.slope_per_year is None
+    assert first.context["cohort"].n_enrolled == 6
+    assert "Being computed in the background" in first.content.decode()
+    assert len(queued) == 1
+    with django_capture_on_commit_callbacks() as again:
+        c.get(url)
+    assert again == []  # the same data are not queued twice
+    monkeypatch.undo()  # the worker fits
+    queued[0]()  # ImmediateBackend: runs the task now
+    row = CohortFitResult.objects.get(plan=plan, measure="MMSE")
+    assert row.computed_at is not None and row.fit["slope_per_year"] < 0
+    _no_fit_on_requests(monkeypatch)
+    with django_capture_on_commit_callbacks() as none_queued:
+        current = c.get(url)
+    assert none_queued == []
+    assert current.context["cohort"].fit_state == "current"
+    assert current.context["cohort"].fit.slope_per_year == pytest.approx(row.fit["slope_per_year"])
+    assert 'id="fit-computed"' in current.content.decode()
+    body = api_for(physician).get(f"/outcomes/cohorts/{plan.external_id}", measure="MMSE").json()
+    assert body["fit_state"] == "current" and body["fit_computed_at"] is not None
+    assert body["slope_per_year"] == pytest.approx(row.fit["slope_per_year"])
+
+    # New data: the old estimate is shown with its date as outdated and a new one is queued.
+    patient = current.context["cohort"].patients[0].patient
+    _record(physician, patient, "MMSE", {"total": 12}, TODAY)
+    with django_capture_on_commit_callbacks() as requeued:
+        outdated = c.get(url)
+    assert len(requeued) == 1
+    assert outdated.context["cohort"].fit_state == "outdated"
+    assert 'id="fit-outdated"' in outdated.content.decode()
+    api = api_for(physician).get(f"/outcomes/cohorts/{plan.external_id}", measure="MMSE").json()
+    assert api["fit_state"] == "outdated"
+    monkeypatch.undo()
+    requeued[0]()
+    assert (
+        CohortFitResult.objects.get(plan=plan, measure="MMSE").fit["slope_per_year"]
+        < (row.fit["slope_per_year"])
+    )
 
 
 def _pdf_text(pdf: bytes, tmp_path: Path) -> str:

@@ -27,6 +27,7 @@ from saisei.regulatory.services.filings import (
 from saisei.regulatory.services.gate import (
     GateRefused,
     gate_check,
+    gate_check_judged,
     gate_facts_load,
     gate_records,
     gate_refusal_record,
@@ -79,6 +80,7 @@ __all__ = [
     "form_version_current",
     "form_versions_install",
     "gate_check",
+    "gate_check_judged",
     "gate_facts_load",
     "gate_records",
     "gate_refusal_record",

@@ -272,7 +272,7 @@ def _valid_act(act: str, at: dt.datetime) -> Act:
     return act_value
 
 
-def gate_check(
+def gate_check_judged(
     *,
     actor: User | None,
     act: str,
@@ -289,14 +289,9 @@ def gate_check(
     indication: str | None = None,
     donation: Donation | None = None,
     dose: Dose | None = None,
-) -> GateResult:
-    """May this act happen under the plan at ``at``? Never raises a refusal.
-
-    Uses the plan version in force on that date (Tokyo); returns ``allowed`` and every
-    blocking or warning finding with rule id, message (English and Japanese) and legal source.
-    ``donation`` and ``dose`` name the records the act is about; facts the caller omits are
-    read from them and from the patient's record.
-    """
+) -> tuple[GateResult, PlanVersion | None]:
+    """``gate_check`` with the plan version it judged the act by (None: none in force), so a
+    caller that names the version does not load the plan's versions again."""
     act_value = _valid_act(act, at)
     _check_scope(actor, institution, physician, patient, plan, facility, donation, dose)
     patient_id = _pk(patient)
@@ -346,7 +341,51 @@ def gate_check(
         administration_number=administration_number,
         conflicts=tuple(conflicts),
     )
-    return evaluate_gate(request, facts, config=config.gate_config())
+    return evaluate_gate(request, facts, config=config.gate_config()), version
+
+
+def gate_check(
+    *,
+    actor: User | None,
+    act: str,
+    institution: MedicalInstitution | Site | None,
+    physician: Physician | User | None,
+    patient: Patient | None,
+    plan: ProvisionPlan | PlanVersion | None,
+    route: str | None,
+    dose_cells: int | None,
+    administration_number: int | None,
+    at: dt.datetime,
+    cell_source: str | None = None,
+    facility: ProcessingFacility | None = None,
+    indication: str | None = None,
+    donation: Donation | None = None,
+    dose: Dose | None = None,
+) -> GateResult:
+    """May this act happen under the plan at ``at``? Never raises a refusal.
+
+    Uses the plan version in force on that date (Tokyo); returns ``allowed`` and every
+    blocking or warning finding with rule id, message (English and Japanese) and legal source.
+    ``donation`` and ``dose`` name the records the act is about; facts the caller omits are
+    read from them and from the patient's record.
+    """
+    return gate_check_judged(
+        actor=actor,
+        act=act,
+        institution=institution,
+        physician=physician,
+        patient=patient,
+        plan=plan,
+        route=route,
+        dose_cells=dose_cells,
+        administration_number=administration_number,
+        at=at,
+        cell_source=cell_source,
+        facility=facility,
+        indication=indication,
+        donation=donation,
+        dose=dose,
+    )[0]
 
 
 def gate_require(

@@ -194,6 +194,32 @@ def test_compliance_check_with_external_ids(api_for, officer, registry, org, mon
     assert r.status_code == 422
 
 
+def test_compliance_check_names_the_version_in_a_fixed_number_of_queries(
+    api_for, officer, registry, django_assert_max_num_queries
+):
+    plan = plan_in_force(officer, registry)
+    body = {
+        "act": "administration",
+        "institution_id": str(registry["institution"].external_id),
+        "physician_id": str(registry["physician"].external_id),
+        "patient_id": str(registry["patient"].external_id),
+        "plan_id": str(plan.external_id),
+        "route": "iv",
+        "dose_cells": 200000000,
+        "administration_number": 1,
+        "at": f"{TODAY.isoformat()}T10:00:00+09:00",
+    }
+    api = api_for(officer)
+    api.post("/compliance/check", body)  # warm: token, caches
+    # token; plan, institution, physician, patient; the plan's versions with physicians,
+    # facilities and authorisations; obligations, consent, administrations, diagnosis — and
+    # the version is the gate's own, not loaded again.
+    with django_assert_max_num_queries(12):
+        r = api.post("/compliance/check", body)
+    assert r.status_code == 200, r.json()
+    assert r.json()["plan_version"] == str(plan.versions.get().external_id)
+
+
 def test_obligations_for_ae_are_available_to_safety(officer, registry):
     plan = plan_in_force(officer, registry)
     obs = services.obligations_for_adverse_event(
