@@ -1,8 +1,9 @@
 """Bulk Data export rate against the raw floor, measured in one run (issue 12).
 
-Run:  .venv/bin/python bench/bulk_export.py [--seed-patients N] [--repeat R]
+Run:  .venv/bin/python bench/bulk_export.py [--seed-patients N] [--repeat R] [--no-demo]
       (a fresh database under a temporary data directory: the demo, plus N synthetic patients
-      from ``saisei seed`` when N > 0; DATABASE_URL=postgres://... for PostgreSQL, empty database)
+      from ``saisei seed`` when N > 0; ``--no-demo`` seeds only, which is much quicker on a busy
+      machine; DATABASE_URL=postgres://... for PostgreSQL, empty database)
 
 Measures, for the same rows (every source an org_admin can export, one organisation):
   export  — the Bulk Data writer: stream each source, map it to FHIR, write NDJSON;
@@ -47,7 +48,8 @@ def main() -> None:
     seed_patients = int(_arg("--seed-patients", "300"))
     repeat = int(_arg("--repeat", "3"))
     call_command("migrate", verbosity=0)
-    load_demo(stdout=io.StringIO())
+    if "--no-demo" not in sys.argv:
+        load_demo(stdout=io.StringIO())
     if seed_patients:
         call_command("seed", patients=seed_patients, organisations=1, stdout=io.StringIO())
     # The organisation with the most patients, read by its administrator.

@@ -19,3 +19,21 @@ def scope_exports(user: User, qs: QuerySet) -> QuerySet:
     if not can_bulk_export(user):
         return qs.none()
     return scope_to_org(user, qs)
+
+
+def can_research_export(user: Any) -> bool:
+    """The pseudonymised research dataset (REDCap) leaves the clinic like a bulk export, so the
+    organisation's administrator hands it out; it needs every app's read it draws on (fail
+    closed: never a dataset silently missing the rows a role cannot see)."""
+    from saisei.journey.permissions import can_view_journey
+    from saisei.outcomes.permissions import can_view_outcomes
+    from saisei.safety.permissions import can_view_safety
+    from saisei.treatment.permissions import can_view_treatment
+
+    return (
+        can_bulk_export(user)
+        and can_view_journey(user)
+        and can_view_outcomes(user)
+        and can_view_safety(user)
+        and can_view_treatment(user)
+    )

@@ -4,7 +4,14 @@ from saisei.interop import bulk_views, views
 
 app_name = "interop"
 
-urlpatterns: list = [path("exports/", views.export_page, name="exports")]
+urlpatterns: list = [
+    path("exports/", views.export_page, name="exports"),
+    re_path(
+        r"^exports/redcap/(?P<part>dictionary|records)\.csv$",
+        views.redcap_download,
+        name="redcap",
+    ),
+]
 
 # Mounted at /fhir/R4/ by saisei.urls (FHIR's REST layout: [base]/[type]/[id]).
 fhir_urlpatterns = [

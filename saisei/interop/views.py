@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -321,6 +321,32 @@ def export_page(request: HttpRequest) -> HttpResponse:
             "exports": exports,
             "running": running,
             "fhir_base": base_url(request),
+            "redcap": permissions.can_research_export(actor),
         },
         status=400 if request.method == "POST" else 200,
     )
+
+
+@staff_page
+@require_GET
+def redcap_download(request: HttpRequest, part: str) -> StreamingHttpResponse:
+    """The REDCap data dictionary or records, from the exports page (same reads as the API)."""
+    from saisei.core.access_log import WEB
+    from saisei.interop import selectors
+    from saisei.interop.api import csv_response
+    from saisei.interop.permissions import can_research_export
+
+    actor = staff_user(request)
+    if not can_research_export(actor):
+        raise PermissionDenied
+    if part == "dictionary":
+        return csv_response(selectors.redcap_dictionary(actor=actor), "saisei_dictionary.csv")
+    lines = selectors.redcap_records(actor=actor)
+    access_log_record(
+        actor=actor,
+        channel=WEB,
+        subject_type="interop.redcap_records",
+        subject_id=getattr(actor.organisation, "external_id", ""),
+        label="REDCap records",
+    )
+    return csv_response(lines, "saisei_records.csv")
