@@ -22,8 +22,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
+from saisei.outcomes.axes import month_axis, score_axis
 from saisei.outcomes.cohort import CohortFit
 from saisei.outcomes.instruments import measure_info
 from saisei.outcomes.trajectory import Reading, months_between
@@ -67,13 +67,18 @@ def _new_figure() -> Figure:
     return fig
 
 
-def _style(ax: Any, *, measure: str, language: str) -> None:
+def _style(ax: Any, *, measure: str, language: str, months: Sequence[float]) -> None:
+    """Labels, and axes from 0 to the follow-up and over the instrument's range (saisei.outcomes.axes)."""
     info = measure_info(measure)
     ax.set_xlabel(tr(LABELS["months"], language), fontfamily=FONT)
     worse = LABELS["worse_up"] if info.higher_is_worse else LABELS["worse_down"]
     ax.set_ylabel(f"{measure} ({tr(worse, language)})", fontfamily=FONT)
-    ax.set_ylim(info.range.low, info.range.high)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 3, 6, 10]))
+    x = month_axis(months)
+    ax.set_xlim(x.low, x.high)
+    ax.set_xticks(x.ticks, [f"{t:g}" for t in x.ticks])
+    y = score_axis(info.range.low, info.range.high)
+    ax.set_ylim(y.low, y.high)
+    ax.set_yticks(y.ticks, [f"{t:g}" for t in y.ticks])
     ax.grid(True, color="#eeeeee")
     for spine in ("top", "right"):
         ax.spines[spine].set_visible(False)
@@ -122,7 +127,10 @@ def trajectory_png(
             label=tr(LABELS["observed"], language),
             zorder=3,
         )
-    _style(ax, measure=reading.measure, language=language)
+    months = [p.months for p in reading.expected_path]
+    if start is not None:
+        months += [months_between(start, d) for d, _s in obs]
+    _style(ax, measure=reading.measure, language=language, months=months)
     info = measure_info(reading.measure)
     name = str(tr(info.instrument.name, language))
     ax.set_title(title or name, fontfamily=FONT, fontsize=11, loc="left")
@@ -196,7 +204,7 @@ def cohort_png(
                 linewidth=1.8,
                 label=tr(LABELS["reference"], language),
             )
-    _style(ax, measure=measure, language=language)
+    _style(ax, measure=measure, language=language, months=xs)
     ax.set_title(
         title or str(tr(measure_info(measure).instrument.name, language)),
         fontfamily=FONT,
