@@ -29,6 +29,20 @@ from saisei.outcomes.instruments import measure_info
 from saisei.outcomes.trajectory import Reading, months_between
 
 FONT = "IPAexGothic"
+# IPAex Gothic is Japanese and lacks many simplified-Chinese ideographs; a CJK font installed on the
+# machine (Noto Sans CJK SC, as Debian's fonts-noto-cjk provides) draws those. Only fonts that are
+# present are listed, so matplotlib never warns about a missing family.
+CJK_FALLBACKS = ("Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK KR", "WenQuanYi Micro Hei")
+
+
+def _font_families() -> list[str]:
+    from matplotlib import font_manager
+
+    present = {f.name for f in font_manager.fontManager.ttflist}
+    return [FONT, *(name for name in CJK_FALLBACKS if name in present)]
+
+
+FONTS = _font_families()
 OBSERVED = "#1f4e79"
 EXPECTED = "#7f7f7f"
 BAND = "#d9d9d9"
@@ -70,9 +84,9 @@ def _new_figure() -> Figure:
 def _style(ax: Any, *, measure: str, language: str, months: Sequence[float]) -> None:
     """Labels, and axes from 0 to the follow-up and over the instrument's range (saisei.outcomes.axes)."""
     info = measure_info(measure)
-    ax.set_xlabel(tr(LABELS["months"], language), fontfamily=FONT)
+    ax.set_xlabel(tr(LABELS["months"], language), fontfamily=FONTS)
     worse = LABELS["worse_up"] if info.higher_is_worse else LABELS["worse_down"]
-    ax.set_ylabel(f"{measure} ({tr(worse, language)})", fontfamily=FONT)
+    ax.set_ylabel(f"{measure} ({tr(worse, language)})", fontfamily=FONTS)
     x = month_axis(months)
     ax.set_xlim(x.low, x.high)
     ax.set_xticks(x.ticks, [f"{t:g}" for t in x.ticks])
@@ -133,13 +147,13 @@ def trajectory_png(
     _style(ax, measure=reading.measure, language=language, months=months)
     info = measure_info(reading.measure)
     name = str(tr(info.instrument.name, language))
-    ax.set_title(title or name, fontfamily=FONT, fontsize=11, loc="left")
-    ax.legend(prop={"family": FONT, "size": 8}, loc="best", frameon=False)
+    ax.set_title(title or name, fontfamily=FONTS, fontsize=11, loc="left")
+    ax.legend(prop={"family": FONTS, "size": 8}, loc="best", frameon=False)
     fig.text(
         0.01,
         0.01,
         tr(reading.text, language),
-        fontfamily=FONT,
+        fontfamily=FONTS,
         fontsize=8,
         wrap=True,
         color="#333333",
@@ -207,17 +221,17 @@ def cohort_png(
     _style(ax, measure=measure, language=language, months=xs)
     ax.set_title(
         title or str(tr(measure_info(measure).instrument.name, language)),
-        fontfamily=FONT,
+        fontfamily=FONTS,
         fontsize=11,
         loc="left",
     )
-    ax.legend(prop={"family": FONT, "size": 8}, loc="best", frameon=False)
+    ax.legend(prop={"family": FONTS, "size": 8}, loc="best", frameon=False)
     note = tr(LABELS["n_patients"], language) % {"n": fit.n_patients, "k": fit.n_obs}
     fig.text(
         0.01,
         0.01,
         f"{tr(LABELS['patients'], language)} · {note}",
-        fontfamily=FONT,
+        fontfamily=FONTS,
         fontsize=8,
         color="#333333",
     )
