@@ -88,6 +88,12 @@ FAMILY_FACING: tuple[str, ...] = (
     "journey/documents.py",
     "journey/i18n.py",
     "outcomes/reports.py",
+    # what the family outcome report draws on: chart labels, the reading and its cautions, stages
+    "outcomes/plots.py:LABELS",
+    "outcomes/trajectory.py",
+    "outcomes/reference.py",
+    # every PDF's page footer ("Page 1 of 2")
+    "core/pdf.py",
 )
 
 

@@ -37,6 +37,11 @@ MONO_FONT_BOLD = "DejaVuSansMono-Bold"
 # IPAex Gothic lacks a few symbols QC documents need (≤, ≥, µ, superscript digits);
 # paragraphs switch to DejaVu Sans for just those characters.
 FALLBACK_FONT = "DejaVuSans"
+# IPAex Gothic is a Japanese font: it lacks many simplified-Chinese ideographs (这, 进, 预 …) and all
+# Hangul, which printed as empty boxes in a Chinese family's report. Those characters switch to
+# ReportLab's built-in Adobe CJK fonts, which need no font file (docs/decisions/0033).
+CJK_FALLBACK_FONT = "STSong-Light"
+HANGUL_FALLBACK_FONT = "HYGothic-Medium"
 
 _lock = threading.Lock()
 _registered: dict[str, str] = {}
@@ -90,6 +95,32 @@ def register_fonts() -> str:
             boldItalic=MONO_FONT_BOLD,
         )
     return JAPANESE_FONT
+
+
+def _register_cid_fonts() -> None:
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+    with _lock:
+        for name in (CJK_FALLBACK_FONT, HANGUL_FALLBACK_FONT):
+            if name not in _registered:
+                pdfmetrics.registerFont(UnicodeCIDFont(name))
+                _registered[name] = name
+
+
+def fallback_font(char: str) -> str | None:
+    """The font that draws a character IPAex Gothic lacks: Chinese or Korean CJK, else DejaVu."""
+    code = ord(char)
+    if 0xAC00 <= code <= 0xD7AF or 0x1100 <= code <= 0x11FF or 0x3130 <= code <= 0x318F:
+        return HANGUL_FALLBACK_FONT
+    if (
+        0x3400 <= code <= 0x9FFF
+        or 0xF900 <= code <= 0xFAFF
+        or 0x20000 <= code <= 0x3FFFF
+        or 0x3000 <= code <= 0x303F
+        or 0xFF00 <= code <= 0xFFEF
+    ):
+        return CJK_FALLBACK_FONT
+    return FALLBACK_FONT
 
 
 def paragraph_styles(*, base_size: float = 10.0) -> dict[str, ParagraphStyle]:
@@ -178,26 +209,30 @@ def has_glyph(char: str, font_name: str = JAPANESE_FONT) -> bool:
 
 
 def _escape(text: str) -> str:
-    """Escape for ReportLab's mini-markup and route characters IPAex lacks to the fallback font."""
+    """Escape for ReportLab's mini-markup and route characters IPAex lacks to a fallback font."""
     register_fonts()
     parts: list[str] = []
     run: list[str] = []
-    missing = False
+    current: str | None = None
     for char in text:
-        lacks = not has_glyph(char)
-        if lacks != missing and run:
-            parts.append(_wrap("".join(run), fallback=missing))
+        font = None if has_glyph(char) else fallback_font(char)
+        if font != current and run:
+            parts.append(_wrap("".join(run), font=current))
             run = []
-        missing = lacks
+        current = font
         run.append(char)
     if run:
-        parts.append(_wrap("".join(run), fallback=missing))
+        parts.append(_wrap("".join(run), font=current))
     return "".join(parts)
 
 
-def _wrap(chunk: str, *, fallback: bool) -> str:
+def _wrap(chunk: str, *, font: str | None) -> str:
     escaped = _xml(chunk)
-    return f'<font name="{FALLBACK_FONT}">{escaped}</font>' if fallback else escaped
+    if font is None:
+        return escaped
+    if font in (CJK_FALLBACK_FONT, HANGUL_FALLBACK_FONT):
+        _register_cid_fonts()
+    return f'<font name="{font}">{escaped}</font>'
 
 
 def escape(text: Any) -> str:

@@ -16,7 +16,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from saisei.core.access_log import API, access_log_record
-from saisei.core.api_support import ERROR_RESPONSES, Page, paginate
+from saisei.core.api_support import ERROR_RESPONSES, Language, Page, paginate
 from saisei.core.errors import Forbidden, NotFound
 from saisei.core.permissions import can_use_calculators
 from saisei.core.selectors import get_scoped
@@ -174,7 +174,7 @@ class PatientIn(Schema):
     given_name: str = Field(..., min_length=1, max_length=100)
     date_of_birth: dt.date
     sex: Literal["female", "male", "other", "unknown"]
-    language: Literal["en", "ja", "zh-hans"]
+    language: Language
     weight_kg: Decimal | None = Field(None, gt=0, lt=400)
     country: str = ""
     currency: str = Field("USD", min_length=3, max_length=3)
@@ -347,7 +347,7 @@ class QuoteIn(Schema):
     fx_jpy_per_unit: Decimal | None = Field(None, gt=0)
     fx_date: dt.date | None = None
     fx_source: str = ""
-    language: Literal["en", "ja", "zh-hans"] | None = None
+    language: Language | None = None
     valid_until: dt.date | None = None
     revises: uuid.UUID | None = None
 
@@ -454,7 +454,7 @@ def quote_accept(request: AuthedRequest, external_id: str, payload: QuoteAcceptI
     openapi_extra={"responses": {200: {"content": {"application/pdf": {}}}}},
 )
 def quote_pdf(
-    request: AuthedRequest, external_id: str, language: str | None = None
+    request: AuthedRequest, external_id: str, language: Language | None = None
 ) -> HttpResponse:
     from .documents import quote_pdf as render
 

@@ -22,13 +22,27 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
+from saisei.outcomes.axes import month_axis, score_axis
 from saisei.outcomes.cohort import CohortFit
 from saisei.outcomes.instruments import measure_info
 from saisei.outcomes.trajectory import Reading, months_between
 
 FONT = "IPAexGothic"
+# IPAex Gothic is Japanese and lacks many simplified-Chinese ideographs; a CJK font installed on the
+# machine (Noto Sans CJK SC, as Debian's fonts-noto-cjk provides) draws those. Only fonts that are
+# present are listed, so matplotlib never warns about a missing family.
+CJK_FALLBACKS = ("Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK KR", "WenQuanYi Micro Hei")
+
+
+def _font_families() -> list[str]:
+    from matplotlib import font_manager
+
+    present = {f.name for f in font_manager.fontManager.ttflist}
+    return [FONT, *(name for name in CJK_FALLBACKS if name in present)]
+
+
+FONTS = _font_families()
 OBSERVED = "#1f4e79"
 EXPECTED = "#7f7f7f"
 BAND = "#d9d9d9"
@@ -67,13 +81,18 @@ def _new_figure() -> Figure:
     return fig
 
 
-def _style(ax: Any, *, measure: str, language: str) -> None:
+def _style(ax: Any, *, measure: str, language: str, months: Sequence[float]) -> None:
+    """Labels, and axes from 0 to the follow-up and over the instrument's range (saisei.outcomes.axes)."""
     info = measure_info(measure)
-    ax.set_xlabel(tr(LABELS["months"], language), fontfamily=FONT)
+    ax.set_xlabel(tr(LABELS["months"], language), fontfamily=FONTS)
     worse = LABELS["worse_up"] if info.higher_is_worse else LABELS["worse_down"]
-    ax.set_ylabel(f"{measure} ({tr(worse, language)})", fontfamily=FONT)
-    ax.set_ylim(info.range.low, info.range.high)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 3, 6, 10]))
+    ax.set_ylabel(f"{measure} ({tr(worse, language)})", fontfamily=FONTS)
+    x = month_axis(months)
+    ax.set_xlim(x.low, x.high)
+    ax.set_xticks(x.ticks, [f"{t:g}" for t in x.ticks])
+    y = score_axis(info.range.low, info.range.high)
+    ax.set_ylim(y.low, y.high)
+    ax.set_yticks(y.ticks, [f"{t:g}" for t in y.ticks])
     ax.grid(True, color="#eeeeee")
     for spine in ("top", "right"):
         ax.spines[spine].set_visible(False)
@@ -122,16 +141,19 @@ def trajectory_png(
             label=tr(LABELS["observed"], language),
             zorder=3,
         )
-    _style(ax, measure=reading.measure, language=language)
+    months = [p.months for p in reading.expected_path]
+    if start is not None:
+        months += [months_between(start, d) for d, _s in obs]
+    _style(ax, measure=reading.measure, language=language, months=months)
     info = measure_info(reading.measure)
     name = str(tr(info.instrument.name, language))
-    ax.set_title(title or name, fontfamily=FONT, fontsize=11, loc="left")
-    ax.legend(prop={"family": FONT, "size": 8}, loc="best", frameon=False)
+    ax.set_title(title or name, fontfamily=FONTS, fontsize=11, loc="left")
+    ax.legend(prop={"family": FONTS, "size": 8}, loc="best", frameon=False)
     fig.text(
         0.01,
         0.01,
         tr(reading.text, language),
-        fontfamily=FONT,
+        fontfamily=FONTS,
         fontsize=8,
         wrap=True,
         color="#333333",
@@ -196,20 +218,20 @@ def cohort_png(
                 linewidth=1.8,
                 label=tr(LABELS["reference"], language),
             )
-    _style(ax, measure=measure, language=language)
+    _style(ax, measure=measure, language=language, months=xs)
     ax.set_title(
         title or str(tr(measure_info(measure).instrument.name, language)),
-        fontfamily=FONT,
+        fontfamily=FONTS,
         fontsize=11,
         loc="left",
     )
-    ax.legend(prop={"family": FONT, "size": 8}, loc="best", frameon=False)
+    ax.legend(prop={"family": FONTS, "size": 8}, loc="best", frameon=False)
     note = tr(LABELS["n_patients"], language) % {"n": fit.n_patients, "k": fit.n_obs}
     fig.text(
         0.01,
         0.01,
         f"{tr(LABELS['patients'], language)} · {note}",
-        fontfamily=FONT,
+        fontfamily=FONTS,
         fontsize=8,
         color="#333333",
     )

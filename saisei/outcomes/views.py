@@ -6,6 +6,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -74,8 +75,16 @@ def _plan(request: HttpRequest, external_id: Any) -> Any:
 
 
 def _lang(request: HttpRequest) -> str:
-    lang = request.GET.get("lang") or translation.get_language() or "en"
-    return "ja" if lang.startswith("ja") else "en"
+    """The asked-for language when the service offers it (a family's own: ja, zh-hans, …), else
+    the page's, else English."""
+    offered = [code for code, _name in settings.LANGUAGES]
+    for lang in (request.GET.get("lang"), translation.get_language()):
+        code = (lang or "").lower()
+        if code in offered:
+            return code
+        if code.split("-")[0] in offered:
+            return code.split("-")[0]
+    return "en"
 
 
 @login_required

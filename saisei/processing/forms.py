@@ -31,7 +31,25 @@ SCAN_ATTRS = {
 }
 
 
-class ScanForm(forms.Form):
+class ScanFieldMixin(forms.Form):
+    """A ``scan`` field that reads what a scanner sends or a person types from the label.
+
+    The bar code and the eye-readable text (the DIN with its spaces and check character, the
+    product code) are both read by ``isbt128.parse_scan``; an entry it cannot read is refused with
+    the parser's reason, which says what was expected, before any container is compared.
+    """
+
+    def clean_scan(self) -> str:
+        from saisei.processing.isbt128 import parse_scan
+
+        text = str(self.cleaned_data["scan"]).strip()
+        problems = [str(s.errors[0].message()) for s in parse_scan(text).structures if s.errors]
+        if problems:
+            raise forms.ValidationError(problems)
+        return text
+
+
+class ScanForm(ScanFieldMixin):
     """One field a keyboard-wedge scanner types into; the scanner's Enter submits it."""
 
     scan = forms.CharField(
@@ -113,7 +131,7 @@ class RejectForm(forms.Form):
     otp = otp_field()
 
 
-class HandoverForm(forms.Form):
+class HandoverForm(ScanFieldMixin):
     scan = forms.CharField(
         label=_("Scan the container"), max_length=2000, widget=forms.TextInput(attrs=SCAN_ATTRS)
     )
@@ -329,7 +347,7 @@ class LotForm(forms.Form):
     )
 
 
-class DonationHandoverForm(forms.Form):
+class DonationHandoverForm(ScanFieldMixin):
     scan = forms.CharField(
         label=_("Scan the container"), max_length=2000, widget=forms.TextInput(attrs=SCAN_ATTRS)
     )

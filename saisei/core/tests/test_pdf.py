@@ -93,3 +93,13 @@ def test_naive_datetime_is_refused():
     with pytest.raises(DomainError) as excinfo:
         pdf.format_datetime_local(datetime(2026, 1, 1, 9, 0))
     assert excinfo.value.code == "pdf.naive_datetime"
+
+
+def test_chinese_and_korean_characters_ipaex_lacks_use_a_cjk_font() -> None:
+    """IPAex Gothic is Japanese: 这 and Hangul are drawn by ReportLab's Adobe CJK fonts, not boxes."""
+    from saisei.core.pdf import CJK_FALLBACK_FONT, HANGUL_FALLBACK_FONT, escape, has_glyph
+
+    assert not has_glyph("这")
+    assert escape("本这") == f'本<font name="{CJK_FALLBACK_FONT}">这</font>'
+    assert f'<font name="{HANGUL_FALLBACK_FONT}">환자</font>' in escape("환자")
+    assert escape("≤ 5").startswith('<font name="DejaVuSans">≤</font>')
