@@ -8,9 +8,13 @@ other member. ``archive_verify`` recomputes every digest and reports a changed, 
 unlisted file.
 
 Documents: the PDF (and other) files stored with the records (FileFields: consent documents,
-inquiry files, ...) are copied byte for byte; the manifest lists each with the record it belongs
-to and ``"pdfa": false`` — they are the documents as filed, not converted to PDF/A (decision
-0023). Backups (``core.backup``) are for restoring this installation; this archive is for another
+inquiry files, ...) are copied byte for byte, and beside each PDF goes a PDF/A-2b rendition
+(``<name>.pdfa.pdf``, made and checked by ``core.pdfa``). The manifest lists each document with
+the record it belongs to and either ``"pdfa": true`` with the rendition's file, or ``"pdfa":
+false`` with the reason there is none (a conversion that failed or could not be checked is never
+claimed; decision 0032). Both files are in the digest list, so ``archive_verify`` checks both,
+and it also checks that each entry's files are listed and that a rendition identifies itself as
+PDF/A. Backups (``core.backup``) are for restoring this installation; this archive is for another
 one, or for none. It reuses backup's digest helper.
 """
 
@@ -22,6 +26,7 @@ import hashlib
 import io
 import json
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +36,10 @@ from django.db import models
 from django.utils import timezone
 
 from saisei.core.backup import _sha256
+from saisei.core.pdfa import identification, pdfa_rendition
 
-FORMAT = "saisei-handover/1"
+FORMAT = "saisei-handover/2"
+FORMATS = frozenset({"saisei-handover/1", FORMAT})
 MANIFEST = "manifest.json"
 # Fields never exported: secrets and credentials.
 SECRET_FIELDS = frozenset({"password", "totp_secret", "token_hash", "key_hash", "secret"})
@@ -79,6 +86,46 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _stored_documents(
+    model: type[models.Model], objs: list[models.Model]
+) -> Iterator[tuple[models.Model, str, bytes]]:
+    """(record, archive name, bytes) of every stored file, and of every PDF kept in a binary
+    field (a filed official form keeps its PDF in the row, ``regulatory.FiledDocument.pdf``)."""
+    label = model._meta.label
+    for field in model._meta.concrete_fields:
+        for obj in objs:
+            if isinstance(field, models.FileField):
+                stored = getattr(obj, field.name)
+                if not stored:
+                    continue
+                try:
+                    with stored.open("rb") as fh:
+                        data = fh.read()
+                except OSError as exc:
+                    raise ArchiveError(f"A stored document cannot be read: {stored.name}") from exc
+                yield obj, f"documents/{label}/{obj.pk}/{Path(stored.name).name}", data
+            elif isinstance(field, models.BinaryField):
+                value = bytes(getattr(obj, field.attname) or b"")
+                if value[:5] == b"%PDF-":
+                    yield obj, f"documents/{label}/{obj.pk}/{field.name}.pdf", value
+
+
+def _pdfa_entry(name: str, data: bytes, put: Any) -> dict[str, Any]:
+    """Store a checked PDF/A rendition beside the original and say so; or say why there is none."""
+    rendition = pdfa_rendition(data)
+    if rendition.data is None:
+        return {"pdfa": False, "pdfa_reason": rendition.reason}
+    pdfa_name = f"{name.removesuffix('.pdf')}.pdfa.pdf"
+    put(pdfa_name, rendition.data)
+    return {
+        "pdfa": True,
+        "pdfa_file": pdfa_name,
+        "pdfa_conformance": "PDF/A-2b",
+        "pdfa_tool": rendition.tool,
+        "pdfa_text_preserved": rendition.text_preserved,
+    }
+
+
 def archive_write(*, organisation: Any, path: Path, progress: Any = None) -> dict[str, Any]:
     """Write the organisation's archive to ``path`` and return its manifest."""
     from saisei.core.retention import rules
@@ -118,32 +165,19 @@ def archive_write(*, organisation: Any, path: Path, progress: Any = None) -> dic
                 )
             )
             put(f"data/{label}.csv", _csv(model, rows))
-            for field in model._meta.concrete_fields:
-                if not isinstance(field, models.FileField):
-                    continue
-                for obj in objs:
-                    stored = getattr(obj, field.name)
-                    if not stored:
-                        continue
-                    try:
-                        with stored.open("rb") as fh:
-                            data = fh.read()
-                    except OSError as exc:
-                        raise ArchiveError(
-                            f"A stored document cannot be read: {stored.name}"
-                        ) from exc
-                    name = f"documents/{label}/{obj.pk}/{Path(stored.name).name}"
-                    put(name, data)
-                    documents.append(
-                        {
-                            "file": name,
-                            "record": label,
-                            "external_id": str(getattr(obj, "external_id", obj.pk)),
-                            "pdf": data[:5] == b"%PDF-",
-                            "pdfa": False,
-                            "note": "the document as filed, byte for byte; not converted to PDF/A",
-                        }
-                    )
+            for obj, name, data in _stored_documents(model, objs):
+                put(name, data)
+                entry: dict[str, Any] = {
+                    "file": name,
+                    "record": label,
+                    "external_id": str(getattr(obj, "external_id", obj.pk)),
+                    "pdf": data[:5] == b"%PDF-",
+                }
+                if entry["pdf"]:
+                    entry.update(_pdfa_entry(name, data, put))
+                else:
+                    entry.update(pdfa=False, pdfa_reason="not a PDF")
+                documents.append(entry)
             if progress is not None:
                 progress(label)
         retention = [
@@ -189,7 +223,7 @@ def archive_verify(path: Path) -> list[str]:
             manifest = json.loads(zf.read(MANIFEST))
         except ValueError:
             return ["manifest.json cannot be read"]
-        if manifest.get("format") != FORMAT:
+        if manifest.get("format") not in FORMATS:
             problems.append(f"unknown format {manifest.get('format')!r}")
         listed = manifest.get("files") or {}
         for name, meta in sorted(listed.items()):
@@ -201,4 +235,23 @@ def archive_verify(path: Path) -> list[str]:
                 problems.append(f"changed: {name}")
         for name in sorted(names - set(listed) - {MANIFEST}):
             problems.append(f"not in the manifest: {name}")
+        problems += _documents_problems(zf, manifest.get("documents") or [], listed, names)
+    return problems
+
+
+def _documents_problems(
+    zf: zipfile.ZipFile, documents: list[dict[str, Any]], listed: dict[str, Any], names: set[str]
+) -> list[str]:
+    """A document entry whose original or PDF/A rendition is not a listed file, or a rendition
+    that does not identify itself as PDF/A."""
+    problems = []
+    for doc in documents:
+        for key in ("file", "pdfa_file") if doc.get("pdfa") else ("file",):
+            name = doc.get(key)
+            if not name or name not in listed:
+                problems.append(f"document entry without its listed file: {name or doc}")
+        pdfa_name = str(doc.get("pdfa_file") or "")
+        in_zip = doc.get("pdfa") and pdfa_name in listed and pdfa_name in names
+        if in_zip and identification(zf.read(pdfa_name))[0] != "2":
+            problems.append(f"not identified as PDF/A: {pdfa_name}")
     return problems

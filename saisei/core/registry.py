@@ -136,6 +136,9 @@ class FormItem:
     value: str
     required: bool = True
     fix_url: str = ""
+    # What the form prints for an empty optional item: "not applicable" only where emptiness
+    # means that (no research registration); an item that is merely not yet recorded says so.
+    empty: str = "該当なし"
 
     @property
     def missing(self) -> bool:

@@ -40,6 +40,7 @@ PATIENTS = {
     "stroke": ("Park", "Ji-ho", dt.date(1958, 10, 2), "male", "en", 74),
     "awaiting": ("Kim", "Soo-ah", dt.date(1953, 1, 17), "female", "en", 55),
     "blocked": ("Garcia", "Luis", dt.date(1950, 8, 2), "male", "en", 74),
+    "allogeneic": ("Okafor", "Daniel", dt.date(1971, 5, 9), "male", "en", 78),
 }
 
 
@@ -218,36 +219,10 @@ def _donation(ctx: DemoContext, key: str, days_ago: int, course: Any = None) -> 
 def _donor(ctx: DemoContext) -> Any:
     """The Class I stroke plan's donor: registered, screened eligible and consented (her cells'
     harvest waits for the end of the plan's 90-day restriction; the gate refuses it until then)."""
-    from saisei.processing.donor_rules import donor_criteria
-    from saisei.processing.models import Donor
-
     stroke = ctx.extra.get("plan_class1")
     if stroke is None:
         return None
-    donor = Donor.objects.filter(organisation=ctx.org, plan=stroke).first()
-    if donor is not None:
-        return donor
-    physician = ctx.user(Role.PHYSICIAN)
-    donor = services.donor_register(
-        actor=physician,
-        plan=stroke,
-        family_name="Mori",
-        given_name="Aiko",
-        birth_date=dt.date(1994, 2, 11),
-        sex="female",
-    )
-    donor = services.donor_screening_record(
-        actor=ctx.user(Role.CPC_TECHNICIAN),
-        donor=donor,
-        results={c.code: "pass" for c in donor_criteria()},
-        at=timezone.now() - dt.timedelta(days=3),
-    )
-    return services.donor_consent_record(
-        actor=physician,
-        donor=donor,
-        signed_at=timezone.now() - dt.timedelta(days=2),
-        form_version="DONOR-ICF-JA 1.0",
-    )
+    return _plan_donor(ctx, stroke, ("Mori", "Aiko", dt.date(1994, 2, 11)), 2)
 
 
 def _refused_harvests(ctx: DemoContext) -> int:
@@ -315,11 +290,40 @@ def _refused_harvests(ctx: DemoContext) -> int:
 
 def _stroke_course(ctx: DemoContext, plan: Any) -> tuple[Any, Any]:
     """A stroke patient, consented and pre-screened, with a course on the Class I plan."""
+    return _donor_cells_course(
+        ctx,
+        plan,
+        "stroke",
+        diagnosis=("I63", "Ischaemic stroke, 14 months ago"),
+        consent_title=(
+            "Explanation and consent: donor umbilical-cord MSC for chronic ischaemic stroke"
+        ),
+        consent_days_ago=20,
+        package=("STROKE-IV-1", "Donor umbilical-cord MSC, one intravenous infusion", 1, 21),
+        days_ago=2,
+        note="Chronic ischaemic stroke, stable for over a year.",
+    )
+
+
+def _donor_cells_course(
+    ctx: DemoContext,
+    plan: Any,
+    key: str,
+    *,
+    diagnosis: tuple[str, str],
+    consent_title: str,
+    consent_days_ago: int,
+    package: tuple[str, str, int, int],
+    days_ago: int,
+    note: str,
+) -> tuple[Any, Any]:
+    """A patient, consented and pre-screened, with a course on a plan using donor cells.
+    ``package`` is (code, name, infusions, culture days)."""
     from saisei.journey import services as journey
     from saisei.journey.models import ConsentDocument, Patient, TreatmentPackage
 
     physician, coordinator = ctx.user(Role.PHYSICIAN), ctx.user(Role.COORDINATOR)
-    family, given, dob, sex, language, weight = PATIENTS["stroke"]
+    family, given, dob, sex, language, weight = PATIENTS[key]
     patient = Patient.objects.filter(
         organisation=ctx.org, family_name=family, given_name=given, date_of_birth=dob
     ).first() or journey.patient_enrol(
@@ -333,7 +337,7 @@ def _stroke_course(ctx: DemoContext, plan: Any) -> tuple[Any, Any]:
     )
     if not patient.diagnosis_code:
         patient = journey.patient_diagnosis_set(
-            actor=physician, patient=patient, code="I63", text="Ischaemic stroke, 14 months ago"
+            actor=physician, patient=patient, code=diagnosis[0], text=diagnosis[1]
         )
     version = plan.versions.order_by("-number").first()
     document = ConsentDocument.objects.filter(
@@ -343,12 +347,12 @@ def _stroke_course(ctx: DemoContext, plan: Any) -> tuple[Any, Any]:
         plan_version=version,
         language="en",
         version="1.0",
-        title="Explanation and consent: donor umbilical-cord MSC for chronic ischaemic stroke",
+        title=consent_title,
         body=(
-            "What the treatment is (one intravenous infusion of donor umbilical-cord stem "
+            "What the treatment is (intravenous infusion of donor umbilical-cord stem "
             "cells), what it may and may not do, its risks, and your right to stop at any time."
         ),
-        effective_from=ctx.today - dt.timedelta(days=20),
+        effective_from=ctx.today - dt.timedelta(days=consent_days_ago),
     )
     if not patient.consents.filter(withdrawn_at__isnull=True, voided_at__isnull=True).exists():
         journey.consent_give(
@@ -359,30 +363,99 @@ def _stroke_course(ctx: DemoContext, plan: Any) -> tuple[Any, Any]:
             signer_name=f"{given} {family}",
             signer_confirms=True,
             password=DEMO_PASSWORD,
-            paper_signed_at=_at(ctx, 5),
+            paper_signed_at=_at(ctx, days_ago + 3),
         )
-    package = TreatmentPackage.objects.filter(plan=plan, code="STROKE-IV-1").first()
-    if package is None:
-        package = journey.package_create(
+    code, name, infusions, culture_days = package
+    treatment = TreatmentPackage.objects.filter(plan=plan, code=code).first()
+    if treatment is None:
+        treatment = journey.package_create(
             actor=coordinator,
             plan=plan,
-            code="STROKE-IV-1",
-            name="Donor umbilical-cord MSC, one intravenous infusion",
-            infusions=1,
+            code=code,
+            name=name,
+            infusions=infusions,
             interval_days=28,
-            culture_days=21,
+            culture_days=culture_days,
             dose_cells=version.dose_min_cells or 50_000_000,
             route="iv",
             follow_up_months=[3, 6, 12],
         )
-    course = _open_course(
-        ctx,
-        patient,
-        package,
-        2,
-        note="Chronic ischaemic stroke, stable for over a year.",
-    )
+    course = _open_course(ctx, patient, treatment, days_ago, note=note)
     return patient, course
+
+
+def _plan_donor(ctx: DemoContext, plan: Any, name: tuple[str, str, dt.date], days_ago: int) -> Any:
+    """A donor registered for ``plan``, screened eligible on every criterion and consented
+    ``days_ago`` days ago (the same for each run: found again by plan and name)."""
+    from saisei.processing.donor_rules import donor_criteria
+    from saisei.processing.models import Donor
+
+    family, given, birth = name
+    donor = Donor.objects.filter(organisation=ctx.org, plan=plan, family_name=family).first()
+    if donor is not None:
+        return donor
+    physician = ctx.user(Role.PHYSICIAN)
+    donor = services.donor_register(
+        actor=physician,
+        plan=plan,
+        family_name=family,
+        given_name=given,
+        birth_date=birth,
+        sex="female",
+    )
+    donor = services.donor_screening_record(
+        actor=ctx.user(Role.CPC_TECHNICIAN),
+        donor=donor,
+        results={c.code: "pass" for c in donor_criteria()},
+        at=timezone.now() - dt.timedelta(days=days_ago + 1),
+    )
+    return services.donor_consent_record(
+        actor=physician,
+        donor=donor,
+        signed_at=timezone.now() - dt.timedelta(days=days_ago),
+        form_version="DONOR-ICF-JA 1.0",
+    )
+
+
+def _allogeneic_lot(ctx: DemoContext) -> Lot | None:
+    """A harvest from a donor under the ALS plan (Class I, in force since its 90-day restriction
+    ended): the donor screened and consented, the donation linked to her by its DIN only, and
+    the lot grown, divided into labelled bags of the allogeneic collection type and waiting for
+    its sterility result (so nothing is released or given in the story)."""
+    plan = ctx.extra.get("plan_allogeneic")
+    if plan is None:
+        return None
+    days_ago = 30
+    donation = Donation.objects.filter(organisation=ctx.org, notes="demo:allogeneic").first()
+    if donation is None:
+        donor = _plan_donor(ctx, plan, ("Sato", "Yui", dt.date(1992, 7, 23)), days_ago + 2)
+        patient, course = _donor_cells_course(
+            ctx,
+            plan,
+            "allogeneic",
+            diagnosis=("G12.2", "Amyotrophic lateral sclerosis, diagnosed 2 years ago"),
+            consent_title="Explanation and consent: donor umbilical-cord MSC for ALS",
+            consent_days_ago=120,
+            package=("ALS-IV-3", "Donor umbilical-cord MSC, three intravenous infusions", 3, 35),
+            days_ago=days_ago,
+            note="ALS, ALSFRS-R 38; able to consent.",
+        )
+        donation = services.donation_record(
+            **{
+                **_harvest(ctx, patient, course, days_ago, "demo:allogeneic"),
+                "cell_source": "allogeneic",
+                "harvest_site": "umbilical cord (donor, planned caesarean birth)",
+                "tissue_weight_g": 18.0,
+                "donor": donor,
+            }
+        )
+    lot = _lot(ctx, donation, days_ago=days_ago, doses=3)
+    if lot.status == Lot.Status.IN_CULTURE:
+        _culture(ctx, lot, days_ago=days_ago, harvest_cells=3.4e8)
+        _divide_and_qc(ctx, lot, pending=(specs.STERILITY,))
+        for dose in lot.doses.order_by("sequence"):
+            services.label_print(actor=ctx.user(Role.CPC_TECHNICIAN), dose=dose, count=1)
+    return lot
 
 
 def _first_course_of_fresh(ctx: DemoContext, patient: Any) -> Donation:
@@ -889,6 +962,7 @@ def load(ctx: DemoContext) -> None:
     _lots_for_qa(ctx)
     _donor(ctx)
     _refused_harvests(ctx)
+    _allogeneic_lot(ctx)
     from saisei.regulatory.models import GateRefusal
 
     refused = GateRefusal.objects.filter(organisation=ctx.org, act="harvest").count()

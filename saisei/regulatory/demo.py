@@ -28,6 +28,7 @@ ALZ_TITLE = "Autologous adipose-derived MSC for Alzheimer's disease"
 CLASS1_TITLE = "Allogeneic umbilical-cord MSC for chronic ischaemic stroke"
 KNEE_TITLE = "Autologous adipose-derived MSC for knee osteoarthritis"
 PD_TITLE = "Autologous adipose-derived MSC for Parkinson's disease"
+ALLO_TITLE = "Allogeneic umbilical-cord MSC for amyotrophic lateral sclerosis"
 
 
 def _registry(ctx: DemoContext) -> dict[str, Any]:
@@ -348,6 +349,51 @@ def _knee_plan(ctx: DemoContext, reg: dict[str, Any]) -> ProvisionPlan:
     return knee
 
 
+def _allogeneic_plan(ctx: DemoContext, reg: dict[str, Any]) -> ProvisionPlan:
+    """Class I with donor cells, filed 220 days ago and in force since its 90-day restriction
+    ended: the demo's allogeneic donation (a screened, consented donor) is made under it. Its
+    標準書 is on file so a lot can start; past duties were met."""
+    allo, new = _plan(
+        ctx,
+        reg,
+        ALLO_TITLE,
+        cell_origin="allogeneic",
+        tissue="umbilical cord (donor, after a planned caesarean birth)",
+        target_disease="Amyotrophic lateral sclerosis (ALS)",
+        routes=["iv"],
+        dose_min_cells=100_000_000,
+        dose_max_cells=100_000_000,
+        max_administrations=3,
+        consent_document_versions=["ICF-ALS-EN 1.0"],
+    )
+    if new:
+        _steps(
+            ctx,
+            allo.versions.get(),
+            [
+                ("submit_for_review", 260, {}),
+                ("record_favourable_opinion", 240, {}),
+                ("submit_to_authority", 220, {"reception_number": "R-0977-2026"}),
+                ("record_acceptance", 205, {"plan_number": "PA1250019"}),
+                ("bring_into_force", 125, {}),
+            ],
+        )
+        services.standard_document_add(
+            actor=ctx.user(Role.QA_MANAGER),
+            facility=reg["facility"],
+            kind="standard",
+            document_number="STD-UC-001",
+            title="他家臍帯由来MSC（筋萎縮性側索硬化症）標準書",
+            version="1",
+            effective_from=ctx.today - D(210),
+            approved_by="Haruto Ito (facility manager)",
+            plan=allo,
+        )
+        allo.refresh_from_db()
+        _close_past_obligations(ctx, allo, before=ctx.today)
+    return allo
+
+
 def _pd_plan(ctx: DemoContext, reg: dict[str, Any], alz_dose: dict[str, Any]) -> ProvisionPlan:
     """A new indication in committee review."""
     pd_plan, new = _plan(
@@ -377,10 +423,12 @@ def load(ctx: DemoContext) -> None:
     knee = _knee_plan(ctx, reg)
     _pd_plan(ctx, reg, alz_dose)
     _forms(ctx, reg, alz)
+    allo = _allogeneic_plan(ctx, reg)
     ctx.extra.update(
         {
             "plan_alz": alz,
             "plan_class1": class1,
+            "plan_allogeneic": allo,
             "plan_discontinued": knee,
             "institution": reg["institution"],
             "facility": reg["facility"],

@@ -45,19 +45,27 @@ def _colleagues(actor: Any) -> Any:
 
 def _form_page(
     request: HttpRequest,
-    form: forms.Form,
+    *,
+    allowed: bool,
+    form: Callable[[Any], forms.Form],
     heading: Any,
     save: Callable[[dict[str, Any]], Any],
     success: str,
 ) -> HttpResponse:
-    context = {"form": form, "heading": heading}
-    if request.method == "POST" and form.is_valid():
+    """The shape every page here shares: refuse without the permission (403), bind the form,
+    and on a valid POST call the one service; a domain refusal shows on the form (a 404 stays a
+    404), success redirects with a message, an invalid POST answers 400."""
+    if not allowed:
+        raise Forbidden()
+    bound = form(request.POST or None)
+    context = {"form": bound, "heading": heading}
+    if request.method == "POST" and bound.is_valid():
         try:
-            save(form.cleaned_data)
+            save(bound.cleaned_data)
         except DomainError as exc:
             if isinstance(exc, NotFound):
                 raise
-            return render_form_error(request, "regulatory/plan_form.html", context, exc, form)
+            return render_form_error(request, "regulatory/plan_form.html", context, exc, bound)
         messages.success(request, _("Saved."))
         return redirect(success)
     status = 400 if request.method == "POST" else 200
@@ -112,15 +120,13 @@ class AuthorisationForm(forms.Form):
 def authorisation_add(request: HttpRequest, external_id: str) -> HttpResponse:
     actor = staff_user(request)
     facility = ds.facility_detail(actor=actor, external_id=external_id)
-    if not permissions.can_manage_facility_register(actor):
-        raise Forbidden()
-    form = AuthorisationForm(request.POST or None, facility=facility)
     return _form_page(
         request,
-        form,
-        _("Record a licence, notification or renewal: {name}").format(name=facility.name),
-        lambda d: services.facility_authorisation_record(actor=actor, facility=facility, **d),
-        _facility_url(facility),
+        allowed=permissions.can_manage_facility_register(actor),
+        form=lambda data: AuthorisationForm(data, facility=facility),
+        heading=_("Record a licence, notification or renewal: {name}").format(name=facility.name),
+        save=lambda d: services.facility_authorisation_record(actor=actor, facility=facility, **d),
+        success=_facility_url(facility),
     )
 
 
@@ -144,14 +150,15 @@ def authorisation_end(request: HttpRequest, external_id: str, record_id: str) ->
     facility = ds.facility_detail(actor=actor, external_id=external_id)
     if not permissions.can_manage_facility_register(actor):
         raise Forbidden()
+    # Checked before the record is looked up, so an unknown record id is not probed without it.
     record = ds.authorisation_get(actor=actor, facility=facility, external_id=record_id)
-    form = AuthorisationEndForm(request.POST or None)
     return _form_page(
         request,
-        form,
-        _("End {record}").format(record=record),
-        lambda d: services.facility_authorisation_end(actor=actor, record=record, **d),
-        _facility_url(facility),
+        allowed=True,
+        form=AuthorisationEndForm,
+        heading=_("End {record}").format(record=record),
+        save=lambda d: services.facility_authorisation_end(actor=actor, record=record, **d),
+        success=_facility_url(facility),
     )
 
 
@@ -165,15 +172,13 @@ class ChangeForm(forms.Form):
 def facility_change_add(request: HttpRequest, external_id: str) -> HttpResponse:
     actor = staff_user(request)
     facility = ds.facility_detail(actor=actor, external_id=external_id)
-    if not permissions.can_manage_facility_register(actor):
-        raise Forbidden()
-    form = ChangeForm(request.POST or None)
     return _form_page(
         request,
-        form,
-        _("Record a change to {name}").format(name=facility.name),
-        lambda d: services.facility_change_record(actor=actor, facility=facility, **d),
-        _facility_url(facility),
+        allowed=permissions.can_manage_facility_register(actor),
+        form=ChangeForm,
+        heading=_("Record a change to {name}").format(name=facility.name),
+        save=lambda d: services.facility_change_record(actor=actor, facility=facility, **d),
+        success=_facility_url(facility),
     )
 
 
@@ -227,15 +232,13 @@ class ComplaintForm(forms.Form):
 @web
 def complaint_add(request: HttpRequest) -> HttpResponse:
     actor = staff_user(request)
-    if not permissions.can_handle_complaints(actor):
-        raise Forbidden()
-    form = ComplaintForm(request.POST or None, actor=actor)
     return _form_page(
         request,
-        form,
-        _("Log a complaint"),
-        lambda d: services.complaint_record(actor=actor, **d),
-        "regulatory:duties",
+        allowed=permissions.can_handle_complaints(actor),
+        form=lambda data: ComplaintForm(data, actor=actor),
+        heading=_("Log a complaint"),
+        save=lambda d: services.complaint_record(actor=actor, **d),
+        success="regulatory:duties",
     )
 
 
@@ -248,15 +251,13 @@ class ResponseForm(forms.Form):
 def complaint_respond(request: HttpRequest, external_id: str) -> HttpResponse:
     actor = staff_user(request)
     complaint = ds.complaint_get(actor=actor, external_id=external_id)
-    if not permissions.can_handle_complaints(actor):
-        raise Forbidden()
-    form = ResponseForm(request.POST or None)
     return _form_page(
         request,
-        form,
-        _("Record the response to {ref}").format(ref=complaint.reference),
-        lambda d: services.complaint_respond(actor=actor, complaint=complaint, **d),
-        "regulatory:duties",
+        allowed=permissions.can_handle_complaints(actor),
+        form=ResponseForm,
+        heading=_("Record the response to {ref}").format(ref=complaint.reference),
+        save=lambda d: services.complaint_respond(actor=actor, complaint=complaint, **d),
+        success="regulatory:duties",
     )
 
 
@@ -300,15 +301,13 @@ class CheckForm(forms.Form):
 @web
 def check_add(request: HttpRequest) -> HttpResponse:
     actor = staff_user(request)
-    if not permissions.can_schedule_checks(actor):
-        raise Forbidden()
-    form = CheckForm(request.POST or None, actor=actor)
     return _form_page(
         request,
-        form,
-        _("Schedule a periodic check"),
-        lambda d: services.periodic_check_schedule(actor=actor, **d),
-        "regulatory:duties",
+        allowed=permissions.can_schedule_checks(actor),
+        form=lambda data: CheckForm(data, actor=actor),
+        heading=_("Schedule a periodic check"),
+        save=lambda d: services.periodic_check_schedule(actor=actor, **d),
+        success="regulatory:duties",
     )
 
 
@@ -321,15 +320,13 @@ class SignOffForm(forms.Form):
 def check_sign_off(request: HttpRequest, external_id: str) -> HttpResponse:
     actor = staff_user(request)
     check = ds.check_get(actor=actor, external_id=external_id)
-    if not permissions.can_sign_off_check(actor, check):
-        raise Forbidden()
-    form = SignOffForm(request.POST or None)
     return _form_page(
         request,
-        form,
-        _("Sign off: {title}").format(title=check.title),
-        lambda d: services.periodic_check_sign_off(actor=actor, check=check, **d),
-        "regulatory:duties",
+        allowed=permissions.can_sign_off_check(actor, check),
+        form=SignOffForm,
+        heading=_("Sign off: {title}").format(title=check.title),
+        save=lambda d: services.periodic_check_sign_off(actor=actor, check=check, **d),
+        success="regulatory:duties",
     )
 
 
@@ -353,15 +350,13 @@ class OpinionForm(forms.Form):
 @web
 def opinion_add(request: HttpRequest) -> HttpResponse:
     actor = staff_user(request)
-    if not permissions.can_record_opinions(actor):
-        raise Forbidden()
-    form = OpinionForm(request.POST or None, actor=actor)
     return _form_page(
         request,
-        form,
-        _("Record a committee opinion"),
-        lambda d: services.committee_opinion_record(actor=actor, **d),
-        "regulatory:duties",
+        allowed=permissions.can_record_opinions(actor),
+        form=lambda data: OpinionForm(data, actor=actor),
+        heading=_("Record a committee opinion"),
+        save=lambda d: services.committee_opinion_record(actor=actor, **d),
+        success="regulatory:duties",
     )
 
 
@@ -379,15 +374,13 @@ class ActionForm(forms.Form):
 def action_add(request: HttpRequest, external_id: str) -> HttpResponse:
     actor = staff_user(request)
     opinion = ds.opinion_get(actor=actor, external_id=external_id)
-    if not permissions.can_record_opinions(actor):
-        raise Forbidden()
-    form = ActionForm(request.POST or None, actor=actor)
     return _form_page(
         request,
-        form,
-        _("Add a required action"),
-        lambda d: services.committee_action_add(actor=actor, opinion=opinion, **d),
-        "regulatory:duties",
+        allowed=permissions.can_record_opinions(actor),
+        form=lambda data: ActionForm(data, actor=actor),
+        heading=_("Add a required action"),
+        save=lambda d: services.committee_action_add(actor=actor, opinion=opinion, **d),
+        success="regulatory:duties",
     )
 
 
@@ -400,13 +393,11 @@ class ActionCloseForm(forms.Form):
 def action_close(request: HttpRequest, external_id: str) -> HttpResponse:
     actor = staff_user(request)
     action = ds.action_get(actor=actor, external_id=external_id)
-    if not permissions.can_record_opinions(actor):
-        raise Forbidden()
-    form = ActionCloseForm(request.POST or None)
     return _form_page(
         request,
-        form,
-        _("Close the action with evidence"),
-        lambda d: services.committee_action_close(actor=actor, action=action, **d),
-        "regulatory:duties",
+        allowed=permissions.can_record_opinions(actor),
+        form=ActionCloseForm,
+        heading=_("Close the action with evidence"),
+        save=lambda d: services.committee_action_close(actor=actor, action=action, **d),
+        success="regulatory:duties",
     )

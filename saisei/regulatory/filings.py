@@ -68,9 +68,19 @@ def facility_number(facility: Any, day: dt.date) -> str:
     return f"{facility.facility_number}（{AUTHORISATION_JA.get(record.kind, '')} {record.number}）"
 
 
-def item(number: str, label: str, value: Any, *, required: bool = True, fix: str = "") -> FormItem:
+def item(
+    number: str,
+    label: str,
+    value: Any,
+    *,
+    required: bool = True,
+    fix: str = "",
+    empty: str = "該当なし",
+) -> FormItem:
     text = "" if value is None else str(value)
-    return FormItem(number=number, label=label, value=text, required=required, fix_url=fix)
+    return FormItem(
+        number=number, label=label, value=text, required=required, fix_url=fix, empty=empty
+    )
 
 
 def render_pdf(
@@ -97,7 +107,7 @@ def render_pdf(
         Spacer(1, 2 * mm),
     ]
     rows: list[list[Any]] = [["", "項目", "内容"]]
-    rows += [[it.number, it.label, it.value or "該当なし"] for it in content.items]
+    rows += [[it.number, it.label, it.value or it.empty] for it in content.items]
     story.append(data_table(rows=rows, col_widths=[12 * mm, 55 * mm, 107 * mm]))
     for table in content.tables:
         story.append(Paragraph(escape(table.title), styles["heading"]))

@@ -122,7 +122,14 @@ def plan_items(version: PlanVersion) -> list[FormItem]:
         item("3-2", "細胞の提供者", ORIGIN_JA.get(version.cell_origin, ""), fix=edit),
         item("3-3", "細胞を採取する組織", version.tissue, fix=edit),
         item("3-4", "細胞の概要（加工の方法）", version.cell_processing_summary, fix=edit),
-        item("3-5", "細胞の特性", version.cell_characteristics, required=False, fix=edit),
+        item(
+            "3-5",
+            "細胞の特性",
+            version.cell_characteristics,
+            required=False,
+            fix=edit,
+            empty="記載なし",
+        ),
     ]
     if not facilities:
         items.append(item("4-1", "特定細胞加工物を製造する施設", "", fix=edit))

@@ -116,7 +116,15 @@ def _build(event: AdverseEvent, *, minister: bool) -> FormContent:
         item("5-2", "性別", SEX_JA.get(str(event.patient.sex), "")),
         item("5-3", "発現時年齢", f"{pt['age_at_onset']}歳"),
         item("6-1", "疾病等の名称", ev["term"], fix=page),
-        item("6-2", "MedDRA コード", ev["meddra_code"], required=False, fix=page),
+        item(
+            "6-2",
+            "MedDRA コード",
+            ev["meddra_code"],
+            required=False,
+            fix=page,
+            # Not coded yet is not "not applicable": the form says which, so it is not misread.
+            empty="未コード化（MedDRA コード未入力）",
+        ),
         item("6-3", "発現年月日", ev["onset_date"]),
         item("6-4", "知った日時", ev["aware_at"]),
         item("6-5", "重篤度（グレード）", ev["severity_grade"]),

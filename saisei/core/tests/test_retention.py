@@ -134,7 +134,7 @@ def test_the_archive_verifies_and_detects_a_changed_file(org: Any, tmp_path: Pat
     assert archive_verify(changed) == ["changed: data/regulatory.Physician.csv"]
     with pytest.raises(CommandError):
         call_command("archive", "verify", str(changed))
-    assert json.loads(zipfile.ZipFile(path).read("manifest.json"))["format"] == "saisei-handover/1"
+    assert json.loads(zipfile.ZipFile(path).read("manifest.json"))["format"] == "saisei-handover/2"
 
 
 def test_archive_start_is_org_admin_only_and_runs_in_the_worker(

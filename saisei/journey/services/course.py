@@ -148,9 +148,11 @@ def step_gate_check(
 ) -> dict[str, Any]:
     """Ask the compliance gate whether this planned harvest or infusion may happen (DESIGN
     invariant 1), with the facts the course records: its performing physician, its processing
-    facility, the step's planned route and dose, and the patient's coded diagnosis. The cells
-    a course harvests are the patient's own, given back to the patient, so its cell source is
-    autologous. A fact the course does not hold is left out, and the gate refuses."""
+    facility, the step's planned route and dose, and the patient's coded diagnosis. The cell
+    source is the one the plan version in force on the day describes (the patient's own cells,
+    or a donor's under an allogeneic plan, whose harvest names the donor; decision 0023). A fact
+    the course does not hold is left out, and the gate refuses."""
+    from saisei.regulatory.selectors import version_in_force
     from saisei.regulatory.services import gate_check
 
     course = step.course
@@ -158,6 +160,9 @@ def step_gate_check(
     when = at or dt.datetime.combine(day, dt.time(10, 0), tzinfo=TOKYO)
     act = GATED_KINDS[step.kind]
     physician = course.physician
+    version = version_in_force(list(course.plan.versions.all()), day=day)
+    has_harvest = course.steps.filter(kind="harvest").exists()
+    cell_source = version.cell_origin if version is not None and has_harvest else None
     result = gate_check(
         actor=actor,
         act=act,
@@ -171,7 +176,7 @@ def step_gate_check(
         dose_cells=step.planned_dose_cells,
         administration_number=step.number if step.kind == "infusion" else None,
         at=when,
-        cell_source="autologous" if course.steps.filter(kind="harvest").exists() else None,
+        cell_source=cell_source,
         facility=course.facility,
     )
     data = result.as_dict()

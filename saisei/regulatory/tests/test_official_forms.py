@@ -211,3 +211,29 @@ def test_standard_document_api_and_roles(api_for, make_user, officer, registry, 
     assert good.status_code == 201
     listed = api_for(officer).get(url).json()
     assert {d["document_number"] for d in listed} == {"STD-1", "SOP-9", "STD-9"}
+
+
+def test_an_empty_optional_item_says_why_it_is_empty(officer, registry):
+    """'Not applicable' only where emptiness means that: cell characteristics not written down
+    print as not stated, the absent research registration as not applicable."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    plan = complete(officer, registry, cell_characteristics="", research_registration_number="")
+    version = plan.versions.get()
+    items = {i.number: i for i in plan_items(version)}
+    assert not items["3-5"].missing and items["3-5"].empty == "記載なし"
+    assert items["7-2"].empty == "該当なし"
+    doc = services.filed_document_generate(
+        actor=officer, form_code="plan", subject_id=str(version.external_id)
+    )
+    if shutil.which("pdftotext") is None:
+        return
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as fh:
+        fh.write(bytes(doc.pdf))
+        fh.flush()
+        text = subprocess.run(
+            ["pdftotext", fh.name, "-"], capture_output=True, text=True, check=True
+        ).stdout
+    assert "記載なし" in text and "該当なし" in text
