@@ -94,24 +94,13 @@ def _plan_for(
         return administration.plan
     if dose is not None and dose.lot.donation.plan_id is not None:
         return dose.lot.donation.plan
-    from saisei.journey.models import TreatmentCourse
-    from saisei.processing.models import Donation
+    from saisei.journey.selectors import latest_course_of_patient
+    from saisei.processing.selectors import latest_donation_plan
 
-    course = (
-        TreatmentCourse.objects.filter(patient=patient, voided_at__isnull=True)
-        .select_related("plan")
-        .order_by("-created_at")
-        .first()
-    )
+    course = latest_course_of_patient(patient=patient)
     if course is not None:
         return course.plan
-    donation = (
-        Donation.objects.filter(patient=patient, voided_at__isnull=True, plan__isnull=False)
-        .select_related("plan")
-        .order_by("-collected_at")
-        .first()
-    )
-    return donation.plan if donation is not None else None
+    return latest_donation_plan(patient_id=patient.pk)
 
 
 def _next_number(organisation_id: int, year: int) -> str:
