@@ -33,9 +33,6 @@ ALLOWED: dict[str, str] = {
     "saisei/network/services.py:agreement_create": "the network app is being reworked on its own branch; split there",
     "saisei/core/archive.py:archive_write": "core.archive is being reworked on the records branch; split there",
     "saisei/safety/official_forms.py:_build": "to split into named steps",
-    "saisei/journey/services/intake.py:patient_enrol": "to split into named steps",
-    "saisei/safety/services.py:adverse_event_record": "to split into named steps",
-    "saisei/safety/services.py:report_submission_record": "to split into named steps",
 }
 
 

@@ -420,18 +420,7 @@ def patient_enrol(
     assert organisation is not None  # staff users always belong to one (require checked it)
     if inquiry is not None and inquiry.organisation_id != actor.organisation_id:
         raise ValidationFailed("inquiry_not_found", _("Unknown inquiry."))
-    if date_of_birth > timezone.localdate():
-        raise ValidationFailed(
-            "date_of_birth_future",
-            _("The date of birth cannot be in the future."),
-            {"date_of_birth": [_("The date of birth cannot be in the future.")]},
-        )
-    if date_of_birth < rules.EARLIEST_BIRTH_DATE:
-        raise ValidationFailed(
-            "date_of_birth_implausible",
-            _("The date of birth is too far in the past; please check it."),
-            {"date_of_birth": [_("The date of birth is too far in the past.")]},
-        )
+    _check_birth_date(date_of_birth)
     _check_enrol_fields(fields)
     with transaction.atomic():
         for _attempt in range(5):
@@ -457,15 +446,7 @@ def patient_enrol(
         else:
             raise Conflict("patient_code_unavailable", _("Please try again."))
         if proxy and proxy.get("name"):
-            LegalProxy.objects.create(
-                organisation=organisation,
-                patient=patient,
-                name=proxy["name"],
-                relationship=proxy.get("relationship", ""),
-                authority=proxy.get("authority", ""),
-                email=proxy.get("email", ""),
-                phone=proxy.get("phone", ""),
-            )
+            _proxy_create(patient, proxy)
         if inquiry is not None:
             follow(
                 INQUIRY,
@@ -487,6 +468,34 @@ def patient_enrol(
             },
         )
     return patient
+
+
+def _check_birth_date(date_of_birth: dt.date) -> None:
+    if date_of_birth > timezone.localdate():
+        raise ValidationFailed(
+            "date_of_birth_future",
+            _("The date of birth cannot be in the future."),
+            {"date_of_birth": [_("The date of birth cannot be in the future.")]},
+        )
+    if date_of_birth < rules.EARLIEST_BIRTH_DATE:
+        raise ValidationFailed(
+            "date_of_birth_implausible",
+            _("The date of birth is too far in the past; please check it."),
+            {"date_of_birth": [_("The date of birth is too far in the past.")]},
+        )
+
+
+def _proxy_create(patient: Patient, proxy: dict[str, Any]) -> None:
+    """The legal proxy named at enrolment."""
+    LegalProxy.objects.create(
+        organisation=patient.organisation,
+        patient=patient,
+        name=proxy["name"],
+        relationship=proxy.get("relationship", ""),
+        authority=proxy.get("authority", ""),
+        email=proxy.get("email", ""),
+        phone=proxy.get("phone", ""),
+    )
 
 
 def _check_enrol_fields(fields: dict[str, Any]) -> None:
