@@ -267,29 +267,7 @@ def inquiry_submit(
     notice = rules.PRIVACY_NOTICES[rules.CURRENT_PRIVACY_NOTICE]
     with translation.override(language):
         notice_text = f"{gettext(notice.purpose)}\n\n{gettext(notice.retention)}"
-    values = {k: data.get(k) for k in INQUIRY_FIELDS if data.get(k) not in (None,)}
-    for key in ("patient_sex", "mobility"):
-        if not values.get(key):
-            values.pop(key, None)
-    for key in (
-        "patient_family_name",
-        "patient_given_name",
-        "patient_name_native",
-        "patient_name_reading",
-    ):
-        values[key] = str(values.get(key) or "").strip()
-    if not values.get("patient_name"):
-        # Composed from the parts the family gave, family name first and marked as such.
-        if not (values["patient_family_name"] and values["patient_given_name"]):
-            raise ValidationFailed(
-                "patient_name_required",
-                _("Please give the patient's family name and given name."),
-                {
-                    "patient_family_name": [_("This is required.")],
-                    "patient_given_name": [_("This is required.")],
-                },
-            )
-        values["patient_name"] = f"{values['patient_family_name']}, {values['patient_given_name']}"
+    values = _inquiry_values(data)
     now = timezone.now()
     for _attempt in range(5):
         try:
@@ -326,6 +304,35 @@ def inquiry_submit(
         except IntegrityError:
             continue  # reference collision; draw again
     raise Conflict("reference_unavailable", _("Please try again."))
+
+
+def _inquiry_values(data: dict[str, Any]) -> dict[str, Any]:
+    """The inquiry's fields from the form, names trimmed; the patient's name is required, as
+    one name or as family and given names."""
+    values = {k: data.get(k) for k in INQUIRY_FIELDS if data.get(k) not in (None,)}
+    for key in ("patient_sex", "mobility"):
+        if not values.get(key):
+            values.pop(key, None)
+    for key in (
+        "patient_family_name",
+        "patient_given_name",
+        "patient_name_native",
+        "patient_name_reading",
+    ):
+        values[key] = str(values.get(key) or "").strip()
+    if not values.get("patient_name"):
+        # Composed from the parts the family gave, family name first and marked as such.
+        if not (values["patient_family_name"] and values["patient_given_name"]):
+            raise ValidationFailed(
+                "patient_name_required",
+                _("Please give the patient's family name and given name."),
+                {
+                    "patient_family_name": [_("This is required.")],
+                    "patient_given_name": [_("This is required.")],
+                },
+            )
+        values["patient_name"] = f"{values['patient_family_name']}, {values['patient_given_name']}"
+    return values
 
 
 def _inquiry_file_store(inquiry: Inquiry, f: UploadedFile, kind: rules.UploadType) -> None:
