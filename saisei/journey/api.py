@@ -76,11 +76,10 @@ def itinerary_preview(request: AuthedRequest, payload: ItineraryPreviewIn) -> di
         raise Forbidden()
     institution = None
     if payload.institution:
-        from saisei.core.permissions import scope_to_org
-        from saisei.regulatory.models import MedicalInstitution
+        from saisei.regulatory.selectors import institutions_of_organisation
 
         institution = get_scoped(
-            scope_to_org(request.user, MedicalInstitution.objects.all()), payload.institution
+            institutions_of_organisation(actor=request.user), payload.institution
         )
     data = payload.dict(exclude={"institution"})
     _req, itinerary = planning.plan(data, institution=institution)
@@ -381,13 +380,13 @@ def quote_list(request: AuthedRequest, filters: Query[QuoteFilter]) -> dict[str,
 
 @router.post("/journey/quotes", response={201: QuoteDetailOut, **ERROR_RESPONSES})
 def quote_create(request: AuthedRequest, payload: QuoteIn) -> Status:
-    from saisei.regulatory.models import ProvisionPlan
+    from saisei.regulatory.selectors import plans_of_organisation
 
     from .models import PriceList, Quote
 
     actor = request.user
     patient = selectors.patient_get(actor=actor, external_id=payload.patient)
-    plan = get_scoped(perms.scope_journey(actor, ProvisionPlan.objects.all()), payload.plan)
+    plan = get_scoped(perms.scope_journey(actor, plans_of_organisation(actor=actor)), payload.plan)
     price_list = get_scoped(perms.scope_journey(actor, PriceList.objects.all()), payload.price_list)
     revises = (
         get_scoped(perms.scope_journey(actor, Quote.objects.all()), payload.revises)
@@ -679,7 +678,10 @@ def course_list(request: AuthedRequest, filters: Query[PatientFilter]) -> dict[s
 
 @router.post("/journey/courses", response={201: CourseOut, **ERROR_RESPONSES})
 def course_create(request: AuthedRequest, payload: CourseIn) -> Status:
-    from saisei.regulatory.models import Physician, ProcessingFacility
+    from saisei.regulatory.selectors import (
+        facilities_of_organisation,
+        physicians_of_organisation,
+    )
 
     from .models import TreatmentPackage
 
@@ -689,12 +691,16 @@ def course_create(request: AuthedRequest, payload: CourseIn) -> Status:
         perms.scope_journey(actor, TreatmentPackage.objects.all()), payload.package
     )
     physician = (
-        get_scoped(perms.scope_journey(actor, Physician.objects.all()), payload.physician)
+        get_scoped(
+            perms.scope_journey(actor, physicians_of_organisation(actor=actor)), payload.physician
+        )
         if payload.physician
         else None
     )
     facility = (
-        get_scoped(perms.scope_journey(actor, ProcessingFacility.objects.all()), payload.facility)
+        get_scoped(
+            perms.scope_journey(actor, facilities_of_organisation(actor=actor)), payload.facility
+        )
         if payload.facility
         else None
     )

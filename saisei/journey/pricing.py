@@ -245,132 +245,24 @@ def build_quote_lines(
     A `Decimal` commission is a rate on the subtotal (0 ≤ rate < 1), an `int` a fixed amount.
     When the clinic pays the commission it is disclosed but not added to the patient's total.
     """
-    for name, value in (
-        ("infusions", infusions),
-        ("follow_ups", follow_ups),
-        ("interpreter_days", interpreter_days),
-        ("assessments", assessments),
-    ):
-        _yen(value, name)
-    if infusions < 1:
-        raise _money_error("infusions", gettext_noop("A quote needs at least one infusion."))
-    pl = price_list
-    for name in (
-        "consultation",
-        "tests",
-        "harvest",
-        "culture_processing",
-        "infusion",
-        "follow_up",
-        "assessment",
-        "interpreter_per_day",
-        "guarantor_fee",
-    ):
-        _yen(getattr(pl, name), name)
-    exempt = pl.tax_exempt_categories
-
-    def taxable(category: str) -> bool:
-        return category not in exempt
-
-    lines: list[QuoteLine] = [
-        _line(
-            "consultation",
-            "consultation",
-            LINE_LABELS["consultation"],
-            1,
-            pl.consultation,
-            taxable("consultation"),
+    _check_counts(
+        infusions=infusions,
+        follow_ups=follow_ups,
+        interpreter_days=interpreter_days,
+        assessments=assessments,
+    )
+    _check_prices(price_list)
+    lines = [
+        *_treatment_lines(price_list, infusions=infusions),
+        *_visit_lines(
+            price_list,
+            follow_ups=follow_ups,
+            assessments=assessments,
+            interpreter_days=interpreter_days,
         ),
-        _line("tests", "tests", LINE_LABELS["tests"], 1, pl.tests, taxable("tests")),
-        _line("harvest", "harvest", LINE_LABELS["harvest"], 1, pl.harvest, taxable("harvest")),
-        _line(
-            "culture",
-            "culture",
-            LINE_LABELS["culture"],
-            1,
-            pl.culture_processing,
-            taxable("culture"),
-        ),
+        *_extra_lines(price_list),
     ]
-    lines += [
-        _line(
-            f"infusion_{n}",
-            "infusion",
-            LINE_LABELS["infusion"],
-            1,
-            pl.infusion,
-            taxable("infusion"),
-            n,
-            n=n,
-            total=infusions,
-        )
-        for n in range(1, infusions + 1)
-    ]
-    lines += [
-        _line(
-            f"follow_up_{n}",
-            "follow_up",
-            LINE_LABELS["follow_up"],
-            1,
-            pl.follow_up,
-            taxable("follow_up"),
-            n,
-            n=n,
-        )
-        for n in range(1, follow_ups + 1)
-    ]
-    lines += [
-        _line(
-            f"assessment_{n}",
-            "assessment",
-            LINE_LABELS["assessment"],
-            1,
-            pl.assessment,
-            taxable("assessment"),
-            n,
-            n=n,
-        )
-        for n in range(1, assessments + 1)
-    ]
-    if interpreter_days:
-        lines.append(
-            _line(
-                "interpreter",
-                "interpreter",
-                LINE_LABELS["interpreter"],
-                interpreter_days,
-                pl.interpreter_per_day,
-                taxable("interpreter"),
-                days=interpreter_days,
-            )
-        )
-    if pl.guarantor_fee:
-        lines.append(
-            _line(
-                "guarantor",
-                "guarantor",
-                LINE_LABELS["guarantor"],
-                1,
-                pl.guarantor_fee,
-                taxable("guarantor"),
-            )
-        )
-    for extra in pl.extras:
-        amount = _yen(extra.amount_jpy, extra.code)
-        lines.append(
-            QuoteLine(
-                extra.code,
-                "other",
-                Message(extra.code, extra.label, {}),
-                1,
-                amount,
-                amount,
-                extra.taxable,
-                consumed_at=extra.consumed_at,
-            )
-        )
     subtotal = sum(ln.amount_jpy for ln in lines)
-
     commission = _commission(commission_rate_or_amount, subtotal)
     patient_pays = commission_payer == "patient"
     label_key = "commission_patient" if patient_pays else "commission_clinic"
@@ -381,7 +273,7 @@ def build_quote_lines(
         1,
         commission,
         commission,
-        patient_pays and taxable("commission"),
+        patient_pays and _taxable(price_list, "commission"),
         included_in_total=patient_pays,
     )
     taxable_amount = sum(ln.amount_jpy for ln in lines if ln.taxable)
@@ -401,6 +293,120 @@ def build_quote_lines(
         tax_rule=tax_rule,
         infusions=infusions,
     )
+
+
+def _check_counts(
+    *, infusions: int, follow_ups: int, interpreter_days: int, assessments: int
+) -> None:
+    for name, value in (
+        ("infusions", infusions),
+        ("follow_ups", follow_ups),
+        ("interpreter_days", interpreter_days),
+        ("assessments", assessments),
+    ):
+        _yen(value, name)
+    if infusions < 1:
+        raise _money_error("infusions", gettext_noop("A quote needs at least one infusion."))
+
+
+def _check_prices(pl: PriceList) -> None:
+    for name in (
+        "consultation",
+        "tests",
+        "harvest",
+        "culture_processing",
+        "infusion",
+        "follow_up",
+        "assessment",
+        "interpreter_per_day",
+        "guarantor_fee",
+    ):
+        _yen(getattr(pl, name), name)
+
+
+def _taxable(pl: PriceList, category: str) -> bool:
+    return category not in pl.tax_exempt_categories
+
+
+def _fixed_line(pl: PriceList, code: str, unit: int) -> QuoteLine:
+    """One of a category whose code, category and label share a name."""
+    return _line(code, code, LINE_LABELS[code], 1, unit, _taxable(pl, code))
+
+
+def _numbered_lines(
+    pl: PriceList, category: str, unit: int, count: int, **params: Any
+) -> list[QuoteLine]:
+    """``count`` lines of one category, numbered from 1 (infusions, follow-ups, assessments)."""
+    return [
+        _line(
+            f"{category}_{n}",
+            category,
+            LINE_LABELS[category],
+            1,
+            unit,
+            _taxable(pl, category),
+            n,
+            n=n,
+            **params,
+        )
+        for n in range(1, count + 1)
+    ]
+
+
+def _treatment_lines(pl: PriceList, *, infusions: int) -> list[QuoteLine]:
+    """Consultation, tests, harvest, culture and each infusion."""
+    return [
+        _fixed_line(pl, "consultation", pl.consultation),
+        _fixed_line(pl, "tests", pl.tests),
+        _fixed_line(pl, "harvest", pl.harvest),
+        _fixed_line(pl, "culture", pl.culture_processing),
+        *_numbered_lines(pl, "infusion", pl.infusion, infusions, total=infusions),
+    ]
+
+
+def _visit_lines(
+    pl: PriceList, *, follow_ups: int, assessments: int, interpreter_days: int
+) -> list[QuoteLine]:
+    """Follow-up visits, assessments, the interpreter's days and the guarantor's fee."""
+    lines = [
+        *_numbered_lines(pl, "follow_up", pl.follow_up, follow_ups),
+        *_numbered_lines(pl, "assessment", pl.assessment, assessments),
+    ]
+    if interpreter_days:
+        lines.append(
+            _line(
+                "interpreter",
+                "interpreter",
+                LINE_LABELS["interpreter"],
+                interpreter_days,
+                pl.interpreter_per_day,
+                _taxable(pl, "interpreter"),
+                days=interpreter_days,
+            )
+        )
+    if pl.guarantor_fee:
+        lines.append(_fixed_line(pl, "guarantor", pl.guarantor_fee))
+    return lines
+
+
+def _extra_lines(pl: PriceList) -> list[QuoteLine]:
+    """The price list's own extra items, each as priced there."""
+    lines = []
+    for extra in pl.extras:
+        amount = _yen(extra.amount_jpy, extra.code)
+        lines.append(
+            QuoteLine(
+                extra.code,
+                "other",
+                Message(extra.code, extra.label, {}),
+                1,
+                amount,
+                amount,
+                extra.taxable,
+                consumed_at=extra.consumed_at,
+            )
+        )
+    return lines
 
 
 def _commission(value: Decimal | int, subtotal: int) -> int:

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from saisei.core.errors import Forbidden
 from saisei.core.models import User
+from saisei.core.permissions import scope_to_org
 from saisei.core.selectors import get_scoped
 
 from . import permissions as perms
@@ -256,4 +257,50 @@ def itinerary_current(*, patient: Patient) -> Itinerary | None:
         Itinerary.objects.filter(patient=patient, is_current=True, voided_at__isnull=True)
         .order_by("-version")
         .first()
+    )
+
+
+# --- for other apps ------------------------------------------------------------------------
+# Other apps reach journey records through these (import contract "journey-models"). They are
+# scoped to the actor's organisation only (an actor without one sees nothing) and keep voided
+# rows: the calling app applies its own role rule and filters, as it did on the model.
+
+
+def patients_of_organisation(*, actor: User) -> QuerySet[Patient]:
+    return scope_to_org(actor, Patient.objects.all())
+
+
+def courses_of_organisation(*, actor: User) -> QuerySet[TreatmentCourse]:
+    return scope_to_org(actor, TreatmentCourse.objects.all())
+
+
+def course_steps_of_organisation(*, actor: User) -> QuerySet[CourseStep]:
+    return scope_to_org(actor, CourseStep.objects.all())
+
+
+def latest_course_of_patient(*, patient: Patient) -> TreatmentCourse | None:
+    """The patient's newest live course with its plan (the plan an event falls under)."""
+    return (
+        TreatmentCourse.objects.filter(patient=patient, voided_at__isnull=True)
+        .select_related("plan")
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def courses_of_live_patients() -> QuerySet[TreatmentCourse]:
+    """Live courses of live patients with the patient (members of a plan's FHIR Group)."""
+    return TreatmentCourse.objects.filter(
+        voided_at__isnull=True, patient__voided_at__isnull=True
+    ).select_related("patient")
+
+
+def lock_patients(*, pks: Iterable[int | None]) -> None:
+    """Row-lock these patients in key order, inside the caller's transaction (every act on a
+    patient takes its locks in this order, so two acts cannot deadlock)."""
+    list(
+        Patient.objects.select_for_update()
+        .filter(pk__in=sorted({pk for pk in pks if pk is not None}))
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )

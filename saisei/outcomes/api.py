@@ -108,10 +108,11 @@ class AssessmentOut(Schema):
 
 def _patient(request: HttpRequest, external_id: str) -> Any:
     from saisei.core.selectors import get_scoped
-    from saisei.journey.models import Patient
+    from saisei.journey.selectors import patients_of_organisation
     from saisei.outcomes.permissions import scope_outcomes
 
-    return get_scoped(scope_outcomes(_user(request), Patient.objects.all()), external_id)
+    user = _user(request)
+    return get_scoped(scope_outcomes(user, patients_of_organisation(actor=user)), external_id)
 
 
 @router.post(
@@ -263,13 +264,11 @@ def schedule_create(request: HttpRequest, payload: ScheduleIn) -> Any:
     from django.utils import timezone
 
     from saisei.core.selectors import get_scoped
-    from saisei.journey.models import TreatmentCourse
+    from saisei.journey.selectors import courses_of_organisation
     from saisei.outcomes.permissions import scope_outcomes
 
-    course = get_scoped(
-        scope_outcomes(_user(request), TreatmentCourse.objects.all()),
-        payload.course,
-    )
+    user = _user(request)
+    course = get_scoped(scope_outcomes(user, courses_of_organisation(actor=user)), payload.course)
     s = services.schedule_create(
         actor=_user(request),
         course=course,
@@ -522,12 +521,12 @@ def cohort_get(request: HttpRequest, external_id: str, measure: str = "CDR-SB") 
     from saisei.core.selectors import get_scoped
     from saisei.outcomes.analysis import COHORT_MEASURES, cohort
     from saisei.outcomes.permissions import can_view_cohort, scope_outcomes
-    from saisei.regulatory.models import ProvisionPlan
+    from saisei.regulatory.selectors import plans_of_organisation
 
     user = _user(request)
     if not can_view_cohort(user):
         raise Forbidden()
-    plan = get_scoped(scope_outcomes(user, ProvisionPlan.objects.all()), external_id)
+    plan = get_scoped(scope_outcomes(user, plans_of_organisation(actor=user)), external_id)
     if measure not in COHORT_MEASURES:
         msg = _("Unknown measure.")
         raise ValidationFailed("outcomes.unknown_measure", msg, {"measure": [msg]})

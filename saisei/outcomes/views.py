@@ -58,20 +58,20 @@ def _require_view(request: HttpRequest) -> None:
 
 
 def _patient(request: HttpRequest, external_id: Any) -> Any:
-    from saisei.journey.models import Patient
+    from saisei.journey.selectors import patients_of_organisation
 
     _require_view(request)
-    return get_scoped(perms.scope_outcomes(_user(request), Patient.objects.all()), external_id)
+    user = _user(request)
+    return get_scoped(perms.scope_outcomes(user, patients_of_organisation(actor=user)), external_id)
 
 
 def _plan(request: HttpRequest, external_id: Any) -> Any:
-    from saisei.regulatory.models import ProvisionPlan
+    from saisei.regulatory.selectors import plans_of_organisation
 
     if not perms.can_view_cohort(request.user):
         raise Forbidden()
-    return get_scoped(
-        perms.scope_outcomes(_user(request), ProvisionPlan.objects.all()), external_id
-    )
+    user = _user(request)
+    return get_scoped(perms.scope_outcomes(user, plans_of_organisation(actor=user)), external_id)
 
 
 def _lang(request: HttpRequest) -> str:
@@ -120,9 +120,9 @@ def patient_page(request: HttpRequest, external_id: Any) -> HttpResponse:
     today = timezone.localdate()
     schedules = list(selectors.patient_schedules(actor=_user(request), patient=patient))
     visits = [(v, selectors.is_overdue(v, today=today)) for s in schedules for v in s.visits.all()]
-    from saisei.journey.models import TreatmentCourse
+    from saisei.journey.selectors import courses_of_organisation
 
-    unscheduled = TreatmentCourse.objects.filter(
+    unscheduled = courses_of_organisation(actor=_user(request)).filter(
         patient=patient, voided_at__isnull=True, assessment_schedule__isnull=True
     )
     return render(
@@ -254,12 +254,12 @@ def visit_missed(request: HttpRequest, external_id: Any) -> HttpResponse:
 @require_POST
 @_web
 def schedule_create(request: HttpRequest, external_id: Any) -> HttpResponse:
-    from saisei.journey.models import TreatmentCourse
+    from saisei.journey.selectors import courses_of_organisation
 
     _require_view(request)
+    user = _user(request)
     course = get_scoped(
-        perms.scope_outcomes(_user(request), TreatmentCourse.objects.all()),
-        external_id,
+        perms.scope_outcomes(user, courses_of_organisation(actor=user)), external_id
     )
     try:
         services.schedule_create(
@@ -369,12 +369,13 @@ def family_report(request: HttpRequest, external_id: Any) -> HttpResponse:
 @login_required
 @_web
 def cohort_index(request: HttpRequest) -> HttpResponse:
-    from saisei.regulatory.models import ProvisionPlan
+    from saisei.regulatory.selectors import plans_of_organisation
 
     if not perms.can_view_cohort(request.user):
         raise Forbidden()
+    user = _user(request)
     plans = perms.scope_outcomes(
-        _user(request), ProvisionPlan.objects.filter(voided_at__isnull=True)
+        user, plans_of_organisation(actor=user).filter(voided_at__isnull=True)
     )
     return render(request, "outcomes/cohort_index.html", {"plans": plans})
 

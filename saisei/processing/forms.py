@@ -7,7 +7,6 @@ from django.utils.translation import gettext_lazy as _
 
 from saisei.core.forms import choice_field, model_choice_field, otp_field
 from saisei.core.models import Site, User
-from saisei.journey.models import Patient, TreatmentCourse
 from saisei.processing.models import (
     CleanlinessGrade,
     CultureStep,
@@ -18,7 +17,6 @@ from saisei.processing.models import (
 )
 from saisei.processing.models.donation import CELL_SOURCES
 from saisei.processing.rules import EM_UNITS
-from saisei.regulatory.models import Physician, ProcessingFacility, ProvisionPlan
 
 SCAN_ATTRS = {
     "class": "scan",
@@ -221,30 +219,30 @@ class DonationForm(forms.Form):
     """Harvest record: patient, the treatment course it is for, where and how the tissue was
     collected, donor tests."""
 
-    patient = forms.ModelChoiceField(label=_("Patient"), queryset=Patient.objects.none())
+    patient: forms.ModelChoiceField = forms.ModelChoiceField(label=_("Patient"), queryset=None)
     course = CourseChoiceField(
         label=_("Treatment course"),
-        queryset=TreatmentCourse.objects.none(),
+        queryset=None,
         help_text=_(
             "The course's chain-of-identity identifier goes on every label; a repeat harvest for "
             "the same course shares it."
         ),
     )
-    plan = forms.ModelChoiceField(
+    plan: forms.ModelChoiceField = forms.ModelChoiceField(
         label=_("Provision plan"),
-        queryset=ProvisionPlan.objects.none(),
+        queryset=None,
         required=False,
         help_text=_(
             "Leave empty to use the course's plan; a plan you choose must be the course's."
         ),
     )
-    physician = forms.ModelChoiceField(
+    physician: forms.ModelChoiceField = forms.ModelChoiceField(
         label=_("Performing physician"),
-        queryset=Physician.objects.none(),
+        queryset=None,
         help_text=_("The physician who performs the harvest; must be listed in the plan."),
     )
-    facility = forms.ModelChoiceField(
-        label=_("Cell processing facility"), queryset=ProcessingFacility.objects.none()
+    facility: forms.ModelChoiceField = forms.ModelChoiceField(
+        label=_("Cell processing facility"), queryset=None
     )
     cell_source = forms.ChoiceField(label=_("Cell source"), choices=[("", "—"), *CELL_SOURCES])
     site = forms.ModelChoiceField(label=_("Collection site"), queryset=Site.objects.none())
@@ -306,7 +304,7 @@ class DonationForm(forms.Form):
 class CourseBindForm(forms.Form):
     """QA binds a harvest recorded before courses were required to its treatment course."""
 
-    course = CourseChoiceField(label=_("Treatment course"), queryset=TreatmentCourse.objects.none())
+    course = CourseChoiceField(label=_("Treatment course"), queryset=None)
     reason = forms.CharField(label=_("Reason"), max_length=1000)
 
     def __init__(self, *args, courses=None, **kwargs):

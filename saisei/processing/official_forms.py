@@ -8,7 +8,7 @@ sources describe, lots made per plan and their fate, and deviations by severity.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.urls import reverse
 
@@ -19,7 +19,10 @@ from saisei.core.timezones import today_tokyo
 from saisei.processing.models import Deviation, Lot
 from saisei.regulatory import permissions
 from saisei.regulatory.filings import facility_number, item, jdate
-from saisei.regulatory.models import Obligation, ObligationKind
+from saisei.regulatory.selectors import facility_report_obligations
+
+if TYPE_CHECKING:
+    from saisei.regulatory.models import Obligation
 
 SEVERITY_JA = {"minor": "軽微", "major": "重大", "critical": "致命的"}
 
@@ -27,11 +30,7 @@ SEVERITY_JA = {"minor": "軽微", "major": "重大", "critical": "致命的"}
 def _resolve(actor: Any, external_id: str) -> Obligation:
     if not permissions.can_view_forms(actor):
         raise NotFound()
-    qs = permissions.scope_obligations(
-        actor,
-        Obligation.objects.filter(kind=ObligationKind.FACILITY_REPORT, facility__isnull=False),
-    ).select_related("facility")
-    return get_scoped(qs, external_id)
+    return get_scoped(facility_report_obligations(actor=actor), external_id)
 
 
 def _build(obligation: Obligation, params: dict[str, Any]) -> FormContent:

@@ -10,6 +10,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from saisei.core.models import User
+from saisei.core.permissions import scope_to_org
 from saisei.core.selectors import get_scoped
 from saisei.core.timezones import TOKYO
 from saisei.processing.models import (
@@ -390,3 +391,57 @@ def donor_for_link(*, actor: User, external_id: Any) -> Any:
     from saisei.processing.models import Donor
 
     return get_scoped(scope_to_org(actor, Donor.objects.all()), external_id)
+
+
+# --- for other apps ------------------------------------------------------------------------
+# Other apps reach processing records through these (import contract "processing-models").
+# ``doses_of_organisation`` is scoped to the actor's organisation only and keeps voided rows:
+# the calling app applies its own role rule and filters, as it did on the model. The others
+# read by keys the caller already holds from its own scoped reads.
+
+
+def doses_of_organisation(*, actor: User) -> QuerySet[Dose]:
+    return scope_to_org(actor, Dose.objects.all())
+
+
+def dose_by_pk(*, pk: int | None) -> Dose:
+    """A bag with its lot, donation and facility (the bag a stored bedside check names)."""
+    return Dose.objects.select_related("lot__donation__facility").get(pk=pk)
+
+
+def doses_locked(*, pks: list[int]) -> dict[int, Dose]:
+    """Row-lock these bags in key order inside the caller's transaction, with lot and
+    donation; a hold or recall that commits first is seen, a later one waits."""
+    return {
+        d.pk: d
+        for d in Dose.objects.select_for_update()
+        .select_related("lot", "lot__donation")
+        .filter(pk__in=pks)
+        .order_by("pk")
+    }
+
+
+def dose_locked(*, pk: int | None) -> Dose:
+    """Row-lock one bag inside the caller's transaction, with lot and donation (concurrent
+    attempts to give it wait here and then see it given)."""
+    return Dose.objects.select_for_update().select_related("lot", "lot__donation").get(pk=pk)
+
+
+def live_doses_of_lot(*, lot_id: int) -> QuerySet[Dose]:
+    """Every live dose of a lot with its patient, in sequence (where the lot's bags are)."""
+    return (
+        Dose.objects.filter(lot_id=lot_id, voided_at__isnull=True)
+        .select_related("patient")
+        .order_by("sequence")
+    )
+
+
+def latest_donation_plan(*, patient_id: int) -> Any | None:
+    """The provision plan of the patient's newest live harvest that names one, or None."""
+    donation = (
+        Donation.objects.filter(patient_id=patient_id, voided_at__isnull=True, plan__isnull=False)
+        .select_related("plan")
+        .order_by("-collected_at")
+        .first()
+    )
+    return donation.plan if donation is not None else None

@@ -75,6 +75,16 @@ def _standard_for(facility: Any, plan: ProvisionPlan) -> str:
 
 def plan_items(version: PlanVersion) -> list[FormItem]:
     """The items of 様式第1の2 in the form's order, read from one plan version."""
+    return [
+        *_submitter(version.plan, version),
+        *_treatment_items(version),
+        *_facility_items(version),
+        *_administration_items(version),
+    ]
+
+
+def _treatment_items(version: PlanVersion) -> list[FormItem]:
+    """Items 1 to 3: the treatment, its class, the physicians and the cells."""
     plan = version.plan
     edit = _edit(version)
     texts = {rule.id: rule.text for rule in CLASSIFICATION_RULES}
@@ -85,14 +95,8 @@ def plan_items(version: PlanVersion) -> list[FormItem]:
     )
     risk = version.computed_risk_class or version.declared_risk_class
     physicians = list(version.physicians.all())
-    facilities = list(version.facilities.all())
     responsible = version.responsible_physician
-    routes = "、".join(str(route_label(r)) for r in version.routes or [])
-    dose = ""
-    if version.dose_min_cells and version.dose_max_cells:
-        dose = f"{version.dose_min_cells:,}〜{version.dose_max_cells:,}個/回"
-    items = [
-        *_submitter(plan, version),
+    return [
         item("1-1", "再生医療等の名称", version.treatment_name, fix=edit),
         item("1-2", "再生医療等の区分", CLASS_JA.get(risk, ""), fix=edit),
         item("1-3", "区分の理由", reasons, fix=edit),
@@ -131,8 +135,15 @@ def plan_items(version: PlanVersion) -> list[FormItem]:
             empty="記載なし",
         ),
     ]
+
+
+def _facility_items(version: PlanVersion) -> list[FormItem]:
+    """Item 4: each cell processing facility with its number and its standard's edition."""
+    plan = version.plan
+    facilities = list(version.facilities.all())
     if not facilities:
-        items.append(item("4-1", "特定細胞加工物を製造する施設", "", fix=edit))
+        return [item("4-1", "特定細胞加工物を製造する施設", "", fix=_edit(version))]
+    items: list[FormItem] = []
     for n, facility in enumerate(facilities, start=1):
         items += [
             item(
@@ -154,8 +165,18 @@ def plan_items(version: PlanVersion) -> list[FormItem]:
                 fix=_facilities_url(version),
             ),
         ]
+    return items
+
+
+def _administration_items(version: PlanVersion) -> list[FormItem]:
+    """Items 5 to 7: administration, the committee, cost, registration, consent, contact."""
+    edit = _edit(version)
+    routes = "、".join(str(route_label(r)) for r in version.routes or [])
+    dose = ""
+    if version.dose_min_cells and version.dose_max_cells:
+        dose = f"{version.dose_min_cells:,}〜{version.dose_max_cells:,}個/回"
     committee = version.committee
-    items += [
+    return [
         item("5-1", "投与の方法", routes, fix=edit),
         item("5-2", "投与量", dose, fix=edit),
         item(
@@ -194,7 +215,6 @@ def plan_items(version: PlanVersion) -> list[FormItem]:
             fix=edit,
         ),
     ]
-    return items
 
 
 def _versions(actor: Any) -> Any:

@@ -19,6 +19,7 @@ from saisei.regulatory.models import (
     GateRefusal,
     MedicalInstitution,
     Obligation,
+    ObligationKind,
     Physician,
     PlanState,
     PlanTransition,
@@ -354,3 +355,72 @@ def plan_export_version(*, plan: ProvisionPlan, version_id: Any = None) -> PlanV
     if version is None:
         raise NotFound()
     return version
+
+
+# --- for other apps ------------------------------------------------------------------------
+# Other apps reach regulatory records through these (import contract "regulatory-models").
+# The ``*_of_organisation`` reads are scoped to the actor's organisation only (an actor without
+# one sees nothing) and keep voided rows: the calling app applies its own role rule and filters,
+# as it did on the model.
+
+
+def plans_of_organisation(*, actor: User) -> QuerySet[ProvisionPlan]:
+    return scope_to_org(actor, ProvisionPlan.objects.all())
+
+
+def physicians_of_organisation(*, actor: User) -> QuerySet[Physician]:
+    return scope_to_org(actor, Physician.objects.all())
+
+
+def facilities_of_organisation(*, actor: User) -> QuerySet[ProcessingFacility]:
+    return scope_to_org(actor, ProcessingFacility.objects.all())
+
+
+def institutions_of_organisation(*, actor: User) -> QuerySet[MedicalInstitution]:
+    return scope_to_org(actor, MedicalInstitution.objects.all())
+
+
+def obligations_of_organisation(*, actor: User) -> QuerySet[Obligation]:
+    return scope_to_org(actor, Obligation.objects.all())
+
+
+def obligations_for_subjects(*, subject_type: str, subject_ids: list[str]) -> QuerySet[Obligation]:
+    """Live obligations raised by these records of another app (which the caller has already
+    read through its own scoped selector), by due date."""
+    return Obligation.objects.filter(
+        subject_type=subject_type, subject_id__in=subject_ids, voided_at__isnull=True
+    ).order_by("due_date", "recipient")
+
+
+def facility_report_obligations(*, actor: User) -> QuerySet[Obligation]:
+    """Periodic facility reports (with their facility) the actor may read."""
+    return permissions.scope_obligations(
+        actor,
+        Obligation.objects.filter(kind=ObligationKind.FACILITY_REPORT, facility__isnull=False),
+    ).select_related("facility")
+
+
+def institution_of_physician(physician: Physician | User | None) -> MedicalInstitution | None:
+    """Where an act takes place: the performing physician's institution in the registry (a
+    registry record, or the record of a signed-in user)."""
+    if isinstance(physician, Physician):
+        return physician.institution
+    record = Physician.objects.filter(user=physician, voided_at__isnull=True).first()
+    return record.institution if record is not None else None
+
+
+def plan_version_in_force(*, plan: ProvisionPlan, day: dt.date) -> PlanVersion | None:
+    """The plan version in force on ``day``, or None: the plan must be accepted and in force
+    (ASRM Art. 4(1), 5; a Class I plan also waits 90 days, which the regulatory layer sets
+    through ``in_force_from``)."""
+    if plan.status != PlanState.IN_FORCE:
+        return None
+    for v in plan.versions.filter(voided_at__isnull=True).order_by("-number"):
+        if (
+            v.state == PlanState.IN_FORCE
+            and v.in_force_from is not None
+            and v.in_force_from <= day
+            and (v.in_force_until is None or day <= v.in_force_until)
+        ):
+            return v
+    return None

@@ -170,12 +170,11 @@ def event_index(
     summary="Record an adverse event; a serious one starts its reporting clocks at once",
 )
 def event_create(request: HttpRequest, payload: EventIn) -> Any:
-    from saisei.journey.models import Patient
+    from saisei.journey.selectors import patients_of_organisation
 
     actor = _actor(request)
     patient = get_scoped(
-        Patient.objects.filter(organisation_id=actor.organisation_id, voided_at__isnull=True),
-        payload.patient,
+        patients_of_organisation(actor=actor).filter(voided_at__isnull=True), payload.patient
     )
     administration = None
     if payload.administration:

@@ -112,14 +112,11 @@ def lot_impact(*, event: AdverseEvent) -> list[dict[str, Any]]:
     """Every other dose of the event's lot and where it is now, so the CPC and physicians can act."""
     if event.lot_id is None:
         return []
-    from saisei.processing.models import Dose
+    from saisei.processing.selectors import live_doses_of_lot
 
-    doses = (
-        Dose.objects.filter(lot_id=event.lot_id, voided_at__isnull=True)
-        .exclude(pk=event.dose_id)
-        .select_related("patient")
-        .order_by("sequence")
-    )
+    doses = live_doses_of_lot(lot_id=event.lot_id)
+    if event.dose_id is not None:
+        doses = doses.exclude(pk=event.dose_id)
     out = []
     for d in doses:
         if d.status in ("quarantine", "released"):

@@ -131,17 +131,13 @@ def clocks_for_events(
     *, events: list[AdverseEvent], now: dt.datetime | None = None
 ) -> dict[int, list[Clock]]:
     """The reporting clocks of each event (one query for the whole page)."""
-    from saisei.regulatory.models import Obligation
+    from saisei.regulatory.selectors import obligations_for_subjects
 
     by_external = {str(e.external_id): e.pk for e in events}
     out: dict[int, list[Clock]] = defaultdict(list)
     if not by_external:
         return out
-    rows = Obligation.objects.filter(
-        subject_type=SUBJECT_TYPE,
-        subject_id__in=list(by_external),
-        voided_at__isnull=True,
-    ).order_by("due_date", "recipient")
+    rows = obligations_for_subjects(subject_type=SUBJECT_TYPE, subject_ids=list(by_external))
     for obligation in rows:
         out[by_external[obligation.subject_id]].append(clock_for(obligation, now=now))
     return out

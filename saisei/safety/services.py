@@ -94,24 +94,13 @@ def _plan_for(
         return administration.plan
     if dose is not None and dose.lot.donation.plan_id is not None:
         return dose.lot.donation.plan
-    from saisei.journey.models import TreatmentCourse
-    from saisei.processing.models import Donation
+    from saisei.journey.selectors import latest_course_of_patient
+    from saisei.processing.selectors import latest_donation_plan
 
-    course = (
-        TreatmentCourse.objects.filter(patient=patient, voided_at__isnull=True)
-        .select_related("plan")
-        .order_by("-created_at")
-        .first()
-    )
+    course = latest_course_of_patient(patient=patient)
     if course is not None:
         return course.plan
-    donation = (
-        Donation.objects.filter(patient=patient, voided_at__isnull=True, plan__isnull=False)
-        .select_related("plan")
-        .order_by("-collected_at")
-        .first()
-    )
-    return donation.plan if donation is not None else None
+    return latest_donation_plan(patient_id=patient.pk)
 
 
 def _next_number(organisation_id: int, year: int) -> str:
@@ -309,13 +298,9 @@ def adverse_event_record(
     for obj in (patient, plan, administration, dose, lot):
         if obj is not None and obj.organisation_id != actor.organisation_id:
             raise Forbidden()
-    unknown = set(fields) - set(EDITABLE_FIELDS)
-    if unknown:
-        raise ValidationFailed(
-            "invalid_input", _("Unknown fields."), {k: ["unknown"] for k in unknown}
-        )
-    values = {"term": term, "onset_date": onset_date, "severity_grade": severity_grade, **fields}
-    _validate(values)
+    values = _event_values(
+        {"term": term, "onset_date": onset_date, "severity_grade": severity_grade}, fields
+    )
     aware_at = aware_at or timezone.now()
     if aware_at.tzinfo is None:
         raise ValidationFailed("naive_datetime", _("Times must include a time zone."))
@@ -372,6 +357,18 @@ def adverse_event_record(
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+def _event_values(required: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    """The event's fields, validated: the required ones and any editable extras (no others)."""
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationFailed(
+            "invalid_input", _("Unknown fields."), {k: ["unknown"] for k in unknown}
+        )
+    values = {**required, **fields}
+    _validate(values)
+    return values
 
 
 # Clock strictness of each reporting level: 7-day > 15-day > 60-day batch (Reg. Art. 35).
@@ -546,30 +543,14 @@ def report_submission_record(
     """Record what was sent to whom and when; an obligation it answers is closed with it."""
     from saisei.safety.reports import adverse_event_report_data
 
-    if not permissions.can_record_submission(actor):
-        raise Forbidden()
-    if event.organisation_id != actor.organisation_id:
-        raise Forbidden()
-    if recipient not in ReportSubmission.Recipient.values:
-        raise ValidationFailed(
-            "submission.recipient", _("Unknown recipient."), {"recipient": [recipient]}
-        )
-    if not channel.strip():
-        raise ValidationFailed(
-            "submission.channel",
-            _("Say how the report was sent."),
-            {"channel": [_("Required.")]},
-        )
-    sent_at = sent_at or timezone.now()
-    if sent_at > timezone.now() + dt.timedelta(minutes=5):
-        raise ValidationFailed(
-            "submission.future", _("The sending time cannot be in the future."), {}
-        )
-    if obligation is not None and (
-        obligation.organisation_id != actor.organisation_id
-        or obligation.subject_id != str(event.external_id)
-    ):
-        raise Conflict("submission.obligation", _("That obligation is not for this event."))
+    sent_at = _check_submission(
+        actor=actor,
+        event=event,
+        recipient=recipient,
+        channel=channel,
+        sent_at=sent_at,
+        obligation=obligation,
+    )
     with transaction.atomic():
         submission = ReportSubmission.objects.create(
             organisation_id=event.organisation_id,
@@ -610,6 +591,44 @@ def report_submission_record(
             },
         )
     return submission
+
+
+def _check_submission(
+    *,
+    actor: User,
+    event: AdverseEvent,
+    recipient: str,
+    channel: str,
+    sent_at: dt.datetime | None,
+    obligation: Obligation | None,
+) -> dt.datetime:
+    """Who may record it, a known recipient, the channel, a sending time not in the future and
+    an obligation of this event; returns the sending time (now when not given)."""
+    if not permissions.can_record_submission(actor):
+        raise Forbidden()
+    if event.organisation_id != actor.organisation_id:
+        raise Forbidden()
+    if recipient not in ReportSubmission.Recipient.values:
+        raise ValidationFailed(
+            "submission.recipient", _("Unknown recipient."), {"recipient": [recipient]}
+        )
+    if not channel.strip():
+        raise ValidationFailed(
+            "submission.channel",
+            _("Say how the report was sent."),
+            {"channel": [_("Required.")]},
+        )
+    sent_at = sent_at or timezone.now()
+    if sent_at > timezone.now() + dt.timedelta(minutes=5):
+        raise ValidationFailed(
+            "submission.future", _("The sending time cannot be in the future."), {}
+        )
+    if obligation is not None and (
+        obligation.organisation_id != actor.organisation_id
+        or obligation.subject_id != str(event.external_id)
+    ):
+        raise Conflict("submission.obligation", _("That obligation is not for this event."))
+    return sent_at
 
 
 # --- patient reports (portal) --------------------------------------------------------------

@@ -135,11 +135,13 @@ class EventForm(EventFieldsForm):
 
     def __init__(self, *args: Any, actor: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
-        from saisei.journey.models import Patient
+        from saisei.journey.selectors import patients_of_organisation
 
-        patients = Patient.objects.filter(
-            organisation_id=actor.organisation_id, voided_at__isnull=True
-        ).order_by("patient_code")
+        patients = (
+            patients_of_organisation(actor=actor)
+            .filter(voided_at__isnull=True)
+            .order_by("patient_code")
+        )
         self.fields["patient"].queryset = patients  # type: ignore[attr-defined]
 
 
@@ -321,13 +323,13 @@ def event_new(request: HttpRequest) -> HttpResponse:
 
 
 def _event_context(request: HttpRequest, event: AdverseEvent, **extra: Any) -> dict[str, Any]:
-    from saisei.regulatory.models import Obligation
+    from saisei.regulatory.selectors import obligations_for_subjects
 
     selectors.attach_clocks([event])
     obligations = list(
-        Obligation.objects.filter(
-            subject_type=services.SUBJECT_TYPE, subject_id=str(event.external_id), status="open"
-        )
+        obligations_for_subjects(
+            subject_type=services.SUBJECT_TYPE, subject_ids=[str(event.external_id)]
+        ).filter(status="open")
     )
     sub_form = extra.pop("submission_form", None) or SubmissionForm(
         initial={
@@ -436,12 +438,12 @@ def submission_add(request: HttpRequest, external_id: Any) -> HttpResponse:
     form = SubmissionForm(request.POST)
     context = _event_context(request, event, submission_form=form)
     if form.is_valid():
-        from saisei.regulatory.models import Obligation
+        from saisei.regulatory.selectors import obligations_of_organisation
 
         obligation = None
         if form.cleaned_data.get("obligation"):
             obligation = get_scoped(
-                Obligation.objects.filter(organisation_id=_actor(request).organisation_id),
+                obligations_of_organisation(actor=_actor(request)),
                 form.cleaned_data["obligation"],
             )
         sent_at = form.cleaned_data["sent_at"]

@@ -44,11 +44,13 @@ class BedsideVerifyOut(Schema):
 
 
 def _course_step(actor: User, external_id: Any) -> Any:
-    from saisei.journey.models import CourseStep
+    from saisei.journey.selectors import course_steps_of_organisation
 
-    qs = CourseStep.objects.filter(
-        organisation_id=actor.organisation_id, voided_at__isnull=True
-    ).select_related("course", "course__patient", "course__plan", "course__physician")
+    qs = (
+        course_steps_of_organisation(actor=actor)
+        .filter(voided_at__isnull=True)
+        .select_related("course", "course__patient", "course__plan", "course__physician")
+    )
     return get_scoped(qs, external_id)
 
 

@@ -81,15 +81,15 @@ def verification_get(*, actor: User, external_id: Any) -> BedsideVerification:
 
 def infusions_for_day(*, actor: User, day: dt.date | None = None) -> list[dict[str, Any]]:
     """Today's infusion steps with their patient, planned dose and whether it has been given."""
-    from saisei.journey.models import CourseStep
+    from saisei.journey.selectors import course_steps_of_organisation
     from saisei.treatment.permissions import can_view_treatment
 
     if not can_view_treatment(actor):
         return []
     day = day or timezone.localdate(timezone=TOKYO)
     steps = list(
-        CourseStep.objects.filter(
-            organisation_id=actor.organisation_id,
+        course_steps_of_organisation(actor=actor)
+        .filter(
             kind="infusion",
             planned_date=day,
             voided_at__isnull=True,
@@ -125,14 +125,14 @@ def demo_scan_codes(*, actor: User, step: Any) -> dict[str, Any] | None:
     """
     from django.conf import settings
 
-    from saisei.processing.models import Dose
+    from saisei.processing.selectors import doses_of_organisation
 
     if settings.PRODUCTION or not can_view_treatment(actor):
         return None
     patient = step.course.patient
     bags = (
-        Dose.objects.filter(
-            organisation_id=actor.organisation_id,
+        doses_of_organisation(actor=actor)
+        .filter(
             patient=patient,
             lot__donation__course=step.course,
             sequence=step.number,

@@ -77,7 +77,7 @@ def bedside_config() -> BedsideConfig:
 
 def _resolve_patient(*, actor: User, scan: str) -> tuple[Patient | None, str | None]:
     """The patient a wristband names (patient code, or the CoI of one of their courses)."""
-    from saisei.journey.models import Patient
+    from saisei.journey.selectors import patients_of_organisation
     from saisei.processing.selectors import identity_for_coi, scanned_ids
 
     text = (scan or "").strip()
@@ -85,7 +85,7 @@ def _resolve_patient(*, actor: User, scan: str) -> tuple[Patient | None, str | N
         return None, None
     ids = scanned_ids(scan_text=text)
     coi = ids.coi
-    patients = Patient.objects.filter(organisation_id=actor.organisation_id, voided_at__isnull=True)
+    patients = patients_of_organisation(actor=actor).filter(voided_at__isnull=True)
     by_code = None
     for raw in [text, typed_patient_code(text), *_SPLIT.split(text)]:
         token = raw.strip()
@@ -168,12 +168,9 @@ def _physician_for(*, actor: User, step: CourseStep | None) -> Any:
 
 def _institution_of(physician: Physician | User | None) -> MedicalInstitution | None:
     """Where the act takes place: the performing physician's institution in the registry."""
-    from saisei.regulatory.models import Physician
+    from saisei.regulatory.selectors import institution_of_physician
 
-    if isinstance(physician, Physician):
-        return physician.institution
-    record = Physician.objects.filter(user=physician, voided_at__isnull=True).first()
-    return record.institution if record is not None else None
+    return institution_of_physician(physician)
 
 
 def _gate(
@@ -224,8 +221,8 @@ def _json(value: Any) -> Any:
 
 def _lock_for_bedside(patient: Patient | None, doses: list[Dose]) -> list[Dose]:
     """Lock the patients and bags a bedside check judges; return the bags as locked."""
-    from saisei.journey.models import Patient
-    from saisei.processing.models import Dose
+    from saisei.journey.selectors import lock_patients
+    from saisei.processing.selectors import doses_locked
 
     # Locks in the order every act on a patient takes them (patients, then bags, then the
     # audit chain), so a serious event holding the lot cannot deadlock with this check:
@@ -234,21 +231,10 @@ def _lock_for_bedside(patient: Patient | None, doses: list[Dose]) -> list[Dose]:
     owners |= {d.patient_id for d in doses if d.patient_id}
     if patient is not None:
         owners.add(patient.pk)
-    list(
-        Patient.objects.select_for_update()
-        .filter(pk__in=sorted(owners))
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    lock_patients(pks=owners)
     # Judge the bags as they are under a row lock: a hold or recall that commits first is
     # seen here, and one that comes later waits until this check is stored.
-    locked = {
-        d.pk: d
-        for d in Dose.objects.select_for_update()
-        .select_related("lot", "lot__donation")
-        .filter(pk__in=[d.pk for d in doses])
-        .order_by("pk")
-    }
+    locked = doses_locked(pks=[d.pk for d in doses])
     return [locked[d.pk] for d in doses]
 
 
@@ -522,12 +508,12 @@ def _gate_args(
     started_at: dt.datetime,
 ) -> tuple[int, dict[str, Any]]:
     """The cells given (the bag's count unless stated) and what the compliance gate judges."""
-    from saisei.processing.models import Dose
+    from saisei.processing.selectors import dose_by_pk
 
     step = verification.course_step
     if step is None or verification.patient is None:
         raise Conflict("course_step_required", _("The check has no course step."))
-    bag = Dose.objects.select_related("lot__donation__facility").get(pk=verification.dose_id)
+    bag = dose_by_pk(pk=verification.dose_id)
     cells = int(cells_given) if cells_given else int(bag.cell_count)
     gate_args = {
         "actor": actor,
@@ -795,20 +781,16 @@ def _administration_write(
     cfg: BedsideConfig,
 ) -> Administration:
     """Write the administration under locks: the patient (counts), then the bag (single use)."""
-    from saisei.journey.models import Patient
-    from saisei.processing.models import Dose
+    from saisei.journey.selectors import lock_patients
+    from saisei.processing.selectors import dose_locked
     from saisei.regulatory.services import GateRefused, gate_check
 
     with transaction.atomic():
         # One administration at a time per patient: the plan's limit on the number of
         # administrations is counted under this lock, so two bags cannot race past it.
-        Patient.objects.select_for_update().filter(pk=verification.patient_id).first()
+        lock_patients(pks=[verification.patient_id])
         # Lock the bag: concurrent attempts wait here and then see it given.
-        dose = (
-            Dose.objects.select_for_update()
-            .select_related("lot", "lot__donation")
-            .get(pk=verification.dose_id)
-        )
+        dose = dose_locked(pk=verification.dose_id)
         _refuse_unusable_bag(verification, dose, started_at=started_at, cfg=cfg)
         patient = verification.patient
         step = verification.course_step

@@ -197,12 +197,18 @@ def _require_view(request: HttpRequest) -> None:
 
 
 def _step(actor: User, external_id: Any) -> Any:
-    from saisei.journey.models import CourseStep
+    from saisei.journey.selectors import course_steps_of_organisation
 
-    qs = CourseStep.objects.filter(
-        organisation_id=actor.organisation_id, voided_at__isnull=True
-    ).select_related(
-        "course", "course__patient", "course__plan", "course__physician", "course__physician__user"
+    qs = (
+        course_steps_of_organisation(actor=actor)
+        .filter(voided_at__isnull=True)
+        .select_related(
+            "course",
+            "course__patient",
+            "course__plan",
+            "course__physician",
+            "course__physician__user",
+        )
     )
     return get_scoped(qs, external_id)
 

@@ -378,14 +378,9 @@ RESOURCE_TYPES["Provenance"] = ResourceType(
 
 
 def _group_members() -> Prefetch:
-    from saisei.journey.models import TreatmentCourse
+    from saisei.journey.selectors import courses_of_live_patients
 
-    return Prefetch(
-        "courses",
-        queryset=TreatmentCourse.objects.filter(
-            voided_at__isnull=True, patient__voided_at__isnull=True
-        ).select_related("patient"),
-    )
+    return Prefetch("courses", queryset=courses_of_live_patients())
 
 
 # A Group per provision plan: the patients with a course under it (as Group/{id}/$export).

@@ -267,29 +267,7 @@ def inquiry_submit(
     notice = rules.PRIVACY_NOTICES[rules.CURRENT_PRIVACY_NOTICE]
     with translation.override(language):
         notice_text = f"{gettext(notice.purpose)}\n\n{gettext(notice.retention)}"
-    values = {k: data.get(k) for k in INQUIRY_FIELDS if data.get(k) not in (None,)}
-    for key in ("patient_sex", "mobility"):
-        if not values.get(key):
-            values.pop(key, None)
-    for key in (
-        "patient_family_name",
-        "patient_given_name",
-        "patient_name_native",
-        "patient_name_reading",
-    ):
-        values[key] = str(values.get(key) or "").strip()
-    if not values.get("patient_name"):
-        # Composed from the parts the family gave, family name first and marked as such.
-        if not (values["patient_family_name"] and values["patient_given_name"]):
-            raise ValidationFailed(
-                "patient_name_required",
-                _("Please give the patient's family name and given name."),
-                {
-                    "patient_family_name": [_("This is required.")],
-                    "patient_given_name": [_("This is required.")],
-                },
-            )
-        values["patient_name"] = f"{values['patient_family_name']}, {values['patient_given_name']}"
+    values = _inquiry_values(data)
     now = timezone.now()
     for _attempt in range(5):
         try:
@@ -326,6 +304,35 @@ def inquiry_submit(
         except IntegrityError:
             continue  # reference collision; draw again
     raise Conflict("reference_unavailable", _("Please try again."))
+
+
+def _inquiry_values(data: dict[str, Any]) -> dict[str, Any]:
+    """The inquiry's fields from the form, names trimmed; the patient's name is required, as
+    one name or as family and given names."""
+    values = {k: data.get(k) for k in INQUIRY_FIELDS if data.get(k) not in (None,)}
+    for key in ("patient_sex", "mobility"):
+        if not values.get(key):
+            values.pop(key, None)
+    for key in (
+        "patient_family_name",
+        "patient_given_name",
+        "patient_name_native",
+        "patient_name_reading",
+    ):
+        values[key] = str(values.get(key) or "").strip()
+    if not values.get("patient_name"):
+        # Composed from the parts the family gave, family name first and marked as such.
+        if not (values["patient_family_name"] and values["patient_given_name"]):
+            raise ValidationFailed(
+                "patient_name_required",
+                _("Please give the patient's family name and given name."),
+                {
+                    "patient_family_name": [_("This is required.")],
+                    "patient_given_name": [_("This is required.")],
+                },
+            )
+        values["patient_name"] = f"{values['patient_family_name']}, {values['patient_given_name']}"
+    return values
 
 
 def _inquiry_file_store(inquiry: Inquiry, f: UploadedFile, kind: rules.UploadType) -> None:
@@ -420,18 +427,7 @@ def patient_enrol(
     assert organisation is not None  # staff users always belong to one (require checked it)
     if inquiry is not None and inquiry.organisation_id != actor.organisation_id:
         raise ValidationFailed("inquiry_not_found", _("Unknown inquiry."))
-    if date_of_birth > timezone.localdate():
-        raise ValidationFailed(
-            "date_of_birth_future",
-            _("The date of birth cannot be in the future."),
-            {"date_of_birth": [_("The date of birth cannot be in the future.")]},
-        )
-    if date_of_birth < rules.EARLIEST_BIRTH_DATE:
-        raise ValidationFailed(
-            "date_of_birth_implausible",
-            _("The date of birth is too far in the past; please check it."),
-            {"date_of_birth": [_("The date of birth is too far in the past.")]},
-        )
+    _check_birth_date(date_of_birth)
     _check_enrol_fields(fields)
     with transaction.atomic():
         for _attempt in range(5):
@@ -457,15 +453,7 @@ def patient_enrol(
         else:
             raise Conflict("patient_code_unavailable", _("Please try again."))
         if proxy and proxy.get("name"):
-            LegalProxy.objects.create(
-                organisation=organisation,
-                patient=patient,
-                name=proxy["name"],
-                relationship=proxy.get("relationship", ""),
-                authority=proxy.get("authority", ""),
-                email=proxy.get("email", ""),
-                phone=proxy.get("phone", ""),
-            )
+            _proxy_create(patient, proxy)
         if inquiry is not None:
             follow(
                 INQUIRY,
@@ -487,6 +475,34 @@ def patient_enrol(
             },
         )
     return patient
+
+
+def _check_birth_date(date_of_birth: dt.date) -> None:
+    if date_of_birth > timezone.localdate():
+        raise ValidationFailed(
+            "date_of_birth_future",
+            _("The date of birth cannot be in the future."),
+            {"date_of_birth": [_("The date of birth cannot be in the future.")]},
+        )
+    if date_of_birth < rules.EARLIEST_BIRTH_DATE:
+        raise ValidationFailed(
+            "date_of_birth_implausible",
+            _("The date of birth is too far in the past; please check it."),
+            {"date_of_birth": [_("The date of birth is too far in the past.")]},
+        )
+
+
+def _proxy_create(patient: Patient, proxy: dict[str, Any]) -> None:
+    """The legal proxy named at enrolment."""
+    LegalProxy.objects.create(
+        organisation=patient.organisation,
+        patient=patient,
+        name=proxy["name"],
+        relationship=proxy.get("relationship", ""),
+        authority=proxy.get("authority", ""),
+        email=proxy.get("email", ""),
+        phone=proxy.get("phone", ""),
+    )
 
 
 def _check_enrol_fields(fields: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from saisei.core.access_log import WEB, access_log_record
 from saisei.core.middleware import client_ip
 from saisei.core.models import User
 
@@ -14,6 +15,24 @@ class AuthedRequest(HttpRequest):
     """A request behind ``login_required``: its user is a staff ``User``."""
 
     user: User
+
+
+def log_read(
+    request: AuthedRequest, subject: str, subject_id: Any, *, patient: Any = None, label: str
+) -> None:
+    """Record in the access log that the signed-in user read a journey record on a page.
+
+    ``subject`` is the kind of record within the journey (``patient``, ``quote_pdf``...);
+    every journey page that shows one patient's record calls this once per request.
+    """
+    access_log_record(
+        actor=request.user,
+        channel=WEB,
+        subject_type=f"journey.{subject}",
+        subject_id=subject_id,
+        patient=patient,
+        label=label,
+    )
 
 
 def ip(request: HttpRequest) -> str | None:

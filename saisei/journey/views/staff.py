@@ -20,7 +20,6 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from saisei.core.access_log import WEB, access_log_record
 from saisei.core.errors import DomainError
 from saisei.core.selectors import get_scoped
 from saisei.core.views import render_form_error
@@ -38,7 +37,7 @@ from ..models import (
     TreatmentPackage,
     VisaDocument,
 )
-from ._helpers import AuthedRequest, staff_view, stored_text
+from ._helpers import AuthedRequest, log_read, staff_view, stored_text
 
 
 def _forbidden(request: HttpRequest) -> HttpResponse:
@@ -46,9 +45,11 @@ def _forbidden(request: HttpRequest) -> HttpResponse:
 
 
 def _plans(actor: Any) -> Any:
-    from saisei.regulatory.models import ProvisionPlan
+    from saisei.regulatory.selectors import plans_of_organisation
 
-    return perms.scope_journey(actor, ProvisionPlan.objects.filter(voided_at__isnull=True))
+    return perms.scope_journey(
+        actor, plans_of_organisation(actor=actor).filter(voided_at__isnull=True)
+    )
 
 
 # --- inquiries ------------------------------------------------------------------------------
@@ -123,11 +124,10 @@ def inquiry_file_open(
     path = Path(record.file.path).resolve()
     if not path.is_relative_to(root) or not path.is_file():
         raise Http404
-    access_log_record(
-        actor=request.user,
-        channel=WEB,
-        subject_type="journey.inquiry_file",
-        subject_id=record.external_id,
+    log_read(
+        request,
+        "inquiry_file",
+        record.external_id,
         label=f"inquiry record {record.original_name}"[:200],
     )
     response = FileResponse(
@@ -286,14 +286,7 @@ def timeline(patient: Any) -> list[dict[str, Any]]:
 @staff_view
 def patient_detail(request: AuthedRequest, external_id: str) -> HttpResponse:
     patient = selectors.patient_get(actor=request.user, external_id=external_id)
-    access_log_record(
-        actor=request.user,
-        channel=WEB,
-        subject_type="journey.patient",
-        subject_id=patient.external_id,
-        patient=patient,
-        label="patient record",
-    )
+    log_read(request, "patient", patient.external_id, patient=patient, label="patient record")
     lang = get_language() or "en"
     prescreens = list(patient.prescreens.order_by("-created_at"))
     for ps in prescreens:
@@ -525,11 +518,10 @@ def quote_pdf(request: AuthedRequest, external_id: str) -> HttpResponse:
 
     quote = selectors.quote_get(actor=request.user, external_id=external_id)
     lang = request.GET.get("lang") or quote.language
-    access_log_record(
-        actor=request.user,
-        channel=WEB,
-        subject_type="journey.quote_pdf",
-        subject_id=quote.external_id,
+    log_read(
+        request,
+        "quote_pdf",
+        quote.external_id,
         patient=quote.patient,
         label=f"quote {quote.number} v{quote.version} PDF",
     )
@@ -597,15 +589,20 @@ def consent_withdraw(request: AuthedRequest, external_id: str) -> HttpResponse:
 
 @staff_view
 def course_new(request: AuthedRequest, external_id: str) -> HttpResponse:
-    from saisei.regulatory.models import Physician, ProcessingFacility
+    from saisei.regulatory.selectors import (
+        facilities_of_organisation,
+        physicians_of_organisation,
+    )
 
     patient = selectors.patient_get(actor=request.user, external_id=external_id)
     packages = perms.scope_journey(
         request.user, TreatmentPackage.objects.filter(is_active=True, voided_at__isnull=True)
     )
-    physicians = perms.scope_journey(request.user, Physician.objects.filter(voided_at__isnull=True))
+    physicians = perms.scope_journey(
+        request.user, physicians_of_organisation(actor=request.user).filter(voided_at__isnull=True)
+    )
     facilities = perms.scope_journey(
-        request.user, ProcessingFacility.objects.filter(voided_at__isnull=True)
+        request.user, facilities_of_organisation(actor=request.user).filter(voided_at__isnull=True)
     )
     itinerary = selectors.itinerary_current(patient=patient)
     visits = {}
@@ -727,13 +724,8 @@ def itinerary_print(request: AuthedRequest, external_id: str) -> HttpResponse:
     patient = selectors.patient_get(actor=request.user, external_id=external_id)
     lang = request.GET.get("lang") or patient.language
     current = selectors.itinerary_current(patient=patient)
-    access_log_record(
-        actor=request.user,
-        channel=WEB,
-        subject_type="journey.itinerary_print",
-        subject_id=patient.external_id,
-        patient=patient,
-        label="itinerary (print)",
+    log_read(
+        request, "itinerary_print", patient.external_id, patient=patient, label="itinerary (print)"
     )
     with translation.override(lang):
         return render(
@@ -766,11 +758,10 @@ def itinerary_ics(request: AuthedRequest, external_id: str) -> HttpResponse:
     current = selectors.itinerary_current(patient=patient)
     if current is None:
         return redirect("journey:itinerary", external_id=patient.external_id)
-    access_log_record(
-        actor=request.user,
-        channel=WEB,
-        subject_type="journey.itinerary_ics",
-        subject_id=patient.external_id,
+    log_read(
+        request,
+        "itinerary_ics",
+        patient.external_id,
         patient=patient,
         label="itinerary (calendar file)",
     )
@@ -784,11 +775,10 @@ def itinerary_ics(request: AuthedRequest, external_id: str) -> HttpResponse:
 def visa_view(request: AuthedRequest, external_id: str) -> HttpResponse:
     patient = selectors.patient_get(actor=request.user, external_id=external_id)
     if request.method == "GET":
-        access_log_record(
-            actor=request.user,
-            channel=WEB,
-            subject_type="journey.visa",
-            subject_id=patient.external_id,
+        log_read(
+            request,
+            "visa",
+            patient.external_id,
             patient=patient,
             label="visa and guarantor documents",
         )

@@ -23,9 +23,9 @@ class ReasonIn(Schema):
 
 
 def _patient(actor: Any, external_id: Any) -> Any:
-    from saisei.journey.models import Patient
+    from saisei.journey.selectors import patients_of_organisation
 
-    return get_scoped(scope_to_org(actor, Patient.objects.all()), external_id)
+    return get_scoped(patients_of_organisation(actor=actor), external_id)
 
 
 def _site(actor: Any, external_id: Any) -> Any:
@@ -37,34 +37,34 @@ def _site(actor: Any, external_id: Any) -> Any:
 def _plan(actor: Any, external_id: Any) -> Any:
     if not external_id:
         return None
-    from saisei.regulatory.models import ProvisionPlan
+    from saisei.regulatory.selectors import plans_of_organisation
 
-    return get_scoped(scope_to_org(actor, ProvisionPlan.objects.all()), external_id)
+    return get_scoped(plans_of_organisation(actor=actor), external_id)
 
 
 def _physician(actor: Any, external_id: Any) -> Any:
     if not external_id:
         return None
-    from saisei.regulatory.models import Physician
+    from saisei.regulatory.selectors import physicians_of_organisation
 
-    return get_scoped(scope_to_org(actor, Physician.objects.all()), external_id)
+    return get_scoped(physicians_of_organisation(actor=actor), external_id)
 
 
 def _facility(actor: Any, external_id: Any) -> Any:
     if not external_id:
         return None
-    from saisei.regulatory.models import ProcessingFacility
+    from saisei.regulatory.selectors import facilities_of_organisation
 
-    return get_scoped(scope_to_org(actor, ProcessingFacility.objects.all()), external_id)
+    return get_scoped(facilities_of_organisation(actor=actor), external_id)
 
 
 def _course(actor: Any, external_id: Any) -> Any:
     if not external_id:
         return None
-    from saisei.journey.models import TreatmentCourse
+    from saisei.journey.selectors import courses_of_organisation
 
     return get_scoped(
-        scope_to_org(actor, TreatmentCourse.objects.filter(voided_at__isnull=True)), external_id
+        courses_of_organisation(actor=actor).filter(voided_at__isnull=True), external_id
     )
 
 

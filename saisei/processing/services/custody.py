@@ -224,6 +224,58 @@ def custody_handover(
         )
     subject = dose or donation
     require_same_org(actor, subject)
+    _check_handover_fields(stage=stage, from_party=from_party, to_party=to_party, place=place)
+    at = aware(occurred_at, field="occurred_at")
+    if dose is not None:
+        _require_movable(dose, stage)
+    found = _check_scan(actor=actor, stage=stage, scan_text=scan_text, dose=dose, donation=donation)
+    reading = _temperature_reading(
+        stage=stage,
+        dose=dose,
+        logger_csv=logger_csv,
+        temperature_min_c=temperature_min_c,
+        temperature_max_c=temperature_max_c,
+    )
+    with transaction.atomic():
+        if dose is not None:
+            dose = _move_dose(dose, stage)
+        event = CustodyEvent.objects.create(
+            organisation=subject.organisation,  # type: ignore[union-attr]
+            stage=stage,
+            dose=dose,
+            donation=donation,
+            from_party=from_party.strip(),
+            to_party=to_party.strip(),
+            place=place.strip(),
+            occurred_at=at,
+            recorded_by=actor,
+            scanned=scan_text[:500],
+            notes=notes,
+            **reading,
+        )
+        if donation is not None and stage == CustodyEvent.Stage.CPC_RECEIPT:
+            donation.received_at = at
+            donation.save(update_fields=["received_at", "updated_at"])
+        if event.excursion:
+            _open_excursion_deviation(actor=actor, event=event)
+        audit_record(
+            actor=actor,
+            organisation=subject.organisation,  # type: ignore[union-attr]
+            action="custody.handover",
+            subject=event,
+            changes={
+                "stage": stage,
+                "dose": str(dose.external_id) if dose else None,
+                "donation": str(donation.external_id) if donation else None,
+                "scanned": found,
+                "excursion": event.excursion,
+            },
+        )
+    return event
+
+
+def _check_handover_fields(*, stage: str, from_party: str, to_party: str, place: str) -> None:
+    """A known stage, and who hands over, who receives and where."""
     if stage not in CustodyEvent.Stage.values:
         raise ValidationFailed(
             "custody_stage", _("Unknown hand-over stage."), {"stage": [_("Unknown stage.")]}
@@ -235,10 +287,14 @@ def custody_handover(
                 _("Say who hands over, who receives, and where."),
                 {name: [_("This field is required.")]},
             )
-    at = aware(occurred_at, field="occurred_at")
-    if dose is not None:
-        _require_movable(dose, stage)
 
+
+def _check_scan(
+    *, actor: User, stage: str, scan_text: str, dose: Dose | None, donation: Donation | None
+) -> dict[str, Any]:
+    """The identifiers the container scan carried; an unreadable scan is refused, a mismatch
+    is recorded as a near-miss and refused."""
+    subject = dose or donation
     expected = _expected(dose, donation)
     ok, reason, found = identity_check(expected=expected, scan_text=scan_text)
     if not ok and reason == "unreadable":
@@ -268,7 +324,19 @@ def custody_handover(
             % {"why": REASON_TEXT[reason]},
             {"scan": [REASON_TEXT[reason]]},
         )
+    return found
 
+
+def _temperature_reading(
+    *,
+    stage: str,
+    dose: Dose | None,
+    logger_csv: str | None,
+    temperature_min_c: float | None,
+    temperature_max_c: float | None,
+) -> dict[str, Any]:
+    """The leg's temperatures (from the data-logger file when given), the limits of a transport
+    leg and whether they were exceeded, as custody-event fields."""
     summary: dict[str, Any] = {}
     if logger_csv:
         summary = parse_logger_csv(text=logger_csv)
@@ -295,67 +363,49 @@ def custody_handover(
         (low is not None and temperature_min_c is not None and temperature_min_c < low)
         or (high is not None and temperature_max_c is not None and temperature_max_c > high)
     )
+    return {
+        "temperature_min_c": temperature_min_c,
+        "temperature_max_c": temperature_max_c,
+        "limit_min_c": low,
+        "limit_max_c": high,
+        "logger_summary": summary,
+        "excursion": excursion,
+    }
 
-    with transaction.atomic():
-        if dose is not None:
-            # Re-read under the row lock: a hold or recall committed since the check above wins.
-            dose = Dose.objects.select_for_update().get(pk=dose.pk)
-            _require_movable(dose, stage)
-            move = STAGE_DOSE_TRANSITION.get(stage)
-            if move:
-                transition = DOSE.check(dose, move)
-                dose.status = transition.target
-                dose.save(update_fields=["status", "updated_at"])
-        event = CustodyEvent.objects.create(
-            organisation=subject.organisation,  # type: ignore[union-attr]
-            stage=stage,
-            dose=dose,
-            donation=donation,
-            from_party=from_party.strip(),
-            to_party=to_party.strip(),
-            place=place.strip(),
-            occurred_at=at,
-            recorded_by=actor,
-            scanned=scan_text[:500],
-            temperature_min_c=temperature_min_c,
-            temperature_max_c=temperature_max_c,
-            limit_min_c=low,
-            limit_max_c=high,
-            logger_summary=summary,
-            excursion=excursion,
-            notes=notes,
-        )
-        if donation is not None and stage == CustodyEvent.Stage.CPC_RECEIPT:
-            donation.received_at = at
-            donation.save(update_fields=["received_at", "updated_at"])
-        if excursion:
-            from .deviation import deviation_open
 
-            deviation_open(
-                actor=actor,
-                organisation=subject.organisation,  # type: ignore[union-attr]
-                lot=dose.lot if dose is not None else None,
-                donation=donation,
-                source=Deviation.Source.CUSTODY,
-                title=_("Temperature excursion during %(stage)s")
-                % {"stage": event.get_stage_display()},
-                description=_("Recorded %(min)s to %(max)s °C; limits %(low)s to %(high)s °C.")
-                % {"min": temperature_min_c, "max": temperature_max_c, "low": low, "high": high},
-            )
-        audit_record(
-            actor=actor,
-            organisation=subject.organisation,  # type: ignore[union-attr]
-            action="custody.handover",
-            subject=event,
-            changes={
-                "stage": stage,
-                "dose": str(dose.external_id) if dose else None,
-                "donation": str(donation.external_id) if donation else None,
-                "scanned": found,
-                "excursion": excursion,
-            },
-        )
-    return event
+def _move_dose(dose: Dose, stage: str) -> Dose:
+    """Re-read the dose under its row lock (a hold or recall committed since the check wins)
+    and move it as the stage says."""
+    dose = Dose.objects.select_for_update().get(pk=dose.pk)
+    _require_movable(dose, stage)
+    move = STAGE_DOSE_TRANSITION.get(stage)
+    if move:
+        transition = DOSE.check(dose, move)
+        dose.status = transition.target
+        dose.save(update_fields=["status", "updated_at"])
+    return dose
+
+
+def _open_excursion_deviation(*, actor: User, event: CustodyEvent) -> None:
+    """A temperature excursion opens a deviation on the lot or the donation (FACT CM10)."""
+    from .deviation import deviation_open
+
+    dose, donation = event.dose, event.donation
+    deviation_open(
+        actor=actor,
+        organisation=event.organisation,
+        lot=dose.lot if dose is not None else None,
+        donation=donation,
+        source=Deviation.Source.CUSTODY,
+        title=_("Temperature excursion during %(stage)s") % {"stage": event.get_stage_display()},
+        description=_("Recorded %(min)s to %(max)s °C; limits %(low)s to %(high)s °C.")
+        % {
+            "min": event.temperature_min_c,
+            "max": event.temperature_max_c,
+            "low": event.limit_min_c,
+            "high": event.limit_max_c,
+        },
+    )
 
 
 def chain_of_custody(*, dose: Dose, events: list[CustodyEvent]) -> dict[str, Any]:

@@ -31,15 +31,24 @@ def _gate(
     cell_source: str,
     site: Site,
     at: dt.datetime,
+    donor: Any,
 ) -> None:
     """The compliance gate must allow this harvest (DESIGN invariant 1), or nothing is recorded.
 
     The place of the act is the collection site, the physician the one who performs the harvest
     (not whoever records it), and the indication the patient's coded diagnosis. A refusal is kept
     by the gate as a ``GateRefusal`` and reaches the caller as ``GateRefused`` (422).
+
+    After the gate (which keeps its refusals): an allogeneic plan's harvest comes from an
+    eligible, consented donor; an autologous one takes none (ASRM Art. 2; decision 0023).
     """
     from saisei.regulatory.services import gate_require
 
+    from .donor import donation_donor_check
+
+    for obj in (plan, physician, facility):
+        if obj is not None:
+            require_same_org(actor, obj)
     gate_require(
         actor=actor,
         act="harvest",
@@ -56,6 +65,7 @@ def _gate(
         subject=_("Harvest for %(patient)s at %(site)s")
         % {"patient": getattr(patient, "patient_code", ""), "site": site.name},
     )
+    donation_donor_check(actor=actor, plan=plan, day=timezone.localdate(at), donor=donor)
 
 
 def _markers(raw: dict[str, str] | None) -> dict[str, str]:
@@ -112,10 +122,102 @@ def donation_record(
     therapy event): the course's first harvest issues it, a repeat harvest for the same course
     shares it, and a new course gets a new one. The harvest closes that course's harvest step.
     """
-    from saisei.processing.isbt128 import build_coi, build_din
-
     require(permissions.can_record_donation(actor))
     require_same_org(actor, patient)
+    weight = _check_harvest_fields(
+        actor=actor,
+        site=site,
+        tissue_weight_g=tissue_weight_g,
+        harvest_site=harvest_site,
+        container=container,
+    )
+    course = identity.harvest_course(patient=patient, course=course, plan=plan)
+    plan = course.plan
+    at = aware(collected_at, field="collected_at")
+    markers = _markers(infection_markers)
+    _gate(
+        actor=actor,
+        patient=patient,
+        plan=plan,
+        physician=physician,
+        facility=facility,
+        cell_source=(cell_source or "").strip().lower(),
+        site=site,
+        at=at,
+        donor=donor,
+    )
+    with transaction.atomic():
+        din, din_flags, coi = _issue_identifiers(course=course, patient=patient, at=at)
+        donation = Donation.objects.create(
+            organisation=patient.organisation,
+            patient=patient,
+            course=course,
+            plan=plan,
+            facility=facility,
+            physician=physician,
+            cell_source=(cell_source or "").strip().lower(),
+            din=din,
+            din_flags=din_flags,
+            coi=coi,
+            site=site,
+            harvest_site=harvest_site.strip(),
+            tissue_weight_g=weight,
+            collected_at=at,
+            collector=collector or actor,
+            container=container.strip(),
+            transport_conditions=transport_conditions.strip(),
+            infection_markers=markers,
+            notes=notes,
+        )
+        _after_harvest(actor=actor, donation=donation, course=course, plan=plan, donor=donor)
+    return donation
+
+
+def _after_harvest(*, actor: User, donation: Donation, course: Any, plan: Any, donor: Any) -> None:
+    """The ledger entry, the donor's link (allogeneic) and the course's harvest step done."""
+    from saisei.journey.services import course_step_record_harvest
+
+    from .donor import donor_link_create
+
+    _audit_donation(actor=actor, donation=donation, course=course, plan=plan)
+    if donor is not None:
+        donor_link_create(actor=actor, donor=donor, donation=donation)
+    course_step_record_harvest(
+        actor=actor, course=course, donation_ref=donation.din, at=donation.collected_at
+    )
+
+
+def _audit_donation(*, actor: User, donation: Donation, course: Any, plan: Any) -> None:
+    audit_record(
+        actor=actor,
+        organisation=donation.organisation,
+        action="donation.record",
+        subject=donation,
+        changes={
+            "din": donation.din,
+            "coi": donation.coi,
+            "course": str(course.external_id),
+            "patient": str(donation.patient.external_id),
+            "tissue_weight_g": str(donation.tissue_weight_g),
+            "plan": plan.plan_number or plan.title,
+            "physician": str(donation.physician),
+            "facility": str(donation.facility),
+            "cell_source": donation.cell_source,
+            "gate": "passed",
+        },
+    )
+
+
+def _check_harvest_fields(
+    *,
+    actor: User,
+    site: Site,
+    tissue_weight_g: Decimal | float | str,
+    harvest_site: str,
+    container: str,
+) -> Decimal:
+    """The collection site is the actor's, the weight is in range, body site and container are
+    named; returns the weight in grams."""
     if site.organisation_id != actor.organisation_id:
         raise ValidationFailed("site_unknown", _("Unknown site."), {"site": [_("Unknown site.")]})
     try:
@@ -134,85 +236,24 @@ def donation_record(
             _("Record the body site and the container."),
             {"harvest_site" if not harvest_site.strip() else "container": [_("Required.")]},
         )
-    course = identity.harvest_course(patient=patient, course=course, plan=plan)
-    plan = course.plan
-    at = aware(collected_at, field="collected_at")
-    markers = _markers(infection_markers)
-    for obj in (plan, physician, facility):
-        if obj is not None:
-            require_same_org(actor, obj)
-    _gate(
-        actor=actor,
-        patient=patient,
-        plan=plan,
-        physician=physician,
-        facility=facility,
-        cell_source=(cell_source or "").strip().lower(),
-        site=site,
-        at=at,
-    )
-    # After the gate (which keeps its refusals): an allogeneic plan's harvest comes from an
-    # eligible, consented donor; an autologous one takes none (ASRM Art. 2; decision 0023).
-    from .donor import donation_donor_check, donor_link_create
+    return weight
 
-    donation_donor_check(actor=actor, plan=plan, day=timezone.localdate(at), donor=donor)
+
+def _issue_identifiers(*, course: Any, patient: Any, at: dt.datetime) -> tuple[str, str, str]:
+    """The harvest's DIN (next in the facility's yearly sequence, with its flags) and the
+    course's chain-of-identity id (issued by the first harvest, shared by a repeat)."""
+    from saisei.processing.isbt128 import build_coi, build_din
+
     config = processing_config()
     year = timezone.localtime(at).year
-    with transaction.atomic():
-        sequence = next_number(key=f"DIN:{config.facility_id}", year=year % 100)
-        din = build_din(
-            facility_id=config.facility_id, year=year, sequence=sequence, check_flags=True
-        )
-        coi = identity.course_identity_issue(
-            course=course,
-            patient=patient,
-            new_coi=build_coi(facility_id=config.facility_id, year=year, sequence=sequence).content,
-        ).coi
-        donation = Donation.objects.create(
-            organisation=patient.organisation,
-            patient=patient,
-            course=course,
-            plan=plan,
-            facility=facility,
-            physician=physician,
-            cell_source=(cell_source or "").strip().lower(),
-            din=din.din,
-            din_flags=din.flags,
-            coi=coi,
-            site=site,
-            harvest_site=harvest_site.strip(),
-            tissue_weight_g=weight,
-            collected_at=at,
-            collector=collector or actor,
-            container=container.strip(),
-            transport_conditions=transport_conditions.strip(),
-            infection_markers=markers,
-            notes=notes,
-        )
-        audit_record(
-            actor=actor,
-            organisation=donation.organisation,
-            action="donation.record",
-            subject=donation,
-            changes={
-                "din": donation.din,
-                "coi": coi,
-                "course": str(course.external_id),
-                "patient": str(patient.external_id),
-                "tissue_weight_g": str(weight),
-                "plan": plan.plan_number or plan.title,
-                "physician": str(physician),
-                "facility": str(facility),
-                "cell_source": donation.cell_source,
-                "gate": "passed",
-            },
-        )
-        if donor is not None:
-            donor_link_create(actor=actor, donor=donor, donation=donation)
-        from saisei.journey.services import course_step_record_harvest
-
-        course_step_record_harvest(actor=actor, course=course, donation_ref=donation.din, at=at)
-    return donation
+    sequence = next_number(key=f"DIN:{config.facility_id}", year=year % 100)
+    din = build_din(facility_id=config.facility_id, year=year, sequence=sequence, check_flags=True)
+    coi = identity.course_identity_issue(
+        course=course,
+        patient=patient,
+        new_coi=build_coi(facility_id=config.facility_id, year=year, sequence=sequence).content,
+    ).coi
+    return din.din, din.flags, coi
 
 
 def donation_markers_record(

@@ -262,13 +262,71 @@ def environmental_result_record(
     lot: Lot | None = None,
 ) -> EnvironmentalResult:
     """Judge a reading against the room's programme in force; any excursion opens a deviation."""
-    from .deviation import deviation_open
-
     require(permissions.can_record_environment(actor))
     _cpc_site(actor, site)
     if lot is not None:
         require_same_org(actor, lot)
     room = _room(room)
+    _check_sample(location=location, parameter=parameter)
+    number = _limit(value, "value")
+    at = aware(sampled_at, field="sampled_at")
+    programme, limit = _programme_limit(site=site, room=room, parameter=parameter, at=at)
+    level = (
+        EnvironmentalResult.Level.ACTION
+        if number > limit.action_limit
+        else EnvironmentalResult.Level.ALERT
+        if number > limit.alert_limit
+        else EnvironmentalResult.Level.WITHIN
+    )
+    with transaction.atomic():
+        deviation = None
+        if level != EnvironmentalResult.Level.WITHIN:
+            deviation = _open_excursion(
+                actor=actor,
+                site=site,
+                lot=lot,
+                room=room,
+                location=location,
+                parameter=parameter,
+                number=number,
+                programme=programme,
+                limit=limit,
+                level=level,
+            )
+        result = EnvironmentalResult.objects.create(
+            organisation=site.organisation,
+            site=site,
+            lot=lot,
+            room=room,
+            location=location.strip()[:100],
+            parameter=parameter,
+            unit=EM_UNITS[parameter],
+            value=number,
+            programme=programme,
+            alert_limit=limit.alert_limit,
+            action_limit=limit.action_limit,
+            level=level,
+            sampled_at=at,
+            recorded_by=actor,
+            deviation=deviation,
+        )
+        audit_record(
+            actor=actor,
+            organisation=site.organisation,
+            action="environment.record",
+            subject=result,
+            changes={
+                "room": room,
+                "parameter": parameter,
+                "value": number,
+                "level": level,
+                "programme": f"{programme.room} v{programme.version}",
+            },
+        )
+    return result
+
+
+def _check_sample(*, location: str, parameter: str) -> None:
     if not str(location or "").strip():
         raise ValidationFailed(
             "location_required",
@@ -279,8 +337,13 @@ def environmental_result_record(
         raise ValidationFailed(
             "em_parameter", _("Unknown parameter."), {"parameter": [str(parameter)]}
         )
-    number = _limit(value, "value")
-    at = aware(sampled_at, field="sampled_at")
+
+
+def _programme_limit(
+    *, site: Site, room: str, parameter: str, at: dt.datetime
+) -> tuple[MonitoringProgramme, MonitoringLimit]:
+    """The room's approved programme in force that day and its limits for the parameter; a
+    reading with neither cannot be judged and is refused."""
     day = at.astimezone(TOKYO).date()
     programme = programme_in_force(
         organisation_id=site.organisation_id, site=site, room=room, day=day
@@ -307,72 +370,48 @@ def environmental_result_record(
             },
             {"parameter": [_("Not in the programme in force.")]},
         )
-    level = (
-        EnvironmentalResult.Level.ACTION
-        if number > limit.action_limit
-        else EnvironmentalResult.Level.ALERT
-        if number > limit.alert_limit
-        else EnvironmentalResult.Level.WITHIN
+    return programme, limit
+
+
+def _open_excursion(
+    *,
+    actor: User,
+    site: Site,
+    lot: Lot | None,
+    room: str,
+    location: str,
+    parameter: str,
+    number: Any,
+    programme: MonitoringProgramme,
+    limit: MonitoringLimit,
+    level: str,
+) -> Deviation:
+    """An alert opens a minor deviation, an action-limit excursion a major one."""
+    from .deviation import deviation_open
+
+    action = level == EnvironmentalResult.Level.ACTION
+    return deviation_open(
+        actor=actor,
+        organisation=site.organisation,
+        lot=lot,
+        source=Deviation.Source.ENVIRONMENTAL,
+        severity=Deviation.Severity.MAJOR if action else Deviation.Severity.MINOR,
+        title=(
+            _("Action limit exceeded: %(parameter)s in %(room)s")
+            if action
+            else _("Alert limit exceeded: %(parameter)s in %(room)s")
+        )
+        % {"parameter": EnvironmentalParameter(parameter).label, "room": room},
+        description=_(
+            "%(value)s %(unit)s at %(location)s against alert %(alert)s / action "
+            "%(action)s (programme version %(version)s)."
+        )
+        % {
+            "value": number,
+            "unit": EM_UNITS[parameter],
+            "location": location.strip(),
+            "alert": limit.alert_limit,
+            "action": limit.action_limit,
+            "version": programme.version,
+        },
     )
-    unit = EM_UNITS[parameter]
-    label = EnvironmentalParameter(parameter).label
-    with transaction.atomic():
-        deviation = None
-        if level != EnvironmentalResult.Level.WITHIN:
-            action = level == EnvironmentalResult.Level.ACTION
-            deviation = deviation_open(
-                actor=actor,
-                organisation=site.organisation,
-                lot=lot,
-                source=Deviation.Source.ENVIRONMENTAL,
-                severity=Deviation.Severity.MAJOR if action else Deviation.Severity.MINOR,
-                title=(
-                    _("Action limit exceeded: %(parameter)s in %(room)s")
-                    if action
-                    else _("Alert limit exceeded: %(parameter)s in %(room)s")
-                )
-                % {"parameter": label, "room": room},
-                description=_(
-                    "%(value)s %(unit)s at %(location)s against alert %(alert)s / action "
-                    "%(action)s (programme version %(version)s)."
-                )
-                % {
-                    "value": number,
-                    "unit": unit,
-                    "location": location.strip(),
-                    "alert": limit.alert_limit,
-                    "action": limit.action_limit,
-                    "version": programme.version,
-                },
-            )
-        result = EnvironmentalResult.objects.create(
-            organisation=site.organisation,
-            site=site,
-            lot=lot,
-            room=room,
-            location=location.strip()[:100],
-            parameter=parameter,
-            unit=unit,
-            value=number,
-            programme=programme,
-            alert_limit=limit.alert_limit,
-            action_limit=limit.action_limit,
-            level=level,
-            sampled_at=at,
-            recorded_by=actor,
-            deviation=deviation,
-        )
-        audit_record(
-            actor=actor,
-            organisation=site.organisation,
-            action="environment.record",
-            subject=result,
-            changes={
-                "room": room,
-                "parameter": parameter,
-                "value": number,
-                "level": level,
-                "programme": f"{programme.room} v{programme.version}",
-            },
-        )
-    return result

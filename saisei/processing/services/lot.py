@@ -96,49 +96,17 @@ def lot_create(
     """Start a lot from a donation whose required infection markers are all negative."""
     require(permissions.can_record_culture(actor))
     require_same_org(actor, donation)
-    status = markers_status(donation=donation)
-    if status["positive"]:
-        raise Conflict(
-            "donation_marker_positive",
-            _("An infection marker is positive; this tissue must not be processed."),
-            {"infection_markers": status["positive"]},
-        )
-    if status["missing"] or status["pending"]:
-        raise Conflict(
-            "donation_markers_incomplete",
-            _("Infection-marker results are required before processing."),
-            {"infection_markers": status["missing"] + status["pending"]},
-        )
-    if route not in Lot.Route.values:
-        raise ValidationFailed(
-            "route", _("Unknown route."), {"route": [_("Choose IV or intrathecal.")]}
-        )
-    weight = patient_weight_kg or donation.patient.weight_kg
-    if weight is None or float(weight) <= 0:
-        raise ValidationFailed(
-            "patient_weight_required",
-            _("The patient's weight is needed for the endotoxin limit."),
-            {"patient_weight_kg": [_("Enter the weight in kg.")]},
-        )
-    if not isinstance(planned_doses, int) or not 1 <= planned_doses <= 26:
-        raise ValidationFailed(
-            "planned_doses", _("Plan between 1 and 26 doses."), {"planned_doses": [_("1 to 26.")]}
-        )
-    if not cells_per_dose or float(cells_per_dose) <= 0:
-        raise ValidationFailed(
-            "cells_per_dose", _("Enter the cells per dose."), {"cells_per_dose": [_("Required.")]}
-        )
+    _require_markers_negative(donation)
+    weight = _check_lot_inputs(
+        donation=donation,
+        route=route,
+        patient_weight_kg=patient_weight_kg,
+        planned_doses=planned_doses,
+        cells_per_dose=cells_per_dose,
+    )
     config = processing_config()
     started = started_on or timezone.localdate()
-    # The 標準書 and SOP versions the lot is made under; none for the plan refuses (fail closed).
-    facility, plan = donation.facility, donation.plan
-    if facility is None or plan is None:
-        raise ValidationFailed(
-            "standard_document_missing",
-            _("The donation names no processing facility and plan, so no 標準書 applies."),
-            {"standard_document": [_("Record the donation's facility and plan.")]},
-        )
-    documents = standard_documents_in_force(facility=facility, plan=plan, on=started)
+    documents = _documents_for(donation, started)
     with transaction.atomic():
         donation = Donation.objects.select_for_update().get(pk=donation.pk)
         n = donation.lots.count() + 1
@@ -176,6 +144,67 @@ def lot_create(
             },
         )
     return lot
+
+
+def _require_markers_negative(donation: Donation) -> None:
+    """Every required infection marker is recorded and negative, or the tissue is not processed."""
+    status = markers_status(donation=donation)
+    if status["positive"]:
+        raise Conflict(
+            "donation_marker_positive",
+            _("An infection marker is positive; this tissue must not be processed."),
+            {"infection_markers": status["positive"]},
+        )
+    if status["missing"] or status["pending"]:
+        raise Conflict(
+            "donation_markers_incomplete",
+            _("Infection-marker results are required before processing."),
+            {"infection_markers": status["missing"] + status["pending"]},
+        )
+
+
+def _check_lot_inputs(
+    *,
+    donation: Donation,
+    route: str,
+    patient_weight_kg: float | None,
+    planned_doses: int,
+    cells_per_dose: float,
+) -> Any:
+    """Route, the patient's weight (for the endotoxin limit), doses and cells; returns the
+    weight in kg."""
+    if route not in Lot.Route.values:
+        raise ValidationFailed(
+            "route", _("Unknown route."), {"route": [_("Choose IV or intrathecal.")]}
+        )
+    weight = patient_weight_kg or donation.patient.weight_kg
+    if weight is None or float(weight) <= 0:
+        raise ValidationFailed(
+            "patient_weight_required",
+            _("The patient's weight is needed for the endotoxin limit."),
+            {"patient_weight_kg": [_("Enter the weight in kg.")]},
+        )
+    if not isinstance(planned_doses, int) or not 1 <= planned_doses <= 26:
+        raise ValidationFailed(
+            "planned_doses", _("Plan between 1 and 26 doses."), {"planned_doses": [_("1 to 26.")]}
+        )
+    if not cells_per_dose or float(cells_per_dose) <= 0:
+        raise ValidationFailed(
+            "cells_per_dose", _("Enter the cells per dose."), {"cells_per_dose": [_("Required.")]}
+        )
+    return weight
+
+
+def _documents_for(donation: Donation, started: dt.date) -> Any:
+    """The 標準書 and SOP versions the lot is made under; none for the plan refuses (fail closed)."""
+    facility, plan = donation.facility, donation.plan
+    if facility is None or plan is None:
+        raise ValidationFailed(
+            "standard_document_missing",
+            _("The donation names no processing facility and plan, so no 標準書 applies."),
+            {"standard_document": [_("Record the donation's facility and plan.")]},
+        )
+    return standard_documents_in_force(facility=facility, plan=plan, on=started)
 
 
 def _due(forecast: dict[str, Any]) -> dt.date | None:

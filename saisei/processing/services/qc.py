@@ -83,36 +83,59 @@ def qc_result_record(
                 "outcome": outcome,
             },
         )
-        released = lot.status in (Lot.Status.RELEASED, Lot.Status.CONDITIONALLY_RELEASED)
-        if outcome == QCResult.Outcome.FAILED and test_code == specs.STERILITY and released:
-            alert = _culture_positive(actor=actor, lot=lot, organism=organism or str(value))
-            result.deviation = alert.deviation
-            result.save(update_fields=["deviation"])
-        elif outcome == QCResult.Outcome.FAILED:
-            result.deviation = deviation_open(
-                actor=actor,
-                organisation=lot.organisation,
-                lot=lot,
-                source=Deviation.Source.OOS,
-                title=_("Out of specification: %(test)s on lot %(lot)s")
-                % {"test": spec.name, "lot": lot.number},
-                description=str(evaluation.message) if evaluation else "",
-            )
-            result.save(update_fields=["deviation"])
-            if lot.status not in (Lot.Status.QUARANTINED,):
-                _move_lot(
-                    lot, "quarantine", reason=str(evaluation.message) if evaluation else "OOS"
-                )
-                _block_doses(
-                    actor=actor, lot=lot, status="quarantine_hold", reason=_("Lot quarantined")
-                )
-        elif (
-            outcome == QCResult.Outcome.PASSED
-            and test_code == specs.STERILITY
-            and lot.status == Lot.Status.CONDITIONALLY_RELEASED
-        ):
-            readiness = lot_readiness(lot=lot)
-            if readiness.status == "full":
-                _move_lot(lot, "confirm_sterility", {"readiness": readiness})
-                Release.objects.filter(lot=lot).update(sterility_confirmed_at=at)
+        _after_result(
+            actor=actor,
+            lot=lot,
+            result=result,
+            spec=spec,
+            evaluation=evaluation,
+            organism=organism or str(value),
+            at=at,
+        )
     return result
+
+
+def _after_result(
+    *,
+    actor: User,
+    lot: Lot,
+    result: QCResult,
+    spec: Any,
+    evaluation: Any,
+    organism: str,
+    at: dt.datetime,
+) -> None:
+    """What a result moves: a positive sterility culture after release starts the culture
+    workflow; another failure opens a deviation and quarantines the lot and its doses; a
+    passed sterility test confirms a conditional release once the lot is otherwise ready."""
+    test_code, outcome = result.test_code, result.outcome
+    released = lot.status in (Lot.Status.RELEASED, Lot.Status.CONDITIONALLY_RELEASED)
+    if outcome == QCResult.Outcome.FAILED and test_code == specs.STERILITY and released:
+        alert = _culture_positive(actor=actor, lot=lot, organism=organism)
+        result.deviation = alert.deviation
+        result.save(update_fields=["deviation"])
+    elif outcome == QCResult.Outcome.FAILED:
+        result.deviation = deviation_open(
+            actor=actor,
+            organisation=lot.organisation,
+            lot=lot,
+            source=Deviation.Source.OOS,
+            title=_("Out of specification: %(test)s on lot %(lot)s")
+            % {"test": spec.name, "lot": lot.number},
+            description=str(evaluation.message) if evaluation else "",
+        )
+        result.save(update_fields=["deviation"])
+        if lot.status not in (Lot.Status.QUARANTINED,):
+            _move_lot(lot, "quarantine", reason=str(evaluation.message) if evaluation else "OOS")
+            _block_doses(
+                actor=actor, lot=lot, status="quarantine_hold", reason=_("Lot quarantined")
+            )
+    elif (
+        outcome == QCResult.Outcome.PASSED
+        and test_code == specs.STERILITY
+        and lot.status == Lot.Status.CONDITIONALLY_RELEASED
+    ):
+        readiness = lot_readiness(lot=lot)
+        if readiness.status == "full":
+            _move_lot(lot, "confirm_sterility", {"readiness": readiness})
+            Release.objects.filter(lot=lot).update(sterility_confirmed_at=at)

@@ -237,17 +237,7 @@ def lot_release(
             move = {"readiness": readiness, "justification": justification}
             # The QC guard first: a lot still in culture or short of results says so.
             LOT.check(lot, name, ctx=move)
-            findings = lot_clean_findings(lot=lot, at=signature.signed_at)
-            if findings:
-                raise Conflict(
-                    "lot_not_clean",
-                    _("The lot's record is not clean: %(findings)s")
-                    % {"findings": " ".join(f.message for f in findings)},
-                    {
-                        "rules": sorted({f.rule for f in findings}),
-                        "findings": [f.message for f in findings],
-                    },
-                )
+            _require_clean(lot, at=signature.signed_at)
             _move_lot(lot, name, move)
             release = Release.objects.create(
                 organisation=lot.organisation,
@@ -260,12 +250,7 @@ def lot_release(
                 justification=justification.strip(),
                 readiness={**readiness.as_dict(), "gate": _json(gate.as_dict())},
             )
-            for dose in Dose.objects.select_for_update().filter(
-                lot=lot, status=Dose.Status.QUARANTINE
-            ):
-                DOSE.check(dose, "release")
-                dose.status = Dose.Status.RELEASED
-                dose.save(update_fields=["status", "updated_at"])
+            _release_doses(lot)
             audit_record(
                 actor=actor,
                 organisation=lot.organisation,
@@ -286,6 +271,29 @@ def lot_release(
             _record_refusal(actor=actor, lot=lot, kind=kind, error=exc)
         raise
     return release
+
+
+def _require_clean(lot: Lot, *, at: dt.datetime) -> None:
+    """The batch record is clean at signing (``lot_clean_findings`` finds nothing), or 409."""
+    findings = lot_clean_findings(lot=lot, at=at)
+    if findings:
+        raise Conflict(
+            "lot_not_clean",
+            _("The lot's record is not clean: %(findings)s")
+            % {"findings": " ".join(f.message for f in findings)},
+            {
+                "rules": sorted({f.rule for f in findings}),
+                "findings": [f.message for f in findings],
+            },
+        )
+
+
+def _release_doses(lot: Lot) -> None:
+    """The lot's quarantined doses become released, each under its row lock."""
+    for dose in Dose.objects.select_for_update().filter(lot=lot, status=Dose.Status.QUARANTINE):
+        DOSE.check(dose, "release")
+        dose.status = Dose.Status.RELEASED
+        dose.save(update_fields=["status", "updated_at"])
 
 
 def _json(value: Any) -> Any:

@@ -93,6 +93,60 @@ def facility_authorisation_record(
     """Enter a licence (Art. 35), accreditation (Art. 39) or notification (Art. 40) in the
     facility's register, or its renewal (Art. 36) when ``renews`` names the record it follows."""
     _require(actor, facility)
+    _check_authorisation(
+        facility=facility,
+        kind=kind,
+        number=number,
+        scope=scope,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        renews=renews,
+    )
+    record = FacilityAuthorisation(
+        organisation_id=facility.organisation_id,
+        facility=facility,
+        kind=kind,
+        number=number.strip(),
+        scope=scope.strip(),
+        valid_from=valid_from,
+        valid_until=valid_until,
+        renews=renews,
+    )
+    with transaction.atomic():
+        record.save()
+        audit_record(
+            actor=actor,
+            organisation=actor.organisation,
+            action="facility_authorisation.renew" if renews else "facility_authorisation.record",
+            subject=record,
+            changes={
+                "facility": str(facility.external_id),
+                "kind": kind,
+                "number": record.number,
+                "valid_from": valid_from,
+                "valid_until": valid_until,
+                "renews": str(renews.external_id) if renews else None,
+            },
+        )
+        _renewal_obligation(actor=actor, facility=facility, record=record)
+        if renews is not None:
+            _close_renewal_obligation(actor=actor, renews=renews, record=record)
+        facility_obligations_refresh(actor=actor, facility=_fresh(facility))
+    return record
+
+
+def _check_authorisation(
+    *,
+    facility: ProcessingFacility,
+    kind: str,
+    number: str,
+    scope: str,
+    valid_from: dt.date,
+    valid_until: dt.date | None,
+    renews: FacilityAuthorisation | None,
+) -> None:
+    """A known type with its number and scope, an expiry unless notified, a period in order,
+    and a renewal of this facility's live record that starts after it."""
     if kind not in AuthorisationKind.values:
         raise _invalid("facility_authorisation.kind", "kind", _("Unknown authorisation type."))
     if not number.strip():
@@ -128,52 +182,28 @@ def facility_authorisation_record(
                 "valid_from",
                 _("A renewal starts after the record it renews."),
             )
-    record = FacilityAuthorisation(
-        organisation_id=facility.organisation_id,
-        facility=facility,
-        kind=kind,
-        number=number.strip(),
-        scope=scope.strip(),
-        valid_from=valid_from,
-        valid_until=valid_until,
-        renews=renews,
-    )
-    with transaction.atomic():
-        record.save()
-        audit_record(
+
+
+def _close_renewal_obligation(
+    *, actor: User, renews: FacilityAuthorisation, record: FacilityAuthorisation
+) -> None:
+    """The open renewal obligation of the record renewed is done, with the new number as evidence."""
+    open_renewal = Obligation.objects.filter(
+        organisation_id=record.organisation_id,
+        rule_id="FACILITY-LICENCE-RENEWAL",
+        subject_type="regulatory.facility_authorisation",
+        subject_id=str(renews.external_id),
+        status=Obligation.Status.OPEN,
+    ).first()
+    if open_renewal is not None:
+        obligation_mark_done(
             actor=actor,
-            organisation=actor.organisation,
-            action="facility_authorisation.renew" if renews else "facility_authorisation.record",
-            subject=record,
-            changes={
-                "facility": str(facility.external_id),
-                "kind": kind,
-                "number": record.number,
-                "valid_from": valid_from,
-                "valid_until": valid_until,
-                "renews": str(renews.external_id) if renews else None,
-            },
+            obligation=open_renewal,
+            submitted_date=min(today_tokyo(), record.valid_from),
+            evidence=_("Renewed: {number}, in force from {day}").format(
+                number=record.number, day=record.valid_from.isoformat()
+            ),
         )
-        _renewal_obligation(actor=actor, facility=facility, record=record)
-        if renews is not None:
-            open_renewal = Obligation.objects.filter(
-                organisation_id=facility.organisation_id,
-                rule_id="FACILITY-LICENCE-RENEWAL",
-                subject_type="regulatory.facility_authorisation",
-                subject_id=str(renews.external_id),
-                status=Obligation.Status.OPEN,
-            ).first()
-            if open_renewal is not None:
-                obligation_mark_done(
-                    actor=actor,
-                    obligation=open_renewal,
-                    submitted_date=min(today_tokyo(), valid_from),
-                    evidence=_("Renewed: {number}, in force from {day}").format(
-                        number=record.number, day=valid_from.isoformat()
-                    ),
-                )
-        facility_obligations_refresh(actor=actor, facility=_fresh(facility))
-    return record
 
 
 def facility_authorisation_end(

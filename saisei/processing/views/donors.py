@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
 from saisei.core.errors import DomainError, Forbidden
-from saisei.core.permissions import scope_to_org, staff_user
+from saisei.core.permissions import staff_user
 from saisei.core.views import render_form_error, staff_page
 from saisei.processing import permissions, selectors, services
 from saisei.processing.donor_rules import donor_criteria
@@ -61,9 +61,9 @@ class DonorConsentForm(forms.Form):
 
 
 def _plans(actor: Any) -> Any:
-    from saisei.regulatory.models import ProvisionPlan
+    from saisei.regulatory.selectors import plans_of_organisation
 
-    return scope_to_org(actor, ProvisionPlan.objects.filter(voided_at__isnull=True))
+    return plans_of_organisation(actor=actor).filter(voided_at__isnull=True)
 
 
 @staff_page
