@@ -359,6 +359,50 @@ def cohort(
     cutoff = until or today
     scores = _scores(patient_ids, measure=measure, cutoff=cutoff)
     given = administrations_given_by_patient(patient_ids=patient_ids, plan_id=plan.pk)
+    patients, rows = _cohort_patients(courses, schedules, scores, given)
+    refs = reference_set(organisation=plan.organisation_id)
+    stage_counts = Counter(basis[c.pk].stage or "" for c in courses if scores.get(c.patient_id))
+    stage, reference, stage_warnings = cohort_reference(
+        measure=measure, stage_counts=stage_counts, rows=refs.reference_rows
+    )
+    enrolled = [c.patient.patient_code for c in courses]
+    fingerprint = fit_fingerprint(
+        rows=rows, enrolled=enrolled, reference=reference, notes=stage_warnings
+    )
+    fit, fit_state, computed_at = _cohort_fit(
+        plan=plan,
+        measure=measure,
+        stored_fit=stored_fit,
+        fingerprint=fingerprint,
+        data=(rows, enrolled, reference, stage_warnings),
+    )
+    visits = _visit_slots(courses, schedules, patient_ids=patient_ids, cutoff=cutoff)
+    reasons = Counter(p.stop_reason or "—" for p in patients if p.stopped)
+    return Cohort(
+        plan=plan,
+        measure=measure,
+        stage=stage,
+        patients=patients,
+        rows=rows,
+        fit=fit,
+        visits=visits,
+        dropout_reasons=dict(reasons),
+        ae_summary=ae_summary(patient_ids=patient_ids),
+        today=today,
+        stage_counts=dict(stage_counts),
+        fit_state=fit_state,
+        fit_computed_at=computed_at,
+        fit_fingerprint=fingerprint,
+    )
+
+
+def _cohort_patients(
+    courses: list[Any],
+    schedules: dict[int, AssessmentSchedule],
+    scores: dict[int, list[tuple[dt.date, float]]],
+    given: dict[int, int],
+) -> tuple[list[CohortPatient], list[dict[str, Any]]]:
+    """Each course's patient with why they stopped, and their scores in months from their first."""
     patients: list[CohortPatient] = []
     rows: list[dict[str, Any]] = []
     for c in courses:
@@ -388,44 +432,32 @@ def cohort(
                 }
                 for on, value in obs
             )
-    refs = reference_set(organisation=plan.organisation_id)
-    stage_counts = Counter(basis[c.pk].stage or "" for c in courses if scores.get(c.patient_id))
-    stage, reference, stage_warnings = cohort_reference(
-        measure=measure, stage_counts=stage_counts, rows=refs.reference_rows
-    )
-    enrolled = [c.patient.patient_code for c in courses]
-    fingerprint = fit_fingerprint(
-        rows=rows, enrolled=enrolled, reference=reference, notes=stage_warnings
-    )
-    fit_state, computed_at = "computed", None
+    return patients, rows
+
+
+def _cohort_fit(
+    *,
+    plan: ProvisionPlan,
+    measure: str,
+    stored_fit: bool,
+    fingerprint: str,
+    data: tuple[list[dict[str, Any]], list[str], ReferenceRow | None, list[str]],
+) -> tuple[CohortFit, str, dt.datetime | None]:
+    """The model's estimate: the worker's stored one (pages, API) or fitted here (documents)."""
+    rows, enrolled, reference, stage_warnings = data
     if stored_fit:
         fit, fit_state, computed_at = stored_cohort_fit(
             plan=plan, measure=measure, fingerprint=fingerprint
         )
-        if fit is None:  # nothing stored yet: the counts now, the estimate when the worker is done
-            fit = fit_cohort(rows=rows, enrolled=enrolled, reference=reference, estimate=False)
-            fit.warnings.extend(stage_warnings)
-    else:
-        fit = fit_cohort(rows=rows, enrolled=enrolled, reference=reference)
+        if fit is not None:
+            return fit, fit_state, computed_at
+        # Nothing stored yet: the counts now, the estimate when the worker is done.
+        fit = fit_cohort(rows=rows, enrolled=enrolled, reference=reference, estimate=False)
         fit.warnings.extend(stage_warnings)
-    visits = _visit_slots(courses, schedules, patient_ids=patient_ids, cutoff=cutoff)
-    reasons = Counter(p.stop_reason or "—" for p in patients if p.stopped)
-    return Cohort(
-        plan=plan,
-        measure=measure,
-        stage=stage,
-        patients=patients,
-        rows=rows,
-        fit=fit,
-        visits=visits,
-        dropout_reasons=dict(reasons),
-        ae_summary=ae_summary(patient_ids=patient_ids),
-        today=today,
-        stage_counts=dict(stage_counts),
-        fit_state=fit_state,
-        fit_computed_at=computed_at,
-        fit_fingerprint=fingerprint,
-    )
+        return fit, fit_state, computed_at
+    fit = fit_cohort(rows=rows, enrolled=enrolled, reference=reference)
+    fit.warnings.extend(stage_warnings)
+    return fit, "computed", None
 
 
 def stored_cohort_fit(

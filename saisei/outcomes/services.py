@@ -945,9 +945,9 @@ def cohort_fit_refresh(*, plan_id: int, measure: str) -> CohortFitResult:
 
     from saisei.outcomes.analysis import cohort
     from saisei.outcomes.cohort import fit_to_json
-    from saisei.regulatory.models import ProvisionPlan
+    from saisei.regulatory.selectors import plan_for_task
 
-    plan = ProvisionPlan.objects.get(pk=plan_id)
+    plan = plan_for_task(plan_id)
     started = time.perf_counter()
     c = cohort(plan=plan, measure=measure, today=timezone.localdate())
     took = time.perf_counter() - started

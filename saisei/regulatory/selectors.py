@@ -368,6 +368,12 @@ def plans_of_organisation(*, actor: User) -> QuerySet[ProvisionPlan]:
     return scope_to_org(actor, ProvisionPlan.objects.all())
 
 
+def plan_for_task(plan_id: int) -> ProvisionPlan:
+    """The plan a background task was queued for. The task carries the id of a plan that a
+    scoped request already read, and runs with no user; it never lists or searches plans."""
+    return ProvisionPlan.objects.select_related("institution").get(pk=plan_id)
+
+
 def physicians_of_organisation(*, actor: User) -> QuerySet[Physician]:
     return scope_to_org(actor, Physician.objects.all())
 
