@@ -32,6 +32,10 @@ from django.utils import timezone
 from saisei.core.audit import audit_record
 from saisei.core.errors import DomainError, NotFound
 from saisei.core.models import Organisation
+from saisei.journey import selectors as journey_selectors
+
+# The one write on a journey model left here (a peer's referral arrives as a new inquiry of the
+# facilitator) has no journey service yet; the import stays, ignored by name in the contract.
 from saisei.journey.models import Inquiry
 
 from . import peering, rules
@@ -384,11 +388,8 @@ def _on_referral(peer: Peer, payload: dict[str, Any]) -> Share:
     else:
         values.pop("patient_date_of_birth", None)
     for name in ("patient_sex", "mobility"):
-        if values.get(name):
-            field = Inquiry._meta.get_field(name)
-            choices = {c for c, _ in getattr(field, "choices", None) or []}
-            if values[name] not in choices:
-                raise _refuse("bad_payload", 422, f"Field '{name}' has an unknown value.")
+        if values.get(name) and values[name] not in journey_selectors.inquiry_choices(name):
+            raise _refuse("bad_payload", 422, f"Field '{name}' has an unknown value.")
     try:
         given_at = dt.datetime.fromisoformat(_text(consent, "given_at", 40))
     except ValueError as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone, translation
@@ -22,11 +22,18 @@ from saisei.core.models import Organisation, User
 from saisei.journey import planning
 from saisei.journey import services as journey_services
 from saisei.journey.lifecycles import QUOTE
-from saisei.journey.models import Inquiry, InquiryFile, Patient, PortalAccess, TreatmentPackage
+
+# The one write on a journey model left here (the clinic's record of a referred person, made
+# when it first quotes) has no journey service yet; the import stays, ignored by name in the
+# contract. The other journey models are type hints only.
+from saisei.journey.models import Patient
 
 from . import exchange, rules
 from . import permissions as perms
 from .models import PartnerAgreement, Referral, ReferralConsent, Share
+
+if TYPE_CHECKING:
+    from saisei.journey.models import Inquiry, PortalAccess, TreatmentPackage
 
 CLOSED_NOT_CHOSEN = "The family chose another clinic's quote."
 
@@ -384,9 +391,9 @@ def referral_consent_give(
             {"fields": [_("Not allowed by the agreement.")]},
         )
     files = list(
-        InquiryFile.objects.filter(
-            inquiry=referral.inquiry, external_id__in=file_ids, voided_at__isnull=True
-        ).values_list("external_id", flat=True)
+        referral.inquiry.files.filter(external_id__in=file_ids, voided_at__isnull=True).values_list(
+            "external_id", flat=True
+        )
     )
     if len(files) != len(set(file_ids)) or (files and not agreement.documents_shareable):
         raise ValidationFailed(
@@ -513,9 +520,7 @@ def share_create(*, actor: User, referral: Referral, consent: ReferralConsent) -
     fields = [f for f in consent.fields if f in set(agreement.shareable_fields)]
     files = (
         list(
-            InquiryFile.objects.filter(
-                inquiry=referral.inquiry, external_id__in=consent.file_ids, voided_at__isnull=True
-            )
+            referral.inquiry.files.filter(external_id__in=consent.file_ids, voided_at__isnull=True)
         )
         if agreement.documents_shareable
         else []
