@@ -122,23 +122,10 @@ def agreement_record_at_clinic(
     )
 
 
-def _agreement_store(
-    *,
-    actor: User | None,
-    facilitator: Organisation | None,
-    ledger: Organisation | None,
-    clinic: Organisation,
-    reference: str,
-    commission_kind: str,
-    commission_payer: str,
-    shareable_fields: list[str],
-    documents_shareable: bool,
-    recipient_measures: str,
-    valid_from: dt.date,
-    valid_until: dt.date,
-    commission_percent: Decimal | None,
-    commission_fixed_jpy: int | None,
-) -> PartnerAgreement:
+def _check_agreement_terms(
+    *, clinic: Organisation, shareable_fields: list[str], valid_from: dt.date, valid_until: dt.date
+) -> None:
+    """With a clinic, over known shareable fields, for a period that ends after it starts."""
     if clinic.kind != Organisation.Kind.CLINIC_GROUP:
         raise ValidationFailed(
             "partner_not_clinic",
@@ -158,6 +145,12 @@ def _agreement_store(
             _("The agreement ends before it starts."),
             {"valid_until": [_("Before the start.")]},
         )
+
+
+def _agreement_commission(
+    commission_kind: str, commission_percent: Decimal | None, commission_fixed_jpy: int | None
+) -> tuple[Decimal | None, int | None]:
+    """The commission as (percent, fixed yen): the one its kind needs, valid; the other None."""
     if commission_kind == "percent":
         if commission_percent is None or not (0 <= commission_percent < 100):
             raise ValidationFailed(
@@ -176,6 +169,35 @@ def _agreement_store(
         commission_percent = None
     else:
         raise ValidationFailed("invalid_commission", _("Percentage or fixed amount?"))
+    return commission_percent, commission_fixed_jpy
+
+
+def _agreement_store(
+    *,
+    actor: User | None,
+    facilitator: Organisation | None,
+    ledger: Organisation | None,
+    clinic: Organisation,
+    reference: str,
+    commission_kind: str,
+    commission_payer: str,
+    shareable_fields: list[str],
+    documents_shareable: bool,
+    recipient_measures: str,
+    valid_from: dt.date,
+    valid_until: dt.date,
+    commission_percent: Decimal | None,
+    commission_fixed_jpy: int | None,
+) -> PartnerAgreement:
+    _check_agreement_terms(
+        clinic=clinic,
+        shareable_fields=shareable_fields,
+        valid_from=valid_from,
+        valid_until=valid_until,
+    )
+    commission_percent, commission_fixed_jpy = _agreement_commission(
+        commission_kind, commission_percent, commission_fixed_jpy
+    )
     if commission_payer not in ("clinic", "patient"):
         raise ValidationFailed("invalid_commission_payer", _("Who pays the commission?"))
     if not recipient_measures.strip():
