@@ -361,48 +361,26 @@ def transfer_information(
         }
 
 
-def referral_consent_give(
-    *,
-    referral: Referral,
-    agreement: PartnerAgreement,
-    fields: list[str],
-    file_ids: list[str],
-    given_by_name: str,
-    agree: bool,
-    agree_transfer: bool,
-    language: str,
-    portal_access: PortalAccess | None = None,
-    actor: User | None = None,
-    client_ip: str | None = None,
-) -> ReferralConsent:
-    """The family consents to share these fields and documents with one clinic; where the clinic
-    is in another country, to the transfer abroad after being told the country, its system and
-    the clinic's measures (APPI Art. 28(1)–(2))."""
+def _consent_via(
+    *, referral: Referral, portal_access: PortalAccess | None, actor: User | None
+) -> str:
+    """Who gives the consent: the referred family through the portal, or the facilitator's staff."""
     if portal_access is not None:
         if referral.patient_id is None or portal_access.patient_id != referral.patient_id:
             raise Forbidden()
-        via = "portal"
-    elif actor is not None:
-        _require(perms.can_manage_referral, actor)
-        if referral.organisation_id != actor.organisation_id:
-            raise NotFound()
-        via = "staff"
-    else:
+        return "portal"
+    if actor is None:
         raise Forbidden()
-    if agreement.organisation_id != referral.organisation_id or not agreement.live_on(_today()):
-        raise Conflict(
-            "agreement_not_live",
-            _("The facilitator has no agreement in force with this clinic."),
-            {"rule": [_("No agreement in force."), rules.APPI_ART_28]},
-        )
-    if referral.status != Referral.Status.OPEN:
-        raise Conflict("referral_not_open", _("This referral is no longer open."))
-    if not agree or not given_by_name.strip():
-        raise ValidationFailed(
-            "consent_incomplete",
-            _("Type your full name and tick the box to consent."),
-            {"given_by_name": [_("Required.")], "agree": [_("Required.")]},
-        )
+    _require(perms.can_manage_referral, actor)
+    if referral.organisation_id != actor.organisation_id:
+        raise NotFound()
+    return "staff"
+
+
+def _consent_fields_and_files(
+    *, referral: Referral, agreement: PartnerAgreement, fields: list[str], file_ids: list[str]
+) -> tuple[list[str], list[Any]]:
+    """The chosen fields (once each) and the inquiry's live documents, as the agreement allows."""
     allowed = set(agreement.shareable_fields)
     fields = list(dict.fromkeys(fields))
     outside = [f for f in fields if f not in allowed]
@@ -423,6 +401,44 @@ def referral_consent_give(
             _("These documents cannot be shared with this clinic."),
             {"file_ids": [_("Not allowed.")]},
         )
+    return fields, files
+
+
+def referral_consent_give(
+    *,
+    referral: Referral,
+    agreement: PartnerAgreement,
+    fields: list[str],
+    file_ids: list[str],
+    given_by_name: str,
+    agree: bool,
+    agree_transfer: bool,
+    language: str,
+    portal_access: PortalAccess | None = None,
+    actor: User | None = None,
+    client_ip: str | None = None,
+) -> ReferralConsent:
+    """The family consents to share these fields and documents with one clinic; where the clinic
+    is in another country, to the transfer abroad after being told the country, its system and
+    the clinic's measures (APPI Art. 28(1)–(2))."""
+    via = _consent_via(referral=referral, portal_access=portal_access, actor=actor)
+    if agreement.organisation_id != referral.organisation_id or not agreement.live_on(_today()):
+        raise Conflict(
+            "agreement_not_live",
+            _("The facilitator has no agreement in force with this clinic."),
+            {"rule": [_("No agreement in force."), rules.APPI_ART_28]},
+        )
+    if referral.status != Referral.Status.OPEN:
+        raise Conflict("referral_not_open", _("This referral is no longer open."))
+    if not agree or not given_by_name.strip():
+        raise ValidationFailed(
+            "consent_incomplete",
+            _("Type your full name and tick the box to consent."),
+            {"given_by_name": [_("Required.")], "agree": [_("Required.")]},
+        )
+    fields, files = _consent_fields_and_files(
+        referral=referral, agreement=agreement, fields=fields, file_ids=file_ids
+    )
     info = transfer_information(referral=referral, agreement=agreement, language=language)
     if info["cross_border"] and not agree_transfer:
         raise ValidationFailed(
