@@ -24,10 +24,12 @@ from .models import (
     InquiryFile,
     Itinerary,
     Patient,
+    PortalAccess,
     Prescreen,
     PriceList,
     Quote,
     TreatmentCourse,
+    TreatmentPackage,
 )
 from .permissions import scope_journey
 
@@ -304,3 +306,28 @@ def lock_patients(*, pks: Iterable[int | None]) -> None:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+
+
+def inquiries_of_organisation(*, actor: User) -> QuerySet[Inquiry]:
+    return scope_to_org(actor, Inquiry.objects.all())
+
+
+def packages_of_organisation(*, actor: User) -> QuerySet[TreatmentPackage]:
+    return scope_to_org(actor, TreatmentPackage.objects.all())
+
+
+def price_lists_of_organisation(*, actor: User) -> QuerySet[PriceList]:
+    return scope_to_org(actor, PriceList.objects.all())
+
+
+def inquiry_choices(name: str) -> set[str]:
+    """The stored values an inquiry field accepts (empty for a field without choices); for an
+    app that receives inquiry values from elsewhere and must refuse unknown ones."""
+    field = Inquiry._meta.get_field(name)
+    return {c for c, _label in getattr(field, "choices", None) or []}
+
+
+def portal_access_of_session(*, pk: int) -> PortalAccess:
+    """The portal access a family session was opened with (not scoped: the portal has no staff
+    actor; the caller has already resolved the session's patient through journey's portal)."""
+    return PortalAccess.objects.get(pk=pk)

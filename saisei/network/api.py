@@ -18,7 +18,7 @@ from saisei.core.access_log import API, access_log_record
 from saisei.core.api_support import ERROR_RESPONSES
 from saisei.core.errors import NotFound
 from saisei.core.models import Organisation
-from saisei.journey.models import Inquiry, Patient, PriceList, TreatmentPackage
+from saisei.journey import selectors as journey_selectors
 from saisei.journey.views._helpers import AuthedRequest
 
 from . import selectors, services
@@ -119,13 +119,15 @@ def referral_list(request: AuthedRequest) -> Any:
 
 @router.post("/network/referrals", response={201: ReferralOut, **ERROR_RESPONSES})
 def referral_open(request: AuthedRequest, payload: ReferralIn) -> Status:
-    inquiry = Inquiry.objects.filter(
-        external_id=payload.inquiry, organisation_id=request.user.organisation_id
-    ).first()
+    inquiry = (
+        journey_selectors.inquiries_of_organisation(actor=request.user)
+        .filter(external_id=payload.inquiry)
+        .first()
+    )
     patient = (
-        Patient.objects.filter(
-            external_id=payload.patient, organisation_id=request.user.organisation_id
-        ).first()
+        journey_selectors.patients_of_organisation(actor=request.user)
+        .filter(external_id=payload.patient)
+        .first()
         if payload.patient
         else None
     )
@@ -319,13 +321,16 @@ class AnswerIn(Schema):
 )
 def received_quote(request: AuthedRequest, external_id: uuid.UUID, payload: AnswerIn) -> Any:
     share = selectors.share_for_clinic(actor=request.user, external_id=external_id)
-    org = request.user.organisation_id
-    package = TreatmentPackage.objects.filter(
-        external_id=payload.package, organisation_id=org
-    ).first()
-    price_list = PriceList.objects.filter(
-        external_id=payload.price_list, organisation_id=org
-    ).first()
+    package = (
+        journey_selectors.packages_of_organisation(actor=request.user)
+        .filter(external_id=payload.package)
+        .first()
+    )
+    price_list = (
+        journey_selectors.price_lists_of_organisation(actor=request.user)
+        .filter(external_id=payload.price_list)
+        .first()
+    )
     if package is None or price_list is None:
         raise NotFound()
     return services.share_quote(

@@ -63,6 +63,102 @@ def _user(org: Organisation, username: str, roles: list[str], display: str) -> U
     )
 
 
+def _kaede_plan(
+    ctx: DemoContext,
+    org: Organisation,
+    officer: User,
+    institution: MedicalInstitution,
+    committee: CertifiedCommittee,
+    facility: ProcessingFacility,
+    physician: Physician,
+) -> ProvisionPlan:
+    """Kaede's Alzheimer plan, taken through review and acceptance (made once)."""
+    plan = ProvisionPlan.objects.filter(organisation=org).first()
+    if plan is None:
+        plan = reg_services.plan_create(
+            actor=officer,
+            institution=institution,
+            title="Autologous adipose-derived MSC for Alzheimer's disease (five infusions)",
+            committee=committee,
+            physicians=[physician],
+            facilities=[facility],
+            target_disease="Alzheimer's disease (mild dementia)",
+            cell_origin="autologous",
+            cell_type="somatic_stem",
+            tissue="adipose (abdominal subcutaneous)",
+            cultured=True,
+            homologous_use=False,
+            documents_complete=True,
+            routes=["iv"],
+            dose_min_cells=150_000_000,
+            dose_max_cells=250_000_000,
+            max_administrations=5,
+            cell_characteristics="Culture-expanded mesenchymal stromal cells, passage 2–3.",
+            administrator_name="Dr. Sho Fujita",
+            contact_person="Ren Ogawa (international desk)",
+            contact_phone="+81-6-0000-0000",
+            contact_email="desk@kaede.demo.invalid",
+        )
+        version = plan.versions.get()
+        steps: tuple[tuple[str, int, dict[str, Any]], ...] = (
+            ("submit_for_review", 300, {}),
+            ("record_favourable_opinion", 280, {"reference": "Osaka committee 2025-201"}),
+            ("submit_to_authority", 270, {"reception_number": "R-0777-2025"}),
+            ("record_acceptance", 250, {"plan_number": "PB5250208"}),
+        )
+        for name, days_ago, extra in steps:
+            version.refresh_from_db()
+            reg_services.plan_transition(
+                actor=officer,
+                version=version,
+                name=name,
+                effective_date=ctx.today - D(days_ago),
+                **extra,
+            )
+        plan.refresh_from_db()
+    return plan
+
+
+def _kaede_prices(
+    ctx: DemoContext, coord: User, plan: ProvisionPlan, institution: MedicalInstitution
+) -> tuple[TreatmentPackage, PriceList]:
+    """Kaede's package under the plan and its price list (made once)."""
+    package = TreatmentPackage.objects.filter(plan=plan, code="ALZ-IV-5").first()
+    if package is None:
+        package = journey_services.package_create(
+            actor=coord,
+            plan=plan,
+            code="ALZ-IV-5",
+            name="Adipose MSC, five intravenous infusions three weeks apart",
+            infusions=5,
+            interval_days=21,
+            culture_days=28,
+            dose_cells=200_000_000,
+            route="iv",
+            follow_up_months=[3, 6],
+        )
+    price_list = PriceList.objects.filter(institution=institution).first()
+    if price_list is None:
+        price_list = journey_services.price_list_create(
+            actor=coord,
+            institution=institution,
+            name="Kaede prices 2026",
+            valid_from=ctx.today - D(60),
+            valid_until=ctx.today + D(365),
+            prices={
+                "consultation": 28_000,
+                "tests": 48_000,
+                "harvest": 280_000,
+                "culture_processing": 1_100_000,
+                "infusion": 700_000,
+                "follow_up": 20_000,
+                "assessment": 30_000,
+                "interpreter_per_day": 40_000,
+            },
+        )
+    return package, price_list
+
+
 def _kaede(ctx: DemoContext) -> dict[str, Any]:
     """The second partner clinic, with its own registry and an Alzheimer plan in force."""
     org = Organisation.objects.filter(slug="kaede").first() or core_services.organisation_create(
@@ -124,82 +220,8 @@ def _kaede(ctx: DemoContext) -> dict[str, Any]:
         licence_number="598765",
         institution=institution,
     )
-    plan = ProvisionPlan.objects.filter(organisation=org).first()
-    if plan is None:
-        plan = reg_services.plan_create(
-            actor=officer,
-            institution=institution,
-            title="Autologous adipose-derived MSC for Alzheimer's disease (five infusions)",
-            committee=committee,
-            physicians=[physician],
-            facilities=[facility],
-            target_disease="Alzheimer's disease (mild dementia)",
-            cell_origin="autologous",
-            cell_type="somatic_stem",
-            tissue="adipose (abdominal subcutaneous)",
-            cultured=True,
-            homologous_use=False,
-            documents_complete=True,
-            routes=["iv"],
-            dose_min_cells=150_000_000,
-            dose_max_cells=250_000_000,
-            max_administrations=5,
-            cell_characteristics="Culture-expanded mesenchymal stromal cells, passage 2–3.",
-            administrator_name="Dr. Sho Fujita",
-            contact_person="Ren Ogawa (international desk)",
-            contact_phone="+81-6-0000-0000",
-            contact_email="desk@kaede.demo.invalid",
-        )
-        version = plan.versions.get()
-        steps: tuple[tuple[str, int, dict[str, Any]], ...] = (
-            ("submit_for_review", 300, {}),
-            ("record_favourable_opinion", 280, {"reference": "Osaka committee 2025-201"}),
-            ("submit_to_authority", 270, {"reception_number": "R-0777-2025"}),
-            ("record_acceptance", 250, {"plan_number": "PB5250208"}),
-        )
-        for name, days_ago, extra in steps:
-            version.refresh_from_db()
-            reg_services.plan_transition(
-                actor=officer,
-                version=version,
-                name=name,
-                effective_date=ctx.today - D(days_ago),
-                **extra,
-            )
-        plan.refresh_from_db()
-    package = TreatmentPackage.objects.filter(plan=plan, code="ALZ-IV-5").first()
-    if package is None:
-        package = journey_services.package_create(
-            actor=coord,
-            plan=plan,
-            code="ALZ-IV-5",
-            name="Adipose MSC, five intravenous infusions three weeks apart",
-            infusions=5,
-            interval_days=21,
-            culture_days=28,
-            dose_cells=200_000_000,
-            route="iv",
-            follow_up_months=[3, 6],
-        )
-    price_list = PriceList.objects.filter(institution=institution).first()
-    if price_list is None:
-        price_list = journey_services.price_list_create(
-            actor=coord,
-            institution=institution,
-            name="Kaede prices 2026",
-            valid_from=ctx.today - D(60),
-            valid_until=ctx.today + D(365),
-            prices={
-                "consultation": 28_000,
-                "tests": 48_000,
-                "harvest": 280_000,
-                "culture_processing": 1_100_000,
-                "infusion": 700_000,
-                "follow_up": 20_000,
-                "assessment": 30_000,
-                "interpreter_per_day": 40_000,
-            },
-        )
+    plan = _kaede_plan(ctx, org, officer, institution, committee, facility, physician)
+    package, price_list = _kaede_prices(ctx, coord, plan, institution)
     return {"org": org, "coord": coord, "package": package, "price_list": price_list}
 
 

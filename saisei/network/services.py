@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone, translation
@@ -22,11 +22,18 @@ from saisei.core.models import Organisation, User
 from saisei.journey import planning
 from saisei.journey import services as journey_services
 from saisei.journey.lifecycles import QUOTE
-from saisei.journey.models import Inquiry, InquiryFile, Patient, PortalAccess, TreatmentPackage
+
+# The one write on a journey model left here (the clinic's record of a referred person, made
+# when it first quotes) has no journey service yet; the import stays, ignored by name in the
+# contract. The other journey models are type hints only.
+from saisei.journey.models import Patient
 
 from . import exchange, rules
 from . import permissions as perms
 from .models import PartnerAgreement, Referral, ReferralConsent, Share
+
+if TYPE_CHECKING:
+    from saisei.journey.models import Inquiry, PortalAccess, TreatmentPackage
 
 CLOSED_NOT_CHOSEN = "The family chose another clinic's quote."
 
@@ -115,23 +122,10 @@ def agreement_record_at_clinic(
     )
 
 
-def _agreement_store(
-    *,
-    actor: User | None,
-    facilitator: Organisation | None,
-    ledger: Organisation | None,
-    clinic: Organisation,
-    reference: str,
-    commission_kind: str,
-    commission_payer: str,
-    shareable_fields: list[str],
-    documents_shareable: bool,
-    recipient_measures: str,
-    valid_from: dt.date,
-    valid_until: dt.date,
-    commission_percent: Decimal | None,
-    commission_fixed_jpy: int | None,
-) -> PartnerAgreement:
+def _check_agreement_terms(
+    *, clinic: Organisation, shareable_fields: list[str], valid_from: dt.date, valid_until: dt.date
+) -> None:
+    """With a clinic, over known shareable fields, for a period that ends after it starts."""
     if clinic.kind != Organisation.Kind.CLINIC_GROUP:
         raise ValidationFailed(
             "partner_not_clinic",
@@ -151,6 +145,12 @@ def _agreement_store(
             _("The agreement ends before it starts."),
             {"valid_until": [_("Before the start.")]},
         )
+
+
+def _agreement_commission(
+    commission_kind: str, commission_percent: Decimal | None, commission_fixed_jpy: int | None
+) -> tuple[Decimal | None, int | None]:
+    """The commission as (percent, fixed yen): the one its kind needs, valid; the other None."""
     if commission_kind == "percent":
         if commission_percent is None or not (0 <= commission_percent < 100):
             raise ValidationFailed(
@@ -169,6 +169,35 @@ def _agreement_store(
         commission_percent = None
     else:
         raise ValidationFailed("invalid_commission", _("Percentage or fixed amount?"))
+    return commission_percent, commission_fixed_jpy
+
+
+def _agreement_store(
+    *,
+    actor: User | None,
+    facilitator: Organisation | None,
+    ledger: Organisation | None,
+    clinic: Organisation,
+    reference: str,
+    commission_kind: str,
+    commission_payer: str,
+    shareable_fields: list[str],
+    documents_shareable: bool,
+    recipient_measures: str,
+    valid_from: dt.date,
+    valid_until: dt.date,
+    commission_percent: Decimal | None,
+    commission_fixed_jpy: int | None,
+) -> PartnerAgreement:
+    _check_agreement_terms(
+        clinic=clinic,
+        shareable_fields=shareable_fields,
+        valid_from=valid_from,
+        valid_until=valid_until,
+    )
+    commission_percent, commission_fixed_jpy = _agreement_commission(
+        commission_kind, commission_percent, commission_fixed_jpy
+    )
     if commission_payer not in ("clinic", "patient"):
         raise ValidationFailed("invalid_commission_payer", _("Who pays the commission?"))
     if not recipient_measures.strip():
@@ -332,6 +361,49 @@ def transfer_information(
         }
 
 
+def _consent_via(
+    *, referral: Referral, portal_access: PortalAccess | None, actor: User | None
+) -> str:
+    """Who gives the consent: the referred family through the portal, or the facilitator's staff."""
+    if portal_access is not None:
+        if referral.patient_id is None or portal_access.patient_id != referral.patient_id:
+            raise Forbidden()
+        return "portal"
+    if actor is None:
+        raise Forbidden()
+    _require(perms.can_manage_referral, actor)
+    if referral.organisation_id != actor.organisation_id:
+        raise NotFound()
+    return "staff"
+
+
+def _consent_fields_and_files(
+    *, referral: Referral, agreement: PartnerAgreement, fields: list[str], file_ids: list[str]
+) -> tuple[list[str], list[Any]]:
+    """The chosen fields (once each) and the inquiry's live documents, as the agreement allows."""
+    allowed = set(agreement.shareable_fields)
+    fields = list(dict.fromkeys(fields))
+    outside = [f for f in fields if f not in allowed]
+    if outside or not fields:
+        raise ValidationFailed(
+            "fields_not_shareable",
+            _("Choose among the fields the clinic's agreement allows."),
+            {"fields": [_("Not allowed by the agreement.")]},
+        )
+    files = list(
+        referral.inquiry.files.filter(external_id__in=file_ids, voided_at__isnull=True).values_list(
+            "external_id", flat=True
+        )
+    )
+    if len(files) != len(set(file_ids)) or (files and not agreement.documents_shareable):
+        raise ValidationFailed(
+            "files_not_shareable",
+            _("These documents cannot be shared with this clinic."),
+            {"file_ids": [_("Not allowed.")]},
+        )
+    return fields, files
+
+
 def referral_consent_give(
     *,
     referral: Referral,
@@ -349,17 +421,7 @@ def referral_consent_give(
     """The family consents to share these fields and documents with one clinic; where the clinic
     is in another country, to the transfer abroad after being told the country, its system and
     the clinic's measures (APPI Art. 28(1)–(2))."""
-    if portal_access is not None:
-        if referral.patient_id is None or portal_access.patient_id != referral.patient_id:
-            raise Forbidden()
-        via = "portal"
-    elif actor is not None:
-        _require(perms.can_manage_referral, actor)
-        if referral.organisation_id != actor.organisation_id:
-            raise NotFound()
-        via = "staff"
-    else:
-        raise Forbidden()
+    via = _consent_via(referral=referral, portal_access=portal_access, actor=actor)
     if agreement.organisation_id != referral.organisation_id or not agreement.live_on(_today()):
         raise Conflict(
             "agreement_not_live",
@@ -374,26 +436,9 @@ def referral_consent_give(
             _("Type your full name and tick the box to consent."),
             {"given_by_name": [_("Required.")], "agree": [_("Required.")]},
         )
-    allowed = set(agreement.shareable_fields)
-    fields = list(dict.fromkeys(fields))
-    outside = [f for f in fields if f not in allowed]
-    if outside or not fields:
-        raise ValidationFailed(
-            "fields_not_shareable",
-            _("Choose among the fields the clinic's agreement allows."),
-            {"fields": [_("Not allowed by the agreement.")]},
-        )
-    files = list(
-        InquiryFile.objects.filter(
-            inquiry=referral.inquiry, external_id__in=file_ids, voided_at__isnull=True
-        ).values_list("external_id", flat=True)
+    fields, files = _consent_fields_and_files(
+        referral=referral, agreement=agreement, fields=fields, file_ids=file_ids
     )
-    if len(files) != len(set(file_ids)) or (files and not agreement.documents_shareable):
-        raise ValidationFailed(
-            "files_not_shareable",
-            _("These documents cannot be shared with this clinic."),
-            {"file_ids": [_("Not allowed.")]},
-        )
     info = transfer_information(referral=referral, agreement=agreement, language=language)
     if info["cross_border"] and not agree_transfer:
         raise ValidationFailed(
@@ -513,9 +558,7 @@ def share_create(*, actor: User, referral: Referral, consent: ReferralConsent) -
     fields = [f for f in consent.fields if f in set(agreement.shareable_fields)]
     files = (
         list(
-            InquiryFile.objects.filter(
-                inquiry=referral.inquiry, external_id__in=consent.file_ids, voided_at__isnull=True
-            )
+            referral.inquiry.files.filter(external_id__in=consent.file_ids, voided_at__isnull=True)
         )
         if agreement.documents_shareable
         else []

@@ -9,7 +9,7 @@ from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from saisei.core.access_log import WEB, access_log_record
 from saisei.core.errors import DomainError, Forbidden
 from saisei.core.models import Organisation
-from saisei.journey.models import Inquiry, PortalAccess, PriceList, TreatmentPackage
+from saisei.journey import selectors as journey_selectors
 from saisei.journey.portal import SESSION_KEY, portal_patient
 from saisei.journey.views._helpers import AuthedRequest, ip, staff_view
 
@@ -85,9 +85,11 @@ def pipeline(request: AuthedRequest) -> HttpResponse:
         "closed": _("Closed"),
     }
     referred = selectors.referral_list(actor=request.user).values_list("inquiry_id", flat=True)
-    inquiries = Inquiry.objects.filter(
-        organisation_id=request.user.organisation_id, voided_at__isnull=True
-    ).exclude(pk__in=list(referred))[:50]
+    inquiries = (
+        journey_selectors.inquiries_of_organisation(actor=request.user)
+        .filter(voided_at__isnull=True)
+        .exclude(pk__in=list(referred))[:50]
+    )
     return render(
         request,
         "network/pipeline.html",
@@ -116,9 +118,11 @@ def commissions_csv(request: AuthedRequest) -> HttpResponse:
 @staff_view
 @require_POST
 def referral_open(request: AuthedRequest, inquiry_id: str) -> HttpResponse:
-    inquiry = Inquiry.objects.filter(
-        external_id=inquiry_id, organisation_id=request.user.organisation_id
-    ).first()
+    inquiry = (
+        journey_selectors.inquiries_of_organisation(actor=request.user)
+        .filter(external_id=inquiry_id)
+        .first()
+    )
     if inquiry is None:
         raise Http404
     patient = inquiry.patients.filter(voided_at__isnull=True).first()
@@ -277,7 +281,6 @@ def received_detail(request: AuthedRequest, external_id: str) -> HttpResponse:
         patient=(share.referral.external_id, share.referral.reference),
         label="referral",
     )
-    org = request.user.organisation_id
     if request.method == "POST":
         try:
             if request.POST.get("action") == "decline":
@@ -289,17 +292,18 @@ def received_detail(request: AuthedRequest, external_id: str) -> HttpResponse:
                 services.share_quote(
                     actor=request.user,
                     share=share,
-                    package=TreatmentPackage.objects.get(
-                        external_id=request.POST.get("package"), organisation_id=org
+                    # A missing choice (None) matches no row: DoesNotExist, handled below.
+                    package=journey_selectors.packages_of_organisation(actor=request.user).get(
+                        external_id=request.POST.get("package")  # type: ignore[misc]
                     ),
-                    price_list=PriceList.objects.get(
-                        external_id=request.POST.get("price_list"), organisation_id=org
-                    ),
+                    price_list=journey_selectors.price_lists_of_organisation(
+                        actor=request.user
+                    ).get(external_id=request.POST.get("price_list")),  # type: ignore[misc]
                 )
                 messages.success(request, _("Quote sent to the facilitator."))
         except Forbidden:
             return _forbidden(request)
-        except (TreatmentPackage.DoesNotExist, PriceList.DoesNotExist, ValueError):
+        except (ObjectDoesNotExist, ValueError):
             messages.error(request, _("Choose a package and a price list."))
         except DomainError as exc:
             _error(request, exc)
@@ -310,10 +314,12 @@ def received_detail(request: AuthedRequest, external_id: str) -> HttpResponse:
         {
             "share": share,
             "record": selectors.shared_record(share),
-            "packages": TreatmentPackage.objects.filter(
-                organisation_id=org, is_active=True, voided_at__isnull=True
-            ).select_related("plan"),
-            "price_lists": PriceList.objects.filter(organisation_id=org, voided_at__isnull=True),
+            "packages": journey_selectors.packages_of_organisation(actor=request.user)
+            .filter(is_active=True, voided_at__isnull=True)
+            .select_related("plan"),
+            "price_lists": journey_selectors.price_lists_of_organisation(actor=request.user).filter(
+                voided_at__isnull=True
+            ),
             "can_answer": perms.can_answer_referral(request.user),
         },
     )
@@ -348,7 +354,7 @@ def portal_view(view: Any) -> Any:
         if referral is None:
             with translation.override(lang):
                 return render(request, "network/portal/none.html", {"patient": patient})
-        access = PortalAccess.objects.get(pk=request.session[SESSION_KEY])
+        access = journey_selectors.portal_access_of_session(pk=request.session[SESSION_KEY])
         with translation.override(lang):
             request.LANGUAGE_CODE = lang
             return view(request, patient, referral, access, *args, **kwargs)
