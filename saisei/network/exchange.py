@@ -24,7 +24,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -34,12 +34,11 @@ from saisei.core.errors import DomainError, NotFound
 from saisei.core.models import Organisation
 from saisei.journey import selectors as journey_selectors
 
-# The one write on a journey model left here (a peer's referral arrives as a new inquiry of the
-# facilitator) has no journey service yet; the import stays, ignored by name in the contract.
-from saisei.journey.models import Inquiry
-
 from . import peering, rules
 from .models import PartnerAgreement, Peer, PeerMessage, Referral, ReferralConsent, Share
+
+if TYPE_CHECKING:
+    from saisei.journey.models import Inquiry
 
 MAX_ATTEMPTS = 6
 SEND_TIMEOUT_S = 15
@@ -411,20 +410,10 @@ def _peer_inquiry(
     facilitator: Organisation, language: str, values: dict[str, Any], given_at: dt.datetime
 ) -> Inquiry:
     """The referral's person as the facilitator's inquiry (privacy notice given by the peer)."""
-    return Inquiry.objects.create(
-        organisation=facilitator,
-        reference=f"X{uuid.uuid4().hex[:15].upper()}",
-        language=language,
-        contact_name=values.pop("contact_name", ""),
-        contact_email=values.pop("contact_email", ""),
-        patient_name=values.pop("patient_name", ""),
-        country=values.pop("country", ""),
-        diagnosis=values.pop("diagnosis", ""),
-        privacy_notice_version="peer",
-        privacy_notice_language=language,
-        privacy_notice_text="",
-        privacy_consent_at=given_at,
-        **values,
+    from saisei.journey import services as journey_services
+
+    return journey_services.inquiry_record_referred(
+        facilitator=facilitator, language=language, values=values, given_at=given_at
     )
 
 

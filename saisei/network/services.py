@@ -23,17 +23,12 @@ from saisei.journey import planning
 from saisei.journey import services as journey_services
 from saisei.journey.lifecycles import QUOTE
 
-# The one write on a journey model left here (the clinic's record of a referred person, made
-# when it first quotes) has no journey service yet; the import stays, ignored by name in the
-# contract. The other journey models are type hints only.
-from saisei.journey.models import Patient
-
 from . import exchange, rules
 from . import permissions as perms
 from .models import PartnerAgreement, Referral, ReferralConsent, Share
 
 if TYPE_CHECKING:
-    from saisei.journey.models import Inquiry, PortalAccess, TreatmentPackage
+    from saisei.journey.models import Inquiry, Patient, PortalAccess, TreatmentPackage
 
 CLOSED_NOT_CHOSEN = "The family chose another clinic's quote."
 
@@ -377,6 +372,15 @@ def _consent_via(
     return "staff"
 
 
+def documents_may_travel(agreement: PartnerAgreement) -> bool:
+    """Whether the family may choose documents for this clinic: the agreement allows them and
+    the clinic is on this installation (to a clinic on its own installation only the consented
+    fields travel, as signed messages; decision 0030)."""
+    return agreement.documents_shareable and (
+        exchange.peer_for(agreement.organisation_id, agreement.clinic_id) is None
+    )
+
+
 def _consent_fields_and_files(
     *, referral: Referral, agreement: PartnerAgreement, fields: list[str], file_ids: list[str]
 ) -> tuple[list[str], list[Any]]:
@@ -395,7 +399,7 @@ def _consent_fields_and_files(
             "external_id", flat=True
         )
     )
-    if len(files) != len(set(file_ids)) or (files and not agreement.documents_shareable):
+    if len(files) != len(set(file_ids)) or (files and not documents_may_travel(agreement)):
         raise ValidationFailed(
             "files_not_shareable",
             _("These documents cannot be shared with this clinic."),
@@ -689,17 +693,12 @@ def _quote_patient(actor: User, share: Share) -> Patient:
             _("The family did not share the patient's date of birth; ask the facilitator."),
             {"patient_date_of_birth": [_("Not shared.")]},
         )
-    inquiry = share.referral.inquiry
-    return Patient.objects.create(
-        organisation=actor.organisation,
-        patient_code=f"R-{share.referral.reference}"[:20],
-        family_name=share.referral.reference,
-        given_name="—",
-        date_of_birth=inquiry.patient_date_of_birth,
-        sex="unknown",
-        language=inquiry.language,
+    return journey_services.patient_record_referred(
+        actor=actor,
+        reference=share.referral.reference,
+        date_of_birth=share.referral.inquiry.patient_date_of_birth,
+        language=share.referral.inquiry.language,
         country=share.referral.family_country,
-        enrolled_by=actor,
     )
 
 

@@ -384,6 +384,7 @@ def portal_referral(request: HttpRequest, patient: Any, referral: Any, access: A
                 "fields": [(f, rules.SHAREABLE_FIELDS[f]) for f in a.shareable_fields],
                 "info": info,
                 "consented": a.pk in consented,
+                "documents": services.documents_may_travel(a),
             }
         )
     status = 200
@@ -423,7 +424,7 @@ def portal_referral(request: HttpRequest, patient: Any, referral: Any, access: A
             "patient": patient,
             "referral": referral,
             "partners": partners,
-            "files": files if any(p["agreement"].documents_shareable for p in partners) else [],
+            "files": files if any(p["documents"] for p in partners) else [],
             "errors": errors,
             "shares": selectors.family_shares(patient=patient),
             "consents": referral.consents.select_related("clinic").order_by("-given_at"),

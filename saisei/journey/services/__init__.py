@@ -2,11 +2,13 @@
 
 from .intake import (
     guarantor_record,
+    inquiry_record_referred,
     inquiry_status_change,
     inquiry_submit,
     inquiry_token,
     patient_diagnosis_set,
     patient_enrol,
+    patient_record_referred,
     portal_link_issue,
     portal_link_redeem,
     visa_checklist_ensure,
@@ -15,11 +17,13 @@ from .intake import (
 
 __all__ = [
     "guarantor_record",
+    "inquiry_record_referred",
     "inquiry_status_change",
     "inquiry_submit",
     "inquiry_token",
     "patient_diagnosis_set",
     "patient_enrol",
+    "patient_record_referred",
     "portal_link_issue",
     "portal_link_redeem",
     "visa_checklist_ensure",

@@ -409,6 +409,63 @@ def _next_patient_code(organisation: Organisation, year: int) -> str:
     return f"{prefix}{n:04d}"
 
 
+def inquiry_record_referred(
+    *, facilitator: Organisation, language: str, values: dict[str, Any], given_at: dt.datetime
+) -> Inquiry:
+    """A family's inquiry as a facilitator on another installation referred it (decision 0030):
+    exactly the consented fields; the privacy notice was given by that installation."""
+    values = dict(values)
+    inquiry = Inquiry.objects.create(
+        organisation=facilitator,
+        reference=f"X{secrets.token_hex(8)[:15].upper()}",
+        language=language,
+        contact_name=values.pop("contact_name", ""),
+        contact_email=values.pop("contact_email", ""),
+        patient_name=values.pop("patient_name", ""),
+        country=values.pop("country", ""),
+        diagnosis=values.pop("diagnosis", ""),
+        privacy_notice_version="peer",
+        privacy_notice_language=language,
+        privacy_notice_text="",
+        privacy_consent_at=given_at,
+        **values,
+    )
+    audit_record(
+        actor=None,
+        organisation=facilitator,
+        action="inquiry.receive_referral",
+        subject=inquiry,
+        changes={"reference": inquiry.reference, "fields": sorted(values)},
+    )
+    return inquiry
+
+
+def patient_record_referred(
+    *, actor: User, reference: str, date_of_birth: dt.date, language: str, country: str
+) -> Patient:
+    """The clinic's record of a referred person for quoting: the referral's reference stands for
+    the name, which the family did not share; the date of birth they shared."""
+    patient = Patient.objects.create(
+        organisation=actor.organisation,
+        patient_code=f"R-{reference}"[:20],
+        family_name=reference,
+        given_name="—",
+        date_of_birth=date_of_birth,
+        sex="unknown",
+        language=language,
+        country=country,
+        enrolled_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        organisation=actor.organisation,
+        action="patient.record_referred",
+        subject=patient,
+        changes={"patient_code": patient.patient_code, "referral": reference},
+    )
+    return patient
+
+
 def patient_enrol(
     *,
     actor: User,

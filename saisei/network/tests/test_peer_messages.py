@@ -504,3 +504,31 @@ def test_a_closure_from_the_facilitator_closes_the_clinic_copy_once(
     again = post("clinic-a", seal(them, "closure", closure))
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "share_not_open"
+
+
+def test_documents_cannot_be_chosen_for_a_clinic_on_another_installation(
+    facilitator_side: dict[str, Any],
+) -> None:
+    """Only the consented fields travel between installations, so the family is never asked to
+    send documents there: choosing one is refused, not silently dropped."""
+    net = facilitator_side["net"]
+    agreement = facilitator_side["share"].agreement
+    agreement.documents_shareable = True
+    agreement.save(update_fields=["documents_shareable"])
+    assert services.documents_may_travel(agreement) is False
+    upload = net["referral"].inquiry.files.create(
+        organisation=net["referral"].inquiry.organisation,
+        file="journey/inquiries/scan.pdf",
+        original_name="scan.pdf",
+        content_type="application/pdf",
+        size=10,
+        sha256="0" * 64,
+    )
+    with pytest.raises(services.ValidationFailed) as exc:
+        services._consent_fields_and_files(
+            referral=net["referral"],
+            agreement=agreement,
+            fields=["diagnosis"],
+            file_ids=[str(upload.external_id)],
+        )
+    assert exc.value.code == "files_not_shareable"
