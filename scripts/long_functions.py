@@ -27,7 +27,6 @@ ALLOWED: dict[str, str] = {
     "saisei/network/demo.py:_kaede": "the network app is being reworked on its own branch; split there",
     "saisei/safety/reports.py:adverse_event_report_pdf": "to split into named steps",
     "saisei/network/services.py:referral_consent_give": "the network app is being reworked on its own branch; split there",
-    "saisei/core/api_support.py:install_error_handlers": "to split into named steps",
     "saisei/network/services.py:agreement_create": "the network app is being reworked on its own branch; split there",
     "saisei/core/archive.py:archive_write": "core.archive is being reworked on the records branch; split there",
     "saisei/safety/official_forms.py:_build": "to split into named steps",
