@@ -26,7 +26,6 @@ ALLOWED: dict[str, str] = {
     "saisei/network/services.py:referral_consent_give": "the network app is being reworked on its own branch; split there",
     "saisei/network/services.py:agreement_create": "the network app is being reworked on its own branch; split there",
     "saisei/core/archive.py:archive_write": "core.archive is being reworked on the records branch; split there",
-    "saisei/safety/official_forms.py:_build": "to split into named steps",
 }
 
 
