@@ -22,7 +22,6 @@ ALLOWED: dict[str, str] = {
     "saisei/seed/story.py:_patient_rows": "to split into named steps",
     "saisei/seed/network.py:_network": "to split into named steps",
     "saisei/network/demo.py:_kaede": "the network app is being reworked on its own branch; split there",
-    "saisei/safety/reports.py:adverse_event_report_pdf": "to split into named steps",
     "saisei/network/services.py:referral_consent_give": "the network app is being reworked on its own branch; split there",
     "saisei/network/services.py:agreement_create": "the network app is being reworked on its own branch; split there",
     "saisei/core/archive.py:archive_write": "core.archive is being reworked on the records branch; split there",
