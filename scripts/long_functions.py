@@ -21,12 +21,6 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent / "saisei"
 ALLOWED: dict[str, str] = {
     "saisei/seed/story.py:_patient_rows": "to split into named steps",
     "saisei/seed/network.py:_network": "to split into named steps",
-    "saisei/processing/documents.py:batch_record_pdf": "to split into named steps",
-    "saisei/journey/documents.py:quote_pdf": "to split into named steps",
-    "saisei/regulatory/services/plans.py:_plan_transition": "to split into named steps",
-    "saisei/safety/reports.py:adverse_event_report_pdf": "to split into named steps",
-    "saisei/core/api_support.py:install_error_handlers": "to split into named steps",
-    "saisei/safety/official_forms.py:_build": "to split into named steps",
 }
 
 

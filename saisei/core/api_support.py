@@ -135,6 +135,12 @@ def _loc_to_field(loc: Any) -> str:
 
 def install_error_handlers(api: NinjaAPI) -> None:
     """Map every failure to ``{"error": {"code", "message", "fields"}}`` (house style)."""
+    _install_request_error_handlers(api)
+    _install_server_error_handlers(api)
+
+
+def _install_request_error_handlers(api: NinjaAPI) -> None:
+    """Errors the caller's request raises: domain rules, input, authentication, HTTP status."""
 
     @api.exception_handler(DomainError)
     def _domain(request: HttpRequest, exc: DomainError) -> HttpResponse:
@@ -189,6 +195,10 @@ def install_error_handlers(api: NinjaAPI) -> None:
             429: "throttled",
         }.get(exc.status_code, "error")
         return error_response(api, request, exc.status_code, code, str(exc.message))
+
+
+def _install_server_error_handlers(api: NinjaAPI) -> None:
+    """Errors raised past the API layer: Django's exceptions, the database, the last resort."""
 
     @api.exception_handler(Http404)
     def _404(request: HttpRequest, exc: Http404) -> HttpResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from reportlab.lib.units import mm
@@ -30,11 +31,35 @@ def quote_pdf(*, quote: Quote, language: str) -> bytes:
     evidence and risks in plain words (journey facts §4, what a trustworthy offer shows)."""
     st = paragraph_styles(base_size=9.5)
     d = quote.disclosures or {}
+    story: list[Any] = [
+        *_quote_opening(quote, language, st),
+        *_provider_section(quote, d, language, st),
+        *_costs_section(quote, language, st),
+        *_refunds_section(quote, language, st),
+        *_evidence_section(quote, d, language, st),
+    ]
+    return build_a4_pdf(
+        story=story,
+        title=f"{quote.number} v{quote.version}",
+        header_left=t("Saisei — quote", language),
+        header_right=f"{quote.number} v{quote.version}",
+        footer_left=d.get("plan_number", ""),
+    )
+
+
+def _story(st: dict[str, Any]) -> tuple[list[Any], Callable[..., None]]:
+    """An empty story and ``p(text, style="body")``, which adds an escaped paragraph to it."""
     story: list[Any] = []
 
     def p(text: str, style: str = "body") -> None:
         story.append(Paragraph(escape(text), st[style]))
 
+    return story, p
+
+
+def _quote_opening(quote: Quote, language: str, st: dict[str, Any]) -> list[Any]:
+    """The title and whom the quote is for, with its status and validity."""
+    story, p = _story(st)
     status = {
         "draft": t("Draft — not yet issued", language),
         "issued": t("Issued", language),
@@ -63,7 +88,14 @@ def quote_pdf(*, quote: Quote, language: str) -> bytes:
             },
         )
     )
+    return story
 
+
+def _provider_section(
+    quote: Quote, d: dict[str, Any], language: str, st: dict[str, Any]
+) -> list[Any]:
+    """Who provides the treatment: the plan's regulatory identity."""
+    story, p = _story(st)
     story.append(Paragraph(escape(t("Who provides the treatment", language)), st["heading"]))
     institution = (
         d.get("institution_ja")
@@ -103,7 +135,12 @@ def quote_pdf(*, quote: Quote, language: str) -> bytes:
         ),
         "small",
     )
+    return story
 
+
+def _costs_section(quote: Quote, language: str, st: dict[str, Any]) -> list[Any]:
+    """Itemised costs in yen, the totals and the indicative conversion."""
+    story, p = _story(st)
     story.append(Paragraph(escape(t("Itemised costs in Japanese yen", language)), st["heading"]))
     rows = [
         [
@@ -148,8 +185,14 @@ def quote_pdf(*, quote: Quote, language: str) -> bytes:
             ),
             "small",
         )
+    return story
 
-    story.append(Paragraph(escape(t("If you stop: what is refunded", language)), st["heading"]))
+
+def _refunds_section(quote: Quote, language: str, st: dict[str, Any]) -> list[Any]:
+    """What is kept and refunded at each stage."""
+    story: list[Any] = [
+        Paragraph(escape(t("If you stop: what is refunded", language)), st["heading"])
+    ]
     rows = [
         [t("When", language), t("Kept by the clinic", language), t("Refunded to you", language)]
     ]
@@ -162,7 +205,14 @@ def quote_pdf(*, quote: Quote, language: str) -> bytes:
             ]
         )
     story.append(data_table(rows=rows, col_widths=[110 * mm, 32 * mm, 32 * mm]))
+    return story
 
+
+def _evidence_section(
+    quote: Quote, d: dict[str, Any], language: str, st: dict[str, Any]
+) -> list[Any]:
+    """The evidence and main risks in plain words, then how to accept (or who accepted)."""
+    story, p = _story(st)
     story.append(
         Paragraph(escape(t("What the evidence does and does not show", language)), st["heading"])
     )
@@ -185,10 +235,4 @@ def quote_pdf(*, quote: Quote, language: str) -> bytes:
         )
     else:
         p(t("You can accept this quote online in the patient portal.", language), "small")
-    return build_a4_pdf(
-        story=story,
-        title=f"{quote.number} v{quote.version}",
-        header_left=t("Saisei — quote", language),
-        header_right=f"{quote.number} v{quote.version}",
-        footer_left=d.get("plan_number", ""),
-    )
+    return story

@@ -78,22 +78,53 @@ def _treatment_items(event: AdverseEvent, tr: dict[str, Any], page: str) -> list
 def _build(event: AdverseEvent, *, minister: bool) -> FormContent:
     data = adverse_event_report_data(event=event)
     plan = event.plan
-    institution = getattr(plan, "institution", None)
-    page = reverse("safety:event_detail", kwargs={"external_id": event.external_id})
-    ev, tr, pt = data["event"], data["treatment"], data["patient"]
     version = (
         plan.versions.filter(voided_at__isnull=True).order_by("-number").first() if plan else None
     )
     committee = version.committee if version else None
-    serious = [SERIOUS_JA[name] for name, _level in SERIOUSNESS_FIELDS if getattr(event, name)]
+    items = _items(event, data)
+    if minister:
+        items.append(
+            item(
+                "12",
+                "認定再生医療等委員会の名称・認定番号",
+                f"{committee.name_ja or committee.name}（{committee.certification_number}）"
+                if committee
+                else "",
+            )
+        )
+    addressee = (
+        "厚生労働大臣 殿"
+        if minister
+        else f"{(committee.name_ja or committee.name) if committee else '認定再生医療等委員会'} 殿"
+    )
+    return FormContent(
+        title="疾病等報告書",
+        addressee=addressee,
+        subject_label=f"{event.number} {event.term}",
+        plan=plan,
+        items=items,
+        tables=[_follow_up_table(data)],
+    )
+
+
+def _relatedness(ev: dict[str, Any]) -> str:
+    """Causality per part; every part must be assessed, one unassessed makes the item missing."""
     rel = ev["relatedness"]
     parts = [
         (what, RELATED_JA.get(rel[key], ""))
         for key, what in (("harvest", "採取"), ("cells", "細胞"), ("administration", "投与"))
     ]
-    # Every part must be assessed; one unassessed makes the whole item missing.
-    relatedness = "、".join(f"{w}：{v}" for w, v in parts) if all(v for _w, v in parts) else ""
-    items = [
+    return "、".join(f"{w}：{v}" for w, v in parts) if all(v for _w, v in parts) else ""
+
+
+def _items(event: AdverseEvent, data: dict[str, Any]) -> list[Any]:
+    """Items 0 to 11, the ones both forms share."""
+    institution = getattr(event.plan, "institution", None)
+    page = reverse("safety:event_detail", kwargs={"external_id": event.external_id})
+    ev, tr, pt = data["event"], data["treatment"], data["patient"]
+    serious = [SERIOUS_JA[name] for name, _level in SERIOUSNESS_FIELDS if getattr(event, name)]
+    return [
         item(
             "0-1", "医療機関の名称", data["institution"]["name_ja"] or data["institution"]["name"]
         ),
@@ -130,49 +161,27 @@ def _build(event: AdverseEvent, *, minister: bool) -> FormContent:
         item("6-5", "重篤度（グレード）", ev["severity_grade"]),
         item("6-6", "重篤の区分", "、".join(serious) if serious else "非重篤"),
         item("6-7", "疾病等の経過", ev["description"], fix=page),
-        item("7", "再生医療等との因果関係", relatedness, fix=page),
+        item("7", "再生医療等との因果関係", _relatedness(ev), fix=page),
         *_treatment_items(event, tr, page),
         item("9", "講じた措置", ev["action_taken"], fix=page),
         item("10", "転帰", OUTCOME_JA.get(str(event.outcome), ""), fix=page),
         item("11", "報告者", data["assessed_by"] or data["recorded_by"]),
     ]
-    if minister:
-        items.append(
-            item(
-                "12",
-                "認定再生医療等委員会の名称・認定番号",
-                f"{committee.name_ja or committee.name}（{committee.certification_number}）"
-                if committee
-                else "",
-            )
-        )
-    tables = [
-        FormTable(
-            title="続報",
-            columns=["番号", "記録日時", "新たな情報", "転帰"],
-            rows=[
-                [
-                    str(f["number"]),
-                    f["recorded_at"],
-                    f["note"],
-                    OUTCOME_JA.get(str(f["outcome"]), ""),
-                ]
-                for f in data["follow_ups"]
-            ],
-        )
-    ]
-    addressee = (
-        "厚生労働大臣 殿"
-        if minister
-        else f"{(committee.name_ja or committee.name) if committee else '認定再生医療等委員会'} 殿"
-    )
-    return FormContent(
-        title="疾病等報告書",
-        addressee=addressee,
-        subject_label=f"{event.number} {event.term}",
-        plan=plan,
-        items=items,
-        tables=tables,
+
+
+def _follow_up_table(data: dict[str, Any]) -> FormTable:
+    return FormTable(
+        title="続報",
+        columns=["番号", "記録日時", "新たな情報", "転帰"],
+        rows=[
+            [
+                str(f["number"]),
+                f["recorded_at"],
+                f["note"],
+                OUTCOME_JA.get(str(f["outcome"]), ""),
+            ]
+            for f in data["follow_ups"]
+        ],
     )
 
 

@@ -168,18 +168,11 @@ def adverse_event_report_pdf(
     data = adverse_event_report_data(event=event, follow_up=follow_up)
     with translation.override(language):
         styles = paragraph_styles()
-        criteria = dict(SERIOUSNESS_FIELDS)
-        crit_labels = [
-            _t(str(getattr(AdverseEvent._meta.get_field(name), "verbose_name", name)))
-            for name in data["event"]["seriousness_criteria"]
-            if name in criteria
-        ]
         title = (
             _t("Adverse event follow-up report %(n)d (draft)") % {"n": follow_up.number}
             if follow_up
             else _t("Adverse event report (draft)")
         )
-        ev, tr = data["event"], data["treatment"]
         story: list[Any] = [
             Paragraph(escape(title), styles["title"]),
             Paragraph(
@@ -194,16 +187,7 @@ def adverse_event_report_pdf(
             Spacer(1, 4 * mm),
             Paragraph(escape(_t("Plan and institution")), styles["heading"]),
             data_table(
-                rows=[
-                    [_t("Event number"), data["event_number"]],
-                    [_t("Plan number"), data["plan"]["plan_number"] or "—"],
-                    [_t("Treatment"), data["plan"]["title"]],
-                    [
-                        _t("Medical institution"),
-                        data["institution"]["name_ja"] or data["institution"]["name"],
-                    ],
-                    [_t("Administrator"), data["institution"]["administrator"]],
-                ],
+                rows=_ae_plan_rows(data),
                 col_widths=[50 * mm, 120 * mm],
                 header=False,
             ),
@@ -219,39 +203,13 @@ def adverse_event_report_pdf(
             ),
             Paragraph(escape(_t("Event")), styles["heading"]),
             data_table(
-                rows=[
-                    [_t("Event term"), ev["term"]],
-                    [_t("MedDRA code"), ev["meddra_code"] or "—"],
-                    [_t("Onset date"), ev["onset_date"]],
-                    [_t("Clinic became aware at"), ev["aware_at"]],
-                    [_t("Severity grade (1–5)"), str(ev["severity_grade"])],
-                    [_t("Serious"), ", ".join(crit_labels) if crit_labels else _t("No")],
-                    [
-                        _t("Related to the harvest"),
-                        _relatedness_label(ev["relatedness"]["harvest"]),
-                    ],
-                    [_t("Related to the cells"), _relatedness_label(ev["relatedness"]["cells"])],
-                    [
-                        _t("Related to the administration"),
-                        _relatedness_label(ev["relatedness"]["administration"]),
-                    ],
-                    [_t("What happened"), ev["description"] or "—"],
-                    [_t("Action taken"), ev["action_taken"] or "—"],
-                    [pgettext("adverse event", "Outcome"), _t(str(event.get_outcome_display()))],
-                ],
+                rows=_ae_event_rows(data, event),
                 col_widths=[50 * mm, 120 * mm],
                 header=False,
             ),
             Paragraph(escape(_t("Cells and administration")), styles["heading"]),
             data_table(
-                rows=[
-                    [_t("Administration number"), str(tr["administration_number"] or "—")],
-                    [_t("Route"), display.route_label(tr["route"])],
-                    [_t("Started at"), tr["started_at"] or "—"],
-                    [_t("Cells given"), numbers.cells(tr["cells_given"])],
-                    [_t("Dose"), tr["dose"] or "—"],
-                    [_t("Lot"), tr["lot"] or "—"],
-                ],
+                rows=_ae_treatment_rows(data),
                 col_widths=[50 * mm, 120 * mm],
                 header=False,
             ),
@@ -272,3 +230,61 @@ def adverse_event_report_pdf(
             header_right=str(_t("Adverse event report (draft)")),
             footer_left=f"{FORM_COMMITTEE}; {FORM_MINISTRY}",
         )
+
+
+def _ae_plan_rows(data: dict[str, Any]) -> list[list[Any]]:
+    """The plan and the institution that provides it."""
+    return [
+        [_t("Event number"), data["event_number"]],
+        [_t("Plan number"), data["plan"]["plan_number"] or "—"],
+        [_t("Treatment"), data["plan"]["title"]],
+        [
+            _t("Medical institution"),
+            data["institution"]["name_ja"] or data["institution"]["name"],
+        ],
+        [_t("Administrator"), data["institution"]["administrator"]],
+    ]
+
+
+def _ae_event_rows(data: dict[str, Any], event: AdverseEvent) -> list[list[Any]]:
+    """The event: term, dates, grade, seriousness, causality, action and outcome."""
+    criteria = dict(SERIOUSNESS_FIELDS)
+    crit_labels = [
+        _t(str(getattr(AdverseEvent._meta.get_field(name), "verbose_name", name)))
+        for name in data["event"]["seriousness_criteria"]
+        if name in criteria
+    ]
+    ev = data["event"]
+    return [
+        [_t("Event term"), ev["term"]],
+        [_t("MedDRA code"), ev["meddra_code"] or "—"],
+        [_t("Onset date"), ev["onset_date"]],
+        [_t("Clinic became aware at"), ev["aware_at"]],
+        [_t("Severity grade (1–5)"), str(ev["severity_grade"])],
+        [_t("Serious"), ", ".join(crit_labels) if crit_labels else _t("No")],
+        [
+            _t("Related to the harvest"),
+            _relatedness_label(ev["relatedness"]["harvest"]),
+        ],
+        [_t("Related to the cells"), _relatedness_label(ev["relatedness"]["cells"])],
+        [
+            _t("Related to the administration"),
+            _relatedness_label(ev["relatedness"]["administration"]),
+        ],
+        [_t("What happened"), ev["description"] or "—"],
+        [_t("Action taken"), ev["action_taken"] or "—"],
+        [pgettext("adverse event", "Outcome"), _t(str(event.get_outcome_display()))],
+    ]
+
+
+def _ae_treatment_rows(data: dict[str, Any]) -> list[list[Any]]:
+    """The administration, dose and lot the event followed."""
+    tr = data["treatment"]
+    return [
+        [_t("Administration number"), str(tr["administration_number"] or "—")],
+        [_t("Route"), display.route_label(tr["route"])],
+        [_t("Started at"), tr["started_at"] or "—"],
+        [_t("Cells given"), numbers.cells(tr["cells_given"])],
+        [_t("Dose"), tr["dose"] or "—"],
+        [_t("Lot"), tr["lot"] or "—"],
+    ]

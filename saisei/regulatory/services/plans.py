@@ -18,6 +18,7 @@ from saisei.core.audit import audit_record
 from saisei.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from saisei.core.models import User
 from saisei.core.permissions import org_id_of
+from saisei.core.workflow import Transition
 from saisei.regulatory import config, permissions
 from saisei.regulatory.lifecycles import PLAN
 from saisei.regulatory.models import (
@@ -396,6 +397,83 @@ def _plan_transition(
 ) -> PlanVersion:
     today = today_tokyo()
     effective = effective_date or today
+    transition = _checked_transition(
+        actor=actor,
+        version=version,
+        name=name,
+        effective=effective,
+        today=today,
+        plan_number=plan_number,
+        suspension_lifted=suspension_lifted,
+        follow_up_end_date=follow_up_end_date,
+        changes=changes,
+    )
+    plan = version.plan
+    from_state = version.state
+    try:
+        with transaction.atomic():
+            diff = _store_step(
+                version,
+                name=name,
+                target=transition.target,
+                effective=effective,
+                plan_number=plan_number,
+                reception_number=reception_number,
+                follow_up_end_date=follow_up_end_date,
+                changes=changes,
+            )
+            log = PlanTransition.objects.create(
+                organisation_id=version.organisation_id,
+                plan=plan,
+                version=version,
+                name=name,
+                from_state=from_state,
+                to_state=transition.target,
+                effective_date=effective,
+                actor=actor,
+                reason=reason,
+                reference=reference or plan_number or reception_number,
+                changes=diff,
+            )
+            result = _step_effects(
+                actor=actor,
+                version=version,
+                name=name,
+                effective=effective,
+                today=today,
+                subject=("regulatory.plantransition", str(log.external_id)),
+                reason=reason,
+            )
+            audit_record(
+                actor=actor,
+                organisation=plan.organisation,
+                action=f"plan.{name}",
+                subject=version,
+                reason=reason,
+                changes=_step_changes(version, from_state, transition.target, effective, diff),
+            )
+    except IntegrityError as exc:
+        raise Conflict(
+            "plan.number_taken", _("Another plan in your organisation has this plan number.")
+        ) from exc
+    if name == "record_acceptance":
+        version.refresh_from_db()
+    return result
+
+
+def _checked_transition(
+    *,
+    actor: User | None,
+    version: PlanVersion,
+    name: str,
+    effective: dt.date,
+    today: dt.date,
+    plan_number: str,
+    suspension_lifted: bool,
+    follow_up_end_date: dt.date | None,
+    changes: dict[str, Any] | None,
+) -> Transition:
+    """The lifecycle table's verdict on the step, after the date and in-progress checks."""
     refusal = step_date_refusal(effective=effective, today=today, previous=_previous_step(version))
     if refusal is not None:
         raise refusal.error()
@@ -425,99 +503,104 @@ def _plan_transition(
             "plan.change_in_progress",
             _("A changed version of this plan is already in progress."),
         )
-    from_state = version.state
-    result = version
+    return transition
+
+
+def _store_step(
+    version: PlanVersion,
+    *,
+    name: str,
+    target: str,
+    effective: dt.date,
+    plan_number: str,
+    reception_number: str,
+    follow_up_end_date: dt.date | None,
+    changes: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Write the step onto the version and its plan; returns the minor change's diff."""
+    plan = version.plan
     diff: dict[str, Any] = {}
-    try:
-        with transaction.atomic():
-            version.state = transition.target
-            if name in DATE_FIELD:
-                setattr(version, DATE_FIELD[name], effective)
-            if reception_number:
-                version.reception_number = reception_number.strip()
-            if name == "record_minor_change":
-                diff = _apply_minor_change(version, changes or {})
-            version.save()
-            if name == "submit_to_authority" and plan.first_submitted_date is None:
-                plan.first_submitted_date = effective
-            if name == "record_acceptance":
-                if plan_number.strip():
-                    plan.plan_number = plan_number.strip()
-                if plan.first_accepted_date is None:
-                    plan.first_accepted_date = effective
-            if name in {"discontinue"}:
-                plan.discontinued_date = effective
-            if follow_up_end_date is not None:
-                plan.follow_up_end_date = follow_up_end_date
-            if name == "close" or (name == "withdraw" and version.number == 1):
-                plan.closed_date = effective
-            plan.save()
-            log = PlanTransition.objects.create(
-                organisation_id=version.organisation_id,
-                plan=plan,
-                version=version,
-                name=name,
-                from_state=from_state,
-                to_state=transition.target,
-                effective_date=effective,
-                actor=actor,
-                reason=reason,
-                reference=reference or plan_number or reception_number,
-                changes=diff,
-            )
-            subject = ("regulatory.plantransition", str(log.external_id))
-            # The effects each step's row in the lifecycle table names.
-            if name == "record_acceptance":
-                obligation_services.periodic_obligations_refresh(
-                    actor=actor, plan=plan, today=today
-                )
-            elif name == "record_minor_change":
-                obligation_services.minor_change_obligations(
-                    actor=actor, plan=plan, change_date=effective, subject=subject
-                )
-            elif name == "discontinue":
-                obligation_services.discontinuation_obligations(
-                    actor=actor, plan=plan, discontinued_date=effective, subject=subject
-                )
-            elif name == "close":
-                obligation_services.end_of_provision_obligation(
-                    actor=actor, plan=plan, closed_date=effective, subject=subject
-                )
-            elif name == "start_major_change":
-                result = _copy_as_draft(version, summary=reason)
-            if name == "bring_into_force":
-                _supersede_previous(actor=actor, version=version, effective=effective)
-            if name == "discontinue":
-                version.in_force_until = version.in_force_until or effective
-                version.save(update_fields=["in_force_until", "updated_at"])
-            _refresh_plan_status(plan)
-            # Classes II and III have no waiting period: acceptance brings the version into force.
-            if name == "record_acceptance" and version.declared_risk_class != 1:
-                plan_transition(
-                    actor=None, version=version, name="bring_into_force", effective_date=effective
-                )
-            audit_record(
-                actor=actor,
-                organisation=plan.organisation,
-                action=f"plan.{name}",
-                subject=version,
-                reason=reason,
-                changes={
-                    "plan": str(plan.external_id),
-                    "version": version.number,
-                    "from": from_state,
-                    "to": transition.target,
-                    "effective_date": effective,
-                    "changes": diff,
-                },
-            )
-    except IntegrityError as exc:
-        raise Conflict(
-            "plan.number_taken", _("Another plan in your organisation has this plan number.")
-        ) from exc
+    version.state = target
+    if name in DATE_FIELD:
+        setattr(version, DATE_FIELD[name], effective)
+    if reception_number:
+        version.reception_number = reception_number.strip()
+    if name == "record_minor_change":
+        diff = _apply_minor_change(version, changes or {})
+    version.save()
+    if name == "submit_to_authority" and plan.first_submitted_date is None:
+        plan.first_submitted_date = effective
     if name == "record_acceptance":
-        version.refresh_from_db()
+        if plan_number.strip():
+            plan.plan_number = plan_number.strip()
+        if plan.first_accepted_date is None:
+            plan.first_accepted_date = effective
+    if name in {"discontinue"}:
+        plan.discontinued_date = effective
+    if follow_up_end_date is not None:
+        plan.follow_up_end_date = follow_up_end_date
+    if name == "close" or (name == "withdraw" and version.number == 1):
+        plan.closed_date = effective
+    plan.save()
+    return diff
+
+
+def _step_effects(
+    *,
+    actor: User | None,
+    version: PlanVersion,
+    name: str,
+    effective: dt.date,
+    today: dt.date,
+    subject: tuple[str, str],
+    reason: str,
+) -> PlanVersion:
+    """The effects each step's row in the lifecycle table names, then the plan's status and (for
+    classes II and III) entry into force; returns the version the caller should look at next."""
+    plan = version.plan
+    result = version
+    if name == "record_acceptance":
+        obligation_services.periodic_obligations_refresh(actor=actor, plan=plan, today=today)
+    elif name == "record_minor_change":
+        obligation_services.minor_change_obligations(
+            actor=actor, plan=plan, change_date=effective, subject=subject
+        )
+    elif name == "discontinue":
+        obligation_services.discontinuation_obligations(
+            actor=actor, plan=plan, discontinued_date=effective, subject=subject
+        )
+    elif name == "close":
+        obligation_services.end_of_provision_obligation(
+            actor=actor, plan=plan, closed_date=effective, subject=subject
+        )
+    elif name == "start_major_change":
+        result = _copy_as_draft(version, summary=reason)
+    if name == "bring_into_force":
+        _supersede_previous(actor=actor, version=version, effective=effective)
+    if name == "discontinue":
+        version.in_force_until = version.in_force_until or effective
+        version.save(update_fields=["in_force_until", "updated_at"])
+    _refresh_plan_status(plan)
+    # Classes II and III have no waiting period: acceptance brings the version into force.
+    if name == "record_acceptance" and version.declared_risk_class != 1:
+        plan_transition(
+            actor=None, version=version, name="bring_into_force", effective_date=effective
+        )
     return result
+
+
+def _step_changes(
+    version: PlanVersion, from_state: str, to_state: str, effective: dt.date, diff: dict[str, Any]
+) -> dict[str, Any]:
+    """What the ledger records for one step."""
+    return {
+        "plan": str(version.plan.external_id),
+        "version": version.number,
+        "from": from_state,
+        "to": to_state,
+        "effective_date": effective,
+        "changes": diff,
+    }
 
 
 def _previous_step(version: PlanVersion) -> tuple[str, dt.date] | None:
