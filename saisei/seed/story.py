@@ -251,6 +251,7 @@ def _enrolment(st: _Story) -> tuple[Any, Decimal]:
 
 
 def _prescreen_and_consent(st: _Story, patient: Any) -> None:
+    """The eligible prescreen (recorded and decided) and the patient's consent."""
     from saisei.journey.models import Consent, Prescreen
 
     b = st.b
