@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -156,59 +157,44 @@ def _label_content(
     }
 
 
-def _patient_rows(
-    b: Batch,
-    s: OrgSetup,
-    *,
-    seed: int,
-    i: int,
-    today: dt.date,
-    din_seq: dict[int, int],
-    ae_seq: dict[int, int],
-) -> None:
-    from saisei.journey.models import (
-        Consent,
-        CourseStep,
-        Inquiry,
-        Patient,
-        Prescreen,
-        TreatmentCourse,
-    )
-    from saisei.outcomes.instruments import validate_and_score
-    from saisei.outcomes.models import Assessment, AssessmentSchedule, ScheduledAssessment
-    from saisei.processing.isbt128 import (
-        build_coi,
-        build_din,
-        build_product_code,
-        division_code,
-        parse_din,
-    )
-    from saisei.processing.models import (
-        ChainOfIdentity,
-        CultureStep,
-        CustodyEvent,
-        Donation,
-        Dose,
-        LabelPrint,
-        Lot,
-        QCResult,
-        Release,
-    )
-    from saisei.processing.rules import processing_config
-    from saisei.processing.services import collection_type_for_cell_source
-    from saisei.regulatory.models import Obligation
-    from saisei.regulatory.rules import reporting_clock
-    from saisei.regulatory.services.obligations import KIND_BY_RULE, _english
-    from saisei.safety.models import AdverseEvent
-    from saisei.treatment.models import Administration, BedsideVerification
+@dataclass
+class _Story:
+    """What every step of one patient's story reads: the batch, the group, the draws, the day."""
 
-    rng = random.Random(f"{seed}:{s.k}:{i}")
-    org, u = s.org, s.users
-    coordinator, doctor, nurse = u[Role.COORDINATOR], u[Role.PHYSICIAN], u[Role.NURSE]
-    tech, qa = u[Role.CPC_TECHNICIAN], u[Role.QA_MANAGER]
-    common = {"organisation": org}
-    harvest = today - D(rng.randint(7, 560))
-    code = patient_code(seed, s.k, i)
+    b: Batch
+    s: OrgSetup
+    rng: random.Random
+    seed: int
+    i: int
+    today: dt.date
+    code: str
+    harvest: dt.date
+    common: dict[str, Any]
+
+
+@dataclass
+class _Din:
+    """The donation's identifiers: processing config, DIN, chain of identity, collection type."""
+
+    config: Any
+    din: Any
+    coi: Any
+    parsed_din: Any
+    collection_type: str
+
+
+def _enrolment(st: _Story) -> tuple[Any, Decimal]:
+    """Inquiry and patient; draws sex, birth date, weight, language and country, in that order."""
+    from saisei.journey.models import Inquiry, Patient
+
+    b = st.b
+    s = st.s
+    rng = st.rng
+    common = st.common
+    code = st.code
+    harvest = st.harvest
+    coordinator = st.s.users[Role.COORDINATOR]
+    seed, i = st.seed, st.i
     sex = rng.choice(["female", "male"])
     dob = dt.date(rng.randint(1940, 1966), rng.randint(1, 12), rng.randint(1, 28))
     weight = Decimal(f"{rng.uniform(45, 90):.1f}")
@@ -261,6 +247,19 @@ def _patient_rows(
         )
     )
     b.log(enrolled_at, coordinator, "patient.enrol", patient, patient_code=code)
+    return patient, weight
+
+
+def _prescreen_and_consent(st: _Story, patient: Any) -> None:
+    """The eligible prescreen (recorded and decided) and the patient's consent."""
+    from saisei.journey.models import Consent, Prescreen
+
+    b = st.b
+    s = st.s
+    common = st.common
+    code = st.code
+    harvest = st.harvest
+    doctor = st.s.users[Role.PHYSICIAN]
     prescreen_at = _at(harvest - D(45), 14)
     prescreen = b.add(
         Prescreen(
@@ -294,6 +293,17 @@ def _patient_rows(
     )
     b.log(consent_at, doctor, "consent.give", consent, patient=code)
 
+
+def _course(st: _Story, patient: Any) -> tuple[Any, list[dt.date], list[Any]]:
+    """The treatment course and its steps: harvest, culture, one per infusion."""
+    from saisei.journey.models import CourseStep, TreatmentCourse
+
+    b = st.b
+    s = st.s
+    today = st.today
+    common = st.common
+    harvest = st.harvest
+    coordinator = st.s.users[Role.COORDINATOR]
     infusion_days = [harvest + D(CULTURE_DAYS + INTERVAL_DAYS * n) for n in range(INFUSIONS)]
     given = [day for day in infusion_days if day < today]
     course = b.add(
@@ -356,7 +366,24 @@ def _patient_rows(
         )
         for n, day in enumerate(infusion_days)
     ]
+    return course, infusion_days, infusion_steps
 
+
+def _donation(
+    st: _Story, course: Any, patient: Any, din_seq: dict[int, int]
+) -> tuple[_Din, Any, Any]:
+    """DIN and chain of identity, the donation and its tissue label (takes the next DIN)."""
+    from saisei.processing.isbt128 import build_coi, build_din, build_product_code, parse_din
+    from saisei.processing.models import ChainOfIdentity, Donation, LabelPrint
+    from saisei.processing.rules import processing_config
+    from saisei.processing.services import collection_type_for_cell_source
+
+    b = st.b
+    s = st.s
+    rng = st.rng
+    common = st.common
+    harvest = st.harvest
+    doctor = st.s.users[Role.PHYSICIAN]
     config = processing_config()
     year = harvest.year
     sequence = din_seq[year]
@@ -417,6 +444,19 @@ def _patient_rows(
         )
     )
     b.log(tissue_label.printed_at, doctor, "label.print", tissue_label, din=din.din, count=2)
+    return _Din(config, din, coi, parsed_din, collection_type), donation, tissue_label
+
+
+def _tissue_custody(st: _Story, donation: Any, tissue_label: Any) -> None:
+    """The tissue's custody from collection to the CPC."""
+    from saisei.processing.models import CustodyEvent
+
+    b = st.b
+    s = st.s
+    common = st.common
+    harvest = st.harvest
+    doctor = st.s.users[Role.PHYSICIAN]
+    tech = st.s.users[Role.CPC_TECHNICIAN]
     for stage, giver, taker, hour, temps in (
         ("collection", str(doctor), "Clinic nurse", 9, None),
         ("transport", "Clinic nurse", "Courier", 11, (4.0, 6.5)),
@@ -439,6 +479,14 @@ def _patient_rows(
         )
         b.log(event.occurred_at, event.recorded_by, "custody.handover", event, stage=stage)
 
+
+def _lot(st: _Story, donation: Any, dn: _Din, weight: Decimal) -> tuple[Any, dt.date]:
+    """The lot, its culture steps (draws viabilities), passing QC results and its release."""
+    from saisei.processing.models import CultureStep, Lot, QCResult, Release
+
+    b, s, rng, common, harvest = st.b, st.s, st.rng, st.common, st.harvest
+    tech, qa = st.s.users[Role.CPC_TECHNICIAN], st.s.users[Role.QA_MANAGER]
+    config, din, collection_type = dn.config, dn.din, dn.collection_type
     lot = b.add(
         Lot(
             **common,
@@ -507,128 +555,191 @@ def _patient_rows(
     )
     b.log(release.signed_at, qa, "lot.release", lot, kind="full")
     b.log(release.signed_at, tech, "lot.divide", lot, bags=INFUSIONS)
+    return lot, release_day
 
+
+def _dose(
+    st: _Story,
+    lot: Any,
+    patient: Any,
+    dn: _Din,
+    n: int,
+    day: dt.date,
+    expires: dt.datetime,
+    release_day: dt.date,
+) -> tuple[Any, Any, Any]:
+    """Dose ``n`` of the lot and its label."""
+    from saisei.processing.isbt128 import build_product_code, division_code
+    from saisei.processing.models import Dose, LabelPrint
+
+    b = st.b
+    s = st.s
+    today = st.today
+    common = st.common
+    tech = st.s.users[Role.CPC_TECHNICIAN]
+    config, din, coi, parsed_din = dn.config, dn.din, dn.coi, dn.parsed_din
+    collection_type = dn.collection_type
+    product = build_product_code(
+        pdc=config.pdc, collection_type=collection_type, division=division_code(first=n)
+    )
+    is_given = day < today
+    dose = b.add(
+        Dose(
+            **common,
+            lot=lot,
+            patient=patient,
+            din=din.din,
+            coi=coi.content,
+            product_code=product.code,
+            division=product.division,
+            sequence=n,
+            status=Dose.Status.ADMINISTERED if is_given else Dose.Status.RELEASED,
+            cell_count=float(CELLS_PER_DOSE),
+            volume_ml=50.0,
+            cryopreserved_at=_at(release_day - D(3), 16),
+            expires_at=expires,
+            freezer=f"SYNTH-F{s.k}",
+            rack=lot.number,
+            position=f"{n:02d}",
+        )
+    )
+    label = b.add(
+        LabelPrint(
+            **common,
+            kind=LabelPrint.Kind.DOSE,
+            dose=dose,
+            count=1,
+            applied=1,
+            printed_at=_at(release_day - D(3), 15),
+            printed_by=tech,
+            content=_label_content(
+                din=parsed_din,
+                product_code=product.code,
+                product_code_data=f"=<{product.code}",
+                division=product.division,
+                expires=expires,
+                description="MSC(AT)",
+                coi=coi,
+                patient=patient,
+            ),
+        )
+    )
+    b.log(label.printed_at, tech, "label.print", label, dose=product.code, din=din.din)
+    return dose, label, product
+
+
+def _administer(
+    st: _Story, patient: Any, dose: Any, label: Any, product: Any, step: Any, n: int, day: dt.date
+) -> Any:
+    """A given dose: custody to the bedside, the bedside check and the administration."""
+    from saisei.processing.models import CustodyEvent
+    from saisei.treatment.models import Administration, BedsideVerification
+
+    b, s, common, code, weight = st.b, st.s, st.common, st.code, patient.weight_kg
+    doctor, nurse, tech = (st.s.users[r] for r in (Role.PHYSICIAN, Role.NURSE, Role.CPC_TECHNICIAN))
+    scan = label.content["datamatrix"]
+    for stage, giver, taker, place, at in (
+        ("shipment", s.cpc.name, "Courier", s.cpc.name, _at(day - D(1), 14)),
+        ("clinic_receipt", "Courier", s.clinic.name, s.clinic.name, _at(day - D(1), 17)),
+        ("bedside", s.clinic.name, str(nurse), s.clinic.name, _at(day, 10, 45)),
+    ):
+        event = b.add(
+            CustodyEvent(
+                **common,
+                stage=stage,
+                dose=dose,
+                from_party=giver,
+                to_party=taker,
+                place=place,
+                occurred_at=at,
+                recorded_by=nurse if stage != "shipment" else tech,
+                scanned=scan,
+            )
+        )
+        b.log(at, event.recorded_by, "custody.handover", event, stage=stage)
+    checked = _at(day, 10, 50)
+    verification = b.add(
+        BedsideVerification(
+            **common,
+            patient_scan=code,
+            product_scans=[scan],
+            route="iv",
+            course_step=step,
+            patient=patient,
+            dose=dose,
+            checks=[{"check": "identity", "passed": True}],
+            passed=True,
+            performed_by=nurse,
+            performed_at=checked,
+        )
+    )
+    b.log(checked, nurse, "bedside_verification.record", verification, passed=True)
+    started = _at(day, 11)
+    administration = b.add(
+        Administration(
+            **common,
+            dose=dose,
+            verification=verification,
+            patient=patient,
+            plan=s.plan,
+            course_step=step,
+            number=n,
+            route="iv",
+            cells_given=CELLS_PER_DOSE,
+            weight_kg=weight,
+            cells_per_kg=CELLS_PER_DOSE / float(weight),
+            volume_ml=50.0,
+            rate_ml_per_hour=100.0,
+            started_at=started,
+            ended_at=started + D(minutes=30),
+            status=Administration.Status.COMPLETED,
+            physician=doctor,
+            nurse=nurse,
+            recorded_by=nurse,
+            second_person=doctor,
+            second_person_confirmed_at=started,
+        )
+    )
+    dose.administered_at = started
+    dose.administration_ref = str(administration.external_id)
+    b.log(started, nurse, "administration.record", administration, dose=product.code)
+    b.log(started, nurse, "dose.administer", dose, administration=dose.administration_ref)
+    return administration
+
+
+def _doses(
+    st: _Story,
+    lot: Any,
+    patient: Any,
+    dn: _Din,
+    release_day: dt.date,
+    infusion_days: list[dt.date],
+    infusion_steps: list[Any],
+) -> list[Any]:
+    """The doses and their labels; the given ones administered. Returns the administrations."""
     expires = _at(release_day + D(365), 0)
     administrations = []
     for n, day in enumerate(infusion_days, start=1):
-        product = build_product_code(
-            pdc=config.pdc, collection_type=collection_type, division=division_code(first=n)
-        )
-        is_given = day < today
-        dose = b.add(
-            Dose(
-                **common,
-                lot=lot,
-                patient=patient,
-                din=din.din,
-                coi=coi.content,
-                product_code=product.code,
-                division=product.division,
-                sequence=n,
-                status=Dose.Status.ADMINISTERED if is_given else Dose.Status.RELEASED,
-                cell_count=float(CELLS_PER_DOSE),
-                volume_ml=50.0,
-                cryopreserved_at=_at(release_day - D(3), 16),
-                expires_at=expires,
-                freezer=f"SYNTH-F{s.k}",
-                rack=lot.number,
-                position=f"{n:02d}",
-            )
-        )
-        label = b.add(
-            LabelPrint(
-                **common,
-                kind=LabelPrint.Kind.DOSE,
-                dose=dose,
-                count=1,
-                applied=1,
-                printed_at=_at(release_day - D(3), 15),
-                printed_by=tech,
-                content=_label_content(
-                    din=parsed_din,
-                    product_code=product.code,
-                    product_code_data=f"=<{product.code}",
-                    division=product.division,
-                    expires=expires,
-                    description="MSC(AT)",
-                    coi=coi,
-                    patient=patient,
-                ),
-            )
-        )
-        b.log(label.printed_at, tech, "label.print", label, dose=product.code, din=din.din)
-        if not is_given:
-            continue
-        scan = label.content["datamatrix"]
-        for stage, giver, taker, place, at in (
-            ("shipment", s.cpc.name, "Courier", s.cpc.name, _at(day - D(1), 14)),
-            ("clinic_receipt", "Courier", s.clinic.name, s.clinic.name, _at(day - D(1), 17)),
-            ("bedside", s.clinic.name, str(nurse), s.clinic.name, _at(day, 10, 45)),
-        ):
-            event = b.add(
-                CustodyEvent(
-                    **common,
-                    stage=stage,
-                    dose=dose,
-                    from_party=giver,
-                    to_party=taker,
-                    place=place,
-                    occurred_at=at,
-                    recorded_by=nurse if stage != "shipment" else tech,
-                    scanned=scan,
-                )
-            )
-            b.log(at, event.recorded_by, "custody.handover", event, stage=stage)
-        checked = _at(day, 10, 50)
-        verification = b.add(
-            BedsideVerification(
-                **common,
-                patient_scan=code,
-                product_scans=[scan],
-                route="iv",
-                course_step=infusion_steps[n - 1],
-                patient=patient,
-                dose=dose,
-                checks=[{"check": "identity", "passed": True}],
-                passed=True,
-                performed_by=nurse,
-                performed_at=checked,
-            )
-        )
-        b.log(checked, nurse, "bedside_verification.record", verification, passed=True)
-        started = _at(day, 11)
-        administration = b.add(
-            Administration(
-                **common,
-                dose=dose,
-                verification=verification,
-                patient=patient,
-                plan=s.plan,
-                course_step=infusion_steps[n - 1],
-                number=n,
-                route="iv",
-                cells_given=CELLS_PER_DOSE,
-                weight_kg=weight,
-                cells_per_kg=CELLS_PER_DOSE / float(weight),
-                volume_ml=50.0,
-                rate_ml_per_hour=100.0,
-                started_at=started,
-                ended_at=started + D(minutes=30),
-                status=Administration.Status.COMPLETED,
-                physician=doctor,
-                nurse=nurse,
-                recorded_by=nurse,
-                second_person=doctor,
-                second_person_confirmed_at=started,
-            )
-        )
-        dose.administered_at = started
-        dose.administration_ref = str(administration.external_id)
-        administrations.append(administration)
-        b.log(started, nurse, "administration.record", administration, dose=product.code)
-        b.log(started, nurse, "dose.administer", dose, administration=dose.administration_ref)
+        dose, label, product = _dose(st, lot, patient, dn, n, day, expires, release_day)
+        if day < st.today:
+            step = infusion_steps[n - 1]
+            administrations.append(_administer(st, patient, dose, label, product, step, n, day))
+    return administrations
 
-    # Outcomes: baseline, before each infusion, and 3, 6, 12 months after the last one.
+
+def _outcomes(st: _Story, patient: Any, course: Any, infusion_days: list[dt.date]) -> None:
+    """Outcomes: baseline, before each infusion, and 3, 6, 12 months after the last one."""
+    from saisei.outcomes.instruments import validate_and_score
+    from saisei.outcomes.models import Assessment, AssessmentSchedule, ScheduledAssessment
+
+    b = st.b
+    s = st.s
+    rng = st.rng
+    today = st.today
+    common = st.common
+    code = st.code
+    harvest = st.harvest
+    doctor = st.s.users[Role.PHYSICIAN]
     schedule = b.add(
         AssessmentSchedule(
             **common,
@@ -692,8 +803,20 @@ def _patient_rows(
             )
             b.log(_at(due, 14), doctor, "assessment.record", a, patient=code, total=score.total)
 
-    # About one patient in eight has an adverse event after the first infusion; one in four of
-    # those is serious and starts the reporting clocks.
+
+def _adverse_event(
+    st: _Story, patient: Any, lot: Any, administrations: list[Any], ae_seq: dict[int, int]
+) -> None:
+    """About one patient in eight has an adverse event after the first infusion; one in four of
+    those is serious and starts the reporting clocks."""
+    from saisei.safety.models import AdverseEvent
+
+    b = st.b
+    s = st.s
+    rng = st.rng
+    today = st.today
+    common = st.common
+    doctor = st.s.users[Role.PHYSICIAN]
     if administrations and rng.random() < 0.125:
         first = administrations[0]
         serious = rng.random() < 0.25
@@ -727,45 +850,86 @@ def _patient_rows(
             )
         )
         b.log(aware, doctor, "adverse_event.record", event, number=event.number)
-        dues = reporting_clock(
-            seriousness="hospitalisation" if serious else "non_serious",
-            aware_date=aware.astimezone(TOKYO).date(),
-            plan_submitted_date=s.plan.first_submitted_date,
-        )
-        created = []
-        for clock_due in dues:
-            past = clock_due.due_date < today
-            created.append(
-                b.add(
-                    Obligation(
-                        **common,
-                        plan=s.plan,
-                        kind=KIND_BY_RULE.get(clock_due.rule, "adverse_event"),
-                        recipient=clock_due.recipient.value,
-                        title=_english(clock_due.rule),
-                        due_date=clock_due.due_date,
-                        status="done" if past else "open",
-                        rule_id=clock_due.rule,
-                        source=clock_due.source,
-                        subject_type="safety.adverseevent",
-                        subject_id=str(event.external_id),
-                        trigger_date=aware.astimezone(TOKYO).date(),
-                        done_at=_at(clock_due.due_date - D(2), 12) if past else None,
-                        done_by=u[Role.COMPLIANCE_OFFICER] if past else None,
-                        submitted_date=clock_due.due_date - D(2) if past else None,
-                        evidence="SYNTH receipt" if past else "",
-                    )
+        _obligations(st, event, aware, serious)
+
+
+def _obligations(st: _Story, event: Any, aware: dt.datetime, serious: bool) -> None:
+    """The reporting obligations a seeded adverse event starts (past ones done)."""
+    from saisei.regulatory.models import Obligation
+    from saisei.regulatory.rules import reporting_clock
+    from saisei.regulatory.services.obligations import KIND_BY_RULE, _english
+
+    b = st.b
+    s = st.s
+    today = st.today
+    common = st.common
+    doctor = st.s.users[Role.PHYSICIAN]
+    u = st.s.users
+    dues = reporting_clock(
+        seriousness="hospitalisation" if serious else "non_serious",
+        aware_date=aware.astimezone(TOKYO).date(),
+        plan_submitted_date=s.plan.first_submitted_date,
+    )
+    created = []
+    for clock_due in dues:
+        past = clock_due.due_date < today
+        created.append(
+            b.add(
+                Obligation(
+                    **common,
+                    plan=s.plan,
+                    kind=KIND_BY_RULE.get(clock_due.rule, "adverse_event"),
+                    recipient=clock_due.recipient.value,
+                    title=_english(clock_due.rule),
+                    due_date=clock_due.due_date,
+                    status="done" if past else "open",
+                    rule_id=clock_due.rule,
+                    source=clock_due.source,
+                    subject_type="safety.adverseevent",
+                    subject_id=str(event.external_id),
+                    trigger_date=aware.astimezone(TOKYO).date(),
+                    done_at=_at(clock_due.due_date - D(2), 12) if past else None,
+                    done_by=u[Role.COMPLIANCE_OFFICER] if past else None,
+                    submitted_date=clock_due.due_date - D(2) if past else None,
+                    evidence="SYNTH receipt" if past else "",
                 )
             )
-        if created:
-            b.log(
-                aware,
-                doctor,
-                "obligation.create",
-                s.plan,
-                cause="adverse_event",
-                obligations=[
-                    {"rule": o.rule_id, "due_date": o.due_date, "id": str(o.external_id)}
-                    for o in created
-                ],
-            )
+        )
+    if created:
+        b.log(
+            aware,
+            doctor,
+            "obligation.create",
+            s.plan,
+            cause="adverse_event",
+            obligations=[
+                {"rule": o.rule_id, "due_date": o.due_date, "id": str(o.external_id)}
+                for o in created
+            ],
+        )
+
+
+def _patient_rows(
+    b: Batch,
+    s: OrgSetup,
+    *,
+    seed: int,
+    i: int,
+    today: dt.date,
+    din_seq: dict[int, int],
+    ae_seq: dict[int, int],
+) -> None:
+    """One patient's story, inquiry to follow-up; the steps draw from one generator, in order."""
+    rng = random.Random(f"{seed}:{s.k}:{i}")
+    harvest = today - D(rng.randint(7, 560))
+    code = patient_code(seed, s.k, i)
+    st = _Story(b, s, rng, seed, i, today, code, harvest, {"organisation": s.org})
+    patient, weight = _enrolment(st)
+    _prescreen_and_consent(st, patient)
+    course, infusion_days, infusion_steps = _course(st, patient)
+    dn, donation, tissue_label = _donation(st, course, patient, din_seq)
+    _tissue_custody(st, donation, tissue_label)
+    lot, release_day = _lot(st, donation, dn, weight)
+    administrations = _doses(st, lot, patient, dn, release_day, infusion_days, infusion_steps)
+    _outcomes(st, patient, course, infusion_days)
+    _adverse_event(st, patient, lot, administrations, ae_seq)
