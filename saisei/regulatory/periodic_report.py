@@ -7,6 +7,23 @@ from django.utils.translation import gettext_noop
 from saisei.core.registry import ReportScope, ReportSection, Row
 from saisei.regulatory.models import Obligation, PlanVersion
 
+# The class as the law names it (ASRM Art. 2(5)-(7)), in each language the report is read in.
+RISK_CLASS_NAMES = {
+    1: {"en": "Class I", "ja": "第一種"},
+    2: {"en": "Class II", "ja": "第二種"},
+    3: {"en": "Class III", "ja": "第三種"},
+}
+
+
+def _risk_class(value: int | None) -> dict[str, dict[str, str]] | str:
+    return {"names": RISK_CLASS_NAMES[value]} if value in RISK_CLASS_NAMES else "—"
+
+
+def _names(record: object) -> dict[str, dict[str, str]]:
+    """A registry record's name in English and Japanese (the Japanese form prints 名称 as filed)."""
+    name = str(getattr(record, "name", ""))
+    return {"names": {"en": name, "ja": str(getattr(record, "name_ja", "")) or name}}
+
 
 def _plan_section(scope: ReportScope) -> list[Row]:
     plan = scope.plan
@@ -17,13 +34,13 @@ def _plan_section(scope: ReportScope) -> list[Row]:
         and v.in_force_from <= scope.end
         and (v.in_force_until is None or v.in_force_until >= scope.start)
     ]
-    committee = next((v.committee.name for v in versions if v.committee), "—")
+    committee = next((v.committee for v in versions if v.committee), None)
     return [
         (gettext_noop("Plan number"), plan.plan_number or "—"),
         (gettext_noop("Treatment"), plan.title),
-        (gettext_noop("Risk class"), plan.risk_class),
-        (gettext_noop("Medical institution"), plan.institution.name),
-        (gettext_noop("Reviewing committee"), committee),
+        (gettext_noop("Risk class"), _risk_class(plan.risk_class)),
+        (gettext_noop("Medical institution"), _names(plan.institution)),
+        (gettext_noop("Reviewing committee"), _names(committee) if committee else "—"),
         (
             gettext_noop("Versions in force during the period"),
             ", ".join(f"v{v.number}" for v in versions) or "—",

@@ -68,7 +68,11 @@ def tr(msgid: str, lang: str) -> str:
 
 
 def render_value(label: str, value: Any, lang: str) -> tuple[str, str]:
-    """Labels with parameters (e.g. an outcome) carry the parameter and the count in a dict."""
+    """Labels with parameters (e.g. an outcome) carry the parameter and the count in a dict; a
+    value with a name per language (a registry name, the risk class) carries them in "names"."""
+    if isinstance(value, dict) and "names" in value:
+        names = value["names"]
+        return tr(label, lang), str(names.get(lang) or names.get("en") or "—")
     if isinstance(value, dict) and "count" in value:
         params = {k: v for k, v in value.items() if k != "count"}
         return tr(label, lang).format(**params), str(value["count"])

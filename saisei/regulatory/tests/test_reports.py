@@ -129,3 +129,22 @@ def test_a_reviewed_report_that_is_reassembled_needs_a_new_review(officer, plan,
         actor=officer, report=report, submitted_date=TODAY, evidence="receipt 6"
     )
     assert report.status == "submitted"
+
+
+def test_the_plan_annex_names_the_class_and_registry_in_the_reader_language():
+    """別紙様式第3's annex in Japanese prints 第二種 and the registry's Japanese names; the
+    English review draft keeps the English ones (one snapshot serves both)."""
+    from types import SimpleNamespace
+
+    from saisei.regulatory.periodic_report import _names, _risk_class
+    from saisei.regulatory.reports import render_value
+
+    institution = SimpleNamespace(name="Sakura Clinic", name_ja="さくらクリニック")
+    unnamed = SimpleNamespace(name="Kaede Clinic", name_ja="")
+    assert render_value("Risk class", _risk_class(2), "ja")[1] == "第二種"
+    assert render_value("Risk class", _risk_class(2), "en")[1] == "Class II"
+    assert render_value("Risk class", _risk_class(None), "ja")[1] == "—"
+    assert render_value("Medical institution", _names(institution), "ja")[1] == "さくらクリニック"
+    assert render_value("Medical institution", _names(institution), "en")[1] == "Sakura Clinic"
+    # With no Japanese name recorded the form prints the name as registered.
+    assert render_value("Medical institution", _names(unnamed), "ja")[1] == "Kaede Clinic"
