@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,8 @@ from django.utils import timezone
 from saisei.core.errors import Forbidden
 from saisei.core.models import User
 from saisei.core.permissions import scope_to_org
-from saisei.core.selectors import get_scoped
+from saisei.core.prepared import Prepared, PreparedObjects
+from saisei.core.selectors import get_scoped, prepared_get
 
 from . import permissions as perms
 from .models import (
@@ -33,17 +35,8 @@ from .models import (
 )
 from .permissions import scope_journey
 
-
-def consent_status_for_gate(
-    *, patient_id: int, plan_version_id: int, at: dt.datetime | None
-) -> str:
-    """Consent for the compliance gate (ASRM Art. 14): "valid", "missing" or "withdrawn" at `at`.
-
-    The latest consent signed on or before `at` for this plan version decides; a voided consent
-    counts as never given, and a withdrawal on or before `at` makes it "withdrawn".
-    """
-    at = at or timezone.now()
-    consent = (
+_CONSENT_FOR_GATE = Prepared(
+    lambda patient_id, plan_version_id, at: (
         Consent.objects.filter(
             patient_id=patient_id,
             plan_version_id=plan_version_id,
@@ -51,24 +44,44 @@ def consent_status_for_gate(
             signed_at__lte=at,
         )
         .order_by("-signed_at", "-pk")
-        .only("withdrawn_at")
-        .first()
-    )
+        .values_list("withdrawn_at")[:1]
+    ),
+    patient_id=int,
+    plan_version_id=int,
+    at=dt.datetime,
+)
+
+
+def consent_status_for_gate(
+    *, patient_id: int, plan_version_id: int, at: dt.datetime | None
+) -> str:
+    """Consent for the compliance gate (ASRM Art. 14): "valid", "missing" or "withdrawn" at `at`.
+
+    The latest consent signed on or before `at` for this plan version decides; a voided consent
+    counts as never given, and a withdrawal on or before `at` makes it "withdrawn". One prepared
+    query (the gate's hot path, decision 0036).
+    """
+    at = at or timezone.now()
+    consent = _CONSENT_FOR_GATE.first(patient_id=patient_id, plan_version_id=plan_version_id, at=at)
     if consent is None:
         return "missing"
-    if consent.withdrawn_at is not None and consent.withdrawn_at <= at:
+    (withdrawn_at,) = consent
+    if withdrawn_at is not None and withdrawn_at <= at:
         return "withdrawn"
     return "valid"
 
 
+_INDICATION_FOR_GATE = Prepared(
+    lambda patient_id: Patient.objects.filter(pk=patient_id, voided_at__isnull=True).values_list(
+        "diagnosis_code", flat=True
+    )[:1],
+    patient_id=int,
+)
+
+
 def patient_indication_for_gate(*, patient_id: int) -> str:
     """The patient's coded diagnosis for the compliance gate ("" when none is on record)."""
-    return (
-        Patient.objects.filter(pk=patient_id, voided_at__isnull=True)
-        .values_list("diagnosis_code", flat=True)
-        .first()
-        or ""
-    )
+    return _INDICATION_FOR_GATE.first(patient_id=patient_id) or ""
 
 
 @dataclass(frozen=True)
@@ -81,9 +94,19 @@ class RecordedStage:
     recorded_on: dt.date
 
 
+_PATIENT_FOR_GATE = PreparedObjects(
+    Patient,
+    lambda organisation_id, external_id: Patient.objects.filter(
+        organisation_id=organisation_id, external_id=external_id
+    ),
+    organisation_id=int,
+    external_id=uuid.UUID,
+)
+
+
 def patient_for_gate(*, actor: User, external_id: Any) -> Patient:
-    """The patient a compliance check names, within the actor's organisation."""
-    return get_scoped(Patient.objects.filter(organisation_id=actor.organisation_id), external_id)
+    """The patient a compliance check names, within the actor's organisation (prepared query)."""
+    return prepared_get(_PATIENT_FOR_GATE, actor, external_id)
 
 
 def patient_recorded_stages(*, patient_ids: Iterable[int]) -> dict[int, RecordedStage]:

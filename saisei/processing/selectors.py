@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,8 @@ from django.utils import timezone
 
 from saisei.core.models import User
 from saisei.core.permissions import scope_to_org
-from saisei.core.selectors import get_scoped
+from saisei.core.prepared import PreparedObjects
+from saisei.core.selectors import get_scoped, prepared_get
 from saisei.core.timezones import TOKYO
 from saisei.processing.models import (
     ChainOfIdentity,
@@ -81,18 +83,31 @@ def donation_get(*, actor: User, external_id: Any) -> Donation:
     return get_scoped(donation_list(actor=actor), external_id)
 
 
+def _for_gate(model: type[Any], related: tuple[str, ...]) -> PreparedObjects:
+    """A record by organisation and external id with the relations the gate reads (prepared)."""
+    return PreparedObjects(
+        model,
+        lambda organisation_id, external_id: model.objects.filter(
+            organisation_id=organisation_id, external_id=external_id
+        ),
+        related=related,
+        organisation_id=int,
+        external_id=uuid.UUID,
+    )
+
+
+_DONATION_FOR_GATE = _for_gate(Donation, ("facility",))
+_DOSE_FOR_GATE = _for_gate(Dose, ("lot", "lot__donation", "lot__donation__facility"))
+
+
 def donation_for_gate(*, actor: User, external_id: Any) -> Donation:
     """The donation a compliance check names, within the actor's organisation."""
-    qs = Donation.objects.filter(organisation_id=actor.organisation_id).select_related("facility")
-    return get_scoped(qs, external_id)
+    return prepared_get(_DONATION_FOR_GATE, actor, external_id)
 
 
 def dose_for_gate(*, actor: User, external_id: Any) -> Dose:
     """The dose a compliance check names, within the actor's organisation."""
-    qs = Dose.objects.filter(organisation_id=actor.organisation_id).select_related(
-        "lot__donation__facility"
-    )
-    return get_scoped(qs, external_id)
+    return prepared_get(_DOSE_FOR_GATE, actor, external_id)
 
 
 def lot_list(*, actor: User, status: str | None = None) -> QuerySet[Lot]:

@@ -162,8 +162,10 @@ def _institution(actor: Any, external_id: uuid.UUID) -> Any:
     """An institution's own id or its core site's id both name the place of the act."""
     from saisei.core.selectors import site_list
 
-    found = selectors.institution_list(actor=actor).filter(external_id=external_id).first()
-    return found or get_scoped(site_list(actor=actor), external_id)
+    try:
+        return selectors.registry_for_gate(actor=actor, kind="institution", external_id=external_id)
+    except NotFound:
+        return get_scoped(site_list(actor=actor), external_id)
 
 
 @router.post("/compliance/check", response={200: ComplianceCheckOut, **ERROR_RESPONSES})
@@ -171,9 +173,9 @@ def compliance_check(request: HttpRequest, payload: ComplianceCheckIn) -> dict:
     """May this harvest or administration happen? Every failing or warning rule, with its source."""
     _calculator(request)
     actor = staff_user(request)
-    plan = selectors.plan_get(actor=actor, external_id=payload.plan_id)
+    plan = selectors.registry_for_gate(actor=actor, kind="plan", external_id=payload.plan_id)
     facility = (
-        selectors.facility_get(actor=actor, external_id=payload.facility_id)
+        selectors.registry_for_gate(actor=actor, kind="facility", external_id=payload.facility_id)
         if payload.facility_id
         else None
     )
@@ -181,7 +183,9 @@ def compliance_check(request: HttpRequest, payload: ComplianceCheckIn) -> dict:
         actor=actor,
         act=payload.act,
         institution=_institution(actor, payload.institution_id),
-        physician=selectors.physician_get(actor=actor, external_id=payload.physician_id),
+        physician=selectors.registry_for_gate(
+            actor=actor, kind="physician", external_id=payload.physician_id
+        ),
         patient=_patient(actor, payload.patient_id),
         plan=plan,
         route=payload.route,

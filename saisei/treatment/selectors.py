@@ -10,17 +10,32 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from saisei.core.models import User
+from saisei.core.prepared import Prepared
 from saisei.core.selectors import get_scoped
 from saisei.core.timezones import TOKYO
 from saisei.treatment.models import Administration, BedsideVerification, VitalSign
 from saisei.treatment.permissions import can_view_treatment, scope_treatment
 
+_GIVEN = Prepared(
+    lambda patient_id, plan_id: (
+        Administration.objects.filter(
+            patient_id=patient_id, plan_id=plan_id, voided_at__isnull=True
+        )
+        .order_by()
+        .values("plan_id")
+        .annotate(n=Count("pk"))
+        .values_list("n", flat=True)
+    ),
+    patient_id=int,
+    plan_id=int,
+)
+
 
 def administrations_given(*, patient_id: int, plan_id: int) -> int:
-    """How many administrations this patient has had under this plan (cross-app contract: gate)."""
-    return Administration.objects.filter(
-        patient_id=patient_id, plan_id=plan_id, voided_at__isnull=True
-    ).count()
+    """How many administrations this patient has had under this plan (cross-app contract: gate).
+
+    One prepared query (the gate's hot path, decision 0036); no row means none given."""
+    return int(_GIVEN.first(patient_id=patient_id, plan_id=plan_id) or 0)
 
 
 def administrations_given_by_patient(*, patient_ids: list[int], plan_id: int) -> dict[int, int]:

@@ -14,6 +14,7 @@ checked; a fact no record holds is left unknown, and its rule refuses.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,10 +24,12 @@ from django.utils.translation import gettext as _
 from saisei.core.audit import audit_record
 from saisei.core.errors import NotFound, ValidationFailed
 from saisei.core.models import Organisation, Site, User
+from saisei.core.prepared import Prepared
 from saisei.core.registry import gate_fact
 from saisei.core.timezones import TOKYO
 from saisei.regulatory import config
 from saisei.regulatory.models import (
+    FacilityAuthorisation,
     GateRefusal,
     MedicalInstitution,
     Obligation,
@@ -112,45 +115,150 @@ def _pk(obj: Any) -> int | None:
     return getattr(obj, "pk", None)
 
 
+@dataclass(frozen=True)
+class JudgedVersion:
+    """The plan version the gate judged an act by, as the gate read it (one prepared row)."""
+
+    pk: int
+    external_id: uuid.UUID
+    number: int
+    state: str
+    declared_risk_class: int
+    institution_id: int
+    institution_site_id: int
+    submitted_date: dt.date | None
+    accepted_date: dt.date | None
+    in_force_from: dt.date | None
+    in_force_until: dt.date | None
+    cell_origin: str
+    target_disease: str
+    routes: list[str] | None
+    dose_min_cells: int | None
+    dose_max_cells: int | None
+    max_administrations: int | None
+
+
+# Each fact is one prepared query (compiled once per database, decision 0036): the ORM's own
+# filters, without compiling them again on every check.
+_VERSIONS = Prepared(
+    lambda plan_id: (
+        PlanVersion.objects.filter(plan_id=plan_id, voided_at__isnull=True)
+        .order_by("number", "pk")
+        .values_list(
+            "pk",
+            "external_id",
+            "number",
+            "state",
+            "declared_risk_class",
+            "plan__institution_id",
+            "plan__institution__site_id",
+            "submitted_date",
+            "accepted_date",
+            "in_force_from",
+            "in_force_until",
+            "cell_origin",
+            "target_disease",
+            "routes",
+            "dose_min_cells",
+            "dose_max_cells",
+            "max_administrations",
+        )
+    ),
+    plan_id=int,
+)
+_LISTED_PHYSICIANS = Prepared(
+    lambda version_id: Physician.objects.filter(plan_versions=version_id).values_list(
+        "pk", "user_id"
+    ),
+    version_id=int,
+)
+_LISTED_FACILITIES = Prepared(
+    lambda version_id: ProcessingFacility.objects.filter(plan_versions=version_id).values_list(
+        "pk", flat=True
+    ),
+    version_id=int,
+)
+_FACILITY_REGISTER = Prepared(
+    lambda version_id: (
+        FacilityAuthorisation.objects.filter(
+            facility__plan_versions=version_id, voided_at__isnull=True
+        )
+        .order_by("facility_id", "valid_from", "pk")
+        .values_list("facility_id", "kind", "valid_from", "valid_until", "ended_on")
+    ),
+    version_id=int,
+)
+_OVERDUE = Prepared(
+    lambda plan_id, day: (
+        Obligation.objects.overdue(day).filter(plan_id=plan_id).values_list("rule_id", "due_date")
+    ),
+    plan_id=int,
+    day=dt.date,
+)
+
+
+def _last_day(valid_until: dt.date | None, ended_on: dt.date | None) -> dt.date | None:
+    """The last day a register record is in force (``FacilityAuthorisation.last_day``)."""
+    ends = [d for d in (valid_until, ended_on) if d is not None]
+    return min(ends) if ends else None
+
+
+def _listed_facilities(version_id: int) -> tuple[FacilityFacts, ...]:
+    """The plan version's facilities, each with its licence register, oldest record first."""
+    periods: dict[int, list[AuthorisationPeriod]] = {}
+    for facility_id, kind, valid_from, valid_until, ended_on in _FACILITY_REGISTER.rows(
+        version_id=version_id
+    ):
+        periods.setdefault(facility_id, []).append(
+            AuthorisationPeriod(
+                kind=kind, valid_from=valid_from, last_day=_last_day(valid_until, ended_on)
+            )
+        )
+    return tuple(
+        FacilityFacts(facility_id=pk, periods=tuple(periods.get(pk, ())))
+        for pk in _LISTED_FACILITIES.rows(version_id=version_id)
+    )
+
+
+def _judged_version(
+    plan: ProvisionPlan | PlanVersion, day: dt.date
+) -> tuple[JudgedVersion | None, int]:
+    """The version to judge by (the one named, else the one in force on ``day``) and the plan."""
+    plan_id = plan.plan_id if isinstance(plan, PlanVersion) else plan.pk
+    versions = [JudgedVersion(*row) for row in _VERSIONS.rows(plan_id=plan_id)]
+    if isinstance(plan, PlanVersion):
+        return next((v for v in versions if v.pk == plan.pk), None), plan_id
+    return version_in_force(versions, day=day), plan_id
+
+
 def gate_facts_load(
     *,
     plan: ProvisionPlan | PlanVersion | None,
     patient_id: int | None,
     at: dt.datetime,
-) -> tuple[GateFacts, PlanVersion | None]:
-    """Load everything the gate rules need in a fixed number of queries (Design invariant 1)."""
+) -> tuple[GateFacts, JudgedVersion | None, dict[int, int]]:
+    """Load everything the gate rules need in a fixed number of queries (Design invariant 1).
+
+    Returns the facts, the version judged by, and its listed physicians (physician id → user id).
+    """
     if plan is None:
-        return GateFacts(plan_version_id=None), None
-    plan_id = plan.plan_id if isinstance(plan, PlanVersion) else plan.pk
+        return GateFacts(plan_version_id=None), None, {}
     day = at.astimezone(TOKYO).date()
-    versions = list(
-        PlanVersion.objects.filter(plan_id=plan_id, voided_at__isnull=True)
-        .select_related("plan")
-        .prefetch_related("physicians", "facilities", "facilities__authorisations")
-    )
-    if isinstance(plan, PlanVersion):
-        version = next((v for v in versions if v.pk == plan.pk), None)
-    else:
-        version = version_in_force(versions, day=day)
+    version, plan_id = _judged_version(plan, day)
     if version is None:
-        return GateFacts(plan_version_id=None), None
-    overdue = [
-        OverdueObligation(rule=rule_id, due_date=due)
-        for rule_id, due in Obligation.objects.overdue(day)
-        .filter(plan_id=plan_id)
-        .values_list("rule_id", "due_date")
-    ]
+        return GateFacts(plan_version_id=None), None, {}
+    listed = dict(_LISTED_PHYSICIANS.rows(version_id=version.pk))
     consent = _consent_status(patient_id=patient_id, plan_version_id=version.pk, at=at)
     facts = GateFacts(
         plan_version_id=version.pk,
         plan_state=version.state,
         risk_class=version.declared_risk_class,
-        institution_id=version.plan.institution_id,
+        institution_id=version.institution_id,
         submitted_date=version.submitted_date,
         accepted_date=version.accepted_date,
         in_force_from=version.in_force_from,
         in_force_until=version.in_force_until,
-        listed_physician_ids=frozenset(p.pk for p in version.physicians.all()),
+        listed_physician_ids=frozenset(listed),
         allowed_cell_sources=frozenset({version.cell_origin}),
         allowed_indications=indication_codes_in(
             version.target_disease, config.indication_vocabulary()
@@ -161,42 +269,37 @@ def gate_facts_load(
         dose_max_cells=version.dose_max_cells,
         max_administrations=version.max_administrations,
         administrations_given=_administrations_given(patient_id=patient_id, plan_id=plan_id),
-        listed_facilities=tuple(
-            FacilityFacts(
-                facility_id=f.pk,
-                periods=tuple(
-                    AuthorisationPeriod(kind=a.kind, valid_from=a.valid_from, last_day=a.last_day)
-                    for a in f.register()
-                ),
-            )
-            for f in version.facilities.all()
-        ),
+        listed_facilities=_listed_facilities(version.pk),
         consent=ConsentFacts(status=consent, plan_version_id=version.pk, patient_id=patient_id),
-        overdue_obligations=tuple(overdue),
+        overdue_obligations=tuple(
+            OverdueObligation(rule=rule_id, due_date=due)
+            for rule_id, due in _OVERDUE.rows(plan_id=plan_id, day=day)
+        ),
     )
-    return facts, version
+    return facts, version, listed
 
 
-def _institution_id(institution: Any, version: PlanVersion | None) -> int:
+def _institution_id(institution: Any, version: JudgedVersion | None) -> int:
     if isinstance(institution, MedicalInstitution):
         return institution.pk
     if isinstance(institution, Site):
         # A site is accepted too: it matches when it is the plan's institution's site.
-        if version is not None and version.plan.institution.site_id == institution.pk:
-            return version.plan.institution_id
+        if version is not None and version.institution_site_id == institution.pk:
+            return version.institution_id
         return NO_MATCH
     return _pk(institution) or NO_MATCH
 
 
-def _physician_id(physician: Any, version: PlanVersion | None) -> int | None:
-    """The listed physician performing the act; None when the caller names nobody."""
+def _physician_id(physician: Any, listed: dict[int, int]) -> int | None:
+    """The listed physician performing the act; None when the caller names nobody.
+
+    ``listed`` maps the judged version's listed physicians to their staff accounts."""
     if physician is None:
         return None
     if isinstance(physician, Physician):
         return physician.pk
     if isinstance(physician, User):
-        listed = version.physicians.all() if version is not None else []
-        return next((p.pk for p in listed if p.user_id == physician.pk), NO_MATCH)
+        return next((pk for pk, user_id in listed.items() if user_id == physician.pk), NO_MATCH)
     return _pk(physician) or NO_MATCH
 
 
@@ -289,13 +392,13 @@ def gate_check_judged(
     indication: str | None = None,
     donation: Donation | None = None,
     dose: Dose | None = None,
-) -> tuple[GateResult, PlanVersion | None]:
+) -> tuple[GateResult, JudgedVersion | None]:
     """``gate_check`` with the plan version it judged the act by (None: none in force), so a
     caller that names the version does not load the plan's versions again."""
     act_value = _valid_act(act, at)
     _check_scope(actor, institution, physician, patient, plan, facility, donation, dose)
     patient_id = _pk(patient)
-    facts, version = gate_facts_load(plan=plan, patient_id=patient_id, at=at)
+    facts, version, listed = gate_facts_load(plan=plan, patient_id=patient_id, at=at)
     records = gate_records(patient_id=patient_id, donation=donation, dose=dose)
     vocabulary = config.indication_vocabulary()
     conflicts: list[FactConflict] = []
@@ -327,7 +430,7 @@ def gate_check_judged(
         act=act_value,
         at=at,
         institution_id=_institution_id(institution, version),
-        physician_id=_physician_id(physician, version),
+        physician_id=_physician_id(physician, listed),
         patient_id=patient_id if patient_id is not None else NO_MATCH,
         plan_version_id=version.pk if version is not None else NO_MATCH,
         cell_source=_merge(_("cell source"), stated_source, records.cell_source, conflicts),
