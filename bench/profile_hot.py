@@ -1,6 +1,6 @@
 """Profile the hot API endpoints in-process (cProfile), on a fresh demo database.
 
-Run:  .venv/bin/python bench/profile_hot.py [--endpoint NAME] [--n 200] [--top 40]
+Run:  .venv/bin/python bench/profile_hot.py [--endpoint NAME] [--n 200] [--top 40] [--user nurse]
 Prints, per endpoint, the time per request and the SQL queries it runs, then the cProfile top
 (cumulative) for the chosen endpoint. Uses the production middleware stack
 (SAISEI_PRODUCTION=1 with bench-only secrets) through Django's test client, so it shows the
@@ -53,7 +53,7 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     if not User.objects.filter(username="compliance_officer").exists():
         load_demo(stdout=io.StringIO())  # a kept SAISEI_DATA_DIR skips the slow demo load
-    user = User.objects.get(username="compliance_officer")
+    user = User.objects.get(username=_arg("--user", "compliance_officer"))
     raw = scale._token(user)
     targets = [("GET /bench/bare", "GET", "/bench/bare", None)]
     targets += scale._hot_targets(user, raw)
