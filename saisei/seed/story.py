@@ -24,6 +24,7 @@ from saisei.seed.constants import (
     patient_code,
 )
 from saisei.seed.network import OrgSetup
+from saisei.seed.writer import write_objects
 
 
 class Batch:
@@ -44,14 +45,8 @@ class Batch:
         self.drafts.append(Draft(at, actor, action, subject_type, subject_id, changes))
 
     def write(self, order: list[type[models.Model]]) -> int:
-        n = 0
-        for model in order:
-            objs = self.rows.get(model, [])
-            # bulk_create copies the keys of parents written earlier in the batch into the
-            # children's foreign keys; the models are written parents first.
-            model._default_manager.bulk_create(objs, batch_size=500)
-            n += len(objs)
-        return n
+        # Parents first: a child's foreign key takes the key reserved for its parent.
+        return write_objects(order, self.rows)
 
 
 def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
