@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db.models import signals
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 _PLAIN: dict[str, type] = {
@@ -116,6 +118,46 @@ class Table:
                         copy.write_row(row)
             else:
                 cur.executemany(self.sql, rows)
+
+
+class Maker:
+    """Builds an unsaved instance as ``Model(**kwargs)`` does, for the seed's keyword arguments.
+
+    A quarter of a seed's time went to ``Model.__init__`` (its signals and descriptors per
+    field). Here each field's value is stored directly: given (a related object is cached and
+    its key copied, as the descriptor does), or the field's default. Models with ``pre_init`` or
+    ``post_init`` receivers are built the ordinary way.
+    """
+
+    def __init__(self, model: type[models.Model]) -> None:
+        self.model = model
+        self.fields = list(model._meta.concrete_fields)
+        self.plain = signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model)
+
+    def __call__(self, kwargs: dict[str, Any]) -> Any:
+        if self.plain:
+            return self.model(**kwargs)
+        obj = self.model.__new__(self.model)
+        obj._state = ModelState()
+        values = obj.__dict__
+        used = 0
+        for f in self.fields:
+            if f.name in kwargs:
+                used += 1
+                value = kwargs[f.name]
+                if f.is_relation and value is not None:
+                    f.set_cached_value(obj, value)  # type: ignore[attr-defined]
+                    value = getattr(value, f.target_field.attname)  # type: ignore[attr-defined]
+                values[f.attname] = value
+            elif f.attname in kwargs:
+                used += 1
+                values[f.attname] = kwargs[f.attname]
+            else:
+                values[f.attname] = f.get_default()
+        if used != len(kwargs):
+            names = {f.name for f in self.fields} | {f.attname for f in self.fields}
+            raise TypeError(f"{self.model.__name__}: unexpected {sorted(set(kwargs) - names)}")
+        return obj
 
 
 def reserve_ids(table: str, count: int) -> list[int]:
