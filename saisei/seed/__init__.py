@@ -2,8 +2,10 @@
 
 Organisations, their registry and a plan in force are built through the services (a handful of
 rows). Patients and everything that follows them (inquiry to follow-up) are built in memory and
-written with ``bulk_create`` in batches, together with the audit-ledger entries the services
-would have written, chained in bulk by ``chain_append`` so ``saisei audit verify`` passes.
+written in batches by ``writer`` (one precompiled INSERT per model, COPY on PostgreSQL: what
+``bulk_create`` stores, without its per-chunk compilation), together with the audit-ledger
+entries the services would have written, chained in bulk by ``chain_append`` so ``saisei audit
+verify`` passes. ``scripts/seed_fingerprint.py`` checks that a change leaves the data the same.
 
 Every name and code says it is synthetic: organisations are "SYNTH …" with slugs
 ``synth-s<seed>-o<k>``, patients are family name ``SYNTH`` with codes starting ``S``, e-mail

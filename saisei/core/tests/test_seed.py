@@ -116,3 +116,17 @@ def test_bad_arguments_are_refused():
         _seed(patients=-1)
     with pytest.raises(CommandError):
         _seed(organisations=0)
+
+
+def test_the_seed_builds_instances_like_the_model_does():
+    from saisei.seed.writer import Maker
+
+    org = Organisation(pk=4242, name="SYNTH maker", slug="synth-maker")
+    values = {"organisation": org, "patient_code": "S0-0-000001", "family_name": "SYNTH"}
+    built, plain = Maker(Patient)(values), Patient(**values)
+    for field in Patient._meta.concrete_fields:
+        if field.name not in ("external_id", "created_at"):  # random and clock defaults
+            assert getattr(built, field.attname) == getattr(plain, field.attname), field.name
+    assert built.organisation is org
+    with pytest.raises(TypeError):
+        Maker(Patient)({"no_such_field": 1})
