@@ -221,6 +221,27 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _bag_at_the_bedside(user: Any) -> Any:
+    """A bag ready at the bedside: thawed and within its use-by time. The first released bag is
+    thawed now (through the service, as the CPC would) when none is, so the verification the
+    bench repeats is the everyday one that passes, not a near miss recorded on every call."""
+    from saisei.processing.models import Dose
+    from saisei.processing.services import dose_thaw
+
+    doses = Dose.objects.filter(organisation=user.organisation).select_related(
+        "lot__donation__course__plan__institution", "patient"
+    )
+    ready = doses.filter(status="thawed", use_by__gt=timezone.now() + dt.timedelta(minutes=30))
+    dose = ready.order_by("pk").first()
+    if dose is not None:
+        return dose
+    released = doses.filter(status="released").order_by("pk").first()
+    if released is None:
+        return None
+    dose_thaw(actor=user, dose=released, viability_pct=92.0, thawed_at=timezone.now())
+    return ready.order_by("pk").first()
+
+
 def _hot_targets(user: Any, raw_token: str) -> list[tuple[str, str, str, dict[str, Any] | None]]:
     """(name, method, path, payload) for the hot endpoints, on the user's own seeded data."""
     from saisei.journey.models import CourseStep
@@ -248,12 +269,7 @@ def _hot_targets(user: Any, raw_token: str) -> list[tuple[str, str, str, dict[st
             },
         )
     )
-    dose = (
-        Dose.objects.filter(organisation=org, status="released")
-        .select_related("lot__donation__course__plan__institution", "patient")
-        .order_by("pk")
-        .first()
-    )
+    dose = _bag_at_the_bedside(user)
     if dose is None:
         return targets
     course = dose.lot.donation.course
