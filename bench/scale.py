@@ -246,7 +246,7 @@ def _hot_targets(user: Any, raw_token: str) -> list[tuple[str, str, str, dict[st
     """(name, method, path, payload) for the hot endpoints, on the user's own seeded data."""
     from saisei.journey.models import CourseStep
     from saisei.processing.isbt128 import build_din
-    from saisei.processing.models import Dose, LabelPrint
+    from saisei.processing.models import LabelPrint
     from saisei.regulatory.models import Physician
 
     org = user.organisation
