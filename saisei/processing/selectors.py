@@ -235,7 +235,8 @@ def dose_for_scan(*, actor: User, scan_text: str) -> Dose | None:
     ids = scanned_ids(scan_text=scan_text)
     if not ids.din:
         return None
-    qs = dose_list(actor=actor).filter(din=ids.din)
+    # The gate reads the bag's donation and its facility: joined here, not loaded one by one.
+    qs = dose_list(actor=actor).filter(din=ids.din).select_related("lot__donation__facility")
     if ids.product_code:
         return qs.filter(product_code=ids.product_code).first()
     doses = list(qs[:2])
