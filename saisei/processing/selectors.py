@@ -369,9 +369,10 @@ class BoardList:
 
 
 def _stage_order(status: str) -> tuple[str, str]:
+    # Both orders walk the index lot_org_stage_list_idx (one forwards, one backwards).
     if status == Lot.Status.RELEASED:
-        return ("-started_on", "-number")
-    return ("started_on", "number")
+        return ("-started_on", "number")
+    return ("started_on", "-number")
 
 
 def _bounded(qs: QuerySet) -> BoardList:
