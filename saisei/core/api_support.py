@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -270,8 +270,20 @@ def paginate(qs: QuerySet | list, *, limit: int, offset: int) -> dict[str, Any]:
         "count": count,
         "limit": limit,
         "offset": offset,
-        "items": list(qs[offset : offset + limit]),
+        "items": list(_page_rows(qs, offset=offset, limit=limit)),
     }
+
+
+def _page_rows(qs: QuerySet | list, *, offset: int, limit: int) -> Any:
+    """One page of rows. Past the first page of a queryset, a deferred join: the database skips
+    the offset's rows on the list's index alone (keys only, in the list's order), and only the
+    page's own rows are joined to what the list selects. A plain OFFSET would build every
+    skipped row with its joins first, so a last page cost as much as the whole list.
+    Same rows, same order, one query."""
+    if not isinstance(qs, QuerySet) or offset == 0 or qs.query.combinator:
+        return qs[offset : offset + limit]
+    keys = qs.values("pk")[offset : offset + limit]
+    return qs.filter(pk__in=Subquery(keys))
 
 
 ERROR_RESPONSES: dict[int | frozenset[int], Any] = {
