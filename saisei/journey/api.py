@@ -132,10 +132,8 @@ class InquiryStatusIn(Schema):
 
 @router.get("/journey/inquiries", response={200: Page[InquiryOut], **ERROR_RESPONSES})
 def inquiry_list(request: AuthedRequest, filters: Query[InquiryFilter]) -> dict[str, Any]:
-    from django.db.models import Count
-
-    qs = selectors.inquiry_list(actor=request.user, status=filters.status, q=filters.q).annotate(
-        file_count=Count("files")
+    qs = selectors.inquiry_list(
+        actor=request.user, status=filters.status, q=filters.q, file_counts=True
     )
     return paginate(qs, limit=filters.limit, offset=filters.offset)
 

@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from saisei.core.errors import Forbidden
@@ -159,7 +160,10 @@ def courses_on_plan(*, plan_id: int) -> list[TreatmentCourse]:
     )
 
 
-def inquiry_list(*, actor: User, status: str | None = None, q: str = "") -> QuerySet[Inquiry]:
+def inquiry_list(
+    *, actor: User, status: str | None = None, q: str = "", file_counts: bool = False
+) -> QuerySet[Inquiry]:
+    """The inquiry queue, newest first; ``file_counts`` adds ``file_count`` (uploads of each)."""
     qs = scope_journey(actor, Inquiry.objects.filter(voided_at__isnull=True)).select_related(
         "assigned_to"
     )
@@ -169,6 +173,16 @@ def inquiry_list(*, actor: User, status: str | None = None, q: str = "") -> Quer
         qs = qs.filter(
             Q(reference__icontains=q) | Q(patient_name__icontains=q) | Q(contact_name__icontains=q)
         )
+    if file_counts:
+        # A correlated count per inquiry of the page, not a join with GROUP BY over every inquiry.
+        files = (
+            InquiryFile.objects.filter(inquiry=OuterRef("pk"))
+            .order_by()
+            .values("inquiry")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        qs = qs.annotate(file_count=Coalesce(Subquery(files), 0))
     return qs.order_by("-created_at")
 
 

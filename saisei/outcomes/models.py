@@ -298,7 +298,20 @@ class Assessment(ClinicalRecord):
 
     class Meta:
         ordering: ClassVar = ["patient_id", "assessed_on", "id"]
-        indexes: ClassVar = [models.Index(fields=["patient", "instrument", "assessed_on"])]
+        indexes: ClassVar = [
+            models.Index(fields=["patient", "instrument", "assessed_on"]),
+            # The assessment list's order within an organisation (all, or one instrument).
+            models.Index(
+                fields=["organisation", "assessed_on", "id"],
+                name="assessment_org_list_idx",
+                condition=Q(voided_at__isnull=True),
+            ),
+            models.Index(
+                fields=["organisation", "instrument", "assessed_on", "id"],
+                name="assessment_org_instr_idx",
+                condition=Q(voided_at__isnull=True),
+            ),
+        ]
         constraints: ClassVar = [
             models.CheckConstraint(
                 condition=Q(source="portal") | Q(rater__isnull=False),

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import select_template
@@ -380,6 +381,10 @@ def cohort_index(request: HttpRequest) -> HttpResponse:
     return render(request, "outcomes/cohort_index.html", {"plans": plans})
 
 
+COHORT_PAGE_SIZE = 50
+"""Patients per page of the cohort page's table."""
+
+
 def _measure(request: HttpRequest) -> str:
     measure = request.GET.get("measure") or "CDR-SB"
     if measure not in analysis.COHORT_MEASURES:
@@ -394,12 +399,15 @@ def cohort_page(request: HttpRequest, external_id: Any) -> HttpResponse:
     measure = _measure(request)
     today = timezone.localdate()
     c = analysis.cohort(plan=plan, measure=measure, today=today, stored_fit=True)
+    # The patients table is paged: the counts above it cover everyone, the table shows a page.
+    page = Paginator(c.patients, COHORT_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "outcomes/cohort.html",
         {
             "plan": plan,
             "cohort": c,
+            "page": page,
             "measure": measure,
             "measure_name": measure_info(measure).instrument.name,
             "measures": analysis.COHORT_MEASURES,

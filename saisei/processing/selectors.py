@@ -7,7 +7,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from saisei.core.models import User
@@ -18,7 +19,6 @@ from saisei.core.timezones import TOKYO
 from saisei.processing.models import (
     ChainOfIdentity,
     CultureAlert,
-    CultureStep,
     CustodyEvent,
     Deviation,
     Donation,
@@ -117,12 +117,17 @@ def lot_list(*, actor: User, status: str | None = None) -> QuerySet[Lot]:
     )
     if status:
         qs = qs.filter(status=status)
-    return qs.annotate(
-        open_deviations=Count(
-            "deviations",
-            filter=Q(deviations__voided_at__isnull=True) & ~Q(deviations__status="closed"),
-        )
+    # A correlated count, not a join with GROUP BY: a page of lots counts its own deviations
+    # only, so LIMIT reaches the lots' index instead of aggregating every lot first.
+    open_deviations = (
+        Deviation.objects.filter(lot=OuterRef("pk"), voided_at__isnull=True)
+        .exclude(status=Deviation.Status.CLOSED)
+        .order_by()
+        .values("lot")
+        .annotate(n=Count("pk"))
+        .values("n")
     )
+    return qs.annotate(open_deviations=Coalesce(Subquery(open_deviations), 0))
 
 
 def lot_get(*, actor: User, external_id: Any) -> Lot:
@@ -363,26 +368,61 @@ def label_reconciliation(*, actor: User, lot: Lot | None = None) -> dict[str, in
     }
 
 
+BOARD_ROWS = 20
+"""At most this many rows per list on the CPC board; each list links to its full, paged list."""
+
+
+@dataclass(frozen=True)
+class BoardList:
+    """One bounded list on the CPC board: its first rows and whether more exist."""
+
+    rows: list[Any]
+    more: bool
+
+    @property
+    def count_text(self) -> str:
+        return f"{len(self.rows)}+" if self.more else str(len(self.rows))
+
+
+def _stage_order(status: str) -> tuple[str, str]:
+    # Both orders walk the index lot_org_stage_list_idx (one forwards, one backwards).
+    if status == Lot.Status.RELEASED:
+        return ("-started_on", "number")
+    return ("started_on", "-number")
+
+
+def _bounded(qs: QuerySet) -> BoardList:
+    rows = list(qs[: BOARD_ROWS + 1])
+    return BoardList(rows=rows[:BOARD_ROWS], more=len(rows) > BOARD_ROWS)
+
+
 def cpc_board(*, actor: User, today: dt.date | None = None) -> dict[str, Any]:
-    """The CPC's day: lots by stage, what is due today, open deviations, lots waiting for QC."""
+    """The CPC's day: lots by stage, what is due today, open deviations, lots waiting for QC.
+
+    Every list is bounded (``BOARD_ROWS``) and says whether more exist: work that waits (in
+    culture, QC, quarantine, conditional release) oldest first, released lots newest first, lots
+    due by their due date, deviations newest first. So the page costs the same few queries
+    whatever the size of the organisation; the full lists are the paged lot and deviation pages.
+    """
     today = today or timezone.localdate()
-    lots = list(lot_list(actor=actor).exclude(status=Lot.Status.REJECTED))
-    by_stage: dict[str, list[Lot]] = {s: [] for s, _ in Lot.Status.choices}
-    for lot in lots:
-        by_stage[lot.status].append(lot)
+    stages = [
+        (value, label, _bounded(lot_list(actor=actor, status=value).order_by(*_stage_order(value))))
+        for value, label in Lot.Status.choices
+        if value != Lot.Status.REJECTED
+    ]
+    by_value = {value: lots for value, _label, lots in stages}
     return {
         "today": today,
-        "stages": [(value, label, by_stage[value]) for value, label in Lot.Status.choices],
-        "due_today": [
-            lot for lot in lots if lot.due_on and lot.due_on <= today and lot.status == "in_culture"
-        ],
-        "open_deviations": list(deviation_list(actor=actor, open_only=True)[:50]),
-        "qc_pending": by_stage[Lot.Status.QC_PENDING],
-        "recent_steps": list(
-            scope_processing(actor, CultureStep.objects.select_related("lot"))
-            .filter(voided_at__isnull=True)
-            .order_by("-performed_at")[:10]
+        "stages": stages,
+        "due_today": _bounded(
+            lot_list(actor=actor, status=Lot.Status.IN_CULTURE)
+            .filter(due_on__lte=today)
+            .order_by("due_on", "number")
         ),
+        "open_deviations": _bounded(deviation_list(actor=actor, open_only=True)),
+        "qc_pending": by_value[Lot.Status.QC_PENDING],
+        "any_lots": any(lots.rows for lots in by_value.values()),
+        "board_rows": BOARD_ROWS,
     }
 
 

@@ -27,6 +27,7 @@ urlpatterns = [
         donations.donation_handover,
         name="donation_handover",
     ),
+    path("lots/", lots.lot_list, name="lots"),
     path("lots/<str:external_id>/", lots.lot_detail, name="lot_detail"),
     path("lots/<str:external_id>/batch-record.pdf", lots.lot_batch_record_pdf, name="lot_pdf"),
     path("lots/<str:external_id>/steps/", lots.lot_step, name="lot_step"),

@@ -147,6 +147,14 @@ class AdverseEvent(ClinicalRecord):
 
     class Meta:
         ordering: ClassVar = ["-aware_at", "-pk"]
+        # The adverse-event list's order within an organisation.
+        indexes: ClassVar = [
+            models.Index(
+                fields=["organisation", "aware_at", "id"],
+                name="ae_org_list_idx",
+                condition=Q(voided_at__isnull=True),
+            )
+        ]
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["organisation", "number"], name="ae_unique_number"),
             models.CheckConstraint(

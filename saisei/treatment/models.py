@@ -155,6 +155,15 @@ class Administration(ClinicalRecord):
 
     class Meta:
         ordering: ClassVar = ["-started_at", "-pk"]
+        # The administration list's order (and a day's infusions) within an organisation.
+        indexes: ClassVar = [
+            models.Index(fields=["patient", "plan"]),
+            models.Index(
+                fields=["organisation", "started_at", "id"],
+                name="administration_org_list_idx",
+                condition=Q(voided_at__isnull=True),
+            ),
+        ]
         constraints: ClassVar = [
             models.CheckConstraint(
                 condition=Q(cells_given__gt=0) & Q(volume_ml__gt=0),
@@ -180,7 +189,6 @@ class Administration(ClinicalRecord):
                 condition=Q(route__in=["iv", "intrathecal"]), name="administration_route_valid"
             ),
         ]
-        indexes: ClassVar = [models.Index(fields=["patient", "plan"])]
 
     def __str__(self) -> str:
         return f"administration {self.number} of patient {self.patient_id}"

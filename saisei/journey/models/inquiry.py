@@ -86,6 +86,19 @@ class Inquiry(ClinicalRecord):
 
     class Meta:
         ordering: ClassVar = ["-created_at"]
+        # The inquiry queue's order within an organisation (all, or by status).
+        indexes: ClassVar = [
+            models.Index(
+                fields=["organisation", "created_at"],
+                name="inquiry_org_list_idx",
+                condition=models.Q(voided_at__isnull=True),
+            ),
+            models.Index(
+                fields=["organisation", "status", "created_at"],
+                name="inquiry_org_status_list_idx",
+                condition=models.Q(voided_at__isnull=True),
+            ),
+        ]
         verbose_name_plural = "inquiries"
 
     def __str__(self) -> str:

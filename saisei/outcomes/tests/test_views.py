@@ -194,6 +194,46 @@ def test_cohort_page_counts_everyone_and_csv_lists_patients_without_scores(
     assert reviewer.get(f"/outcomes/cohorts/{plan.external_id}/").status_code == 200
 
 
+def _cohort_queries(client: Any, url: str) -> tuple[int, Any]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.get(url)  # the first read of new data queues the estimate; count the next one
+    with CaptureQueriesContext(connection) as ctx:
+        res = client.get(url)
+    assert res.status_code == 200
+    return len(ctx.captured_queries), res
+
+
+def test_cohort_page_pages_its_patients_and_its_queries_do_not_grow_with_them(
+    web_for: Any, physician: Any, org: Any, monkeypatch: Any
+) -> None:
+    from saisei.outcomes import views
+
+    monkeypatch.setattr(views, "COHORT_PAGE_SIZE", 4)
+    plan = _cohort(org, physician)
+    url = f"/outcomes/cohorts/{plan.external_id}/?measure=MMSE"
+    c = web_for(physician)
+    small, first = _cohort_queries(c, url)
+    assert [p.patient.patient_code for p in first.context["page"]] == [
+        p.patient.patient_code for p in first.context["cohort"].patients[:4]
+    ]
+    for i in range(3):
+        extra = course_with_steps(
+            organisation=org, harvest=TODAY - dt.timedelta(days=200 + i), plan=plan
+        )
+        _record(physician, extra.patient, "MMSE", {"total": 22}, TODAY - dt.timedelta(days=150))
+    large, res = _cohort_queries(c, url)
+    assert large == small, "the cohort page's query count grew with the number of patients"
+    assert res.context["cohort"].n_enrolled == 9  # the counts cover everyone
+    assert len(res.context["page"].object_list) == 4
+    page = res.content.decode()
+    assert "Page 1 of 3" in page and "measure=MMSE&amp;page=2" in page
+    last = c.get(url + "&page=3")
+    assert len(last.context["page"].object_list) == 1
+    assert c.get(url + "&page=bogus").status_code == 200
+
+
 def _no_fit_on_requests(monkeypatch: Any) -> None:
     """Fail the test if a request fits the model (counting without an estimate is allowed)."""
     from saisei.outcomes import analysis, cohort

@@ -63,6 +63,19 @@ class Dose(ClinicalRecord):
 
     class Meta:
         ordering: ClassVar = ["lot_id", "sequence"]
+        # The dose lists' order within an organisation, live bags only (API and inventory page).
+        indexes: ClassVar = [
+            models.Index(
+                fields=["organisation", "lot", "sequence"],
+                name="dose_org_list_idx",
+                condition=models.Q(voided_at__isnull=True),
+            ),
+            models.Index(
+                fields=["organisation", "status", "lot", "sequence"],
+                name="dose_org_status_list_idx",
+                condition=models.Q(voided_at__isnull=True),
+            ),
+        ]
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["din", "product_code"], name="dose_unique_product"),
             models.UniqueConstraint(fields=["lot", "sequence"], name="dose_unique_sequence"),

@@ -65,6 +65,19 @@ class Lot(ClinicalRecord):
 
     class Meta:
         ordering: ClassVar = ["-started_on", "number"]
+        # The lot lists' order (and the CPC board's stages) within an organisation, live lots.
+        indexes: ClassVar = [
+            models.Index(
+                fields=["organisation", "-started_on", "number"],
+                name="lot_org_list_idx",
+                condition=models.Q(voided_at__isnull=True),
+            ),
+            models.Index(
+                fields=["organisation", "status", "-started_on", "number"],
+                name="lot_org_stage_list_idx",
+                condition=models.Q(voided_at__isnull=True),
+            ),
+        ]
         constraints: ClassVar = [
             models.CheckConstraint(
                 condition=models.Q(planned_doses__gte=1), name="lot_planned_doses_positive"

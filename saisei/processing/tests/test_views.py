@@ -35,6 +35,59 @@ def test_board_shows_lots_by_stage(
     assert "QC pending" in res.content.decode()
 
 
+def _board_queries(client: Any) -> tuple[int, Any]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        res = client.get("/processing/")
+    assert res.status_code == 200
+    return len(ctx.captured_queries), res
+
+
+def _due_lot(tech: Any, org: Any) -> Lot:
+    lot = make_lot(tech, make_patient(org))
+    Lot.objects.filter(pk=lot.pk).update(due_on=timezone.localdate() - dt.timedelta(days=1))
+    return lot
+
+
+def test_board_lists_are_bounded_and_its_queries_do_not_grow_with_the_data(
+    tech: Any, patient: Any, web_for: Any, monkeypatch: Any
+) -> None:
+    from saisei.processing import selectors
+
+    monkeypatch.setattr(selectors, "BOARD_ROWS", 2)
+    org = tech.organisation
+    _due_lot(tech, org)
+    _qc_lot(tech, patient)
+    services.deviation_open(actor=tech, title="Incubator alarm", source="other")
+    client = web_for(tech)
+    client.get("/processing/")  # warm: session, site and role look-ups cached per process
+    small, res = _board_queries(client)
+    page = res.content.decode()
+    assert "due-more" not in page and "qc-more" not in page and "more-in_culture" not in page
+
+    for _ in range(3):
+        _due_lot(tech, org)
+        services.deviation_open(actor=tech, title="Pressure drop", source="other")
+    for _ in range(2):
+        _qc_lot(tech, make_patient(org))
+    large, res = _board_queries(client)
+    assert large == small, "the CPC board's query count grew with the number of lots"
+    page = res.content.decode()
+    for anchor in ("due-more", "qc-more", "more-in_culture", "deviations-more"):
+        assert f'id="{anchor}"' in page, anchor
+    stages = {value: lots for value, _label, lots in res.context["stages"]}
+    assert len(stages["in_culture"].rows) == 2 and stages["in_culture"].more
+    assert res.context["due_today"].count_text == "2+"
+    # The links lead to the full lists, with every lot.
+    qc = client.get("/processing/lots/?status=qc_pending")
+    assert qc.status_code == 200 and len(qc.context["page"].object_list) == 3
+    due = client.get("/processing/lots/?due=1")
+    assert len(due.context["page"].object_list) == 4
+    assert client.get("/processing/lots/?status=bogus&page=999").status_code == 200
+
+
 def test_home_lists_processing_work(tech: Any, patient: Any, web_for: Any) -> None:
     _qc_lot(tech, patient)
     res = web_for(tech).get("/")

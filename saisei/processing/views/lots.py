@@ -7,8 +7,10 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -27,6 +29,29 @@ def board(request: HttpRequest) -> HttpResponse:
     if not can_view(request):
         return forbidden(request)
     return render(request, "processing/board.html", selectors.cpc_board(actor=staff_user(request)))
+
+
+@login_required
+def lot_list(request: HttpRequest) -> HttpResponse:
+    """Every lot, newest first, 50 a page; by stage, or only the lots due for harvest."""
+    if not can_view(request):
+        return forbidden(request)
+    statuses = dict(Lot.Status.choices)
+    status = request.GET.get("status") or None
+    if status not in statuses:
+        status = None
+    due = request.GET.get("due") == "1"
+    qs = selectors.lot_list(actor=staff_user(request), status=status)
+    if due:
+        qs = qs.filter(status=Lot.Status.IN_CULTURE, due_on__lte=timezone.localdate()).order_by(
+            "due_on", "number"
+        )
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "processing/lots.html",
+        {"page": page, "status": status, "due": due, "statuses": Lot.Status.choices},
+    )
 
 
 def _qc_choices(lot: Lot) -> list[tuple[str, str]]:
