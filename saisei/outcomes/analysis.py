@@ -84,11 +84,24 @@ class PatientOutcomes:
         return self.basis.stage
 
 
+# A plan's cohort can outgrow what one statement may carry as parameters (SQLite 32,766,
+# PostgreSQL 65,535): its lists of patients and courses go to the database in chunks.
+IN_CHUNK = 10_000
+
+
+def _chunks(ids: list[int]) -> list[list[int]]:
+    """``ids`` in pieces of at most ``IN_CHUNK``; one empty piece for an empty list."""
+    return [ids[i : i + IN_CHUNK] for i in range(0, len(ids), IN_CHUNK)] or [[]]
+
+
 def recorded_stages(patient_ids: list[int]) -> dict[int, Any]:
     """The stage journey recorded for each patient (its selector; no model import across apps)."""
     from saisei.journey.selectors import patient_recorded_stages
 
-    return patient_recorded_stages(patient_ids=patient_ids)
+    found: dict[int, Any] = {}
+    for chunk in _chunks(patient_ids):
+        found.update(patient_recorded_stages(patient_ids=chunk))
+    return found
 
 
 def patient_stage_basis(
@@ -256,7 +269,17 @@ def _courses(plan: Any) -> list[Any]:
 
 def ae_summary(*, patient_ids: list[int]) -> dict[str, Any]:
     """Adverse events of the cohort's patients by seriousness and grade (safety's selector)."""
-    return adverse_event_summary(patient_ids=patient_ids)
+    parts = [adverse_event_summary(patient_ids=chunk) for chunk in _chunks(patient_ids)]
+    if len(parts) == 1:
+        return parts[0]
+    by_grade: Counter[str] = Counter()
+    for part in parts:
+        by_grade.update(part["by_grade"])
+    # Each patient is in one chunk, so the patient counts add up too.
+    return {
+        **{key: sum(part[key] for part in parts) for key in ("total", "patients", "serious")},
+        "by_grade": dict(sorted(by_grade.items())),
+    }
 
 
 def _scores(
@@ -264,15 +287,16 @@ def _scores(
 ) -> dict[int, list[tuple[dt.date, float]]]:
     """Each patient's scores on ``measure`` up to ``cutoff``, oldest first."""
     scores: dict[int, list[tuple[dt.date, float]]] = defaultdict(list)
-    for pid, on, measures in (
-        Assessment.objects.filter(
-            patient_id__in=patient_ids, voided_at__isnull=True, assessed_on__lte=cutoff
-        )
-        .order_by("assessed_on", "id")
-        .values_list("patient_id", "assessed_on", "measures")
-    ):
-        if measures and measure in measures:
-            scores[pid].append((on, float(measures[measure])))
+    for chunk in _chunks(patient_ids):
+        for pid, on, measures in (
+            Assessment.objects.filter(
+                patient_id__in=chunk, voided_at__isnull=True, assessed_on__lte=cutoff
+            )
+            .order_by("assessed_on", "id")
+            .values_list("patient_id", "assessed_on", "measures")
+        ):
+            if measures and measure in measures:
+                scores[pid].append((on, float(measures[measure])))
     return scores
 
 
@@ -285,10 +309,11 @@ def _visit_slots(
 ) -> list[VisitSlot]:
     """Each scheduled visit of the cohort counted as done, missed, dropped out or not yet due."""
     assessed_days: dict[int, list[dt.date]] = defaultdict(list)
-    for pid, on in Assessment.objects.filter(
-        patient_id__in=patient_ids, voided_at__isnull=True, assessed_on__lte=cutoff
-    ).values_list("patient_id", "assessed_on"):
-        assessed_days[pid].append(on)
+    for chunk in _chunks(patient_ids):
+        for pid, on in Assessment.objects.filter(
+            patient_id__in=chunk, voided_at__isnull=True, assessed_on__lte=cutoff
+        ).values_list("patient_id", "assessed_on"):
+            assessed_days[pid].append(on)
 
     def assessed_near(v: ScheduledAssessment) -> bool:
         """An unlinked assessment still counts for the visit when it falls inside its window."""
@@ -344,9 +369,8 @@ def cohort(
     patient_ids = [c.patient_id for c in courses]
     schedules: dict[int, AssessmentSchedule] = {
         s.course_id: s
-        for s in AssessmentSchedule.objects.filter(
-            course__in=[c.pk for c in courses], voided_at__isnull=True
-        )
+        for chunk in _chunks([c.pk for c in courses])
+        for s in AssessmentSchedule.objects.filter(course__in=chunk, voided_at__isnull=True)
     }
     recorded = recorded_stages(patient_ids)
     basis = {
@@ -358,7 +382,11 @@ def cohort(
     }
     cutoff = until or today
     scores = _scores(patient_ids, measure=measure, cutoff=cutoff)
-    given = administrations_given_by_patient(patient_ids=patient_ids, plan_id=plan.pk)
+    given = {
+        pid: n
+        for chunk in _chunks(patient_ids)
+        for pid, n in administrations_given_by_patient(patient_ids=chunk, plan_id=plan.pk).items()
+    }
     patients, rows = _cohort_patients(courses, schedules, scores, given)
     refs = reference_set(organisation=plan.organisation_id)
     stage_counts = Counter(basis[c.pk].stage or "" for c in courses if scores.get(c.patient_id))

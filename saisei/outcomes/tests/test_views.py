@@ -458,3 +458,25 @@ def test_unlicensed_instruments_need_no_credential(
     )
     assert r.status_code == 302, r.context and r.context["form"].errors
     assert Assessment.objects.get().total == total
+
+
+def test_a_cohort_read_in_chunks_equals_the_cohort_read_at_once(
+    physician: Any, org: Any, monkeypatch: Any
+) -> None:
+    """A plan's patients go to the database in chunks (statement parameter limits at national
+    size); chunks of one patient give exactly the cohort that one statement gives."""
+    from saisei.outcomes import analysis
+
+    plan = _cohort(org, physician)
+    today = timezone.localdate()
+    whole = analysis.cohort(plan=plan, measure="MMSE", today=today)
+    monkeypatch.setattr(analysis, "IN_CHUNK", 1)
+    chunked = analysis.cohort(plan=plan, measure="MMSE", today=today)
+    assert chunked.rows == whole.rows
+    assert chunked.ae_summary == whole.ae_summary
+    assert chunked.visits == whole.visits
+    assert [(p.patient.pk, p.stopped, p.administrations) for p in chunked.patients] == [
+        (p.patient.pk, p.stopped, p.administrations) for p in whole.patients
+    ]
+    assert chunked.fit_fingerprint == whole.fit_fingerprint
+    assert whole.n_enrolled == 6 and len(whole.rows) > 6
