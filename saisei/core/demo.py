@@ -83,7 +83,9 @@ def demo_signing_code(user: User) -> str:
     totp = pyotp.TOTP(user.totp_secret)
     user.refresh_from_db(fields=["totp_last_step"])
     now = totp.timecode(timezone.now())
-    if user.totp_last_step is not None and user.totp_last_step >= now:
+    # Moved back whenever it lies inside the window: a code can equal an earlier step's code in
+    # a wide window, and the verifier then spends that earlier step, not this one.
+    if user.totp_last_step is not None and user.totp_last_step >= now - services.TOTP_VALID_WINDOW:
         user.totp_last_step = now - services.TOTP_VALID_WINDOW - 1
         user.save(update_fields=["totp_last_step"])
     return totp.generate_otp(max(now, (user.totp_last_step or 0) + 1))
