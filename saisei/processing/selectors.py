@@ -130,6 +130,15 @@ def lot_list(*, actor: User, status: str | None = None) -> QuerySet[Lot]:
     return qs.annotate(open_deviations=Coalesce(Subquery(open_deviations), 0))
 
 
+def lot_due_list(*, actor: User, day: dt.date) -> QuerySet[Lot]:
+    """Lots in culture whose harvest is due on or before ``day``, the most overdue first."""
+    return (
+        lot_list(actor=actor, status=Lot.Status.IN_CULTURE)
+        .filter(due_on__lte=day)
+        .order_by("due_on", "number")
+    )
+
+
 def lot_get(*, actor: User, external_id: Any) -> Lot:
     return get_scoped(lot_list(actor=actor), external_id)
 
@@ -414,11 +423,7 @@ def cpc_board(*, actor: User, today: dt.date | None = None) -> dict[str, Any]:
     return {
         "today": today,
         "stages": stages,
-        "due_today": _bounded(
-            lot_list(actor=actor, status=Lot.Status.IN_CULTURE)
-            .filter(due_on__lte=today)
-            .order_by("due_on", "number")
-        ),
+        "due_today": _bounded(lot_due_list(actor=actor, day=today)),
         "open_deviations": _bounded(deviation_list(actor=actor, open_only=True)),
         "qc_pending": by_value[Lot.Status.QC_PENDING],
         "any_lots": any(lots.rows for lots in by_value.values()),

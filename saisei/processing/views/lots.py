@@ -41,11 +41,12 @@ def lot_list(request: HttpRequest) -> HttpResponse:
     if status not in statuses:
         status = None
     due = request.GET.get("due") == "1"
-    qs = selectors.lot_list(actor=staff_user(request), status=status)
-    if due:
-        qs = qs.filter(status=Lot.Status.IN_CULTURE, due_on__lte=timezone.localdate()).order_by(
-            "due_on", "number"
-        )
+    actor = staff_user(request)
+    qs = (
+        selectors.lot_due_list(actor=actor, day=timezone.localdate())
+        if due
+        else selectors.lot_list(actor=actor, status=status)
+    )
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     return render(
         request,
