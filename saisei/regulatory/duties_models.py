@@ -29,6 +29,13 @@ class AuthorisationKind(models.TextChoices):
     ACCREDITED = "accredited", _("Foreign accreditation")
 
 
+def authorisation_last_day(valid_until: dt.date | None, ended_on: dt.date | None) -> dt.date | None:
+    """A register record's last day in force: the earlier of its expiry and an early end; None
+    for a notification that has not ended (in force until it is)."""
+    ends = [d for d in (valid_until, ended_on) if d is not None]
+    return min(ends) if ends else None
+
+
 class FacilityAuthorisation(ClinicalRecord):
     """One licence (許可, ASRM Art. 35), notification (届出, Art. 40) or accreditation (認定,
     Art. 39) of a processing facility, in force from ``valid_from`` until ``valid_until`` (a
@@ -86,8 +93,7 @@ class FacilityAuthorisation(ClinicalRecord):
     @property
     def last_day(self) -> dt.date | None:
         """The last day in force: the earlier of its expiry and an early end."""
-        ends = [d for d in (self.valid_until, self.ended_on) if d is not None]
-        return min(ends) if ends else None
+        return authorisation_last_day(self.valid_until, self.ended_on)
 
     def in_force_on(self, day: dt.date) -> bool:
         last = self.last_day

@@ -28,6 +28,7 @@ from saisei.core.prepared import Prepared
 from saisei.core.registry import gate_fact
 from saisei.core.timezones import TOKYO
 from saisei.regulatory import config
+from saisei.regulatory.duties_models import authorisation_last_day
 from saisei.regulatory.models import (
     FacilityAuthorisation,
     GateRefusal,
@@ -197,12 +198,6 @@ _OVERDUE = Prepared(
 )
 
 
-def _last_day(valid_until: dt.date | None, ended_on: dt.date | None) -> dt.date | None:
-    """The last day a register record is in force (``FacilityAuthorisation.last_day``)."""
-    ends = [d for d in (valid_until, ended_on) if d is not None]
-    return min(ends) if ends else None
-
-
 def _listed_facilities(version_id: int) -> tuple[FacilityFacts, ...]:
     """The plan version's facilities, each with its licence register, oldest record first."""
     periods: dict[int, list[AuthorisationPeriod]] = {}
@@ -211,7 +206,9 @@ def _listed_facilities(version_id: int) -> tuple[FacilityFacts, ...]:
     ):
         periods.setdefault(facility_id, []).append(
             AuthorisationPeriod(
-                kind=kind, valid_from=valid_from, last_day=_last_day(valid_until, ended_on)
+                kind=kind,
+                valid_from=valid_from,
+                last_day=authorisation_last_day(valid_until, ended_on),
             )
         )
     return tuple(
