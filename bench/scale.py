@@ -238,7 +238,15 @@ def _bag_at_the_bedside(user: Any) -> Any:
     released = doses.filter(status="released").order_by("pk").first()
     if released is None:
         return None
-    dose_thaw(actor=user, dose=released, viability_pct=92.0, thawed_at=timezone.now())
+    from saisei.core.models import User
+    from saisei.processing.permissions import can_thaw_dose
+
+    thawer = next(
+        (u for u in User.objects.filter(organisation=user.organisation) if can_thaw_dose(u)), None
+    )
+    if thawer is None:
+        return None
+    dose_thaw(actor=thawer, dose=released, viability_pct=92.0, thawed_at=timezone.now())
     return ready.order_by("pk").first()
 
 
