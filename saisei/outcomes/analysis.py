@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from django.db.models.fields.json import KT
 from django.utils.translation import gettext_lazy as _
 
-from saisei.journey.selectors import courses_on_plan
+from saisei.journey.selectors import courses_on_plan, patient_ids_on_plan
 from saisei.outcomes.cohort import CohortFit, fit_cohort, fit_fingerprint, fit_from_json
 from saisei.outcomes.instruments import INSTRUMENTS, measure_info
 from saisei.outcomes.models import (
@@ -267,58 +269,46 @@ def _courses(plan: Any) -> list[Any]:
     return courses_on_plan(plan_id=plan.pk)
 
 
-def ae_summary(*, patient_ids: list[int]) -> dict[str, Any]:
+def ae_summary(*, patient_ids: Iterable[int]) -> dict[str, Any]:
     """Adverse events of the cohort's patients by seriousness and grade (safety's selector)."""
-    parts = [adverse_event_summary(patient_ids=chunk) for chunk in _chunks(patient_ids)]
-    if len(parts) == 1:
-        return parts[0]
-    by_grade: Counter[str] = Counter()
-    for part in parts:
-        by_grade.update(part["by_grade"])
-    # Each patient is in one chunk, so the patient counts add up too.
-    return {
-        **{key: sum(part[key] for part in parts) for key in ("total", "patients", "serious")},
-        "by_grade": dict(sorted(by_grade.items())),
-    }
+    return adverse_event_summary(patient_ids=patient_ids)
 
 
 def _scores(
-    patient_ids: list[int], *, measure: str, cutoff: dt.date
-) -> dict[int, list[tuple[dt.date, float]]]:
-    """Each patient's scores on ``measure`` up to ``cutoff``, oldest first."""
+    patient_ids: Iterable[int], *, measure: str, cutoff: dt.date
+) -> tuple[dict[int, list[tuple[dt.date, float]]], dict[int, list[dt.date]]]:
+    """Each patient's scores on ``measure`` up to ``cutoff``, oldest first, and the days of all
+    their assessments (any measure; the visit count). One read of the assessments: the measure's
+    value is taken out of the JSON by the database, not by decoding every row's ``measures``."""
     scores: dict[int, list[tuple[dt.date, float]]] = defaultdict(list)
-    for chunk in _chunks(patient_ids):
-        for pid, on, measures in (
-            Assessment.objects.filter(
-                patient_id__in=chunk, voided_at__isnull=True, assessed_on__lte=cutoff
-            )
-            .order_by("assessed_on", "id")
-            .values_list("patient_id", "assessed_on", "measures")
-        ):
-            if measures and measure in measures:
-                scores[pid].append((on, float(measures[measure])))
-    return scores
+    assessed_days: dict[int, list[dt.date]] = defaultdict(list)
+    for pid, on, value in (
+        Assessment.objects.filter(
+            patient_id__in=patient_ids, voided_at__isnull=True, assessed_on__lte=cutoff
+        )
+        .order_by("assessed_on", "id")
+        .values_list("patient_id", "assessed_on", KT(f"measures__{measure}"))
+    ):
+        assessed_days[pid].append(on)
+        if value is not None:
+            scores[pid].append((on, float(value)))
+    return scores, assessed_days
 
 
 def _visit_slots(
     courses: list[Any],
     schedules: dict[int, AssessmentSchedule],
     *,
-    patient_ids: list[int],
+    plan_id: int,
+    assessed_days: dict[int, list[dt.date]],
     cutoff: dt.date,
 ) -> list[VisitSlot]:
     """Each scheduled visit of the cohort counted as done, missed, dropped out or not yet due."""
-    assessed_days: dict[int, list[dt.date]] = defaultdict(list)
-    for chunk in _chunks(patient_ids):
-        for pid, on in Assessment.objects.filter(
-            patient_id__in=chunk, voided_at__isnull=True, assessed_on__lte=cutoff
-        ).values_list("patient_id", "assessed_on"):
-            assessed_days[pid].append(on)
 
-    def assessed_near(v: ScheduledAssessment) -> bool:
+    def assessed_near(patient_id: int, due: dt.date, window_days: int) -> bool:
         """An unlinked assessment still counts for the visit when it falls inside its window."""
-        slack = dt.timedelta(days=max(v.window_days, 14))
-        return any(abs(on - v.due_date) <= slack for on in assessed_days.get(v.patient_id, []))
+        slack = dt.timedelta(days=max(window_days, 14))
+        return any(abs(on - due) <= slack for on in assessed_days.get(patient_id, []))
 
     slots: dict[tuple[str, int], VisitSlot] = {}
     stopped_at = {
@@ -329,22 +319,46 @@ def _visit_slots(
     for course_id, sched in schedules.items():
         if sched.follow_up_ended_on is not None:
             stopped_at[course_id] = min(stopped_at.get(course_id, cutoff), sched.follow_up_ended_on)
-    for v in ScheduledAssessment.objects.filter(
-        schedule__course__in=[c.pk for c in courses], voided_at__isnull=True
-    ).select_related("schedule"):
-        key = (v.kind, v.number)
-        slot = slots.setdefault(key, VisitSlot(v.kind, v.number, slot_label(v.kind, v.number)))
-        if v.status == "cancelled" and v.schedule.course_id not in stopped_at:
+    # Plain rows, not model instances: a national plan has hundreds of thousands of visits.
+    for (
+        kind,
+        number,
+        status,
+        due_date,
+        window_days,
+        patient_id,
+        course_id,
+    ) in ScheduledAssessment.objects.filter(
+        schedule__course__plan_id=plan_id,
+        schedule__course__voided_at__isnull=True,
+        voided_at__isnull=True,
+    ).values_list(
+        "kind",
+        "number",
+        "status",
+        "due_date",
+        "window_days",
+        "patient_id",
+        "schedule__course_id",
+    ):
+        key = (kind, number)
+        slot = slots.get(key)
+        if slot is None:
+            slot = slots[key] = VisitSlot(kind, number, slot_label(kind, number))
+        if status == "cancelled" and course_id not in stopped_at:
             continue
-        if v.status == "done" or (v.status == "planned" and assessed_near(v)):
+        if status == "done" or (
+            status == "planned" and assessed_near(patient_id, due_date, window_days)
+        ):
             slot.due += 1
             slot.done += 1
             continue
-        stop = stopped_at.get(v.schedule.course_id)
-        if stop is not None and stop <= v.due_date + dt.timedelta(days=v.window_days):
+        stop = stopped_at.get(course_id)
+        window_end = due_date + dt.timedelta(days=window_days)
+        if stop is not None and stop <= window_end:
             slot.due += 1
             slot.dropped_out += 1
-        elif v.status == "missed" or cutoff > v.due_date + dt.timedelta(days=v.window_days):
+        elif status == "missed" or cutoff > window_end:
             slot.due += 1
             slot.missed += 1
         else:
@@ -369,8 +383,9 @@ def cohort(
     patient_ids = [c.patient_id for c in courses]
     schedules: dict[int, AssessmentSchedule] = {
         s.course_id: s
-        for chunk in _chunks([c.pk for c in courses])
-        for s in AssessmentSchedule.objects.filter(course__in=chunk, voided_at__isnull=True)
+        for s in AssessmentSchedule.objects.filter(
+            course__plan_id=plan.pk, course__voided_at__isnull=True, voided_at__isnull=True
+        ).only("id", "course_id", "stage", "follow_up_ended_on", "follow_up_end_reason")
     }
     recorded = recorded_stages(patient_ids)
     basis = {
@@ -381,12 +396,9 @@ def cohort(
         for c in courses
     }
     cutoff = until or today
-    scores = _scores(patient_ids, measure=measure, cutoff=cutoff)
-    given = {
-        pid: n
-        for chunk in _chunks(patient_ids)
-        for pid, n in administrations_given_by_patient(patient_ids=chunk, plan_id=plan.pk).items()
-    }
+    on_plan = patient_ids_on_plan(plan_id=plan.pk)
+    scores, assessed_days = _scores(on_plan, measure=measure, cutoff=cutoff)
+    given = administrations_given_by_patient(patient_ids=on_plan, plan_id=plan.pk)
     patients, rows = _cohort_patients(courses, schedules, scores, given)
     refs = reference_set(organisation=plan.organisation_id)
     stage_counts = Counter(basis[c.pk].stage or "" for c in courses if scores.get(c.patient_id))
@@ -404,7 +416,9 @@ def cohort(
         fingerprint=fingerprint,
         data=(rows, enrolled, reference, stage_warnings),
     )
-    visits = _visit_slots(courses, schedules, patient_ids=patient_ids, cutoff=cutoff)
+    visits = _visit_slots(
+        courses, schedules, plan_id=plan.pk, assessed_days=assessed_days, cutoff=cutoff
+    )
     reasons = Counter(p.stop_reason or "—" for p in patients if p.stopped)
     return Cohort(
         plan=plan,
@@ -415,7 +429,7 @@ def cohort(
         fit=fit,
         visits=visits,
         dropout_reasons=dict(reasons),
-        ae_summary=ae_summary(patient_ids=patient_ids),
+        ae_summary=ae_summary(patient_ids=on_plan),
         today=today,
         stage_counts=dict(stage_counts),
         fit_state=fit_state,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -103,7 +104,7 @@ def adverse_event_list(
     return qs
 
 
-def adverse_event_summary(*, patient_ids: list[int]) -> dict[str, Any]:
+def adverse_event_summary(*, patient_ids: Iterable[int]) -> dict[str, Any]:
     """Live adverse events of these patients: total, patients, serious, and counts by grade."""
     qs = AdverseEvent.objects.filter(patient_id__in=patient_ids, voided_at__isnull=True)
     serious = Q()

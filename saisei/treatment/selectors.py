@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Count, Prefetch, QuerySet
@@ -38,7 +39,7 @@ def administrations_given(*, patient_id: int, plan_id: int) -> int:
     return int(_GIVEN.first(patient_id=patient_id, plan_id=plan_id) or 0)
 
 
-def administrations_given_by_patient(*, patient_ids: list[int], plan_id: int) -> dict[int, int]:
+def administrations_given_by_patient(*, patient_ids: Iterable[int], plan_id: int) -> dict[int, int]:
     """``administrations_given`` for many patients in one query (cohort pages); absent means 0."""
     return dict(
         Administration.objects.filter(
