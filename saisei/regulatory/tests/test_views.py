@@ -52,6 +52,34 @@ def test_dashboard_query_count_does_not_grow(web_for, officer, plan, django_asse
         assert client.get(reverse("regulatory:dashboard")).status_code == 200
 
 
+def test_dashboard_shows_the_most_urgent_and_counts_the_rest(
+    web_for, officer, plan, monkeypatch, django_assert_max_num_queries
+):
+    """A national network's open duties run to thousands: the page stays bounded, the heading
+    counts them all, the overdue notice counts every overdue one, and a link leads to all."""
+    from saisei.regulatory import views
+
+    monkeypatch.setattr(views, "DASHBOARD_ROWS", 3)
+    for i in range(4):
+        ObligationFactory(plan=plan, due_date=TODAY - D(10 - i))  # 4 overdue
+    for i in range(2):
+        ObligationFactory(plan=plan, due_date=TODAY + D(i + 1))
+    client = web_for(officer)
+    with django_assert_max_num_queries(20):
+        r = client.get(reverse("regulatory:dashboard"))
+    html = r.content.decode()
+    assert r.status_code == 200
+    assert '<span class="count">6</span>' in html
+    assert "4 obligations are overdue." in html
+    assert html.count((TODAY - D(10)).isoformat()) >= 1
+    assert (TODAY + D(1)).isoformat() not in html  # beyond the three most urgent
+    assert 'id="obligations-more"' in html and "?status=open" in html
+    views.DASHBOARD_ROWS = 50
+    html = client.get(reverse("regulatory:dashboard")).content.decode()
+    assert 'id="obligations-more"' not in html and '<span class="count">6</span>' in html
+    assert "4 obligations are overdue." in html
+
+
 def test_plan_detail_shows_history_and_version_diff(web_for, officer, plan):
     from saisei.regulatory import services
 
