@@ -95,21 +95,16 @@ def verification_get(*, actor: User, external_id: Any) -> BedsideVerification:
     )
 
 
-def infusions_for_day(*, actor: User, day: dt.date | None = None) -> list[dict[str, Any]]:
-    """Today's infusion steps with their patient, planned dose and whether it has been given."""
+def infusion_steps_for_day(*, actor: User, day: dt.date | None = None) -> QuerySet[Any]:
+    """The day's infusion steps in the actor's organisation, by patient code, with their patient,
+    physician and live administrations (a queryset, so a page of them can be read)."""
     from saisei.journey.selectors import course_steps_of_organisation
     from saisei.treatment.permissions import can_view_treatment
 
-    if not can_view_treatment(actor):
-        return []
     day = day or timezone.localdate(timezone=TOKYO)
-    steps = list(
+    qs = (
         course_steps_of_organisation(actor=actor)
-        .filter(
-            kind="infusion",
-            planned_date=day,
-            voided_at__isnull=True,
-        )
+        .filter(kind="infusion", planned_date=day, voided_at__isnull=True)
         .exclude(status="cancelled")
         .select_related("course", "course__patient", "course__physician")
         .prefetch_related(
@@ -121,6 +116,11 @@ def infusions_for_day(*, actor: User, day: dt.date | None = None) -> list[dict[s
         )
         .order_by("course__patient__patient_code", "number")
     )
+    return qs if can_view_treatment(actor) else qs.none()
+
+
+def infusion_rows(steps: Iterable[Any]) -> list[dict[str, Any]]:
+    """Each step of ``infusion_steps_for_day`` with its patient, physician and administration."""
     return [
         {
             "step": s,
@@ -130,6 +130,11 @@ def infusions_for_day(*, actor: User, day: dt.date | None = None) -> list[dict[s
         }
         for s in steps
     ]
+
+
+def infusions_for_day(*, actor: User, day: dt.date | None = None) -> list[dict[str, Any]]:
+    """Today's infusion steps with their patient, planned dose and whether it has been given."""
+    return infusion_rows(infusion_steps_for_day(actor=actor, day=day))
 
 
 def demo_scan_codes(*, actor: User, step: Any) -> dict[str, Any] | None:

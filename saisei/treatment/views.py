@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -213,14 +214,30 @@ def _step(actor: User, external_id: Any) -> Any:
     return get_scoped(qs, external_id)
 
 
+TODAY_PAGE_SIZE = 50
+"""Infusions per page of today's list."""
+
+
 @web
 def today(request: HttpRequest) -> HttpResponse:
     """Today's infusions for nurses and physicians, with whether each has been given."""
     _require_view(request)
     day = timezone.localdate(timezone=TOKYO)
-    rows = selectors.infusions_for_day(actor=_actor(request), day=day)
+    # Paged: a clinic's day is a few infusions, a national network's is hundreds.
+    page = Paginator(
+        selectors.infusion_steps_for_day(actor=_actor(request), day=day), TODAY_PAGE_SIZE
+    ).get_page(request.GET.get("page"))
     recent = list(selectors.administration_list(actor=_actor(request), day=day)[:50])
-    return render(request, "treatment/today.html", {"rows": rows, "day": day, "recent": recent})
+    return render(
+        request,
+        "treatment/today.html",
+        {
+            "rows": selectors.infusion_rows(page.object_list),
+            "page": page,
+            "day": day,
+            "recent": recent,
+        },
+    )
 
 
 def _bedside_context(request: HttpRequest, step: Any, **extra: Any) -> dict[str, Any]:

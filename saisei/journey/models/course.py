@@ -138,6 +138,14 @@ class CourseStep(ClinicalRecord):
 
     class Meta:
         ordering: ClassVar = ["course", "planned_date", "number"]
+        indexes: ClassVar = [
+            # Today's infusions: one clinic's day out of a network's hundreds of thousands.
+            models.Index(
+                fields=["organisation", "planned_date", "kind"],
+                condition=models.Q(voided_at__isnull=True),
+                name="coursestep_org_day_idx",
+            ),
+        ]
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["course", "kind", "number"], name="coursestep_unique"),
             models.CheckConstraint(

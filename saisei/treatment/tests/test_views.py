@@ -30,6 +30,31 @@ def test_today_lists_the_infusion_with_a_button_to_start(web_for, world):
     assert reverse("treatment:bedside", args=[world.steps[0].external_id]) in r.content.decode()
 
 
+def test_today_is_paged_with_a_constant_number_of_queries(
+    web_for, world, monkeypatch, django_assert_max_num_queries
+):
+    """A national network's day has hundreds of infusions: the list reads one page at a time."""
+    from saisei.treatment import views
+
+    for step in world.steps:
+        step.planned_date = timezone.localdate()
+        step.save()
+    assert len(world.steps) >= 2
+    monkeypatch.setattr(views, "TODAY_PAGE_SIZE", 1)
+    client = web_for(world.nurse)
+    seen = []
+    for n in range(1, len(world.steps) + 1):
+        with django_assert_max_num_queries(12):
+            r = client.get(reverse("treatment:today"), {"page": n})
+        html = r.content.decode()
+        assert r.status_code == 200
+        assert f"Page {n} of {len(world.steps)}" in html
+        links = [s for s in world.steps if str(s.external_id) in html]
+        assert len(links) == 1
+        seen.append(links[0].pk)
+    assert sorted(seen) == sorted(s.pk for s in world.steps)
+
+
 def test_home_worklist_shows_todays_infusion(web_for, world):
     r = web_for(world.nurse).get(reverse("core:home"))
     assert world.patient.patient_code in r.content.decode()
