@@ -228,6 +228,14 @@ class ScheduledAssessment(ClinicalRecord):
 
     class Meta:
         ordering: ClassVar = ["due_date", "kind", "number"]
+        indexes: ClassVar = [
+            # The due and overdue worklists: a clinic's planned visits by due date.
+            models.Index(
+                fields=["organisation", "status", "due_date"],
+                condition=models.Q(voided_at__isnull=True),
+                name="visit_org_status_due_idx",
+            ),
+        ]
         constraints: ClassVar = [
             models.UniqueConstraint(
                 fields=["schedule", "kind", "number"], name="outcomes_visit_unique"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Max, Min, Prefetch, QuerySet
 
 from saisei.core.models import Organisation, User
 from saisei.core.selectors import get_scoped
@@ -169,19 +170,39 @@ def visit_get(*, actor: User, external_id: Any) -> ScheduledAssessment:
     return get_scoped(visit_list(actor=actor), external_id)
 
 
-def visits_due(*, actor: User, today: dt.date, horizon_days: int = 14) -> list[ScheduledAssessment]:
-    """Planned visits due within the horizon (not yet overdue)."""
+def visits_due(
+    *, actor: User, today: dt.date, horizon_days: int = 14, limit: int | None = None
+) -> list[ScheduledAssessment]:
+    """Planned visits due within the horizon (not yet overdue), the first ``limit`` of them.
+
+    A visit is overdue once its own window has passed, so only visits due within the widest
+    window before today can still be "due": the database leaves out the rest (a national
+    network has hundreds of thousands of past visits), and the exact test runs here."""
     qs = visit_list(
         actor=actor,
         status=ScheduledAssessment.Status.PLANNED,
         due_before=today + dt.timedelta(days=horizon_days),
     )
-    return [v for v in qs if not is_overdue(v, today=today)]
+    widest = qs.order_by().aggregate(widest=Max("window_days"))["widest"]
+    if widest is None:
+        return []
+    recent = qs.filter(due_date__gte=today - dt.timedelta(days=widest))
+    return list(islice((v for v in recent.iterator(100) if not is_overdue(v, today=today)), limit))
 
 
-def visits_overdue(*, actor: User, today: dt.date) -> list[ScheduledAssessment]:
+def visits_overdue(
+    *, actor: User, today: dt.date, limit: int | None = None
+) -> list[ScheduledAssessment]:
+    """Planned visits whose window has passed, oldest first, the first ``limit`` of them.
+
+    Only visits due before today less the narrowest window can have passed their own window;
+    the database leaves out the rest, and the exact test runs here."""
     qs = visit_list(actor=actor, status=ScheduledAssessment.Status.PLANNED, due_before=today)
-    return [v for v in qs if is_overdue(v, today=today)]
+    narrowest = qs.order_by().aggregate(narrowest=Min("window_days"))["narrowest"]
+    if narrowest is None:
+        return []
+    past = qs.filter(due_date__lt=today - dt.timedelta(days=narrowest))
+    return list(islice((v for v in past.iterator(100) if is_overdue(v, today=today)), limit))
 
 
 def is_overdue(visit: ScheduledAssessment, *, today: dt.date) -> bool:

@@ -28,12 +28,14 @@ def _item(v: Any, level: str) -> WorkItem:
 def _overdue(user: Any) -> list[WorkItem]:
     return [
         _item(v, "danger")
-        for v in selectors.visits_overdue(actor=user, today=timezone.localdate())[:20]
+        for v in selectors.visits_overdue(actor=user, today=timezone.localdate(), limit=20)
     ]
 
 
 def _due(user: Any) -> list[WorkItem]:
-    return [_item(v, "") for v in selectors.visits_due(actor=user, today=timezone.localdate())[:20]]
+    return [
+        _item(v, "") for v in selectors.visits_due(actor=user, today=timezone.localdate(), limit=20)
+    ]
 
 
 WORKLISTS = [

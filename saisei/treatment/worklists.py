@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any
 
 from django.urls import reverse
@@ -15,14 +16,15 @@ from saisei.treatment import selectors
 from saisei.treatment.models import Administration
 
 CLINICIANS = frozenset({Role.NURSE, Role.PHYSICIAN})
+HOME_ROWS = 20
 
 
 def _today(user: Any) -> list[WorkItem]:
     items = []
-    for row in selectors.infusions_for_day(actor=user):
-        if row["administration"] is not None:
-            continue
-        step, patient = row["step"], row["patient"]
+    # The first 20 not yet given, read a chunk at a time: a network's day can hold hundreds.
+    steps = selectors.infusion_steps_for_day(actor=user).iterator(50)
+    for step in islice((s for s in steps if not s.given), HOME_ROWS):
+        patient = step.course.patient
         items.append(
             WorkItem(
                 title=_("Infusion %(number)d: %(patient)s")

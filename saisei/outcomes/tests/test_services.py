@@ -407,3 +407,40 @@ def test_moving_a_course_step_moves_the_planned_visits(
         step.save()
     assert _visits(s)[("pre_infusion", 2)].due_date == step.planned_date
     assert AuditEntry.objects.filter(action="assessment_schedule.replan", actor=None).exists()
+
+
+# --- due and overdue worklists --------------------------------------------------------------
+
+
+def test_due_and_overdue_lists_answer_exactly_with_mixed_windows_and_limits(
+    physician: Any, course: Any
+) -> None:
+    """The database narrows the rows by the widest and narrowest windows; the answer must be the
+    same as testing every planned visit, whatever each visit's own window."""
+    from saisei.outcomes import selectors
+    from saisei.outcomes.selectors import is_overdue
+
+    s = services.schedule_create(actor=physician, course=course)
+    visits = list(s.visits.order_by("pk"))
+    assert len(visits) >= 6
+    layout = [(-40, 60), (-40, 14), (-20, 14), (-3, 7), (5, 14), (10, 90)]
+    for v, (offset, window) in zip(visits, layout, strict=False):
+        v.due_date = TODAY + dt.timedelta(days=offset)
+        v.window_days = window
+        v.status = ScheduledAssessment.Status.PLANNED
+        v.save()
+    planned = list(ScheduledAssessment.objects.filter(schedule=s, status="planned"))
+    horizon = TODAY + dt.timedelta(days=14)
+    want_due = {v.pk for v in planned if v.due_date <= horizon and not is_overdue(v, today=TODAY)}
+    want_overdue = {v.pk for v in planned if v.due_date <= TODAY and is_overdue(v, today=TODAY)}
+    due = selectors.visits_due(actor=physician, today=TODAY)
+    overdue = selectors.visits_overdue(actor=physician, today=TODAY)
+    assert {v.pk for v in due} == want_due
+    assert {v.pk for v in overdue} == want_overdue
+    assert visits[0].pk in want_due  # 40 days late, but its 60-day window is still open
+    assert visits[1].pk in want_overdue
+    # A limit keeps the order and stops early.
+    assert [v.pk for v in selectors.visits_due(actor=physician, today=TODAY, limit=2)] == [
+        v.pk for v in due[:2]
+    ]
+    assert len(selectors.visits_overdue(actor=physician, today=TODAY, limit=1)) == 1
