@@ -29,9 +29,9 @@ def _arg(name: str, default: str) -> str:
 
 
 def main() -> None:
-    from bench import scale
     from django.db import connection
 
+    from bench import scale
     from saisei.core.models import Organisation
     from saisei.journey.models import Patient
     from saisei.seed import org_slug
