@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from django.db.models import Prefetch, QuerySet
@@ -242,6 +243,27 @@ def obligation_list(
         qs = qs.due_within(due_within_days, day)
     # "open" sorts after "done" alphabetically, so descending puts open work first.
     return qs.order_by("-status", "due_date", "pk")
+
+
+@dataclass(frozen=True)
+class UrgentObligations:
+    """The most urgent open obligations (overdue, then due within 30 days), bounded."""
+
+    rows: list[Obligation]
+    total: int
+    overdue: int
+
+
+def urgent_obligations(*, actor: User, today: dt.date, limit: int) -> UrgentObligations:
+    """The first ``limit`` obligations overdue or due within 30 days, with the count of all of
+    them and of the overdue: a national network has thousands of open duties, so the rows are
+    bounded and the counts come from the database (no further query when all fit)."""
+    qs = obligation_list(actor=actor, overdue=True, due_within_days=30, today=today)
+    rows = list(qs[:limit])
+    if len(rows) < limit:
+        overdue = sum(1 for ob in rows if ob.effective_status(today) == "overdue")
+        return UrgentObligations(rows, len(rows), overdue)
+    return UrgentObligations(rows, qs.count(), qs.filter(due_date__lt=today).count())
 
 
 def facility_report_rows(*, actor: User, today: dt.date | None = None) -> list[dict[str, Any]]:

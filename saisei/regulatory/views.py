@@ -198,27 +198,20 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         for state in PlanState
         if state.value in by_status
     ]
-    obligations = selectors.obligation_list(
-        actor=staff_user(request), overdue=True, due_within_days=30, today=today
+    # Bounded like the CPC board; the paged obligation list holds them all.
+    urgent = selectors.urgent_obligations(
+        actor=staff_user(request), today=today, limit=DASHBOARD_ROWS
     )
-    # Bounded like the CPC board: a national network has thousands of open duties; the page
-    # shows the most urgent and counts the rest, and the paged list holds them all.
-    rows = _obligation_rows(obligations[:DASHBOARD_ROWS], today)
-    total = len(rows) if len(rows) < DASHBOARD_ROWS else obligations.count()
-    overdue_count = (
-        sum(1 for r in rows if r["status"] == "overdue")
-        if total == len(rows)
-        else obligations.filter(due_date__lt=today).count()
-    )
+    rows = _obligation_rows(urgent.rows, today)
     return render(
         request,
         "regulatory/dashboard.html",
         {
             "status_groups": status_groups,
             "rows": rows,
-            "rows_total": total,
+            "rows_total": urgent.total,
             "dashboard_rows": DASHBOARD_ROWS,
-            "overdue_count": overdue_count,
+            "overdue_count": urgent.overdue,
             "today": today,
             "facility_reports": selectors.facility_report_rows(
                 actor=staff_user(request), today=today

@@ -132,11 +132,6 @@ def infusion_rows(steps: Iterable[Any]) -> list[dict[str, Any]]:
     ]
 
 
-def infusions_for_day(*, actor: User, day: dt.date | None = None) -> list[dict[str, Any]]:
-    """Today's infusion steps with their patient, planned dose and whether it has been given."""
-    return infusion_rows(infusion_steps_for_day(actor=actor, day=day))
-
-
 def demo_scan_codes(*, actor: User, step: Any) -> dict[str, Any] | None:
     """What the demo's wristband and bag labels carry, for a step's bedside check.
 
