@@ -147,8 +147,9 @@ def test_the_family_portal_forbids_inline_script(world: Any) -> None:
     from saisei.journey.models import Patient
     from saisei.journey.services.intake import portal_contact_email, portal_link_issue
 
-    patient = next(p for p in Patient.objects.all() if portal_contact_email(p))
     coordinator = User.objects.get(username=Role.COORDINATOR)
+    mine = Patient.objects.filter(organisation=coordinator.organisation).order_by("pk")
+    patient = next(p for p in mine if portal_contact_email(p))
     _, token = portal_link_issue(actor=coordinator, patient=patient, send=False)
     client = Client()
     client.post(f"/journey/portal/enter/{token}/")
