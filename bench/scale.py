@@ -85,7 +85,8 @@ def _read_urls(org: Any) -> list[tuple[str, str]]:
         ("adverse events", "/api/v1/safety/events"),
     ]:
         urls.append((f"{name} list", f"{path}?limit=50"))
-        urls.append((f"{name} last page", f"{path}?limit=50&offset=LAST"))
+        urls.append((f"{name} last page", f"{path}?limit=50&after=LAST:{name}"))
+        urls.append((f"{name} deepest offset", f"{path}?limit=50&offset=DEEP"))
     if patient is not None:
         urls.append(("patient detail", f"/api/v1/journey/patients/{patient.external_id}"))
         urls.append(
@@ -101,6 +102,30 @@ def _read_urls(org: Any) -> list[tuple[str, str]]:
     return urls
 
 
+def _last_page_cursor(name: str, user: Any, size: int) -> str:
+    """The cursor whose page is the list's last: the key values of the row `size + 1` from
+    the end, read backwards on the list's own order (what a client walking `next` reaches)."""
+    from saisei.core import keyset
+    from saisei.journey import selectors as journey
+    from saisei.outcomes import selectors as outcomes
+    from saisei.processing import selectors as processing
+    from saisei.safety import selectors as safety
+    from saisei.treatment import selectors as treatment
+
+    qs = {
+        "patients": lambda: journey.patient_list(actor=user),
+        "doses": lambda: processing.dose_list(actor=user),
+        "assessments": lambda: outcomes.assessment_list(actor=user),
+        "inquiries": lambda: journey.inquiry_list(actor=user, file_counts=True),
+        "administrations": lambda: treatment.administration_list(actor=user),
+        "adverse events": lambda: safety.adverse_event_list(actor=user),
+    }[name]()
+    keys = keyset.keys_of(qs)
+    backwards = keyset.ordered(qs, keys).reverse().values_list("pk", flat=True)
+    row = list(backwards[size : size + 1])
+    return keyset.encode(keyset.values_of(qs, keys, row[0])) if row else ""
+
+
 def _measure_reads(user: Any, org: Any, repeat: int) -> dict[str, float]:
     client = Client()
     client.force_login(user)
@@ -108,10 +133,13 @@ def _measure_reads(user: Any, org: Any, repeat: int) -> dict[str, float]:
     out: dict[str, float] = {}
     for name, template in _read_urls(org):
         url = template
-        if "offset=LAST" in url:
-            first = client.get(url.replace("&offset=LAST", ""), headers=headers)
+        if "offset=DEEP" in url:  # the deepest page an offset reaches (COUNT_CAP rows)
+            first = client.get(url.replace("&offset=DEEP", ""), headers=headers)
             count = first.json().get("count", 0) if first.status_code == 200 else 0
-            url = url.replace("LAST", str(max(0, count - 50)))
+            url = url.replace("DEEP", str(max(0, count - 50)))
+        if "after=LAST:" in url:
+            base, _, list_name = url.partition("after=LAST:")
+            url = base + "after=" + _last_page_cursor(list_name, user, 50)
         api = url.startswith("/api/")
         resp = client.get(url, headers=headers) if api else client.get(url)
         if resp.status_code != 200:

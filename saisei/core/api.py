@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from saisei.core import permissions, selectors
-from saisei.core.api_support import ERROR_RESPONSES, ApiDateTime, Page, paginate
+from saisei.core.api_support import ERROR_RESPONSES, ApiDateTime, Page, PageQuery, paginate
 from saisei.core.errors import Forbidden
 from saisei.core.permissions import staff_user
 
@@ -66,15 +66,13 @@ class AuditEntryOut(Schema):
         return obj.actor_label
 
 
-class AuditFilter(Schema):
+class AuditFilter(PageQuery):
     action: str | None = None
     subject_type: str | None = None
     subject_id: str | None = None
     actor: str | None = None
     since: ApiDateTime | None = None
     until: ApiDateTime | None = None
-    limit: int = 50
-    offset: int = 0
 
 
 @router.get("/me", response={200: MeOut, **ERROR_RESPONSES})
@@ -119,7 +117,7 @@ def audit(request: HttpRequest, filters: Query[AuditFilter]) -> dict:
         since=filters.since,
         until=filters.until,
     )
-    return paginate(qs, limit=filters.limit, offset=filters.offset)
+    return paginate(qs, limit=filters.limit, offset=filters.offset, after=filters.after)
 
 
 class AccessLogEntryOut(Schema):
@@ -147,6 +145,7 @@ class AccessLogFilter(Schema):
     until: dt.datetime | None = Field(None, description="Before this time (exclusive)")
     limit: int = Field(50, ge=1, le=200)
     offset: int = Field(0, ge=0, le=1_000_000)
+    after: str = ""
 
 
 @router.get("/access-log", response={200: Page[AccessLogEntryOut], **ERROR_RESPONSES})
@@ -161,7 +160,7 @@ def access_log(request: HttpRequest, filters: Query[AccessLogFilter]) -> dict:
         since=filters.since,
         until=filters.until,
     )
-    return paginate(qs, limit=filters.limit, offset=filters.offset)
+    return paginate(qs, limit=filters.limit, offset=filters.offset, after=filters.after)
 
 
 # --- retention and handover archives (core.retention, core.records) ---------------------------

@@ -14,14 +14,15 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI, Schema
+from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 from ninja.security.session import SessionAuth
 from pydantic import AfterValidator, WithJsonSchema
 
-from saisei.core.errors import DomainError
+from saisei.core import keyset
+from saisei.core.errors import DomainError, ValidationFailed
 from saisei.core.services import token_authenticate
 
 logger = logging.getLogger(__name__)
@@ -250,31 +251,116 @@ class ErrorOut(Schema):
     error: ErrorBody
 
 
+class PageQuery(Schema):
+    """Which page of a list: by `offset` (the first COUNT_CAP rows) or after a cursor."""
+
+    limit: int = Field(50, description="Rows per page, 1 to 200.")
+    offset: int = Field(
+        0, description="Rows to skip; pages past the first 10,000 rows use `after`."
+    )
+    after: str = Field("", description="The `next` cursor of the previous page.")
+
+
 class Page(Schema, Generic[T]):
-    count: int
+    count: int = Field(description="Rows in the list; a lower bound when `count_exact` is false.")
+    count_exact: bool = Field(
+        description="False when the list holds more than 10,000 rows: `count` is then 10,000."
+    )
     limit: int
     offset: int
+    next: str | None = Field(
+        description="Cursor for the following page (pass it as `after`); null on the last page."
+    )
     items: list[T]
 
 
-def paginate(qs: QuerySet | list, *, limit: int, offset: int) -> dict[str, Any]:
-    """Limit/offset page; the query count is constant whatever the page size.
+COUNT_CAP = 10_000
 
-    The limit is clamped to 1..200 and the offset to 0..count, so an absurd number (past the
-    64-bit range the database's OFFSET takes) answers an empty page instead of a database error.
-    """
+
+def paginate(
+    qs: QuerySet | list, *, limit: int, offset: int = 0, after: str = ""
+) -> dict[str, Any]:
+    """One page of a list and a cursor to the next; the query count is constant whatever the
+    page. A list is counted up to COUNT_CAP rows only (counting 750,000 rows on every page cost
+    more than the page), so an `offset` reaches the first COUNT_CAP rows and the cursor every
+    row: a cursor page starts on the list's index where the previous page ended (saisei.core.
+    keyset), whatever its depth. The limit is clamped to 1..200 and an offset within a list of
+    known size to 0..count, so an absurd number answers an empty page, not a database error."""
     limit = max(1, min(int(limit), MAX_PAGE_SIZE))
-    count = qs.count() if isinstance(qs, QuerySet) else len(qs)
-    offset = max(0, min(int(offset), count))
+    offset = int(offset)
+    if after and offset:
+        raise ValidationFailed(
+            "page_both",
+            _("Give either an offset or a cursor (after), not both."),
+            {"offset": [_("Leave the offset out when you follow a cursor.")]},
+        )
+    if not isinstance(qs, QuerySet):
+        return _list_page(qs, limit=limit, offset=offset, after=after)
+    keys = keyset.keys_of(qs)
+    qs = keyset.ordered(qs, keys)
+    counted = qs.order_by()[: COUNT_CAP + 1].count()
+    exact = counted <= COUNT_CAP
+    if offset > COUNT_CAP or (offset > counted and not exact):
+        raise ValidationFailed(
+            "page_too_deep",
+            _("Pages past the first %(cap)s rows are reached by following the next cursor.")
+            % {"cap": f"{COUNT_CAP:,}"},
+            {"offset": [_("At most %(cap)s.") % {"cap": f"{COUNT_CAP:,}"}]},
+        )
+    offset = max(0, min(offset, counted))
+    if after:
+        try:
+            qs = keyset.after(qs, keys, _cursor(after))
+        except keyset.CursorError as exc:
+            raise _not_a_cursor() from exc
+    rows = list(_page_rows(qs, offset=offset, limit=limit + 1))
+    more = len(rows) > limit
+    rows = rows[:limit]
     return {
-        "count": count,
+        "count": min(counted, COUNT_CAP),
+        "count_exact": exact,
         "limit": limit,
         "offset": offset,
-        "items": list(_page_rows(qs, offset=offset, limit=limit)),
+        "next": keyset.encode(keyset.values_of(qs, keys, rows[-1].pk)) if more else None,
+        "items": rows,
     }
 
 
-def _page_rows(qs: QuerySet | list, *, offset: int, limit: int) -> Any:
+def _cursor(after: str) -> list[Any]:
+    try:
+        return keyset.decode(after)
+    except keyset.CursorError as exc:
+        raise _not_a_cursor() from exc
+
+
+def _not_a_cursor() -> ValidationFailed:
+    return ValidationFailed(
+        "page_cursor",
+        _("This cursor does not belong to this list; start again from the first page."),
+        {"after": [_("Not a cursor this list gave.")]},
+    )
+
+
+def _list_page(rows: list, *, limit: int, offset: int, after: str) -> dict[str, Any]:
+    """A list computed in memory: the cursor is the position of the next page."""
+    if after:
+        position = _cursor(after)
+        if len(position) != 1 or type(position[0]) is not int or position[0] < 0:
+            raise _not_a_cursor()
+        offset = position[0]
+    offset = max(0, min(offset, len(rows)))
+    more = offset + limit < len(rows)
+    return {
+        "count": min(len(rows), COUNT_CAP),
+        "count_exact": len(rows) <= COUNT_CAP,
+        "limit": limit,
+        "offset": 0 if after else offset,
+        "next": keyset.encode([offset + limit]) if more else None,
+        "items": rows[offset : offset + limit],
+    }
+
+
+def _page_rows(qs: QuerySet, *, offset: int, limit: int) -> Any:
     """One page of rows. Past the first page of a queryset, a deferred join in two steps: the
     page's keys first (the database skips the offset on the list's index, keys only, in the
     list's order), then only those rows with what the list joins. A plain OFFSET builds every
@@ -282,8 +368,8 @@ def _page_rows(qs: QuerySet | list, *, offset: int, limit: int) -> Any:
     fetched apart, not as a LIMIT subquery inside the second query: PostgreSQL may run such a
     subquery once per candidate row (a nested-loop semi join; seen at 300 seeded patients).
     Same rows, same order; one query more than the first page, whatever the offset."""
-    if not isinstance(qs, QuerySet) or offset == 0 or qs.query.combinator:
-        return qs[offset : offset + limit]
+    if offset == 0:
+        return qs[:limit]
     keys = list(qs.values_list("pk", flat=True)[offset : offset + limit])
     return qs.filter(pk__in=keys) if keys else qs.none()
 

@@ -16,7 +16,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from saisei.core.access_log import API, access_log_record
-from saisei.core.api_support import ERROR_RESPONSES, Language, Page, paginate
+from saisei.core.api_support import ERROR_RESPONSES, Language, Page, PageQuery, paginate
 from saisei.core.errors import Forbidden, NotFound
 from saisei.core.permissions import can_use_calculators
 from saisei.core.selectors import get_scoped
@@ -118,11 +118,9 @@ class InquiryOut(Schema):
         return getattr(obj, "file_count", None) or 0
 
 
-class InquiryFilter(Schema):
+class InquiryFilter(PageQuery):
     status: str | None = None
     q: str = ""
-    limit: int = 50
-    offset: int = 0
 
 
 class InquiryStatusIn(Schema):
@@ -135,7 +133,7 @@ def inquiry_list(request: AuthedRequest, filters: Query[InquiryFilter]) -> dict[
     qs = selectors.inquiry_list(
         actor=request.user, status=filters.status, q=filters.q, file_counts=True
     )
-    return paginate(qs, limit=filters.limit, offset=filters.offset)
+    return paginate(qs, limit=filters.limit, offset=filters.offset, after=filters.after)
 
 
 @router.get("/journey/inquiries/{external_id}", response={200: InquiryOut, **ERROR_RESPONSES})
@@ -215,10 +213,8 @@ class PatientDetailOut(PatientOut):
         return [p for p in obj.proxies.all() if p.voided_at is None]
 
 
-class ListFilter(Schema):
+class ListFilter(PageQuery):
     q: str = ""
-    limit: int = 50
-    offset: int = 0
 
 
 @router.get("/journey/patients", response={200: Page[PatientOut], **ERROR_RESPONSES})
@@ -227,6 +223,7 @@ def patient_list(request: AuthedRequest, filters: Query[ListFilter]) -> dict[str
         selectors.patient_list(actor=request.user, q=filters.q),
         limit=filters.limit,
         offset=filters.offset,
+        after=filters.after,
     )
 
 
@@ -354,10 +351,8 @@ class QuoteAcceptIn(Schema):
     agree: bool
 
 
-class QuoteFilter(Schema):
+class QuoteFilter(PageQuery):
     patient: uuid.UUID | None = None
-    limit: int = 50
-    offset: int = 0
 
 
 def _patient_or_none(request: AuthedRequest, external_id: Any) -> Any:
@@ -373,6 +368,7 @@ def quote_list(request: AuthedRequest, filters: Query[QuoteFilter]) -> dict[str,
         selectors.quote_list(actor=request.user, patient=patient),
         limit=filters.limit,
         offset=filters.offset,
+        after=filters.after,
     )
 
 
@@ -574,10 +570,8 @@ class WithdrawIn(Schema):
     reason: str
 
 
-class PatientFilter(Schema):
+class PatientFilter(PageQuery):
     patient: uuid.UUID | None = None
-    limit: int = 50
-    offset: int = 0
 
 
 @router.get("/journey/consents", response={200: Page[ConsentOut], **ERROR_RESPONSES})
@@ -587,6 +581,7 @@ def consent_list(request: AuthedRequest, filters: Query[PatientFilter]) -> dict[
         selectors.consent_list(actor=request.user, patient=patient),
         limit=filters.limit,
         offset=filters.offset,
+        after=filters.after,
     )
 
 
@@ -671,6 +666,7 @@ def course_list(request: AuthedRequest, filters: Query[PatientFilter]) -> dict[s
         selectors.course_list(actor=request.user, patient=patient),
         limit=filters.limit,
         offset=filters.offset,
+        after=filters.after,
     )
 
 

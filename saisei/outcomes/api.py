@@ -152,6 +152,7 @@ def assessment_list(
     include_voided: bool = False,
     limit: int = 50,
     offset: int = 0,
+    after: str = "",
 ) -> Any:
     pat = _patient(request, patient) if patient else None
     qs = selectors.assessment_list(
@@ -160,7 +161,7 @@ def assessment_list(
         instrument=instrument,
         include_voided=include_voided,
     )
-    page = paginate(qs, limit=limit, offset=offset)
+    page = paginate(qs, limit=limit, offset=offset, after=after)
     page["items"] = [AssessmentOut.from_model(a) for a in page["items"]]
     return page
 
@@ -222,6 +223,7 @@ def visit_list(
     patient: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    after: str = "",
 ) -> Any:
     from django.utils import timezone
 
@@ -232,7 +234,7 @@ def visit_list(
         due_before=due_before,
         patient=pat,
     )
-    page = paginate(qs, limit=limit, offset=offset)
+    page = paginate(qs, limit=limit, offset=offset, after=after)
     today = timezone.localdate()
     page["items"] = [_visit_out(v, today) for v in page["items"]]
     return page
@@ -387,10 +389,12 @@ def biomarker_create(request: HttpRequest, payload: BiomarkerIn) -> Any:
     response={200: Page[BiomarkerOut], **ERROR_RESPONSES},
     summary="Biomarker results of a patient",
 )
-def biomarker_list(request: HttpRequest, patient: str, limit: int = 50, offset: int = 0) -> Any:
+def biomarker_list(
+    request: HttpRequest, patient: str, limit: int = 50, offset: int = 0, after: str = ""
+) -> Any:
     pat = _patient(request, patient)
     qs = selectors.biomarker_result_list(actor=_user(request), patient=pat)
-    page = paginate(qs, limit=limit, offset=offset)
+    page = paginate(qs, limit=limit, offset=offset, after=after)
     page["items"] = [_bio_out(r) for r in page["items"]]
     return page
 

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from saisei.core.api_support import ERROR_RESPONSES, ApiDateTime, Page, paginate
+from saisei.core.api_support import ERROR_RESPONSES, ApiDateTime, Page, PageQuery, paginate
 from saisei.core.errors import Forbidden, NotFound, ValidationFailed
 from saisei.core.permissions import can_use_calculators, staff_user
 from saisei.core.registry import gate_fact
@@ -223,10 +223,8 @@ class GateRefusalOut(Schema):
         return obj.plan.plan_number if obj.plan is not None else ""
 
 
-class RefusalFilter(Schema):
+class RefusalFilter(PageQuery):
     act: str = ""
-    limit: int = 50
-    offset: int = 0
 
 
 @router.get("/compliance/refusals", response={200: Page[GateRefusalOut], **ERROR_RESPONSES})
@@ -237,6 +235,7 @@ def compliance_refusals(request: HttpRequest, filters: Query[RefusalFilter]) -> 
         selectors.gate_refusal_list(actor=actor, act=filters.act),
         limit=filters.limit,
         offset=filters.offset,
+        after=filters.after,
     )
 
 
@@ -322,36 +321,43 @@ class PhysicianOut(Schema):
         return obj.user.username
 
 
-class PageIn(Schema):
-    limit: int = 50
-    offset: int = 0
-
-
 @router.get("/regulatory/institutions", response={200: Page[InstitutionOut], **ERROR_RESPONSES})
-def institutions(request: HttpRequest, page: Query[PageIn]) -> dict:
+def institutions(request: HttpRequest, page: Query[PageQuery]) -> dict:
     return paginate(
-        selectors.institution_list(actor=staff_user(request)), limit=page.limit, offset=page.offset
+        selectors.institution_list(actor=staff_user(request)),
+        limit=page.limit,
+        offset=page.offset,
+        after=page.after,
     )
 
 
 @router.get("/regulatory/committees", response={200: Page[CommitteeOut], **ERROR_RESPONSES})
-def committees(request: HttpRequest, page: Query[PageIn]) -> dict:
+def committees(request: HttpRequest, page: Query[PageQuery]) -> dict:
     return paginate(
-        selectors.committee_list(actor=staff_user(request)), limit=page.limit, offset=page.offset
+        selectors.committee_list(actor=staff_user(request)),
+        limit=page.limit,
+        offset=page.offset,
+        after=page.after,
     )
 
 
 @router.get("/regulatory/facilities", response={200: Page[FacilityOut], **ERROR_RESPONSES})
-def facilities(request: HttpRequest, page: Query[PageIn]) -> dict:
+def facilities(request: HttpRequest, page: Query[PageQuery]) -> dict:
     return paginate(
-        selectors.facility_list(actor=staff_user(request)), limit=page.limit, offset=page.offset
+        selectors.facility_list(actor=staff_user(request)),
+        limit=page.limit,
+        offset=page.offset,
+        after=page.after,
     )
 
 
 @router.get("/regulatory/physicians", response={200: Page[PhysicianOut], **ERROR_RESPONSES})
-def physicians(request: HttpRequest, page: Query[PageIn]) -> dict:
+def physicians(request: HttpRequest, page: Query[PageQuery]) -> dict:
     return paginate(
-        selectors.physician_list(actor=staff_user(request)), limit=page.limit, offset=page.offset
+        selectors.physician_list(actor=staff_user(request)),
+        limit=page.limit,
+        offset=page.offset,
+        after=page.after,
     )
 
 
@@ -484,10 +490,8 @@ class PlanDetailOut(PlanOut):
         return list(obj.transitions.all())
 
 
-class PlanFilter(Schema):
+class PlanFilter(PageQuery):
     status: str | None = None
-    limit: int = 50
-    offset: int = 0
 
 
 def _allowed_transitions(actor: Any, plan: ProvisionPlan) -> list[str]:
@@ -517,7 +521,7 @@ def plans(request: HttpRequest, filters: Query[PlanFilter]) -> dict:
             "invalid_input", "Unknown plan status.", {"status": [filters.status]}
         )
     qs = selectors.plan_list(actor=staff_user(request), status=filters.status)
-    return paginate(qs, limit=filters.limit, offset=filters.offset)
+    return paginate(qs, limit=filters.limit, offset=filters.offset, after=filters.after)
 
 
 @router.get("/regulatory/plans/{external_id}", response={200: PlanDetailOut, **ERROR_RESPONSES})
@@ -624,13 +628,11 @@ class ObligationOut(Schema):
         return obj.rule_id
 
 
-class ObligationFilter(Schema):
+class ObligationFilter(PageQuery):
     due_within_days: int | None = None
     overdue: bool | None = None
     status: Literal["open", "done", "overdue"] | None = None
     plan_id: uuid.UUID | None = None
-    limit: int = 50
-    offset: int = 0
 
 
 @router.get("/regulatory/obligations", response={200: Page[ObligationOut], **ERROR_RESPONSES})
@@ -651,7 +653,7 @@ def obligations(request: HttpRequest, filters: Query[ObligationFilter]) -> dict:
         overdue=filters.overdue,
         status=filters.status,
     )
-    return paginate(qs, limit=filters.limit, offset=filters.offset)
+    return paginate(qs, limit=filters.limit, offset=filters.offset, after=filters.after)
 
 
 class MarkDoneIn(Schema):

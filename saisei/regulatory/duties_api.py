@@ -13,7 +13,7 @@ from typing import Any, Literal
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
-from saisei.core.api_support import ERROR_RESPONSES, Page, paginate
+from saisei.core.api_support import ERROR_RESPONSES, Page, PageQuery, paginate
 from saisei.core.errors import Forbidden, ValidationFailed
 from saisei.core.models import User
 from saisei.core.permissions import staff_user
@@ -30,11 +30,6 @@ from saisei.regulatory.models import (
 )
 
 router = Router(tags=["regulatory"])
-
-
-class PageIn(Schema):
-    limit: int = 50
-    offset: int = 0
 
 
 def _colleague(actor: Any, username: str, field: str) -> User:
@@ -260,9 +255,11 @@ def _require_duties(request: HttpRequest) -> Any:
 
 
 @router.get("/regulatory/complaints", response={200: Page[ComplaintOut], **ERROR_RESPONSES})
-def complaint_list(request: HttpRequest, page: Query[PageIn]) -> dict:
+def complaint_list(request: HttpRequest, page: Query[PageQuery]) -> dict:
     actor = _require_duties(request)
-    return paginate(ds.complaint_list(actor=actor), limit=page.limit, offset=page.offset)
+    return paginate(
+        ds.complaint_list(actor=actor), limit=page.limit, offset=page.offset, after=page.after
+    )
 
 
 @router.post("/regulatory/complaints", response={200: ComplaintOut, **ERROR_RESPONSES})
@@ -349,9 +346,14 @@ class SignOffIn(Schema):
 
 
 @router.get("/regulatory/checks", response={200: Page[CheckOut], **ERROR_RESPONSES})
-def check_list(request: HttpRequest, page: Query[PageIn]) -> dict:
+def check_list(request: HttpRequest, page: Query[PageQuery]) -> dict:
     """Periodic checks: all of them for the office, one's own for anyone else."""
-    return paginate(ds.check_list(actor=staff_user(request)), limit=page.limit, offset=page.offset)
+    return paginate(
+        ds.check_list(actor=staff_user(request)),
+        limit=page.limit,
+        offset=page.offset,
+        after=page.after,
+    )
 
 
 @router.post("/regulatory/checks", response={200: CheckOut, **ERROR_RESPONSES})
@@ -436,9 +438,11 @@ class ActionCloseIn(Schema):
 
 
 @router.get("/regulatory/committee-opinions", response={200: Page[OpinionOut], **ERROR_RESPONSES})
-def opinion_list(request: HttpRequest, page: Query[PageIn]) -> dict:
+def opinion_list(request: HttpRequest, page: Query[PageQuery]) -> dict:
     actor = _require_duties(request)
-    return paginate(ds.opinion_list(actor=actor), limit=page.limit, offset=page.offset)
+    return paginate(
+        ds.opinion_list(actor=actor), limit=page.limit, offset=page.offset, after=page.after
+    )
 
 
 @router.post("/regulatory/committee-opinions", response={200: OpinionOut, **ERROR_RESPONSES})

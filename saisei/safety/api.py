@@ -155,11 +155,12 @@ def event_index(
     open_only: bool = False,
     limit: int = 50,
     offset: int = 0,
+    after: str = "",
 ) -> Any:
     qs = selectors.adverse_event_list(
         actor=_actor(request), serious_only=serious, open_only=open_only
     )
-    page = paginate(qs, limit=limit, offset=offset)
+    page = paginate(qs, limit=limit, offset=offset, after=after)
     selectors.attach_clocks(page["items"])
     return page
 
@@ -271,13 +272,17 @@ def follow_up_create(request: HttpRequest, external_id: str, payload: FollowUpIn
     summary="Problems reported through the portal; status=new is the triage queue",
 )
 def patient_report_index(
-    request: HttpRequest, status: str | None = None, limit: int = 50, offset: int = 0
+    request: HttpRequest,
+    status: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    after: str = "",
 ) -> Any:
     if status == "new":
         qs = selectors.triage_queue(actor=_actor(request))
     else:
         qs = selectors.patient_report_list(actor=_actor(request), status=status)
-    return paginate(qs, limit=limit, offset=offset)
+    return paginate(qs, limit=limit, offset=offset, after=after)
 
 
 @router.post(

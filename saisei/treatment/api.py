@@ -220,11 +220,12 @@ def administration_index(
     day: dt.date | None = None,
     limit: int = 50,
     offset: int = 0,
+    after: str = "",
 ) -> Any:
     qs = selectors.administration_list(actor=_actor(request), day=day)
     if patient_code:
         qs = qs.filter(Q(patient__patient_code=patient_code))
-    return paginate(qs, limit=limit, offset=offset)
+    return paginate(qs, limit=limit, offset=offset, after=after)
 
 
 @router.get(

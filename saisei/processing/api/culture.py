@@ -44,9 +44,13 @@ class CultureAlertOut(Schema):
 
 
 @router.get("/processing/culture-alerts", response={200: Page[CultureAlertOut], **ERROR_RESPONSES})
-def culture_alerts(request: HttpRequest, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+def culture_alerts(
+    request: HttpRequest, limit: int = 50, offset: int = 0, after: str = ""
+) -> dict[str, Any]:
     _require_view(_user(request))
-    return paginate(selectors.culture_alert_list(actor=_user(request)), limit=limit, offset=offset)
+    return paginate(
+        selectors.culture_alert_list(actor=_user(request)), limit=limit, offset=offset, after=after
+    )
 
 
 @router.post(

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from saisei.core.api_support import ERROR_RESPONSES, Page, paginate
+from saisei.core.api_support import ERROR_RESPONSES, Page, PageQuery, paginate
 from saisei.processing import selectors, services
 
 from .common import _require_view, _user
@@ -53,17 +53,15 @@ class DeviationUpdateIn(Schema):
     status: str | None = None
 
 
-class DeviationFilter(Schema):
+class DeviationFilter(PageQuery):
     open: bool = False
-    limit: int = 50
-    offset: int = 0
 
 
 @router.get("/processing/deviations", response={200: Page[DeviationOut], **ERROR_RESPONSES})
 def deviation_list(request: HttpRequest, filters: Query[DeviationFilter]) -> dict[str, Any]:
     _require_view(_user(request))
     qs = selectors.deviation_list(actor=_user(request), open_only=filters.open)
-    return paginate(qs, limit=filters.limit, offset=filters.offset)
+    return paginate(qs, limit=filters.limit, offset=filters.offset, after=filters.after)
 
 
 @router.post("/processing/deviations", response={201: DeviationOut, **ERROR_RESPONSES})

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from saisei.core.api_support import ERROR_RESPONSES, ApiDateTime, Page, paginate
+from saisei.core.api_support import ERROR_RESPONSES, ApiDateTime, Page, PageQuery, paginate
 from saisei.core.errors import NotFound
 from saisei.core.selectors import get_scoped
 from saisei.processing import selectors, services
@@ -76,17 +76,15 @@ def lot_divide(request: HttpRequest, external_id: str, payload: DivideIn) -> Sta
     return Status(201, doses)
 
 
-class DoseFilter(Schema):
+class DoseFilter(PageQuery):
     status: str | None = None
-    limit: int = 50
-    offset: int = 0
 
 
 @router.get("/processing/doses", response={200: Page[DoseOut], **ERROR_RESPONSES})
 def dose_list(request: HttpRequest, filters: Query[DoseFilter]) -> dict[str, Any]:
     _require_view(_user(request))
     qs = selectors.dose_list(actor=_user(request), status=filters.status)
-    return paginate(qs, limit=filters.limit, offset=filters.offset)
+    return paginate(qs, limit=filters.limit, offset=filters.offset, after=filters.after)
 
 
 class ScanLookupIn(Schema):
@@ -232,12 +230,12 @@ class HoldOut(Schema):
 
 @router.get("/processing/holds", response={200: Page[HoldOut], **ERROR_RESPONSES})
 def hold_list(
-    request: HttpRequest, active: bool = True, limit: int = 50, offset: int = 0
+    request: HttpRequest, active: bool = True, limit: int = 50, offset: int = 0, after: str = ""
 ) -> dict[str, Any]:
     """Doses on hold (or every hold, with ``active=false``), newest first."""
     _require_view(_user(request))
     qs = selectors.hold_list(actor=_user(request), active_only=active)
-    return paginate(qs, limit=limit, offset=offset)
+    return paginate(qs, limit=limit, offset=offset, after=after)
 
 
 class LabelIn(Schema):

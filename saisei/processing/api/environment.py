@@ -76,9 +76,13 @@ class EnvironmentOut(Schema):
 
 
 @router.get("/processing/environment", response={200: Page[EnvironmentOut], **ERROR_RESPONSES})
-def environment_list(request: HttpRequest, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+def environment_list(
+    request: HttpRequest, limit: int = 50, offset: int = 0, after: str = ""
+) -> dict[str, Any]:
     _require_view(_user(request))
-    return paginate(selectors.environment_list(actor=_user(request)), limit=limit, offset=offset)
+    return paginate(
+        selectors.environment_list(actor=_user(request)), limit=limit, offset=offset, after=after
+    )
 
 
 @router.post("/processing/environment", response={201: EnvironmentOut, **ERROR_RESPONSES})
@@ -159,10 +163,14 @@ class ProgrammeOut(Schema):
 @router.get(
     "/processing/environment/programmes", response={200: Page[ProgrammeOut], **ERROR_RESPONSES}
 )
-def programme_list(request: HttpRequest, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+def programme_list(
+    request: HttpRequest, limit: int = 50, offset: int = 0, after: str = ""
+) -> dict[str, Any]:
     """Monitoring programme versions per room, newest version first, with their limits."""
     _require_view(_user(request))
-    return paginate(selectors.programme_list(actor=_user(request)), limit=limit, offset=offset)
+    return paginate(
+        selectors.programme_list(actor=_user(request)), limit=limit, offset=offset, after=after
+    )
 
 
 @router.post("/processing/environment/programmes", response={201: ProgrammeOut, **ERROR_RESPONSES})

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from saisei.core.api_support import ERROR_RESPONSES, ApiDateTime, Page, paginate
+from saisei.core.api_support import ERROR_RESPONSES, ApiDateTime, Page, PageQuery, paginate
 from saisei.processing import selectors, services
 from saisei.processing.models import Release
 
@@ -168,17 +168,15 @@ class LotDetailOut(LotOut):
         return Release.objects.filter(lot=obj).select_related("lot", "signed_by").first()
 
 
-class LotFilter(Schema):
+class LotFilter(PageQuery):
     status: str | None = None
-    limit: int = 50
-    offset: int = 0
 
 
 @router.get("/processing/lots", response={200: Page[LotOut], **ERROR_RESPONSES})
 def lot_list(request: HttpRequest, filters: Query[LotFilter]) -> dict[str, Any]:
     _require_view(_user(request))
     qs = selectors.lot_list(actor=_user(request), status=filters.status)
-    return paginate(qs, limit=filters.limit, offset=filters.offset)
+    return paginate(qs, limit=filters.limit, offset=filters.offset, after=filters.after)
 
 
 @router.post("/processing/lots", response={201: LotOut, **ERROR_RESPONSES})

@@ -27,6 +27,10 @@ class NearMissOut(Schema):
 
 
 @router.get("/processing/near-misses", response={200: Page[NearMissOut], **ERROR_RESPONSES})
-def near_misses(request: HttpRequest, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+def near_misses(
+    request: HttpRequest, limit: int = 50, offset: int = 0, after: str = ""
+) -> dict[str, Any]:
     _require_view(_user(request))
-    return paginate(selectors.near_miss_list(actor=_user(request)), limit=limit, offset=offset)
+    return paginate(
+        selectors.near_miss_list(actor=_user(request)), limit=limit, offset=offset, after=after
+    )
