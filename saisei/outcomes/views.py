@@ -88,21 +88,32 @@ def _lang(request: HttpRequest) -> str:
     return "en"
 
 
+WORKLIST_ROWS = 100
+
+
 @login_required
 @_web
 def index(request: HttpRequest) -> HttpResponse:
-    """Due and overdue outcome visits, as worklists."""
+    """Due and overdue outcome visits, as worklists of the first WORKLIST_ROWS each (soonest
+    due first): a national network has thousands, and a list that long is not worked from."""
     _require_view(request)
     today = timezone.localdate()
+    actor = _user(request)
+    overdue = selectors.visits_overdue(actor=actor, today=today, limit=WORKLIST_ROWS + 1)
+    due = selectors.visits_due(actor=actor, today=today, limit=WORKLIST_ROWS + 1)
     return render(
         request,
         "outcomes/index.html",
         {
-            "overdue": selectors.visits_overdue(actor=_user(request), today=today),
-            "due": selectors.visits_due(actor=_user(request), today=today),
+            "overdue": overdue[:WORKLIST_ROWS],
+            "overdue_more": len(overdue) > WORKLIST_ROWS,
+            "due": due[:WORKLIST_ROWS],
+            "due_more": len(due) > WORKLIST_ROWS,
+            "rows": WORKLIST_ROWS,
             "today": today,
         },
     )
+
 
 
 @login_required

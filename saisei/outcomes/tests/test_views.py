@@ -359,6 +359,26 @@ def test_worklist_and_index_list_overdue_visits(web_for: Any, physician: Any, co
     assert c.get("/").status_code == 200
 
 
+def test_the_overdue_worklist_stops_at_its_rows_and_says_there_are_more(
+    web_for: Any, physician: Any, course: Any, monkeypatch: Any
+) -> None:
+    from saisei.outcomes import views
+
+    services.schedule_create(actor=physician, course=course)
+    c = web_for(physician)
+    every = c.get("/outcomes/").context["overdue"]
+    assert len(every) >= 2
+    monkeypatch.setattr(views, "WORKLIST_ROWS", len(every) - 1)
+    r = c.get("/outcomes/")
+    assert [v.pk for v in r.context["overdue"]] == [v.pk for v in every[:-1]]
+    assert r.context["overdue_more"] is True
+    assert f"{len(every) - 1}+" in r.content.decode()
+    assert "longest overdue are shown" in r.content.decode()
+    monkeypatch.setattr(views, "WORKLIST_ROWS", len(every))
+    r = c.get("/outcomes/")
+    assert r.context["overdue_more"] is False and "longest overdue" not in r.content.decode()
+
+
 def test_patient_page_query_count_is_bounded(
     web_for: Any, physician: Any, course: Any, django_assert_max_num_queries: Any
 ) -> None:
