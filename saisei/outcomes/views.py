@@ -115,7 +115,6 @@ def index(request: HttpRequest) -> HttpResponse:
     )
 
 
-
 @login_required
 @_web
 def patient_page(request: HttpRequest, external_id: Any) -> HttpResponse:
