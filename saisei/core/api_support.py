@@ -300,7 +300,7 @@ def paginate(
     qs = keyset.ordered(qs, keys)
     counted = qs.order_by()[: COUNT_CAP + 1].count()
     exact = counted <= COUNT_CAP
-    if offset > COUNT_CAP or (offset > counted and not exact):
+    if offset > COUNT_CAP and not exact:
         raise ValidationFailed(
             "page_too_deep",
             _("Pages past the first %(cap)s rows are reached by following the next cursor.")
