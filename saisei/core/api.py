@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from saisei.core import permissions, selectors
-from saisei.core.api_support import ERROR_RESPONSES, ApiDateTime, Page, PageQuery, paginate
+from saisei.core.api_support import ERROR_RESPONSES, ApiDateTime, Page, PageQuery, page_of
 from saisei.core.errors import Forbidden
 from saisei.core.permissions import staff_user
 
@@ -117,7 +117,7 @@ def audit(request: HttpRequest, filters: Query[AuditFilter]) -> dict:
         since=filters.since,
         until=filters.until,
     )
-    return paginate(qs, limit=filters.limit, offset=filters.offset, after=filters.after)
+    return page_of(qs, filters)
 
 
 class AccessLogEntryOut(Schema):
@@ -138,14 +138,13 @@ class AccessLogEntryOut(Schema):
         return obj.actor_label
 
 
-class AccessLogFilter(Schema):
+class AccessLogFilter(PageQuery):
     patient: str | None = Field(None, max_length=64, description="Patient external id or code")
     user: str | None = Field(None, max_length=150, description="Username of the reader")
     since: dt.datetime | None = Field(None, description="From this time (inclusive)")
     until: dt.datetime | None = Field(None, description="Before this time (exclusive)")
     limit: int = Field(50, ge=1, le=200)
     offset: int = Field(0, ge=0, le=1_000_000)
-    after: str = ""
 
 
 @router.get("/access-log", response={200: Page[AccessLogEntryOut], **ERROR_RESPONSES})
@@ -160,7 +159,7 @@ def access_log(request: HttpRequest, filters: Query[AccessLogFilter]) -> dict:
         since=filters.since,
         until=filters.until,
     )
-    return paginate(qs, limit=filters.limit, offset=filters.offset, after=filters.after)
+    return page_of(qs, filters)
 
 
 # --- retention and handover archives (core.retention, core.records) ---------------------------

@@ -326,6 +326,11 @@ def paginate(
     }
 
 
+def page_of(qs: QuerySet | list, page: PageQuery) -> dict[str, Any]:
+    """`paginate` with the page a list's query parameters asked for."""
+    return paginate(qs, limit=page.limit, offset=page.offset, after=page.after)
+
+
 def _cursor(after: str) -> list[Any]:
     try:
         return keyset.decode(after)

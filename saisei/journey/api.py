@@ -16,7 +16,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from saisei.core.access_log import API, access_log_record
-from saisei.core.api_support import ERROR_RESPONSES, Language, Page, PageQuery, paginate
+from saisei.core.api_support import ERROR_RESPONSES, Language, Page, PageQuery, page_of
 from saisei.core.errors import Forbidden, NotFound
 from saisei.core.permissions import can_use_calculators
 from saisei.core.selectors import get_scoped
@@ -133,7 +133,7 @@ def inquiry_list(request: AuthedRequest, filters: Query[InquiryFilter]) -> dict[
     qs = selectors.inquiry_list(
         actor=request.user, status=filters.status, q=filters.q, file_counts=True
     )
-    return paginate(qs, limit=filters.limit, offset=filters.offset, after=filters.after)
+    return page_of(qs, filters)
 
 
 @router.get("/journey/inquiries/{external_id}", response={200: InquiryOut, **ERROR_RESPONSES})
@@ -219,12 +219,7 @@ class ListFilter(PageQuery):
 
 @router.get("/journey/patients", response={200: Page[PatientOut], **ERROR_RESPONSES})
 def patient_list(request: AuthedRequest, filters: Query[ListFilter]) -> dict[str, Any]:
-    return paginate(
-        selectors.patient_list(actor=request.user, q=filters.q),
-        limit=filters.limit,
-        offset=filters.offset,
-        after=filters.after,
-    )
+    return page_of(selectors.patient_list(actor=request.user, q=filters.q), filters)
 
 
 @router.post("/journey/patients", response={201: PatientDetailOut, **ERROR_RESPONSES})
@@ -364,12 +359,7 @@ def _patient_or_none(request: AuthedRequest, external_id: Any) -> Any:
 @router.get("/journey/quotes", response={200: Page[QuoteOut], **ERROR_RESPONSES})
 def quote_list(request: AuthedRequest, filters: Query[QuoteFilter]) -> dict[str, Any]:
     patient = _patient_or_none(request, filters.patient)
-    return paginate(
-        selectors.quote_list(actor=request.user, patient=patient),
-        limit=filters.limit,
-        offset=filters.offset,
-        after=filters.after,
-    )
+    return page_of(selectors.quote_list(actor=request.user, patient=patient), filters)
 
 
 @router.post("/journey/quotes", response={201: QuoteDetailOut, **ERROR_RESPONSES})
@@ -577,12 +567,7 @@ class PatientFilter(PageQuery):
 @router.get("/journey/consents", response={200: Page[ConsentOut], **ERROR_RESPONSES})
 def consent_list(request: AuthedRequest, filters: Query[PatientFilter]) -> dict[str, Any]:
     patient = _patient_or_none(request, filters.patient)
-    return paginate(
-        selectors.consent_list(actor=request.user, patient=patient),
-        limit=filters.limit,
-        offset=filters.offset,
-        after=filters.after,
-    )
+    return page_of(selectors.consent_list(actor=request.user, patient=patient), filters)
 
 
 @router.post("/journey/consents", response={201: ConsentOut, **ERROR_RESPONSES})
@@ -662,12 +647,7 @@ class CourseIn(Schema):
 @router.get("/journey/courses", response={200: Page[CourseOut], **ERROR_RESPONSES})
 def course_list(request: AuthedRequest, filters: Query[PatientFilter]) -> dict[str, Any]:
     patient = _patient_or_none(request, filters.patient)
-    return paginate(
-        selectors.course_list(actor=request.user, patient=patient),
-        limit=filters.limit,
-        offset=filters.offset,
-        after=filters.after,
-    )
+    return page_of(selectors.course_list(actor=request.user, patient=patient), filters)
 
 
 @router.post("/journey/courses", response={201: CourseOut, **ERROR_RESPONSES})

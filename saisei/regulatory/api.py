@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from saisei.core.api_support import ERROR_RESPONSES, ApiDateTime, Page, PageQuery, paginate
+from saisei.core.api_support import ERROR_RESPONSES, ApiDateTime, Page, PageQuery, page_of
 from saisei.core.errors import Forbidden, NotFound, ValidationFailed
 from saisei.core.permissions import can_use_calculators, staff_user
 from saisei.core.registry import gate_fact
@@ -231,12 +231,7 @@ class RefusalFilter(PageQuery):
 def compliance_refusals(request: HttpRequest, filters: Query[RefusalFilter]) -> dict:
     """Acts the compliance gate refused, newest first, with every finding and its source."""
     actor = staff_user(request)
-    return paginate(
-        selectors.gate_refusal_list(actor=actor, act=filters.act),
-        limit=filters.limit,
-        offset=filters.offset,
-        after=filters.after,
-    )
+    return page_of(selectors.gate_refusal_list(actor=actor, act=filters.act), filters)
 
 
 # --- registry ----------------------------------------------------------------------------
@@ -323,42 +318,22 @@ class PhysicianOut(Schema):
 
 @router.get("/regulatory/institutions", response={200: Page[InstitutionOut], **ERROR_RESPONSES})
 def institutions(request: HttpRequest, page: Query[PageQuery]) -> dict:
-    return paginate(
-        selectors.institution_list(actor=staff_user(request)),
-        limit=page.limit,
-        offset=page.offset,
-        after=page.after,
-    )
+    return page_of(selectors.institution_list(actor=staff_user(request)), page)
 
 
 @router.get("/regulatory/committees", response={200: Page[CommitteeOut], **ERROR_RESPONSES})
 def committees(request: HttpRequest, page: Query[PageQuery]) -> dict:
-    return paginate(
-        selectors.committee_list(actor=staff_user(request)),
-        limit=page.limit,
-        offset=page.offset,
-        after=page.after,
-    )
+    return page_of(selectors.committee_list(actor=staff_user(request)), page)
 
 
 @router.get("/regulatory/facilities", response={200: Page[FacilityOut], **ERROR_RESPONSES})
 def facilities(request: HttpRequest, page: Query[PageQuery]) -> dict:
-    return paginate(
-        selectors.facility_list(actor=staff_user(request)),
-        limit=page.limit,
-        offset=page.offset,
-        after=page.after,
-    )
+    return page_of(selectors.facility_list(actor=staff_user(request)), page)
 
 
 @router.get("/regulatory/physicians", response={200: Page[PhysicianOut], **ERROR_RESPONSES})
 def physicians(request: HttpRequest, page: Query[PageQuery]) -> dict:
-    return paginate(
-        selectors.physician_list(actor=staff_user(request)),
-        limit=page.limit,
-        offset=page.offset,
-        after=page.after,
-    )
+    return page_of(selectors.physician_list(actor=staff_user(request)), page)
 
 
 # --- plans -------------------------------------------------------------------------------
@@ -521,7 +496,7 @@ def plans(request: HttpRequest, filters: Query[PlanFilter]) -> dict:
             "invalid_input", "Unknown plan status.", {"status": [filters.status]}
         )
     qs = selectors.plan_list(actor=staff_user(request), status=filters.status)
-    return paginate(qs, limit=filters.limit, offset=filters.offset, after=filters.after)
+    return page_of(qs, filters)
 
 
 @router.get("/regulatory/plans/{external_id}", response={200: PlanDetailOut, **ERROR_RESPONSES})
@@ -653,7 +628,7 @@ def obligations(request: HttpRequest, filters: Query[ObligationFilter]) -> dict:
         overdue=filters.overdue,
         status=filters.status,
     )
-    return paginate(qs, limit=filters.limit, offset=filters.offset, after=filters.after)
+    return page_of(qs, filters)
 
 
 class MarkDoneIn(Schema):

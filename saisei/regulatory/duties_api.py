@@ -13,7 +13,7 @@ from typing import Any, Literal
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
-from saisei.core.api_support import ERROR_RESPONSES, Page, PageQuery, paginate
+from saisei.core.api_support import ERROR_RESPONSES, Page, PageQuery, page_of
 from saisei.core.errors import Forbidden, ValidationFailed
 from saisei.core.models import User
 from saisei.core.permissions import staff_user
@@ -257,9 +257,7 @@ def _require_duties(request: HttpRequest) -> Any:
 @router.get("/regulatory/complaints", response={200: Page[ComplaintOut], **ERROR_RESPONSES})
 def complaint_list(request: HttpRequest, page: Query[PageQuery]) -> dict:
     actor = _require_duties(request)
-    return paginate(
-        ds.complaint_list(actor=actor), limit=page.limit, offset=page.offset, after=page.after
-    )
+    return page_of(ds.complaint_list(actor=actor), page)
 
 
 @router.post("/regulatory/complaints", response={200: ComplaintOut, **ERROR_RESPONSES})
@@ -348,12 +346,7 @@ class SignOffIn(Schema):
 @router.get("/regulatory/checks", response={200: Page[CheckOut], **ERROR_RESPONSES})
 def check_list(request: HttpRequest, page: Query[PageQuery]) -> dict:
     """Periodic checks: all of them for the office, one's own for anyone else."""
-    return paginate(
-        ds.check_list(actor=staff_user(request)),
-        limit=page.limit,
-        offset=page.offset,
-        after=page.after,
-    )
+    return page_of(ds.check_list(actor=staff_user(request)), page)
 
 
 @router.post("/regulatory/checks", response={200: CheckOut, **ERROR_RESPONSES})
@@ -440,9 +433,7 @@ class ActionCloseIn(Schema):
 @router.get("/regulatory/committee-opinions", response={200: Page[OpinionOut], **ERROR_RESPONSES})
 def opinion_list(request: HttpRequest, page: Query[PageQuery]) -> dict:
     actor = _require_duties(request)
-    return paginate(
-        ds.opinion_list(actor=actor), limit=page.limit, offset=page.offset, after=page.after
-    )
+    return page_of(ds.opinion_list(actor=actor), page)
 
 
 @router.post("/regulatory/committee-opinions", response={200: OpinionOut, **ERROR_RESPONSES})

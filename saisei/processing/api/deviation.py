@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from saisei.core.api_support import ERROR_RESPONSES, Page, PageQuery, paginate
+from saisei.core.api_support import ERROR_RESPONSES, Page, PageQuery, page_of
 from saisei.processing import selectors, services
 
 from .common import _require_view, _user
@@ -61,7 +61,7 @@ class DeviationFilter(PageQuery):
 def deviation_list(request: HttpRequest, filters: Query[DeviationFilter]) -> dict[str, Any]:
     _require_view(_user(request))
     qs = selectors.deviation_list(actor=_user(request), open_only=filters.open)
-    return paginate(qs, limit=filters.limit, offset=filters.offset, after=filters.after)
+    return page_of(qs, filters)
 
 
 @router.post("/processing/deviations", response={201: DeviationOut, **ERROR_RESPONSES})

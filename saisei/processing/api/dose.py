@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from saisei.core.api_support import ERROR_RESPONSES, ApiDateTime, Page, PageQuery, paginate
+from saisei.core.api_support import ERROR_RESPONSES, ApiDateTime, Page, PageQuery, page_of, paginate
 from saisei.core.errors import NotFound
 from saisei.core.selectors import get_scoped
 from saisei.processing import selectors, services
@@ -84,7 +84,7 @@ class DoseFilter(PageQuery):
 def dose_list(request: HttpRequest, filters: Query[DoseFilter]) -> dict[str, Any]:
     _require_view(_user(request))
     qs = selectors.dose_list(actor=_user(request), status=filters.status)
-    return paginate(qs, limit=filters.limit, offset=filters.offset, after=filters.after)
+    return page_of(qs, filters)
 
 
 class ScanLookupIn(Schema):

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from saisei.core.api_support import ERROR_RESPONSES, ApiDateTime, Page, PageQuery, paginate
+from saisei.core.api_support import ERROR_RESPONSES, ApiDateTime, Page, PageQuery, page_of
 from saisei.processing import selectors, services
 from saisei.processing.models import Release
 
@@ -176,7 +176,7 @@ class LotFilter(PageQuery):
 def lot_list(request: HttpRequest, filters: Query[LotFilter]) -> dict[str, Any]:
     _require_view(_user(request))
     qs = selectors.lot_list(actor=_user(request), status=filters.status)
-    return paginate(qs, limit=filters.limit, offset=filters.offset, after=filters.after)
+    return page_of(qs, filters)
 
 
 @router.post("/processing/lots", response={201: LotOut, **ERROR_RESPONSES})
