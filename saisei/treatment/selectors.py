@@ -54,11 +54,13 @@ def administrations_given_by_patient(*, patient_ids: Iterable[int], plan_id: int
 def administration_list(
     *, actor: User, patient_id: int | None = None, day: dt.date | None = None
 ) -> QuerySet[Administration]:
+    # The people and the course step come by primary key in their own queries: joined, they made
+    # PostgreSQL plan an eight-table join for every page (15 ms of planning for a 1 ms read).
     qs = scope_treatment(
         actor,
-        Administration.objects.select_related(
-            "patient", "dose", "dose__lot", "physician", "nurse", "second_person", "course_step"
-        ).filter(voided_at__isnull=True),
+        Administration.objects.select_related("patient", "dose", "dose__lot")
+        .prefetch_related("physician", "nurse", "second_person", "course_step")
+        .filter(voided_at__isnull=True),
     )
     if patient_id is not None:
         qs = qs.filter(patient_id=patient_id)
