@@ -23,6 +23,7 @@ from pydantic import AfterValidator, WithJsonSchema
 
 from saisei.core import keyset
 from saisei.core.errors import DomainError, ValidationFailed
+from saisei.core.paging import COUNT_CAP, bounded_count
 from saisei.core.services import token_authenticate
 
 logger = logging.getLogger(__name__)
@@ -274,9 +275,6 @@ class Page(Schema, Generic[T]):
     items: list[T]
 
 
-COUNT_CAP = 10_000
-
-
 def paginate(
     qs: QuerySet | list, *, limit: int, offset: int = 0, after: str = ""
 ) -> dict[str, Any]:
@@ -298,8 +296,7 @@ def paginate(
         return _list_page(qs, limit=limit, offset=offset, after=after)
     keys = keyset.keys_of(qs)
     qs = keyset.ordered(qs, keys)
-    counted = qs.order_by()[: COUNT_CAP + 1].count()
-    exact = counted <= COUNT_CAP
+    counted, exact = bounded_count(qs, cap=COUNT_CAP)
     if offset > COUNT_CAP and not exact:
         raise ValidationFailed(
             "page_too_deep",
@@ -317,7 +314,7 @@ def paginate(
     more = len(rows) > limit
     rows = rows[:limit]
     return {
-        "count": min(counted, COUNT_CAP),
+        "count": counted,
         "count_exact": exact,
         "limit": limit,
         "offset": offset,
@@ -355,9 +352,10 @@ def _list_page(rows: list, *, limit: int, offset: int, after: str) -> dict[str, 
         offset = position[0]
     offset = max(0, min(offset, len(rows)))
     more = offset + limit < len(rows)
+    counted, exact = bounded_count(rows, cap=COUNT_CAP)
     return {
-        "count": min(len(rows), COUNT_CAP),
-        "count_exact": len(rows) <= COUNT_CAP,
+        "count": counted,
+        "count_exact": exact,
         "limit": limit,
         "offset": 0 if after else offset,
         "next": keyset.encode([offset + limit]) if more else None,

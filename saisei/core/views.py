@@ -14,7 +14,6 @@ from django import forms
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -27,6 +26,7 @@ from saisei.core.errors import DomainError, Forbidden, NotFound
 from saisei.core.forms import AccessLogFilterForm
 from saisei.core.middleware import client_ip
 from saisei.core.models import Notification
+from saisei.core.paging import BoundedPaginator
 from saisei.core.permissions import staff_user
 from saisei.core.shell import worklists_for
 from saisei.core.timezones import TOKYO
@@ -191,7 +191,7 @@ def audit_page(request: HttpRequest) -> HttpResponse:
         subject_id=request.GET.get("subject_id") or None,
         actor_username=request.GET.get("actor") or None,
     )
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    page = BoundedPaginator(qs, 50).get_page(request.GET.get("page"))
     return render(request, "core/audit.html", {"page": page, "filters": request.GET})
 
 
@@ -221,7 +221,7 @@ def access_log_page(request: HttpRequest) -> HttpResponse:
         # An invalid search shows its errors and no rows, never every row.
         return render(request, "core/access_log.html", {"form": form, "page": None}, status=400)
     qs = selectors.access_log_list(actor=actor, **filters)
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    page = BoundedPaginator(qs, 50).get_page(request.GET.get("page"))
     return render(request, "core/access_log.html", {"form": form, "page": page})
 
 

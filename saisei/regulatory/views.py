@@ -11,7 +11,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import ForeignObjectRel
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -21,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from saisei.core.errors import DomainError, Forbidden, NotFound
 from saisei.core.forms import choice_field, model_choice_field
+from saisei.core.paging import BoundedPaginator
 from saisei.core.permissions import staff_user
 from saisei.core.views import render_form_error
 from saisei.regulatory import config, permissions, selectors, services
@@ -228,7 +228,7 @@ def plan_list(request: HttpRequest) -> HttpResponse:
     _require_view(request)
     status = request.GET.get("status") or None
     qs = selectors.plan_list(actor=staff_user(request), status=status)
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    page = BoundedPaginator(qs, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "regulatory/plan_list.html",
@@ -349,7 +349,7 @@ def obligation_list(request: HttpRequest) -> HttpResponse:
     qs = selectors.obligation_list(
         actor=staff_user(request), status=status, due_within_days=days, today=today
     )
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    page = BoundedPaginator(qs, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "regulatory/obligation_list.html",
@@ -881,7 +881,7 @@ def gate_refusal_list(request: HttpRequest) -> HttpResponse:
     if not permissions.can_view_gate_refusals(actor):
         raise Forbidden()
     act = request.GET.get("act") or ""
-    page = Paginator(selectors.gate_refusal_list(actor=actor, act=act), 50).get_page(
+    page = BoundedPaginator(selectors.gate_refusal_list(actor=actor, act=act), 50).get_page(
         request.GET.get("page")
     )
     language = get_language() or "en"

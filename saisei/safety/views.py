@@ -9,7 +9,6 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from saisei.core.access_log import WEB, access_log_record
 from saisei.core.errors import DomainError
+from saisei.core.paging import BoundedPaginator
 from saisei.core.permissions import staff_user
 from saisei.core.selectors import get_scoped
 from saisei.core.timezones import TOKYO
@@ -259,7 +259,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
     qs = selectors.adverse_event_list(
         actor=_actor(request), serious_only=serious, open_only=open_only
     )
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    page = BoundedPaginator(qs, 50).get_page(request.GET.get("page"))
     events = selectors.attach_clocks(list(page.object_list))
     return render(
         request,

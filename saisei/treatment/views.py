@@ -7,7 +7,6 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_POST
 from saisei.core.errors import DomainError
 from saisei.core.forms import otp_field
 from saisei.core.models import Role, User
+from saisei.core.paging import BoundedPaginator
 from saisei.core.permissions import staff_user
 from saisei.core.selectors import get_scoped
 from saisei.core.timezones import TOKYO
@@ -224,7 +224,7 @@ def today(request: HttpRequest) -> HttpResponse:
     _require_view(request)
     day = timezone.localdate(timezone=TOKYO)
     # Paged: a clinic's day is a few infusions, a national network's is hundreds.
-    page = Paginator(
+    page = BoundedPaginator(
         selectors.infusion_steps_for_day(actor=_actor(request), day=day), TODAY_PAGE_SIZE
     ).get_page(request.GET.get("page"))
     recent = list(selectors.administration_list(actor=_actor(request), day=day)[:50])

@@ -206,3 +206,27 @@ def test_a_cursor_keeps_full_precision_of_times() -> None:
         "70.25",
         None,
     ]
+
+
+def test_web_pages_count_up_to_the_cap_and_say_so(
+    patients: list[Patient], rf: Any, monkeypatch: Any
+) -> None:
+    from django.template.loader import render_to_string
+
+    from saisei.core import paging
+
+    monkeypatch.setattr(paging, "COUNT_CAP", 5)
+    qs = Patient.objects.filter(organisation=patients[0].organisation).order_by("pk")
+    paginator = paging.BoundedPaginator(qs, 2)
+    assert (paginator.count, paginator.count_exact, paginator.num_pages) == (5, False, 3)
+    last = paginator.get_page(99)
+    assert last.number == 3 and [p.pk for p in last] == [patients[4].pk]
+    html = render_to_string("includes/pager.html", {"page": last, "request": rf.get("/")})
+    assert "Page 3 of more than 3" in html and "Only the first 5 rows are paged" in html
+    monkeypatch.setattr(paging, "COUNT_CAP", 50)
+    whole = paging.BoundedPaginator(qs, 2)
+    assert (whole.count, whole.count_exact) == (len(patients), True)
+    html = render_to_string(
+        "includes/pager.html", {"page": whole.get_page(1), "request": rf.get("/")}
+    )
+    assert "Page 1 of 6" in html and "more than" not in html and "Only the first" not in html

@@ -11,7 +11,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -21,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from saisei.core.errors import DomainError
+from saisei.core.paging import BoundedPaginator
 from saisei.core.selectors import get_scoped
 from saisei.core.views import render_form_error
 
@@ -70,7 +70,7 @@ def inquiry_queue(request: AuthedRequest) -> HttpResponse:
         .values("status")
         .annotate(n=Count("id"))
     }
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    page = BoundedPaginator(qs, 50).get_page(request.GET.get("page"))
     tabs = [(code, label, counts.get(code, 0)) for code, label in Inquiry.Status.choices]
     return render(
         request,
@@ -154,7 +154,7 @@ def patient_list(request: AuthedRequest) -> HttpResponse:
         request,
         "journey/patient_list.html",
         {
-            "page": Paginator(qs, 50).get_page(request.GET.get("page")),
+            "page": BoundedPaginator(qs, 50).get_page(request.GET.get("page")),
             "q": request.GET.get("q", ""),
         },
     )

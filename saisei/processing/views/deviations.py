@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from saisei.core.errors import DomainError
+from saisei.core.paging import BoundedPaginator
 from saisei.core.permissions import staff_user
 from saisei.core.views import render_form_error
 from saisei.processing import forms, selectors, services
@@ -31,7 +31,7 @@ def deviation_list(request: HttpRequest) -> HttpResponse:
                 actor=staff_user(request), source="other", **form.cleaned_data
             )
         except DomainError as exc:
-            page = Paginator(qs, 50).get_page(1)
+            page = BoundedPaginator(qs, 50).get_page(1)
             return render_form_error(
                 request,
                 "processing/deviations.html",
@@ -40,7 +40,7 @@ def deviation_list(request: HttpRequest) -> HttpResponse:
                 form,
             )
         return redirect("processing:deviation_detail", external_id=deviation.external_id)
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    page = BoundedPaginator(qs, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "processing/deviations.html",
@@ -86,7 +86,7 @@ def deviation_detail(request: HttpRequest, external_id: str) -> HttpResponse:
 def near_miss_list(request: HttpRequest) -> HttpResponse:
     if not can_view(request):
         return forbidden(request)
-    page = Paginator(selectors.near_miss_list(actor=staff_user(request)), 50).get_page(
+    page = BoundedPaginator(selectors.near_miss_list(actor=staff_user(request)), 50).get_page(
         request.GET.get("page")
     )
     return render(request, "processing/near_misses.html", {"page": page})

@@ -7,7 +7,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_POST
 from saisei.core.access_log import WEB, access_log_record
 from saisei.core.errors import DomainError
 from saisei.core.models import Role
+from saisei.core.paging import BoundedPaginator
 from saisei.core.permissions import staff_user
 from saisei.core.views import render_form_error
 from saisei.processing import forms, permissions, selectors, services
@@ -31,7 +31,7 @@ def dose_list(request: HttpRequest) -> HttpResponse:
         return forbidden(request)
     status = request.GET.get("status") or None
     qs = selectors.dose_list(actor=staff_user(request), status=status)
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    page = BoundedPaginator(qs, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "processing/doses.html",

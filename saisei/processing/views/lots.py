@@ -7,7 +7,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from saisei.core.access_log import WEB, access_log_record
 from saisei.core.errors import DomainError
+from saisei.core.paging import BoundedPaginator
 from saisei.core.permissions import staff_user
 from saisei.core.views import render_form_error
 from saisei.processing import forms, permissions, selectors, services, specs
@@ -47,7 +47,7 @@ def lot_list(request: HttpRequest) -> HttpResponse:
         if due
         else selectors.lot_list(actor=actor, status=status)
     )
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    page = BoundedPaginator(qs, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "processing/lots.html",
