@@ -235,6 +235,13 @@ class ScheduledAssessment(ClinicalRecord):
                 condition=models.Q(voided_at__isnull=True),
                 name="visit_org_status_due_idx",
             ),
+            # The widest and narrowest window of a clinic's planned visits (the worklists'
+            # bounds): the two ends of this index.
+            models.Index(
+                fields=["organisation", "window_days"],
+                condition=models.Q(voided_at__isnull=True, status="planned"),
+                name="visit_org_planned_window_idx",
+            ),
         ]
         constraints: ClassVar = [
             models.UniqueConstraint(

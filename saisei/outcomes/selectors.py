@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Max, Min, Prefetch, QuerySet
@@ -183,11 +183,11 @@ def visits_due(
         status=ScheduledAssessment.Status.PLANNED,
         due_before=today + dt.timedelta(days=horizon_days),
     )
-    widest = qs.order_by().aggregate(widest=Max("window_days"))["widest"]
+    widest, _ = _window_bounds(actor)
     if widest is None:
         return []
     recent = qs.filter(due_date__gte=today - dt.timedelta(days=widest))
-    return list(islice((v for v in recent.iterator(100) if not is_overdue(v, today=today)), limit))
+    return _first(recent, lambda v: not is_overdue(v, today=today), limit)
 
 
 def visits_overdue(
@@ -198,11 +198,45 @@ def visits_overdue(
     Only visits due before today less the narrowest window can have passed their own window;
     the database leaves out the rest, and the exact test runs here."""
     qs = visit_list(actor=actor, status=ScheduledAssessment.Status.PLANNED, due_before=today)
-    narrowest = qs.order_by().aggregate(narrowest=Min("window_days"))["narrowest"]
+    _, narrowest = _window_bounds(actor)
     if narrowest is None:
         return []
     past = qs.filter(due_date__lt=today - dt.timedelta(days=narrowest))
-    return list(islice((v for v in past.iterator(100) if is_overdue(v, today=today)), limit))
+    return _first(past, lambda v: is_overdue(v, today=today), limit)
+
+
+def _window_bounds(actor: User) -> tuple[int | None, int | None]:
+    """The widest and narrowest window of the clinic's planned visits, due whenever: bounds
+    over more visits than the worklists look at, so never narrower than they need, and two
+    ends of one index (visit_org_planned_window_idx) instead of a scan of every due visit."""
+    bounds = (
+        visit_list(actor=actor, status=ScheduledAssessment.Status.PLANNED)
+        .order_by()
+        .aggregate(widest=Max("window_days"), narrowest=Min("window_days"))
+    )
+    return bounds["widest"], bounds["narrowest"]
+
+
+WORKLIST_CHUNK = 100
+
+
+def _first(
+    qs: QuerySet[ScheduledAssessment],
+    keep: Callable[[ScheduledAssessment], bool],
+    limit: int | None,
+) -> list[ScheduledAssessment]:
+    """The first ``limit`` rows that ``keep`` accepts, read WORKLIST_CHUNK at a time. Not
+    ``iterator()``: on PostgreSQL outside a transaction it opens a cursor WITH HOLD, which
+    computes every row of the query before the first chunk arrives."""
+    found: list[ScheduledAssessment] = []
+    start = 0
+    while limit is None or len(found) < limit:
+        chunk = list(qs[start : start + WORKLIST_CHUNK])
+        found += [v for v in chunk if keep(v)]
+        if len(chunk) < WORKLIST_CHUNK:
+            break
+        start += WORKLIST_CHUNK
+    return found[:limit]
 
 
 def is_overdue(visit: ScheduledAssessment, *, today: dt.date) -> bool:

@@ -412,14 +412,17 @@ def test_moving_a_course_step_moves_the_planned_visits(
 # --- due and overdue worklists --------------------------------------------------------------
 
 
+@pytest.mark.parametrize("chunk", [1, 2, 100])
 def test_due_and_overdue_lists_answer_exactly_with_mixed_windows_and_limits(
-    physician: Any, course: Any
+    physician: Any, course: Any, chunk: int, monkeypatch: Any
 ) -> None:
     """The database narrows the rows by the widest and narrowest windows; the answer must be the
-    same as testing every planned visit, whatever each visit's own window."""
+    same as testing every planned visit, whatever each visit's own window, and whatever the size
+    of the chunks the rows are read in."""
     from saisei.outcomes import selectors
     from saisei.outcomes.selectors import is_overdue
 
+    monkeypatch.setattr(selectors, "WORKLIST_CHUNK", chunk)
     s = services.schedule_create(actor=physician, course=course)
     visits = list(s.visits.order_by("pk"))
     assert len(visits) >= 6
