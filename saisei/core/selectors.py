@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -40,6 +41,25 @@ def prepared_get(objects: PreparedObjects, actor: User, external_id: Any) -> Any
     if obj is None:
         raise NotFound()
     return obj
+
+
+CHUNK = 100
+
+
+def first_matching(qs: QuerySet, keep: Callable[[Any], bool], limit: int | None) -> list[Any]:
+    """The first ``limit`` rows of ``qs`` that ``keep`` accepts, read CHUNK at a time with LIMIT
+    (worklists that test each row in Python). Not ``iterator()``: on PostgreSQL outside a
+    transaction it opens a cursor WITH HOLD, which computes every row of the query before the
+    first chunk arrives (155 ms for the due visits at 100,000 patients)."""
+    found: list[Any] = []
+    start = 0
+    while limit is None or len(found) < limit:
+        chunk = list(qs[start : start + CHUNK])
+        found += [row for row in chunk if keep(row)]
+        if len(chunk) < CHUNK:
+            break
+        start += CHUNK
+    return found[:limit]
 
 
 def organisation_list(*, actor: User) -> QuerySet[Organisation]:

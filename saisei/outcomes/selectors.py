@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Max, Min, Prefetch, QuerySet
 
 from saisei.core.models import Organisation, User
-from saisei.core.selectors import get_scoped
+from saisei.core.selectors import first_matching, get_scoped
 from saisei.outcomes import permissions as perms
 from saisei.outcomes import reference as ref
 from saisei.outcomes.models import (
@@ -187,7 +186,7 @@ def visits_due(
     if widest is None:
         return []
     recent = qs.filter(due_date__gte=today - dt.timedelta(days=widest))
-    return _first(recent, lambda v: not is_overdue(v, today=today), limit)
+    return first_matching(recent, lambda v: not is_overdue(v, today=today), limit)
 
 
 def visits_overdue(
@@ -202,7 +201,7 @@ def visits_overdue(
     if narrowest is None:
         return []
     past = qs.filter(due_date__lt=today - dt.timedelta(days=narrowest))
-    return _first(past, lambda v: is_overdue(v, today=today), limit)
+    return first_matching(past, lambda v: is_overdue(v, today=today), limit)
 
 
 def _window_bounds(actor: User) -> tuple[int | None, int | None]:
@@ -215,28 +214,6 @@ def _window_bounds(actor: User) -> tuple[int | None, int | None]:
         .aggregate(widest=Max("window_days"), narrowest=Min("window_days"))
     )
     return bounds["widest"], bounds["narrowest"]
-
-
-WORKLIST_CHUNK = 100
-
-
-def _first(
-    qs: QuerySet[ScheduledAssessment],
-    keep: Callable[[ScheduledAssessment], bool],
-    limit: int | None,
-) -> list[ScheduledAssessment]:
-    """The first ``limit`` rows that ``keep`` accepts, read WORKLIST_CHUNK at a time. Not
-    ``iterator()``: on PostgreSQL outside a transaction it opens a cursor WITH HOLD, which
-    computes every row of the query before the first chunk arrives."""
-    found: list[ScheduledAssessment] = []
-    start = 0
-    while limit is None or len(found) < limit:
-        chunk = list(qs[start : start + WORKLIST_CHUNK])
-        found += [v for v in chunk if keep(v)]
-        if len(chunk) < WORKLIST_CHUNK:
-            break
-        start += WORKLIST_CHUNK
-    return found[:limit]
 
 
 def is_overdue(visit: ScheduledAssessment, *, today: dt.date) -> bool:

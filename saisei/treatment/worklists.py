@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from itertools import islice
 from typing import Any
 
 from django.urls import reverse
@@ -10,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
 from saisei.core.models import Role
+from saisei.core.selectors import first_matching
 from saisei.core.shell import WorkItem, Worklist
 from saisei.core.timezones import TOKYO
 from saisei.treatment import selectors
@@ -22,8 +22,8 @@ HOME_ROWS = 20
 def _today(user: Any) -> list[WorkItem]:
     items = []
     # The first 20 not yet given, read a chunk at a time: a network's day can hold hundreds.
-    steps = selectors.infusion_steps_for_day(actor=user).iterator(50)
-    for step in islice((s for s in steps if not s.given), HOME_ROWS):
+    steps = selectors.infusion_steps_for_day(actor=user)
+    for step in first_matching(steps, lambda s: not s.given, HOME_ROWS):
         patient = step.course.patient
         items.append(
             WorkItem(

@@ -419,10 +419,11 @@ def test_due_and_overdue_lists_answer_exactly_with_mixed_windows_and_limits(
     """The database narrows the rows by the widest and narrowest windows; the answer must be the
     same as testing every planned visit, whatever each visit's own window, and whatever the size
     of the chunks the rows are read in."""
+    from saisei.core import selectors as core_selectors
     from saisei.outcomes import selectors
     from saisei.outcomes.selectors import is_overdue
 
-    monkeypatch.setattr(selectors, "WORKLIST_CHUNK", chunk)
+    monkeypatch.setattr(core_selectors, "CHUNK", chunk)
     s = services.schedule_create(actor=physician, course=course)
     visits = list(s.visits.order_by("pk"))
     assert len(visits) >= 6
