@@ -163,6 +163,13 @@ class Administration(ClinicalRecord):
                 name="administration_org_list_idx",
                 condition=Q(voided_at__isnull=True),
             ),
+            # Infusions running now (the clinicians' home worklist): a handful among a network's
+            # hundreds of thousands of administrations.
+            models.Index(
+                fields=["organisation", "started_at", "id"],
+                name="administration_org_running_idx",
+                condition=Q(voided_at__isnull=True, status="in_progress"),
+            ),
         ]
         constraints: ClassVar = [
             models.CheckConstraint(
