@@ -200,11 +200,13 @@ def _patients(actor: User) -> QuerySet:
 
 
 def _live(qs: QuerySet, *order: str) -> QuerySet:
-    """Rows of patients still on the register, with the patient's code, in ``order``."""
+    """Rows of patients still on the register, with the patient's code, in ``order``: only the
+    patient is read with them (not the people a list page prefetches)."""
     return (
         qs.filter(patient__voided_at__isnull=True)
         .select_related(None)
         .select_related("patient")
+        .prefetch_related(None)
         .order_by("patient_id", *order, "pk")
     )
 
