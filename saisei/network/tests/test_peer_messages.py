@@ -421,12 +421,10 @@ def test_peers_command_shows_the_key_and_refuses_a_key_that_does_not_match_the_i
             "bridge",
             "--stands-for",
             "clinic-a",
-            "--id",
-            them.id,
+            f"--id={them.id}",
             "--url",
             "https://a.example/network/peer/clinic-a/inbox/",
-            "--key",
-            other.public_key,
+            f"--key={other.public_key}",  # a key may begin with "-"
         )
     call_command(
         "peers",
@@ -435,12 +433,10 @@ def test_peers_command_shows_the_key_and_refuses_a_key_that_does_not_match_the_i
         "bridge",
         "--stands-for",
         "clinic-a",
-        "--id",
-        them.id,
+        f"--id={them.id}",
         "--url",
         "https://a.example/network/peer/clinic-a/inbox/",
-        "--key",
-        them.public_key,
+        f"--key={them.public_key}",  # a key may begin with "-"
     )
     assert exchange.peer_for(net["fac"].pk, net["a"]["org"].pk) is not None
 
