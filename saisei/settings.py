@@ -290,6 +290,10 @@ SAISEI_STAFF_ONLY_DOCS = env.bool("SAISEI_STAFF_ONLY_DOCS", default=PRODUCTION)
 
 # The worker runs the daily jobs at this time of day in Japan (saisei.core.schedule); "off"
 # leaves them to `saisei daily` from cron.
+# A cohort page of at most this many enrolled patients computes its summary on the request
+# when the stored one is outdated; larger ones queue it for the worker (decision 0039).
+SAISEI_COHORT_INLINE_PATIENTS = env.int("SAISEI_COHORT_INLINE_PATIENTS", default=500)
+
 SAISEI_DAILY_AT = env.str("SAISEI_DAILY_AT", default="02:00")
 
 # Logs: JSON lines with the request id in production, plain lines in development.

@@ -11,7 +11,15 @@ from django.db.models import Q, QuerySet
 
 from saisei.core import permissions
 from saisei.core.errors import NotFound
-from saisei.core.models import AccessLogEntry, AuditEntry, Notification, Organisation, Site, User
+from saisei.core.models import (
+    AccessLogEntry,
+    AuditChainHead,
+    AuditEntry,
+    Notification,
+    Organisation,
+    Site,
+    User,
+)
 from saisei.core.prepared import PreparedObjects
 
 
@@ -60,6 +68,20 @@ def first_matching(qs: QuerySet, keep: Callable[[Any], bool], limit: int | None)
             break
         start += CHUNK
     return found[:limit]
+
+
+def ledger_position(*, organisation_id: int) -> int:
+    """How many entries the organisation's audit ledger holds (0 before the first).
+
+    Every write goes through a service that appends to the ledger, so a derived summary that
+    stores this number can tell with one read whether anything was written since.
+    """
+    seq = (
+        AuditChainHead.objects.filter(organisation_id=organisation_id)
+        .values_list("last_seq", flat=True)
+        .first()
+    )
+    return seq or 0
 
 
 def organisation_list(*, actor: User) -> QuerySet[Organisation]:

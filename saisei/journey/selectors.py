@@ -153,7 +153,13 @@ def patient_has_withdrawn(*, patient_id: int, at: dt.datetime | None = None) -> 
 
 def courses_on_plan(*, plan_id: int) -> list[TreatmentCourse]:
     """Every live course on a provision plan with its patient, by patient code (cohort analysis)."""
-    return list(
+    return list(course_rows_on_plan(plan_id=plan_id).order_by("patient__patient_code", "id"))
+
+
+def course_rows_on_plan(*, plan_id: int) -> QuerySet[TreatmentCourse]:
+    """A plan's live courses with their patients in the order they enrolled, as a query: the
+    cohort page reads a page of them over ``course_plan_live_idx``."""
+    return (
         TreatmentCourse.objects.filter(plan_id=plan_id, voided_at__isnull=True)
         .select_related("patient")
         # Only what the cohort reads: a national plan has a hundred thousand courses.
@@ -168,7 +174,7 @@ def courses_on_plan(*, plan_id: int) -> list[TreatmentCourse]:
             "patient__patient_code",
             "patient__status",
         )
-        .order_by("patient__patient_code")
+        .order_by("id")
     )
 
 

@@ -23,7 +23,6 @@ from saisei.outcomes.instruments import INSTRUMENTS, measure_info
 from saisei.outcomes.models import (
     Assessment,
     AssessmentSchedule,
-    CohortFitResult,
     ScheduledAssessment,
 )
 from saisei.outcomes.reference import (
@@ -224,11 +223,7 @@ class Cohort:
     today: dt.date
     # Patients with scores per compared stage ("" = unknown): what the reference was built from.
     stage_counts: dict[str, int] = field(default_factory=dict)
-    # Where the estimate comes from: "computed" now, or the worker's stored one: "current" (it
-    # matches the data), "outdated" (the data changed since; a new one is queued) or "pending"
-    # (none yet; queued). ``fit_computed_at``: when the shown estimate was computed.
-    fit_state: str = "computed"
-    fit_computed_at: dt.datetime | None = None
+    # The hash of exactly the model's inputs (``cohort.fit_fingerprint``).
     fit_fingerprint: str = ""
 
     @property
@@ -372,12 +367,12 @@ def cohort(
     measure: str,
     today: dt.date,
     until: dt.date | None = None,
-    stored_fit: bool = False,
+    prior_fit: tuple[str, dict[str, Any]] | None = None,
 ) -> Cohort:
     """Every patient with a course on the plan counts; scores are placed in months from each patient's first score.
 
-    ``stored_fit``: take the model's estimate from the worker's stored result instead of fitting
-    here (pages and the API; ``stored_cohort_fit``); documents fit on the spot.
+    ``prior_fit``: a stored estimate and the fingerprint of its inputs; when the inputs now have
+    the same fingerprint it is taken instead of fitting again (the worker's refresh).
     """
     courses = _courses(plan)
     patient_ids = [c.patient_id for c in courses]
@@ -409,13 +404,11 @@ def cohort(
     fingerprint = fit_fingerprint(
         rows=rows, enrolled=enrolled, reference=reference, notes=stage_warnings
     )
-    fit, fit_state, computed_at = _cohort_fit(
-        plan=plan,
-        measure=measure,
-        stored_fit=stored_fit,
-        fingerprint=fingerprint,
-        data=(rows, enrolled, reference, stage_warnings),
-    )
+    if prior_fit is not None and prior_fit[0] == fingerprint:
+        fit = fit_from_json(prior_fit[1])
+    else:
+        fit = fit_cohort(rows=rows, enrolled=enrolled, reference=reference)
+        fit.warnings.extend(stage_warnings)
     visits = _visit_slots(
         courses, schedules, plan_id=plan.pk, assessed_days=assessed_days, cutoff=cutoff
     )
@@ -432,10 +425,24 @@ def cohort(
         ae_summary=ae_summary(patient_ids=on_plan),
         today=today,
         stage_counts=dict(stage_counts),
-        fit_state=fit_state,
-        fit_computed_at=computed_at,
         fit_fingerprint=fingerprint,
     )
+
+
+def cohort_patients(
+    courses: list[Any], *, plan_id: int, measure: str, cutoff: dt.date
+) -> list[CohortPatient]:
+    """The cohort's rows for some of its courses (a page of the cohort page's table), read now."""
+    ids = [c.patient_id for c in courses]
+    schedules = {
+        s.course_id: s
+        for s in AssessmentSchedule.objects.filter(
+            course_id__in=[c.pk for c in courses], voided_at__isnull=True
+        ).only("id", "course_id", "follow_up_ended_on", "follow_up_end_reason")
+    }
+    scores, _days = _scores(ids, measure=measure, cutoff=cutoff)
+    given = administrations_given_by_patient(patient_ids=ids, plan_id=plan_id)
+    return _cohort_patients(courses, schedules, scores, given)[0]
 
 
 def _cohort_patients(
@@ -475,55 +482,6 @@ def _cohort_patients(
                 for on, value in obs
             )
     return patients, rows
-
-
-def _cohort_fit(
-    *,
-    plan: ProvisionPlan,
-    measure: str,
-    stored_fit: bool,
-    fingerprint: str,
-    data: tuple[list[dict[str, Any]], list[str], ReferenceRow | None, list[str]],
-) -> tuple[CohortFit, str, dt.datetime | None]:
-    """The model's estimate: the worker's stored one (pages, API) or fitted here (documents)."""
-    rows, enrolled, reference, stage_warnings = data
-    if stored_fit:
-        fit, fit_state, computed_at = stored_cohort_fit(
-            plan=plan, measure=measure, fingerprint=fingerprint
-        )
-        if fit is not None:
-            return fit, fit_state, computed_at
-        # Nothing stored yet: the counts now, the estimate when the worker is done.
-        fit = fit_cohort(rows=rows, enrolled=enrolled, reference=reference, estimate=False)
-        fit.warnings.extend(stage_warnings)
-        return fit, fit_state, computed_at
-    fit = fit_cohort(rows=rows, enrolled=enrolled, reference=reference)
-    fit.warnings.extend(stage_warnings)
-    return fit, "computed", None
-
-
-def stored_cohort_fit(
-    *, plan: ProvisionPlan, measure: str, fingerprint: str
-) -> tuple[CohortFit | None, str, dt.datetime | None]:
-    """The worker's estimate for the plan and measure, whether it matches ``fingerprint`` (the
-    data now), and a recompute queued when it does not: (fit or None, state, computed at).
-
-    Never fits here. An estimate computed from other data is returned as "outdated" with its
-    date, never as current; with none stored the state is "pending".
-    """
-    from saisei.outcomes.services import cohort_fit_request
-
-    found = (
-        CohortFitResult.objects.filter(plan=plan, measure=measure, computed_at__isnull=False)
-        .only("fingerprint", "fit", "computed_at")
-        .first()
-    )
-    if found is not None and found.fingerprint == fingerprint:
-        return fit_from_json(found.fit), "current", found.computed_at
-    cohort_fit_request(plan_id=plan.pk, measure=measure, fingerprint=fingerprint)
-    if found is None:
-        return None, "pending", None
-    return fit_from_json(found.fit), "outdated", found.computed_at
 
 
 COHORT_STAGE_NOTES: dict[str, Any] = {

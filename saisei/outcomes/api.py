@@ -486,31 +486,33 @@ class CohortVisitOut(Schema):
 class CohortOut(Schema):
     plan: str
     measure: str
+    state: str = Field(
+        description="current: computed today after the organisation's last write; outdated: "
+        "computed from earlier records (a new summary is queued), shown with computed_at; "
+        "pending: not computed yet (queued): every figure is null"
+    )
+    computed_at: dt.datetime | None = Field(description="When the summary shown was computed")
+    as_of: dt.date | None = Field(description="The day the visits were counted on")
     stage: str | None = Field(
         ..., description="the one stage all patients with scores share; null when mixed or unknown"
     )
-    stage_counts: dict[str, int] = Field(
+    stage_counts: dict[str, int] | None = Field(
         ..., description="patients with scores per compared stage; '' = stage not recorded"
     )
-    n_enrolled: int
-    n_dropped_out: int
-    n_with_scores: int
-    n_with_follow_up: int
+    n_enrolled: int | None
+    n_dropped_out: int | None
+    n_with_scores: int | None
+    n_with_follow_up: int | None
     slope_per_year: float | None
     ci_low: float | None
     ci_high: float | None
     level: float
-    method: str
+    method: str | None
     reference_annual_change: float | None
     warnings: list[str]
     completeness: float | None
     visits: list[CohortVisitOut]
-    dropout_reasons: dict[str, int]
-    fit_state: str = Field(
-        description="current: the estimate matches the data; outdated: computed from earlier data "
-        "(a new one is queued); pending: not computed yet (queued), no slope"
-    )
-    fit_computed_at: dt.datetime | None = Field(description="When the estimate shown was computed")
+    dropout_reasons: dict[str, int] | None
 
 
 @router.get(
@@ -519,12 +521,12 @@ class CohortOut(Schema):
     summary="Cohort of every patient with a course on the plan: slope with CI, reference, completeness",
 )
 def cohort_get(request: HttpRequest, external_id: str, measure: str = "CDR-SB") -> Any:
-    from django.utils import timezone
-
     from saisei.core.errors import ValidationFailed
     from saisei.core.selectors import get_scoped
-    from saisei.outcomes.analysis import COHORT_MEASURES, cohort
+    from saisei.outcomes.analysis import COHORT_MEASURES
     from saisei.outcomes.permissions import can_view_cohort, scope_outcomes
+    from saisei.outcomes.services import cohort_summary_read
+    from saisei.outcomes.summary import PENDING
     from saisei.regulatory.selectors import plans_of_organisation
 
     user = _user(request)
@@ -534,27 +536,29 @@ def cohort_get(request: HttpRequest, external_id: str, measure: str = "CDR-SB") 
     if measure not in COHORT_MEASURES:
         msg = _("Unknown measure.")
         raise ValidationFailed("outcomes.unknown_measure", msg, {"measure": [msg]})
-    c = cohort(plan=plan, measure=measure, today=timezone.localdate(), stored_fit=True)
+    c = cohort_summary_read(plan=plan, measure=measure)
     f = c.fit
+    pending = c.state == PENDING
     return {
         "plan": str(plan.external_id),
         "measure": measure,
+        "state": c.state,
+        "computed_at": c.computed_at,
+        "as_of": c.as_of,
         "stage": c.stage,
-        "stage_counts": c.stage_counts,
-        "n_enrolled": c.n_enrolled,
-        "n_dropped_out": c.n_dropped_out,
-        "n_with_scores": f.n_patients,
-        "n_with_follow_up": f.n_patients_with_follow_up,
+        "stage_counts": None if pending else c.stage_counts,
+        "n_enrolled": None if pending else c.n_enrolled,
+        "n_dropped_out": None if pending else c.n_dropped_out,
+        "n_with_scores": None if pending else f.n_patients,
+        "n_with_follow_up": None if pending else f.n_patients_with_follow_up,
         "slope_per_year": f.slope_per_year,
         "ci_low": f.ci_low,
         "ci_high": f.ci_high,
         "level": f.level,
-        "method": f.method,
+        "method": None if pending else f.method,
         "reference_annual_change": f.reference_annual_change,
         "warnings": list(f.warnings),
         "completeness": c.completeness,
         "visits": [v.__dict__ for v in c.visits],
-        "dropout_reasons": c.dropout_reasons,
-        "fit_state": c.fit_state,
-        "fit_computed_at": c.fit_computed_at,
+        "dropout_reasons": None if pending else c.dropout_reasons,
     }

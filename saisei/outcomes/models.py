@@ -407,22 +407,26 @@ class BiomarkerResult(ClinicalRecord):
 
 
 class CohortFitResult(models.Model):
-    """The cohort model's last estimate for one plan and measure, computed by the worker.
+    """One plan's cohort on one measure as the page and API show it, computed by the worker.
 
-    A derived cache, not a record: the cohort page and API read it and never fit on a request.
-    ``fingerprint`` is the hash of exactly the inputs the fit used (scores, enrolled patients,
-    reference), so a reader can tell whether the estimate still matches the data; when it does
-    not, it shows the estimate with its date as outdated and queues a new one
-    (``queued_fingerprint``/``queued_at`` keep requests from queuing the same work twice).
+    A derived cache, not a record (no ledger entry, no retention row; it cascades with the plan):
+    ``summary`` holds the counts, visits, adverse events and chart sample, ``fit`` the model's
+    estimate. ``ledger_seq`` is the organisation's ledger position when it was computed and
+    ``as_of`` the day: a reader compares both with now to tell whether it is current (decision
+    0039). ``fingerprint`` hashes exactly the model's inputs, so an unchanged cohort is not
+    fitted again; ``queued_at`` keeps requests from queuing the same work twice.
     """
 
     plan = models.ForeignKey("regulatory.ProvisionPlan", on_delete=models.CASCADE, related_name="+")
     measure = models.CharField(_("measure"), max_length=30)
     fingerprint = models.CharField(max_length=64, blank=True)
     fit = models.JSONField(default=dict)
+    summary = models.JSONField(default=dict)
+    n_enrolled = models.PositiveIntegerField(default=0)
+    ledger_seq = models.PositiveBigIntegerField(null=True, blank=True)
+    as_of = models.DateField(null=True, blank=True)
     computed_at = models.DateTimeField(_("computed at"), null=True, blank=True)
     seconds = models.FloatField(null=True, blank=True)
-    queued_fingerprint = models.CharField(max_length=64, blank=True)
     queued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

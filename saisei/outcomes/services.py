@@ -907,16 +907,16 @@ def reminders_send(*, today: dt.date | None = None, horizon_days: int = 7) -> in
 
 # --- the cohort model's stored estimate (computed by the worker) ----------------------------
 
-# A request queued for the same data is not queued again within this time; after it (a worker
-# that was down, a task that failed) the next reader queues it once more.
-COHORT_FIT_REQUEUE_AFTER = dt.timedelta(minutes=10)
+# A queued refresh is not queued again within this time; after it (a worker that was down, a
+# task that failed) the next reader queues it once more.
+COHORT_REQUEUE_AFTER = dt.timedelta(minutes=10)
 
 
-def cohort_fit_request(*, plan_id: int, measure: str, fingerprint: str) -> bool:
-    """Queue the worker to estimate the plan's cohort model for ``fingerprint``'s data, once.
+def cohort_summary_request(*, plan_id: int, measure: str) -> bool:
+    """Queue the worker to compute the plan's cohort summary on ``measure``, once.
 
-    A derived estimate, not a record: no ledger entry (the inputs are audited where they are
-    written). Returns whether a task was queued.
+    A derived summary, not a record: no ledger entry (the inputs are audited where they are
+    written). Returns whether a task was queued; a refresh already waiting is not queued again.
     """
     from saisei.outcomes.tasks import refresh_cohort_fit
 
@@ -925,31 +925,85 @@ def cohort_fit_request(*, plan_id: int, measure: str, fingerprint: str) -> bool:
         row, _created = CohortFitResult.objects.select_for_update().get_or_create(
             plan_id=plan_id, measure=measure
         )
-        if (
-            row.queued_fingerprint == fingerprint
-            and row.queued_at is not None
-            and now - row.queued_at < COHORT_FIT_REQUEUE_AFTER
-        ):
+        if row.queued_at is not None and now - row.queued_at < COHORT_REQUEUE_AFTER:
             return False
-        row.queued_fingerprint = fingerprint
         row.queued_at = now
-        row.save(update_fields=["queued_fingerprint", "queued_at"])
+        row.save(update_fields=["queued_at"])
         transaction.on_commit(lambda: refresh_cohort_fit.enqueue(plan_id=plan_id, measure=measure))
     return True
 
 
-def cohort_fit_refresh(*, plan_id: int, measure: str) -> CohortFitResult:
-    """Fit the plan's cohort model on the data as they are now and store it with their fingerprint
-    (``saisei worker`` runs it through ``tasks.refresh_cohort_fit``)."""
+def cohort_summary_read(*, plan: Any, measure: str) -> Any:
+    """The plan's cohort summary on ``measure`` for a page or the API, without waiting.
+
+    Current (computed today, after the organisation's last write): shown as it is. Otherwise a
+    small cohort (at most ``SAISEI_COHORT_INLINE_PATIENTS`` enrolled) is computed now, cheaper
+    than a trip through the worker; a larger one is queued for the worker and the stored summary
+    is shown with its time as outdated, or nothing but "being computed" when none is stored.
+    """
+    from django.conf import settings
+
+    from saisei.core.selectors import ledger_position
+    from saisei.journey.selectors import course_rows_on_plan
+    from saisei.outcomes import summary as cs
+
+    found = CohortFitResult.objects.filter(plan_id=plan.pk, measure=measure).first()
+    row = found if found and found.computed_at and found.ledger_seq is not None else None
+    state = cs.CURRENT
+    if (
+        row is None
+        or row.ledger_seq != ledger_position(organisation_id=plan.organisation_id)
+        or row.as_of != timezone.localdate()
+    ):
+        size = row.n_enrolled if row else course_rows_on_plan(plan_id=plan.pk).count()
+        if size <= settings.SAISEI_COHORT_INLINE_PATIENTS:
+            row = cohort_summary_refresh(plan_id=plan.pk, measure=measure)
+        else:
+            cohort_summary_request(plan_id=plan.pk, measure=measure)
+            state = cs.OUTDATED
+    if row is None:
+        return cs.CohortSummary(plan=plan, measure=measure, state=cs.PENDING)
+    return cs.summary_from_json(
+        plan=plan,
+        measure=measure,
+        state=state,
+        data=row.summary,
+        fit=row.fit,
+        computed_at=row.computed_at,
+        as_of=row.as_of,
+    )
+
+
+def cohort_summary_refresh(*, plan_id: int, measure: str) -> CohortFitResult:
+    """Compute the plan's cohort on ``measure`` from the data as they are now and store what the
+    page and API show (``saisei worker`` runs it through ``tasks.refresh_cohort_fit``).
+
+    The ledger position is read before the data: a write that lands while this runs moves the
+    ledger past it, so the next reader sees the summary as outdated and queues another, never
+    a summary called current that misses a write. The model is fitted again only when its inputs
+    changed (same fingerprint: the stored estimate is kept).
+    """
     import time
 
+    from saisei.core.selectors import ledger_position
     from saisei.outcomes.analysis import cohort
     from saisei.outcomes.cohort import fit_to_json
+    from saisei.outcomes.summary import summary_to_json
     from saisei.regulatory.selectors import plan_for_task
 
+    # Taken off the queue first: a write from now on gets its own refresh.
+    CohortFitResult.objects.filter(plan_id=plan_id, measure=measure).update(queued_at=None)
     plan = plan_for_task(plan_id)
+    seq = ledger_position(organisation_id=plan.organisation_id)
+    today = timezone.localdate()
+    prior = (
+        CohortFitResult.objects.filter(plan_id=plan_id, measure=measure, computed_at__isnull=False)
+        .values_list("fingerprint", "fit")
+        .first()
+    )
     started = time.perf_counter()
-    c = cohort(plan=plan, measure=measure, today=timezone.localdate())
+    c = cohort(plan=plan, measure=measure, today=today, prior_fit=prior)
+    summary = summary_to_json(c)
     took = time.perf_counter() - started
     row, _created = CohortFitResult.objects.update_or_create(
         plan_id=plan_id,
@@ -957,6 +1011,10 @@ def cohort_fit_refresh(*, plan_id: int, measure: str) -> CohortFitResult:
         defaults={
             "fingerprint": c.fit_fingerprint,
             "fit": fit_to_json(c.fit),
+            "summary": summary,
+            "n_enrolled": c.n_enrolled,
+            "ledger_seq": seq,
+            "as_of": today,
             "computed_at": timezone.now(),
             "seconds": took,
         },

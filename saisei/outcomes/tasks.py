@@ -15,5 +15,5 @@ def send_assessment_reminders() -> int:
 
 @task()
 def refresh_cohort_fit(*, plan_id: int, measure: str) -> str:
-    """Estimate one plan's cohort model and store it; the cohort page and API read the result."""
-    return services.cohort_fit_refresh(plan_id=plan_id, measure=measure).fingerprint
+    """Compute one plan's cohort summary and store it; the cohort page and API read the result."""
+    return services.cohort_summary_refresh(plan_id=plan_id, measure=measure).fingerprint

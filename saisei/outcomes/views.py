@@ -10,7 +10,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import select_template
@@ -23,6 +22,7 @@ from django.views.decorators.http import require_POST
 from saisei.core.access_log import WEB, access_log_record
 from saisei.core.db_router import replica_reads
 from saisei.core.errors import DomainError, Forbidden, NotFound
+from saisei.core.paging import BoundedPaginator
 from saisei.core.permissions import staff_user
 from saisei.core.selectors import get_scoped
 from saisei.core.views import render_form_error
@@ -405,12 +405,24 @@ def _measure(request: HttpRequest) -> str:
 @login_required
 @_web
 def cohort_page(request: HttpRequest, external_id: Any) -> HttpResponse:
+    from saisei.journey.selectors import course_rows_on_plan
+
     plan = _plan(request, external_id)
     measure = _measure(request)
-    today = timezone.localdate()
-    c = analysis.cohort(plan=plan, measure=measure, today=today, stored_fit=True)
-    # The patients table is paged: the counts above it cover everyone, the table shows a page.
-    page = Paginator(c.patients, COHORT_PAGE_SIZE).get_page(request.GET.get("page"))
+    c = services.cohort_summary_read(plan=plan, measure=measure)
+    # The patients table is paged and read now: the summary above it covers everyone. The page
+    # is found on the index's keys alone and only its rows are joined (a deferred join: an
+    # offset into a hundred thousand courses otherwise joins every row it skips).
+    courses = course_rows_on_plan(plan_id=plan.pk)
+    page = BoundedPaginator(courses.values_list("id", flat=True), COHORT_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    patients = analysis.cohort_patients(
+        list(courses.filter(id__in=list(page.object_list))),
+        plan_id=plan.pk,
+        measure=measure,
+        cutoff=timezone.localdate(),
+    )
     return render(
         request,
         "outcomes/cohort.html",
@@ -418,6 +430,7 @@ def cohort_page(request: HttpRequest, external_id: Any) -> HttpResponse:
             "plan": plan,
             "cohort": c,
             "page": page,
+            "patients": patients,
             "measure": measure,
             "measure_name": measure_info(measure).instrument.name,
             "measures": analysis.COHORT_MEASURES,
@@ -441,8 +454,8 @@ def cohort_page(request: HttpRequest, external_id: Any) -> HttpResponse:
 def cohort_image(request: HttpRequest, external_id: Any) -> HttpResponse:
     plan = _plan(request, external_id)
     measure = _measure(request)
-    c = analysis.cohort(plan=plan, measure=measure, today=timezone.localdate(), stored_fit=True)
-    png = cohort_png(measure=measure, rows=c.rows, fit=c.fit, language=_lang(request))
+    c = services.cohort_summary_read(plan=plan, measure=measure)
+    png = cohort_png(measure=measure, rows=c.plot_rows, fit=c.fit, language=_lang(request))
     response = HttpResponse(png, content_type="image/png")
     response["Cache-Control"] = "private, no-store"
     return response

@@ -100,6 +100,15 @@ class TreatmentCourse(ClinicalRecord):
 
     class Meta:
         ordering: ClassVar = ["-created_at"]
+        indexes: ClassVar = [
+            # The cohort page's table: a plan's live courses in the order they enrolled, a page
+            # at a time out of a national plan's hundred thousand.
+            models.Index(
+                fields=["plan", "id"],
+                condition=models.Q(voided_at__isnull=True),
+                name="course_plan_live_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"course {self.patient_id} ({self.get_status_display()})"

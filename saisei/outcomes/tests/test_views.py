@@ -164,23 +164,22 @@ def _cohort(org: Any, physician: Any) -> Any:
 
 
 def test_cohort_page_counts_everyone_and_csv_lists_patients_without_scores(
-    web_for: Any, physician: Any, org: Any, make_user: Any, django_capture_on_commit_callbacks: Any
+    web_for: Any, physician: Any, org: Any, make_user: Any
 ) -> None:
     plan = _cohort(org, physician)
     course_with_steps(
         organisation=org, harvest=TODAY - dt.timedelta(days=30), plan=plan
     )  # no scores
     c = web_for(physician)
-    with django_capture_on_commit_callbacks(execute=True):  # the worker's estimate, at once
-        c.get(f"/outcomes/cohorts/{plan.external_id}/?measure=MMSE")
-    r = c.get(f"/outcomes/cohorts/{plan.external_id}/?measure=MMSE")
+    r = c.get(f"/outcomes/cohorts/{plan.external_id}/?measure=MMSE")  # small: computed at once
     assert r.status_code == 200
     cohort = r.context["cohort"]
+    assert cohort.state == "current"
     assert cohort.n_enrolled == 7 and cohort.n_dropped_out == 2
     assert cohort.fit.slope_per_year is not None and cohort.fit.slope_per_year < 0
     assert "Moved into residential care" in r.content.decode()
     # both the stopped course and the patient who left follow-up show up as dropouts
-    dropped = {p.patient.patient_code for p in cohort.patients if p.stopped}
+    dropped = {p.patient.patient_code for p in r.context["patients"] if p.stopped}
     assert len(dropped) == 2
     assert sum(v.dropped_out for v in cohort.visits) >= 2
     png = c.get(f"/outcomes/cohorts/{plan.external_id}/plot.png?measure=MMSE")
@@ -198,7 +197,7 @@ def _cohort_queries(client: Any, url: str) -> tuple[int, Any]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    client.get(url)  # the first read of new data queues the estimate; count the next one
+    client.get(url)  # the first read of new data computes the summary; count the next one
     with CaptureQueriesContext(connection) as ctx:
         res = client.get(url)
     assert res.status_code == 200
@@ -215,9 +214,9 @@ def test_cohort_page_pages_its_patients_and_its_queries_do_not_grow_with_them(
     url = f"/outcomes/cohorts/{plan.external_id}/?measure=MMSE"
     c = web_for(physician)
     small, first = _cohort_queries(c, url)
-    assert [p.patient.patient_code for p in first.context["page"]] == [
-        p.patient.patient_code for p in first.context["cohort"].patients[:4]
-    ]
+    enrolled = TreatmentCourse.objects.filter(plan=plan).order_by("pk")  # in enrolment order
+    codes = list(enrolled.values_list("patient__patient_code", flat=True))
+    assert [p.patient.patient_code for p in first.context["patients"]] == codes[:4]
     for i in range(3):
         extra = course_with_steps(
             organisation=org, harvest=TODAY - dt.timedelta(days=200 + i), plan=plan
@@ -234,73 +233,135 @@ def test_cohort_page_pages_its_patients_and_its_queries_do_not_grow_with_them(
     assert c.get(url + "&page=bogus").status_code == 200
 
 
-def _no_fit_on_requests(monkeypatch: Any) -> None:
-    """Fail the test if a request fits the model (counting without an estimate is allowed)."""
-    from saisei.outcomes import analysis, cohort
+def _no_cohort_on_requests(monkeypatch: Any) -> None:
+    """Fail the test if a request computes the cohort (the worker's job for a large one)."""
+    from saisei.outcomes import analysis
 
-    def only_counts(**kwargs: Any) -> Any:
-        assert kwargs.get("estimate") is False, "the cohort model was fitted on a request"
-        return cohort.fit_cohort(**kwargs)
+    def on_a_request(**kwargs: Any) -> Any:
+        raise AssertionError("the cohort was computed on a request")
 
-    monkeypatch.setattr(analysis, "fit_cohort", only_counts)
+    monkeypatch.setattr(analysis, "cohort", on_a_request)
 
 
-def test_cohort_page_reads_the_workers_estimate_and_never_fits_on_the_request(
+def test_a_large_cohort_is_read_from_the_workers_summary_and_never_computed_on_the_request(
     web_for: Any,
     api_for: Any,
     physician: Any,
     org: Any,
     monkeypatch: Any,
+    settings: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     from saisei.outcomes.models import CohortFitResult
 
+    settings.SAISEI_COHORT_INLINE_PATIENTS = 5  # the plan's six patients are "large"
     plan = _cohort(org, physician)
     url = f"/outcomes/cohorts/{plan.external_id}/?measure=MMSE"
+    api_url = f"/outcomes/cohorts/{plan.external_id}"
     c = web_for(physician)
-    _no_fit_on_requests(monkeypatch)
+    api = api_for(physician)  # its token is a ledger write: issued before any summary
+    _no_cohort_on_requests(monkeypatch)
     with django_capture_on_commit_callbacks() as queued:
         first = c.get(url)
-    # Nothing stored yet: the counts now, no slope, "being computed", and one task queued.
-    assert first.context["cohort"].fit_state == "pending"
-    assert first.context["cohort"].fit.slope_per_year is None
-    assert first.context["cohort"].n_enrolled == 6
-    assert "Being computed in the background" in first.content.decode()
+    # Nothing stored yet: no figure at all, "being computed", one task queued; the table is live.
+    assert first.context["cohort"].state == "pending"
+    page = first.content.decode()
+    assert 'id="summary-pending"' in page and 'id="slope"' not in page
+    assert "No assessments planned" not in page and len(first.context["patients"]) == 6
     assert len(queued) == 1
+    body = api.get(api_url, measure="MMSE").json()
+    assert body["state"] == "pending" and body["n_enrolled"] is None
+    assert body["slope_per_year"] is None and body["visits"] == []
     with django_capture_on_commit_callbacks() as again:
         c.get(url)
-    assert again == []  # the same data are not queued twice
-    monkeypatch.undo()  # the worker fits
+    assert again == []  # a refresh already waiting is not queued twice
+    monkeypatch.undo()  # the worker computes
     queued[0]()  # ImmediateBackend: runs the task now
     row = CohortFitResult.objects.get(plan=plan, measure="MMSE")
     assert row.computed_at is not None and row.fit["slope_per_year"] < 0
-    _no_fit_on_requests(monkeypatch)
+    assert row.summary["n_enrolled"] == 6 and row.queued_at is None
+    _no_cohort_on_requests(monkeypatch)
     with django_capture_on_commit_callbacks() as none_queued:
         current = c.get(url)
     assert none_queued == []
-    assert current.context["cohort"].fit_state == "current"
-    assert current.context["cohort"].fit.slope_per_year == pytest.approx(row.fit["slope_per_year"])
-    assert 'id="fit-computed"' in current.content.decode()
-    body = api_for(physician).get(f"/outcomes/cohorts/{plan.external_id}", measure="MMSE").json()
-    assert body["fit_state"] == "current" and body["fit_computed_at"] is not None
+    cohort = current.context["cohort"]
+    assert cohort.state == "current" and cohort.n_enrolled == 6 and cohort.n_dropped_out == 2
+    assert cohort.fit.slope_per_year == pytest.approx(row.fit["slope_per_year"])
+    assert sum(v.due for v in cohort.visits) > 0
+    assert 'id="summary-computed"' in current.content.decode()
+    body = api.get(api_url, measure="MMSE").json()
+    assert body["state"] == "current" and body["computed_at"] is not None
+    assert body["as_of"] == TODAY.isoformat() and body["n_enrolled"] == 6
     assert body["slope_per_year"] == pytest.approx(row.fit["slope_per_year"])
+    assert c.get(url.replace("/?", "/plot.png?")).content[:4] == b"\x89PNG"
 
-    # New data: the old estimate is shown with its date as outdated and a new one is queued.
-    patient = current.context["cohort"].patients[0].patient
+    # A record written: the summary is shown with its time as outdated and a new one is queued.
+    patient = current.context["patients"][0].patient
     _record(physician, patient, "MMSE", {"total": 12}, TODAY)
     with django_capture_on_commit_callbacks() as requeued:
         outdated = c.get(url)
     assert len(requeued) == 1
-    assert outdated.context["cohort"].fit_state == "outdated"
-    assert 'id="fit-outdated"' in outdated.content.decode()
-    api = api_for(physician).get(f"/outcomes/cohorts/{plan.external_id}", measure="MMSE").json()
-    assert api["fit_state"] == "outdated"
+    assert outdated.context["cohort"].state == "outdated"
+    assert outdated.context["cohort"].n_enrolled == 6  # the stored figures, with their time
+    assert 'id="summary-outdated"' in outdated.content.decode()
+    body = api.get(api_url, measure="MMSE").json()
+    assert body["state"] == "outdated"
+    assert body["slope_per_year"] == pytest.approx(row.fit["slope_per_year"])
     monkeypatch.undo()
     requeued[0]()
     assert (
         CohortFitResult.objects.get(plan=plan, measure="MMSE").fit["slope_per_year"]
         < (row.fit["slope_per_year"])
     )
+    # A new day: "not yet due" visits become due, so yesterday's summary is outdated too.
+    CohortFitResult.objects.filter(plan=plan).update(as_of=TODAY - dt.timedelta(days=1))
+    _no_cohort_on_requests(monkeypatch)
+    with django_capture_on_commit_callbacks() as next_day:
+        assert c.get(url).context["cohort"].state == "outdated"
+    assert len(next_day) == 1
+
+
+def test_a_write_while_the_summary_is_computed_leaves_it_outdated(
+    web_for: Any, physician: Any, org: Any, monkeypatch: Any, settings: Any
+) -> None:
+    """The ledger position is taken before the data are read: a record written meanwhile makes
+    the stored summary outdated, never current without it."""
+    from saisei.outcomes import analysis
+
+    settings.SAISEI_COHORT_INLINE_PATIENTS = 0
+    plan = _cohort(org, physician)
+    patient = TreatmentCourse.objects.filter(plan=plan).first().patient
+    computing = analysis.cohort
+
+    def written_meanwhile(**kwargs: Any) -> Any:
+        result = computing(**kwargs)
+        _record(physician, patient, "MMSE", {"total": 11}, TODAY)
+        return result
+
+    monkeypatch.setattr(analysis, "cohort", written_meanwhile)
+    services.cohort_summary_refresh(plan_id=plan.pk, measure="MMSE")
+    monkeypatch.undo()
+    page = web_for(physician).get(f"/outcomes/cohorts/{plan.external_id}/?measure=MMSE")
+    assert page.context["cohort"].state == "outdated"
+
+
+def test_the_chart_of_a_large_cohort_draws_an_even_sample_and_says_so(
+    web_for: Any, physician: Any, org: Any, monkeypatch: Any
+) -> None:
+    from saisei.outcomes import summary
+
+    monkeypatch.setattr(summary, "PLOT_PATIENTS", 3)
+    plan = _cohort(org, physician)
+    page = web_for(physician).get(f"/outcomes/cohorts/{plan.external_id}/?measure=MMSE")
+    cohort = page.context["cohort"]
+    assert cohort.n_plotted == 3 and cohort.fit.n_patients > 3
+    assert len({r["patient"] for r in cohort.plot_rows}) == 3
+    assert 'id="plot-sample"' in page.content.decode()
+    monkeypatch.setattr(summary, "PLOT_PATIENTS", 200)
+    services.cohort_summary_refresh(plan_id=plan.pk, measure="MMSE")
+    page = web_for(physician).get(f"/outcomes/cohorts/{plan.external_id}/?measure=MMSE")
+    assert page.context["cohort"].n_plotted == page.context["cohort"].fit.n_patients
+    assert 'id="plot-sample"' not in page.content.decode()
 
 
 def _pdf_text(pdf: bytes, tmp_path: Path) -> str:
