@@ -347,6 +347,11 @@ def _hot_targets(user: Any, raw_token: str) -> list[tuple[str, str, str, dict[st
     return targets
 
 
+WRITE_ENDPOINTS = ("POST /api/v1/bedside/verify",)
+"""Hot endpoints that write (a verification record and its ledger entry): also compared with
+the bare audited write, since no write can approach half a view that does nothing."""
+
+
 def _http(user: Any, goal: GoalFn, *, quick: bool, results: dict[str, Any]) -> None:
     raw = _token(user)
     targets = _hot_targets(user, raw)
@@ -376,6 +381,15 @@ def _http(user: Any, goal: GoalFn, *, quick: bool, results: dict[str, Any]) -> N
             f"  bare JSON view: {bare['rps']:.0f} req/s, p50 {bare['p50']:.1f} ms, "
             f"p95 {bare['p95']:.1f} ms, {bare['errors']} errors"
         )
+        # An audited write's floor: the bare view plus one ledger append under the chain lock.
+        floor_write = _load(
+            port, "GET", "/bench/bare-write", "", {}, clients=clients, seconds=seconds
+        )
+        results["bare write"] = floor_write
+        print(
+            f"  bare audited write: {floor_write['rps']:.0f} req/s, p50 {floor_write['p50']:.1f} ms, "
+            f"p95 {floor_write['p95']:.1f} ms, {floor_write['errors']} errors"
+        )
         for name, method, path, payload in usable:
             hdrs = {"Authorization": f"Bearer {raw}", "Content-Type": "application/json"}
             body = json.dumps(payload) if payload is not None else ""
@@ -392,6 +406,14 @@ def _http(user: Any, goal: GoalFn, *, quick: bool, results: dict[str, Any]) -> N
                 ">= 0.5",
                 ratio >= 0.5 and r["errors"] == 0,
             )
+            if name in WRITE_ENDPOINTS and floor_write["rps"]:
+                w = r["rps"] / floor_write["rps"]
+                goal(
+                    f"{name} / bare audited write (req/s ratio)",
+                    f"{w:.2f} ({r['rps']:.0f}/{floor_write['rps']:.0f})",
+                    "report",
+                    None,
+                )
     finally:
         _stop(proc)
 

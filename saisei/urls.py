@@ -39,7 +39,23 @@ if settings.SAISEI_BENCH_BARE_VIEW:
     def bench_bare(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"ok": True})
 
+    def bench_bare_write(request: HttpRequest) -> JsonResponse:
+        """The floor of an audited write: one ledger entry appended under the organisation's
+        chain-head lock and committed (bedside verify is compared with it too)."""
+        from django.db import transaction
+
+        from saisei.core.audit import audit_record
+        from saisei.core.models import Organisation
+
+        with transaction.atomic():
+            organisation = Organisation.objects.order_by("pk").first()
+            audit_record(
+                actor=None, organisation=organisation, action="bench.floor", subject=("bench", "1")
+            )
+        return JsonResponse({"ok": True})
+
     urlpatterns.insert(0, path("bench/bare", bench_bare))
+    urlpatterns.insert(0, path("bench/bare-write", bench_bare_write))
 
 if not settings.PRODUCTION:
     # Demo and development: serve static files (Saisei's and its apps', e.g. the API docs'

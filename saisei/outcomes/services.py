@@ -905,7 +905,7 @@ def reminders_send(*, today: dt.date | None = None, horizon_days: int = 7) -> in
     return sent
 
 
-# --- the cohort model's stored estimate (computed by the worker) ----------------------------
+# --- the cohort summary (computed by the worker, or on the request for a small cohort) ------
 
 # A queued refresh is not queued again within this time; after it (a worker that was down, a
 # task that failed) the next reader queues it once more.
