@@ -35,7 +35,8 @@ def main() -> None:
     reader = scale._bench_user(Organisation.objects.get(slug="sakura"), "bench-hot-reader")
     scale._http(reader, goal, quick="--quick" in sys.argv, results={})
     for measure, value, target, met in rows:
-        print(f"{measure:<62} {value:>16} {target:>8}  {'yes' if met else 'NO'}")
+        mark = "yes" if met else "NO" if met is not None else "-"
+        print(f"{measure:<62} {value:>16} {target:>8}  {mark}")
 
 
 if __name__ == "__main__":
