@@ -236,8 +236,13 @@ class Cohort:
 
     @property
     def completeness(self) -> float | None:
-        due = sum(v.due for v in self.visits)
-        return sum(v.done for v in self.visits) / due if due else None
+        return visits_completeness(self.visits)
+
+
+def visits_completeness(visits: list[VisitSlot]) -> float | None:
+    """Visits done of visits due, dropouts' included (None when none was due)."""
+    due = sum(v.due for v in visits)
+    return sum(v.done for v in visits) / due if due else None
 
 
 SLOT_LABELS: dict[str, Any] = {

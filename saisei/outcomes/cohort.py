@@ -250,15 +250,12 @@ def fit_cohort(
     enrolled: Sequence[Hashable] | None = None,
     reference: ReferenceRow | None = None,
     level: float = 0.95,
-    estimate: bool = True,
 ) -> CohortFit:
     """Mixed-effects model of score over time (random intercept and slope per patient).
 
     Falls back to a random-intercept model, then to the mean of per-patient slopes, when the
     model fails or the data are too few; intervals use t quantiles on n_patients − 1 df, so they
     are honestly wide in small cohorts. ``rows``: ``{"patient", "months", "score"}``.
-    ``estimate=False`` counts and warns without fitting: method "pending", no slope (the page's
-    answer while the worker computes the estimate).
     """
     df = _frame(rows)
     warn: list[str] = []
@@ -285,8 +282,6 @@ def fit_cohort(
             fit.reference_source = reference.source
         return fit
 
-    if not estimate:
-        return done(CohortFit(None, None, None, n_patients, len(df), "pending", level=level))
     if with_follow_up < 2 or len(df) < 4:
         warn.append("too_few_data")
         return done(CohortFit(None, None, None, n_patients, len(df), "none", level=level))

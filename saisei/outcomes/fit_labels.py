@@ -14,7 +14,6 @@ METHOD_LABELS: dict[str, Any] = {
     "mixedlm_intercept": _("Mixed-effects model with a starting level for each patient"),
     "two_stage": _("Average of each patient's own slope (too few patients for a mixed model)"),
     "none": _("Not estimated"),
-    "pending": _("Being computed"),
 }
 
 WARNING_LABELS: dict[str, Any] = {

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from saisei.outcomes.analysis import Cohort, VisitSlot, slot_label
+from saisei.outcomes.analysis import Cohort, VisitSlot, slot_label, visits_completeness
 from saisei.outcomes.cohort import CohortFit, fit_from_json
 
 if TYPE_CHECKING:
@@ -52,8 +52,7 @@ class CohortSummary:
 
     @property
     def completeness(self) -> float | None:
-        due = sum(v.due for v in self.visits)
-        return sum(v.done for v in self.visits) / due if due else None
+        return visits_completeness(self.visits)
 
     @property
     def plot_sampled(self) -> bool:
